@@ -1,0 +1,28 @@
+// Bundles the extension client and the server/CLI with esbuild and copies both wasm files
+// next to the server bundle, where server/src/parsing/grammar.ts looks for them first.
+import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const dist = join(root, 'dist');
+mkdirSync(dist, { recursive: true });
+
+// web-tree-sitter's ES module reads import.meta.url, which a CommonJS bundle must supply.
+const common = {
+  bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', logLevel: 'warning',
+  define: { 'import.meta.url': '__leaklensImportMetaUrl' },
+  banner: { js: "const __leaklensImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: [join(root, 'client/src/extension.ts')], outfile: join(dist, 'extension.js'), external: ['vscode'] }),
+  esbuild.build({ ...common, entryPoints: [join(root, 'server/src/cli/main.ts')], outfile: join(dist, 'leaklens.js'), external: ['web-tree-sitter/web-tree-sitter.wasm'] }),
+]);
+copyFileSync(join(root, 'grammars/tree-sitter-python.wasm'), join(dist, 'tree-sitter-python.wasm'));
+copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(dist, 'web-tree-sitter.wasm'));
+// Rule pages for the editor's offline documentation links, rendered from the rule files.
+execFileSync(process.execPath, [join(dist, 'leaklens.js'), 'docs', join(dist, 'docs', 'rules')], { stdio: 'inherit' });

@@ -1,0 +1,107 @@
+// The rule engine: compiles every rule's query once, runs the enabled rules over a tree,
+// drops suppressed findings and returns plain data. No LSP types, no file system.
+import { Language, Query, Tree } from 'web-tree-sitter';
+import { withTree } from '../parsing/document';
+import { loadPython } from '../parsing/grammar';
+import { fixAll, FixAllResult } from './fixes';
+import { collectImports, ImportMap, resolveName } from './imports';
+import { RULES } from './registry';
+import { collectSuppressions, ignoreEdit, isSuppressed } from './suppressions';
+import { LineIndex } from './text';
+import { AnalysisOptions, DEFAULT_OPTIONS, Finding, Fix, OffsetEdit, Rule, RuleContext } from './types';
+
+export interface AnalyzedFinding extends Finding {
+  /** Inserts or extends the line's suppression comment; absent where no comment can go. */
+  ignore?: OffsetEdit;
+}
+
+export interface AnalysisResult {
+  findings: AnalyzedFinding[];
+  /** The file asked to be skipped (`# leaklens: skip-file`). */
+  skipped: boolean;
+  /** The tree has syntax errors (findings come from the parts that parsed). */
+  syntaxErrors: boolean;
+}
+
+export function ruleEnabled(code: string, options: AnalysisOptions): boolean {
+  const selected = options.select.length === 0 || options.select.some((p) => code.startsWith(p.toUpperCase()));
+  const ignored = options.ignore.some((p) => code.startsWith(p.toUpperCase()));
+  return selected && !ignored;
+}
+
+export class Analyzer {
+  private readonly queries = new Map<Rule, Query>();
+
+  private constructor(readonly language: Language, readonly rules: readonly Rule[]) {
+    for (const rule of rules) this.queries.set(rule, new Query(language, rule.query));
+  }
+
+  static async create(rules: readonly Rule[] = RULES): Promise<Analyzer> {
+    return new Analyzer(await loadPython(), rules);
+  }
+
+  analyzeTree(tree: Tree, text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
+    const root = tree.rootNode;
+    const lines = new LineIndex(text);
+    const suppressions = collectSuppressions(root, lines);
+    const syntaxErrors = root.hasError;
+    if (suppressions.skipFile) return { findings: [], skipped: true, syntaxErrors };
+    let imports: ImportMap | undefined;
+    const findings: AnalyzedFinding[] = [];
+    for (const rule of this.rules) {
+      if (!ruleEnabled(rule.code, options)) continue;
+      const severity = options.severity[rule.code] ?? rule.defaultSeverity;
+      const context: RuleContext = {
+        text,
+        root,
+        options,
+        qualifiedName: (node) => resolveName(node, (imports ??= collectImports(root))),
+        report: (r) => {
+          const start = r.node ? r.node.startIndex : (r.start ?? 0);
+          const end = r.node ? r.node.endIndex : (r.end ?? start);
+          if (isSuppressed(suppressions, lines.lineOf(start), rule.code)) return;
+          findings.push({
+            code: rule.code,
+            name: rule.name,
+            severity,
+            message: r.message,
+            start,
+            end,
+            related: r.related ?? [],
+            fixes: r.fixes ?? [],
+            ignore: ignoreEdit(root, text, lines, start, rule.code),
+          });
+        },
+      };
+      const query = this.queries.get(rule)!;
+      rule.check(context, query.matches(root));
+    }
+    findings.sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
+    return { findings, skipped: false, syntaxErrors };
+  }
+
+  analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
+    return withTree(this.language, text, (tree) => {
+      if (!tree) throw new Error('parse timed out');
+      return this.analyzeTree(tree, text, options);
+    });
+  }
+
+  /** Applies safe fixes (and unsafe ones when asked) until none is left. */
+  fixText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS, unsafe = false): FixAllResult {
+    const eligible = (fix: Fix) => fix.safety === 'safe' || unsafe;
+    return fixAll(
+      text,
+      (t) => {
+        const result = this.analyzeText(t, options);
+        return { findings: result.findings, clean: !result.syntaxErrors };
+      },
+      eligible,
+    );
+  }
+
+  dispose(): void {
+    for (const query of this.queries.values()) query.delete();
+    this.queries.clear();
+  }
+}

@@ -1,0 +1,75 @@
+// The resource-factory catalogue shared by the resource rules (LL101…LL104): which calls
+// return something that must be released, and how each kind is released.
+import type { Node } from 'web-tree-sitter';
+import type { AnalysisOptions, RuleContext } from './types';
+
+export interface FactoryInfo {
+  name: string;
+  /** Methods that release the resource. */
+  release: readonly string[];
+  /** Executors and pools: a module- or class-level one is meant to live for the process. */
+  pool?: boolean;
+  /** Only usable with `async with`. */
+  asyncOnly?: boolean;
+}
+
+const CLOSE = ['close'];
+const TABLE: FactoryInfo[] = [
+  ...[
+    'open', 'builtins.open', 'io.open', 'codecs.open', 'gzip.open', 'bz2.open', 'lzma.open', 'tarfile.open',
+    'zipfile.ZipFile', 'shelve.open', 'dbm.open', 'wave.open', 'os.fdopen', 'mmap.mmap', 'socket.socket',
+    'socket.create_connection', 'socket.create_server', 'sqlite3.connect', 'urllib.request.urlopen',
+    'http.client.HTTPConnection', 'http.client.HTTPSConnection', 'ftplib.FTP', 'smtplib.SMTP', 'imaplib.IMAP4',
+    'tempfile.TemporaryFile', 'tempfile.NamedTemporaryFile', 'tempfile.SpooledTemporaryFile',
+    'selectors.DefaultSelector', 'requests.Session', 'psycopg2.connect', 'psycopg.connect', 'pymysql.connect',
+    'PIL.Image.open',
+  ].map((name) => ({ name, release: CLOSE })),
+  { name: 'subprocess.Popen', release: ['wait', 'communicate', 'kill'] },
+  { name: 'tempfile.TemporaryDirectory', release: ['cleanup'] },
+  { name: 'concurrent.futures.ThreadPoolExecutor', release: ['shutdown'], pool: true },
+  { name: 'concurrent.futures.ProcessPoolExecutor', release: ['shutdown'], pool: true },
+  { name: 'multiprocessing.Pool', release: ['terminate', 'join', 'close'], pool: true },
+  { name: 'multiprocessing.pool.Pool', release: ['terminate', 'join', 'close'], pool: true },
+  { name: 'multiprocessing.pool.ThreadPool', release: ['terminate', 'join', 'close'], pool: true },
+  { name: 'aiohttp.ClientSession', release: CLOSE, asyncOnly: true },
+];
+const BY_NAME = new Map(TABLE.map((f) => [f.name, f]));
+/** `ssl.SSLContext.wrap_socket` is a method of a context object: matched by its method name. */
+const WRAP_SOCKET: FactoryInfo = { name: 'ssl.SSLContext.wrap_socket', release: CLOSE };
+
+/** The factory a call invokes, if any (resolved through imports; user factories included). */
+export function factoryOf(call: Node, context: RuleContext): FactoryInfo | undefined {
+  const fn = call.childForFieldName('function');
+  if (!fn) return undefined;
+  const name = context.qualifiedName(fn);
+  if (name) {
+    const known = BY_NAME.get(name);
+    if (known) return known;
+    if (userFactories(context.options).has(name)) return { name, release: CLOSE };
+  }
+  if (fn.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'wrap_socket') return WRAP_SOCKET;
+  return undefined;
+}
+
+let cachedOptions: AnalysisOptions | undefined;
+let cachedUser = new Set<string>();
+function userFactories(options: AnalysisOptions): Set<string> {
+  if (options !== cachedOptions) {
+    cachedOptions = options;
+    cachedUser = new Set(options.resourceFactories);
+  }
+  return cachedUser;
+}
+
+/** Calls that read or write through a resource without taking ownership of it. */
+export const NON_OWNING_CALLS = new Set([
+  'print', 'len', 'iter', 'next', 'isinstance', 'hasattr', 'getattr', 'repr', 'str', 'id', 'type', 'enumerate',
+  'json.load', 'json.dump', 'pickle.load', 'pickle.dump', 'marshal.load', 'marshal.dump',
+  'csv.reader', 'csv.writer', 'csv.DictReader', 'csv.DictWriter', 'shutil.copyfileobj',
+]);
+
+/** Calls that take over releasing: `closing(x)`, `stack.enter_context(x)` and friends. */
+export const OWNERSHIP_TAKERS = new Set(['contextlib.closing', 'closing']);
+export const TAKER_METHODS = new Set(['enter_context', 'enter_async_context', 'push', 'push_async_exit']);
+/** Calls that schedule a release callback: `stack.callback(x.close)`, `atexit.register(x.close)`, `weakref.finalize(o, x.close)`. */
+export const CALLBACK_REGISTRARS = new Set(['callback', 'push_async_callback', 'register', 'finalize']);

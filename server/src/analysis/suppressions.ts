@@ -1,0 +1,82 @@
+// Suppression comments: `# leaklens: ignore[LL101, LL201]`, bare `# leaklens: ignore`,
+// `# noqa: LL101` (and bare `# noqa`) on the flagged line; `# leaklens: skip-file` in the
+// first SKIP_FILE_LINES lines skips the whole file.
+import type { Node } from 'web-tree-sitter';
+import type { OffsetEdit } from './types';
+import { LineIndex } from './text';
+
+export const SKIP_FILE_LINES = 20;
+
+const IGNORE = /#\s*leaklens:\s*ignore(?:\[([^\]]*)\])?/i;
+const NOQA = /#\s*noqa(?::\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?/i;
+const SKIP_FILE = /#\s*leaklens:\s*skip-file\b/i;
+
+/** Codes suppressed on one line; 'all' for a bare suppression. */
+export type LineSuppression = Set<string> | 'all';
+
+export interface Suppressions {
+  skipFile: boolean;
+  byLine: Map<number, LineSuppression>;
+}
+
+function codesOf(list: string | undefined): LineSuppression {
+  if (list === undefined) return 'all';
+  const codes = list.split(/[\s,]+/).filter(Boolean).map((c) => c.toUpperCase());
+  return codes.length ? new Set(codes) : 'all';
+}
+
+function merge(a: LineSuppression | undefined, b: LineSuppression): LineSuppression {
+  if (!a) return b;
+  if (a === 'all' || b === 'all') return 'all';
+  return new Set([...a, ...b]);
+}
+
+export function collectSuppressions(root: Node, lines: LineIndex): Suppressions {
+  const byLine = new Map<number, LineSuppression>();
+  let skipFile = false;
+  for (const comment of root.descendantsOfType('comment')) {
+    if (!comment) continue;
+    const text = comment.text;
+    const line = lines.lineOf(comment.startIndex);
+    if (SKIP_FILE.test(text) && line < SKIP_FILE_LINES) skipFile = true;
+    const ignore = IGNORE.exec(text);
+    if (ignore) byLine.set(line, merge(byLine.get(line), codesOf(ignore[1])));
+    const noqa = NOQA.exec(text);
+    if (noqa) byLine.set(line, merge(byLine.get(line), codesOf(noqa[1])));
+  }
+  return { skipFile, byLine };
+}
+
+export function isSuppressed(s: Suppressions, line: number, code: string): boolean {
+  const entry = s.byLine.get(line);
+  if (!entry) return false;
+  return entry === 'all' || entry.has(code) || [...entry].some((c) => code.startsWith(c));
+}
+
+/**
+ * The edit that adds `code` to the line's suppression comment, or undefined when the line
+ * cannot take a comment (it ends inside a string or with a backslash continuation).
+ */
+export function ignoreEdit(root: Node, text: string, lines: LineIndex, offset: number, code: string): OffsetEdit | undefined {
+  const line = lines.lineOf(offset);
+  const end = lines.lineEnd(line);
+  const content = text.slice(lines.lineStart(line), end);
+  if (/\\\s*$/.test(content)) return undefined;
+  const last = root.descendantForIndex(Math.max(0, end - 1), Math.max(0, end - 1));
+  for (let n: Node | null = last; n; n = n.parent) {
+    if (n.type === 'comment') {
+      const existing = IGNORE.exec(n.text);
+      if (existing && existing[1] !== undefined) {
+        const listStart = n.startIndex + existing.index + existing[0].indexOf('[') + 1;
+        const listEnd = listStart + existing[1].length;
+        const codes = existing[1].split(/[\s,]+/).filter(Boolean);
+        return { start: listStart, end: listEnd, text: [...codes, code].join(', ') };
+      }
+      break;
+    }
+    if ((n.type === 'string' || n.type === 'string_content') && n.endIndex > end) return undefined;
+  }
+  const trimmed = content.replace(/\s+$/, '');
+  const insertAt = lines.lineStart(line) + trimmed.length;
+  return { start: insertAt, end, text: `  # leaklens: ignore[${code}]` };
+}

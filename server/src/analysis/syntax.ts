@@ -1,0 +1,107 @@
+// Navigation and text-shaping helpers over tree-sitter nodes, shared by rules and their fixes.
+import type { Node } from 'web-tree-sitter';
+import { indentOfLine, lineBreakOf, lineStartOf, startsLine } from './text';
+
+export const FUNCTION_TYPES = new Set(['function_definition', 'lambda']);
+export const SCOPE_TYPES = new Set(['function_definition', 'lambda', 'class_definition', 'module']);
+
+/** The nearest enclosing def, lambda, class or module. */
+export function enclosingScope(node: Node): Node | null {
+  for (let n = node.parent; n; n = n.parent) if (SCOPE_TYPES.has(n.type)) return n;
+  return null;
+}
+
+export function isAsync(fn: Node): boolean {
+  return fn.children.some((c) => c?.type === 'async');
+}
+
+/** Decorators on a def or class (empty when undecorated). */
+export function decoratorsOf(def: Node): Node[] {
+  const parent = def.parent;
+  if (parent?.type !== 'decorated_definition') return [];
+  return parent.namedChildren.filter((c): c is Node => c?.type === 'decorator');
+}
+
+/** The decorator's callee without call arguments: `functools.lru_cache(maxsize=1)` → the `functools.lru_cache` node. */
+export function decoratorTarget(decorator: Node): Node | null {
+  let expr = decorator.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
+  if (expr?.type === 'call') expr = expr.childForFieldName('function');
+  return expr;
+}
+
+export function isDocstring(stmt: Node | null | undefined): boolean {
+  if (!stmt || stmt.type !== 'expression_statement') return false;
+  const expr = stmt.namedChild(0);
+  return expr?.type === 'string' || expr?.type === 'concatenated_string';
+}
+
+/** Statements of a block, without comments. */
+export function statementsOf(block: Node): Node[] {
+  return block.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+}
+
+/** Unwraps `(expr)` groupings. */
+export function unparenthesize(node: Node): Node {
+  let n = node;
+  while (n.type === 'parenthesized_expression' && n.namedChildCount === 1) n = n.namedChild(0)!;
+  return n;
+}
+
+/** The file's indentation step: the first indented block's offset from its header. */
+export function indentUnit(text: string, root: Node): string {
+  for (const block of root.descendantsOfType('block')) {
+    if (!block || !block.parent) continue;
+    const first = statementsOf(block)[0];
+    if (!first || !startsLine(text, first.startIndex)) continue;
+    const inner = indentOfLine(text, first.startIndex);
+    const outer = indentOfLine(text, block.parent.startIndex);
+    if (inner.startsWith(outer) && inner.length > outer.length) return inner.slice(outer.length);
+  }
+  return '    ';
+}
+
+/** Starts of multi-line string literals' inner lines, which must never be re-indented. */
+function protectedLineStarts(root: Node, start: number, end: number, text: string): Set<number> {
+  const out = new Set<number>();
+  for (const s of root.descendantsOfType(['string', 'concatenated_string'], undefined, undefined)) {
+    if (!s || s.endIndex <= start || s.startIndex >= end) continue;
+    for (let i = text.indexOf('\n', s.startIndex); i !== -1 && i < s.endIndex - 1; i = text.indexOf('\n', i + 1)) {
+      out.add(i + 1);
+    }
+  }
+  return out;
+}
+
+/**
+ * The text of [start, end) with `prefix` added at the start of every line, except lines that
+ * begin inside a multi-line string literal and blank lines. `start` must be a line start.
+ */
+export function indentRegion(text: string, root: Node, start: number, end: number, prefix: string): string {
+  const keep = protectedLineStarts(root, start, end, text);
+  let out = '';
+  let lineStart = start;
+  while (lineStart < end) {
+    const nl = text.indexOf('\n', lineStart);
+    const lineEnd = nl === -1 || nl >= end ? end : nl + 1;
+    const line = text.slice(lineStart, lineEnd);
+    const blank = /^[ \t]*\r?\n?$/.test(line);
+    out += keep.has(lineStart) || blank ? line : prefix + line;
+    lineStart = lineEnd;
+  }
+  return out;
+}
+
+/** Offset just after the line break that ends the line holding offset (or the text end). */
+export function nextLineStart(text: string, offset: number): number {
+  const nl = text.indexOf('\n', offset);
+  return nl === -1 ? text.length : nl + 1;
+}
+
+/** True when nothing but whitespace and a comment follows offset on its line. */
+export function endsLine(text: string, offset: number): boolean {
+  const nl = text.indexOf('\n', offset);
+  const rest = text.slice(offset, nl === -1 ? text.length : nl);
+  return /^[ \t]*(#.*)?\r?$/.test(rest);
+}
+
+export { indentOfLine, lineBreakOf, lineStartOf, startsLine };

@@ -1,0 +1,109 @@
+// Plain data shared by the analysis layer, the CLI and the protocol layer.
+// Offsets are UTF-16 code units into the analysed text (tree-sitter's and LSP's unit).
+import type { Node, QueryMatch } from 'web-tree-sitter';
+
+export type Severity = 'error' | 'warning' | 'info' | 'hint';
+export type Safety = 'safe' | 'unsafe';
+export type Category = 'resources' | 'mutable-defaults' | 'containers' | 'large-objects' | 'cycles';
+
+export interface OffsetEdit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface Fix {
+  title: string;
+  safety: Safety;
+  edits: OffsetEdit[];
+}
+
+export interface RelatedLocation {
+  start: number;
+  end: number;
+  message: string;
+}
+
+export interface Finding {
+  code: string;
+  name: string;
+  severity: Severity;
+  message: string;
+  start: number;
+  end: number;
+  related: RelatedLocation[];
+  fixes: Fix[];
+}
+
+/** Documentation sections, in the order every renderer shows them. */
+export interface RuleDocs {
+  summary: string;
+  whatItDoes: string;
+  whyLeak: string;
+  example: string;
+  useInstead: string;
+  fixSafety: string;
+  options: string;
+  references: string[];
+}
+
+export interface PythonVersion {
+  major: number;
+  minor: number;
+}
+
+export interface AnalysisOptions {
+  /** Codes or prefixes to enable; empty means all. */
+  select: string[];
+  /** Codes or prefixes to disable. */
+  ignore: string[];
+  /** Per-code severity overrides. */
+  severity: Record<string, Severity>;
+  /** Extra dotted names treated as resource factories. */
+  resourceFactories: string[];
+  largeObjectThreshold: number;
+  targetVersion: PythonVersion;
+}
+
+export const DEFAULT_OPTIONS: AnalysisOptions = Object.freeze({
+  select: [],
+  ignore: [],
+  severity: {},
+  resourceFactories: [],
+  largeObjectThreshold: 100_000,
+  targetVersion: { major: 3, minor: 9 },
+}) as AnalysisOptions;
+
+/** What a rule reports; the engine fills in code, name and severity. */
+export interface Report {
+  node?: Node;
+  start?: number;
+  end?: number;
+  message: string;
+  related?: RelatedLocation[];
+  fixes?: Fix[];
+}
+
+export interface RuleContext {
+  readonly text: string;
+  readonly root: Node;
+  readonly options: AnalysisOptions;
+  /** Dotted name a call target or name refers to, resolved through the file's imports. */
+  qualifiedName(node: Node): string | undefined;
+  report(report: Report): void;
+}
+
+/**
+ * The rule-module contract: one file per rule under analysis/rules/, registered by one line in
+ * analysis/registry.ts. The engine compiles `query` once and hands the rule its matches.
+ */
+export interface Rule {
+  code: string;
+  name: string;
+  category: Category;
+  defaultSeverity: Severity;
+  docs: RuleDocs;
+  /** A tree-sitter query over the Python grammar; separate top-level patterns, no predicates inside alternations. */
+  query: string;
+  check(context: RuleContext, matches: QueryMatch[]): void;
+}

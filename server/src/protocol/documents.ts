@@ -1,0 +1,66 @@
+// Open documents: the LSP text (for position conversion) and its incrementally parsed tree.
+import { Language } from 'web-tree-sitter';
+import { TextDocumentContentChangeEvent } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { ParsedDocument, TextChange } from '../parsing/document';
+
+export class OpenDocument {
+  private parsed: ParsedDocument | undefined;
+
+  constructor(
+    private language: Language,
+    public lsp: TextDocument,
+    private readonly maxSize: number,
+  ) {
+    this.reparse();
+  }
+
+  get uri(): string {
+    return this.lsp.uri;
+  }
+
+  get version(): number {
+    return this.lsp.version;
+  }
+
+  /** Undefined when the document is too large to analyse or its parse ran out of time. */
+  get parsedDocument(): ParsedDocument | undefined {
+    return this.parsed;
+  }
+
+  get tooLarge(): boolean {
+    return this.lsp.getText().length > this.maxSize;
+  }
+
+  /** Applies one notification's changes in order: each range refers to the text the previous change left. */
+  applyChanges(changes: readonly TextDocumentContentChangeEvent[], version: number): void {
+    const edits: TextChange[] = [];
+    let full = false;
+    for (const change of changes) {
+      if ('range' in change) {
+        const start = this.lsp.offsetAt(change.range.start);
+        const end = Math.max(start, this.lsp.offsetAt(change.range.end));
+        edits.push({ start, end, text: change.text });
+      } else {
+        full = true;
+        edits.length = 0;
+      }
+      this.lsp = TextDocument.update(this.lsp, [change], version);
+    }
+    if (full || !this.parsed || this.tooLarge) {
+      this.reparse();
+    } else {
+      this.parsed.update(edits);
+    }
+  }
+
+  dispose(): void {
+    this.parsed?.dispose();
+    this.parsed = undefined;
+  }
+
+  private reparse(): void {
+    this.parsed?.dispose();
+    this.parsed = this.tooLarge ? undefined : new ParsedDocument(this.language, this.lsp.getText());
+  }
+}

@@ -1,0 +1,182 @@
+// The language server: the only code that knows LSP and the connection. It keeps open
+// documents (text + incremental tree), runs the analyzer after changes, publishes versioned
+// diagnostics and answers code actions statelessly from the data carried by each diagnostic.
+import {
+  CodeAction,
+  CodeActionKind,
+  CodeActionParams,
+  Connection,
+  createConnection,
+  Diagnostic,
+  InitializeResult,
+  ProposedFeatures,
+  TextDocumentSyncKind,
+  TextEdit,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { Analyzer } from '../analysis/engine';
+import { DEFAULT_OPTIONS } from '../analysis/types';
+import { DEFAULT_MAX_FILE_SIZE } from '../workspace/files';
+import { version } from '../version';
+import { FIX_ALL_KIND, fixAllEdit, toDiagnostic, DiagnosticData } from './convert';
+import { OpenDocument } from './documents';
+
+export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): void {
+  let analyzer: Analyzer | undefined;
+  const documents = new Map<string, OpenDocument>();
+  const pending = new Set<string>();
+  let flushScheduled = false;
+  const log = (message: string) => connection.console.log(message);
+
+  function publish(doc: OpenDocument): void {
+    if (!analyzer) return;
+    const tree = doc.parsedDocument?.tree;
+    if (doc.tooLarge) {
+      log(`skipped ${doc.uri}: larger than max-file-size (${DEFAULT_MAX_FILE_SIZE} bytes)`);
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
+      return;
+    }
+    if (!tree) {
+      log(`kept previous diagnostics of ${doc.uri}: the parse ran out of time`);
+      return;
+    }
+    const result = analyzer.analyzeTree(tree, doc.lsp.getText(), DEFAULT_OPTIONS);
+    const diagnostics: Diagnostic[] = result.findings.map((f) => toDiagnostic(f, doc.lsp));
+    void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
+  }
+
+  /** Analyses every document changed since the last turn, at its newest version only. */
+  function schedule(uri: string): void {
+    pending.add(uri);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      const uris = [...pending];
+      pending.clear();
+      for (const u of uris) {
+        const doc = documents.get(u);
+        if (!doc) continue;
+        try {
+          publish(doc);
+        } catch (err) {
+          connection.console.error(`analysis of ${u} failed: ${(err as Error).stack ?? err}`);
+        }
+      }
+    });
+  }
+
+  function guarded<P, R>(name: string, fallback: R, handler: (params: P) => R): (params: P) => R {
+    return (params: P) => {
+      try {
+        return handler(params);
+      } catch (err) {
+        connection.console.error(`${name} failed: ${(err as Error).stack ?? err}`);
+        return fallback;
+      }
+    };
+  }
+
+  connection.onInitialize(async (): Promise<InitializeResult> => {
+    analyzer = await Analyzer.create();
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND], resolveProvider: false },
+      },
+      serverInfo: { name: 'leaklens', version },
+    };
+  });
+
+  connection.onDidOpenTextDocument(
+    guarded('didOpen', undefined, ({ textDocument }) => {
+      if (!analyzer) return;
+      documents.get(textDocument.uri)?.dispose();
+      const lsp = TextDocument.create(textDocument.uri, textDocument.languageId, textDocument.version, textDocument.text);
+      documents.set(textDocument.uri, new OpenDocument(analyzer.language, lsp, DEFAULT_MAX_FILE_SIZE));
+      schedule(textDocument.uri);
+    }),
+  );
+
+  connection.onDidChangeTextDocument(
+    guarded('didChange', undefined, ({ textDocument, contentChanges }) => {
+      const doc = documents.get(textDocument.uri);
+      if (!doc) {
+        log(`ignored a change to ${textDocument.uri}, which is not open`);
+        return;
+      }
+      if (textDocument.version !== null && textDocument.version <= doc.version) {
+        log(`ignored an out-of-order change to ${textDocument.uri} (version ${textDocument.version} after ${doc.version})`);
+        return;
+      }
+      doc.applyChanges(contentChanges, textDocument.version ?? doc.version + 1);
+      schedule(textDocument.uri);
+    }),
+  );
+
+  connection.onDidCloseTextDocument(
+    guarded('didClose', undefined, ({ textDocument }) => {
+      const doc = documents.get(textDocument.uri);
+      if (!doc) return;
+      doc.dispose();
+      documents.delete(textDocument.uri);
+      pending.delete(textDocument.uri);
+      void connection.sendDiagnostics({ uri: textDocument.uri, diagnostics: [] });
+    }),
+  );
+
+  connection.onCodeAction(
+    guarded('codeAction', [] as CodeAction[], (params: CodeActionParams): CodeAction[] => {
+      const doc = documents.get(params.textDocument.uri);
+      if (!doc || !analyzer) return [];
+      const actions: CodeAction[] = [];
+      const only = params.context.only;
+      const wants = (kind: string) => !only || only.some((k) => kind === k || kind.startsWith(k + '.'));
+      const versioned = (edits: TextEdit[]) => ({
+        documentChanges: [{ textDocument: { uri: doc.uri, version: doc.version }, edits }],
+      });
+      if (wants(CodeActionKind.QuickFix)) {
+        for (const diagnostic of params.context.diagnostics) {
+          if (diagnostic.source !== 'leaklens') continue;
+          const data = diagnostic.data as DiagnosticData | undefined;
+          if (!data || data.version !== doc.version) continue; // stale: the diagnostic will be re-published
+          const range = (e: { start: number; end: number; text: string }): TextEdit => ({
+            range: { start: doc.lsp.positionAt(e.start), end: doc.lsp.positionAt(e.end) },
+            newText: e.text,
+          });
+          for (const fix of data.fixes) {
+            actions.push({
+              title: fix.safety === 'safe' ? fix.title : `${fix.title} (unsafe)`,
+              kind: CodeActionKind.QuickFix,
+              diagnostics: [diagnostic],
+              isPreferred: fix.safety === 'safe',
+              edit: versioned(fix.edits.map(range)),
+            });
+          }
+          if (data.ignore) {
+            actions.push({
+              title: `Ignore ${diagnostic.code} on this line`,
+              kind: CodeActionKind.QuickFix,
+              diagnostics: [diagnostic],
+              edit: versioned([range(data.ignore)]),
+            });
+          }
+        }
+      }
+      if (only && wants(FIX_ALL_KIND)) {
+        const edit = fixAllEdit(analyzer, doc.lsp, DEFAULT_OPTIONS);
+        if (edit) actions.push({ title: 'Fix all LeakLens findings (safe fixes)', kind: FIX_ALL_KIND, edit: versioned([edit]) });
+      }
+      return actions;
+    }),
+  );
+
+  connection.onShutdown(() => {
+    for (const doc of documents.values()) doc.dispose();
+    documents.clear();
+    analyzer?.dispose();
+    analyzer = undefined;
+  });
+
+  connection.listen();
+}

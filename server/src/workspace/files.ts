@@ -1,0 +1,95 @@
+// Finding Python files on disk and decoding them. Shared by the CLI and the server's
+// workspace features; knows nothing about LSP.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Folder names never descended into. */
+export const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', 'site-packages', 'build', 'dist', '.venv', 'venv', '.tox', '.nox', '.mypy_cache', '.pytest_cache', '.ruff_cache']);
+export const DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024;
+
+function isVirtualEnv(dir: string): boolean {
+  try {
+    return statSync(join(dir, 'pyvenv.cfg')).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Python files under each path (a file path is taken as given), sorted. */
+export function discoverPythonFiles(paths: readonly string[]): { files: string[]; missing: string[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const walk = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (SKIPPED_DIRS.has(entry.name) || isVirtualEnv(full)) continue;
+        walk(full);
+      } else if (entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.pyi'))) {
+        files.push(full);
+      }
+    }
+  };
+  for (const p of paths) {
+    const abs = resolve(p);
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      missing.push(p);
+      continue;
+    }
+    if (st.isDirectory()) walk(abs);
+    else files.push(abs);
+  }
+  files.sort();
+  return { files, missing };
+}
+
+export type Decoded = { ok: true; text: string } | { ok: false; reason: string };
+
+const CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
+
+/** Decodes Python source: a BOM, a PEP 263 coding line, else strict UTF-8. Binary input is refused. */
+export function decodeSource(bytes: Uint8Array, maxSize = DEFAULT_MAX_FILE_SIZE): Decoded {
+  if (bytes.length > maxSize) return { ok: false, reason: `larger than max-file-size (${bytes.length} > ${maxSize} bytes)` };
+  if (bytes.indexOf(0) !== -1) return { ok: false, reason: 'binary file (contains NUL bytes)' };
+  let encoding = 'utf-8';
+  let body = bytes;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    body = bytes.subarray(3);
+  } else {
+    const head = Buffer.from(bytes.subarray(0, 400)).toString('latin1').split(/\r\n|\r|\n/, 2);
+    for (const line of head) {
+      const m = CODING.exec(line);
+      if (m) {
+        encoding = m[1].toLowerCase().replace(/_/g, '-');
+        break;
+      }
+    }
+  }
+  try {
+    return { ok: true, text: new TextDecoder(encoding, { fatal: true }).decode(body) };
+  } catch (err) {
+    const what = err instanceof RangeError ? `unknown encoding '${encoding}'` : `not valid ${encoding}`;
+    return { ok: false, reason: what };
+  }
+}
+
+export function readSource(path: string, maxSize = DEFAULT_MAX_FILE_SIZE): Decoded {
+  let bytes: Buffer;
+  try {
+    const size = statSync(path).size;
+    if (size > maxSize) return { ok: false, reason: `larger than max-file-size (${size} > ${maxSize} bytes)` };
+    bytes = readFileSync(path);
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+  return decodeSource(bytes, maxSize);
+}
