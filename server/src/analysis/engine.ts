@@ -56,6 +56,10 @@ export class Analyzer {
         root,
         options,
         qualifiedName: (node) => resolveName(node, (imports ??= collectImports(root))),
+        localNameFor: (target) => {
+          for (const [local, dotted] of (imports ??= collectImports(root))) if (dotted === target) return local;
+          return undefined;
+        },
         report: (r) => {
           const start = r.node ? r.node.startIndex : (r.start ?? 0);
           const end = r.node ? r.node.endIndex : (r.end ?? start);

@@ -11,6 +11,8 @@ export interface FactoryInfo {
   pool?: boolean;
   /** Only usable with `async with`. */
   asyncOnly?: boolean;
+  /** Its `with` block does not release it (sqlite3 and psycopg2 connections only end a transaction). */
+  withKeepsOpen?: boolean;
 }
 
 const CLOSE = ['close'];
@@ -18,12 +20,14 @@ const TABLE: FactoryInfo[] = [
   ...[
     'open', 'builtins.open', 'io.open', 'codecs.open', 'gzip.open', 'bz2.open', 'lzma.open', 'tarfile.open',
     'zipfile.ZipFile', 'shelve.open', 'dbm.open', 'wave.open', 'os.fdopen', 'mmap.mmap', 'socket.socket',
-    'socket.create_connection', 'socket.create_server', 'sqlite3.connect', 'urllib.request.urlopen',
+    'socket.create_connection', 'socket.create_server', 'urllib.request.urlopen',
     'http.client.HTTPConnection', 'http.client.HTTPSConnection', 'ftplib.FTP', 'smtplib.SMTP', 'imaplib.IMAP4',
     'tempfile.TemporaryFile', 'tempfile.NamedTemporaryFile', 'tempfile.SpooledTemporaryFile',
-    'selectors.DefaultSelector', 'requests.Session', 'psycopg2.connect', 'psycopg.connect', 'pymysql.connect',
+    'selectors.DefaultSelector', 'requests.Session', 'psycopg.connect', 'pymysql.connect',
     'PIL.Image.open',
   ].map((name) => ({ name, release: CLOSE })),
+  { name: 'sqlite3.connect', release: CLOSE, withKeepsOpen: true },
+  { name: 'psycopg2.connect', release: CLOSE, withKeepsOpen: true },
   { name: 'subprocess.Popen', release: ['wait', 'communicate', 'kill'] },
   { name: 'tempfile.TemporaryDirectory', release: ['cleanup'] },
   { name: 'concurrent.futures.ThreadPoolExecutor', release: ['shutdown'], pool: true },

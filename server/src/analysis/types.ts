@@ -90,6 +90,8 @@ export interface RuleContext {
   readonly options: AnalysisOptions;
   /** Dotted name a call target or name refers to, resolved through the file's imports. */
   qualifiedName(node: Node): string | undefined;
+  /** The local name bound to a dotted import target (`typing.Optional` → `Optional`), if any. */
+  localNameFor(target: string): string | undefined;
   report(report: Report): void;
 }
 

@@ -2,6 +2,7 @@
 // workspace features; knows nothing about LSP.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { TextDecoder } from 'node:util';
 
 /** Folder names never descended into. */
 export const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', 'site-packages', 'build', 'dist', '.venv', 'venv', '.tox', '.nox', '.mypy_cache', '.pytest_cache', '.ruff_cache']);
@@ -74,12 +75,26 @@ export function decodeSource(bytes: Uint8Array, maxSize = DEFAULT_MAX_FILE_SIZE)
       }
     }
   }
+  const decoder = decoderFor(encoding);
+  if (!decoder) return { ok: false, reason: `unknown encoding '${encoding}'` };
   try {
-    return { ok: true, text: new TextDecoder(encoding, { fatal: true }).decode(body) };
-  } catch (err) {
-    const what = err instanceof RangeError ? `unknown encoding '${encoding}'` : `not valid ${encoding}`;
-    return { ok: false, reason: what };
+    return { ok: true, text: decoder.decode(body) };
+  } catch {
+    return { ok: false, reason: `not valid ${encoding}` };
   }
+}
+
+/** A decoder for a Python codec name (`latin-1`, `utf8`, `iso8859_15`), via its WHATWG label. */
+function decoderFor(encoding: string): TextDecoder | undefined {
+  const candidates = [encoding, encoding.replace(/-/g, ''), encoding.replace(/^iso-?(\d+)-?/, 'iso-$1-'), encoding.replace(/-sig$/, '')];
+  for (const label of candidates) {
+    try {
+      return new TextDecoder(label, { fatal: true });
+    } catch {
+      // not a label this runtime knows; try the next spelling
+    }
+  }
+  return undefined;
 }
 
 export function readSource(path: string, maxSize = DEFAULT_MAX_FILE_SIZE): Decoded {

@@ -22,7 +22,8 @@ import {
   nextLineStart,
   startsLine,
 } from '../syntax';
-import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
+import { addImportEdit } from '../imports';
+import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
 
 type UseKind = 'neutral' | 'escape' | 'released' | 'release-call';
 
@@ -52,6 +53,12 @@ function inside(node: Node, ancestorType: string, stop: Node): Node | undefined 
   return undefined;
 }
 
+/** The child of `block` that contains node, if block is an ancestor. */
+function childOfBlock(node: Node, block: Node): Node | undefined {
+  for (let n: Node | null = node; n; n = n.parent) if (n.parent?.equals(block)) return n;
+  return undefined;
+}
+
 /** The statement (a direct child of a block or module) that contains node. */
 function statementOf(node: Node): Node {
   let n = node;
@@ -71,7 +78,7 @@ function calleeName(call: Node, context: RuleContext): { qualified?: string; met
 function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleContext): UseKind {
   const parent = id.parent!;
   if (parent.type === 'with_item' || (parent.type === 'as_pattern' && parent.parent?.type === 'with_item' && parent.namedChild(0)?.equals(id))) {
-    return 'released';
+    return factory.withKeepsOpen ? 'neutral' : 'released';
   }
   if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(id)) {
     const attr = parent.childForFieldName('attribute')?.text ?? '';
@@ -108,6 +115,14 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
   if (n !== id && holder && (holder.type === 'assignment' || holder.type === 'argument_list')) return 'escape';
   if (n !== id && n.type !== 'parenthesized_expression') return 'escape';
   return 'neutral';
+}
+
+/** `global name` / `nonlocal name` in this scope: the binding outlives the scope. */
+function declaredNonLocal(body: Node, scope: Node, name: string): boolean {
+  for (const decl of body.descendantsOfType(['global_statement', 'nonlocal_statement'])) {
+    if (enclosingScope(decl)?.equals(scope) && decl.namedChildren.some((n) => n?.text === name)) return true;
+  }
+  return false;
 }
 
 /** Is `stmt`'s block (or one of its ancestors up to `scope`) the block that holds `target`? */
@@ -160,6 +175,14 @@ function lineNo(context: RuleContext, offset: number): number {
   return line;
 }
 
+/** How this file can already say contextlib.closing, if it can. */
+function closingSpelling(context: RuleContext): { name?: string } {
+  for (const id of context.root.descendantsOfType('identifier')) {
+    if (id.text === 'closing' && context.qualifiedName(id) === 'contextlib.closing' && id.parent?.type !== 'attribute') return { name: 'closing' };
+  }
+  return {};
+}
+
 /** `x = factory(...)` … → `with factory(...) as x:` holding the statements that use x. */
 function wrapFix(stmt: Node, name: string, call: Node, uses: Use[], factory: FactoryInfo, scope: Node, context: RuleContext): Fix | undefined {
   const { text, root } = context;
@@ -174,8 +197,8 @@ function wrapFix(stmt: Node, name: string, call: Node, uses: Use[], factory: Fac
   // Every use must sit in a later statement of the same block.
   let last: Node | undefined;
   for (const use of uses) {
-    const s = statementOf(use.node);
-    if (!s.parent?.equals(block) || s.startIndex <= stmt.startIndex) return undefined;
+    const s = childOfBlock(use.node, block);
+    if (!s || s.startIndex <= stmt.startIndex) return undefined;
     if (!last || s.endIndex > last.endIndex) last = s;
   }
   if (last && !endsLine(text, last.endIndex)) return undefined;
@@ -184,7 +207,15 @@ function wrapFix(stmt: Node, name: string, call: Node, uses: Use[], factory: Fac
   const unit = indentUnit(text, root);
   const lineEnd = text.indexOf('\n', stmt.endIndex);
   const tail = text.slice(stmt.endIndex, lineEnd === -1 ? text.length : lineEnd).replace(/\r$/, '');
-  const header = `${indent}${keyword} ${call.text} as ${name}:${tail}`;
+  // A connection whose `with` only ends a transaction is wrapped in contextlib.closing().
+  const extra: OffsetEdit[] = [];
+  let managed = call.text;
+  if (factory.withKeepsOpen) {
+    const spelling = closingSpelling(context);
+    if (!spelling.name) extra.push(addImportEdit(root, text, 'from contextlib import closing'));
+    managed = `${spelling.name ?? 'closing'}(${call.text})`;
+  }
+  const header = `${indent}${keyword} ${managed} as ${name}:${tail}`;
   const regionStart = nextLineStart(text, stmt.endIndex);
   const regionEnd = last ? nextLineStart(text, last.endIndex) : regionStart;
   // Explicit releases that are whole statements of the block go away.
@@ -208,7 +239,7 @@ function wrapFix(stmt: Node, name: string, call: Node, uses: Use[], factory: Fac
   return {
     title: `Wrap \`${name}\` in \`${keyword}\``,
     safety: 'safe',
-    edits: [{ start: lineStartOf(text, stmt.startIndex), end: regionEnd, text: header + nl + body }],
+    edits: [{ start: lineStartOf(text, stmt.startIndex), end: regionEnd, text: header + nl + body }, ...extra],
   };
 }
 
@@ -234,6 +265,7 @@ export const rule: Rule = {
       const name = nameNode.text;
       const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
       if (!body) continue;
+      if (declaredNonLocal(body, scope, name)) continue;
 
       // Occurrences of the name after the allocation, up to an unconditional re-binding.
       const uses: Use[] = [];

@@ -98,14 +98,15 @@ function annotationEdits(param: Node, context: RuleContext): OffsetEdit[] {
     return [{ start: type.endIndex, end: type.endIndex, text: ' | None' }];
   }
   // Older targets: Optional[T], reusing an existing spelling of typing.Optional when there is one.
-  let optional = 'Optional';
   const edits: OffsetEdit[] = [];
-  const probe = context.root.descendantsOfType('identifier').find((id) => id && (id.text === 'Optional' || id.text === 'typing'));
-  const optionalImported = probe && context.qualifiedName(probe) === 'typing.Optional';
-  if (!optionalImported) {
-    const typingModule = probe?.text === 'typing' && context.qualifiedName(probe) === 'typing';
-    if (typingModule) optional = 'typing.Optional';
-    else edits.push(addImportEdit(context.root, context.text, 'from typing import Optional'));
+  let optional = context.localNameFor('typing.Optional');
+  if (!optional) {
+    const typing = context.localNameFor('typing');
+    if (typing) optional = `${typing}.Optional`;
+    else {
+      optional = 'Optional';
+      edits.push(addImportEdit(context.root, context.text, 'from typing import Optional'));
+    }
   }
   if (stringAnnotation) edits.push({ start: expr.startIndex + 1, end: expr.endIndex - 1, text: `${optional}[${inner}]` });
   else edits.push({ start: type.startIndex, end: type.endIndex, text: `${optional}[${type.text}]` });
@@ -143,9 +144,14 @@ function guardFix(fn: Node, param: Node, value: Node, name: string, safe: boolea
   if (oneLine) {
     // `def f(x=[]): return x` becomes a block; a docstring stays first.
     const indent = indentOfLine(text, fn.startIndex) + unit;
-    const lines = statements.map((s) => indent + s.text);
-    const at = isDocstring(statements[0]) ? 1 : 0;
-    lines.splice(at, 0, guard(indent));
+    const lines: string[] = [];
+    let rest = statements[0] ? text.slice(statements[0].startIndex, body.endIndex) : '';
+    if (isDocstring(statements[0])) {
+      lines.push(indent + statements[0].text);
+      rest = text.slice(statements[0].endIndex, body.endIndex).replace(/^\s*;?\s*/, '');
+    }
+    lines.push(guard(indent));
+    if (rest) lines.push(indent + rest);
     edits.push({ start: colon.endIndex, end: body.endIndex, text: nl + lines.join(nl) });
   } else {
     const earlier = earlierParameters(param);

@@ -1,0 +1,103 @@
+// The CLI as a process: output formats, exit codes, fixes, and bad input.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT, runCli } from './helpers/cli';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'leaklens-cli-'));
+}
+
+test('check on the bundled examples prints findings with positions and exits 1', () => {
+  const result = runCli(['check', 'examples']);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stdout, /^examples\/reports\.py:8:9: LL101 \[\*\] `open\(…\)` result bound to `f` is never released/m);
+  assert.match(result.stdout, /^examples\/reports\.py:19:26: LL201 Mutable default `\[\]` of `seen`/m);
+  assert.match(result.stdout, /^Checked 1 file: \d+ findings/m);
+});
+
+test('a clean tree exits 0; --exit-zero exits 0 with findings', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'clean.py'), 'def f(x=None):\n    return x\n');
+  const clean = runCli(['check', dir]);
+  assert.equal(clean.status, 0, clean.stdout + clean.stderr);
+  assert.match(clean.stdout, /no findings/);
+  writeFileSync(join(dir, 'leaky.py'), 'def f(x=[]):\n    return x\n');
+  assert.equal(runCli(['check', dir]).status, 1);
+  assert.equal(runCli(['check', '--exit-zero', dir]).status, 0);
+});
+
+test('usage errors exit 2: missing path, unknown option, bad format, unknown code', () => {
+  assert.equal(runCli(['check', 'no/such/dir']).status, 2);
+  assert.equal(runCli(['check', '--no-such-option']).status, 2);
+  assert.equal(runCli(['check', '--format', 'xml', 'examples']).status, 2);
+  const unknown = runCli(['check', '--select', 'LL9', 'examples']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown rule code or prefix 'LL9'/);
+  assert.equal(runCli(['frobnicate']).status, 2);
+});
+
+test('--format json follows the contract: 1-based lines, UTF-16 columns, fixes with edits', () => {
+  const dir = tempDir();
+  // The non-BMP character before the default counts as two UTF-16 units.
+  writeFileSync(join(dir, 'wide.py'), 'def f(a="𝒳", b=[]):\n    return len(b)\n');
+  const result = runCli(['check', '--format', 'json', join(dir, 'wide.py')]);
+  assert.equal(result.status, 1, result.stderr);
+  const findings = JSON.parse(result.stdout);
+  assert.equal(findings.length, 1);
+  const [f] = findings;
+  assert.deepEqual(Object.keys(f).sort(), ['code', 'end', 'fixes', 'message', 'name', 'path', 'related', 'severity', 'start'].sort());
+  assert.equal(f.code, 'LL201');
+  assert.equal(f.name, 'mutable-default-argument');
+  assert.equal(f.severity, 'warning');
+  assert.deepEqual(f.start, { line: 1, column: 17 });
+  assert.deepEqual(f.end, { line: 1, column: 19 });
+  assert.equal(f.fixes[0].safety, 'safe');
+  assert.deepEqual(f.fixes[0].edits[0], { start: { line: 1, column: 17 }, end: { line: 1, column: 19 }, text: 'None' });
+});
+
+test('--select and --ignore choose rules by code or prefix', () => {
+  const only201 = JSON.parse(runCli(['check', '--format', 'json', '--select', 'LL2', 'examples']).stdout);
+  assert.ok(only201.length > 0 && only201.every((f: { code: string }) => f.code === 'LL201'));
+  const no201 = JSON.parse(runCli(['check', '--format', 'json', '--ignore', 'LL201', 'examples']).stdout);
+  assert.ok(no201.length > 0 && no201.every((f: { code: string }) => f.code !== 'LL201'));
+});
+
+test('--fix applies safe fixes in place; --unsafe-fixes applies the rest', () => {
+  const dir = tempDir();
+  cpSync(join(ROOT, 'examples'), dir, { recursive: true });
+  const before = JSON.parse(runCli(['check', '--format', 'json', dir]).stdout) as Array<{ fixes: Array<{ safety: string }> }>;
+  const safe = before.filter((f) => f.fixes.some((x) => x.safety === 'safe')).length;
+  assert.ok(safe > 0);
+  const fixed = runCli(['check', '--fix', dir]);
+  assert.match(fixed.stdout, new RegExp(`${safe} fixed`));
+  const after = JSON.parse(runCli(['check', '--format', 'json', dir]).stdout) as Array<{ fixes: Array<{ safety: string }> }>;
+  assert.equal(after.length, before.length - safe);
+  assert.ok(after.every((f) => !f.fixes.some((x) => x.safety === 'safe')));
+  runCli(['check', '--unsafe-fixes', dir]);
+  const rest = JSON.parse(runCli(['check', '--format', 'json', dir]).stdout) as Array<{ fixes: unknown[] }>;
+  assert.ok(rest.every((f) => f.fixes.length === 0));
+  const text = readFileSync(join(dir, 'reports.py'), 'utf8');
+  assert.match(text, /with open\(path\) as f:/);
+  assert.match(text, /def remember\(event, seen=None\):\n    if seen is None:\n        seen = \[\]/);
+});
+
+test('bad files are skipped with a message and the rest is checked', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'binary.py'), Buffer.from([0x64, 0x65, 0x66, 0x00, 0x01, 0x02]));
+  writeFileSync(join(dir, 'invalid_utf8.py'), Buffer.from([0x78, 0x20, 0x3d, 0x20, 0x22, 0xff, 0xfe, 0x22, 0x0a]));
+  writeFileSync(join(dir, 'latin1.py'), Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\ndef f(n="'), Buffer.from([0xe9]), Buffer.from('", x=[]):\n    return x\n')]));
+  writeFileSync(join(dir, 'syntax_error.py'), 'def f(x=[]):\n    return (x\n');
+  writeFileSync(join(dir, 'deep.py'), 'x = ' + '('.repeat(10000) + ')'.repeat(10000) + '\n');
+  const result = runCli(['check', '--format', 'json', dir]);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /skipped .*binary\.py: binary file/);
+  assert.match(result.stderr, /skipped .*invalid_utf8\.py: not valid utf-8/);
+  const findings = JSON.parse(result.stdout) as Array<{ path: string; code: string; start: { column: number } }>;
+  const latin = findings.find((f) => f.path.endsWith('latin1.py'));
+  assert.ok(latin, 'the latin-1 file was not decoded');
+  assert.equal(latin.start.column, 16);
+  assert.ok(findings.some((f) => f.path.endsWith('syntax_error.py') && f.code === 'LL201'), 'findings in a file with a syntax error');
+});
