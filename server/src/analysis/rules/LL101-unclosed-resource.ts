@@ -125,12 +125,12 @@ function declaredNonLocal(body: Node, scope: Node, name: string): boolean {
   return false;
 }
 
-/** Is `stmt`'s block (or one of its ancestors up to `scope`) the block that holds `target`? */
+/** Does `target` stand directly in the block of `stmt` or of one of its enclosing statements? */
 function blockChainContains(stmt: Node, target: Node, scope: Node): boolean {
+  const holder = target.parent;
+  if (!holder) return false;
   for (let b = stmt.parent; b; b = b.parent) {
-    if (b.type === 'block' || b.type === 'module') {
-      if (target.startIndex >= b.startIndex && target.endIndex <= b.endIndex) return true;
-    }
+    if ((b.type === 'block' || b.type === 'module') && b.equals(holder)) return true;
     if (b.equals(scope)) break;
   }
   return false;

@@ -10,6 +10,7 @@ const MUTABLE_CALLS = new Set([
   'builtins.list', 'builtins.dict', 'builtins.set', 'builtins.bytearray',
   'collections.defaultdict', 'collections.OrderedDict', 'collections.deque', 'collections.Counter',
 ]);
+const TYPE_EXPRESSIONS = new Set(['identifier', 'attribute', 'subscript', 'generic_type', 'binary_operator', 'union_type', 'string', 'none']);
 const MUTATORS = new Set(['append', 'extend', 'insert', 'add', 'update', 'setdefault']);
 
 interface Use {
@@ -88,6 +89,8 @@ function annotationEdits(param: Node, context: RuleContext): OffsetEdit[] {
   const type = param.childForFieldName('type');
   if (!type) return [];
   const expr = type.namedChild(0) ?? type;
+  // Only annotations that name a type are rewritten (`c: 1 = {}` is legal Python, not a type).
+  if (!TYPE_EXPRESSIONS.has(expr.type)) return [];
   const stringAnnotation = expr.type === 'string';
   const inner = stringAnnotation ? expr.text.slice(1, -1) : type.text;
   if (isAlreadyOptional(inner)) return [];
