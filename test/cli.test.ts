@@ -101,3 +101,14 @@ test('bad files are skipped with a message and the rest is checked', () => {
   assert.equal(latin.start.column, 16);
   assert.ok(findings.some((f) => f.path.endsWith('syntax_error.py') && f.code === 'LL201'), 'findings in a file with a syntax error');
 });
+
+test('--fix writes a file back in the encoding it was read in', () => {
+  const dir = tempDir();
+  const path = join(dir, 'latin1.py');
+  writeFileSync(path, Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\ndef f(n="'), Buffer.from([0xe9]), Buffer.from('", x=[]):\n    print(n, x)\n')]));
+  const result = runCli(['check', '--fix', path]);
+  assert.match(result.stdout, /1 fixed/, result.stderr);
+  const bytes = readFileSync(path);
+  assert.ok(bytes.includes(Buffer.from([0x22, 0xe9, 0x22])), 'the Latin-1 byte was re-encoded');
+  assert.match(bytes.toString('latin1'), /x=None\):\n    if x is None:\n        x = \[\]/);
+});

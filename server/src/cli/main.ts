@@ -7,7 +7,7 @@ import { renderMarkdown, renderText } from '../analysis/docs';
 import { Analyzer, AnalyzedFinding } from '../analysis/engine';
 import { findRule, RULES } from '../analysis/registry';
 import { AnalysisOptions, DEFAULT_OPTIONS } from '../analysis/types';
-import { discoverPythonFiles, readSource } from '../workspace/files';
+import { discoverPythonFiles, encodeSource, readSource } from '../workspace/files';
 import { displayPath, FileFindings, toJson, toText } from './output';
 import { version } from '../version';
 import { startServer } from '../protocol/server';
@@ -57,9 +57,14 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       if (opts.fix || opts.unsafeFixes) {
         const result = analyzer.fixText(text, options, !!opts.unsafeFixes);
         if (result.applied > 0) {
-          writeFileSync(path, result.text, 'utf8');
-          fixed += result.applied;
-          text = result.text;
+          const bytes = encodeSource(result.text, source.encoding, source.bom);
+          if (bytes) {
+            writeFileSync(path, bytes);
+            fixed += result.applied;
+            text = result.text;
+          } else {
+            process.stderr.write(`leaklens: not fixed ${displayPath(path)}: cannot write ${source.encoding} back faithfully\n`);
+          }
         }
       }
       const findings: AnalyzedFinding[] = analyzer.analyzeText(text, options).findings;

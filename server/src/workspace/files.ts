@@ -53,7 +53,7 @@ export function discoverPythonFiles(paths: readonly string[]): { files: string[]
   return { files, missing };
 }
 
-export type Decoded = { ok: true; text: string } | { ok: false; reason: string };
+export type Decoded = { ok: true; text: string; encoding: string; bom: boolean } | { ok: false; reason: string };
 
 const CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
 
@@ -63,7 +63,8 @@ export function decodeSource(bytes: Uint8Array, maxSize = DEFAULT_MAX_FILE_SIZE)
   if (bytes.indexOf(0) !== -1) return { ok: false, reason: 'binary file (contains NUL bytes)' };
   let encoding = 'utf-8';
   let body = bytes;
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  if (bom) {
     body = bytes.subarray(3);
   } else {
     const head = Buffer.from(bytes.subarray(0, 400)).toString('latin1').split(/\r\n|\r|\n/, 2);
@@ -78,7 +79,7 @@ export function decodeSource(bytes: Uint8Array, maxSize = DEFAULT_MAX_FILE_SIZE)
   const decoder = decoderFor(encoding);
   if (!decoder) return { ok: false, reason: `unknown encoding '${encoding}'` };
   try {
-    return { ok: true, text: decoder.decode(body) };
+    return { ok: true, text: decoder.decode(body), encoding: decoder.encoding, bom };
   } catch {
     return { ok: false, reason: `not valid ${encoding}` };
   }
@@ -107,4 +108,19 @@ export function readSource(path: string, maxSize = DEFAULT_MAX_FILE_SIZE): Decod
     return { ok: false, reason: (err as Error).message };
   }
   return decodeSource(bytes, maxSize);
+}
+
+/**
+ * Encodes fixed source the way it was read, or returns undefined when that encoding cannot be
+ * written faithfully here (the file is then left untouched).
+ */
+export function encodeSource(text: string, encoding: string, bom: boolean): Buffer | undefined {
+  if (encoding === 'utf-8') return Buffer.concat([bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(text, 'utf8')]);
+  if (encoding === 'windows-1252' || encoding === 'iso-8859-1') {
+    // Only when every character fits in one byte of Latin-1; anything else would be mangled.
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return undefined;
+    const out = Buffer.from(text, 'latin1');
+    return out;
+  }
+  return undefined;
 }
