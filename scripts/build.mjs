@@ -14,7 +14,7 @@ mkdirSync(dist, { recursive: true });
 
 // web-tree-sitter's ES module reads import.meta.url, which a CommonJS bundle must supply.
 const common = {
-  bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', logLevel: 'warning',
+  bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', logLevel: 'warning', minify: true, keepNames: true,
   define: { 'import.meta.url': '__leaklensImportMetaUrl' },
   banner: { js: "const __leaklensImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 };

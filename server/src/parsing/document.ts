@@ -121,6 +121,8 @@ export class ParsedDocument {
       // Returning true cancels the parse (the typings say void).
       progressCallback: (() => performance.now() > deadline) as unknown as () => void,
     });
+    // A cancelled parse would otherwise resume on this shared parser's next parse of any text.
+    if (!tree) this.parser.reset();
     return tree ?? undefined;
   }
 }

@@ -1,0 +1,171 @@
+// The .vsix as users get it: runs the real `vsce package`, reads the archive, and runs the
+// packaged server bundle away from the repository to prove it is self-contained.
+// The zip is read in code (central directory + zlib) so the test does not depend on `unzip`,
+// which a fresh CI machine may not have.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { after, before, test } from 'node:test';
+
+const ROOT = join(__dirname, '..', '..'); // out/test → repository root
+const SIZE_BUDGET = 1024 * 1024; // compressed .vsix; about 430 KB today
+
+interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  size: number;
+  localOffset: number;
+}
+
+/** Entries of a zip archive, read from its central directory (no zip64: the .vsix is small). */
+function readZip(zip: Buffer): ZipEntry[] {
+  // The end-of-central-directory record is the last 22 bytes plus an optional comment.
+  let eocd = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
+    if (zip.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+  }
+  assert.ok(eocd >= 0, 'not a zip archive: no end-of-central-directory record');
+  const count = zip.readUInt16LE(eocd + 10);
+  let p = zip.readUInt32LE(eocd + 16);
+  assert.ok(count !== 0xffff && p !== 0xffffffff, 'zip64 archives are not supported');
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    assert.equal(zip.readUInt32LE(p), 0x02014b50, `bad central directory header at ${p}`);
+    const nameLength = zip.readUInt16LE(p + 28);
+    entries.push({
+      method: zip.readUInt16LE(p + 10),
+      compressedSize: zip.readUInt32LE(p + 20),
+      size: zip.readUInt32LE(p + 24),
+      localOffset: zip.readUInt32LE(p + 42),
+      name: zip.toString('utf8', p + 46, p + 46 + nameLength),
+    });
+    p += 46 + nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
+  }
+  return entries;
+}
+
+function extract(zip: Buffer, entry: ZipEntry): Buffer {
+  const p = entry.localOffset;
+  assert.equal(zip.readUInt32LE(p), 0x04034b50, `bad local header for ${entry.name}`);
+  const start = p + 30 + zip.readUInt16LE(p + 26) + zip.readUInt16LE(p + 28);
+  const raw = zip.subarray(start, start + entry.compressedSize);
+  assert.ok(entry.method === 0 || entry.method === 8, `${entry.name}: unsupported compression ${entry.method}`);
+  const data = entry.method === 0 ? Buffer.from(raw) : inflateRawSync(raw);
+  assert.equal(data.length, entry.size, `${entry.name}: size mismatch`);
+  return data;
+}
+
+let work: string;
+let vsix: string;
+let zip: Buffer;
+let entries: ZipEntry[];
+let names: string[];
+let packageOutput: string;
+
+function entry(name: string): ZipEntry {
+  const found = entries.find((e) => e.name === name);
+  assert.ok(found, `${name} is not in the .vsix: ${names.join(', ')}`);
+  return found;
+}
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'leaklens-vsix-'));
+  vsix = join(work, 'leaklens.vsix');
+  // The real vsce, run with this Node (the same binary `npx vsce` would start, without npx's
+  // lookup or npm's config warnings). Stdout is not a TTY, so vsce would auto-answer its
+  // "continue?" prompts; the warnings that precede them are asserted absent below.
+  const vscePackage = require.resolve('@vscode/vsce/package.json', { paths: [ROOT] });
+  const vsce = join(dirname(vscePackage), JSON.parse(readFileSync(vscePackage, 'utf8')).bin.vsce);
+  const result = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', vsix], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  packageOutput = `${result.stdout}\n${result.stderr}`;
+  assert.equal(result.status, 0, `vsce package failed (run \`npm run build\` first?):\n${packageOutput}`);
+  zip = readFileSync(vsix);
+  entries = readZip(zip);
+  names = entries.map((e) => e.name);
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('vsce packages without warnings or prompts (repository field, LICENSE, .vscodeignore)', () => {
+  assert.doesNotMatch(packageOutput, /WARNING|continue\?/, packageOutput);
+  assert.match(packageOutput, /DONE\s+Packaged/, packageOutput);
+});
+
+test('the .vsix holds the runtime files and nothing else', () => {
+  for (const required of [
+    'extension/package.json',
+    'extension/dist/extension.js',
+    'extension/dist/leaklens.js',
+    'extension/dist/tree-sitter-python.wasm',
+    'extension/dist/web-tree-sitter.wasm',
+    'extension/dist/docs/rules/LL101.md',
+    'extension/dist/docs/rules/LL201.md',
+  ]) {
+    entry(required);
+  }
+  for (const name of names) {
+    assert.doesNotMatch(name, /\.map$/, `source map in the .vsix: ${name}`);
+    assert.doesNotMatch(name, /(^|\/)node_modules\//, `node_modules in the .vsix: ${name}`);
+    assert.doesNotMatch(name, /^extension\/(out|test|server|client|scripts|scratch|grammars|examples)\//, `build or source folder in the .vsix: ${name}`);
+    assert.doesNotMatch(name, /\.ts$/, `TypeScript source in the .vsix: ${name}`);
+  }
+  // The allow-list itself: anything new must be added to .vscodeignore and here on purpose.
+  const allowed = [
+    /^\[Content_Types\]\.xml$/,
+    /^extension\.vsixmanifest$/,
+    /^extension\/package\.json$/,
+    /^extension\/readme\.md$/i,
+    /^extension\/LICENSE\.txt$/,
+    /^extension\/dist\/(extension|leaklens)\.js$/,
+    /^extension\/dist\/(tree-sitter-python|web-tree-sitter)\.wasm$/,
+    /^extension\/dist\/docs\/rules\/LL\d{3}\.md$/,
+  ];
+  const unexpected = names.filter((n) => !allowed.some((re) => re.test(n)));
+  assert.deepEqual(unexpected, [], 'files outside the allow-list in the .vsix');
+  const size = statSync(vsix).size;
+  assert.ok(size < SIZE_BUDGET, `.vsix is ${size} bytes, over the ${SIZE_BUDGET}-byte budget`);
+});
+
+test('the packaged manifest targets VS Code ^1.100.0 and starts dist/extension.js', () => {
+  const manifest = JSON.parse(extract(zip, entry('extension/package.json')).toString('utf8'));
+  assert.equal(manifest.engines?.vscode, '^1.100.0');
+  assert.equal(manifest.main, './dist/extension.js');
+  entry(`extension/${manifest.main.replace(/^\.\//, '')}`);
+});
+
+test('the listing agrees with unzip, where unzip exists', { skip: spawnSync('unzip', ['-v']).error ? 'no unzip on this machine' : false }, () => {
+  const listed = spawnSync('unzip', ['-Z1', vsix], { encoding: 'utf8' });
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.deepEqual(listed.stdout.split('\n').filter(Boolean).sort(), [...names].sort());
+});
+
+test('the packaged server bundle runs on its own, away from the repository', () => {
+  // Only the bundle and the two wasm files, in a temp folder: no node_modules, no grammars/ above.
+  const dist = join(work, 'extracted', 'extension', 'dist');
+  mkdirSync(dist, { recursive: true });
+  for (const file of ['leaklens.js', 'tree-sitter-python.wasm', 'web-tree-sitter.wasm']) {
+    writeFileSync(join(dist, file), extract(zip, entry(`extension/dist/${file}`)));
+  }
+  const source = join(work, 'leaky.py');
+  writeFileSync(source, 'def f(x=[]): return x\n');
+  const env = { ...process.env };
+  delete env.NODE_PATH;
+  const result = spawnSync(process.execPath, [join(dist, 'leaklens.js'), 'check', source], {
+    cwd: work,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(result.status, 1, result.stdout + result.stderr);
+  assert.match(result.stdout, /leaky\.py:1:\d+: LL201 /, result.stdout + result.stderr);
+});
