@@ -85,9 +85,9 @@ export class Analyzer {
   }
 
   analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
-    return withTree(this.language, text, (tree) => {
+    return withTree(this.language, text, (tree, parsedText) => {
       if (!tree) throw new Error('parse timed out');
-      return this.analyzeTree(tree, text, options);
+      return this.analyzeTree(tree, parsedText, options);
     });
   }
 

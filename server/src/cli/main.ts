@@ -1,12 +1,13 @@
 // The `leaklens` command: check files, print rule documentation, or run the language server.
 // Uses the analysis and parsing layers directly; never the protocol layer's LSP code paths.
 import { Command, CommanderError, Option } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { renderMarkdown, renderText } from '../analysis/docs';
 import { Analyzer, AnalyzedFinding } from '../analysis/engine';
 import { findRule, RULES } from '../analysis/registry';
-import { AnalysisOptions, DEFAULT_OPTIONS } from '../analysis/types';
+import { AnalysisOptions } from '../analysis/types';
+import { DEFAULT_SETTINGS, findPyproject, formatProblem, loadPyproject, Settings } from '../workspace/config';
 import { discoverPythonFiles, encodeSource, readSource } from '../workspace/files';
 import { displayPath, FileFindings, toJson, toText } from './output';
 import { version } from '../version';
@@ -28,26 +29,67 @@ interface CheckOptions {
   unsafeFixes?: boolean;
   exitZero?: boolean;
   quiet?: boolean;
+  config?: string;
+  verbose?: boolean;
+}
+
+interface Job {
+  path: string;
+  settings: Settings;
+}
+
+/** The settings for each file: its path argument's nearest pyproject.toml (or --config), then the flags. */
+function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: string } {
+  const problems: string[] = [];
+  const jobs: Job[] = [];
+  const explicit = opts.config ? loadPyproject(resolve(opts.config)) : undefined;
+  if (opts.config && !existsSync(opts.config)) return { jobs, error: `leaklens: --config ${opts.config}: no such file` };
+  for (const target of paths.length ? paths : ['.']) {
+    if (!existsSync(target)) return { jobs, error: `leaklens: ${target}: no such file or directory` };
+    const found = explicit ? undefined : findPyproject(target);
+    const loaded = explicit ?? (found ? loadPyproject(found) : undefined);
+    problems.push(...(loaded?.problems ?? []).map(formatProblem));
+    const base = loaded?.settings ?? DEFAULT_SETTINGS;
+    const options: AnalysisOptions = {
+      ...base.options,
+      select: opts.select ?? base.options.select,
+      ignore: opts.ignore ?? base.options.ignore,
+    };
+    const settings: Settings = { ...base, options };
+    const configDir = loaded?.source ? dirname(loaded.source) : resolve('.');
+    const { files } = discoverPythonFiles([target], {
+      exclude: settings.exclude,
+      base: configDir,
+      onSkip: (path, reason) => {
+        if (opts.verbose) process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${reason}\n`);
+      },
+    });
+    for (const path of files) jobs.push({ path, settings });
+  }
+  if (problems.length) return { jobs, error: problems.map((p) => `leaklens: configuration error: ${p}`).join('\n') };
+  const seen = new Set<string>();
+  return { jobs: jobs.filter((j) => !seen.has(j.path) && seen.add(j.path)) };
 }
 
 async function check(paths: string[], opts: CheckOptions): Promise<number> {
-  const options: AnalysisOptions = { ...DEFAULT_OPTIONS, select: opts.select ?? [], ignore: opts.ignore ?? [] };
-  for (const code of [...options.select, ...options.ignore]) {
+  for (const code of [...(opts.select ?? []), ...(opts.ignore ?? [])]) {
     if (!RULES.some((r) => r.code.startsWith(code.toUpperCase()))) {
       process.stderr.write(`leaklens: unknown rule code or prefix '${code}'\n`);
       return EXIT_USAGE;
     }
   }
-  const { files, missing } = discoverPythonFiles(paths.length ? paths : ['.']);
-  if (missing.length) {
-    for (const m of missing) process.stderr.write(`leaklens: ${m}: no such file or directory\n`);
+  const { jobs, error } = plan(paths, opts);
+  if (error) {
+    process.stderr.write(error + '\n');
     return EXIT_USAGE;
   }
+  const files = jobs.map((j) => j.path);
   const analyzer = await Analyzer.create();
   const results: FileFindings[] = [];
   let fixed = 0;
-  for (const path of files) {
-    const source = readSource(path);
+  for (const { path, settings } of jobs) {
+    const options = settings.options;
+    const source = readSource(path, settings.maxFileSize);
     if (!source.ok) {
       process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${source.reason}\n`);
       continue;
@@ -106,6 +148,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--unsafe-fixes', 'apply unsafe fixes too (implies --fix)')
     .option('--exit-zero', 'exit 0 even when there are findings')
     .option('--quiet', 'print only the summary (text format)')
+    .option('--config <file>', 'read [tool.leaklens] from this pyproject.toml instead of the nearest one')
+    .option('--verbose', 'say which files and folders were skipped and why')
     .action(async (paths: string[], opts: CheckOptions) => setExit(await check(paths, opts)));
 
   program

@@ -10,6 +10,15 @@ export interface TextChange {
   text: string;
 }
 
+/**
+ * Tree-sitter ends lines (and comments) only at '\n', while Python and LSP also break lines at a
+ * lone '\r'. The parser and the rules therefore see the text with every lone '\r' turned into
+ * '\n': same length, same offsets, Python's own line structure.
+ */
+export function normalizeLineBreaks(text: string): string {
+  return text.indexOf('\r') === -1 ? text : text.replace(/\r(?!\n)/g, '\n');
+}
+
 /** Default parse budget; a parse that runs longer is cancelled and the previous tree kept. */
 export const DEFAULT_PARSE_TIMEOUT_MS = 5000;
 
@@ -55,14 +64,22 @@ export class ParsedDocument {
   private parser: Parser;
   private currentTree: Tree | undefined;
   private disposed = false;
+  private normalized: string;
 
   constructor(language: Language, private currentText: string, private timeoutMs = DEFAULT_PARSE_TIMEOUT_MS) {
     this.parser = sharedParser(language);
+    this.normalized = normalizeLineBreaks(currentText);
     this.currentTree = this.parse(undefined);
   }
 
+  /** The document's text as given. */
   get text(): string {
     return this.currentText;
+  }
+
+  /** The text the tree describes (lone '\r' read as '\n'); analyse this one. */
+  get parsedText(): string {
+    return this.normalized;
   }
 
   /** The current tree, or undefined when the parse ran out of time. Valid until the next update. */
@@ -74,27 +91,37 @@ export class ParsedDocument {
   update(changes: readonly TextChange[]): void {
     if (this.disposed) throw new Error('document disposed');
     let text = this.currentText;
+    let normalized = this.normalized;
     const tree = this.currentTree;
     for (const change of changes) {
-      const start = Math.max(0, Math.min(change.start, text.length));
-      const end = Math.max(start, Math.min(change.end, text.length));
+      const a = Math.max(0, Math.min(change.start, text.length));
+      const b = Math.max(0, Math.min(change.end, text.length));
+      const start = Math.min(a, b);
+      const end = Math.max(a, b);
+      text = text.slice(0, start) + change.text + text.slice(end);
+      // A '\r' just before the change may turn from lone into half of '\r\n' (or back), so the
+      // edit given to the tree starts there.
+      const editStart = start > 0 && text.charCodeAt(start - 1) === 13 ? start - 1 : start;
+      const next = normalizeLineBreaks(text);
       if (tree) {
-        const startPosition = pointAt(text, start);
-        const oldEndPosition = pointAt(text, end);
+        const startPosition = pointAt(normalized, editStart);
+        const oldEndPosition = pointAt(normalized, end);
+        const newEnd = start + change.text.length;
         tree.edit(
           new Edit({
-            startIndex: start,
+            startIndex: editStart,
             oldEndIndex: end,
-            newEndIndex: start + change.text.length,
+            newEndIndex: newEnd,
             startPosition,
             oldEndPosition,
-            newEndPosition: advance(startPosition, change.text),
+            newEndPosition: advance(startPosition, next.slice(editStart, newEnd)),
           }),
         );
       }
-      text = text.slice(0, start) + change.text + text.slice(end);
+      normalized = next;
     }
     this.currentText = text;
+    this.normalized = normalized;
     const next = this.parse(tree);
     if (tree && tree !== next) tree.delete();
     this.currentTree = next;
@@ -103,6 +130,7 @@ export class ParsedDocument {
   /** Replaces the whole text (a full-sync change) with a fresh parse. */
   replace(text: string): void {
     this.currentText = text;
+    this.normalized = normalizeLineBreaks(text);
     const old = this.currentTree;
     this.currentTree = this.parse(undefined);
     old?.delete();
@@ -117,7 +145,7 @@ export class ParsedDocument {
 
   private parse(old: Tree | undefined): Tree | undefined {
     const deadline = performance.now() + this.timeoutMs;
-    const tree = this.parser.parse(this.currentText, old ?? null, {
+    const tree = this.parser.parse(this.normalized, old ?? null, {
       // Returning true cancels the parse (the typings say void).
       progressCallback: (() => performance.now() > deadline) as unknown as () => void,
     });
@@ -127,11 +155,11 @@ export class ParsedDocument {
   }
 }
 
-/** Parses text once, hands the tree to fn, and always deletes it. */
-export function withTree<T>(language: Language, text: string, fn: (tree: Tree | undefined) => T, timeoutMs = DEFAULT_PARSE_TIMEOUT_MS): T {
+/** Parses text once, hands the tree (and the text it describes) to fn, and always deletes it. */
+export function withTree<T>(language: Language, text: string, fn: (tree: Tree | undefined, parsedText: string) => T, timeoutMs = DEFAULT_PARSE_TIMEOUT_MS): T {
   const doc = new ParsedDocument(language, text, timeoutMs);
   try {
-    return fn(doc.tree);
+    return fn(doc.tree, doc.parsedText);
   } finally {
     doc.dispose();
   }

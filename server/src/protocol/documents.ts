@@ -38,9 +38,10 @@ export class OpenDocument {
     let full = false;
     for (const change of changes) {
       if ('range' in change) {
-        const start = this.lsp.offsetAt(change.range.start);
-        const end = Math.max(start, this.lsp.offsetAt(change.range.end));
-        edits.push({ start, end, text: change.text });
+        // A reversed range is taken as its well-formed counterpart, as TextDocument does.
+        const a = this.lsp.offsetAt(change.range.start);
+        const b = this.lsp.offsetAt(change.range.end);
+        edits.push({ start: Math.min(a, b), end: Math.max(a, b), text: change.text });
       } else {
         full = true;
         edits.length = 0;

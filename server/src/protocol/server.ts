@@ -30,7 +30,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
   function publish(doc: OpenDocument): void {
     if (!analyzer) return;
-    const tree = doc.parsedDocument?.tree;
+    const parsed = doc.parsedDocument;
+    const tree = parsed?.tree;
     if (doc.tooLarge) {
       log(`skipped ${doc.uri}: larger than max-file-size (${DEFAULT_MAX_FILE_SIZE} bytes)`);
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
@@ -40,7 +41,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       log(`kept previous diagnostics of ${doc.uri}: the parse ran out of time`);
       return;
     }
-    const result = analyzer.analyzeTree(tree, doc.lsp.getText(), DEFAULT_OPTIONS);
+    const result = analyzer.analyzeTree(tree, parsed!.parsedText, DEFAULT_OPTIONS);
     const diagnostics: Diagnostic[] = result.findings.map((f) => toDiagnostic(f, doc.lsp));
     void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
   }

@@ -1,7 +1,9 @@
 // Finding Python files on disk and decoding them. Shared by the CLI and the server's
 // workspace features; knows nothing about LSP.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import ignore, { Ignore } from 'ignore';
+import picomatch from 'picomatch';
 import { TextDecoder } from 'node:util';
 
 /** Folder names never descended into. */
@@ -16,24 +18,92 @@ function isVirtualEnv(dir: string): boolean {
   }
 }
 
+export interface DiscoveryOptions {
+  /** Globs of paths to skip, relative to `base`; a glob without '/' matches any path component. */
+  exclude?: readonly string[];
+  base?: string;
+  /** Honour .gitignore files found while walking (default true). */
+  gitignore?: boolean;
+  /** Called for every file or folder left out, with the reason. */
+  onSkip?: (path: string, reason: string) => void;
+}
+
+/** A predicate for the `exclude` globs of one configuration. */
+export function excludeMatcher(globs: readonly string[], base: string): (path: string) => boolean {
+  if (globs.length === 0) return () => false;
+  const anchored = picomatch(globs.filter((g) => g.includes('/')).map((g) => g.replace(/^\.\//, '')), { dot: true });
+  const component = picomatch(globs.filter((g) => !g.includes('/')), { dot: true });
+  return (path: string) => {
+    const rel = relative(base, path).split(sep).join('/');
+    if (rel.startsWith('..') || rel === '') return false;
+    const parts = rel.split('/');
+    for (let i = 1; i <= parts.length; i++) if (anchored(parts.slice(0, i).join('/'))) return true;
+    return parts.some((p) => component(p));
+  };
+}
+
+interface GitIgnoreLevel {
+  dir: string;
+  rules: Ignore;
+}
+
+function gitIgnored(levels: readonly GitIgnoreLevel[], path: string, isDir: boolean): boolean {
+  for (const level of levels) {
+    const rel = relative(level.dir, path).split(sep).join('/');
+    if (rel && !rel.startsWith('..') && level.rules.ignores(isDir ? rel + '/' : rel)) return true;
+  }
+  return false;
+}
+
+function readGitIgnore(dir: string): GitIgnoreLevel | undefined {
+  try {
+    return { dir, rules: ignore().add(readFileSync(join(dir, '.gitignore'), 'utf8')) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Python files under each path (a file path is taken as given), sorted. */
-export function discoverPythonFiles(paths: readonly string[]): { files: string[]; missing: string[] } {
+export function discoverPythonFiles(paths: readonly string[], options: DiscoveryOptions = {}): { files: string[]; missing: string[] } {
   const files: string[] = [];
   const missing: string[] = [];
-  const walk = (dir: string) => {
+  const excluded = excludeMatcher(options.exclude ?? [], resolve(options.base ?? '.'));
+  const useGitIgnore = options.gitignore !== false;
+  const skip = options.onSkip ?? (() => undefined);
+  const walk = (dir: string, levels: GitIgnoreLevel[]) => {
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
+    } catch (err) {
+      skip(dir, `cannot read folder: ${(err as Error).message}`);
       return;
     }
+    const here = useGitIgnore ? readGitIgnore(dir) : undefined;
+    const active = here ? [...levels, here] : levels;
     for (const entry of entries) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (SKIPPED_DIRS.has(entry.name) || isVirtualEnv(full)) continue;
-        walk(full);
+        if (SKIPPED_DIRS.has(entry.name)) {
+          skip(full, 'always skipped');
+          continue;
+        }
+        if (isVirtualEnv(full)) {
+          skip(full, 'virtual environment');
+          continue;
+        }
+        if (excluded(full)) {
+          skip(full, 'matches exclude');
+          continue;
+        }
+        if (gitIgnored(active, full, true)) {
+          skip(full, 'ignored by .gitignore');
+          continue;
+        }
+        walk(full, active);
       } else if (entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.pyi'))) {
-        files.push(full);
+        if (excluded(full)) skip(full, 'matches exclude');
+        else if (gitIgnored(active, full, false)) skip(full, 'ignored by .gitignore');
+        else files.push(full);
       }
     }
   };
@@ -46,7 +116,7 @@ export function discoverPythonFiles(paths: readonly string[]): { files: string[]
       missing.push(p);
       continue;
     }
-    if (st.isDirectory()) walk(abs);
+    if (st.isDirectory()) walk(abs, []);
     else files.push(abs);
   }
   files.sort();

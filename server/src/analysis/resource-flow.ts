@@ -1,0 +1,390 @@
+// The flow of a resource bound to a local or module name (shared by LL101 and LL102): where it
+// is used, released, re-bound or handed over after `name = factory(...)`, whether a release
+// runs on every normal path, and the "wrap it in `with`" fix.
+import type { Node, QueryMatch } from 'web-tree-sitter';
+import {
+  CALLBACK_REGISTRARS,
+  factoryOf,
+  FactoryInfo,
+  NON_OWNING_CALLS,
+  OWNERSHIP_TAKERS,
+  TAKER_METHODS,
+} from './resources';
+import {
+  decoratorsOf,
+  decoratorTarget,
+  endsLine,
+  enclosingScope,
+  indentOfLine,
+  indentRegion,
+  indentUnit,
+  isAsync,
+  lineBreakOf,
+  lineStartOf,
+  nextLineStart,
+  startsLine,
+} from './syntax';
+import { addImportEdit } from './imports';
+import type { Fix, OffsetEdit, RuleContext } from './types';
+
+export type UseKind = 'neutral' | 'escape' | 'released' | 'release-call';
+
+export interface Use {
+  node: Node;
+  kind: UseKind;
+}
+
+const CONTAINERS = new Set(['tuple', 'list', 'set', 'dictionary', 'pair', 'parenthesized_expression', 'expression_list']);
+/** Blocks that always run on the normal path once their statement is reached. */
+const ALWAYS_RUN = new Set(['try_statement', 'with_statement', 'else_clause', 'finally_clause']);
+const LOOPS = new Set(['for_statement', 'while_statement']);
+
+/** The query that finds `name = call(...)` candidates. */
+export const ALLOCATION_QUERY = `(assignment left: (identifier) @name right: (call) @call) @assign`;
+
+export function isContextManagerFunction(scope: Node, context: RuleContext): boolean {
+  if (scope.type !== 'function_definition') return false;
+  const name = scope.childForFieldName('name')?.text;
+  if (name === '__enter__' || name === '__aenter__') return true;
+  return decoratorsOf(scope).some((d) => {
+    const target = decoratorTarget(d);
+    const q = target ? context.qualifiedName(target) : undefined;
+    return !!q && /(^|\.)(async)?contextmanager$/.test(q);
+  });
+}
+
+function inside(node: Node, ancestorType: string, stop: Node): Node | undefined {
+  for (let n = node.parent; n && !n.equals(stop); n = n.parent) if (n.type === ancestorType) return n;
+  return undefined;
+}
+
+/** The child of `block` that contains node, if block is an ancestor. */
+export function childOfBlock(node: Node, block: Node): Node | undefined {
+  for (let n: Node | null = node; n; n = n.parent) if (n.parent?.equals(block)) return n;
+  return undefined;
+}
+
+/** The statement (a direct child of a block or module) that contains node. */
+export function statementOf(node: Node): Node {
+  let n = node;
+  while (n.parent && n.parent.type !== 'block' && n.parent.type !== 'module') n = n.parent;
+  return n;
+}
+
+export function calleeName(call: Node, context: RuleContext): { qualified?: string; method?: string } {
+  const fn = call.childForFieldName('function');
+  if (!fn) return {};
+  return {
+    qualified: context.qualifiedName(fn),
+    method: fn.type === 'attribute' ? fn.childForFieldName('attribute')?.text : undefined,
+  };
+}
+
+function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleContext): UseKind {
+  const parent = id.parent!;
+  if (parent.type === 'with_item' || (parent.type === 'as_pattern' && parent.parent?.type === 'with_item' && parent.namedChild(0)?.equals(id))) {
+    return factory.withKeepsOpen ? 'neutral' : 'released';
+  }
+  if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(id)) {
+    const attr = parent.childForFieldName('attribute')?.text ?? '';
+    const holder = parent.parent;
+    if (holder?.type === 'call' && holder.childForFieldName('function')?.equals(parent)) {
+      if (!factory.release.includes(attr)) return 'neutral';
+      return inside(holder, 'finally_clause', scope) ? 'released' : 'release-call';
+    }
+    // `stack.callback(x.close)`, `atexit.register(x.close)`: the release is scheduled.
+    if (holder?.type === 'argument_list' && factory.release.includes(attr)) {
+      const { method, qualified } = calleeName(holder.parent!, context);
+      if ((method && CALLBACK_REGISTRARS.has(method)) || qualified === 'weakref.finalize' || qualified === 'atexit.register') return 'released';
+      return 'escape';
+    }
+    return 'neutral';
+  }
+  let arg: Node = id;
+  if (parent.type === 'keyword_argument') arg = parent;
+  if (arg.parent?.type === 'argument_list') {
+    const call = arg.parent.parent!;
+    const { qualified, method } = calleeName(call, context);
+    if ((qualified && OWNERSHIP_TAKERS.has(qualified)) || (method && TAKER_METHODS.has(method))) return 'released';
+    if (qualified && NON_OWNING_CALLS.has(qualified)) return 'neutral';
+    return 'escape';
+  }
+  if (parent.type === 'assignment' && parent.childForFieldName('right')?.equals(id)) return 'escape';
+  if (parent.type === 'global_statement' || parent.type === 'nonlocal_statement') return 'escape';
+  let n: Node = id;
+  while (n.parent && CONTAINERS.has(n.parent.type)) n = n.parent;
+  const holder = n.parent;
+  if (holder && (holder.type === 'return_statement' || holder.type === 'yield' || holder.type === 'await')) {
+    return holder.type === 'await' ? 'neutral' : 'escape';
+  }
+  if (n !== id && holder && (holder.type === 'assignment' || holder.type === 'argument_list')) return 'escape';
+  if (n !== id && n.type !== 'parenthesized_expression') return 'escape';
+  return 'neutral';
+}
+
+/** `global name` / `nonlocal name` in this scope: the binding outlives the scope. */
+function declaredNonLocal(body: Node, scope: Node, name: string): boolean {
+  for (const decl of body.descendantsOfType(['global_statement', 'nonlocal_statement'])) {
+    if (enclosingScope(decl)?.equals(scope) && decl.namedChildren.some((n) => n?.text === name)) return true;
+  }
+  return false;
+}
+
+/** Does `target` stand directly in the block of `stmt` or of one of its enclosing statements? */
+function blockChainContains(stmt: Node, target: Node, scope: Node): boolean {
+  const holder = target.parent;
+  if (!holder) return false;
+  for (let b = stmt.parent; b; b = b.parent) {
+    if ((b.type === 'block' || b.type === 'module') && b.equals(holder)) return true;
+    if (b.equals(scope)) break;
+  }
+  return false;
+}
+
+/**
+ * Does the release call at `release` run on every normal path after `alloc`? It must sit in the
+ * allocation's block or an enclosing one, reached only through blocks that always run.
+ */
+function covers(release: Node, alloc: Node, scope: Node): boolean {
+  if (release.startIndex < alloc.endIndex) return false;
+  for (let n: Node | null = release.parent; n && !n.equals(scope); n = n.parent) {
+    if (n.type === 'block' || n.type === 'module') {
+      if (alloc.startIndex >= n.startIndex && alloc.endIndex <= n.endIndex) return true;
+      const owner = n.parent;
+      if (!owner) return false;
+      const always = ALWAYS_RUN.has(owner.type) && !(owner.type === 'try_statement' && !owner.childForFieldName('body')?.equals(n));
+      if (!always && owner.type !== 'finally_clause' && owner.type !== 'else_clause') return false;
+    }
+  }
+  return alloc.startIndex >= scope.startIndex;
+}
+
+/** A loop around the allocation that does not also hold `node`. */
+export function loopBetween(alloc: Node, node: Node, scope: Node): Node | undefined {
+  for (let n = alloc.parent; n && !n.equals(scope); n = n.parent) {
+    if (LOOPS.has(n.type) && !(node.startIndex >= n.startIndex && node.endIndex <= n.endIndex)) return n;
+  }
+  return undefined;
+}
+
+export function firstReturnBetween(scope: Node, from: number, to: number): Node | undefined {
+  for (const r of scope.descendantsOfType('return_statement')) {
+    if (r.startIndex > from && r.startIndex < to && enclosingScope(r)?.equals(scope)) return r;
+  }
+  return undefined;
+}
+
+export function lineNo(context: RuleContext, offset: number): number {
+  let line = 1;
+  for (let i = context.text.indexOf('\n'); i !== -1 && i < offset; i = context.text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+/** How this file can already say contextlib.closing, if it can. */
+function closingSpelling(context: RuleContext): { name?: string } {
+  for (const id of context.root.descendantsOfType('identifier')) {
+    if (id.text === 'closing' && context.qualifiedName(id) === 'contextlib.closing' && id.parent?.type !== 'attribute') return { name: 'closing' };
+  }
+  return {};
+}
+
+/** `with <managed> as <name>:` for a factory call: `closing(...)` where `with` alone keeps it open. */
+export function managedExpression(call: Node, factory: FactoryInfo, context: RuleContext): { text: string; edits: OffsetEdit[] } {
+  if (!factory.withKeepsOpen) return { text: call.text, edits: [] };
+  const spelling = closingSpelling(context);
+  const edits = spelling.name ? [] : [addImportEdit(context.root, context.text, 'from contextlib import closing')];
+  return { text: `${spelling.name ?? 'closing'}(${call.text})`, edits };
+}
+
+/**
+ * `x = factory(...)` … → `with factory(...) as x:` holding the statements that use x. Explicit
+ * releases that are whole statements of the block are removed when `removable` allows it.
+ */
+export function wrapFix(
+  stmt: Node,
+  name: string,
+  call: Node,
+  uses: Use[],
+  factory: FactoryInfo,
+  scope: Node,
+  context: RuleContext,
+  removable: (release: Node) => boolean = () => true,
+): Fix | undefined {
+  const { text, root } = context;
+  if (!startsLine(text, stmt.startIndex) || !endsLine(text, stmt.endIndex)) return undefined;
+  const block = stmt.parent!;
+  if (!block) return undefined;
+  let keyword = 'with';
+  if (factory.asyncOnly) {
+    if (!(scope.type === 'function_definition' && isAsync(scope))) return undefined;
+    keyword = 'async with';
+  }
+  // Every use must sit in a later statement of the same block.
+  let last: Node | undefined;
+  for (const use of uses) {
+    const s = childOfBlock(use.node, block);
+    if (!s || s.startIndex <= stmt.startIndex) return undefined;
+    if (!last || s.endIndex > last.endIndex) last = s;
+  }
+  if (last && !endsLine(text, last.endIndex)) return undefined;
+  const nl = lineBreakOf(text);
+  const indent = indentOfLine(text, stmt.startIndex);
+  const unit = indentUnit(text, root);
+  const lineEnd = text.indexOf('\n', stmt.endIndex);
+  const tail = text.slice(stmt.endIndex, lineEnd === -1 ? text.length : lineEnd).replace(/\r$/, '');
+  // A connection whose `with` only ends a transaction is wrapped in contextlib.closing().
+  const managed = managedExpression(call, factory, context);
+  const header = `${indent}${keyword} ${managed.text} as ${name}:${tail}`;
+  const regionStart = nextLineStart(text, stmt.endIndex);
+  const regionEnd = last ? nextLineStart(text, last.endIndex) : regionStart;
+  // Explicit releases that are whole statements of the block go away.
+  const removed: Array<[number, number]> = [];
+  for (const use of uses) {
+    if (use.kind !== 'release-call') continue;
+    const s = statementOf(use.node);
+    const releaseCall = use.node.parent!.parent!;
+    const isBare = s.type === 'expression_statement' && s.namedChild(0)?.type === 'call' && s.namedChild(0)!.equals(releaseCall);
+    if (isBare && s.parent?.equals(block) && startsLine(text, s.startIndex) && endsLine(text, s.endIndex) && removable(releaseCall)) {
+      removed.push([lineStartOf(text, s.startIndex), nextLineStart(text, s.endIndex)]);
+    }
+  }
+  let body = '';
+  let cursor = regionStart;
+  for (const [from, to] of removed.sort((a, b) => a[0] - b[0])) {
+    body += indentRegion(text, root, cursor, from, unit);
+    cursor = to;
+  }
+  body += indentRegion(text, root, cursor, regionEnd, unit);
+  if (!/\S/.test(body.replace(/#.*$/gm, ''))) body += `${indent}${unit}pass${nl}`;
+  return {
+    title: `Wrap \`${name}\` in \`${keyword}\``,
+    safety: 'safe',
+    edits: [{ start: lineStartOf(text, stmt.startIndex), end: regionEnd, text: header + nl + body }, ...managed.edits],
+  };
+}
+
+/** A tracked `name = factory(...)` allocation that neither escapes nor is released by `with`/`finally`/a taker. */
+export interface Allocation {
+  assign: Node;
+  /** The expression statement holding the assignment. */
+  stmt: Node;
+  call: Node;
+  factory: FactoryInfo;
+  /** The def or module the allocation lives in, and its body. */
+  scope: Node;
+  body: Node;
+  name: string;
+  /** Occurrences of the name after the allocation, up to an unconditional re-binding. */
+  uses: Use[];
+  rebinding?: Node;
+  /** Explicit release calls (`name.close()` …), and those that run on every normal path. */
+  releases: Node[];
+  covering: Node[];
+}
+
+/**
+ * Follows the allocation of one ALLOCATION_QUERY match; undefined when it is no resource, lives
+ * where it is not tracked (class bodies, lambdas, context-manager code, process-wide pools,
+ * global names), escapes, or is released by `with`, `finally` or a taker.
+ */
+export function trackAllocation(match: QueryMatch, context: RuleContext): Allocation | undefined {
+  const assign = match.captures.find((c) => c.name === 'assign')!.node;
+  const nameNode = match.captures.find((c) => c.name === 'name')!.node;
+  const call = match.captures.find((c) => c.name === 'call')!.node;
+  const stmt = assign.parent;
+  if (stmt?.type !== 'expression_statement') return undefined;
+  const factory = factoryOf(call, context);
+  if (!factory) return undefined;
+  const scope = enclosingScope(assign);
+  if (!scope || scope.type === 'class_definition' || scope.type === 'lambda') return undefined;
+  if (scope.type === 'module' && factory.pool) return undefined;
+  if (isContextManagerFunction(scope, context)) return undefined;
+  const name = nameNode.text;
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return undefined;
+  if (declaredNonLocal(body, scope, name)) return undefined;
+
+  const uses: Use[] = [];
+  let rebinding: Node | undefined;
+  for (const id of body.descendantsOfType('identifier')) {
+    if (id.text !== name || id.startIndex <= assign.endIndex) continue;
+    const idScope = enclosingScope(id);
+    if (!idScope?.equals(scope)) {
+      // A nested function or lambda sees the name: it is shared beyond this scope.
+      if (idScope && (idScope.type === 'function_definition' || idScope.type === 'lambda')) return undefined;
+      continue;
+    }
+    const parent = id.parent!;
+    const isTarget =
+      (parent.type === 'assignment' && parent.childForFieldName('left')?.equals(id)) ||
+      (parent.type === 'for_statement' && parent.childForFieldName('left')?.equals(id)) ||
+      parent.type === 'as_pattern_target';
+    if (isTarget) {
+      const targetStmt = statementOf(id);
+      if (blockChainContains(stmt, targetStmt, scope) && !loopBetween(assign, targetStmt, scope)) {
+        rebinding = targetStmt;
+        break;
+      }
+      continue;
+    }
+    const kind = classify(id, factory, scope, context);
+    if (kind === 'escape') return undefined;
+    uses.push({ node: id, kind });
+  }
+  if (uses.some((u) => u.kind === 'released')) return undefined;
+  const releases = uses.filter((u) => u.kind === 'release-call').map((u) => u.node.parent!.parent!);
+  const covering = releases.filter((r) => covers(r, assign, body) && !loopBetween(assign, r, body));
+  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, covering };
+}
+
+export type NormalPath =
+  | { kind: 'rebound' }
+  | { kind: 'never' }
+  | { kind: 'conditional'; loop?: Node }
+  | { kind: 'early-return'; ret: Node }
+  /** Released on every normal path (LL102 judges the exceptional ones). */
+  | { kind: 'released' };
+
+/** What happens to an allocation on the normal (exception-free) paths of its scope. */
+export function normalPath(a: Allocation): NormalPath {
+  if (a.rebinding && !a.covering.some((r) => r.startIndex < a.rebinding!.startIndex)) return { kind: 'rebound' };
+  if (a.releases.length === 0) return { kind: 'never' };
+  if (a.covering.length === 0) {
+    return { kind: 'conditional', loop: a.releases.map((r) => loopBetween(a.assign, r, a.body)).find(Boolean) };
+  }
+  const early = firstReturnBetween(a.scope, a.assign.endIndex, Math.min(...a.covering.map((r) => r.startIndex)));
+  return early ? { kind: 'early-return', ret: early } : { kind: 'released' };
+}
+
+/**
+ * Whether `with <factory>(...)` releases the resource exactly as its explicit release does
+ * (`close()` and nothing more), so the rewrite keeps behaviour. Not for objects without
+ * `__enter__` (http.client connections), whose `__enter__` returns something else
+ * (TemporaryDirectory gives its path), whose `__exit__` talks to a server (FTP, SMTP and IMAP4
+ * send QUIT/LOGOUT) or commits (psycopg 3, PyMySQL), and processes, executors and pools,
+ * whose `__exit__` waits for or kills the work.
+ */
+const WITH_NOT_JUST_CLOSE = new Set([
+  'http.client.HTTPConnection', 'http.client.HTTPSConnection', 'ftplib.FTP', 'smtplib.SMTP', 'imaplib.IMAP4',
+  'psycopg.connect', 'pymysql.connect', 'tempfile.TemporaryDirectory', 'subprocess.Popen',
+]);
+export function withIsClose(factory: FactoryInfo): boolean {
+  return !factory.pool && !WITH_NOT_JUST_CLOSE.has(factory.name) && factory.release.includes('close');
+}
+
+/**
+ * Is this explicit release call (`x.close()`, `ex.shutdown()`, `pool.terminate()`,
+ * `proc.wait()`) exactly what the factory's `__exit__` does, so the `with` fix may drop it?
+ */
+export function exitEquivalent(release: Node, factory: FactoryInfo): boolean {
+  const method = release.childForFieldName('function')?.childForFieldName('attribute')?.text;
+  const args = release.childForFieldName('arguments');
+  const argTexts = (args?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment').map((c) => c.text.replace(/\s+/g, ''));
+  if (factory.name === 'concurrent.futures.ThreadPoolExecutor' || factory.name === 'concurrent.futures.ProcessPoolExecutor') {
+    return method === 'shutdown' && (argTexts.length === 0 || (argTexts.length === 1 && (argTexts[0] === 'True' || argTexts[0] === 'wait=True')));
+  }
+  if (argTexts.length > 0) return false;
+  if (factory.pool) return method === 'terminate';
+  if (factory.name === 'subprocess.Popen') return method === 'wait';
+  return method === 'close';
+}
