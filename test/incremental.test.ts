@@ -1,9 +1,11 @@
 // Property test for ParsedDocument.update(): after every batch of random edits, the
-// incrementally reparsed tree must equal a fresh parse of the same text, node for node (type,
+// incrementally reparsed tree must equal a fresh parse of the same text (read, as document.ts
+// reads it, with each lone '\r' as '\n' — see asParsed), node for node (type,
 // field, indices, positions), and doc.text must equal the text computed by an independent model
 // (an array of UTF-16 code units). The tree must also equal an independent incremental replay
 // (the same edits applied with offsets and points computed here); see Session for the one case
-// where tree-sitter itself lets an incremental tree differ from a fresh parse.//
+// where tree-sitter itself lets an incremental tree differ from a fresh parse.
+//
 // Reproducing a failure: the message names the seed, the base text and the batch; rerun with
 //   LEAKLENS_SEEDS=<seed> node --test out/test/incremental.test.js
 // The whole edit script up to the failing batch is written to test-output/ (git-ignored).
@@ -19,7 +21,7 @@
 //
 // Why a probe on Parser.prototype.parse: tree-sitter re-lexes every node an edit touches, so
 // wrong row/column values in an Edit (positions from the original rather than the intermediate
-// text, '\r' counted as a line break, an off-by-one in the new end point) leave the *reparsed*
+// text, '\r\n' counted as two line breaks, an off-by-one in the new end point) leave the *reparsed*
 // tree correct — comparing it with a fresh parse cannot see them. They corrupt the *edited old*
 // tree instead, and with it tree.getChangedRanges(old), which incremental analysis relies on.
 // So while ParsedDocument.update() reparses, the probe checks that every untouched node of the
@@ -30,7 +32,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Edit, Language, Parser, Point, Tree } from 'web-tree-sitter';
-import { normalizeLineBreaks, ParsedDocument, TextChange } from '../server/src/parsing/document';
+import { ParsedDocument, TextChange } from '../server/src/parsing/document';
 import { loadPython } from '../server/src/parsing/grammar';
 import { hashString, hex, Random, seedsFromEnv } from './helpers/random';
 
@@ -237,6 +239,19 @@ function randomChange(rng: Random, text: string, split: boolean): TextChange {
   return { start, end, text: newText };
 }
 
+/**
+ * The text the tree describes: document.ts parses with every lone '\r' read as '\n' (Python and
+ * LSP break lines there, tree-sitter does not). Written here independently of its
+ * normalizeLineBreaks, so a mistake there shows up as a difference.
+ */
+function asParsed(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    out += text[i] === '\r' && text[i + 1] !== '\n' ? '\n' : text[i];
+  }
+  return out;
+}
+
 /** The independent model: the document as an array of UTF-16 code units. */
 class Model {
   private units: string[];
@@ -334,7 +349,7 @@ class Oracle {
     this.parser.setLanguage(language);
   }
   fresh<T>(text: string, fn: (tree: Tree) => T): T {
-    const tree = this.parser.parse(normalizeLineBreaks(text));
+    const tree = this.parser.parse(asParsed(text));
     assert.ok(tree, 'fresh parse returned null');
     try {
       return fn(tree);
@@ -344,7 +359,7 @@ class Oracle {
   }
   /** Starts a replay: a tree that follows the edits of one document. */
   replay(text: string): Replay {
-    const tree = this.parser.parse(normalizeLineBreaks(text));
+    const tree = this.parser.parse(asParsed(text));
     assert.ok(tree, 'fresh parse returned null');
     return new Replay(this.parser, tree);
   }
@@ -357,13 +372,13 @@ class Replay {
   constructor(private parser: Parser, public tree: Tree) {}
   /**
    * `before` is the text the change applies to, `after` the text it leaves. The parser reads
-   * both with lone '\r' as '\n' (see normalizeLineBreaks), so the edit given to the tree is
+   * both with lone '\r' as '\n' (see asParsed), so the edit given to the tree is
    * computed independently of document.ts: the smallest range in which the two normalized
    * texts differ, containing the change.
    */
   edit(before: string, change: TextChange, after: string): void {
-    const nb = normalizeLineBreaks(before);
-    const na = normalizeLineBreaks(after);
+    const nb = asParsed(before);
+    const na = asParsed(after);
     let start = Math.min(change.start, change.end);
     let oldEnd = Math.max(change.start, change.end);
     let newEnd = start + change.text.length;
@@ -385,7 +400,7 @@ class Replay {
     );
   }
   reparse(text: string): void {
-    const next = this.parser.parse(normalizeLineBreaks(text), this.tree);
+    const next = this.parser.parse(asParsed(text), this.tree);
     assert.ok(next, 'replay parse returned null');
     this.tree.delete();
     this.tree = next;
@@ -516,7 +531,7 @@ function sameTrees(actual: Tree, expected: Tree, text: string, what: string): st
   return diff && `${diff} (against ${what})`;
 }
 
-const totals = { batches: 0, changes: 0, splitBatches: 0, nodes: 0, divergences: 0 };
+const totals = { batches: 0, changes: 0, splitBatches: 0, nodes: 0, divergences: 0, chars: 0 };
 
 /**
  * One document under test, with its independent model text and replay tree. apply() feeds a
@@ -580,18 +595,20 @@ class Session {
     const text = this.model.text;
     const ctx = this.ctx;
     if (this.doc.text !== text) throw failure(ctx, `doc.text differs from the model:\n${JSON.stringify(this.doc.text)}\n${JSON.stringify(text)}`);
+    const parsed = asParsed(text);
+    if (this.doc.parsedText !== parsed) throw failure(ctx, `doc.parsedText differs from the model:\n${JSON.stringify(this.doc.parsedText)}\n${JSON.stringify(parsed)}`);
     const tree = this.doc.tree;
     if (!tree) throw failure(ctx, 'doc.tree is undefined (parse cancelled?)');
-    const againstReplay = sameTrees(tree, this.replay.tree, normalizeLineBreaks(text), 'replay');
+    const againstReplay = sameTrees(tree, this.replay.tree, parsed, 'replay');
     if (againstReplay) throw failure(ctx, `document.ts disagrees with an independent incremental replay: ${againstReplay}`);
     this.oracle.fresh(text, (expected) => {
-      const againstFresh = sameTrees(tree, expected, normalizeLineBreaks(text), 'fresh');
+      const againstFresh = sameTrees(tree, expected, parsed, 'fresh');
       if (againstFresh) {
         if (!(this.tolerateRecoveryDivergence && expected.rootNode.hasError)) throw failure(ctx, againstFresh);
         totals.divergences++;
       }
     });
-    totals.nodes += compareTrees(tree, this.replay.tree, text).nodes;
+    totals.nodes += compareTrees(tree, this.replay.tree, parsed).nodes;
   }
 
   dispose(): void {
@@ -631,6 +648,7 @@ for (const seed of SEEDS) {
               }
               session.apply(changes);
               totals.batches++;
+              totals.chars += text.length;
               totals.changes += changes.length;
               if (split) totals.splitBatches++;
             }
@@ -716,7 +734,8 @@ test('a cancelled parse does not leak into the next parse on the shared parser',
 
 test('summary', (t) => {
   t.diagnostic(
-    `${totals.batches} batches (${totals.splitBatches} split), ${totals.changes} changes, ${totals.nodes} nodes compared, ` +
+    `${totals.batches} batches (${totals.splitBatches} split), ${totals.changes} changes, ` +
+      `mean text ${Math.round(totals.chars / Math.max(1, totals.batches))} UTF-16 units, ${totals.nodes} nodes compared, ` +
       `${totals.divergences} tolerated error-recovery divergences from a fresh parse`,
   );
   if (process.env.LEAKLENS_SEEDS === undefined && process.env.LEAKLENS_BATCHES === undefined) {

@@ -1,6 +1,7 @@
 // A small, real LSP client: spawns the bundled server (dist/leaklens.js server --stdio) and
 // talks JSON-RPC to it over stdio with vscode-jsonrpc. Every wait is bounded; nothing sleeps.
 import { ChildProcess, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -32,7 +33,7 @@ let uriCounter = 0;
 /** A fresh, unique file URI (the file need not exist: open documents win over disk). */
 export function freshUri(name = 'doc'): string {
   uriCounter++;
-  return pathToFileURL(join(ROOT, 'scratch', 'lsp-test', `${name}-${process.pid}-${uriCounter}.py`)).toString();
+  return pathToFileURL(join(tmpdir(), 'leaklens-lsp-test', `${name}-${process.pid}-${uriCounter}.py`)).toString();
 }
 
 /** Rejects with `message` if `promise` has not settled after `ms`. Clears its timer either way. */
@@ -61,6 +62,10 @@ export class LspClient {
   readonly exited: Promise<void>;
   private waiters: Waiter[] = [];
   private connectionErrors: string[] = [];
+  /** Answers workspace/configuration: the `leaklens` settings for a scope URI (null: none set). */
+  settings: (scopeUri: string | undefined) => unknown = () => null;
+  /** Every $/progress value, in arrival order. */
+  readonly progress: Array<{ kind: string; message?: string; percentage?: number; title?: string }> = [];
 
   private constructor(readonly proc: ChildProcess) {
     this.connection = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
@@ -97,7 +102,12 @@ export class LspClient {
     this.connection.onRequest('window/workDoneProgress/create', () => null);
     this.connection.onRequest('client/registerCapability', () => null);
     this.connection.onRequest('client/unregisterCapability', () => null);
-    this.connection.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => null));
+    this.connection.onRequest('workspace/configuration', (p: { items: Array<{ scopeUri?: string; section?: string }> }) =>
+      p.items.map((item) => (item.section === 'leaklens' ? this.settings(item.scopeUri) : null)),
+    );
+    this.connection.onNotification('$/progress', (p: { value: { kind: string; message?: string; percentage?: number; title?: string } }) => {
+      this.progress.push(p.value);
+    });
     this.connection.onRequest('workspace/workspaceFolders', () => null);
     this.connection.onError(([error]) => {
       this.connectionErrors.push(String(error));
@@ -148,12 +158,17 @@ export class LspClient {
     return this.bounded(sent, `sending ${method}`);
   }
 
-  async initialize(): Promise<InitializeResult> {
+  /** With `folders` (paths), behaves like an editor with a workspace: configuration, progress, folders. */
+  async initialize(options: { folders?: string[] } = {}): Promise<InitializeResult> {
+    const folders = options.folders?.map((path) => ({ uri: pathToFileURL(path).toString(), name: path }));
     const result = await this.request<InitializeResult>('initialize', {
       processId: process.pid,
-      rootUri: null,
-      workspaceFolders: null,
+      rootUri: folders?.[0]?.uri ?? null,
+      workspaceFolders: folders ?? null,
       capabilities: {
+        ...(folders
+          ? { window: { workDoneProgress: true } }
+          : {}),
         textDocument: {
           synchronization: { dynamicRegistration: false, didSave: false },
           publishDiagnostics: { relatedInformation: true, versionSupport: true, codeDescriptionSupport: true, dataSupport: true },
@@ -163,7 +178,15 @@ export class LspClient {
             codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix', 'source', 'source.fixAll'] } },
           },
         },
-        workspace: { workspaceEdit: { documentChanges: true } },
+        workspace: folders
+          ? {
+              workspaceEdit: { documentChanges: true },
+              configuration: true,
+              workspaceFolders: true,
+              didChangeConfiguration: { dynamicRegistration: true },
+              didChangeWatchedFiles: { dynamicRegistration: false },
+            }
+          : { workspaceEdit: { documentChanges: true } },
         general: { positionEncodings: ['utf-16'] },
       },
     });

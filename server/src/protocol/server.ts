@@ -8,6 +8,8 @@ import {
   Connection,
   createConnection,
   Diagnostic,
+  DidChangeConfigurationNotification,
+  InitializeParams,
   InitializeResult,
   ProposedFeatures,
   TextDocumentSyncKind,
@@ -15,21 +17,34 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Analyzer } from '../analysis/engine';
-import { DEFAULT_OPTIONS } from '../analysis/types';
 import { DEFAULT_MAX_FILE_SIZE } from '../workspace/files';
 import { version } from '../version';
 import { FIX_ALL_KIND, fixAllEdit, toDiagnostic, DiagnosticData } from './convert';
 import { OpenDocument } from './documents';
+import { Workspace } from './workspace';
+
+export const SCAN_COMMAND = 'leaklens.scanWorkspace';
 
 export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): void {
   let analyzer: Analyzer | undefined;
   const documents = new Map<string, OpenDocument>();
   const pending = new Set<string>();
-  let flushScheduled = false;
+  let flushing = false;
+  let capabilities: InitializeParams['capabilities'] | undefined;
   const log = (message: string) => connection.console.log(message);
+  const workspace = new Workspace(
+    connection,
+    () => analyzer,
+    (uri) => documents.has(uri),
+    () => !!capabilities?.workspace?.configuration,
+    () => !!capabilities?.window?.workDoneProgress,
+  );
 
-  function publish(doc: OpenDocument): void {
+  async function publish(doc: OpenDocument): Promise<void> {
     if (!analyzer) return;
+    const { settings } = await workspace.settingsFor(doc.uri);
+    // The document may have changed or closed while settings were fetched: analyse what is current.
+    if (documents.get(doc.uri) !== doc) return;
     const parsed = doc.parsedDocument;
     const tree = parsed?.tree;
     if (doc.tooLarge) {
@@ -41,7 +56,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       log(`kept previous diagnostics of ${doc.uri}: the parse ran out of time`);
       return;
     }
-    const result = analyzer.analyzeTree(tree, parsed!.parsedText, DEFAULT_OPTIONS);
+    const result = analyzer.analyzeTree(tree, parsed!.parsedText, settings.options);
     const diagnostics: Diagnostic[] = result.findings.map((f) => toDiagnostic(f, doc.lsp));
     void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
   }
@@ -49,28 +64,33 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   /** Analyses every document changed since the last turn, at its newest version only. */
   function schedule(uri: string): void {
     pending.add(uri);
-    if (flushScheduled) return;
-    flushScheduled = true;
-    setImmediate(() => {
-      flushScheduled = false;
-      const uris = [...pending];
-      pending.clear();
-      for (const u of uris) {
-        const doc = documents.get(u);
-        if (!doc) continue;
-        try {
-          publish(doc);
-        } catch (err) {
-          connection.console.error(`analysis of ${u} failed: ${(err as Error).stack ?? err}`);
+    if (flushing) return;
+    flushing = true;
+    setImmediate(async () => {
+      try {
+        while (pending.size) {
+          const uris = [...pending];
+          pending.clear();
+          for (const u of uris) {
+            const doc = documents.get(u);
+            if (!doc) continue;
+            try {
+              await publish(doc);
+            } catch (err) {
+              connection.console.error(`analysis of ${u} failed: ${(err as Error).stack ?? err}`);
+            }
+          }
         }
+      } finally {
+        flushing = false;
       }
     });
   }
 
-  function guarded<P, R>(name: string, fallback: R, handler: (params: P) => R): (params: P) => R {
-    return (params: P) => {
+  function guarded<P, R>(name: string, fallback: R, handler: (params: P) => R | Promise<R>): (params: P) => Promise<R> {
+    return async (params: P) => {
       try {
-        return handler(params);
+        return await handler(params);
       } catch (err) {
         connection.console.error(`${name} failed: ${(err as Error).stack ?? err}`);
         return fallback;
@@ -78,16 +98,55 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     };
   }
 
-  connection.onInitialize(async (): Promise<InitializeResult> => {
+  connection.onInitialize(async (params): Promise<InitializeResult> => {
+    capabilities = params.capabilities;
+    workspace.setFolders(params.workspaceFolders, params.rootUri);
     analyzer = await Analyzer.create();
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND], resolveProvider: false },
+        executeCommandProvider: { commands: [SCAN_COMMAND] },
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
       serverInfo: { name: 'leaklens', version },
     };
   });
+
+  connection.onInitialized(() => {
+    if (capabilities?.workspace?.didChangeConfiguration?.dynamicRegistration) {
+      void connection.client.register(DidChangeConfigurationNotification.type, { section: 'leaklens' });
+    }
+    if (capabilities?.workspace?.workspaceFolders) {
+      connection.workspace.onDidChangeWorkspaceFolders((event) => {
+        const kept = workspace.folders.filter((f) => !event.removed.some((r) => r.uri === f.uri)).map((f) => ({ uri: f.uri, name: f.path }));
+        workspace.setFolders([...kept, ...event.added]);
+        workspace.invalidate();
+        void workspace.scan();
+      });
+    }
+    void workspace.scan().catch((err) => connection.console.error(`workspace scan failed: ${(err as Error).stack ?? err}`));
+  });
+
+  connection.onDidChangeConfiguration(
+    guarded('didChangeConfiguration', undefined, async () => {
+      workspace.invalidate();
+      for (const uri of documents.keys()) schedule(uri);
+      await workspace.scan();
+    }),
+  );
+
+  connection.onDidChangeWatchedFiles(guarded('didChangeWatchedFiles', undefined, ({ changes }) => workspace.onWatchedFiles(changes)));
+
+  connection.onExecuteCommand(
+    guarded('executeCommand', undefined, async ({ command }) => {
+      if (command === SCAN_COMMAND) {
+        workspace.invalidate();
+        for (const uri of documents.keys()) schedule(uri);
+        await workspace.scan();
+      }
+    }),
+  );
 
   connection.onDidOpenTextDocument(
     guarded('didOpen', undefined, ({ textDocument }) => {
@@ -122,12 +181,12 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       doc.dispose();
       documents.delete(textDocument.uri);
       pending.delete(textDocument.uri);
-      void connection.sendDiagnostics({ uri: textDocument.uri, diagnostics: [] });
+      return workspace.onClosed(textDocument.uri);
     }),
   );
 
   connection.onCodeAction(
-    guarded('codeAction', [] as CodeAction[], (params: CodeActionParams): CodeAction[] => {
+    guarded('codeAction', [] as CodeAction[], async (params: CodeActionParams): Promise<CodeAction[]> => {
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !analyzer) return [];
       const actions: CodeAction[] = [];
@@ -165,7 +224,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         }
       }
       if (only && wants(FIX_ALL_KIND)) {
-        const edit = fixAllEdit(analyzer, doc.lsp, DEFAULT_OPTIONS);
+        const { settings } = await workspace.settingsFor(doc.uri);
+        if (documents.get(doc.uri) !== doc) return actions;
+        const edit = fixAllEdit(analyzer, doc.lsp, settings.options);
         if (edit) actions.push({ title: 'Fix all LeakLens findings (safe fixes)', kind: FIX_ALL_KIND, edit: versioned([edit]) });
       }
       return actions;

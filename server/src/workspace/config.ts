@@ -194,3 +194,31 @@ export function loadPyproject(file: string, base: Settings = DEFAULT_SETTINGS): 
 export function formatProblem(p: ConfigProblem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`;
 }
+
+/** Editor setting names (leaklens.*) → their [tool.leaklens] key, with the contributed defaults. */
+const EDITOR_KEYS: Array<[string, string, unknown]> = [
+  ['select', 'select', []],
+  ['ignore', 'ignore', []],
+  ['severity', 'severity', {}],
+  ['exclude', 'exclude', []],
+  ['resourceFactories', 'resource-factories', []],
+  ['largeObjectThreshold', 'large-object-threshold', 100000],
+  ['targetVersion', 'target-version', '3.9'],
+  ['maxFileSize', 'max-file-size', '2MB'],
+];
+
+/**
+ * Editor settings (`leaklens.*`) on top of the file's configuration. A setting equal to its
+ * contributed default is taken as unset, so it does not override pyproject.toml.
+ */
+export function applyEditorSettings(base: Settings, values: Record<string, unknown> | null | undefined, scope: string): { settings: Settings; problems: ConfigProblem[] } {
+  const table: Record<string, unknown> = {};
+  for (const [name, key, fallback] of EDITOR_KEYS) {
+    const value = values?.[name];
+    if (value === undefined || value === null) continue;
+    if (JSON.stringify(value) === JSON.stringify(fallback)) continue;
+    table[key] = value;
+  }
+  const { settings, problems } = applyTable(base, table, () => ({ file: `VS Code settings (${scope})` }));
+  return { settings, problems: problems.map((p) => ({ ...p, message: `leaklens.${EDITOR_KEYS.find(([, k]) => p.message.startsWith(k + ':'))?.[0] ?? ''}${p.message.slice(p.message.indexOf(':'))}` })) };
+}

@@ -1,0 +1,241 @@
+// The workspace side of the server: which settings apply to a file (pyproject.toml + the
+// editor's leaklens.* settings, cached per resource), the start-up scan of every Python file
+// of every workspace folder with work-done progress, and results kept current from file
+// watching. Files open in the editor are never analysed from disk: the open document wins.
+import { existsSync } from 'node:fs';
+import { dirname, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Connection, FileChangeType, FileEvent, MessageType, ShowMessageNotification, WorkspaceFolder } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { Analyzer } from '../analysis/engine';
+import { applyEditorSettings, DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
+import { discoverPythonFiles, excludeMatcher, readSource } from '../workspace/files';
+import { toDiagnostic } from './convert';
+
+export interface Folder {
+  uri: string;
+  path: string;
+}
+
+export function uriToPath(uri: string): string | undefined {
+  try {
+    return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const PYTHON_FILE = /\.pyi?$/;
+
+export class Workspace {
+  folders: Folder[] = [];
+  /** Folder URI → its editor settings (null until asked; cleared when settings change). */
+  private editorSettings = new Map<string, Promise<Record<string, unknown> | null>>();
+  private configs = new Map<string, LoadedConfig>();
+  private pyprojectOf = new Map<string, string | undefined>();
+  /** Files whose disk diagnostics are currently published. */
+  private published = new Set<string>();
+  private scanGeneration = 0;
+  private reportedProblems = new Set<string>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly analyzer: () => Analyzer | undefined,
+    private readonly isOpen: (uri: string) => boolean,
+    private readonly canAskConfiguration: () => boolean,
+    private readonly canReportProgress: () => boolean,
+  ) {}
+
+  setFolders(folders: readonly WorkspaceFolder[] | null | undefined, rootUri?: string | null): void {
+    const list = folders && folders.length ? folders.map((f) => f.uri) : rootUri ? [rootUri] : [];
+    this.folders = list.flatMap((uri) => {
+      const path = uriToPath(uri);
+      return path ? [{ uri, path }] : [];
+    });
+  }
+
+  folderOf(path: string): Folder | undefined {
+    return this.folders
+      .filter((f) => path === f.path || path.startsWith(f.path.endsWith(sep) ? f.path : f.path + sep))
+      .sort((a, b) => b.path.length - a.path.length)[0];
+  }
+
+  /** Settings changed (editor or files): forget every cached value. */
+  invalidate(): void {
+    this.editorSettings.clear();
+    this.configs.clear();
+    this.pyprojectOf.clear();
+    this.reportedProblems.clear();
+  }
+
+  private log(message: string): void {
+    this.connection.console.log(message);
+  }
+
+  private problem(message: string): void {
+    if (this.reportedProblems.has(message)) return;
+    this.reportedProblems.add(message);
+    this.connection.console.warn(message);
+    void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `LeakLens: ${message}` });
+  }
+
+  private editorValues(scopeUri: string | undefined): Promise<Record<string, unknown> | null> {
+    if (!this.canAskConfiguration()) return Promise.resolve(null);
+    const key = scopeUri ?? '';
+    let pending = this.editorSettings.get(key);
+    if (!pending) {
+      pending = this.connection.workspace
+        .getConfiguration({ scopeUri, section: 'leaklens' })
+        .then((v) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : null))
+        .catch(() => null);
+      this.editorSettings.set(key, pending);
+    }
+    return pending;
+  }
+
+  private fileConfig(path: string, isFolder: boolean): LoadedConfig | undefined {
+    const dir = isFolder ? path : dirname(path);
+    let pyproject = this.pyprojectOf.get(dir);
+    if (!this.pyprojectOf.has(dir)) {
+      pyproject = findPyproject(dir);
+      this.pyprojectOf.set(dir, pyproject);
+    }
+    if (!pyproject) return undefined;
+    let loaded = this.configs.get(pyproject);
+    if (!loaded) {
+      loaded = loadPyproject(pyproject);
+      this.configs.set(pyproject, loaded);
+      for (const p of loaded.problems) this.problem(formatProblem(p));
+      if (loaded.source) this.log(`using [tool.leaklens] from ${loaded.source}`);
+    }
+    return loaded;
+  }
+
+  /** The settings for a document: nearest pyproject.toml, then the editor's settings for its folder. */
+  async settingsFor(uri: string): Promise<{ settings: Settings; base: string }> {
+    const path = uriToPath(uri);
+    const folder = path ? this.folderOf(path) : undefined;
+    const loaded = path ? this.fileConfig(path, folder?.path === path) : undefined;
+    const base = loaded?.source ? dirname(loaded.source) : (folder?.path ?? (path ? dirname(path) : process.cwd()));
+    const values = await this.editorValues(folder?.uri ?? (path ? uri : undefined));
+    const { settings, problems } = applyEditorSettings(loaded?.settings ?? DEFAULT_SETTINGS, values, folder?.uri ?? 'user');
+    for (const p of problems) this.problem(formatProblem(p));
+    return { settings, base };
+  }
+
+  /** Is this file left out by the exclude globs that apply to it? */
+  async isExcluded(uri: string): Promise<boolean> {
+    const path = uriToPath(uri);
+    if (!path) return false;
+    const { settings, base } = await this.settingsFor(uri);
+    return excludeMatcher(settings.exclude, base)(path);
+  }
+
+  /** Analyses a file from disk and publishes its diagnostics (unless it is open). */
+  async analyzeFromDisk(path: string): Promise<void> {
+    const analyzer = this.analyzer();
+    if (!analyzer) return;
+    const uri = pathToFileURL(path).toString();
+    if (this.isOpen(uri)) return;
+    const { settings } = await this.settingsFor(uri);
+    if (this.isOpen(uri)) return; // opened while settings were fetched
+    const source = readSource(path, settings.maxFileSize);
+    if (!source.ok) {
+      this.log(`skipped ${path}: ${source.reason}`);
+      this.clear(uri);
+      return;
+    }
+    try {
+      const { findings } = analyzer.analyzeText(source.text, settings.options);
+      const doc = TextDocument.create(uri, 'python', 0, source.text);
+      const diagnostics = findings.map((f) => {
+        const d = toDiagnostic(f, doc);
+        delete d.data; // quick fixes are offered once the file is open and versioned
+        return d;
+      });
+      if (diagnostics.length || this.published.has(uri)) void this.connection.sendDiagnostics({ uri, diagnostics });
+      if (diagnostics.length) this.published.add(uri);
+      else this.published.delete(uri);
+    } catch (err) {
+      this.log(`skipped ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  clear(uri: string): void {
+    if (!this.published.delete(uri)) return;
+    void this.connection.sendDiagnostics({ uri, diagnostics: [] });
+  }
+
+  /** Scans every folder; a newer scan supersedes a running one. Yields between files so requests are served. */
+  async scan(): Promise<void> {
+    const generation = ++this.scanGeneration;
+    const started = Date.now();
+    const files: string[] = [];
+    for (const folder of this.folders) {
+      const { settings, base } = await this.settingsFor(folder.uri);
+      const found = discoverPythonFiles([folder.path], {
+        exclude: settings.exclude,
+        base,
+        onSkip: (path, reason) => this.log(`skipped ${path}: ${reason}`),
+      });
+      files.push(...found.files);
+    }
+    const progress = this.canReportProgress() ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
+    progress?.begin('LeakLens', 0, `scanning ${files.length} Python files`, false);
+    const seen = new Set<string>();
+    let lastReport = 0;
+    try {
+      for (let i = 0; i < files.length; i++) {
+        if (generation !== this.scanGeneration) return;
+        seen.add(pathToFileURL(files[i]).toString());
+        await this.analyzeFromDisk(files[i]);
+        if (Date.now() - lastReport > 200) {
+          lastReport = Date.now();
+          progress?.report(Math.floor((100 * (i + 1)) / files.length), `${i + 1}/${files.length} files`);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Files that were reported before but are gone from the scan (deleted, now excluded).
+      for (const uri of [...this.published]) if (!seen.has(uri)) this.clear(uri);
+      this.log(`scanned ${files.length} files in ${Date.now() - started} ms`);
+    } finally {
+      progress?.done();
+    }
+  }
+
+  /** Keeps disk results current. Configuration files trigger a fresh scan. */
+  async onWatchedFiles(changes: readonly FileEvent[]): Promise<void> {
+    let rescan = false;
+    for (const change of changes) {
+      const path = uriToPath(change.uri);
+      if (!path) continue;
+      if (/(^|[\\/])(pyproject\.toml|\.gitignore)$/.test(path)) {
+        rescan = true;
+        continue;
+      }
+      if (!PYTHON_FILE.test(path) || !this.folderOf(path)) continue;
+      if (change.type === FileChangeType.Deleted || !existsSync(path)) {
+        if (!this.isOpen(change.uri)) this.clear(change.uri);
+        continue;
+      }
+      if (this.isOpen(change.uri)) continue;
+      if (await this.isExcluded(change.uri)) {
+        this.clear(change.uri);
+        continue;
+      }
+      await this.analyzeFromDisk(path);
+    }
+    if (rescan) {
+      this.invalidate();
+      await this.scan();
+    }
+  }
+
+  /** A document was closed: show its disk state again if it belongs to the workspace. */
+  async onClosed(uri: string): Promise<void> {
+    const path = uriToPath(uri);
+    this.published.add(uri); // its diagnostics are on screen until replaced
+    if (path && this.folderOf(path) && existsSync(path) && !(await this.isExcluded(uri))) await this.analyzeFromDisk(path);
+    else this.clear(uri);
+  }
+}

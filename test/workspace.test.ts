@@ -1,0 +1,201 @@
+// Workspace features over LSP with real files on disk: the start-up scan and its exclusions,
+// progress, configuration precedence (pyproject.toml < editor settings), file watching, and
+// open documents winning over the disk.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { test } from 'node:test';
+import { codes, LspClient } from './helpers/lsp-client';
+
+const LEAKY = 'def f(x=[]):\n    return len(x)\n\n\ndef g(p):\n    h = open(p)\n    return h.read()\n';
+const CLEAN = 'def f(x=None):\n    return x\n';
+
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklens-ws-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+const uri = (path: string) => pathToFileURL(path).toString();
+
+async function withWorkspace<T>(folders: string[], fn: (client: LspClient) => Promise<T>, settings?: LspClient['settings']): Promise<T> {
+  const client = LspClient.spawn();
+  if (settings) client.settings = settings;
+  try {
+    await client.initialize({ folders });
+    return await fn(client);
+  } finally {
+    client.kill();
+  }
+}
+
+/** Resolves when a scan has ended (its work-done progress reported `end`) `count` times. */
+async function scanEnded(client: LspClient, count = 1): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (client.progress.filter((p) => p.kind === 'end').length < count) {
+    if (Date.now() > deadline) assert.fail(`no end of scan ${count}\n${client.describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('the start-up scan publishes findings for files never opened, skipping what it must', async () => {
+  const dir = tree({
+    'a.py': LEAKY,
+    'pkg/b.py': LEAKY,
+    'clean.py': CLEAN,
+    'gen/c.py': LEAKY,
+    'ignored.py': LEAKY,
+    'node_modules/m.py': LEAKY,
+    'env/pyvenv.cfg': 'home = /usr\n',
+    'env/lib/v.py': LEAKY,
+    'big.py': LEAKY + '#' + 'x'.repeat(3000) + '\n',
+    '.gitignore': 'ignored.py\n',
+    'pyproject.toml': '[tool.leaklens]\nexclude = ["gen"]\nmax-file-size = 1000\n',
+  });
+  await withWorkspace([dir], async (client) => {
+    const a = await client.waitForDiagnostics(uri(join(dir, 'a.py')), (p) => p.diagnostics.length > 0);
+    assert.deepEqual(codes(a.diagnostics), ['LL101', 'LL201']);
+    const b = await client.waitForDiagnostics(uri(join(dir, 'pkg', 'b.py')), (p) => p.diagnostics.length > 0);
+    assert.equal(b.diagnostics.length, 2);
+    await scanEnded(client);
+    const published = [...client.published.keys()].map((u) => u.slice(uri(dir).length + 1)).sort();
+    assert.deepEqual(published, ['a.py', 'pkg/b.py']);
+    const kinds = client.progress.map((p) => p.kind);
+    assert.equal(kinds[0], 'begin');
+    assert.equal(kinds[kinds.length - 1], 'end');
+    const log = client.logs.join('\n');
+    assert.match(log, /skipped .*gen: matches exclude/);
+    assert.match(log, /skipped .*ignored\.py: ignored by \.gitignore/);
+    assert.match(log, /skipped .*env: virtual environment/);
+    assert.match(log, /skipped .*big\.py: larger than max-file-size/);
+  });
+});
+
+test('pyproject.toml applies to scanned and open files; editor settings override it', async () => {
+  const dir = tree({ 'a.py': LEAKY, 'pyproject.toml': '[tool.leaklens]\nselect = ["LL2"]\n' });
+  await withWorkspace([dir], async (client) => {
+    const scanned = await client.waitForDiagnostics(uri(join(dir, 'a.py')), (p) => p.diagnostics.length > 0);
+    assert.deepEqual(codes(scanned.diagnostics), ['LL201']);
+    const open = uri(join(dir, 'open.py'));
+    await client.open(open, LEAKY);
+    assert.deepEqual(codes((await client.diagnosticsFor(open, 1)).diagnostics), ['LL201']);
+  });
+  await withWorkspace(
+    [dir],
+    async (client) => {
+      const scanned = await client.waitForDiagnostics(uri(join(dir, 'a.py')), (p) => p.diagnostics.length > 0);
+      assert.deepEqual(codes(scanned.diagnostics), ['LL101']);
+      assert.equal(scanned.diagnostics[0].severity, 1, 'severity from the editor settings');
+    },
+    () => ({ select: ['LL1'], severity: { LL101: 'error' }, targetVersion: '3.9' }),
+  );
+});
+
+test('changing the editor settings re-publishes open and scanned files', async () => {
+  const dir = tree({ 'a.py': LEAKY });
+  let select: string[] = [];
+  await withWorkspace(
+    [dir],
+    async (client) => {
+      const file = uri(join(dir, 'a.py'));
+      await client.waitForDiagnostics(file, (p) => p.diagnostics.length === 2);
+      const open = uri(join(dir, 'b.py'));
+      await client.open(open, LEAKY);
+      await client.diagnosticsFor(open, 1);
+      select = ['LL201'];
+      await client.notify('workspace/didChangeConfiguration', { settings: null });
+      await client.waitForDiagnostics(file, (p) => p.diagnostics.length === 1 && p.diagnostics[0].code === 'LL201');
+      await client.waitForDiagnostics(open, (p) => p.version === 1 && p.diagnostics.length === 1);
+    },
+    () => ({ select }),
+  );
+});
+
+test('file watching: created, changed, deleted and renamed files', async () => {
+  const dir = tree({ 'a.py': CLEAN });
+  await withWorkspace([dir], async (client) => {
+    await scanEnded(client);
+    const created = join(dir, 'new.py');
+    writeFileSync(created, LEAKY);
+    await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(created), type: 1 }] });
+    await client.waitForDiagnostics(uri(created), (p) => p.diagnostics.length === 2);
+
+    writeFileSync(created, 'def f(x=[]):\n    return x\n');
+    await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(created), type: 2 }] });
+    await client.waitForDiagnostics(uri(created), (p) => p.diagnostics.length === 1);
+
+    const renamed = join(dir, 'renamed.py');
+    renameSync(created, renamed);
+    await client.notify('workspace/didChangeWatchedFiles', {
+      changes: [
+        { uri: uri(created), type: 3 },
+        { uri: uri(renamed), type: 1 },
+      ],
+    });
+    await client.waitForDiagnostics(uri(created), (p) => p.diagnostics.length === 0);
+    await client.waitForDiagnostics(uri(renamed), (p) => p.diagnostics.length === 1);
+
+    rmSync(renamed);
+    await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(renamed), type: 3 }] });
+    await client.waitForDiagnostics(uri(renamed), (p) => p.diagnostics.length === 0);
+  });
+});
+
+test('an open document wins over the disk, and closing it brings the disk state back', async () => {
+  const dir = tree({ 'a.py': LEAKY });
+  const file = join(dir, 'a.py');
+  await withWorkspace([dir], async (client) => {
+    await client.waitForDiagnostics(uri(file), (p) => p.diagnostics.length === 2);
+    await scanEnded(client);
+    await client.open(uri(file), CLEAN, 1);
+    assert.equal((await client.diagnosticsFor(uri(file), 1)).diagnostics.length, 0);
+    const before = client.published.get(uri(file))!.length;
+    writeFileSync(file, LEAKY + LEAKY);
+    await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(file), type: 2 }] });
+    // A later, observable event proves the change notification was handled.
+    const other = join(dir, 'other.py');
+    writeFileSync(other, LEAKY);
+    await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(other), type: 1 }] });
+    await client.waitForDiagnostics(uri(other), (p) => p.diagnostics.length === 2);
+    assert.equal(client.published.get(uri(file))!.length, before, 'disk results were published over the open document');
+    await client.notify('textDocument/didClose', { textDocument: { uri: uri(file) } });
+    await client.waitForDiagnostics(uri(file), (p) => p.version === undefined && p.diagnostics.length === 4);
+  });
+});
+
+test('a broken pyproject.toml is reported with file and line, and the defaults apply', async () => {
+  const dir = tree({ 'a.py': LEAKY, 'pyproject.toml': '[tool.leaklens]\nselect = [\n' });
+  await withWorkspace([dir], async (client) => {
+    const scanned = await client.waitForDiagnostics(uri(join(dir, 'a.py')), (p) => p.diagnostics.length > 0);
+    assert.deepEqual(codes(scanned.diagnostics), ['LL101', 'LL201']);
+    const shown = client.logs.find((l) => l.startsWith('[showMessage]'));
+    assert.ok(shown, client.describe());
+    assert.match(shown, /pyproject\.toml:\d+: invalid TOML/);
+  });
+});
+
+test('multi-root: each folder uses its own configuration', async () => {
+  const one = tree({ 'a.py': LEAKY, 'pyproject.toml': '[tool.leaklens]\nselect = ["LL1"]\n' });
+  const two = tree({ 'b.py': LEAKY, 'pyproject.toml': '[tool.leaklens]\nselect = ["LL2"]\n' });
+  await withWorkspace([one, two], async (client) => {
+    const a = await client.waitForDiagnostics(uri(join(one, 'a.py')), (p) => p.diagnostics.length > 0);
+    const b = await client.waitForDiagnostics(uri(join(two, 'b.py')), (p) => p.diagnostics.length > 0);
+    assert.deepEqual(codes(a.diagnostics), ['LL101']);
+    assert.deepEqual(codes(b.diagnostics), ['LL201']);
+  });
+});
+
+test('workspace/executeCommand leaklens.scanWorkspace rescans', async () => {
+  const dir = tree({ 'a.py': CLEAN });
+  await withWorkspace([dir], async (client) => {
+    await scanEnded(client);
+    writeFileSync(join(dir, 'late.py'), LEAKY);
+    await client.request('workspace/executeCommand', { command: 'leaklens.scanWorkspace', arguments: [] });
+    await client.waitForDiagnostics(uri(join(dir, 'late.py')), (p) => p.diagnostics.length === 2);
+  });
+});
