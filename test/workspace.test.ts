@@ -190,12 +190,12 @@ test('multi-root: each folder uses its own configuration', async () => {
   });
 });
 
-test('workspace/executeCommand leaklens.scanWorkspace rescans', async () => {
+test('workspace/executeCommand leaklens.server.scanWorkspace rescans', async () => {
   const dir = tree({ 'a.py': CLEAN });
   await withWorkspace([dir], async (client) => {
     await scanEnded(client);
     writeFileSync(join(dir, 'late.py'), LEAKY);
-    await client.request('workspace/executeCommand', { command: 'leaklens.scanWorkspace', arguments: [] });
+    await client.request('workspace/executeCommand', { command: 'leaklens.server.scanWorkspace', arguments: [] });
     await client.waitForDiagnostics(uri(join(dir, 'late.py')), (p) => p.diagnostics.length === 2);
   });
 });

@@ -116,8 +116,9 @@ export class LspClient {
   }
 
   /** Spawns the server; call initialize() next (or use startServer()). */
+  /** Spawns the server as vscode-languageclient does (it always adds --clientProcessId). */
   static spawn(): LspClient {
-    const proc = spawn(process.execPath, [SERVER, 'server', '--stdio'], {
+    const proc = spawn(process.execPath, [SERVER, 'server', '--stdio', `--clientProcessId=${process.pid}`], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

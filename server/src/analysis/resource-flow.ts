@@ -388,3 +388,34 @@ export function exitEquivalent(release: Node, factory: FactoryInfo): boolean {
   if (factory.name === 'subprocess.Popen') return method === 'wait';
   return method === 'close';
 }
+
+/**
+ * A factory spelled as a bare name that this file rebinds: `def open(url): …` at module level
+ * (webbrowser.open), `open = …`, a class, or a parameter of an enclosing function. Imported
+ * names are resolved by `qualifiedName` and never count as shadowed.
+ */
+export function shadowedFactory(call: Node, context: RuleContext): boolean {
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'identifier') return false;
+  const name = fn.text;
+  if (context.qualifiedName(fn) !== name) return false;
+  for (let stmt of context.root.namedChildren) {
+    if (!stmt) continue;
+    if (stmt.type === 'decorated_definition') stmt = stmt.childForFieldName('definition') ?? stmt;
+    if ((stmt.type === 'function_definition' || stmt.type === 'class_definition') && stmt.childForFieldName('name')?.text === name) return true;
+    if (stmt.type === 'expression_statement') {
+      const assign = stmt.namedChild(0);
+      if (assign?.type === 'assignment' && assign.childForFieldName('left')?.text === name) return true;
+    }
+  }
+  for (let scope = enclosingScope(call); scope && scope.type !== 'module'; scope = enclosingScope(scope)) {
+    if (scope.type !== 'function_definition' && scope.type !== 'lambda') continue;
+    const params = scope.childForFieldName('parameters');
+    for (const p of params?.namedChildren ?? []) {
+      if (!p) continue;
+      const id = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
+      if (id?.text === name) return true;
+    }
+  }
+  return false;
+}

@@ -188,6 +188,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('server')
     .description('run the language server')
     .option('--stdio', 'talk LSP over standard input/output (the only transport)')
+    // Language clients add this; the connection reads it from argv to exit with its editor.
+    .option('--clientProcessId <pid>', 'the editor process to follow (added by language clients)')
     .action(async () => {
       startServer();
       setExit(-1);

@@ -23,7 +23,8 @@ import { FIX_ALL_KIND, fixAllEdit, toDiagnostic, DiagnosticData } from './conver
 import { OpenDocument } from './documents';
 import { Workspace } from './workspace';
 
-export const SCAN_COMMAND = 'leaklens.scanWorkspace';
+/** Advertised in executeCommandProvider; the editor's "Scan Workspace" command sends it. */
+export const SCAN_COMMAND = 'leaklens.server.scanWorkspace';
 
 export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): void {
   let analyzer: Analyzer | undefined;

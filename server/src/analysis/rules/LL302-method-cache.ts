@@ -10,6 +10,8 @@ const ENUMS = new Set(['enum.Enum', 'enum.IntEnum', 'enum.StrEnum', 'enum.Flag',
 /** Metaclasses: their "instances" are classes, which live as long as their module anyway. */
 const METACLASSES = new Set(['type', 'builtins.type', 'abc.ABCMeta', 'enum.EnumMeta', 'enum.EnumType']);
 const DEFAULT_MAXSIZE = 128;
+/** Methods whose first parameter is the class, not an instance. */
+const IMPLICIT_CLASS_METHODS = new Set(['__new__', '__init_subclass__', '__class_getitem__']);
 
 /** The base-class expressions of a class (keyword arguments such as metaclass= excluded). */
 function basesOf(cls: Node): Node[] {
@@ -85,10 +87,21 @@ interface CacheInfo {
   maxsize: string | undefined;
 }
 
+/** The expression's text on one line, without comments: `functools.lru_cache(maxsize=None)`. */
+function compact(expr: Node): string {
+  if (expr.type === 'call') {
+    const fn = expr.childForFieldName('function');
+    const args = expr.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
+    return `${fn ? compact(fn) : ''}(${args.map(compact).join(', ')})`;
+  }
+  const hasComment = expr.descendantsOfType('comment').length > 0;
+  return (hasComment ? expr.text.replace(/#[^\n]*/g, '') : expr.text).replace(/\s+/g, ' ').trim();
+}
+
 /** How big the decorator's cache can grow: `@cache` and `maxsize=None` are unbounded. */
 function cacheInfo(decorator: Node, qualified: string): CacheInfo {
   const expr = decorator.namedChildren.find((c) => c && c.type !== 'comment')!;
-  const shown = '@' + expr.text.replace(/\s+/g, ' ');
+  const shown = '@' + compact(expr);
   if (qualified === 'functools.cache') return { shown, maxsize: undefined };
   if (expr.type !== 'call') return { shown, maxsize: String(DEFAULT_MAXSIZE) };
   const args = expr.childForFieldName('arguments');
@@ -129,7 +142,7 @@ export const rule: Rule = {
       if (caches.length === 0) continue;
       if (resolved.some((r) => r.qualified && NOT_INSTANCE.has(r.qualified))) continue;
       const self = firstParameter(fn);
-      if (!self) continue;
+      if (!self || IMPLICIT_CLASS_METHODS.has(fn.childForFieldName('name')?.text ?? '')) continue;
       if (!exempt.has(cls.id)) exempt.set(cls.id, isExemptClass(cls, context, localClasses));
       if (exempt.get(cls.id)) continue;
       const method = fn.childForFieldName('name')?.text ?? '?';

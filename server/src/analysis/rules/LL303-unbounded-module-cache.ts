@@ -70,6 +70,125 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+function wordRegExp(name: string): RegExp {
+  return new RegExp(`(?<![\\p{L}\\p{N}_\\p{Mn}\\p{Mc}])${escapeRegExp(name)}(?![\\p{L}\\p{N}_\\p{Mn}\\p{Mc}])`, 'gu');
+}
+
+/** Identifiers spelled `name` in [start, end) that are names (not `x.name` attributes nor keyword names). */
+function nameOccurrences(root: Node, text: string, name: string, start = 0, end = text.length): Node[] {
+  const out: Node[] = [];
+  const re = wordRegExp(name);
+  re.lastIndex = start;
+  for (let m = re.exec(text); m && m.index < end; m = re.exec(text)) {
+    const s = m.index;
+    const e = s + name.length;
+    const id = root.namedDescendantForIndex(s, e);
+    if (!id || id.type !== 'identifier' || id.startIndex !== s || id.endIndex !== e) continue;
+    const p = id.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) continue;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.equals(id)) continue;
+    out.push(id);
+  }
+  return out;
+}
+
+/** The def node a module-level function name is defined by, if `fn` is one. */
+function isModuleLevelDef(fn: Node): boolean {
+  if (fn.type !== 'function_definition') return false;
+  let p = fn.parent;
+  if (p?.type === 'decorated_definition') p = p.parent;
+  while (p && MODULE_BLOCKS.has(p.type)) p = p.parent;
+  return p?.type === 'module';
+}
+
+/**
+ * True when a function only ever runs at import time: a module-level def whose every reference
+ * in the module is a call or a decoration made at module level (or a `del` of it), with at least
+ * one such call — a set-up helper such as opcode's `def_op`. Calls from other such functions count
+ * as import-time calls. A def nested directly in such a
+ * function that is only called or returned by it (a decorator factory's decorator) runs then too.
+ */
+function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, boolean>): boolean {
+  const known = memo.get(fn.id);
+  if (known !== undefined) return known;
+  memo.set(fn.id, false);
+  let verdict = false;
+  const name = fn.childForFieldName('name');
+  if (name && isModuleLevelDef(fn)) {
+    let calls = 0;
+    let deletions = 0;
+    let other = false;
+    for (const id of nameOccurrences(root, text, name.text)) {
+      if (id.equals(name)) continue;
+      const p = id.parent!;
+      const atImport = scopeOf(id) === null;
+      const called = p.type === 'call' && p.childForFieldName('function')?.equals(id);
+      const decorates = p.type === 'decorator' || (p.type === 'call' && called && p.parent?.type === 'decorator');
+      const deleted = p.type === 'delete_statement' || (p.type === 'expression_list' && p.parent?.type === 'delete_statement');
+      if (atImport && (called || decorates)) calls++;
+      else if (called && !atImport && callerRunsOnlyAtImport(id, root, text, memo)) continue;
+      else if (atImport && deleted) deletions++;
+      else {
+        other = true;
+        break;
+      }
+    }
+    // A function deleted at module level (`del def_op`) cannot be called once the import is done.
+    verdict = !other && (calls > 0 || deletions > 0);
+  } else if (name && fn.type === 'function_definition') {
+    // A def directly inside an import-time function, used there only by calling or returning it.
+    const outer = enclosingFunction(fn.parent?.type === 'decorated_definition' ? fn.parent : fn);
+    if (outer && outer.type === 'function_definition' && enclosingFunction(outer) === null && runsOnlyAtImport(outer, root, text, memo)) {
+      verdict = nameOccurrences(root, text, name.text, outer.startIndex, outer.endIndex).every((id) => {
+        if (id.equals(name)) return true;
+        const p = id.parent!;
+        return (p.type === 'call' && p.childForFieldName('function')?.equals(id)) || p.type === 'return_statement';
+      });
+    }
+  }
+  memo.set(fn.id, verdict);
+  return verdict;
+}
+
+/** True when the call at `id` is made by a function that itself only runs at import time (opcode's `name_op` calling `def_op`). */
+function callerRunsOnlyAtImport(id: Node, root: Node, text: string, memo: Map<number, boolean>): boolean {
+  const caller = enclosingFunction(id);
+  return !!caller && caller.type === 'function_definition' && runsOnlyAtImport(caller, root, text, memo);
+}
+
+/** Names the container is copied to by `alias = NAME` (or a tuple assignment), with the scope of the alias. */
+function aliasTarget(id: Node): Node | undefined {
+  const n = id;
+  const p = n.parent;
+  if (p?.type === 'expression_list') {
+    // `a, b = x, NAME`: pair up positions.
+    const assign = p.parent;
+    if (assign?.type !== 'assignment' || !assign.childForFieldName('right')?.equals(p)) return undefined;
+    const left = assign.childForFieldName('left');
+    if (left?.type !== 'pattern_list') return undefined;
+    const index = p.namedChildren.findIndex((c) => c?.equals(n));
+    const target = left.namedChildren[index];
+    return target?.type === 'identifier' ? target : undefined;
+  }
+  if (p?.type === 'assignment' && p.childForFieldName('right')?.equals(n)) {
+    const left = p.childForFieldName('left');
+    return left?.type === 'identifier' ? left : undefined;
+  }
+  return undefined;
+}
+
+const REMOVER_PATTERN = [...REMOVERS].join('|');
+
+/** True when the alias is pruned in its scope: `alias.remove(…)`, `del alias[…]`, `alias[a:b] = …`. */
+function aliasPruned(alias: Node, text: string): boolean {
+  const scope = scopeOf(alias);
+  const start = scope ? scope.startIndex : 0;
+  const end = scope ? scope.endIndex : text.length;
+  const a = escapeRegExp(alias.text);
+  const re = new RegExp(`(?<![\\w.])${a}\\s*\\.\\s*(?:${REMOVER_PATTERN})\\b|\\bdel\\s+${a}\\s*\\[|(?<![\\w.])${a}\\s*\\[[^\\]\\n]*:[^\\]\\n]*\\]\\s*=(?!=)`, 'u');
+  return re.test(text.slice(start, end));
+}
+
 /** The kind of container a module-level value builds, if it is one this rule tracks. */
 function containerKind(value: Node, context: RuleContext): Kind | undefined {
   const v = unparenthesize(value);
@@ -328,20 +447,9 @@ export const rule: Rule = {
     const bindings = moduleBindings(root, context);
     if (bindings.length === 0) return;
     const { text } = context;
+    const importTime = new Map<number, boolean>();
     for (const binding of bindings) {
-      const re = new RegExp(`(?<![\\p{L}\\p{N}_\\p{Mn}\\p{Mc}])${escapeRegExp(binding.name)}(?![\\p{L}\\p{N}_\\p{Mn}\\p{Mc}])`, 'gu');
-      // Every identifier spelled like the name, with the scope it is read in.
-      const occurrences: Array<{ id: Node; scope: Node | null }> = [];
-      for (const m of text.matchAll(re)) {
-        const start = m.index!;
-        const end = start + binding.name.length;
-        const id = root.namedDescendantForIndex(start, end);
-        if (!id || id.type !== 'identifier' || id.startIndex !== start || id.endIndex !== end) continue;
-        const p = id.parent;
-        if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) continue;
-        if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.equals(id)) continue;
-        occurrences.push({ id, scope: scopeOf(id) });
-      }
+      const occurrences = nameOccurrences(root, text, binding.name).map((id) => ({ id, scope: scopeOf(id) }));
       // Scopes where the name is local (bound there without `global`), or declared global.
       const local = new Set<number>();
       const declaredGlobal = new Set<number>();
@@ -370,7 +478,12 @@ export const rule: Rule = {
           pruned = true;
           break;
         }
-        if (verdict.kind === 'addition') additions.push(verdict.addition);
+        if (verdict.kind === 'addition' && !runsOnlyAtImport(verdict.addition.fn, root, text, importTime)) additions.push(verdict.addition);
+        const alias = aliasTarget(o.id);
+        if (alias && aliasPruned(alias, text)) {
+          pruned = true;
+          break;
+        }
       }
       if (pruned || additions.length === 0) continue;
       const first = additions[0];
@@ -390,13 +503,25 @@ export const rule: Rule = {
   },
   docs: {
     summary: 'A module-level container that functions add to and nothing ever removes from.',
-    whatItDoes: 'TODO',
-    whyLeak: 'TODO',
-    example: '_seen = {}\n\n\ndef lookup(key):\n    _seen[key] = compute(key)\n    return _seen[key]\n',
-    useInstead: 'import functools\n\n\n@functools.lru_cache(maxsize=1024)\ndef lookup(key):\n    return compute(key)\n',
-    fixSafety: 'TODO',
+    whatItDoes:
+      'Flags a module-level list, dict, set, `collections.defaultdict`, `OrderedDict`, `Counter` or `deque` without a `maxlen` when code inside functions or methods adds to it (`append`, `extend`, `insert`, `add`, `update`, `setdefault`, `x[k] = v`, `d[k].append(v)` on a defaultdict, `c[k] += 1` on a Counter, `+=` / `|=` with `global`) and nothing anywhere in the module removes from it (`pop`, `popitem`, `popleft`, `remove`, `discard`, `clear`, `del x[k]`, slice assignment or deletion, `-=`) or rebinds it (`global x; x = …`). The finding is on the module-level binding; related information points at every addition.\n\n' +
+      'Not flagged: additions made at import time — at module level, in a class body, or inside a function that only ever runs at import time (a module-level function whose only uses in the module are calls or decorations at module level, or that is deleted with `del` once the module is set up, like `def_op` in `opcode.py`); registration decorators (a function that stores its parameter and returns it, `def register(fn): _handlers.append(fn); return fn`, also inside a decorator factory); containers pruned anywhere, including through a removal method passed as a callback (`task.add_done_callback(_tasks.discard)`, `weakref.finalize(obj, _live.remove, key)`) or through a local alias (`items = _pending; items.pop()`); stores under a constant key (`_state["ready"] = True`), which cannot grow; names that a function binds locally (parameters, assignments without `global`, loop and comprehension variables, imports); dunder names such as `__all__`; weak containers.\n\n' +
+      'Explicit registration functions are flagged: `def register(name, handler): _handlers[name] = handler` is not exempt. The exemption covers registration decorators because a decorator runs once per decorated definition, almost always at import time, so the registry is bounded by the code. A plain function can be called at any time and any number of times — per request, per connection, per test — and a registry with no way to take entries back keeps every handler and everything it references alive. A registry that is really filled only at start-up should say so: give it an `unregister()` (which tests need anyway, and which silences this rule), or suppress the finding with `# leaklens: ignore[LL303]` on the binding.',
+    whyLeak:
+      'A module-level object lives as long as its module, which is normally the whole process. Each addition keeps a strong reference to the key and the value, so everything reachable from them stays alive too: a memo dict keyed by request data, a list of every object ever seen, a set of ids that is only ever added to. Nothing is freed until the process exits, and the memory use grows with the traffic, not with the code.',
+    example:
+      'import json\n\n_parsed = {}\n\n\ndef parse(text):\n    if text not in _parsed:\n        _parsed[text] = json.loads(text)\n    return _parsed[text]\n',
+    useInstead:
+      'import functools\nimport json\n\n\n@functools.lru_cache(maxsize=1024)\ndef parse(text):\n    return json.loads(text)\n\n\n# Or keep the dict and bound it yourself.\n_recent = {}\n\n\ndef remember(key, value):\n    _recent[key] = value\n    if len(_recent) > 1024:\n        _recent.pop(next(iter(_recent)))\n',
+    fixSafety:
+      'No fix is offered: how big a cache may grow, and what to evict, depend on the program. Usual remedies are `functools.lru_cache(maxsize=…)` on the function that fills the cache, a `collections.deque(maxlen=…)` for a history, an explicit eviction step (`pop`, `popitem`), a `weakref.WeakValueDictionary` or `WeakSet` when the entries are objects that live elsewhere, or an `unregister()` function for registries.',
     options: 'None.',
-    references: ['https://docs.python.org/3/library/functools.html#functools.lru_cache'],
+    references: [
+      'https://docs.python.org/3/library/functools.html#functools.lru_cache',
+      'https://docs.python.org/3/library/collections.html#collections.deque',
+      'https://docs.python.org/3/library/weakref.html#weakref.WeakValueDictionary',
+      'https://docs.python.org/3/reference/simple_stmts.html#the-global-statement',
+    ],
   },
 };
 

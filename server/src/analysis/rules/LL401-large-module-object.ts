@@ -185,7 +185,10 @@ function comprehensionEstimate(n: Node, facts: FileFacts, context: RuleContext):
   if (!body) return undefined;
   if (n.type === 'list_comprehension') {
     const inner = estimate(body, facts, context);
-    if (inner) return { kind: 'list', elements: iterations * (1 + inner.elements), bytes: iterations * (BYTES.slot + inner.bytes) };
+    if (inner) {
+      // A container built per item: its slots count as elements, its header as one more object.
+      return { kind: 'list', elements: iterations * (1 + inner.elements), bytes: iterations * (BYTES.slot + BYTES.object + inner.bytes) };
+    }
     const fresh = mentionsAny(body, targets);
     return { kind: 'list', elements: iterations, bytes: iterations * (BYTES.slot + (fresh ? BYTES.object : 0)) };
   }
@@ -204,16 +207,26 @@ function literalString(n: Node): { length: number; width: number; bytes: boolean
   if (prefix.includes('f') || prefix.includes('t')) return undefined;
   let length = 0;
   let width = 1;
+  const widen = (cp: number) => (width = Math.max(width, cp > 0xffff ? 4 : cp > 0xff ? 2 : 1));
   for (const part of n.namedChildren) {
     if (!part) continue;
-    if (part.type === 'string_content') {
-      for (const ch of part.text) {
-        length++;
-        const cp = ch.codePointAt(0)!;
-        width = Math.max(width, cp > 0xffff ? 4 : cp > 0xff ? 2 : 1);
-      }
-    } else if (part.type === 'escape_sequence') length++;
-    else if (part.type === 'interpolation') return undefined;
+    if (part.type === 'interpolation') return undefined;
+    if (part.type !== 'string_content') continue;
+    let raw = part.text;
+    // Escape sequences are children of the content: each stands for one character.
+    for (const esc of part.namedChildren) {
+      if (esc?.type !== 'escape_sequence') continue;
+      raw = raw.replace(esc.text, '');
+      if (/^\\\r?\n$/.test(esc.text)) continue;
+      length++;
+      const hex = /^\\[xuU]([0-9a-fA-F]+)$/.exec(esc.text);
+      if (hex) widen(parseInt(hex[1], 16));
+      else if (esc.text.startsWith('\\N')) widen(0x100);
+    }
+    for (const ch of raw) {
+      length++;
+      widen(ch.codePointAt(0)!);
+    }
   }
   const isBytes = prefix.includes('b');
   return { length, width: isBytes ? 1 : width, bytes: isBytes };
@@ -265,7 +278,8 @@ function numpyEstimate(name: string, call: Node, facts: FileFacts, context: Rule
     }
   }
   if (elements === undefined) return undefined;
-  const dtype = dtypeBytes(keywords.get('dtype') ?? (name === 'arange' || name === 'full' ? undefined : positional[1]), context);
+  const dtypeArg = keywords.get('dtype') ?? positional[name === 'arange' ? 3 : name === 'full' ? 2 : 1];
+  const dtype = dtypeBytes(dtypeArg, context);
   if (dtype !== undefined) itemsize = dtype;
   return { kind: 'array', elements, bytes: elements * itemsize };
 }
@@ -399,7 +413,10 @@ function isReference(id: Node): boolean {
 
 /** Runs at most once, at import time: no function, class body, loop or lazy generator around it. */
 function runsOnceAtModuleLevel(node: Node): boolean {
-  for (let n = node.parent; n && n.type !== 'module'; n = n.parent) {
+  let start = node.parent;
+  // The iterable of a `for` is evaluated once, before the loop.
+  if (start?.type === 'for_statement' && start.childForFieldName('right')?.equals(node)) start = start.parent;
+  for (let n = start; n && n.type !== 'module'; n = n.parent) {
     if (LOOP_OR_LAZY.has(n.type)) return false;
   }
   return true;
@@ -435,26 +452,30 @@ function iterationUse(id: Node, context: RuleContext): IterationUse | undefined 
   return undefined;
 }
 
-const PURE_OPERATORS = new Set(['+', '-', '*', '==', '!=', '<', '>', '<=', '>=', 'and', 'or', 'not', '~', '&', '|', '^', 'is', 'in']);
+// Operations on ints (the loop variables of ranges) and numeric literals that can never raise.
+const PURE_OPERATORS = new Set(['+', '-', '*', '==', '!=', '<', '>', '<=', '>=', 'and', 'or', 'not']);
 const PURE_NODE_TYPES = new Set([
-  'identifier', 'integer', 'float', 'string', 'string_start', 'string_content', 'string_end', 'escape_sequence', 'true', 'false', 'none',
+  'identifier', 'integer', 'float', 'true', 'false',
   'binary_operator', 'unary_operator', 'comparison_operator', 'boolean_operator', 'not_operator', 'parenthesized_expression',
   'tuple', 'conditional_expression', 'comment',
 ]);
 
 /** A comprehension body that can neither raise nor observe state: loop variables, literals, + - * and comparisons. */
-function isPureComprehension(comp: Node, context: RuleContext): boolean {
+function isPureComprehension(comp: Node): boolean {
   const targets = new Set<string>();
-  for (const c of comp.namedChildren) if (c?.type === 'for_in_clause') for (const t of loopTargets(c)) targets.add(t);
+  for (const c of comp.namedChildren) {
+    if (c?.type !== 'for_in_clause') continue;
+    if (c.childForFieldName('left')?.type !== 'identifier') return false;
+    for (const t of loopTargets(c)) targets.add(t);
+  }
   const check = (n: Node): boolean => {
     if (!PURE_NODE_TYPES.has(n.type)) return false;
     if (n.type === 'identifier') return targets.has(n.text);
-    if (n.type === 'binary_operator' || n.type === 'comparison_operator' || n.type === 'boolean_operator') {
-      for (const c of n.children) if (c && !c.isNamed && !PURE_OPERATORS.has(c.type) && !['(', ')'].includes(c.type)) return false;
+    if (n.type !== 'parenthesized_expression' && n.type !== 'tuple' && n.type !== 'conditional_expression') {
+      for (const c of n.children) if (c && !c.isNamed && !PURE_OPERATORS.has(c.type)) return false;
     }
     return n.namedChildren.every((c) => !c || check(c));
   };
-  void context;
   const body = comp.childForFieldName('body');
   if (!body || !check(body)) return false;
   // Later `for` clauses are evaluated lazily too (the first iterable is evaluated at once).
@@ -514,13 +535,33 @@ function occurrences(name: string, nameNode: Node, assign: Node, scope: Node, co
   for (const id of uses) {
     const p = id.parent!;
     const idScope = enclosingScope(id);
-    const sameScope = !!idScope && (idScope.equals(scope) || globalScopes.some((g) => g.equals(idScope)));
-    if (!sameScope || id.startIndex < assign.endIndex) continue;
+    if (!idScope) continue;
+    const sameScope = idScope.equals(scope);
+    const declaringFunction = globalScopes.some((g) => g.equals(idScope));
+    if (!(sameScope || declaringFunction) || (sameScope && id.startIndex < assign.endIndex)) continue;
     const inDel = p.type === 'delete_statement' || (p.type === 'expression_list' && p.parent?.type === 'delete_statement');
-    const rebinds = p.type === 'assignment' && p.childForFieldName('left')?.equals(id);
+    // A later re-binding frees it only when it always runs after the binding: it stands in the
+    // binding's block or an enclosing one (not in an `except` branch or a sibling `if` arm).
+    const rebinds = sameScope && p.type === 'assignment' && p.childForFieldName('left')?.equals(id) && inBlockChain(assign, p);
     if (inDel || rebinds) released = true;
   }
   return { uses, released, declaredGlobal };
+}
+
+/** Does the statement holding `later` stand in the block of `first`'s statement or an enclosing block? */
+function inBlockChain(first: Node, later: Node): boolean {
+  const holder = (n: Node): Node | null => {
+    let m: Node | null = n;
+    while (m && m.parent && m.parent.type !== 'block' && m.parent.type !== 'module') m = m.parent;
+    return m?.parent ?? null;
+  };
+  const target = holder(later);
+  if (!target) return false;
+  for (let b = holder(first); b; b = b.parent) {
+    if ((b.type === 'block' || b.type === 'module') && b.equals(target)) return true;
+    if (b.type === 'function_definition' || b.type === 'class_definition') return false;
+  }
+  return false;
 }
 
 function insertDelFix(name: string, stmt: Node, occ: Occurrences, context: RuleContext): Fix | undefined {
@@ -579,7 +620,7 @@ function lazyFix(name: string, stmt: Node, value: Node, occ: Occurrences, contex
   let between = next;
   while (between && between.type === 'comment') between = between.nextNamedSibling;
   const adjacent = !!between && between.equals(useStmt);
-  const safe = adjacent || isPureComprehension(n, context);
+  const safe = adjacent || isPureComprehension(n);
   return {
     title: `Make \`${name}\` a generator expression`,
     safety: safe ? 'safe' : 'unsafe',
@@ -617,19 +658,20 @@ export const rule: Rule = {
         const op = v.childForFieldName('operator')?.text;
         if (op !== '*' && op !== '+') continue;
       } else if (v.type !== 'list_comprehension' && v.type !== 'set_comprehension' && v.type !== 'dictionary_comprehension') continue;
-      const assign = match.captures.find((c) => c.name === 'assign')!.node;
-      const scope = enclosingScope(assign);
-      if (!scope || (scope.type !== 'module' && scope.type !== 'class_definition')) continue;
       facts ??= new FileFacts(context);
       const est = estimate(value, facts, context);
       if (!est || est.elements < context.options.largeObjectThreshold) continue;
+      const assign = match.captures.find((c) => c.name === 'assign')!.node;
+      const scope = enclosingScope(assign);
+      if (!scope || (scope.type !== 'module' && scope.type !== 'class_definition')) continue;
       const nameNode = match.captures.find((c) => c.name === 'name')!.node;
       const name = nameNode.text;
       const occ = occurrences(name, nameNode, assign, scope, context);
       if (occ.released) continue;
       const what = scope.type === 'module' ? `Module-level \`${name}\`` : `Class attribute \`${name}\``;
       const lifetime = scope.type === 'module' ? 'for the life of the process' : 'as long as the class, usually for the life of the process';
-      const message = `${what} holds an estimated ${formatCount(est.elements)} elements (≈ ${formatMB(est.bytes)}), kept ${lifetime}; delete it after its last use or build it lazily`;
+      const advice = scope.type === 'module' ? 'delete it after its last use or build it lazily' : 'build it lazily, when first needed';
+      const message = `${what} holds an estimated ${formatCount(est.elements)} elements (≈ ${formatMB(est.bytes)}), kept ${lifetime}; ${advice}`;
       const fixes: Fix[] = [];
       const stmt = assign.parent;
       if (scope.type === 'module' && stmt?.type === 'expression_statement' && stmt.parent?.type === 'module' && !occ.declaredGlobal) {

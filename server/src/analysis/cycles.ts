@@ -1,0 +1,188 @@
+// Helpers shared by the reference-cycle rules (LL501…LL504): classes and their methods, stores
+// into attributes and containers, and the `weakref.proxy(...)` edit.
+import type { Node } from 'web-tree-sitter';
+import { addImportEdit } from './imports';
+import { decoratorsOf, decoratorTarget, unparenthesize } from './syntax';
+import type { OffsetEdit, RuleContext } from './types';
+
+/** Container methods that store their (last) argument in the container. */
+export const STORING_METHODS = new Set(['append', 'add', 'insert', 'appendleft', 'setdefault']);
+
+export interface MethodInfo {
+  fn: Node;
+  cls: Node;
+  name: string;
+  /** The first parameter (`self`), for instance methods. */
+  selfName?: string;
+  kind: 'instance' | 'static' | 'class' | 'property';
+}
+
+/** The class whose body holds this def directly (decorated or not). */
+export function classOfMethod(fn: Node): Node | undefined {
+  let holder = fn.parent;
+  if (holder?.type === 'decorated_definition') holder = holder.parent;
+  if (holder?.type !== 'block') return undefined;
+  const cls = holder.parent;
+  return cls?.type === 'class_definition' ? cls : undefined;
+}
+
+function firstParameterName(fn: Node): string | undefined {
+  const params = fn.childForFieldName('parameters');
+  const first = params?.namedChildren.find((c) => c && c.type !== 'comment');
+  if (!first) return undefined;
+  if (first.type === 'identifier') return first.text;
+  if (first.type === 'typed_parameter') return first.namedChildren.find((c) => c?.type === 'identifier')?.text;
+  if (first.type === 'default_parameter' || first.type === 'typed_default_parameter') return first.childForFieldName('name')?.text;
+  return undefined;
+}
+
+export function methodInfo(fn: Node, context: RuleContext): MethodInfo | undefined {
+  if (fn.type !== 'function_definition') return undefined;
+  const cls = classOfMethod(fn);
+  const name = fn.childForFieldName('name')?.text;
+  if (!cls || !name) return undefined;
+  let kind: MethodInfo['kind'] = 'instance';
+  for (const d of decoratorsOf(fn)) {
+    const target = decoratorTarget(d);
+    const q = (target && context.qualifiedName(target)) ?? '';
+    const last = q.split('.').pop() ?? '';
+    if (last === 'staticmethod') kind = 'static';
+    else if (last === 'classmethod') kind = 'class';
+    else if (last === 'property' || last === 'cached_property' || last === 'setter' || last === 'getter' || last === 'deleter') kind = 'property';
+  }
+  const selfName = kind === 'instance' || kind === 'property' ? firstParameterName(fn) : undefined;
+  return { fn, cls, name, selfName, kind };
+}
+
+/** The methods defined directly in a class body, by name (the last definition wins). */
+export function classMethods(cls: Node, context: RuleContext): Map<string, MethodInfo> {
+  const out = new Map<string, MethodInfo>();
+  const body = cls.childForFieldName('body');
+  if (!body) return out;
+  for (const child of body.namedChildren) {
+    if (!child) continue;
+    const fn = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
+    if (fn?.type !== 'function_definition') continue;
+    const info = methodInfo(fn, context);
+    if (info) out.set(info.name, info);
+  }
+  return out;
+}
+
+/** The identifier an attribute/subscript chain starts from: `self.a.b[0]` → `self`. */
+export function rootIdentifier(node: Node): Node | undefined {
+  let n: Node | null = unparenthesize(node);
+  while (n) {
+    if (n.type === 'identifier') return n;
+    if (n.type === 'attribute') n = n.childForFieldName('object');
+    else if (n.type === 'subscript') n = n.childForFieldName('value');
+    else return undefined;
+  }
+  return undefined;
+}
+
+export interface Store {
+  /** The whole store: the assignment, or the call. */
+  node: Node;
+  /** Where the value goes: `a.next` (attribute), `a.items[k]` (subscript) or `a.items` (container of a call). */
+  target: Node;
+  /** The stored value expression. */
+  value: Node;
+  kind: 'attribute' | 'subscript' | 'call';
+}
+
+/** A store of a value into an attribute, a subscript, or a container through a storing method. */
+export function storeOf(node: Node): Store | undefined {
+  if (node.type === 'assignment') {
+    const target = node.childForFieldName('left');
+    const value = node.childForFieldName('right');
+    if (!target || !value || value.type === 'assignment') return undefined;
+    if (target.type === 'attribute') return { node, target, value, kind: 'attribute' };
+    if (target.type === 'subscript') return { node, target, value, kind: 'subscript' };
+    return undefined;
+  }
+  if (node.type === 'call') {
+    const fn = node.childForFieldName('function');
+    if (fn?.type !== 'attribute') return undefined;
+    const method = fn.childForFieldName('attribute')?.text ?? '';
+    const owner = fn.childForFieldName('object');
+    if (!owner || !STORING_METHODS.has(method)) return undefined;
+    const args = node.childForFieldName('arguments');
+    if (args?.type !== 'argument_list') return undefined;
+    const positional = args.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    if (positional.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) return undefined;
+    const expected = method === 'insert' || method === 'setdefault' ? 2 : 1;
+    if (positional.length !== expected) return undefined;
+    return { node, target: owner, value: positional[expected - 1], kind: 'call' };
+  }
+  return undefined;
+}
+
+const HOLDERS = new Set(['tuple', 'list', 'set', 'parenthesized_expression', 'expression_list']);
+
+/**
+ * The identifiers a stored value holds strongly: the value itself, or the items of a tuple,
+ * list, set or dict literal (not what calls or attribute reads return).
+ */
+export function heldNames(value: Node): Node[] {
+  const v = unparenthesize(value);
+  if (v.type === 'identifier') return [v];
+  if (HOLDERS.has(v.type)) return v.namedChildren.flatMap((c) => (c && c.type !== 'comment' ? heldNames(c) : []));
+  if (v.type === 'dictionary') {
+    return v.namedChildren.flatMap((pair) => {
+      if (pair?.type !== 'pair') return [];
+      return [pair.childForFieldName('key'), pair.childForFieldName('value')].flatMap((c) => (c ? heldNames(c) : []));
+    });
+  }
+  return [];
+}
+
+/** How the file can say `weakref.proxy`, plus the import edit when it cannot yet. */
+export function weakProxySpelling(context: RuleContext): { callee: string; edits: OffsetEdit[] } {
+  const proxy = context.localNameFor('weakref.proxy');
+  if (proxy) return { callee: proxy, edits: [] };
+  const module = context.localNameFor('weakref');
+  if (module) return { callee: `${module}.proxy`, edits: [] };
+  return { callee: 'weakref.proxy', edits: [addImportEdit(context.root, context.text, 'import weakref')] };
+}
+
+/** `x` → `weakref.proxy(x)` (or the None-preserving conditional form), plus the import when needed. */
+export function weakProxyEdits(context: RuleContext, value: Node, allowNone: boolean): OffsetEdit[] {
+  const { callee, edits } = weakProxySpelling(context);
+  const text = value.text;
+  const wrapped = allowNone ? `${callee}(${text}) if ${text} is not None else None` : `${callee}(${text})`;
+  // A conditional expression inside a call argument or a tuple item needs no parentheses,
+  // but keep it unambiguous everywhere else.
+  const parent = value.parent;
+  const bare = !allowNone || parent?.type === 'assignment' || parent?.type === 'argument_list';
+  return [{ start: value.startIndex, end: value.endIndex, text: bare ? wrapped : `(${wrapped})` }, ...edits];
+}
+
+/** Does the subtree mention the identifier `name` as a variable (not as an attribute name)? */
+export function mentionsName(node: Node, name: string): boolean {
+  const ids = node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
+  for (const id of ids) {
+    if (!id || id.text !== name) continue;
+    const p = id.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) continue;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.equals(id)) continue;
+    return true;
+  }
+  return false;
+}
+
+/** Names a function or lambda binds as parameters. */
+export function parameterNames(fn: Node): Set<string> {
+  const names = new Set<string>();
+  const params = fn.childForFieldName('parameters');
+  if (!params) return names;
+  for (const p of params.namedChildren) {
+    if (!p) continue;
+    if (p.type === 'identifier') names.add(p.text);
+    else {
+      const name = p.childForFieldName('name') ?? p.namedChildren.find((c) => c?.type === 'identifier');
+      if (name?.type === 'identifier') names.add(name.text);
+    }
+  }
+  return names;
+}

@@ -1,0 +1,336 @@
+// LL501 reference-cycle: within one scope, stores that make objects bound to names refer to each
+// other (`a.next = b` … `b.prev = a`, `a.me = a`, `b.items.append(a)`): a reference cycle.
+import type { Node, QueryMatch } from 'web-tree-sitter';
+import { classOfMethod, heldNames, methodInfo, rootIdentifier, Store, storeOf, weakProxyEdits } from '../cycles';
+import { enclosingScope, unparenthesize } from '../syntax';
+import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
+import { parentBackReferences } from './LL502-parent-back-reference';
+
+interface Edge {
+  from: string;
+  to: string;
+  /** The store (assignment or call). */
+  node: Node;
+  /** The identifier in the stored value that refers to `to`. */
+  value: Node;
+  /** The attribute or subscript written, for attribute stores (`a.next`). */
+  slot?: string;
+}
+
+/** Statement kinds whose branches exclude each other. */
+const BRANCHING = new Set(['if_statement', 'match_statement', 'try_statement']);
+const BRANCH_PARTS = new Set(['block', 'elif_clause', 'else_clause', 'case_clause', 'except_clause']);
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+/** The part of a branching statement (if arm, elif, else, case, except clause) that holds node. */
+function branchPath(node: Node, scope: Node): Array<{ stmt: number; part: number }> {
+  const path: Array<{ stmt: number; part: number }> = [];
+  let child: Node = node;
+  for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
+    if (BRANCHING.has(n.type) && BRANCH_PARTS.has(child.type)) {
+      // The `try` body and its handlers can both run (a handler after part of the body); only
+      // two different handlers exclude each other.
+      const part = n.type === 'try_statement' && child.type !== 'except_clause' ? -1 : child.startIndex;
+      if (part !== -1) path.push({ stmt: n.startIndex, part });
+    }
+    child = n;
+  }
+  return path;
+}
+
+function exclusive(a: Node, b: Node, scope: Node): boolean {
+  const pa = branchPath(a, scope);
+  const pb = branchPath(b, scope);
+  return pa.some((x) => pb.some((y) => x.stmt === y.stmt && x.part !== y.part));
+}
+
+/** Identifier occurrences that (re)bind `name` in this scope. */
+function isBinding(id: Node): boolean {
+  const p = id.parent;
+  if (!p) return false;
+  switch (p.type) {
+    case 'assignment':
+    case 'for_statement':
+    case 'for_in_clause':
+      return !!p.childForFieldName('left')?.equals(id);
+    case 'augmented_assignment':
+      return false;
+    case 'named_expression':
+      return !!p.childForFieldName('name')?.equals(id);
+    case 'pattern_list':
+    case 'tuple_pattern':
+    case 'list_pattern':
+    case 'as_pattern_target':
+    case 'list_splat_pattern':
+    case 'delete_statement':
+    case 'expression_list':
+      return p.type !== 'expression_list' || p.parent?.type === 'delete_statement';
+    case 'function_definition':
+    case 'class_definition':
+      return !!p.childForFieldName('name')?.equals(id);
+    case 'dotted_name':
+    case 'aliased_import':
+      return true;
+  }
+  return false;
+}
+
+/** Is any name of the cycle re-bound between two of its edges? */
+function reboundBetween(scope: Node, cycle: Edge[]): boolean {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return true;
+  const spans = new Map<string, [number, number]>();
+  for (const e of cycle) {
+    for (const name of [e.from, e.to]) {
+      const span = spans.get(name);
+      const at = e.node.startIndex;
+      spans.set(name, span ? [Math.min(span[0], at), Math.max(span[1], at)] : [at, at]);
+    }
+  }
+  for (const id of body.descendantsOfType('identifier')) {
+    if (!id) continue;
+    const span = spans.get(id.text);
+    if (!span || id.startIndex <= span[0] || id.startIndex >= span[1]) continue;
+    if (isBinding(id) && enclosingScope(id)?.equals(scope)) return true;
+  }
+  return false;
+}
+
+/** Is an attribute edge overwritten (`a.next = other`, `del a.next`) before the cycle closes? */
+function overwritten(scope: Node, edge: Edge, closing: Edge): boolean {
+  if (!edge.slot || edge === closing) return false;
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return false;
+  for (const n of body.descendantsOfType(['assignment', 'delete_statement'])) {
+    if (!n || n.startIndex <= edge.node.endIndex || n.startIndex >= closing.node.startIndex) continue;
+    if (!enclosingScope(n)?.equals(scope)) continue;
+    const target = n.type === 'assignment' ? n.childForFieldName('left') : n.namedChild(0);
+    if (target?.text === edge.slot) return true;
+  }
+  return false;
+}
+
+/** Names of objects that are cyclic anyway or live for the process: classes, functions, modules. */
+function longLivedNames(scope: Node, context: RuleContext): Set<string> {
+  const names = new Set<string>();
+  if (scope.type === 'function_definition') {
+    const info = methodInfo(scope, context);
+    const params = scope.childForFieldName('parameters')?.namedChildren.filter((c) => c && c.type !== 'comment') ?? [];
+    const first = params[0];
+    const firstName = first?.type === 'identifier' ? first.text : undefined;
+    // `cls` of a class method or of a metaclass method is a class.
+    if (firstName && info && (info.kind === 'class' || ['cls', 'mcs', 'mcls', 'metacls'].includes(firstName))) names.add(firstName);
+  }
+  const root = context.root;
+  const body = scope.type === 'module' ? undefined : scope.childForFieldName('body');
+  for (const def of body?.descendantsOfType(['class_definition', 'function_definition']) ?? []) {
+    if (def && enclosingScope(def)?.equals(scope)) names.add(def.childForFieldName('name')?.text ?? '');
+  }
+  for (const child of root.namedChildren) {
+    if (!child) continue;
+    const def = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
+    if (def?.type === 'class_definition' || def?.type === 'function_definition') {
+      const name = def.childForFieldName('name')?.text;
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+/**
+ * The names a store makes its target refer to. A slice assignment (`a[1:] = b`) copies the items
+ * of its value, so only the items of a literal count there.
+ */
+function storedNames(store: Store): Node[] {
+  if (store.kind === 'subscript' && store.target.childForFieldName('subscript')?.type === 'slice') {
+    const v = unparenthesize(store.value);
+    if (v.type !== 'list' && v.type !== 'tuple') return [];
+    return v.namedChildren.flatMap((c) => (c && c.type !== 'comment' ? heldNames(c) : []));
+  }
+  return heldNames(store.value);
+}
+
+/**
+ * Attributes assigned in the class body and never on instances: `self.registry.append(self)`
+ * stores into a class-level container (a class registry, LL301's concern), not into the instance.
+ */
+function classLevelAttributes(cls: Node): Set<string> {
+  const names = new Set<string>();
+  const body = cls.childForFieldName('body');
+  if (!body) return names;
+  for (const stmt of body.namedChildren) {
+    const assign = stmt?.type === 'expression_statement' ? stmt.namedChild(0) : null;
+    const left = assign?.type === 'assignment' ? assign.childForFieldName('left') : null;
+    if (left?.type === 'identifier') names.add(left.text);
+  }
+  if (names.size === 0) return names;
+  for (const a of body.descendantsOfType('assignment')) {
+    const left = a?.childForFieldName('left');
+    if (left?.type === 'attribute' && left.childForFieldName('object')?.type === 'identifier') {
+      names.delete(left.childForFieldName('attribute')?.text ?? '');
+    }
+  }
+  return names;
+}
+
+function findPath(edges: Edge[], from: string, to: string): Edge[] | undefined {
+  // Breadth-first over earlier edges: a path from `from` to `to`.
+  const previous = new Map<string, Edge>();
+  const queue = [from];
+  const seen = new Set([from]);
+  while (queue.length > 0) {
+    const at = queue.shift()!;
+    if (at === to) {
+      const path: Edge[] = [];
+      for (let n = to; n !== from; ) {
+        const e = previous.get(n)!;
+        path.unshift(e);
+        n = e.from;
+      }
+      return path;
+    }
+    for (const e of edges) {
+      if (e.from !== at || seen.has(e.to)) continue;
+      seen.add(e.to);
+      previous.set(e.to, e);
+      queue.push(e.to);
+    }
+  }
+  return undefined;
+}
+
+function describe(edge: Edge): string {
+  const text = edge.node.text.replace(/\s+/g, ' ');
+  return text.length > 40 ? text.slice(0, 37) + '…' : text;
+}
+
+/** `self.registry.append(self)` where `registry` is a class attribute of the method's class. */
+function intoClassContainer(scope: Node, edge: Edge): boolean {
+  if (edge.slot !== undefined || scope.type !== 'function_definition') return false;
+  const cls = classOfMethod(scope);
+  if (!cls) return false;
+  const store = storeOf(edge.node);
+  const container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.target;
+  if (container?.type !== 'attribute' || container.childForFieldName('object')?.type !== 'identifier') return false;
+  return classLevelAttributes(cls).has(container.childForFieldName('attribute')?.text ?? '');
+}
+
+function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
+  edges.sort((a, b) => a.node.startIndex - b.node.startIndex);
+  let longLived: Set<string> | undefined;
+  let deferred: Set<number> | undefined;
+  const reported = new Set<number>();
+  for (let i = 0; i < edges.length; i++) {
+    const closing = edges[i];
+    const earlier = edges.slice(0, i).filter((e) => e.node.startIndex < closing.node.startIndex || e.node.equals(closing.node));
+    const path = closing.from === closing.to ? [] : findPath(earlier.filter((e) => !e.node.equals(closing.node)), closing.to, closing.from);
+    if (!path) continue;
+    const cycle = [...path, closing];
+    longLived ??= longLivedNames(scope, context);
+    if (cycle.some((e) => longLived!.has(e.from) || longLived!.has(e.to))) continue;
+    if (cycle.some((e) => e !== closing && exclusive(e.node, closing.node, scope))) continue;
+    if (cycle.some((e) => overwritten(scope, e, closing))) continue;
+    if (cycle.some((e) => intoClassContainer(scope, e))) continue;
+    if (reboundBetween(scope, cycle)) continue;
+    // A parent/child back-reference is LL502's finding.
+    if (deferred === undefined) {
+      deferred = new Set();
+      const cls = scope.type === 'function_definition' ? classOfMethod(scope) : undefined;
+      if (cls) for (const ref of parentBackReferences(cls, context)) deferred.add(ref.store.startIndex);
+    }
+    if (cycle.some((e) => deferred!.has(e.node.startIndex))) continue;
+    if (reported.has(closing.node.startIndex)) continue;
+    reported.add(closing.node.startIndex);
+
+    const { text } = context;
+    const after =
+      'freed only when the cyclic garbage collector runs, not when the last outside reference goes away; ' +
+      'make one of the references weak (`weakref.proxy` or `weakref.ref`)';
+    let message: string;
+    if (cycle.length === 1) {
+      message = `\`${describe(closing)}\` makes \`${closing.from}\` refer to itself: a reference cycle, ${after}`;
+    } else {
+      const chain = cycle.map((e) => `\`${e.from}\``).join(' → ') + ` → \`${cycle[0].from}\``;
+      const others = path.map((e) => `\`${describe(e)}\` on line ${lineOf(text, e.node.startIndex)}`).join(', ');
+      message = `This store closes the reference cycle ${chain} (with ${others}): these objects are ${after}`;
+    }
+    const related: RelatedLocation[] = path.map((e) => ({
+      start: e.node.startIndex,
+      end: e.node.endIndex,
+      message: `\`${e.from}\` refers to \`${e.to}\` here`,
+    }));
+    const fix: Fix = {
+      title: `Make this reference to \`${closing.to}\` a \`weakref.proxy\``,
+      safety: 'unsafe',
+      edits: weakProxyEdits(context, closing.value, false),
+    };
+    context.report({ node: closing.node, message, related, fixes: [fix] });
+  }
+}
+
+export const rule: Rule = {
+  code: 'LL501',
+  name: 'reference-cycle',
+  category: 'cycles',
+  defaultSeverity: 'warning',
+  query: `
+    (assignment left: (attribute)) @store
+    (assignment left: (subscript)) @store
+    (call function: (attribute attribute: (identifier) @method) (#any-of? @method "append" "add" "insert" "appendleft" "setdefault")) @store
+  `,
+  check(context: RuleContext, matches: QueryMatch[]) {
+    // Edges first, without scopes: a name can only be in a cycle if it is both stored into and stored.
+    const candidates: Edge[] = [];
+    for (const match of matches) {
+      const node = match.captures.find((c) => c.name === 'store')!.node;
+      const store = storeOf(node);
+      if (!store) continue;
+      const held = storedNames(store);
+      if (held.length === 0) continue;
+      const root = rootIdentifier(store.target);
+      if (!root) continue;
+      for (const id of held) {
+        candidates.push({ from: root.text, to: id.text, node, value: id, slot: store.kind === 'attribute' ? store.target.text : undefined });
+      }
+    }
+    const froms = new Set(candidates.map((e) => e.from));
+    const tos = new Set(candidates.map((e) => e.to));
+    const byScope = new Map<number, { scope: Node; edges: Edge[] }>();
+    for (const edge of candidates) {
+      if (!froms.has(edge.to) || !tos.has(edge.from)) continue;
+      const scope = enclosingScope(edge.node);
+      if (!scope || scope.type === 'lambda') continue;
+      let group = byScope.get(scope.startIndex);
+      if (!group) byScope.set(scope.startIndex, (group = { scope, edges: [] }));
+      group.edges.push(edge);
+    }
+    for (const { scope, edges } of byScope.values()) {
+      // Only scopes where some name is both a source and a target can hold a cycle.
+      const sources = new Set(edges.map((e) => e.from));
+      if (!edges.some((e) => sources.has(e.to))) continue;
+      checkScope(scope, edges, context);
+    }
+  },
+  docs: {
+    summary: 'Stores in one scope that make objects refer to each other in a cycle.',
+    whatItDoes:
+      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`) — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports.',
+    whyLeak:
+      'CPython frees an object the moment its reference count drops to zero. Objects in a cycle keep each other\'s counts above zero, so when the program drops its last outside reference to them they are not freed: they wait, with everything they refer to, for the cyclic garbage collector. Since Python 3.4 the collector frees every such cycle, including objects with `__del__`, but only when it runs — after enough new allocations in the youngest generation, and much later for objects that survived into older generations — and never while `gc.disable()` is in force. Big object graphs, buffers and frames built into cycles therefore stay resident far longer than their code suggests.',
+    example: 'def link(a, b):\n    a.next = b\n    b.prev = a\n',
+    useInstead: 'import weakref\n\n\ndef link(a, b):\n    a.next = b\n    b.prev = weakref.proxy(a)\n',
+    fixSafety:
+      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name)`, and `import weakref` is added when missing. It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
+    options: 'None.',
+    references: [
+      'https://docs.python.org/3/library/gc.html',
+      'https://docs.python.org/3/library/weakref.html#weakref.proxy',
+      'https://devguide.python.org/internals/garbage-collector/',
+    ],
+  },
+};

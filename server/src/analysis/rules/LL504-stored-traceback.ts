@@ -1,0 +1,304 @@
+// LL504 stored-traceback: a caught exception (or sys.exc_info()) kept beyond its handler, so its
+// traceback keeps whole frames — and every local variable in them — alive.
+import type { Node, QueryMatch } from 'web-tree-sitter';
+import { heldNames, rootIdentifier, storeOf } from '../cycles';
+import { enclosingScope, unparenthesize } from '../syntax';
+import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
+
+/** The name bound by `except E as name` (either tree shape), with the handler's block. */
+function handlerBinding(clause: Node): { name: Node; block: Node } | undefined {
+  let name: Node | null | undefined = clause.childForFieldName('alias');
+  if (!name) {
+    const pattern = clause.namedChildren.find((c) => c?.type === 'as_pattern');
+    const target = pattern?.childForFieldName('alias');
+    name = target?.type === 'as_pattern_target' ? target.namedChild(0) : target;
+  }
+  const block = clause.namedChildren.find((c) => c?.type === 'block');
+  if (name?.type !== 'identifier' || !block) return undefined;
+  return { name, block };
+}
+
+/** Names declared `global` or `nonlocal` in a scope, with the keyword. */
+function declaredOutside(scope: Node): Map<string, string> {
+  const names = new Map<string, string>();
+  if (scope.type === 'module') return names;
+  const body = scope.childForFieldName('body');
+  if (!body) return names;
+  for (const decl of body.descendantsOfType(['global_statement', 'nonlocal_statement'])) {
+    if (!decl || !enclosingScope(decl)?.equals(scope)) continue;
+    const keyword = decl.type === 'global_statement' ? 'global' : 'nonlocal';
+    for (const id of decl.namedChildren) if (id?.type === 'identifier') names.set(id.text, keyword);
+  }
+  return names;
+}
+
+/** The nearest handler around node that binds `name`. */
+function bindingHandler(node: Node, name: string): Node | undefined {
+  for (let n = node.parent; n; n = n.parent) {
+    if (n.type === 'except_clause' && handlerBinding(n)?.name.text === name) return n;
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return undefined;
+  }
+  return undefined;
+}
+
+function raises(stmt: Node, name: string): boolean {
+  const value = stmt.namedChildren.find((c) => c && c.type !== 'comment');
+  if (!value) return true; // bare `raise`
+  const cause = stmt.childForFieldName('cause');
+  const words = (n: Node | null) => !!n && new RegExp(`(^|[^\\w.])${name.replace(/[.[\]]/g, '\\$&')}\\b`).test(n.text);
+  return words(value) || words(cause);
+}
+
+/** The text of every `raise` statement, and of every `finally` block, computed once per file. */
+class FileFacts {
+  private raiseTexts?: string[];
+
+  constructor(private readonly context: RuleContext) {}
+
+  raisedLater(expr: string): boolean {
+    this.raiseTexts ??= this.context.root.descendantsOfType('raise_statement').map((r) => r?.text ?? '');
+    const re = new RegExp(`(^|[^\\w.])${expr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w])`);
+    return this.raiseTexts.some((t) => re.test(t));
+  }
+}
+
+/** Does a `finally` block in this scope delete, clear or reset `expr`? */
+function releasedInFinally(scope: Node, expr: string): boolean {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return false;
+  const escaped = expr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const patterns = [
+    new RegExp(`^\\s*del\\s+(.*,\\s*)?${escaped}\\s*(,|$)`, 'm'),
+    new RegExp(`^\\s*${escaped}\\s*=\\s*None\\s*$`, 'm'),
+    new RegExp(`^\\s*(.*=\\s*)?${escaped}\\s*=\\s*None\\s*$`, 'm'),
+    new RegExp(`^\\s*${escaped}\\.clear\\(\\)`, 'm'),
+  ];
+  for (const fin of body.descendantsOfType('finally_clause')) {
+    if (!fin || !enclosingScope(fin)?.equals(scope)) continue;
+    if (patterns.some((p) => p.test(fin.text))) return true;
+  }
+  return false;
+}
+
+function storeTargetText(target: Node, kind: string): string {
+  // `self.errors[key] = e` is kept by `self.errors`; `errors.append(e)` by `errors`.
+  if (kind === 'subscript') return target.childForFieldName('value')?.text ?? target.text;
+  return target.text;
+}
+
+function withTracebackFix(values: Node[], name: string): Fix {
+  const edits: OffsetEdit[] = values.map((v) => ({ start: v.startIndex, end: v.endIndex, text: `${name}.with_traceback(None)` }));
+  return { title: `Store \`${name}\` without its traceback`, safety: 'unsafe', edits };
+}
+
+function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): void {
+  const binding = handlerBinding(clause);
+  if (!binding) return;
+  const name = binding.name.text;
+  const scope = enclosingScope(clause);
+  if (!scope) return;
+  // A handler that re-raises hands the exception (and its traceback) on anyway.
+  const handlerRaises = binding.block
+    .descendantsOfType('raise_statement')
+    .filter((r): r is Node => !!r && enclosingScope(r)!.equals(scope) && !!bindingHandler(r, name)?.equals(clause));
+  if (handlerRaises.some((r) => raises(r, name))) return;
+  const outside = declaredOutside(scope);
+  const moduleLike = scope.type === 'module' || scope.type === 'class_definition';
+  for (const node of binding.block.descendantsOfType(['assignment', 'call'])) {
+    if (!node || !enclosingScope(node)?.equals(scope) || !bindingHandler(node, name)?.equals(clause)) continue;
+    let store = storeOf(node);
+    let where: string;
+    let keeper: string;
+    if (store) {
+      keeper = storeTargetText(store.target, store.kind);
+      where = `\`${store.kind === 'call' ? keeper : store.target.text}\``;
+    } else if (node.type === 'assignment') {
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      if (left?.type !== 'identifier' || !right || left.text === name) continue;
+      if (!moduleLike && !outside.has(left.text)) continue;
+      if (moduleLike && deletedLater(scope, left, node)) continue;
+      store = { node, target: left, value: right, kind: 'attribute' };
+      keeper = left.text;
+      where = moduleLike ? `${scope.type === 'module' ? 'The module-level name' : 'The class attribute'} \`${left.text}\`` : `The ${outside.get(left.text)} \`${left.text}\``;
+    } else continue;
+    const held = heldNames(store.value).filter((id) => id.text === name);
+    if (held.length === 0) continue;
+    const root = rootIdentifier(store.target);
+    if (root?.text === name) continue; // `e.args = …`: a store into the exception itself
+    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper)) continue;
+    // `new.__cause__ = e` … `raise new`: the object that keeps it is raised by this handler.
+    const keeperRoot = rootIdentifier(store.target)?.text;
+    if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot))) continue;
+    const message =
+      `${where} keeps the caught exception \`${name}\` beyond its \`except\` block: its traceback keeps every frame ` +
+      `from here to where it was raised alive, with all their local variables; store \`${name}.with_traceback(None)\` ` +
+      `or \`repr(${name})\` instead`;
+    context.report({ node, message, fixes: [withTracebackFix(held, name)] });
+  }
+}
+
+/** What part of sys.exc_info() the expression holds: the value and traceback, or only the type. */
+function excInfoExpression(call: Node): { expr: Node; holdsTraceback: boolean; tuple: boolean } {
+  const parent = call.parent;
+  if (parent?.type === 'subscript' && parent.childForFieldName('value')?.equals(call)) {
+    const index = unparenthesize(parent.childForFieldName('subscript') ?? parent).text;
+    return { expr: parent, holdsTraceback: index !== '0' && index !== '-3', tuple: false };
+  }
+  return { expr: call, holdsTraceback: true, tuple: true };
+}
+
+function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void {
+  const fn = call.childForFieldName('function');
+  const qualified = fn ? context.qualifiedName(fn) : undefined;
+  if (qualified !== 'sys.exc_info' && qualified !== 'sys.exception') return;
+  const isExcInfo = qualified === 'sys.exc_info';
+  const { expr, holdsTraceback, tuple } = isExcInfo ? excInfoExpression(call) : { expr: call, holdsTraceback: true, tuple: false };
+  if (!holdsTraceback) return;
+  let holder = expr.parent;
+  let value: Node = expr;
+  while (holder?.type === 'parenthesized_expression') {
+    value = holder;
+    holder = holder.parent;
+  }
+  const scope = enclosingScope(call);
+  if (!scope) return;
+  const shown = `${fn!.text}()${expr.equals(call) ? '' : expr.text.slice(call.text.length)}`;
+  if (holder?.type === 'argument_list') {
+    const store = storeOf(holder.parent!);
+    if (!store || !store.value.equals(value)) return;
+    const keeper = storeTargetText(store.target, store.kind);
+    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper)) return;
+    context.report({
+      node: store.node,
+      message: `\`${keeper}\` keeps \`${shown}\`: its traceback keeps every frame from here to where the exception was raised alive, with all their local variables; store what you need from it instead`,
+    });
+    return;
+  }
+  if (holder?.type !== 'assignment' || !holder.childForFieldName('right')?.equals(value)) return;
+  const left = holder.childForFieldName('left');
+  if (!left) return;
+  if (left.type === 'attribute' || left.type === 'subscript') {
+    const keeper = storeTargetText(left, left.type);
+    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper)) return;
+    context.report({
+      node: holder,
+      message: `\`${left.text}\` keeps \`${shown}\`: its traceback keeps every frame from here to where the exception was raised alive, with all their local variables; store what you need from it instead`,
+    });
+    return;
+  }
+  // Bound to names: which of them hold the value or the traceback?
+  let names: Node[] = [];
+  if (left.type === 'identifier') names = [left];
+  else if ((left.type === 'pattern_list' || left.type === 'tuple_pattern') && tuple) {
+    const items = left.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    if (items.length !== 3) return;
+    names = items.slice(1).filter((i) => i.type === 'identifier');
+  } else return;
+  if (names.length === 0) return;
+  const moduleLike = scope.type === 'module' || scope.type === 'class_definition';
+  const outside = declaredOutside(scope);
+  // A local forms a cycle only with a traceback that runs through this very frame: one caught
+  // by an `except` clause of this function. Elsewhere (a helper called from a handler) the
+  // traceback starts in the caller's frame and the local dies with this one.
+  const inOwnHandler = insideHandler(holder, scope);
+  const kept = names.filter((n) => {
+    if (raisedInScope(scope, n.text) || aliasesOf(scope, n.text).some((a) => raisedInScope(scope, a))) return false;
+    if (moduleLike) return !deletedLater(scope, n, holder);
+    if (outside.has(n.text)) return true;
+    return inOwnHandler && !releasedInFinally(scope, n.text);
+  });
+  if (kept.length === 0) return;
+  const list = kept.map((n) => `\`${n.text}\``).join(' and ');
+  const verb = kept.length > 1 ? 'keep' : 'keeps';
+  let message: string;
+  if (moduleLike || kept.some((n) => outside.has(n.text))) {
+    message = `${list} ${verb} the traceback of \`${shown}\` in ${kept.length > 1 ? 'globals' : 'a global'}: every frame of that traceback, with all its local variables, stays alive for the life of the process or until it is deleted`;
+  } else {
+    message =
+      `${list} ${verb} the traceback of \`${shown}\` in ${kept.length > 1 ? 'local variables' : 'a local variable'}: the traceback refers to this frame, which refers back to it, ` +
+      `so the frames and all their local variables stay in memory until the cyclic garbage collector runs; ` +
+      `\`del ${kept.map((n) => n.text).join(', ')}\` in a \`finally\` block`;
+  }
+  context.report({ node: holder, message });
+}
+
+/** Is node inside an `except` clause of its own scope? */
+function insideHandler(node: Node, scope: Node): boolean {
+  for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
+    if (n.type === 'except_clause') return true;
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+  }
+  return false;
+}
+
+/** Names assigned from `name` in this scope (`details = exc_details`). */
+function aliasesOf(scope: Node, name: string): string[] {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return [];
+  const out: string[] = [];
+  for (const a of body.descendantsOfType('assignment')) {
+    const left = a?.childForFieldName('left');
+    const right = a?.childForFieldName('right');
+    if (left?.type === 'identifier' && right?.type === 'identifier' && right.text === name && enclosingScope(a!)?.equals(scope)) out.push(left.text);
+  }
+  return out;
+}
+
+function raisedInScope(scope: Node, name: string): boolean {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return false;
+  return body.descendantsOfType('raise_statement').some((r) => !!r && enclosingScope(r)?.equals(scope) && raises(r, name) && r.namedChildCount > 0);
+}
+
+/** A later `del name` at the same level of a module or class body. */
+function deletedLater(scope: Node, name: Node, assign: Node): boolean {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return false;
+  for (const del of body.descendantsOfType('delete_statement')) {
+    if (!del || del.startIndex < assign.endIndex || !enclosingScope(del)?.equals(scope)) continue;
+    if (del.descendantsOfType('identifier').some((id) => id?.text === name.text)) return true;
+  }
+  return false;
+}
+
+export const rule: Rule = {
+  code: 'LL504',
+  name: 'stored-traceback',
+  category: 'cycles',
+  defaultSeverity: 'warning',
+  query: `
+    (except_clause) @handler
+    (call function: (attribute attribute: (identifier) @fn) (#any-of? @fn "exc_info" "exception")) @excinfo
+    (call function: (identifier) @fn (#any-of? @fn "exc_info" "exception")) @excinfo
+  `,
+  check(context: RuleContext, matches: QueryMatch[]) {
+    const facts = new FileFacts(context);
+    for (const match of matches) {
+      const handler = match.captures.find((c) => c.name === 'handler');
+      if (handler) checkHandler(handler.node, context, facts);
+      const call = match.captures.find((c) => c.name === 'excinfo');
+      if (call) checkExcInfo(call.node, context, facts);
+    }
+  },
+  docs: {
+    summary: 'A caught exception or `sys.exc_info()` kept beyond its handler, with its traceback.',
+    whatItDoes:
+      'Flags, on the store, an exception caught with `except … as e` that is kept after the `except` block: stored in an attribute (`self.error = e`), in a container (`errors.append(e)`, `results[key] = e`, also inside a tuple such as `errors.append((path, e))`), or in a global (a `global` name, or any name bound by a handler at module or class level). Also flags `sys.exc_info()` (or its value or traceback, or `sys.exception()`) stored in an attribute or container, or bound to local variables that no `finally` block of the function deletes (`del tb`) or resets (`tb = None`). Not flagged: handlers that re-raise (`raise`, `raise e`, `raise … from e`); stored exceptions that the code raises again later (`raise self.error`); containers cleared or deleted in a `finally` block; storing `str(e)`, `repr(e)` or attributes of the exception; `sys.exc_info()[0]` (the type alone).',
+    whyLeak:
+      "An exception's `__traceback__` refers to every frame between the handler and the point where it was raised, and each frame keeps all of its local variables: big buffers, open files, request objects. Python deletes the `as e` name at the end of the handler precisely to drop them; storing the exception elsewhere keeps them all alive as long as the store lives. Within a function the traceback also refers to the function's own frame, which holds the stored traceback: a reference cycle, freed only when the cyclic garbage collector runs, not when the function returns.",
+    example:
+      'class Job:\n    def run(self):\n        try:\n            self.work()\n        except ValueError as e:\n            self.error = e\n\n    def work(self):\n        raise ValueError("bad input")\n',
+    useInstead:
+      'class Job:\n    def run(self):\n        try:\n            self.work()\n        except ValueError as e:\n            self.error = e.with_traceback(None)\n\n    def work(self):\n        raise ValueError("bad input")\n',
+    fixSafety:
+      'The unsafe fix stores `e.with_traceback(None)` instead of `e`. `with_traceback` changes the exception in place and returns it, so the traceback is gone for everyone: a later bare `raise`, `logging.exception` or `traceback.print_exc()` in the same handler no longer shows where the error came from, and code that reads the stored exception\'s `__traceback__` gets `None`. Chained exceptions (`__cause__`, `__context__`) keep their own tracebacks. `sys.exc_info()` findings have no fix.',
+    options: 'None.',
+    references: [
+      'https://docs.python.org/3/reference/compound_stmts.html#except-clause',
+      'https://docs.python.org/3/library/exceptions.html#BaseException.with_traceback',
+      'https://docs.python.org/3/library/sys.html#sys.exc_info',
+      'https://docs.python.org/3/library/gc.html',
+    ],
+  },
+};
