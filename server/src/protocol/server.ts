@@ -67,7 +67,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     pending.add(uri);
     if (flushing) return;
     flushing = true;
-    setImmediate(async () => {
+    // A timer, not setImmediate: the connection delivers each queued message in its own
+    // setImmediate, so a timer lets a burst of changes land before one analysis of the newest.
+    setTimeout(async () => {
       try {
         while (pending.size) {
           const uris = [...pending];
@@ -85,7 +87,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       } finally {
         flushing = false;
       }
-    });
+    }, 0);
   }
 
   function guarded<P, R>(name: string, fallback: R, handler: (params: P) => R | Promise<R>): (params: P) => Promise<R> {

@@ -7,14 +7,19 @@ import picomatch from 'picomatch';
 import { TextDecoder } from 'node:util';
 
 /** Folder names never descended into. */
-export const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', 'site-packages', 'build', 'dist', '.venv', 'venv', '.tox', '.nox', '.mypy_cache', '.pytest_cache', '.ruff_cache']);
+export const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', 'site-packages', 'build', 'dist', '.tox', '.nox', '.mypy_cache', '.pytest_cache', '.ruff_cache']);
 export const DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024;
 
+/** A virtual environment (venv/virtualenv: pyvenv.cfg) or a conda environment (conda-meta/). */
 function isVirtualEnv(dir: string): boolean {
   try {
-    return statSync(join(dir, 'pyvenv.cfg')).isFile();
+    return statSync(join(dir, 'pyvenv.cfg')).isFile() || statSync(join(dir, 'conda-meta')).isDirectory();
   } catch {
-    return false;
+    try {
+      return statSync(join(dir, 'conda-meta')).isDirectory();
+    } catch {
+      return false;
+    }
   }
 }
 
