@@ -1,0 +1,644 @@
+// LeakLens in a real VS Code: the packaged leaklens.vsix installed into a fresh code-server
+// (VS Code 1.100.3), its workbench driven in headless Chromium by playwright-core.
+//
+// Two layers (see /work/shared/recipes/vscode-e2e.md):
+//  - inside the extension host: test/e2e/host-extension/ runs next to LeakLens, drives the
+//    editor through VS Code's API and writes what it saw to a JSON file; the assertions are here;
+//  - in the workbench, as a person: squiggles, the lightbulb menu, typing, Ctrl+S, the
+//    Problems panel, with screenshots (copied to docs/images/).
+//
+// Run with `npm run test:e2e` (scripts/e2e.sh installs code-server and Chromium, packages the
+// .vsix and sets LEAKLENS_E2E=1). `node --test out/test/` (the unit run) loads this file too,
+// because it runs every .js file under a folder named `test`: then it only reports a skip.
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  addUnpackedExtension,
+  CodeServer,
+  createRun,
+  createWorkspace,
+  finishRun,
+  launchChromium,
+  leakLensLog,
+  readText,
+  ROOT,
+  Run,
+  screenshot,
+  TIMEOUTS,
+  waitFor,
+} from './harness';
+import type { ActionInfo, DiagnosticInfo, HostResults } from './host-extension/extension';
+
+const ENABLED = process.env.LEAKLENS_E2E === '1';
+const CODE_SERVER =
+  process.env.LEAKLENS_E2E_CODE_SERVER ||
+  join(process.env.HOME ?? '/root', '.cache/leaklens-e2e/code-server-4.100.3/node_modules/.bin/code-server');
+const CHROMIUM = process.env.LEAKLENS_E2E_CHROMIUM || '/usr/bin/chromium';
+const VSIX = process.env.LEAKLENS_E2E_VSIX || join(ROOT, 'leaklens.vsix');
+const VERSION: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+
+
+// --- the Python the tests open, and what the fixes must make of it ----------------------------
+
+const LL101 = `import json
+
+
+def load_settings(path):
+    f = open(path)
+    settings = json.load(f)
+    return settings
+`;
+const LL101_FIXED = `import json
+
+
+def load_settings(path):
+    with open(path) as f:
+        settings = json.load(f)
+    return settings
+`;
+
+const LL201 = `def render(rows, header={}):
+    return [dict(header, **row) for row in rows]
+
+
+def remember(event, seen=[]):
+    seen.append(event)
+    return len(seen)
+`;
+const LL201_SAFE_FIXED = `def render(rows, header=None):
+    if header is None:
+        header = {}
+    return [dict(header, **row) for row in rows]
+
+
+def remember(event, seen=[]):
+    seen.append(event)
+    return len(seen)
+`;
+const LL201_BOTH_FIXED = `def render(rows, header=None):
+    if header is None:
+        header = {}
+    return [dict(header, **row) for row in rows]
+
+
+def remember(event, seen=None):
+    if seen is None:
+        seen = []
+    seen.append(event)
+    return len(seen)
+`;
+
+const IGNORE = `def first(items=[]):
+    return items[0] if items else None
+`;
+const IGNORE_FIXED = `def first(items=[]):  # leaklens: ignore[LL201]
+    return items[0] if items else None
+`;
+
+/** One LL101 (safe fix), one safe LL201, one unsafe LL201. */
+const FIXALL = `import json
+
+
+def load(path):
+    f = open(path)
+    data = json.load(f)
+    return data
+
+
+def render(rows, header={}):
+    return [dict(header, **row) for row in rows]
+
+
+def remember(event, seen=[]):
+    seen.append(event)
+    return len(seen)
+`;
+/** The function both layers type at the end of fixall.py before saving. */
+const TYPED_FUNCTION = `def tags(names=set()):
+    return sorted(names)`;
+/** fix-all on save: every safe fix applied (the typed function's too), the unsafe one left alone. */
+const FIXALL_SAVED_BODY = `import json
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    return data
+
+
+def render(rows, header=None):
+    if header is None:
+        header = {}
+    return [dict(header, **row) for row in rows]
+
+
+def remember(event, seen=[]):
+    seen.append(event)
+    return len(seen)
+
+
+def tags(names=None):
+    if names is None:
+        names = set()
+    return sorted(names)`;
+
+const REMEMBER = `def remember(event, seen=[]):
+    seen.append(event)
+    return len(seen)
+`;
+const REMEMBER_FIXED = `def remember(event, seen=None):
+    if seen is None:
+        seen = []
+    seen.append(event)
+    return len(seen)
+`;
+// The UI's file: an LL101 (safe fix) and an LL201 whose fix is unsafe. The UI workspace saves with
+// source.fixAll.leaklens (for the fix-all test), so after each quick fix + Ctrl+S the file must
+// hold exactly that fix: fix-all has nothing safe left to add, and must not apply unsafe fixes.
+const LEAKY = LL101 + '\n\n' + REMEMBER;
+const LEAKY_AFTER_LL101 = LL101_FIXED + '\n\n' + REMEMBER;
+const LEAKY_AFTER_BOTH = LL101_FIXED + '\n\n' + REMEMBER_FIXED;
+
+const SETTINGS_PY = REMEMBER;
+const UNOPENED = `import socket
+
+
+def connect(host):
+    s = socket.create_connection((host, 80))
+    s.sendall(b"ping")
+    return s.recv(4)
+`;
+const WORKSPACE_SETTINGS = JSON.stringify({ 'editor.codeActionsOnSave': { 'source.fixAll.leaklens': 'explicit' } }, null, 2);
+
+// --- the run ----------------------------------------------------------------------------------
+
+if (!ENABLED) {
+  test('LeakLens in VS Code (code-server + Chromium)', { skip: 'end-to-end: run `npm run test:e2e`' }, () => {});
+} else {
+  let run: Run;
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let hostWorkspace: string;
+  let uiWorkspace: string;
+  let failed = false;
+  let uiPage: Promise<Page>;
+  const startedAt = Date.now();
+
+  /** Set when the workbench shows no LeakLens at all: the UI tests after that fail at once instead of each timing out. */
+  let uiBroken: string | undefined;
+
+  /**
+   * A test whose failure marks the run as failed (TODO tests do not). `essential`: when it fails,
+   * the later UI tests are reported as not run. A failure message carries LeakLens's own log.
+   */
+  const e2e = (name: string, options: { todo?: string; timeout?: number; essential?: boolean; ui?: boolean }, body: () => Promise<void>) =>
+    test(name, { timeout: 120_000, todo: options.todo, ...(options.timeout ? { timeout: options.timeout } : {}) }, async () => {
+      try {
+        if (options.ui && uiBroken) throw new Error(`not run: ${uiBroken}`);
+        await body();
+      } catch (error) {
+        if (!options.todo) failed = true;
+        if (options.essential) uiBroken = `"${name}" failed`;
+        if (error instanceof Error && !options.todo && !/not run: /.test(error.message)) {
+          // The reporter prints the stack, which already holds the message.
+          error.stack = `${error.stack}\nLeakLens output channel (last lines):\n${leakLensLog(run) || '(none: the extension never created it)'}`;
+        }
+        throw error;
+      }
+    });
+
+  /** A hook whose failure marks the run as failed too (node then fails the tests without running them). */
+  const failing = (body: () => Promise<void>) => async () => {
+    try {
+      await body();
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  };
+
+  const log = (message: string) => appendFileSync(join(run.logs, 'e2e.log'), `[${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${message}\n`);
+
+  /** A page of the workbench for `folder`, with its console kept in logs/. */
+  async function openWorkbench(folder: string, name: string): Promise<Page> {
+    const page = await browser!.newPage({ viewport: { width: 1200, height: 720 } });
+    page.on('console', (m) => appendFileSync(join(run.logs, `${name}-console.log`), `${m.type()}: ${m.text()}\n`));
+    page.on('pageerror', (e) => appendFileSync(join(run.logs, `${name}-console.log`), `pageerror: ${e.stack ?? e.message}\n`));
+    await page.goto(server!.url(folder), { timeout: TIMEOUTS.workbench });
+    await page.locator('.monaco-workbench').waitFor({ timeout: TIMEOUTS.workbench });
+    log(`${name}: workbench loaded`);
+    return page;
+  }
+
+  before(failing(async () => {
+    run = createRun();
+    log(`run folder ${run.dir}`);
+    for (const [what, path] of [['code-server', CODE_SERVER], ['chromium', CHROMIUM], ['leaklens.vsix', VSIX]]) {
+      assert.ok(existsSync(path), `${what} not found at ${path}: run \`npm run test:e2e\``);
+    }
+    hostWorkspace = createWorkspace(run, 'host', {
+      'll101.py': LL101,
+      'll201.py': LL201,
+      'ignore.py': IGNORE,
+      'fixall.py': FIXALL,
+      'typing.py': 'import os\n',
+      'settings.py': SETTINGS_PY,
+      'unopened.py': UNOPENED,
+      '.vscode/settings.json': WORKSPACE_SETTINGS,
+      'leaklens-e2e.json': JSON.stringify({ results: join(run.dir, 'host-results.json') }),
+    });
+    uiWorkspace = createWorkspace(run, 'ui', {
+      'leaky.py': LEAKY,
+      'fixall.py': FIXALL,
+      'settings.py': SETTINGS_PY,
+      'unopened.py': UNOPENED,
+      '.vscode/settings.json': WORKSPACE_SETTINGS,
+    });
+    // The test extension goes in before the .vsix install creates extensions.json.
+    addUnpackedExtension(
+      run,
+      'leaklens-test.leaklens-e2e-host-0.0.1',
+      {
+        name: 'leaklens-e2e-host',
+        publisher: 'leaklens-test',
+        version: '0.0.1',
+        engines: { vscode: '^1.100.0' },
+        main: './extension.js',
+        activationEvents: ['*'], // at once: onStartupFinished waited ~30 s for an idle workbench
+      },
+      { 'extension.js': join(__dirname, 'host-extension', 'extension.js') },
+    );
+    server = await CodeServer.start(run, CODE_SERVER, VSIX, uiWorkspace);
+    log(`code-server pid/pgid ${server.pgid} on port ${server.port}`);
+    browser = await launchChromium(CHROMIUM);
+    log('chromium launched');
+    // The UI's workbench loads while the host suite runs in the other window (each page has its
+    // own extension host); the UI tests await it. Its failure is reported there.
+    uiPage = openWorkbench(uiWorkspace, 'ui');
+    uiPage.catch(() => undefined);
+  }), { timeout: 180_000 });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    if (!run) return;
+    log(`stopped; ${failed ? 'FAILED: run folder kept' : 'passed'}`);
+    finishRun(run, !failed);
+    console.log(`e2e run folder: ${run.dir} (screenshots in ${run.screenshots}, logs in ${run.logs})`);
+  });
+
+  // --- layer 1: inside the extension host ------------------------------------------------------
+
+  describe('inside the extension host (VS Code API)', () => {
+    let results: HostResults | undefined;
+    let incomplete = '';
+
+    before(failing(async () => {
+      const file = join(run.dir, 'host-results.json');
+      const page = await openWorkbench(hostWorkspace, 'host');
+      try {
+        results = await waitFor(
+          'the host test extension to finish',
+          () => {
+            const r = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as HostResults) : undefined;
+            return r?.done ? r : undefined;
+          },
+          { timeout: TIMEOUTS.hostSuite, interval: 250 },
+        );
+      } catch (error) {
+        // Keep what was observed: each test below then fails (or passes) on its own.
+        incomplete = (error as Error).message;
+        results = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+      } finally {
+        await page.close();
+      }
+      log(`host suite: ${incomplete || 'done'} (${results?.observations.total?.ms ?? '?'} ms in the host)`);
+    }), { timeout: TIMEOUTS.hostSuite + 60_000 });
+
+    /** The value the host observed under `name`, or a failure that says why there is none. */
+    function observed<T>(name: string): T {
+      const o = results?.observations[name];
+      assert.ok(o, `the host extension recorded no "${name}"${incomplete ? `: ${incomplete}` : ''} (logs: ${run.logs})`);
+      assert.ok(o.ok, `in the extension host, "${name}" failed:\n${o.error}`);
+      return o.value as T;
+    }
+    const byPosition = (ds: DiagnosticInfo[]) => ds.map((d) => `${d.code} ${d.line}:${d.column} ${d.text}`);
+
+    e2e('the packaged LeakLens is installed from the .vsix and activates on a Python file', {}, async () => {
+      const ext = observed<{ id: string; version: string; extensionPath: string; isActive: boolean }>('extension');
+      assert.equal(ext.id, 'leaklens.leaklens');
+      assert.equal(ext.version, VERSION);
+      assert.ok(ext.extensionPath.startsWith(run.extensions), `${ext.extensionPath} is not in the run's extensions folder`);
+      assert.equal(ext.isActive, true);
+    });
+
+    e2e('opened files get diagnostics with code, source, severity, message and a documentation link', {}, async () => {
+      const diagnostics = observed<Record<string, DiagnosticInfo[]>>('diagnostics');
+      assert.deepEqual(byPosition(diagnostics['ll101.py']), ['LL101 5:9 open(path)']);
+      assert.deepEqual(byPosition(diagnostics['ll201.py']), ['LL201 1:25 {}', 'LL201 5:26 []']);
+      const all = [...diagnostics['ll101.py'], ...diagnostics['ll201.py']];
+      for (const d of all) {
+        assert.equal(d.source, 'leaklens');
+        assert.equal(d.severity, 'Warning');
+        assert.match(d.target ?? '', new RegExp(`^file://.*/dist/docs/rules/${d.code}\\.md$`));
+        assert.ok(existsSync(fileURLToPath(d.target!)), `documentation link ${d.target} points at no file`);
+      }
+      assert.match(diagnostics['ll101.py'][0].message, /`f`/);
+      assert.match(diagnostics['ll201.py'][1].message, /mutates it/);
+    });
+
+    e2e('quick fixes: the rule fix (preferred when safe, "(unsafe)" otherwise) and "Ignore … on this line"', {}, async () => {
+      const fixes = observed<Record<string, ActionInfo[]>>('quickFixes');
+      const show = (actions: ActionInfo[]) => actions.map((a) => `${a.title}${a.isPreferred ? ' [preferred]' : ''}${a.hasEdit ? '' : ' [no edit]'} ${a.kind}`);
+      assert.deepEqual(show(fixes['ll101.py LL101 open(path)']), [
+        'Wrap `f` in `with` [preferred] quickfix',
+        'Ignore LL101 on this line quickfix',
+      ]);
+      assert.deepEqual(show(fixes['ll201.py LL201 {}']), [
+        'Replace the mutable default of `header` with None [preferred] quickfix',
+        'Ignore LL201 on this line quickfix',
+      ]);
+      assert.deepEqual(show(fixes['ll201.py LL201 []']), [
+        'Replace the mutable default of `seen` with None (unsafe) quickfix',
+        'Ignore LL201 on this line quickfix',
+      ]);
+    });
+
+    e2e('LL101: applying "Wrap `f` in `with`" and saving writes the fixed file; the finding goes away', {}, async () => {
+      const r = observed<{ applied: boolean; saved: boolean; disk: string; diagnosticsAfter: number }>('fixLL101');
+      assert.equal(r.applied, true);
+      assert.equal(r.saved, true);
+      assert.equal(r.disk, LL101_FIXED);
+      assert.equal(r.diagnosticsAfter, 0);
+    });
+
+    e2e('LL201: the safe and the unsafe "Replace … with None" fixes, saved to disk', {}, async () => {
+      const r = observed<{ safe: { disk: string }; unsafe: { disk: string }; diagnosticsAfter: number }>('fixLL201');
+      assert.equal(r.safe.disk, LL201_SAFE_FIXED);
+      assert.equal(r.unsafe.disk, LL201_BOTH_FIXED);
+      assert.equal(r.diagnosticsAfter, 0);
+    });
+
+    e2e('"Ignore LL201 on this line" writes the suppression comment; the finding goes away', {}, async () => {
+      const r = observed<{ disk: string; diagnosticsAfter: number }>('ignoreLine');
+      assert.equal(r.disk, IGNORE_FIXED);
+      assert.equal(r.diagnosticsAfter, 0);
+    });
+
+    e2e('source.fixAll.leaklens is offered as a code action', {}, async () => {
+      const actions = observed<ActionInfo[]>('fixAllAction');
+      assert.deepEqual(
+        actions.map((a) => [a.title, a.kind, a.hasEdit]),
+        [['Fix all LeakLens findings (safe fixes)', 'source.fixAll.leaklens', true]],
+      );
+    });
+
+    e2e('editor.codeActionsOnSave runs source.fixAll.leaklens on save: safe fixes applied, unsafe left', {}, async () => {
+      const r = observed<{ disk: string; diagnosticsAfter: DiagnosticInfo[] }>('fixAllOnSave');
+      assert.equal(r.disk, FIXALL_SAVED_BODY + '\n');
+      assert.deepEqual(byPosition(r.diagnosticsAfter), ['LL201 16:26 []']);
+    });
+
+    e2e('typing: a new leak is flagged, a burst of edits ends with diagnostics of the final text, deleting clears them', {}, async () => {
+      const r = observed<{ appeared: DiagnosticInfo[]; msToDiagnostic: number; final: DiagnosticInfo[]; cleared: number }>('typing');
+      assert.deepEqual(byPosition(r.appeared), ['LL101 2:7 open("app.log", "a")']);
+      assert.deepEqual(byPosition(r.final).sort(), ['LL101 2:7 open("app.log", "a")', 'LL201 3:25 []']);
+      assert.equal(r.cleared, 0);
+      log(`host: first diagnostic ${r.msToDiagnostic} ms after the edit`);
+    });
+
+    e2e('an untitled Python document is analysed too', {}, async () => {
+      assert.deepEqual(byPosition(observed<DiagnosticInfo[]>('untitled')), ['LL201 1:9 []']);
+    });
+
+    e2e('the documentation link opens the rule page shipped in the extension (offline)', {}, async () => {
+      const r = observed<{ code: string; target: string; firstLine: string }>('documentationLink');
+      assert.equal(r.firstLine, `# ${r.code} mutable-default-argument`);
+    });
+
+    e2e('a Python file never opened gets its findings from the workspace scan', {}, async () => {
+      assert.deepEqual(observed<string[]>('workspaceScan'), ['LL101@5']);
+    });
+
+    e2e('"leaklens.ignore": ["LL201"] in the settings removes LL201 findings', {}, async () => {
+      assert.deepEqual(observed<{ remaining: string[] }>('settingDisablesRule').remaining, []);
+    });
+  });
+
+  // --- layer 2: the workbench, as a person sees it ---------------------------------------------
+
+  describe('in the workbench, as a person sees it', () => {
+    let page: Page;
+    const squiggles = () => page.locator('.monaco-editor .squiggly-warning');
+    const quickInput = () => page.locator('.quick-input-widget .quick-input-box input');
+    const menuRows = () => page.locator('.action-widget .monaco-list-row');
+
+    before(failing(async () => {
+      page = await uiPage;
+    }), { timeout: TIMEOUTS.workbench + 30_000 });
+    after(async () => {
+      await page?.close().catch(() => undefined);
+    });
+
+    /** Ctrl+P, the file's name, Enter; resolves once its tab is active and its text is shown. */
+    async function openFile(name: string): Promise<void> {
+      await waitFor(`Quick Open to show ${name}`, async () => {
+        if (!(await quickInput().isVisible())) await page.keyboard.press('Control+P');
+        await quickInput().fill(name, { timeout: 2000 });
+        return (await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).count()) > 0;
+      }, { timeout: TIMEOUTS.ui, interval: 250 });
+      await page.keyboard.press('Enter');
+      await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: TIMEOUTS.ui });
+      await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: TIMEOUTS.ui });
+    }
+
+    /** Ctrl+G to a 1-based line and column, confirmed by the status bar. */
+    async function goTo(line: number, column: number): Promise<void> {
+      await page.keyboard.press('Control+G');
+      await quickInput().waitFor({ timeout: TIMEOUTS.ui });
+      await quickInput().fill(`:${line}:${column}`);
+      await page.keyboard.press('Enter');
+      await page.locator('.statusbar', { hasText: `Ln ${line}, Col ${column}` }).waitFor({ timeout: TIMEOUTS.ui });
+    }
+
+    /** 1-based line and column of the first `needle` (plus `offset` characters) in `text`. */
+    function positionOf(text: string, needle: string, offset = 1): [number, number] {
+      const index = text.indexOf(needle);
+      assert.ok(index >= 0, `${needle} not in the text`);
+      const before = text.slice(0, index).split('\n');
+      return [before.length, before[before.length - 1].length + 1 + offset];
+    }
+
+    /** Ctrl+. and the titles of the quick-fix menu. "No code actions" right after an edit: Escape, ask again. */
+    async function openQuickFixMenu(expected: string): Promise<string[]> {
+      return waitFor(`the quick-fix menu to offer "${expected}"`, async () => {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Control+.');
+        try {
+          await menuRows().first().waitFor({ timeout: 3000 });
+        } catch {
+          return undefined;
+        }
+        const titles = (await menuRows().allInnerTexts()).map((t) => t.trim());
+        return titles.some((t) => t.includes(expected)) ? titles : undefined;
+      }, { timeout: TIMEOUTS.ui, interval: 200 });
+    }
+
+    /** Moves the menu's focus with ArrowDown to the row titled `title` and presses Enter (clicks are blocked by a pointer shield). */
+    async function chooseQuickFix(title: string): Promise<void> {
+      const count = await menuRows().count();
+      for (let i = 0; i <= count + 1; i++) {
+        const focused = (await page.locator('.action-widget .monaco-list-row.focused').allInnerTexts()).join(' ');
+        if (focused.includes(title)) {
+          await page.keyboard.press('Enter');
+          await menuRows().first().waitFor({ state: 'detached', timeout: TIMEOUTS.ui });
+          return;
+        }
+        await page.keyboard.press('ArrowDown');
+      }
+      assert.fail(`"${title}" never got the focus in the quick-fix menu`);
+    }
+
+    /** Ctrl+J hides the panel (Ctrl+Shift+M only toggles it while the Problems view has the focus). */
+    async function closePanel(): Promise<void> {
+      if (await page.locator('.markers-panel').isVisible()) await page.keyboard.press('Control+J');
+      await page.locator('.markers-panel').waitFor({ state: 'hidden', timeout: TIMEOUTS.ui });
+    }
+
+    /** Ctrl+S, then the file on disk until it equals `expected` (the save is asynchronous). */
+    async function saveAndRead(file: string, expected: string): Promise<void> {
+      await page.keyboard.press('Control+S');
+      try {
+        await waitFor(`${file} on disk to be the fixed text`, () => readText(file) === expected, { timeout: TIMEOUTS.disk });
+      } catch {
+        assert.equal(readText(file), expected, `${file} on disk after Ctrl+S`);
+      }
+    }
+
+    e2e('squiggles appear under the leaks of an open file', { ui: true, essential: true }, async () => {
+      await openFile('leaky.py');
+      await waitFor('2 warning squiggles in leaky.py', async () => (await squiggles().count()) >= 2, { timeout: TIMEOUTS.diagnostics });
+      log(`ui: ${await squiggles().count()} squiggles`);
+      await screenshot(run, page, 'squiggles');
+    });
+
+    e2e('hovering a squiggle shows the message, the rule code and a Quick Fix link', { ui: true }, async () => {
+      // Hover the LL101 squiggle (on `open(path)`): the hover shows the message, the code, and a Quick Fix link.
+      const [line, column] = positionOf(LEAKY, 'open(path)');
+      await goTo(line, column);
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I'); // editor.action.showHover
+      const hover = page.locator('.monaco-hover', { hasText: 'never released' }).first();
+      await hover.waitFor({ timeout: TIMEOUTS.ui });
+      const text = await waitFor('the hover to offer "Quick Fix..." (after "Checking for quick fixes...")', async () => {
+        const t = await hover.innerText();
+        return /Quick Fix\.\.\./.test(t) ? t : undefined;
+      });
+      assert.match(text, /bound to `f` is never released/);
+      assert.match(text, /leaklens\W*LL101/);
+      await screenshot(run, page, 'hover');
+      await page.keyboard.press('Escape');
+    });
+
+    e2e('the lightbulb menu (Ctrl+.) offers the fixes; applying them changes the file on disk', { ui: true }, async () => {
+      const file = join(uiWorkspace, 'leaky.py');
+      // LL101: the cursor on `open(path)`, Ctrl+., "Wrap `f` in `with`" (preferred), Ctrl+S.
+      await goTo(...positionOf(LEAKY, 'open(path)'));
+      const titles = await openQuickFixMenu('Wrap `f` in `with`');
+      log(`ui: quick-fix menu ${JSON.stringify(titles)}`);
+      assert.ok(titles.some((t) => t.includes('Ignore LL101 on this line')), `menu: ${titles.join(' | ')}`);
+      await screenshot(run, page, 'quick-fix-menu');
+      await chooseQuickFix('Wrap `f` in `with`');
+      await saveAndRead(file, LEAKY_AFTER_LL101);
+      // LL201: the cursor on `[]`, "Replace the mutable default of `seen` with None (unsafe)", Ctrl+S.
+      await goTo(...positionOf(LEAKY_AFTER_LL101, 'seen=[]', 'seen='.length + 1));
+      const titles201 = await openQuickFixMenu('Replace the mutable default of `seen` with None (unsafe)');
+      assert.ok(titles201.some((t) => t.includes('Ignore LL201 on this line')), `menu: ${titles201.join(' | ')}`);
+      await chooseQuickFix('Replace the mutable default of `seen` with None (unsafe)');
+      await saveAndRead(file, LEAKY_AFTER_BOTH);
+    });
+
+    e2e('typing a new leak makes a new squiggle appear', { ui: true }, async () => {
+      const before = await squiggles().count();
+      await page.keyboard.press('Control+End');
+      await page.keyboard.type('log = open("app.log")'); // auto-closing brackets and quotes are typed over
+      await page.locator('.monaco-editor .view-lines', { hasText: 'log = open("app.log")' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await waitFor('a squiggle under the typed leak', async () => (await squiggles().count()) > before, { timeout: TIMEOUTS.diagnostics });
+      await screenshot(run, page, 'typing', false); // the run's folder only
+    });
+
+    e2e('the Problems panel lists the findings of the open file', { ui: true }, async () => {
+      await page.keyboard.press('Control+Shift+M');
+      // The panel renders only the rows in view: filter it to the file, as a person would.
+      const filter = page.getByPlaceholder(/^Filter \(e\.g\. text/);
+      await filter.fill('leaky.py', { timeout: TIMEOUTS.ui });
+      const rows = page.locator('.markers-panel .monaco-list-row');
+      try {
+        const texts = await waitFor('the Problems panel, filtered to leaky.py, to list the typed leak', async () => {
+          const all = (await rows.allInnerTexts()).join('\n');
+          return all.includes('bound to `log`') && !/fixall\.py|settings\.py|unopened\.py/.test(all) ? all : undefined;
+        }, { timeout: TIMEOUTS.diagnostics });
+        assert.match(texts, /leaky\.py/);
+        assert.match(texts, /leaklens\W*LL101/);
+        await screenshot(run, page, 'problems-panel');
+      } finally {
+        await filter.fill('');
+        await closePanel();
+      }
+    });
+
+    e2e('fix-all on save (editor.codeActionsOnSave: source.fixAll.leaklens) applies every safe fix', { ui: true }, async () => {
+      const file = join(uiWorkspace, 'fixall.py');
+      await openFile('fixall.py');
+      await waitFor('squiggles in fixall.py', async () => (await squiggles().count()) >= 3, { timeout: TIMEOUTS.diagnostics });
+      // Type a new function at the end (Enter keeps the indentation Python needs), then Ctrl+S.
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Enter');
+      const [first, second] = TYPED_FUNCTION.split('\n');
+      await page.keyboard.type(first);
+      await page.keyboard.press('Enter'); // auto-indents the body…
+      await page.keyboard.press('Shift+Home'); // …or not: type the indentation over whatever it gave
+      await page.keyboard.type(second);
+      await page.locator('.monaco-editor .view-lines', { hasText: 'return sorted(names)' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await screenshot(run, page, 'fix-all-before-save', false);
+      await saveAndRead(file, FIXALL_SAVED_BODY);
+    });
+
+    e2e('the Problems panel lists files that were never opened', { ui: true }, async () => {
+      await page.keyboard.press('Control+Shift+M');
+      // The panel renders only the rows in view: filter it down to the file, as a person would.
+      const filter = page.getByPlaceholder(/^Filter \(e\.g\. text/);
+      const rows = page.locator('.markers-panel .monaco-list-row');
+      await filter.fill('unopened.py', { timeout: TIMEOUTS.ui });
+      try {
+        const texts = await waitFor('the Problems panel, filtered to unopened.py, to list it', async () => {
+          const all = (await rows.allInnerTexts()).join('\n');
+          return all.includes('unopened.py') && !/fixall\.py|leaky\.py|settings\.py/.test(all) ? all : undefined;
+        }, { timeout: 5_000 });
+        assert.match(texts, /bound to `s` is never released/);
+        await screenshot(run, page, 'problems-panel-workspace');
+      } finally {
+        await filter.fill('');
+        await closePanel();
+      }
+    });
+
+    e2e('disabling a rule in the settings removes its squiggles', { ui: true }, async () => {
+      await openFile('settings.py');
+      await waitFor('the LL201 squiggle in settings.py', async () => (await squiggles().count()) >= 1, { timeout: TIMEOUTS.diagnostics });
+      const settingsFile = join(uiWorkspace, '.vscode', 'settings.json');
+      // What a person types into .vscode/settings.json; VS Code picks the file up from disk.
+      writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(WORKSPACE_SETTINGS), 'leaklens.ignore': ['LL201'] }, null, 2));
+      try {
+        await waitFor('the LL201 squiggle to disappear', async () => (await squiggles().count()) === 0, { timeout: 8_000 });
+      } finally {
+        writeFileSync(settingsFile, WORKSPACE_SETTINGS);
+      }
+    });
+  });
+}
