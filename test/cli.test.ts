@@ -1,10 +1,11 @@
 // The CLI as a process: output formats, exit codes, fixes, and bad input.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, runCli } from './helpers/cli';
+import { CLI, ROOT, runCli } from './helpers/cli';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'leaklens-cli-'));
@@ -37,6 +38,44 @@ test('usage errors exit 2: missing path, unknown option, bad format, unknown cod
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unknown rule code or prefix 'LL9'/);
   assert.equal(runCli(['frobnicate']).status, 2);
+});
+
+test('usage errors exit 2: --stdin-filename with paths or without a name, --diff with a machine format', () => {
+  const withPaths = runCli(['check', '--stdin-filename', 'x.py', 'examples'], { input: 'x = 1\n' });
+  assert.equal(withPaths.status, 2);
+  assert.match(withPaths.stderr, /--stdin-filename reads standard input; give no paths with it/);
+  assert.equal(runCli(['check', '--stdin-filename', '', '--format', 'json'], { input: 'x = 1\n' }).status, 2);
+  assert.equal(runCli(['check', '--stdin-filename'], { input: 'x = 1\n' }).status, 2);
+  for (const format of ['json', 'sarif', 'github']) {
+    const diff = runCli(['check', '--diff', '--format', format, 'examples']);
+    assert.equal(diff.status, 2, format);
+    assert.match(diff.stderr, new RegExp(`--diff prints a unified diff; it cannot be combined with --format ${format}`));
+    assert.equal(diff.stdout, '');
+  }
+  const format = runCli(['check', '--format', 'SARIF', 'examples']);
+  assert.equal(format.status, 2);
+  assert.match(format.stderr, /Allowed choices are text, json, sarif, github/);
+});
+
+test('check --help lists every option of the contract and the exit codes', () => {
+  const help = runCli(['check', '--help']);
+  assert.equal(help.status, 0, help.stderr);
+  for (const option of ['--format <format>', '--select <codes>', '--ignore <codes>', '--fix', '--unsafe-fixes', '--diff', '--exit-zero', '--stdin-filename <name>', '--config <file>', '--quiet', '--statistics', '--verbose']) {
+    assert.ok(help.stdout.includes(`  ${option} `), `--help lists ${option}`);
+  }
+  const flat = help.stdout.replace(/\s+/g, ' ');
+  assert.match(flat, /choices: "text", "json", "sarif", "github"/);
+  assert.match(flat, /Exit status: 0 no findings, 1 findings \(with --diff: something to fix\), 2 usage or configuration error\./);
+});
+
+test('a reader that stops early (| head) is no error', () => {
+  // Far more output than a pipe buffers, so the writer does meet the closed pipe.
+  const dir = tempDir();
+  writeFileSync(join(dir, 'many.py'), Array.from({ length: 400 }, (_, i) => `def f${i}(x=[]):\n    return x\n`).join('\n'));
+  const result = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" check --format sarif many.py | head -c 20`], { cwd: dir, encoding: 'utf8' });
+  assert.equal(result.stdout, '{\n  "$schema": "https://json.schemastore.org'.slice(0, 20));
+  assert.equal(result.stderr, '');
+  assert.equal(result.status, 1);
 });
 
 test('--format json follows the contract: 1-based lines, UTF-16 columns, fixes with edits', () => {

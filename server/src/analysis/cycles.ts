@@ -2,8 +2,70 @@
 // into attributes and containers, and the `weakref.proxy(...)` edit.
 import type { Node } from 'web-tree-sitter';
 import { addImportEdit } from './imports';
-import { decoratorsOf, decoratorTarget, unparenthesize } from './syntax';
+import { decoratorsOf, decoratorTarget } from './syntax';
 import type { OffsetEdit, RuleContext } from './types';
+
+/** Unwraps `(expr)` groupings, also when comments sit inside the parentheses. */
+export function stripParens(node: Node): Node {
+  let n = node;
+  while (n.type === 'parenthesized_expression') {
+    const inner = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    if (inner.length !== 1) break;
+    n = inner[0];
+  }
+  return n;
+}
+
+const unparenthesize = stripParens;
+
+/** Calls whose result refers to its argument weakly (or holds items weakly). */
+export const WEAK_FACTORIES = new Set([
+  'weakref.ref', 'weakref.proxy', 'weakref.WeakMethod', 'weakref.WeakSet', 'weakref.WeakValueDictionary', 'weakref.WeakKeyDictionary',
+  '_weakref.ref', '_weakref.proxy', '_weakrefset.WeakSet',
+]);
+
+/** Does the expression build a weak reference or weak container (anywhere inside it)? */
+export function isWeakValue(value: Node, context: RuleContext): boolean {
+  const calls = value.type === 'call' ? [value, ...value.descendantsOfType('call')] : value.descendantsOfType('call');
+  return calls.some((c) => {
+    const fn = c?.childForFieldName('function');
+    const q = fn ? context.qualifiedName(fn) : undefined;
+    return !!q && WEAK_FACTORIES.has(q);
+  });
+}
+
+/**
+ * Attribute and name targets assigned a weak value in a scope (`self.parent = weakref.proxy(p)`,
+ * `self.children = WeakSet()`), spelled as written; for a method, also those assigned on the
+ * instance by any method of its class (spelled with this method's first parameter).
+ */
+export function weakTargets(scope: Node, context: RuleContext, scopes: ScopeIndex): Set<string> {
+  const out = new Set<string>();
+  const collect = (body: Node | null, owner: Node, rename?: [string, string]) => {
+    if (!body) return;
+    for (const a of body.descendantsOfType('assignment')) {
+      if (!a || !scopes.inScope(a, owner)) continue;
+      const left = a.childForFieldName('left');
+      const right = a.childForFieldName('right');
+      if (!left || !right || !isWeakValue(right, context)) continue;
+      let text = left.text;
+      if (rename) {
+        const [from, to] = rename;
+        if (!text.startsWith(from + '.')) continue;
+        text = to + text.slice(from.length);
+      }
+      out.add(text);
+    }
+  };
+  collect(scope.type === 'module' ? scope : scope.childForFieldName('body'), scope);
+  const info = scope.type === 'function_definition' ? methodInfo(scope, context) : undefined;
+  if (info?.selfName) {
+    for (const m of classMethods(info.cls, context).values()) {
+      if (m.selfName && !m.fn.equals(scope)) collect(m.fn.childForFieldName('body'), m.fn, [m.selfName, info.selfName]);
+    }
+  }
+  return out;
+}
 
 /** Container methods that store their (last) argument in the container. */
 export const STORING_METHODS = new Set(['append', 'add', 'insert', 'appendleft', 'setdefault']);
@@ -41,7 +103,8 @@ export function methodInfo(fn: Node, context: RuleContext): MethodInfo | undefin
   const cls = classOfMethod(fn);
   const name = fn.childForFieldName('name')?.text;
   if (!cls || !name) return undefined;
-  let kind: MethodInfo['kind'] = 'instance';
+  // Implicit class and static methods.
+  let kind: MethodInfo['kind'] = name === '__init_subclass__' || name === '__class_getitem__' ? 'class' : name === '__new__' ? 'static' : 'instance';
   for (const d of decoratorsOf(fn)) {
     const target = decoratorTarget(d);
     const q = (target && context.qualifiedName(target)) ?? '';
@@ -186,3 +249,63 @@ export function parameterNames(fn: Node): Set<string> {
   }
   return names;
 }
+
+interface ScopeEntry {
+  node: Node;
+  start: number;
+  end: number;
+  parent: number;
+}
+
+/**
+ * The scopes of a tree (module, def, lambda, class) as nested offset ranges, built with one
+ * `descendantsOfType` call. Finding the scope of a node this way costs no `Node.parent` calls,
+ * which web-tree-sitter answers by walking down from the root each time.
+ */
+export class ScopeIndex {
+  private readonly entries: ScopeEntry[] = [];
+
+  constructor(private readonly root: Node) {
+    const stack: number[] = [];
+    for (const n of root.descendantsOfType(['function_definition', 'lambda', 'class_definition'])) {
+      if (!n) continue;
+      while (stack.length > 0 && this.entries[stack[stack.length - 1]].end <= n.startIndex) stack.pop();
+      this.entries.push({ node: n, start: n.startIndex, end: n.endIndex, parent: stack.length > 0 ? stack[stack.length - 1] : -1 });
+      stack.push(this.entries.length - 1);
+    }
+  }
+
+  /** Index of the innermost scope entry that strictly contains [start, end), or -1 for the module. */
+  private innermost(start: number, end: number, exclude?: Node): number {
+    let lo = 0;
+    let hi = this.entries.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.entries[mid].start <= start) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    for (let i = found; i !== -1; i = this.entries[i].parent) {
+      const e = this.entries[i];
+      if (e.start <= start && e.end >= end && !(exclude && e.start === exclude.startIndex && e.end === exclude.endIndex)) return i;
+    }
+    return -1;
+  }
+
+  /** The scope a node belongs to (for a def, lambda or class itself: the one around it). */
+  scopeOf(node: Node): Node {
+    const i = this.innermost(node.startIndex, node.endIndex, SCOPE_NODE_TYPES.has(node.type) ? node : undefined);
+    return i === -1 ? this.root : this.entries[i].node;
+  }
+
+  /** Is node directly in `scope` (not inside a def, lambda or class nested in it)? */
+  inScope(node: Node, scope: Node): boolean {
+    const i = this.innermost(node.startIndex, node.endIndex, SCOPE_NODE_TYPES.has(node.type) ? node : undefined);
+    if (i === -1) return scope.type === 'module';
+    return this.entries[i].start === scope.startIndex && this.entries[i].end === scope.endIndex && this.entries[i].node.type === scope.type;
+  }
+}
+
+const SCOPE_NODE_TYPES = new Set(['function_definition', 'lambda', 'class_definition']);

@@ -17,10 +17,32 @@ export interface AnalyzedFinding extends Finding {
 
 export interface AnalysisResult {
   findings: AnalyzedFinding[];
-  /** The file asked to be skipped (`# leaklens: skip-file`). */
+  /** The file was not analysed: it asked to be (`# leaklens: skip-file`) or nests too deeply. */
   skipped: boolean;
+  /** Why it was skipped, when it was not the file's own request. */
+  skipReason?: string;
+  /** Rules that threw on this file (their findings are missing; the others are complete). */
+  ruleFailures?: string[];
   /** The tree has syntax errors (findings come from the parts that parsed). */
   syntaxErrors: boolean;
+}
+
+/**
+ * CPython's tokenizer refuses more than 200 nested brackets, so deeper text is not a program
+ * Python would run. Tree-sitter finds a node's parent by descending from the root, which makes
+ * rules quadratic on such nesting; files past this depth are reported as skipped instead.
+ */
+export const MAX_BRACKET_DEPTH = 200;
+
+function bracketDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 40 || c === 91 || c === 123) {
+      if (++depth > limit) return true;
+    } else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
+  }
+  return false;
 }
 
 export function ruleEnabled(code: string, options: AnalysisOptions): boolean {
@@ -46,8 +68,12 @@ export class Analyzer {
     const suppressions = collectSuppressions(root, lines);
     const syntaxErrors = root.hasError;
     if (suppressions.skipFile) return { findings: [], skipped: true, syntaxErrors };
+    if (bracketDepthExceeds(text, MAX_BRACKET_DEPTH)) {
+      return { findings: [], skipped: true, skipReason: `brackets nest deeper than ${MAX_BRACKET_DEPTH} levels (Python itself refuses such code)`, syntaxErrors };
+    }
     let imports: ImportMap | undefined;
     const findings: AnalyzedFinding[] = [];
+    const failures: string[] = [];
     for (const rule of this.rules) {
       if (!ruleEnabled(rule.code, options)) continue;
       const severity = options.severity[rule.code] ?? rule.defaultSeverity;
@@ -78,10 +104,15 @@ export class Analyzer {
         },
       };
       const query = this.queries.get(rule)!;
-      rule.check(context, query.matches(root));
+      try {
+        rule.check(context, query.matches(root));
+      } catch (err) {
+        // One rule failing on odd input costs only its own findings, never the file's.
+        failures.push(`${rule.code}: ${(err as Error).message}`);
+      }
     }
     findings.sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
-    return { findings, skipped: false, syntaxErrors };
+    return { findings, skipped: false, syntaxErrors, ruleFailures: failures.length ? failures : undefined };
   }
 
   analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {

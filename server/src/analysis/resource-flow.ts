@@ -188,6 +188,27 @@ function closingSpelling(context: RuleContext): { name?: string } {
   return {};
 }
 
+/** The file's indentation step, computed once per analysis. */
+const UNITS = new WeakMap<Node, string>();
+export function unitOf(context: RuleContext): string {
+  let unit = UNITS.get(context.root);
+  if (unit === undefined) UNITS.set(context.root, (unit = indentUnit(context.text, context.root)));
+  return unit;
+}
+
+/**
+ * `indentRegion` for [start, end), a run of whole lines of statements: the same text, looking
+ * for multi-line strings only in the statement or block that holds the region, not the file.
+ */
+export function indentLines(context: RuleContext, start: number, end: number, prefix: string): string {
+  if (start >= end) return '';
+  let cover: Node = context.root.descendantForIndex(start, end - 1) ?? context.root;
+  while (cover.parent && cover.type !== 'block' && cover.type !== 'module' && cover.parent.type !== 'block' && cover.parent.type !== 'module') {
+    cover = cover.parent;
+  }
+  return indentRegion(context.text, cover, start, end, prefix);
+}
+
 /** `with <managed> as <name>:` for a factory call: `closing(...)` where `with` alone keeps it open. */
 export function managedExpression(call: Node, factory: FactoryInfo, context: RuleContext): { text: string; edits: OffsetEdit[] } {
   if (!factory.withKeepsOpen) return { text: call.text, edits: [] };
@@ -229,7 +250,7 @@ export function wrapFix(
   if (last && !endsLine(text, last.endIndex)) return undefined;
   const nl = lineBreakOf(text);
   const indent = indentOfLine(text, stmt.startIndex);
-  const unit = indentUnit(text, root);
+  const unit = unitOf(context);
   const lineEnd = text.indexOf('\n', stmt.endIndex);
   const tail = text.slice(stmt.endIndex, lineEnd === -1 ? text.length : lineEnd).replace(/\r$/, '');
   // A connection whose `with` only ends a transaction is wrapped in contextlib.closing().
@@ -251,10 +272,10 @@ export function wrapFix(
   let body = '';
   let cursor = regionStart;
   for (const [from, to] of removed.sort((a, b) => a[0] - b[0])) {
-    body += indentRegion(text, root, cursor, from, unit);
+    body += indentLines(context, cursor, from, unit);
     cursor = to;
   }
-  body += indentRegion(text, root, cursor, regionEnd, unit);
+  body += indentLines(context, cursor, regionEnd, unit);
   if (!/\S/.test(body.replace(/#.*$/gm, ''))) body += `${indent}${unit}pass${nl}`;
   return {
     title: `Wrap \`${name}\` in \`${keyword}\``,
@@ -289,6 +310,23 @@ export interface Allocation {
  */
 export function trackAllocation(match: QueryMatch, context: RuleContext): Allocation | undefined {
   const assign = match.captures.find((c) => c.name === 'assign')!.node;
+  // LL101 and LL102 follow the same allocations in the same analysis: the second asks the first's answer.
+  let cache = ANALYSED.get(context.root);
+  if (!cache || cache.text !== context.text) ANALYSED.set(context.root, (cache = { text: context.text, results: new Map() }));
+  const known = cache.results.get(assign.startIndex);
+  if (known !== undefined) return known ?? undefined;
+  const result = followAllocation(match, assign, context);
+  cache.results.set(assign.startIndex, result ?? null);
+  return result;
+}
+
+/**
+ * Results of trackAllocation for one analysis, keyed by its root node (a new object for every
+ * analysis, so an entry never outlives the analysis that made it).
+ */
+const ANALYSED = new WeakMap<Node, { text: string; results: Map<number, Allocation | null> }>();
+
+function followAllocation(match: QueryMatch, assign: Node, context: RuleContext): Allocation | undefined {
   const nameNode = match.captures.find((c) => c.name === 'name')!.node;
   const call = match.captures.find((c) => c.name === 'call')!.node;
   const stmt = assign.parent;
@@ -373,8 +411,8 @@ export function withIsClose(factory: FactoryInfo): boolean {
 }
 
 /**
- * Is this explicit release call (`x.close()`, `ex.shutdown()`, `pool.terminate()`,
- * `proc.wait()`) exactly what the factory's `__exit__` does, so the `with` fix may drop it?
+ * Is this explicit release call (`x.close()`, `ex.shutdown()`, `pool.terminate()`) exactly
+ * what the factory's `__exit__` does, so the `with` fix may drop it? Never for processes.
  */
 export function exitEquivalent(release: Node, factory: FactoryInfo): boolean {
   const method = release.childForFieldName('function')?.childForFieldName('attribute')?.text;
@@ -385,7 +423,8 @@ export function exitEquivalent(release: Node, factory: FactoryInfo): boolean {
   }
   if (argTexts.length > 0) return false;
   if (factory.pool) return method === 'terminate';
-  if (factory.name === 'subprocess.Popen') return method === 'wait';
+  // Popen's `__exit__` closes the pipes before it waits: a child still writing would get SIGPIPE.
+  if (factory.name === 'subprocess.Popen') return false;
   return method === 'close';
 }
 

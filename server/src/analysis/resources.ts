@@ -77,3 +77,17 @@ export const OWNERSHIP_TAKERS = new Set(['contextlib.closing', 'closing']);
 export const TAKER_METHODS = new Set(['enter_context', 'enter_async_context', 'push', 'push_async_exit']);
 /** Calls that schedule a release callback: `stack.callback(x.close)`, `atexit.register(x.close)`, `weakref.finalize(o, x.close)`. */
 export const CALLBACK_REGISTRARS = new Set(['callback', 'push_async_callback', 'register', 'finalize']);
+
+let cachedNamesFor: AnalysisOptions | undefined;
+let cachedNames = new Set<string>();
+/**
+ * The last segment of every factory name (`open`, `Popen`, `connect`, `wrap_socket`, the user's
+ * own): a call through an attribute (`x.y.name(...)`) whose name is not one of them is no factory.
+ */
+export function factoryAttributeNames(options: AnalysisOptions): Set<string> {
+  if (options !== cachedNamesFor) {
+    cachedNamesFor = options;
+    cachedNames = new Set([...TABLE.map((f) => f.name), ...options.resourceFactories, WRAP_SOCKET.name].map((n) => n.slice(n.lastIndexOf('.') + 1)));
+  }
+  return cachedNames;
+}

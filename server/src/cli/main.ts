@@ -1,15 +1,18 @@
 // The `leaklens` command: check files, print rule documentation, or run the language server.
 // Uses the analysis and parsing layers directly; never the protocol layer's LSP code paths.
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { renderMarkdown, renderText } from '../analysis/docs';
 import { Analyzer, AnalyzedFinding } from '../analysis/engine';
 import { findRule, RULES } from '../analysis/registry';
 import { AnalysisOptions } from '../analysis/types';
-import { DEFAULT_SETTINGS, findPyproject, formatProblem, loadPyproject, Settings } from '../workspace/config';
-import { discoverPythonFiles, encodeSource, readSource } from '../workspace/files';
-import { displayPath, FileFindings, toJson, toText } from './output';
+import { DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
+import { Decoded, decodeSource, discoverPythonFiles, encodeSource, readSource } from '../workspace/files';
+import { displayPath, FileFindings, toGithub, toJson, toStatistics, toText } from './output';
+import { Progress, PROGRESS_MIN_FILES } from './progress';
+import { toSarif } from './sarif';
+import { unifiedDiff } from './unidiff';
 import { version } from '../version';
 import { startServer } from '../protocol/server';
 
@@ -17,18 +20,24 @@ const EXIT_CLEAN = 0;
 const EXIT_FINDINGS = 1;
 const EXIT_USAGE = 2;
 
+const FORMATS = ['text', 'json', 'sarif', 'github'] as const;
+type Format = (typeof FORMATS)[number];
+
 function list(value: string, previous: string[] = []): string[] {
   return previous.concat(value.split(',').map((s) => s.trim()).filter(Boolean));
 }
 
 interface CheckOptions {
-  format: 'text' | 'json';
+  format: Format;
   select?: string[];
   ignore?: string[];
   fix?: boolean;
   unsafeFixes?: boolean;
+  diff?: boolean;
   exitZero?: boolean;
+  stdinFilename?: string;
   quiet?: boolean;
+  statistics?: boolean;
   config?: string;
   verbose?: boolean;
 }
@@ -38,25 +47,37 @@ interface Job {
   settings: Settings;
 }
 
+/** `--config FILE`, else the nearest pyproject.toml from `target`; then --select/--ignore on top. */
+function settingsFor(target: string, opts: CheckOptions, explicit: LoadedConfig | undefined): { settings: Settings; configDir: string; problems: string[] } {
+  const found = explicit ? undefined : findPyproject(target);
+  const loaded = explicit ?? (found ? loadPyproject(found) : undefined);
+  const base = loaded?.settings ?? DEFAULT_SETTINGS;
+  const options: AnalysisOptions = {
+    ...base.options,
+    select: opts.select ?? base.options.select,
+    ignore: opts.ignore ?? base.options.ignore,
+  };
+  return {
+    settings: { ...base, options },
+    configDir: loaded?.source ? dirname(loaded.source) : resolve('.'),
+    problems: (loaded?.problems ?? []).map(formatProblem),
+  };
+}
+
+function configError(problems: string[]): string {
+  return problems.map((p) => `leaklens: configuration error: ${p}`).join('\n');
+}
+
 /** The settings for each file: its path argument's nearest pyproject.toml (or --config), then the flags. */
 function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: string } {
   const problems: string[] = [];
   const jobs: Job[] = [];
-  const explicit = opts.config ? loadPyproject(resolve(opts.config)) : undefined;
   if (opts.config && !existsSync(opts.config)) return { jobs, error: `leaklens: --config ${opts.config}: no such file` };
+  const explicit = opts.config ? loadPyproject(resolve(opts.config)) : undefined;
   for (const target of paths.length ? paths : ['.']) {
     if (!existsSync(target)) return { jobs, error: `leaklens: ${target}: no such file or directory` };
-    const found = explicit ? undefined : findPyproject(target);
-    const loaded = explicit ?? (found ? loadPyproject(found) : undefined);
-    problems.push(...(loaded?.problems ?? []).map(formatProblem));
-    const base = loaded?.settings ?? DEFAULT_SETTINGS;
-    const options: AnalysisOptions = {
-      ...base.options,
-      select: opts.select ?? base.options.select,
-      ignore: opts.ignore ?? base.options.ignore,
-    };
-    const settings: Settings = { ...base, options };
-    const configDir = loaded?.source ? dirname(loaded.source) : resolve('.');
+    const { settings, configDir, problems: found } = settingsFor(target, opts, explicit);
+    problems.push(...found);
     const { files } = discoverPythonFiles([target], {
       exclude: settings.exclude,
       base: configDir,
@@ -66,67 +87,168 @@ function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: strin
     });
     for (const path of files) jobs.push({ path, settings });
   }
-  if (problems.length) return { jobs, error: problems.map((p) => `leaklens: configuration error: ${p}`).join('\n') };
+  if (problems.length) return { jobs, error: configError(problems) };
   const seen = new Set<string>();
   return { jobs: jobs.filter((j) => !seen.has(j.path) && seen.add(j.path)) };
 }
 
-async function check(paths: string[], opts: CheckOptions): Promise<number> {
+/** `--stdin-filename NAME`: one job named NAME whose settings come from NAME's folder (exclude globs do not apply). */
+function planStdin(name: string, opts: CheckOptions): { jobs: Job[]; error?: string } {
+  if (opts.config && !existsSync(opts.config)) return { jobs: [], error: `leaklens: --config ${opts.config}: no such file` };
+  const explicit = opts.config ? loadPyproject(resolve(opts.config)) : undefined;
+  const path = resolve(name);
+  const { settings, problems } = settingsFor(dirname(path), opts, explicit);
+  if (problems.length) return { jobs: [], error: configError(problems) };
+  return { jobs: [{ path, settings }] };
+}
+
+/** Usage errors in the combination of flags, else undefined. */
+function usageError(paths: string[], opts: CheckOptions): string | undefined {
   for (const code of [...(opts.select ?? []), ...(opts.ignore ?? [])]) {
-    if (!RULES.some((r) => r.code.startsWith(code.toUpperCase()))) {
-      process.stderr.write(`leaklens: unknown rule code or prefix '${code}'\n`);
-      return EXIT_USAGE;
-    }
+    if (!RULES.some((r) => r.code.startsWith(code.toUpperCase()))) return `unknown rule code or prefix '${code}'`;
   }
-  const { jobs, error } = plan(paths, opts);
+  if (opts.stdinFilename !== undefined) {
+    if (opts.stdinFilename.trim() === '') return '--stdin-filename needs a file name';
+    if (paths.length) return '--stdin-filename reads standard input; give no paths with it';
+  }
+  if (opts.diff && opts.format !== 'text') return `--diff prints a unified diff; it cannot be combined with --format ${opts.format}`;
+  return undefined;
+}
+
+async function check(paths: string[], opts: CheckOptions): Promise<number> {
+  const usage = usageError(paths, opts);
+  if (usage) {
+    process.stderr.write(`leaklens: ${usage}\n`);
+    return EXIT_USAGE;
+  }
+  const stdin = opts.stdinFilename !== undefined;
+  const { jobs, error } = stdin ? planStdin(opts.stdinFilename!, opts) : plan(paths, opts);
   if (error) {
     process.stderr.write(error + '\n');
     return EXIT_USAGE;
   }
-  const files = jobs.map((j) => j.path);
+  const fixing = !!(opts.fix || opts.unsafeFixes) && !opts.diff;
+  // With --fix on standard input the fixed source is the output; the report goes to stderr.
+  const report = stdin && fixing ? process.stderr : process.stdout;
+  const progress = Progress.create(process.stderr, jobs.length, opts.format === 'text' && !stdin);
+  const warn = (message: string) => {
+    progress.clear();
+    process.stderr.write(`leaklens: ${message}\n`);
+  };
+
   const analyzer = await Analyzer.create();
   const results: FileFindings[] = [];
   let fixed = 0;
-  for (const { path, settings } of jobs) {
-    const options = settings.options;
-    const source = readSource(path, settings.maxFileSize);
-    if (!source.ok) {
-      process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${source.reason}\n`);
-      continue;
-    }
-    let text = source.text;
-    try {
-      if (opts.fix || opts.unsafeFixes) {
-        const result = analyzer.fixText(text, options, !!opts.unsafeFixes);
-        if (result.applied > 0) {
-          const bytes = encodeSource(result.text, source.encoding, source.bom);
-          if (bytes) {
-            writeFileSync(path, bytes);
-            fixed += result.applied;
-            text = result.text;
-          } else {
-            process.stderr.write(`leaklens: not fixed ${displayPath(path)}: cannot write ${source.encoding} back faithfully\n`);
-          }
+  const diff: Buffer[] = [];
+  let wouldFix = 0;
+  let filesToFix = 0;
+  let done = 0;
+  try {
+    for (const { path, settings } of jobs) {
+      progress.update(++done);
+      const options = settings.options;
+      let source: Decoded;
+      let input: Buffer | undefined;
+      if (stdin) {
+        try {
+          input = readFileSync(0);
+        } catch (err) {
+          warn(`cannot read standard input: ${(err as Error).message}`);
+          return EXIT_USAGE;
+        }
+        source = decodeSource(input, settings.maxFileSize);
+        if (!source.ok) {
+          warn(`cannot check standard input (${displayPath(path)}): ${source.reason}`);
+          return EXIT_USAGE;
+        }
+      } else {
+        source = readSource(path, settings.maxFileSize);
+        if (!source.ok) {
+          warn(`skipped ${displayPath(path)}: ${source.reason}`);
+          continue;
         }
       }
-      const findings: AnalyzedFinding[] = analyzer.analyzeText(text, options).findings;
-      if (findings.length) results.push({ path, text, findings });
-    } catch (err) {
-      process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${(err as Error).message}\n`);
+      let text = source.text;
+      try {
+        if (opts.diff) {
+          const result = analyzer.fixText(text, options, !!opts.unsafeFixes);
+          if (result.applied > 0 && result.text !== text) {
+            // In the file's own bytes (encoding, BOM), so that patch finds the lines it changes.
+            const bom = source.bom ? '\ufeff' : '';
+            const bytes = encodeSource(unifiedDiff(bom + text, bom + result.text, displayPath(path).split(sep).join('/')), source.encoding, false);
+            if (bytes) {
+              diff.push(bytes);
+              wouldFix += result.applied;
+              filesToFix++;
+            } else {
+              warn(`no diff for ${displayPath(path)}: cannot write ${source.encoding} back faithfully`);
+            }
+          }
+        } else if (fixing) {
+          const result = analyzer.fixText(text, options, !!opts.unsafeFixes);
+          const bytes = result.applied > 0 ? encodeSource(result.text, source.encoding, source.bom) : undefined;
+          if (result.applied > 0 && !bytes) {
+            warn(`not fixed ${displayPath(path)}: cannot write ${source.encoding} back faithfully`);
+          } else if (bytes) {
+            if (!stdin) writeFileSync(path, bytes);
+            fixed += result.applied;
+            text = result.text;
+            input = bytes;
+          }
+          if (stdin) process.stdout.write(input!);
+        }
+        if (!opts.diff || opts.statistics) {
+          const analysis = analyzer.analyzeText(text, options);
+          if (analysis.skipReason) process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${analysis.skipReason}\n`);
+          for (const failure of analysis.ruleFailures ?? []) process.stderr.write(`leaklens: rule failed on ${displayPath(path)}: ${failure}\n`);
+          const findings: AnalyzedFinding[] = analysis.findings;
+          if (findings.length) results.push({ path, text, findings });
+        }
+      } catch (err) {
+        if (stdin) {
+          warn(`cannot check standard input (${displayPath(path)}): ${(err as Error).message}`);
+          return EXIT_USAGE;
+        }
+        warn(`skipped ${displayPath(path)}: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    progress.clear();
+    analyzer.dispose();
+  }
+
+  const count = results.reduce((n, r) => n + r.findings.length, 0);
+  const checked = `Checked ${jobs.length} file${jobs.length === 1 ? '' : 's'}`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('x') ? 'es' : 's'}`;
+  if (opts.diff) {
+    // stdout carries only the diff (for `git apply` / `patch -p1`); the rest goes to stderr.
+    process.stdout.write(Buffer.concat(diff));
+    if (opts.statistics) process.stderr.write(toStatistics(results));
+    process.stderr.write(`${checked}: ${wouldFix ? `would apply ${plural(wouldFix, 'fix')} in ${plural(filesToFix, 'file')}` : 'nothing to fix'}.\n`);
+    return wouldFix > 0 && !opts.exitZero ? EXIT_FINDINGS : EXIT_CLEAN;
+  }
+  switch (opts.format) {
+    case 'json':
+      report.write(JSON.stringify(toJson(results), null, 2) + '\n');
+      break;
+    case 'sarif':
+      report.write(JSON.stringify(toSarif(results, RULES, version), null, 2) + '\n');
+      break;
+    case 'github':
+      report.write(toGithub(results));
+      break;
+    default: {
+      if (!opts.quiet) report.write(toText(results));
+      if (opts.statistics && count) report.write((opts.quiet ? '' : '\n') + toStatistics(results) + '\n');
+      const fixable = results.reduce((n, r) => n + r.findings.filter((f) => f.fixes.some((x) => x.safety === 'safe')).length, 0);
+      const summary = [`${checked}: ${count === 0 ? 'no findings' : plural(count, 'finding')}`];
+      if (fixed) summary.push(`${fixed} fixed`);
+      if (fixable) summary.push(`${fixable} fixable with --fix ([*])`);
+      report.write(summary.join('; ') + '.\n');
     }
   }
-  const count = results.reduce((n, r) => n + r.findings.length, 0);
-  if (opts.format === 'json') {
-    process.stdout.write(JSON.stringify(toJson(results), null, 2) + '\n');
-  } else {
-    if (!opts.quiet) process.stdout.write(toText(results));
-    const fixable = results.reduce((n, r) => n + r.findings.filter((f) => f.fixes.some((x) => x.safety === 'safe')).length, 0);
-    const summary = [`Checked ${files.length} file${files.length === 1 ? '' : 's'}: ${count === 0 ? 'no findings' : `${count} finding${count === 1 ? '' : 's'}`}`];
-    if (fixed) summary.push(`${fixed} fixed`);
-    if (fixable) summary.push(`${fixable} fixable with --fix ([*])`);
-    process.stdout.write(summary.join('; ') + '.\n');
-  }
-  analyzer.dispose();
+  // Machine formats keep their stream parseable: the table goes to stderr.
+  if (opts.statistics && opts.format !== 'text') process.stderr.write(toStatistics(results));
   return count > 0 && !opts.exitZero ? EXIT_FINDINGS : EXIT_CLEAN;
 }
 
@@ -135,21 +257,39 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('Find and fix memory-leak patterns in Python code.')
     .version(version)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook('preAction', (_program, action) => {
+      // `leaklens check | head`: a reader that goes away early is not an error worth a stack trace.
+      if (action.name() !== 'server') process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+      });
+    });
 
   program
     .command('check')
     .description('check Python files and folders (default: the current folder)')
     .argument('[paths...]', 'files or folders')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('--format <format>', 'output format (sarif: SARIF 2.1.0; github: Actions workflow annotations)')
+        .choices(FORMATS)
+        .default('text'),
+    )
     .option('--select <codes>', 'only these rule codes or prefixes (comma-separated)', list)
     .option('--ignore <codes>', 'skip these rule codes or prefixes (comma-separated)', list)
-    .option('--fix', 'apply safe fixes in place')
-    .option('--unsafe-fixes', 'apply unsafe fixes too (implies --fix)')
+    .option('--fix', 'apply safe fixes in place (with --stdin-filename: print the fixed source)')
+    .option('--unsafe-fixes', 'apply unsafe fixes too (implies --fix; with --diff: show them too)')
+    .option('--diff', 'print the fixes as a unified diff instead of writing them; exit 1 if there is something to fix')
     .option('--exit-zero', 'exit 0 even when there are findings')
+    .option('--stdin-filename <name>', 'check standard input, reported as NAME (settings from its folder); no paths')
+    .option('--statistics', 'print the number of findings per rule (to stderr with json, sarif and github)')
     .option('--quiet', 'print only the summary (text format)')
     .option('--config <file>', 'read [tool.leaklens] from this pyproject.toml instead of the nearest one')
     .option('--verbose', 'say which files and folders were skipped and why')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 no findings, 1 findings (with --diff: something to fix), 2 usage or configuration error.\n' +
+        'A progress line is shown on stderr when it is a terminal and more than ' + PROGRESS_MIN_FILES + ' files are checked.\n',
+    )
     .action(async (paths: string[], opts: CheckOptions) => setExit(await check(paths, opts)));
 
   program

@@ -1,5 +1,6 @@
-// Formats findings for the terminal and for machines (the JSON contract of spec §5).
-import { relative } from 'node:path';
+// Formats findings for the terminal and for machines (the JSON contract of spec §5, GitHub
+// workflow commands, per-rule statistics). SARIF is in sarif.ts.
+import { relative, sep } from 'node:path';
 import type { AnalyzedFinding } from '../analysis/engine';
 import { LineIndex } from '../analysis/text';
 
@@ -62,4 +63,67 @@ export function toText(files: readonly FileFindings[]): string {
     }
   }
   return out;
+}
+
+const GITHUB_LEVELS = { error: 'error', warning: 'warning', info: 'notice', hint: 'notice' } as const;
+
+/** Escaping of a workflow command's message (GitHub's `escapeData`). */
+export function escapeGithubData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** Escaping of a workflow command's property value (GitHub's `escapeProperty`). */
+export function escapeGithubProperty(s: string): string {
+  return escapeGithubData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/** GitHub Actions annotations: one `::warning file=…,line=…::message` workflow command per finding. */
+export function toGithub(files: readonly FileFindings[]): string {
+  let out = '';
+  for (const file of files) {
+    const lines = new LineIndex(file.text);
+    const path = escapeGithubProperty(displayPath(file.path).split(sep).join('/'));
+    for (const f of file.findings) {
+      const s = pos(lines, f.start);
+      const e = pos(lines, f.end);
+      const title = escapeGithubProperty(`${f.code} ${f.name}`);
+      const props = `file=${path},line=${s.line},col=${s.column},endLine=${e.line},endColumn=${e.column},title=${title}`;
+      out += `::${GITHUB_LEVELS[f.severity]} ${props}::${escapeGithubData(f.message)}\n`;
+    }
+  }
+  return out;
+}
+
+export interface RuleCount {
+  code: string;
+  name: string;
+  count: number;
+  /** Findings that `--fix` would fix (a safe fix). */
+  fixable: number;
+}
+
+/** Findings per rule code, most frequent first (then by code). */
+export function countByRule(files: readonly FileFindings[]): RuleCount[] {
+  const counts = new Map<string, RuleCount>();
+  for (const file of files) {
+    for (const f of file.findings) {
+      const row = counts.get(f.code) ?? { code: f.code, name: f.name, count: 0, fixable: 0 };
+      row.count++;
+      if (f.fixes.some((x) => x.safety === 'safe')) row.fixable++;
+      counts.set(f.code, row);
+    }
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
+}
+
+/** The `--statistics` table; empty when there is nothing to count. */
+export function toStatistics(files: readonly FileFindings[]): string {
+  const rows = countByRule(files);
+  if (rows.length === 0) return '';
+  const countWidth = Math.max('count'.length, ...rows.map((r) => String(r.count).length));
+  const fixWidth = Math.max('fixable'.length, ...rows.map((r) => String(r.fixable).length));
+  const codeWidth = Math.max('code'.length, ...rows.map((r) => r.code.length));
+  const line = (count: string, fixable: string, code: string, name: string) =>
+    `${count.padStart(countWidth)}  ${fixable.padStart(fixWidth)}  ${code.padEnd(codeWidth)}  ${name}\n`;
+  return line('count', 'fixable', 'code', 'name') + rows.map((r) => line(String(r.count), String(r.fixable), r.code, r.name)).join('');
 }

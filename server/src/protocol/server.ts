@@ -58,6 +58,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       return;
     }
     const result = analyzer.analyzeTree(tree, parsed!.parsedText, settings.options);
+    if (result.skipReason) log(`not analysed ${doc.uri}: ${result.skipReason}`);
+    for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
     const diagnostics: Diagnostic[] = result.findings.map((f) => toDiagnostic(f, doc.lsp));
     void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
   }

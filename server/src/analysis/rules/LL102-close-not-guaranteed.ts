@@ -102,18 +102,23 @@ const NO_WITH = new Set([
 ]);
 const EXECUTORS = new Set(['concurrent.futures.ThreadPoolExecutor', 'concurrent.futures.ProcessPoolExecutor']);
 
+/** `x.attr` for a use of x, the attribute's name. */
+function attributeOf(use: { node: Node }): string | undefined {
+  const parent = use.node.parent;
+  return parent?.type === 'attribute' && parent.childForFieldName('object')?.equals(use.node) ? parent.childForFieldName('attribute')?.text : undefined;
+}
+
 /** Can `with` take over every explicit release of this allocation without changing the normal path? */
 function withKeepsBehaviour(a: Allocation, factory: FactoryInfo): boolean {
   if (NO_WITH.has(factory.name)) return false;
   if (factory.name === 'subprocess.Popen') {
     // `__exit__` waits for the process: fine after `wait()`/`communicate()`, not instead of `kill()`.
-    return !a.uses.some((u) => {
-      const attr = u.node.parent?.type === 'attribute' ? u.node.parent.childForFieldName('attribute')?.text : undefined;
-      return attr === 'kill' || attr === 'terminate' || attr === 'send_signal' || attr === 'detach';
-    });
+    return !a.uses.some((u) => ['kill', 'terminate', 'send_signal'].includes(attributeOf(u) ?? ''));
   }
   // `__exit__` of an executor waits for its work: a `shutdown(wait=False)` must not become that.
   if (EXECUTORS.has(factory.name)) return a.releases.every((r) => exitEquivalent(r, factory));
+  // `__exit__` of a pool terminates it: only harmless once the code joins or terminates it itself.
+  if (factory.pool) return a.uses.some((u) => ['join', 'terminate'].includes(attributeOf(u) ?? ''));
   return true;
 }
 
@@ -168,7 +173,7 @@ export const rule: Rule = {
     example: 'import json\n\n\ndef load(path):\n    f = open(path)\n    data = json.load(f)\n    f.close()\n    return data\n',
     useInstead: 'import json\n\n\ndef load(path):\n    with open(path) as f:\n        data = json.load(f)\n    return data\n',
     fixSafety:
-      'The fix is safe: the assignment becomes `with <call> as name:` (`async with` for resources that only support it, `with closing(...)` for database connections whose own `with` only ends a transaction), the statements that use the resource move into the block, and the explicit release is removed when it is exactly what leaving the block does (`close()`, `shutdown()` waiting for the work, `terminate()` for pools, `wait()` for processes) and nothing uses the resource after it; any other release call stays where it was. On the normal path the resource is released at the same point as before; only the exceptional path changes, which is the point. No fix is offered for objects whose `with` does something else or nothing (`http.client` connections, `TemporaryDirectory`, FTP/SMTP/IMAP sessions that send QUIT, psycopg 3 and PyMySQL connections that commit), for a process that is killed rather than waited for, for an executor shut down without waiting, nor when a use of the resource lies outside the statements that follow it in its block.',
+      'The fix is safe: the assignment becomes `with <call> as name:` (`async with` for resources that only support it, `with closing(...)` for database connections whose own `with` only ends a transaction), the statements that use the resource move into the block, and the explicit release is removed when it is exactly what leaving the block does (`close()`, `shutdown()` waiting for the work, `terminate()` for pools) and nothing uses the resource after it; any other release call stays where it was (a process\'s `wait()` always stays, since leaving the block closes its pipes before waiting). On the normal path the resource is released at the same point as before; only the exceptional path changes, which is the point. No fix is offered for objects whose `with` does something else or nothing (`http.client` connections, `TemporaryDirectory`, FTP/SMTP/IMAP sessions that send QUIT, psycopg 3 and PyMySQL connections that commit), for a process that is killed rather than waited for, for an executor shut down without waiting, for a pool that is never joined or terminated (leaving the block would terminate its pending work), nor when a use of the resource lies outside the statements that follow it in its block.',
     options: '`resource-factories`: extra dotted names (for example `mylib.connect`) whose results must be released.',
     references: [
       'https://docs.python.org/3/reference/compound_stmts.html#the-with-statement',

@@ -2,7 +2,7 @@
 // `self.x` and has no `close()`, `__exit__`, `__del__` or `weakref.finalize` to do it.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { shadowedFactory } from '../resource-flow';
-import { factoryOf, NON_OWNING_CALLS } from '../resources';
+import { factoryAttributeNames, factoryOf, NON_OWNING_CALLS } from '../resources';
 import { decoratorsOf, decoratorTarget, enclosingScope } from '../syntax';
 import type { Rule, RuleContext } from '../types';
 
@@ -212,11 +212,19 @@ export const rule: Rule = {
   name: 'resource-attribute-never-closed',
   category: 'resources',
   defaultSeverity: 'warning',
-  query: `(assignment left: (attribute object: (identifier) @object attribute: (identifier) @attribute) right: (call) @call) @assign`,
+  // Only calls of a name or an attribute can be factories; `@name` lets check() drop method calls
+  // that cannot be one without asking the tree.
+  query: [
+    '(assignment left: (attribute object: (identifier) @object attribute: (identifier) @attribute) right: (call function: (identifier)) @call) @assign',
+    '(assignment left: (attribute object: (identifier) @object attribute: (identifier) @attribute) right: (call function: (attribute attribute: (identifier) @name)) @call) @assign',
+  ].join('\n'),
   check(context: RuleContext, matches: QueryMatch[]) {
     let facts: FileFacts | undefined;
+    const names = factoryAttributeNames(context.options);
     for (const match of matches) {
       const node = (name: string) => match.captures.find((c) => c.name === name)!.node;
+      const callee = match.captures.find((c) => c.name === 'name');
+      if (callee && !names.has(callee.node.text)) continue;
       const assign = node('assign');
       const call = node('call');
       const factory = factoryOf(call, context);

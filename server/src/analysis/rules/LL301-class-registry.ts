@@ -2,7 +2,7 @@
 // create) to, with no removal anywhere in the module: every instance lives as long as the class.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { addImportEdit } from '../imports';
-import { decoratorsOf, decoratorTarget, unparenthesize } from '../syntax';
+import { decoratorsOf, decoratorTarget } from '../syntax';
 import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
 
 type Kind = 'list' | 'set' | 'dict';
@@ -20,7 +20,7 @@ const CALLS: Record<string, Kind> = {
 const LITERALS: Record<string, Kind> = { list: 'list', set: 'set', dictionary: 'dict' };
 /** Names that only declare configuration for a framework (Django, SQLAlchemy, pydantic, attrs). */
 const DECLARATION_CLASSES = new Set(['Meta', 'Config', 'Params']);
-const DECLARATION_NAMES = new Set(['__table_args__', '__mapper_args__', '__slots__', '__all__', 'model_config', 'Meta', 'Config']);
+const DECLARATION_NAMES = new Set(['__table_args__', '__mapper_args__', '__slots__', '__all__', 'model_config']);
 const REMOVERS = new Set(['remove', 'discard', 'pop', 'popitem', 'clear', 'difference_update', 'intersection_update', 'symmetric_difference_update', '__delitem__']);
 const CLASS_METHOD_DECORATORS = new Set(['classmethod', 'builtins.classmethod', 'abc.abstractclassmethod']);
 const STATIC_METHOD_DECORATORS = new Set(['staticmethod', 'builtins.staticmethod', 'abc.abstractstaticmethod']);
@@ -28,18 +28,17 @@ const IMPLICIT_CLASS_METHODS = new Set(['__new__', '__init_subclass__', '__class
 const METACLASS_BASES = new Set(['type', 'builtins.type', 'abc.ABCMeta', 'enum.EnumMeta', 'enum.EnumType']);
 /** Reads that a weak container supports the same way. */
 const SAFE_CALLERS = new Set(['len', 'list', 'tuple', 'sorted', 'set', 'frozenset', 'iter', 'any', 'all', 'bool']);
-const SAFE_DICT_METHODS = new Set(['get', 'items', 'values', 'keys', 'copy']);
-const SET_LIKE_ADDERS: Record<'list' | 'set', Set<string>> = { list: new Set(['append', 'insert', 'extend']), set: new Set(['add', 'update']) };
+const ITERATING_DICT_METHODS = new Set(['items', 'values', 'keys']);
 
 interface Method {
   fn: Node;
-  /** The first parameter's name and what it stands for. */
+  /** The first parameter's name (absent for static methods). */
   first?: string;
   role: 'instance' | 'class' | 'static';
 }
 
 interface Access {
-  /** The `obj.NAME` attribute node, or the bare identifier in the class body. */
+  /** The `obj.NAME` attribute node. */
   node: Node;
   /** class: `Cls.NAME`, `cls.NAME`, `type(self).NAME`; self: `self.NAME`; other: another class's own NAME; unknown: anything else. */
   via: 'class' | 'self' | 'unknown' | 'other';
@@ -56,8 +55,51 @@ interface Addition {
   asKey: boolean;
 }
 
+/** Unwraps `(expr)` groupings, comments inside them included. */
+function unparenthesize(node: Node): Node {
+  let n = node;
+  for (;;) {
+    if (n.type !== 'parenthesized_expression') return n;
+    const inner = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    if (inner.length !== 1) return n;
+    n = inner[0];
+  }
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+const IDENTIFIER_CHAR = /[\p{L}\p{N}_\p{Mn}\p{Mc}]/u;
+
+function isIdentifierChar(c: number): boolean {
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return IDENTIFIER_CHAR.test(String.fromCharCode(c));
+}
+
+/** Offsets where `name` occurs as a whole word (indexOf, no regular expression). */
+function wordOffsets(text: string, name: string): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf(name); i !== -1; i = text.indexOf(name, i + 1)) {
+    if (i > 0 && isIdentifierChar(text.charCodeAt(i - 1))) continue;
+    const after = i + name.length;
+    if (after < text.length && isIdentifierChar(text.charCodeAt(after))) continue;
+    out.push(i);
+  }
+  return out;
+}
+
+const GROWTH_AFTER_ATTRIBUTE = /[\s)]*(?:\.\s*(?:append|add|insert|extend|update|setdefault)\b|\[[^\n]*\]\s*=(?!=)|\[[^\]\n]*\n|\+=)/y;
+
+/** Text-only pre-check: does any `.name.append(` / `.name[…] = ` / `.name.add(` / `.name += ` appear? */
+function mayGrow(text: string, offsets: number[], name: string): boolean {
+  return offsets.some((i) => {
+    let j = i - 1;
+    while (j >= 0 && (text[j] === ' ' || text[j] === '\t')) j--;
+    if (text[j] !== '.') return false;
+    GROWTH_AFTER_ATTRIBUTE.lastIndex = i + name.length;
+    return GROWTH_AFTER_ATTRIBUTE.test(text);
+  });
 }
 
 function containerKind(value: Node, context: RuleContext): { kind: Kind; empty: boolean } | undefined {
@@ -152,9 +194,10 @@ function enclosingMethodClass(node: Node): { fn: Node; cls: Node } | undefined {
  * True when `obj.NAME` clearly names another class's own attribute: `Other.NAME` where Other is a
  * module-level class binding NAME in its body, or `self.NAME` / `cls.NAME` in such a class's methods.
  */
-function isOtherClassAttribute(attribute: Node, obj: Node, name: string, cls: Node, context: RuleContext, cache: Map<number, Method>): boolean {
-  if (obj.type === 'identifier') {
-    const other = moduleClass(context.root, obj.text);
+function isOtherClassAttribute(attribute: Node, obj: Node, name: string, cls: Node, context: RuleContext, cache: Map<number, Method>, classes: ClassIndex): boolean {
+  const spelled = obj.type === 'identifier' ? obj.text : obj.type === 'attribute' ? obj.childForFieldName('attribute')?.text : undefined;
+  if (spelled) {
+    const other = classes().get(spelled);
     if (other && !other.equals(cls) && bodyAssigns(other, name)) return true;
   }
   const holder = enclosingMethodClass(attribute);
@@ -165,15 +208,19 @@ function isOtherClassAttribute(attribute: Node, obj: Node, name: string, cls: No
   return (obj.type === 'identifier' && obj.text === m.first) || (m.role === 'instance' && isClassOfInstance(obj, m.first));
 }
 
-function classify(attribute: Node, name: string, className: string, cls: Node, context: RuleContext, cache: Map<number, Method>): Access {
+function classify(attribute: Node, name: string, className: string, cls: Node, context: RuleContext, cache: Map<number, Method>, classes: ClassIndex): Access {
   const obj = unparenthesize(attribute.childForFieldName('object')!);
   const method = methodOf(attribute, cls, context, cache);
   if (obj.type === 'identifier' && obj.text === className) return { node: attribute, via: 'class', method };
+  // `Outer.Inner.NAME` for a nested class.
+  if (obj.type === 'attribute' && obj.childForFieldName('attribute')?.text === className && classes().get(className)?.equals(cls)) {
+    return { node: attribute, via: 'class', method };
+  }
   if (method?.first) {
     if (obj.type === 'identifier' && obj.text === method.first) return { node: attribute, via: method.role === 'class' ? 'class' : 'self', method };
     if (method.role === 'instance' && isClassOfInstance(obj, method.first)) return { node: attribute, via: 'class', method };
   }
-  if (isOtherClassAttribute(attribute, obj, name, cls, context, cache)) return { node: attribute, via: 'other', method };
+  if (isOtherClassAttribute(attribute, obj, name, cls, context, cache, classes)) return { node: attribute, via: 'other', method };
   return { node: attribute, via: 'unknown', method };
 }
 
@@ -329,38 +376,48 @@ function prunedThroughAlias(attr: Node, text: string): boolean {
   return re.test(text.slice(scope?.startIndex ?? 0, scope?.endIndex ?? text.length));
 }
 
-/** Is this non-adding use one that a weak container supports the same way? */
-function compatibleUse(access: Access, kind: Kind): boolean {
+type UseVerdict = 'safe' | 'lookup' | 'incompatible';
+
+/**
+ * Does a weak container support this non-adding use the same way? Iteration, `len`, `in`, truth
+ * tests and copies into a list do ('safe'). A lookup by key in a dict (`C.NAME[k]`, `.get(k)`)
+ * works too, but finds nothing once the instance is freed — and code that looks instances up by
+ * key may rely on the registry to keep them ('lookup'). Anything else does not ('incompatible').
+ */
+function useVerdict(access: Access, kind: Kind): UseVerdict {
   const attr = access.node;
   const p = attr.parent;
-  if (!p) return false;
+  if (!p) return 'incompatible';
   // Iteration: `for x in C.NAME`, comprehensions.
-  if ((p.type === 'for_statement' || p.type === 'for_in_clause') && p.childForFieldName('right')?.equals(attr)) return true;
+  if ((p.type === 'for_statement' || p.type === 'for_in_clause') && p.childForFieldName('right')?.equals(attr)) return 'safe';
   // Membership: `x in C.NAME`.
   if (p.type === 'comparison_operator' && p.namedChildren.findIndex((c) => c?.equals(attr)) > 0) {
     const ops = p.children.filter((c) => c && !c.isNamed).map((c) => c!.text);
-    if (ops.every((o) => o === 'in' || o === 'not in' || o === 'not')) return true;
+    if (ops.every((o) => o === 'in' || o === 'not in' || o === 'not')) return 'safe';
   }
   // `len(C.NAME)`, `list(C.NAME)`, …
   if (p.type === 'argument_list' && p.namedChildCount === 1) {
     const fn = p.parent?.childForFieldName('function');
-    if (fn?.type === 'identifier' && SAFE_CALLERS.has(fn.text)) return true;
+    if (fn?.type === 'identifier' && SAFE_CALLERS.has(fn.text)) return 'safe';
   }
   // Truth tests: `if C.NAME:`, `not C.NAME`.
-  if ((p.type === 'if_statement' || p.type === 'while_statement' || p.type === 'elif_clause') && p.childForFieldName('condition')?.equals(attr)) return true;
-  if (p.type === 'not_operator') return true;
+  if ((p.type === 'if_statement' || p.type === 'while_statement' || p.type === 'elif_clause') && p.childForFieldName('condition')?.equals(attr)) return 'safe';
+  if (p.type === 'not_operator') return 'safe';
   if (kind === 'dict') {
-    if (p.type === 'attribute' && p.childForFieldName('object')?.equals(attr)) {
+    if (p.type === 'attribute' && p.childForFieldName('object')?.equals(attr) && p.parent?.type === 'call') {
       const method = p.childForFieldName('attribute')?.text ?? '';
-      return SAFE_DICT_METHODS.has(method) && p.parent?.type === 'call';
+      if (ITERATING_DICT_METHODS.has(method)) return 'safe';
+      if (method === 'get') return 'lookup';
+      return 'incompatible';
     }
     // Reads: `C.NAME[key]`.
     if (p.type === 'subscript' && p.childForFieldName('value')?.equals(attr)) {
       const holder = p.parent;
-      return !(holder?.type === 'assignment' || holder?.type === 'augmented_assignment') || !holder.childForFieldName('left')?.equals(p);
+      const written = (holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(p);
+      return written ? 'incompatible' : 'lookup';
     }
   }
-  return false;
+  return 'incompatible';
 }
 
 function basesOf(cls: Node): Node[] {
@@ -394,6 +451,23 @@ function moduleClass(root: Node, name: string): Node | undefined {
     if (def?.type === 'class_definition' && def.childForFieldName('name')?.text === name) return def;
   }
   return undefined;
+}
+
+/** Classes of the file by name (the first of each name), built once per check when needed. */
+type ClassIndex = () => Map<string, Node>;
+
+function classIndex(root: Node): ClassIndex {
+  let index: Map<string, Node> | undefined;
+  return () => {
+    if (!index) {
+      index = new Map();
+      for (const c of root.descendantsOfType('class_definition')) {
+        const name = c?.childForFieldName('name')?.text;
+        if (c && name && !index.has(name)) index.set(name, c);
+      }
+    }
+    return index;
+  };
 }
 
 type WeakVerdict = 'safe' | 'unsafe' | 'impossible';
@@ -499,11 +573,12 @@ export const rule: Rule = {
   query: `
     (class_definition
       name: (identifier) @class_name
-      body: (block (expression_statement (assignment left: (identifier) @name right: [(list) (dictionary) (set) (call)] @value) @assign))) @class
+      body: (block (expression_statement (assignment left: (identifier) @name right: [(list) (dictionary) (set) (call) (parenthesized_expression)] @value) @assign))) @class
   `,
   check(context: RuleContext, matches: QueryMatch[]) {
     const { text, root } = context;
     const methods = new Map<number, Method>();
+    const classes = classIndex(root);
     const metaVerdicts = new Map<number, boolean>();
     for (const match of matches) {
       const get = (n: string) => match.captures.find((c) => c.name === n)!.node;
@@ -513,6 +588,8 @@ export const rule: Rule = {
       const name = target.text;
       const assign = get('assign');
       if (DECLARATION_CLASSES.has(className) || DECLARATION_NAMES.has(name)) continue;
+      const offsets = wordOffsets(text, name);
+      if (!mayGrow(text, offsets, name)) continue;
       const container = containerKind(get('value'), context);
       if (!container) continue;
       const { kind } = container;
@@ -525,15 +602,13 @@ export const rule: Rule = {
       const accesses: Access[] = [];
       let removed = false;
       let bareUse = false;
-      const re = new RegExp(`(?<![\\p{L}\\p{N}_\\p{Mn}\\p{Mc}])${escapeRegExp(name)}(?![\\p{L}\\p{N}_\\p{Mn}\\p{Mc}])`, 'gu');
-      for (const m of text.matchAll(re)) {
-        const start = m.index!;
+      for (const start of offsets) {
         const id = root.namedDescendantForIndex(start, start + name.length);
         if (!id || id.type !== 'identifier' || id.startIndex !== start || id.endIndex !== start + name.length) continue;
         if (id.equals(target)) continue;
         const p = id.parent;
         if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) {
-          const access = classify(p, name, className, cls, context, methods);
+          const access = classify(p, name, className, cls, context, methods, classes);
           if (isRemoval(p, access.via, kind) || prunedThroughAlias(p, text)) {
             removed = true;
             break;
@@ -550,16 +625,19 @@ export const rule: Rule = {
         return a.via === 'self' && (p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.equals(a.node);
       });
       const additions: Addition[] = [];
-      let compatible = !bareUse;
+      let uses: UseVerdict = bareUse ? 'incompatible' : 'safe';
+      const worse = (v: UseVerdict) => {
+        if (v === 'incompatible' || (v === 'lookup' && uses === 'safe')) uses = v;
+      };
       for (const access of accesses) {
         if (access.via === 'other') continue;
         if (access.via === 'unknown' || (access.via === 'self' && shadowed)) {
-          compatible = false;
+          worse('incompatible');
           continue;
         }
         const addition = additionAt(access, kind, className, name);
         if (addition) additions.push(addition);
-        else if (!compatibleUse(access, kind)) compatible = false;
+        else worse(useVerdict(access, kind));
       }
       if (additions.length === 0) continue;
 
@@ -573,7 +651,7 @@ export const rule: Rule = {
       const holds = additions.every((a) => a.asKey) ? 'keeps instances as keys' : 'collects instances';
       const message = `Class attribute \`${shown}\` (a ${kind}) ${holds} (${first.how}) and nothing in this module removes them: every instance stays alive as long as the class`;
       const fixes: Fix[] = [];
-      const fix = weakFix(context, cls, assign, kind, container.empty, compatible, additions);
+      const fix = weakFix(context, cls, assign, kind, container.empty, uses, additions);
       if (fix) fixes.push(fix);
       context.report({ node: target, message, related, fixes });
     }
@@ -591,8 +669,8 @@ export const rule: Rule = {
       'import weakref\n\n\nclass Connection:\n    instances = weakref.WeakSet()\n\n    def __init__(self, host):\n        self.host = host\n        Connection.instances.add(self)\n',
     fixSafety:
       'The fix makes the container weak: `[]` and `set()` become `weakref.WeakSet()` (and each `.append(` of an instance becomes `.add(`); a dict whose values are the instances becomes `weakref.WeakValueDictionary()`. It adds `import weakref`, or reuses an existing `import weakref as …` / `from weakref import WeakSet`, and rewrites a plain annotation (`list`, `List[T]`, `set[T]`, `Dict[K, V]`, also inside `ClassVar[…]`; subscripted forms only for target 3.9 or later, or with `from __future__ import annotations`).\n\n' +
-      'It is offered only when the container starts empty, every addition stores the instance itself (not a tuple, not as a key), and every use of the attribute in the module is one a weak container supports the same way: iteration, `len()`, `in`, truth tests, `list()`/`sorted()`/`tuple()`, and for dicts `get`, `items`, `keys`, `values` and `d[k]` reads. It is not offered when the instances cannot be weakly referenced (`__slots__` without `__weakref__`, `@dataclass(slots=True)`), or when a list would become a set of unhashable instances (`__eq__` without `__hash__`, a plain `@dataclass`), or when the attribute is used in a way this rule cannot follow (indexing a list, `sort`, passing it to another function, a use through another object).\n\n' +
-      'It is safe when the class and its bases are all in the file and none defines `__eq__` or `__hash__` or has a class decorator: instances are then hashable by identity, and a list that held each instance once behaves as a set of them. A weak container\'s iteration order is not insertion order, and entries disappear when their instance is freed — which is the point. It is unsafe when a base class is defined elsewhere (it may define `__slots__`, `__eq__` or equality-based hashing, or be a `tuple`/`int` subclass that cannot be weakly referenced), when the class defines `__eq__`/`__hash__` (equal instances would collapse into one entry of a former list), or when a class decorator may add such methods. Code in other modules that uses the attribute is not seen.',
+      'It is offered only when the container starts empty, every addition stores the instance itself (not a tuple, not as a key), and every use of the attribute in the module is one a weak container supports: iteration, `len()`, `in`, truth tests, `list()`/`sorted()`/`tuple()`, for dicts also `items()`, `keys()`, `values()`, `d[k]` and `get()`. It is not offered when the instances cannot be weakly referenced (`__slots__` without `__weakref__`, `@dataclass(slots=True)`), or when a list would become a set of unhashable instances (`__eq__` without `__hash__`, a plain `@dataclass`), or when the attribute is used in a way this rule cannot follow (indexing a list, `sort`, passing it to another function, a use through another object).\n\n' +
+      'It is safe when the class and its bases are all in the file and none defines `__eq__` or `__hash__` or has a class decorator: instances are then hashable by identity, and a list that held each instance once behaves as a set of them. A weak container\'s iteration order is not insertion order, and entries disappear when their instance is freed — which is the point. It is unsafe when a base class is defined elsewhere (it may define `__slots__`, `__eq__` or equality-based hashing, or be a `tuple`/`int` subclass that cannot be weakly referenced), when the class defines `__eq__`/`__hash__` (equal instances would collapse into one entry of a former list), when a class decorator may add such methods, and when the module looks instances up by key (`registry[key]`, `registry.get(key)`): a lookup registry may be the only owner of its instances on purpose, and after the fix a lookup finds nothing once the instance is freed. Code in other modules that uses the attribute is not seen.',
     options: '`target-version` decides whether a subscripted annotation can be rewritten (3.9 and later, or with `from __future__ import annotations`).',
     references: [
       'https://docs.python.org/3/library/weakref.html#weakref.WeakSet',
@@ -609,10 +687,10 @@ function weakFix(
   assign: Node,
   kind: Kind,
   empty: boolean,
-  compatible: boolean,
+  uses: UseVerdict,
   additions: Addition[],
 ): Fix | undefined {
-  if (!empty || !compatible) return undefined;
+  if (!empty || uses === 'incompatible') return undefined;
   if (kind === 'dict' ? additions.some((a) => !a.direct || a.asKey) : additions.some((a) => !a.direct)) return undefined;
   const verdict = weakVerdict(cls, context.root, kind === 'list', context);
   if (verdict === 'impossible') return undefined;
@@ -633,9 +711,10 @@ function weakFix(
     if (!edit) return undefined;
     edits.push(edit);
   }
-  const value = assign.childForFieldName('right')!;
+  // The literal itself, inside any parentheses, so that comments around it stay.
+  const value = unparenthesize(assign.childForFieldName('right')!);
   edits.push({ start: value.startIndex, end: value.endIndex, text: `${weakName}()` });
   for (const a of additions) if (a.rename) edits.push(a.rename);
   const title = kind === 'dict' ? 'Hold the instances in a weakref.WeakValueDictionary' : 'Hold the instances in a weakref.WeakSet';
-  return { title, safety: verdict === 'safe' ? 'safe' : 'unsafe', edits };
+  return { title, safety: verdict === 'safe' && uses === 'safe' ? 'safe' : 'unsafe', edits };
 }

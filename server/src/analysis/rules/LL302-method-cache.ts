@@ -149,6 +149,8 @@ export const rule: Rule = {
       const className = cls.childForFieldName('name')?.text ?? '?';
       for (const c of caches) {
         const info = cacheInfo(c.decorator, c.qualified!);
+        // maxsize=0 (or negative) caches nothing: no instance is kept.
+        if (info.maxsize !== undefined && /^-?0*\d*$/.test(info.maxsize) && Number(info.maxsize) <= 0) continue;
         const message =
           info.maxsize === undefined
             ? `\`${info.shown}\` on method \`${className}.${method}\` caches \`${self}\` in an unbounded cache that lives on the class: every instance it is called on stays alive for the life of the process`
@@ -160,7 +162,7 @@ export const rule: Rule = {
   docs: {
     summary: '`functools.lru_cache` or `functools.cache` on an instance method keeps the instances alive.',
     whatItDoes:
-      'Flags `functools.lru_cache` and `functools.cache`, in any spelling (`@lru_cache`, `@lru_cache()`, `@lru_cache(maxsize=None)`, `@functools.cache`, an alias such as `from functools import lru_cache as memo`), applied to a method defined directly in a class body whose first parameter is the instance. The finding is on the decorator; the message says whether the cache is unbounded (`cache`, `maxsize=None`) or bounded. Static methods, class methods, module-level functions, methods of `Enum` subclasses (members are singletons that live as long as the class anyway) and methods of metaclasses (their instances are classes) are not flagged.',
+      'Flags `functools.lru_cache` and `functools.cache`, in any spelling (`@lru_cache`, `@lru_cache()`, `@lru_cache(maxsize=None)`, `@functools.cache`, an alias such as `from functools import lru_cache as memo`), applied to a method defined directly in a class body whose first parameter is the instance. The finding is on the decorator; the message says whether the cache is unbounded (`cache`, `maxsize=None`) or bounded. Static methods, class methods, module-level functions, methods of `Enum` subclasses (members are singletons that live as long as the class anyway), methods of metaclasses (their instances are classes), `__new__` / `__init_subclass__` / `__class_getitem__` (their first parameter is the class) and `maxsize=0` (which caches nothing) are not flagged.',
     whyLeak:
       'The decorator runs once, when the class body runs, and wraps the function in a single cache shared by every instance. Each call stores its arguments as the cache key, and the first argument is `self`: the cache holds a strong reference to every instance the method was called on. The cache lives on the class, which usually lives until the process exits, so those instances (and everything they reference) are never freed. With `@cache` or `maxsize=None` there is no limit at all; with a bound, up to `maxsize` recent calls keep their instances alive long after the program dropped them, which is still surprising in code that creates big objects.',
     example:

@@ -1,7 +1,6 @@
 // LL303 unbounded-module-cache: a module-level container that functions add to and nothing
 // ever removes from, so it grows for the life of the process.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { unparenthesize } from '../syntax';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
 type Kind = 'list' | 'deque' | 'set' | 'dict' | 'defaultdict' | 'counter';
@@ -66,21 +65,44 @@ interface Addition {
   fn: Node;
 }
 
+/** Unwraps `(expr)` groupings, comments inside them included. */
+function unparenthesize(node: Node): Node {
+  let n = node;
+  for (;;) {
+    if (n.type !== 'parenthesized_expression') return n;
+    const inner = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    if (inner.length !== 1) return n;
+    n = inner[0];
+  }
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function wordRegExp(name: string): RegExp {
-  return new RegExp(`(?<![\\p{L}\\p{N}_\\p{Mn}\\p{Mc}])${escapeRegExp(name)}(?![\\p{L}\\p{N}_\\p{Mn}\\p{Mc}])`, 'gu');
+const IDENTIFIER_CHAR = /[\p{L}\p{N}_\p{Mn}\p{Mc}]/u;
+
+function isIdentifierChar(c: number): boolean {
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return IDENTIFIER_CHAR.test(String.fromCharCode(c));
+}
+
+/** Offsets in [start, end) where `name` occurs as a whole word (fast: indexOf, no regular expression). */
+function wordOffsets(text: string, name: string, start = 0, end = text.length): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf(name, start); i !== -1 && i + name.length <= end; i = text.indexOf(name, i + 1)) {
+    if (i > 0 && isIdentifierChar(text.charCodeAt(i - 1))) continue;
+    const after = i + name.length;
+    if (after < text.length && isIdentifierChar(text.charCodeAt(after))) continue;
+    out.push(i);
+  }
+  return out;
 }
 
 /** Identifiers spelled `name` in [start, end) that are names (not `x.name` attributes nor keyword names). */
 function nameOccurrences(root: Node, text: string, name: string, start = 0, end = text.length): Node[] {
   const out: Node[] = [];
-  const re = wordRegExp(name);
-  re.lastIndex = start;
-  for (let m = re.exec(text); m && m.index < end; m = re.exec(text)) {
-    const s = m.index;
+  for (const s of wordOffsets(text, name, start, end)) {
     const e = s + name.length;
     const id = root.namedDescendantForIndex(s, e);
     if (!id || id.type !== 'identifier' || id.startIndex !== s || id.endIndex !== e) continue;
@@ -94,11 +116,29 @@ function nameOccurrences(root: Node, text: string, name: string, start = 0, end 
 
 /** The def node a module-level function name is defined by, if `fn` is one. */
 function isModuleLevelDef(fn: Node): boolean {
-  if (fn.type !== 'function_definition') return false;
   let p = fn.parent;
+  if (fn.type === 'lambda') {
+    // `addflag = lambda *args: …` at module level is a function named addflag.
+    if (p?.type !== 'assignment' || p.childForFieldName('left')?.type !== 'identifier') return false;
+    p = p.parent?.type === 'expression_statement' ? p.parent.parent : null;
+    while (p && MODULE_BLOCKS.has(p.type)) p = p.parent;
+    return p?.type === 'module';
+  }
+  if (fn.type !== 'function_definition') return false;
   if (p?.type === 'decorated_definition') p = p.parent;
   while (p && MODULE_BLOCKS.has(p.type)) p = p.parent;
   return p?.type === 'module';
+}
+
+/** The name a function is bound to: a def's name, or the target of `name = lambda …`. */
+function boundName(fn: Node): Node | null {
+  if (fn.type === 'function_definition') return fn.childForFieldName('name');
+  const p = fn.parent;
+  if (fn.type === 'lambda' && p?.type === 'assignment' && p.childForFieldName('right')?.equals(fn)) {
+    const left = p.childForFieldName('left');
+    return left?.type === 'identifier' ? left : null;
+  }
+  return null;
 }
 
 /**
@@ -113,7 +153,7 @@ function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, 
   if (known !== undefined) return known;
   memo.set(fn.id, false);
   let verdict = false;
-  const name = fn.childForFieldName('name');
+  const name = boundName(fn);
   if (name && isModuleLevelDef(fn)) {
     let calls = 0;
     let deletions = 0;
@@ -153,7 +193,7 @@ function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, 
 /** True when the call at `id` is made by a function that itself only runs at import time (opcode's `name_op` calling `def_op`). */
 function callerRunsOnlyAtImport(id: Node, root: Node, text: string, memo: Map<number, boolean>): boolean {
   const caller = enclosingFunction(id);
-  return !!caller && caller.type === 'function_definition' && runsOnlyAtImport(caller, root, text, memo);
+  return !!caller && runsOnlyAtImport(caller, root, text, memo);
 }
 
 /** Names the container is copied to by `alias = NAME` (or a tuple assignment), with the scope of the alias. */
@@ -189,6 +229,30 @@ function aliasPruned(alias: Node, text: string): boolean {
   return re.test(text.slice(start, end));
 }
 
+/**
+ * A text-only pre-check, one pass for all names: which of them can some line add to
+ * (`name.append(`, `name[…] = `, `name[…].add(`, `name += `, …)? False positives only cost time;
+ * a false negative would hide a finding, so the pattern is looser than the rule.
+ */
+const GROWTH_AFTER_NAME =
+  /[\s)]*(?:\.\s*(?:append|appendleft|extend|extendleft|insert|add|update|setdefault)\b|\[[^\n]*\]\s*(?:[-+*/%&|^@]|<<|>>|\*\*|\/\/)?=(?!=)|\[[^\n]*\]\s*[.[]|\[[^\]\n]*\n|[+|]=)/y;
+
+/** Loose on purpose: `(name).add(`, and a subscript left open at the end of its line, pass too. */
+function namesThatMayGrow(text: string, names: string[]): Set<string> {
+  const found = new Set<string>();
+  for (const name of names) {
+    for (const i of wordOffsets(text, name)) {
+      if (i > 0 && text[i - 1] === '.') continue;
+      GROWTH_AFTER_NAME.lastIndex = i + name.length;
+      if (GROWTH_AFTER_NAME.test(text)) {
+        found.add(name);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
 /** The kind of container a module-level value builds, if it is one this rule tracks. */
 function containerKind(value: Node, context: RuleContext): Kind | undefined {
   const v = unparenthesize(value);
@@ -211,7 +275,11 @@ function containerKind(value: Node, context: RuleContext): Kind | undefined {
 function moduleBindings(root: Node, context: RuleContext): Binding[] {
   const out: Binding[] = [];
   const seen = new Set<string>();
-  const visit = (node: Node) => {
+  // Depth-first in document order, without recursion (module-level blocks can nest deeply).
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const nested: Node[] = [];
     for (const child of node.namedChildren) {
       if (!child) continue;
       if (child.type === 'expression_statement') {
@@ -227,11 +295,11 @@ function moduleBindings(root: Node, context: RuleContext): Binding[] {
         seen.add(name);
         out.push({ name, kind, target: left, assignment: a });
       } else if (MODULE_BLOCKS.has(child.type)) {
-        visit(child);
+        nested.push(child);
       }
     }
-  };
-  visit(root);
+    for (let i = nested.length - 1; i >= 0; i--) stack.push(nested[i]);
+  }
   return out;
 }
 
@@ -351,7 +419,9 @@ function enclosingFunction(node: Node): Node | null {
  */
 function isRegistrationDecorator(fn: Node, stored: Node | null | undefined): boolean {
   if (!stored || fn.type !== 'function_definition') return false;
-  const value = unparenthesize(stored);
+  let value = unparenthesize(stored);
+  // `_codes.add(fn.__code__)`, `_by_name[cls.__name__] = cls`: an attribute of the parameter counts too.
+  while (value.type === 'attribute') value = unparenthesize(value.childForFieldName('object')!);
   if (value.type !== 'identifier') return false;
   const params = fn.childForFieldName('parameters');
   const isParam = params?.namedChildren.some((p) => {
@@ -369,10 +439,39 @@ function isRegistrationDecorator(fn: Node, stored: Node | null | undefined): boo
   });
 }
 
+/**
+ * True when the addition only runs under a condition that bounds the container: a size check
+ * (`if len(_cache) < 100:`, `if not _loaded:`), or an update of a key already present
+ * (`if key in _flags: _flags[key] = True`).
+ */
+function isGuarded(node: Node, fn: Node, name: string, key: Node | null | undefined): boolean {
+  for (let n: Node = node, p = node.parent; p && !p.equals(fn); n = p, p = p.parent) {
+    if (p.type !== 'if_statement' && p.type !== 'elif_clause' && p.type !== 'while_statement') continue;
+    if (!p.childForFieldName(p.type === 'while_statement' ? 'body' : 'consequence')?.equals(n)) continue;
+    const condition = p.childForFieldName('condition');
+    if (!condition) continue;
+    const c = unparenthesize(condition);
+    if (c.type === 'not_operator' && unparenthesize(c.childForFieldName('argument')!).text === name) return true;
+    for (const call of condition.descendantsOfType('call')) {
+      const callee = call?.childForFieldName('function');
+      const args = call?.childForFieldName('arguments')?.namedChildren.filter((a) => a && a.type !== 'comment') ?? [];
+      if (callee?.text === 'len' && args.length === 1 && args[0]!.text === name) return true;
+    }
+    if (key && c.type === 'comparison_operator' && c.namedChildCount === 2) {
+      const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text);
+      if (ops.length === 1 && ops[0] === 'in' && c.namedChild(1)?.text === name && c.namedChild(0)?.text === key.text) return true;
+    }
+  }
+  return false;
+}
+
 type Verdict = { kind: 'addition'; addition: Addition } | { kind: 'removal' } | { kind: 'rebinding' } | { kind: 'other' };
 
 /** What one reference to the module-level container does with it. */
-function classify(id: Node, binding: Binding, fn: Node | null): Verdict {
+function classify(name: Node, binding: Binding, fn: Node | null): Verdict {
+  // `(_cache).add(x)` is `_cache.add(x)`.
+  let id = name;
+  while (id.parent?.type === 'parenthesized_expression') id = id.parent;
   const p = id.parent!;
   const field = (f: string) => p.childForFieldName(f)?.equals(id) ?? false;
   const kind = binding.kind;
@@ -380,6 +479,7 @@ function classify(id: Node, binding: Binding, fn: Node | null): Verdict {
     if (!fn) return { kind: 'other' }; // import time
     if (key !== undefined && isConstantKey(key)) return { kind: 'other' }; // a fixed key does not grow
     if (isRegistrationDecorator(fn, stored)) return { kind: 'other' };
+    if (isGuarded(node, fn, binding.name, key)) return { kind: 'other' };
     return { kind: 'addition', addition: { node, how, fn } };
   };
   if (p.type === 'attribute' && field('object')) {
@@ -431,7 +531,7 @@ function classify(id: Node, binding: Binding, fn: Node | null): Verdict {
     return { kind: 'rebinding' };
   }
   if (p.type === 'delete_statement' || (p.type === 'expression_list' && p.parent?.type === 'delete_statement')) return { kind: 'removal' };
-  if (fn && isBinding(id)) return { kind: 'rebinding' };
+  if (fn && isBinding(name)) return { kind: 'rebinding' };
   return { kind: 'other' };
 }
 
@@ -448,7 +548,10 @@ export const rule: Rule = {
     if (bindings.length === 0) return;
     const { text } = context;
     const importTime = new Map<number, boolean>();
+    // Cheap text test first: most module-level containers are never added to.
+    const growing = namesThatMayGrow(text, bindings.map((b) => b.name));
     for (const binding of bindings) {
+      if (!growing.has(binding.name)) continue;
       const occurrences = nameOccurrences(root, text, binding.name).map((id) => ({ id, scope: scopeOf(id) }));
       // Scopes where the name is local (bound there without `global`), or declared global.
       const local = new Set<number>();
@@ -505,7 +608,7 @@ export const rule: Rule = {
     summary: 'A module-level container that functions add to and nothing ever removes from.',
     whatItDoes:
       'Flags a module-level list, dict, set, `collections.defaultdict`, `OrderedDict`, `Counter` or `deque` without a `maxlen` when code inside functions or methods adds to it (`append`, `extend`, `insert`, `add`, `update`, `setdefault`, `x[k] = v`, `d[k].append(v)` on a defaultdict, `c[k] += 1` on a Counter, `+=` / `|=` with `global`) and nothing anywhere in the module removes from it (`pop`, `popitem`, `popleft`, `remove`, `discard`, `clear`, `del x[k]`, slice assignment or deletion, `-=`) or rebinds it (`global x; x = …`). The finding is on the module-level binding; related information points at every addition.\n\n' +
-      'Not flagged: additions made at import time — at module level, in a class body, or inside a function that only ever runs at import time (a module-level function whose only uses in the module are calls or decorations at module level, or that is deleted with `del` once the module is set up, like `def_op` in `opcode.py`); registration decorators (a function that stores its parameter and returns it, `def register(fn): _handlers.append(fn); return fn`, also inside a decorator factory); containers pruned anywhere, including through a removal method passed as a callback (`task.add_done_callback(_tasks.discard)`, `weakref.finalize(obj, _live.remove, key)`) or through a local alias (`items = _pending; items.pop()`); stores under a constant key (`_state["ready"] = True`), which cannot grow; names that a function binds locally (parameters, assignments without `global`, loop and comprehension variables, imports); dunder names such as `__all__`; weak containers.\n\n' +
+      'Not flagged: additions made at import time — at module level, in a class body, or inside a function that only ever runs at import time (a module-level function or `name = lambda …` whose only uses in the module are calls or decorations made at import time, possibly through other such functions, or that is deleted with `del` once the module is set up, like `def_op` in `opcode.py`); registration decorators (a function that stores its parameter, or an attribute of it, and returns that parameter: `def register(fn): _handlers.append(fn); return fn`, `_codes.add(f.__code__)`, also inside a decorator factory); containers pruned anywhere, including through a removal method passed as a callback (`task.add_done_callback(_tasks.discard)`, `weakref.finalize(obj, _live.remove, key)`) or through a local alias (`items = _pending; items.pop()`); stores under a constant key (`_state["ready"] = True`), which cannot grow; additions under a condition that bounds the container — a size check (`if len(_cache) < 100:`, `if not _loaded:`) or an update of a key already present (`if key in _flags: _flags[key] = True`); names that a function binds locally (parameters, assignments without `global`, loop and comprehension variables, imports); dunder names such as `__all__`; weak containers.\n\n' +
       'Explicit registration functions are flagged: `def register(name, handler): _handlers[name] = handler` is not exempt. The exemption covers registration decorators because a decorator runs once per decorated definition, almost always at import time, so the registry is bounded by the code. A plain function can be called at any time and any number of times — per request, per connection, per test — and a registry with no way to take entries back keeps every handler and everything it references alive. A registry that is really filled only at start-up should say so: give it an `unregister()` (which tests need anyway, and which silences this rule), or suppress the finding with `# leaklens: ignore[LL303]` on the binding.',
     whyLeak:
       'A module-level object lives as long as its module, which is normally the whole process. Each addition keeps a strong reference to the key and the value, so everything reachable from them stays alive too: a memo dict keyed by request data, a list of every object ever seen, a set of ids that is only ever added to. Nothing is freed until the process exits, and the memory use grows with the traffic, not with the code.',

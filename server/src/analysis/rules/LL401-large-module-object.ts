@@ -285,7 +285,11 @@ function numpyEstimate(name: string, call: Node, facts: FileFacts, context: Rule
 }
 
 /** The size of what a constant expression builds, when it can be told. */
-function estimate(node: Node, facts: FileFacts, context: RuleContext): Estimate | undefined {
+/** Deeper constant expressions are not estimated (and deep recursion would overflow the stack). */
+const MAX_ESTIMATE_DEPTH = 64;
+
+function estimate(node: Node, facts: FileFacts, context: RuleContext, depth = 0): Estimate | undefined {
+  if (depth > MAX_ESTIMATE_DEPTH) return undefined;
   const n = unparenthesize(node);
   switch (n.type) {
     case 'list_comprehension':
@@ -305,7 +309,7 @@ function estimate(node: Node, facts: FileFacts, context: RuleContext): Estimate 
       for (const item of n.namedChildren) {
         if (!item || item.type === 'comment') continue;
         if (item.type === 'list_splat') return undefined;
-        const inner = estimate(item, facts, context);
+        const inner = estimate(item, facts, context, depth + 1);
         elements += 1 + (inner?.elements ?? 0);
         bytes += BYTES.slot + (inner?.bytes ?? 0);
       }
@@ -317,8 +321,8 @@ function estimate(node: Node, facts: FileFacts, context: RuleContext): Estimate 
       const right = n.childForFieldName('right');
       if (!left || !right) return undefined;
       if (op === '+') {
-        const a = estimate(left, facts, context);
-        const b = estimate(right, facts, context);
+        const a = estimate(left, facts, context, depth + 1);
+        const b = estimate(right, facts, context, depth + 1);
         if (!a || !b || a.kind !== b.kind) return undefined;
         return { kind: a.kind, elements: a.elements + b.elements, bytes: a.bytes + b.bytes };
       }
@@ -329,7 +333,7 @@ function estimate(node: Node, facts: FileFacts, context: RuleContext): Estimate 
         if (!['list', 'tuple', 'string', 'binary_operator'].includes(seq.type)) continue;
         const times = intValue(countNode, facts);
         if (times === undefined) continue;
-        const base = estimate(seq, facts, context);
+        const base = estimate(seq, facts, context, depth + 1);
         if (!base || base.kind === 'set' || base.kind === 'dict' || base.kind === 'array') continue;
         const count = Math.max(0, times);
         if (base.kind === 'list' || base.kind === 'tuple') {
@@ -354,7 +358,7 @@ function estimate(node: Node, facts: FileFacts, context: RuleContext): Estimate 
         if (other || keywords.size > 0 || positional.length !== 1) return undefined;
         const size = intValue(positional[0], facts);
         if (size !== undefined) return size >= 0 ? { kind: 'bytes', elements: size, bytes: size } : undefined;
-        const inner = estimate(positional[0], facts, context);
+        const inner = estimate(positional[0], facts, context, depth + 1);
         return inner?.kind === 'bytes' ? inner : undefined;
       }
       for (const container of ['list', 'tuple', 'set', 'frozenset'] as const) {
@@ -640,8 +644,10 @@ export const rule: Rule = {
     (assignment left: (identifier) @name right: (list_comprehension) @value) @assign
     (assignment left: (identifier) @name right: (set_comprehension) @value) @assign
     (assignment left: (identifier) @name right: (dictionary_comprehension) @value) @assign
-    (assignment left: (identifier) @name right: (call) @value) @assign
-    (assignment left: (identifier) @name right: (binary_operator) @value) @assign
+    (assignment left: (identifier) @name right: (call function: (identifier) @fn) @value (#any-of? @fn "list" "tuple" "set" "frozenset" "bytearray" "bytes" "zeros" "ones" "empty" "full" "arange")) @assign
+    (assignment left: (identifier) @name right: (call function: (attribute attribute: (identifier) @fn)) @value (#any-of? @fn "zeros" "ones" "empty" "full" "arange" "fromkeys" "bytearray" "bytes" "list" "tuple" "set" "frozenset")) @assign
+    (assignment left: (identifier) @name right: (binary_operator operator: "*") @value) @assign
+    (assignment left: (identifier) @name right: (binary_operator left: (binary_operator) operator: "+") @value) @assign
     (assignment left: (identifier) @name right: (parenthesized_expression) @value) @assign
   `,
   check(context: RuleContext, matches: QueryMatch[]) {
@@ -691,7 +697,7 @@ export const rule: Rule = {
   docs: {
     summary: 'A big object built from constants and bound at module or class level, where it lives for the whole process.',
     whatItDoes:
-      'Flags a module-level or class-body binding whose value is estimated to hold at least `large-object-threshold` elements (100 000 by default), computed from constant expressions: comprehensions over `range(N)` (products of nested ranges; not when an `if` clause filters them), `list/tuple/set(range(N))`, `[x] * N`, `"x" * N`, `bytearray(N)`, `bytes(N)`, and `numpy.zeros/ones/empty/full/arange` with constant shapes (integers or tuples). `N` may be a literal (`1_000_000`, `10**6`, `4 * 1024`) or a module-level name bound once to one. The message gives the element count and the estimated size in megabytes (10^6 bytes), a lower bound for 64-bit CPython: 8 bytes per list or tuple slot (repeated items such as `[0] * N` are shared, so only the slot counts), plus 32 bytes for each fresh object a comprehension or `list(range(N))` creates (an int is 28 bytes, rounded up by the allocator); about 64 bytes per set element and 72 per dict entry; 1 byte per bytes or bytearray item; 1, 2 or 4 bytes per character of a string, depending on its widest character; the dtype\'s item size for NumPy arrays (8 bytes by default). A name deleted later with `del`, or re-bound later in the same scope, is not flagged.',
+      'Flags a module-level or class-body binding whose value is estimated to hold at least `large-object-threshold` elements (100 000 by default), computed from constant expressions: comprehensions over `range(N)` (products of nested ranges; not when an `if` clause filters them), `list/tuple/set(range(N))`, `[x] * N`, `"x" * N`, `bytearray(N)`, `bytes(N)`, and `numpy.zeros/ones/empty/full/arange` with constant shapes (integers or tuples). `N` may be a literal (`1_000_000`, `10**6`, `4 * 1024`) or a module-level name bound once to one. Items of containers built per element count too: `[[0] * 1000 for _ in range(1000)]` holds 1 001 000 elements. The message gives the element count and the estimated size in megabytes (10^6 bytes), a lower bound for 64-bit CPython: 8 bytes per list or tuple slot (repeated items such as `[0] * N` are shared, so only the slot counts), plus 32 bytes for each fresh object a comprehension or `list(range(N))` creates (an int is 28 bytes, rounded up by the allocator); about 64 bytes per set element and 72 per dict entry; 1 byte per bytes or bytearray item; 1, 2 or 4 bytes per character of a string, depending on its widest character; the dtype\'s item size for NumPy arrays (8 bytes by default). A name deleted later with `del`, or re-bound later in the same scope, is not flagged.',
     whyLeak:
       'A module is imported once and kept in `sys.modules` until the interpreter exits, and a class lives as long as its module. Whatever their global names refer to is therefore never freed: a lookup table or buffer that was needed only while the module was being set up keeps its memory for the whole life of the process, in every worker process that imports it.',
     example: 'SQUARES = [i * i for i in range(10**6)]\nTOTAL = sum(SQUARES)\n',

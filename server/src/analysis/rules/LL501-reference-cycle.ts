@@ -1,8 +1,18 @@
 // LL501 reference-cycle: within one scope, stores that make objects bound to names refer to each
 // other (`a.next = b` … `b.prev = a`, `a.me = a`, `b.items.append(a)`): a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { classOfMethod, heldNames, methodInfo, rootIdentifier, Store, storeOf, weakProxyEdits } from '../cycles';
-import { enclosingScope, unparenthesize } from '../syntax';
+import { classOfMethod, heldNames, methodInfo, rootIdentifier, ScopeIndex, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
+
+const ASCII = /^[\x00-\x7f]*$/;
+const ROOT_ASCII = /^[(\s]*([A-Za-z_]\w*)/;
+const ROOT = /^[(\s]*([\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*)/u;
+const NAME_ASCII = /(?<![.\w])[A-Za-z_]\w*/g;
+/** Leading names of an expression's text (not attribute names after a dot). */
+const NAME = /(?<![.\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}])[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*/gu;
+
+/** The scopes of the file being checked; set for the duration of one `check()` call. */
+let scopes: ScopeIndex;
+const enclosingScope = (node: Node): Node => scopes.scopeOf(node);
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 import { parentBackReferences } from './LL502-parent-back-reference';
 
@@ -32,7 +42,10 @@ function branchPath(node: Node, scope: Node): Array<{ stmt: number; part: number
   const path: Array<{ stmt: number; part: number }> = [];
   let child: Node = node;
   for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
-    if (BRANCHING.has(n.type) && BRANCH_PARTS.has(child.type)) {
+    if (child.type === 'case_clause') {
+      // `match` cases sit in the statement's body block.
+      path.push({ stmt: n.startIndex, part: child.startIndex });
+    } else if (BRANCHING.has(n.type) && BRANCH_PARTS.has(child.type)) {
       // The `try` body and its handlers can both run (a handler after part of the body); only
       // two different handlers exclude each other.
       const part = n.type === 'try_statement' && child.type !== 'except_clause' ? -1 : child.startIndex;
@@ -171,8 +184,9 @@ function classLevelAttributes(cls: Node): Set<string> {
   if (names.size === 0) return names;
   for (const a of body.descendantsOfType('assignment')) {
     const left = a?.childForFieldName('left');
-    if (left?.type === 'attribute' && left.childForFieldName('object')?.type === 'identifier') {
-      names.delete(left.childForFieldName('attribute')?.text ?? '');
+    const object = left?.type === 'attribute' ? left.childForFieldName('object') : null;
+    if (object?.type === 'identifier' && object.text === 'self') {
+      names.delete(left!.childForFieldName('attribute')?.text ?? '');
     }
   }
   return names;
@@ -209,21 +223,87 @@ function describe(edge: Edge): string {
   return text.length > 40 ? text.slice(0, 37) + '…' : text;
 }
 
+/**
+ * Does the edge go through something held weakly? `self.children.add(c)` into a WeakSet, or
+ * `self.master.children[k] = self` where `self.master` is a weak proxy.
+ */
+function throughWeak(edge: Edge, weak: Set<string>): boolean {
+  if (weak.size === 0) return false;
+  // A name bound to a proxy or weak reference: storing it stores a weak reference.
+  if (weak.has(edge.to)) return true;
+  const store = storeOf(edge.node);
+  if (!store) return false;
+  const container = store.kind === 'call' ? store.target : store.target.childForFieldName(store.kind === 'attribute' ? 'object' : 'value');
+  const next = (n: Node): Node | null =>
+    n.type === 'attribute' ? n.childForFieldName('object') : n.type === 'subscript' ? n.childForFieldName('value') : null;
+  // The container itself may be weak (a WeakSet); any link of the chain before it may be a proxy.
+  if (store.kind !== 'attribute' && container && weak.has(container.text)) return true;
+  for (let n = container ? next(container) ?? null : null; n && n.type !== 'identifier'; n = next(n)) {
+    if (weak.has(n.text)) return true;
+  }
+  if (store.kind === 'attribute' && container && container.type !== 'identifier' && weak.has(container.text)) return true;
+  return false;
+}
+
 /** `self.registry.append(self)` where `registry` is a class attribute of the method's class. */
 function intoClassContainer(scope: Node, edge: Edge): boolean {
   if (edge.slot !== undefined || scope.type !== 'function_definition') return false;
   const cls = classOfMethod(scope);
   if (!cls) return false;
   const store = storeOf(edge.node);
-  const container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.target;
+  let container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.target;
+  // `self.bplist[key].append(self)`: the container hangs off the class attribute `bplist`.
+  while (container?.type === 'subscript') container = container.childForFieldName('value');
   if (container?.type !== 'attribute' || container.childForFieldName('object')?.type !== 'identifier') return false;
   return classLevelAttributes(cls).has(container.childForFieldName('attribute')?.text ?? '');
+}
+
+const NO_WEAKREF_CALLS = new Set(['list', 'dict', 'set', 'tuple', 'frozenset', 'bytearray', 'bytes', 'str', 'int', 'collections.defaultdict']);
+const NO_WEAKREF_LITERALS = new Set(['list', 'dictionary', 'set', 'tuple', 'list_comprehension', 'dictionary_comprehension', 'set_comprehension', 'string', 'integer']);
+
+/**
+ * Is `name` last bound, before `at`, to a built-in list, dict, set, tuple, str or int? Those
+ * cannot be weakly referenced: `weakref.proxy` would raise TypeError, so no fix is offered.
+ */
+function boundToBuiltinValue(scope: Node, name: string, at: Node): boolean {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return false;
+  let last: Node | undefined;
+  for (const a of body.descendantsOfType('assignment')) {
+    if (!a || a.startIndex >= at.startIndex || !enclosingScope(a)?.equals(scope)) continue;
+    const left = a.childForFieldName('left');
+    if (left?.type === 'identifier' && left.text === name) last = a;
+  }
+  let value = last?.childForFieldName('right');
+  while (value?.type === 'assignment') value = value.childForFieldName('right');
+  if (!value) return false;
+  const v = unparenthesize(value);
+  if (NO_WEAKREF_LITERALS.has(v.type)) return true;
+  if (v.type !== 'call') return false;
+  const fn = v.childForFieldName('function');
+  return !!fn && NO_WEAKREF_CALLS.has(fn.text);
+}
+
+/**
+ * Proxies are unhashable: no fix where the value must be hashed — a set (`.add`, a set
+ * literal) or a dict key.
+ */
+function hashableNotNeeded(edge: Edge): boolean {
+  const call = edge.node.type === 'call' ? edge.node.childForFieldName('function') : null;
+  if (call?.childForFieldName('attribute')?.text === 'add') return false;
+  for (let n: Node | null = edge.value; n && !n.equals(edge.node); n = n.parent) {
+    const p = n.parent;
+    if (p?.type === 'set') return false;
+    if (p?.type === 'pair' && p.childForFieldName('key')?.equals(n)) return false;
+  }
+  return true;
 }
 
 function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
   edges.sort((a, b) => a.node.startIndex - b.node.startIndex);
   let longLived: Set<string> | undefined;
   let deferred: Set<number> | undefined;
+  let weak: Set<string> | undefined;
   const reported = new Set<number>();
   for (let i = 0; i < edges.length; i++) {
     const closing = edges[i];
@@ -233,24 +313,35 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
     const cycle = [...path, closing];
     longLived ??= longLivedNames(scope, context);
     if (cycle.some((e) => longLived!.has(e.from) || longLived!.has(e.to))) continue;
-    if (cycle.some((e) => e !== closing && exclusive(e.node, closing.node, scope))) continue;
+    if (cycle.some((e, k) => cycle.slice(k + 1).some((f) => exclusive(e.node, f.node, scope)))) continue;
     if (cycle.some((e) => overwritten(scope, e, closing))) continue;
     if (cycle.some((e) => intoClassContainer(scope, e))) continue;
+    weak ??= weakTargets(scope, context, scopes);
+    if (cycle.some((e) => throughWeak(e, weak!))) continue;
     if (reboundBetween(scope, cycle)) continue;
     // A parent/child back-reference is LL502's finding.
     if (deferred === undefined) {
       deferred = new Set();
       const cls = scope.type === 'function_definition' ? classOfMethod(scope) : undefined;
-      if (cls) for (const ref of parentBackReferences(cls, context)) deferred.add(ref.store.startIndex);
+      if (cls) {
+        for (const ref of parentBackReferences(cls, context, scopes)) {
+          deferred.add(ref.store.startIndex);
+          for (const f of ref.forward) deferred.add(f.startIndex);
+        }
+      }
     }
     if (cycle.some((e) => deferred!.has(e.node.startIndex))) continue;
     if (reported.has(closing.node.startIndex)) continue;
     reported.add(closing.node.startIndex);
 
     const { text } = context;
+    // Lists, dicts and other built-in values cannot be weakly referenced.
+    const builtin = boundToBuiltinValue(scope, closing.to, closing.node);
     const after =
       'freed only when the cyclic garbage collector runs, not when the last outside reference goes away; ' +
-      'make one of the references weak (`weakref.proxy` or `weakref.ref`)';
+      (builtin
+        ? `\`${closing.to}\` cannot be weakly referenced: break the cycle explicitly when it is no longer needed`
+        : `make ${cycle.length === 1 ? 'the reference' : 'one of the references'} weak (\`weakref.proxy\` or \`weakref.ref\`)`);
     let message: string;
     if (cycle.length === 1) {
       message = `\`${describe(closing)}\` makes \`${closing.from}\` refer to itself: a reference cycle, ${after}`;
@@ -264,12 +355,15 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
       end: e.node.endIndex,
       message: `\`${e.from}\` refers to \`${e.to}\` here`,
     }));
-    const fix: Fix = {
-      title: `Make this reference to \`${closing.to}\` a \`weakref.proxy\``,
-      safety: 'unsafe',
-      edits: weakProxyEdits(context, closing.value, false),
-    };
-    context.report({ node: closing.node, message, related, fixes: [fix] });
+    const fixes: Fix[] = [];
+    if (!builtin && hashableNotNeeded(closing)) {
+      fixes.push({
+        title: `Make this reference to \`${closing.to}\` a \`weakref.proxy\``,
+        safety: 'unsafe',
+        edits: weakProxyEdits(context, closing.value, false),
+      });
+    }
+    context.report({ node: closing.node, message, related, fixes });
   }
 }
 
@@ -279,41 +373,63 @@ export const rule: Rule = {
   category: 'cycles',
   defaultSeverity: 'warning',
   query: `
-    (assignment left: (attribute)) @store
-    (assignment left: (subscript)) @store
-    (call function: (attribute attribute: (identifier) @method) (#any-of? @method "append" "add" "insert" "appendleft" "setdefault")) @store
+    (assignment left: (attribute) @target right: (_) @value) @store
+    (assignment left: (subscript) @target right: (_) @value) @store
+    (call function: (attribute object: (_) @target attribute: (identifier) @method) arguments: (argument_list) @value (#any-of? @method "append" "add" "insert" "appendleft" "setdefault")) @store
   `,
   check(context: RuleContext, matches: QueryMatch[]) {
-    // Edges first, without scopes: a name can only be in a cycle if it is both stored into and stored.
-    const candidates: Edge[] = [];
+    // A cheap pass over the text of each store first: its target's leading name and the words of
+    // its value. A store can only be part of a cycle when its target's name is stored somewhere
+    // and one of its value's names is stored into somewhere.
+    const rough: Array<{ node: Node; root: string; words: string[] }> = [];
     for (const match of matches) {
       const node = match.captures.find((c) => c.name === 'store')!.node;
-      const store = storeOf(node);
+      const target = match.captures.find((c) => c.name === 'target')!.node;
+      const value = match.captures.find((c) => c.name === 'value')!.node;
+      const targetText = target.text;
+      const valueText = value.text;
+      const ascii = ASCII.test(targetText) && ASCII.test(valueText);
+      const root = (ascii ? ROOT_ASCII : ROOT).exec(targetText)?.[1];
+      if (!root) continue;
+      // Names, not attribute names: `self.method` yields `self` only.
+      const words = valueText.match(ascii ? NAME_ASCII : NAME) ?? [];
+      if (words.length > 0) rough.push({ node, root, words });
+    }
+    const roots = new Set(rough.map((r) => r.root));
+    const stored = new Set(rough.flatMap((r) => r.words));
+    const candidates: Edge[] = [];
+    for (const r of rough) {
+      if (!stored.has(r.root) || !r.words.some((w) => roots.has(w))) continue;
+      const store = storeOf(r.node);
       if (!store) continue;
-      const held = storedNames(store);
-      if (held.length === 0) continue;
       const root = rootIdentifier(store.target);
       if (!root) continue;
-      for (const id of held) {
-        candidates.push({ from: root.text, to: id.text, node, value: id, slot: store.kind === 'attribute' ? store.target.text : undefined });
+      for (const id of storedNames(store)) {
+        candidates.push({ from: root.text, to: id.text, node: r.node, value: id, slot: store.kind === 'attribute' ? store.target.text : undefined });
       }
     }
     const froms = new Set(candidates.map((e) => e.from));
     const tos = new Set(candidates.map((e) => e.to));
-    const byScope = new Map<number, { scope: Node; edges: Edge[] }>();
-    for (const edge of candidates) {
-      if (!froms.has(edge.to) || !tos.has(edge.from)) continue;
-      const scope = enclosingScope(edge.node);
-      if (!scope || scope.type === 'lambda') continue;
-      let group = byScope.get(scope.startIndex);
-      if (!group) byScope.set(scope.startIndex, (group = { scope, edges: [] }));
-      group.edges.push(edge);
-    }
-    for (const { scope, edges } of byScope.values()) {
-      // Only scopes where some name is both a source and a target can hold a cycle.
-      const sources = new Set(edges.map((e) => e.from));
-      if (!edges.some((e) => sources.has(e.to))) continue;
-      checkScope(scope, edges, context);
+    const linked = candidates.filter((e) => froms.has(e.to) && tos.has(e.from));
+    if (linked.length === 0) return;
+    scopes = new ScopeIndex(context.root);
+    try {
+      const byScope = new Map<number, { scope: Node; edges: Edge[] }>();
+      for (const edge of linked) {
+        const scope = enclosingScope(edge.node);
+        if (!scope || scope.type === 'lambda') continue;
+        let group = byScope.get(scope.startIndex);
+        if (!group) byScope.set(scope.startIndex, (group = { scope, edges: [] }));
+        group.edges.push(edge);
+      }
+      for (const { scope, edges } of byScope.values()) {
+        // Only scopes where some name is both a source and a target can hold a cycle.
+        const sources = new Set(edges.map((e) => e.from));
+        if (!edges.some((e) => sources.has(e.to))) continue;
+        checkScope(scope, edges, context);
+      }
+    } finally {
+      scopes = undefined as unknown as ScopeIndex;
     }
   },
   docs: {
@@ -325,7 +441,7 @@ export const rule: Rule = {
     example: 'def link(a, b):\n    a.next = b\n    b.prev = a\n',
     useInstead: 'import weakref\n\n\ndef link(a, b):\n    a.next = b\n    b.prev = weakref.proxy(a)\n',
     fixSafety:
-      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name)`, and `import weakref` is added when missing. It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
+      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name)`, and `import weakref` is added when missing. No fix is offered where a proxy cannot work: for a name bound to a list, dict, set, tuple, string or number (they cannot be weakly referenced), and for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
     options: 'None.',
     references: [
       'https://docs.python.org/3/library/gc.html',

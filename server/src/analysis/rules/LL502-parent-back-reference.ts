@@ -1,8 +1,7 @@
 // LL502 parent-back-reference: instances that point to a parent which also holds them
 // (`self.parent = parent` + `parent.children.append(self)`): every tree is a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { classMethods, heldNames, MethodInfo, rootIdentifier, Store, storeOf, weakProxyEdits } from '../cycles';
-import { enclosingScope, unparenthesize } from '../syntax';
+import { classMethods, classOfMethod, heldNames, MethodInfo, rootIdentifier, ScopeIndex, Store, storeOf, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
 const WEAK_CONTAINERS = new Set(['weakref.WeakSet', 'weakref.WeakValueDictionary', 'weakref.WeakKeyDictionary']);
@@ -25,13 +24,13 @@ interface MethodStores {
   calls: Node[];
 }
 
-function storesIn(info: MethodInfo): MethodStores {
+function storesIn(info: MethodInfo, scopes: ScopeIndex): MethodStores {
   const body = info.fn.childForFieldName('body');
   const stores: Store[] = [];
   const calls: Node[] = [];
   if (body) {
     for (const node of body.descendantsOfType(['assignment', 'call'])) {
-      if (!node || !enclosingScope(node)?.equals(info.fn)) continue;
+      if (!node || !scopes.inScope(node, info.fn)) continue;
       const store = storeOf(node);
       if (store) stores.push(store);
       else if (node.type === 'call') calls.push(node);
@@ -103,9 +102,9 @@ function delNote(cls: Node, methods: Map<string, MethodInfo>): string {
 }
 
 /** Every parent back-reference of a class (shared with LL501, which leaves these cycles to LL502). */
-export function parentBackReferences(cls: Node, context: RuleContext): BackReference[] {
+export function parentBackReferences(cls: Node, context: RuleContext, scopes: ScopeIndex): BackReference[] {
   const methods = classMethods(cls, context);
-  const all = [...methods.values()].filter((m) => m.kind === 'instance' && m.selfName).map(storesIn);
+  const all = [...methods.values()].filter((m) => m.kind === 'instance' && m.selfName).map((m) => storesIn(m, scopes));
   const adders = adderMethods(all);
   const weak = weakAttributes(all, context);
   const note = delNote(cls, methods);
@@ -159,7 +158,7 @@ export function parentBackReferences(cls: Node, context: RuleContext): BackRefer
         if (forward.length === 0) continue;
         found.push({
           store: s.node,
-          value: s.value,
+          value,
           mayBeNone: true,
           forward,
           message:
@@ -176,13 +175,10 @@ export function parentBackReferences(cls: Node, context: RuleContext): BackRefer
           if (!attr || isWeak(attr) || rootIdentifier(attr)?.text !== self) continue;
           if (heldNames(f.value).some((id) => id.text === child)) forward.push(f.node);
         }
-        for (const c of adderCalls(m, adders)) {
-          if (unparenthesize(c.owner).text === self && c.args.some((a) => unparenthesize(a).text === child)) forward.push(c.node);
-        }
         if (forward.length === 0) continue;
         found.push({
           store: s.node,
-          value: s.value,
+          value,
           mayBeNone: false,
           forward,
           message:
@@ -201,11 +197,48 @@ export const rule: Rule = {
   name: 'parent-back-reference',
   category: 'cycles',
   defaultSeverity: 'warning',
-  query: `(class_definition body: (block)) @class`,
+  // Candidates first, from the text of the stores alone: a back-reference `o.attr = v` needs a
+  // store that makes `v` hold `o` (`v.children.append(o)`, `o.attr.children.append(o)`, or a
+  // call `v.add(self)`). Only classes with such a pair are analysed.
+  query: `
+    (assignment left: (attribute object: (identifier) @object attribute: (identifier) @attr) right: (identifier) @value) @back
+    (assignment left: (attribute object: (identifier) @object attribute: (identifier) @attr) right: (parenthesized_expression) @value) @back
+    (assignment left: (subscript value: (attribute) @container) right: (_) @held) @forward
+    (call function: (attribute object: (attribute) @container attribute: (identifier) @method) arguments: (argument_list (_) @held .) (#any-of? @method "append" "add" "insert" "appendleft" "setdefault")) @forward
+    (call function: (attribute object: (identifier) @container) arguments: (argument_list . (identifier) @held .) (#eq? @held "self")) @forward
+  `,
   check(context: RuleContext, matches: QueryMatch[]) {
+    const holds = new Set<string>();
+    const backs: Array<{ node: Node; object: string; attr: string; value: string }> = [];
     for (const match of matches) {
-      const cls = match.captures[0].node;
-      for (const ref of parentBackReferences(cls, context)) {
+      const get = (name: string) => match.captures.find((c) => c.name === name)?.node;
+      const back = get('back');
+      if (back) {
+        const object = get('object')!.text;
+        const value = unparenthesize(get('value')!);
+        if (value.type === 'identifier' && value.text !== object) backs.push({ node: back, object, attr: get('attr')!.text, value: value.text });
+        continue;
+      }
+      const container = get('container');
+      const held = get('held');
+      if (!container || !held) continue;
+      const chain = container.text.replace(/\s+/g, '').split(/[.[]/);
+      for (const id of held.type === 'identifier' ? [held] : heldNames(held)) {
+        holds.add(`${id.text}>${chain[0]}`);
+        if (chain.length > 2) holds.add(`${id.text}>${chain[0]}.${chain[1]}`);
+      }
+    }
+    const classes = new Map<number, Node>();
+    let scopes: ScopeIndex | undefined;
+    for (const b of backs) {
+      if (!holds.has(`${b.object}>${b.value}`) && !holds.has(`${b.object}>${b.object}.${b.attr}`)) continue;
+      scopes ??= new ScopeIndex(context.root);
+      const fn = scopes.scopeOf(b.node);
+      const cls = fn.type === 'function_definition' ? classOfMethod(fn) : undefined;
+      if (cls) classes.set(cls.startIndex, cls);
+    }
+    for (const cls of classes.values()) {
+      for (const ref of parentBackReferences(cls, context, scopes!)) {
         const related: RelatedLocation[] = ref.forward.map((f) => ({ start: f.startIndex, end: f.endIndex, message: 'the parent holds the child here' }));
         const fix: Fix = {
           title: 'Make the back-reference a `weakref.proxy`',

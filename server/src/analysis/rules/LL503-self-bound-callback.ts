@@ -1,10 +1,11 @@
 // LL503 self-bound-callback: an instance stores something that refers back to itself — a bound
 // method of its own, a lambda or nested function that uses `self` — so it is its own cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { classMethods, mentionsName, MethodInfo, methodInfo, parameterNames, rootIdentifier, storeOf } from '../cycles';
-import { enclosingScope, unparenthesize } from '../syntax';
+import { classMethods, mentionsName, MethodInfo, methodInfo, parameterNames, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
+import { enclosingScope } from '../syntax';
 import type { Rule, RuleContext } from '../types';
 
+const METACLASS_SELF = new Set(['cls', 'mcs', 'mcls', 'metacls']);
 const BINDERS = new Set(['functools.partial', 'functools.partialmethod', 'types.MethodType']);
 
 /** Does a lambda or def hold `selfName` of the enclosing method strongly, in a default or its closure? */
@@ -33,7 +34,7 @@ function closesOver(fn: Node, selfName: string): boolean {
 /** `def name` defined in the method body itself (not deeper), if any. */
 function nestedFunction(method: Node, name: string): Node | undefined {
   const body = method.childForFieldName('body');
-  if (!body) return undefined;
+  if (!body || !definesFunction(method, name)) return undefined;
   let found: Node | undefined;
   for (const def of body.descendantsOfType('function_definition')) {
     if (!def || def.childForFieldName('name')?.text !== name) continue;
@@ -89,6 +90,26 @@ function judge(value: Node, method: Node, selfName: string, methods: Map<string,
   return undefined;
 }
 
+/** A cheap test on the value's text before any navigation: can it hold `name`? */
+function mayHold(value: Node, name: string): boolean {
+  const text = value.text;
+  const v = unparenthesize(value);
+  if (v.type === 'identifier') return true; // a nested def: checked against the method later
+  if (v.type === 'attribute') return v.text.startsWith(name + '.') || v.text.startsWith(name + ' ');
+  return text.includes(name);
+}
+
+/** `def name(` somewhere in the method's text. */
+function definesFunction(method: Node, name: string): boolean {
+  const text = method.text;
+  let at = text.indexOf('def ' + name);
+  while (at !== -1) {
+    if (/^def\s+[^\s(]+\s*\(/.test(text.slice(at, at + name.length + 40)) && text.slice(at + 4).trimStart().startsWith(name)) return true;
+    at = text.indexOf('def ' + name, at + 1);
+  }
+  return false;
+}
+
 export const rule: Rule = {
   code: 'LL503',
   name: 'self-bound-callback',
@@ -110,10 +131,13 @@ export const rule: Rule = {
       if (vt !== 'attribute' && vt !== 'lambda' && vt !== 'identifier' && vt !== 'call') continue;
       const root = rootIdentifier(store.target);
       if (!root) continue;
+      if (!mayHold(store.value, root.text)) continue;
       const scope = enclosingScope(node);
       if (scope?.type !== 'function_definition') continue;
       const info = methodInfo(scope, context);
       if (!info || info.kind !== 'instance' || !info.selfName || root.text !== info.selfName) continue;
+      // In a metaclass the instance is a class: classes refer to themselves anyway.
+      if (METACLASS_SELF.has(info.selfName)) continue;
       let methods = methodsByClass.get(info.cls.startIndex);
       if (!methods) methodsByClass.set(info.cls.startIndex, (methods = classMethods(info.cls, context)));
       const verdict = judge(store.value, scope, info.selfName, methods, context);

@@ -1,8 +1,8 @@
 // LL504 stored-traceback: a caught exception (or sys.exc_info()) kept beyond its handler, so its
 // traceback keeps whole frames — and every local variable in them — alive.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { heldNames, rootIdentifier, storeOf } from '../cycles';
-import { enclosingScope, unparenthesize } from '../syntax';
+import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
+import { enclosingScope } from '../syntax';
 import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
 
 /** The name bound by `except E as name` (either tree shape), with the handler's block. */
@@ -126,6 +126,9 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     if (held.length === 0) continue;
     const root = rootIdentifier(store.target);
     if (root?.text === name) continue; // `e.args = …`: a store into the exception itself
+    // `new.__cause__ = e` chains exceptions, as `raise new from e` does.
+    const slot = store.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
+    if (slot === '__cause__' || slot === '__context__') continue;
     if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper)) continue;
     // `new.__cause__ = e` … `raise new`: the object that keeps it is raised by this handler.
     const keeperRoot = rootIdentifier(store.target)?.text;
