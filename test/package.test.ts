@@ -80,7 +80,7 @@ before(() => {
   // "continue?" prompts; the warnings that precede them are asserted absent below.
   const vscePackage = require.resolve('@vscode/vsce/package.json', { paths: [ROOT] });
   const vsce = join(dirname(vscePackage), JSON.parse(readFileSync(vscePackage, 'utf8')).bin.vsce);
-  const result = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', vsix], {
+  const result = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,
