@@ -40,11 +40,15 @@ export function statementsOf(block: Node): Node[] {
   return block.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
 }
 
-/** Unwraps `(expr)` groupings. */
+/** Unwraps `(expr)` groupings, comments inside them included. */
 export function unparenthesize(node: Node): Node {
   let n = node;
-  while (n.type === 'parenthesized_expression' && n.namedChildCount === 1) n = n.namedChild(0)!;
-  return n;
+  for (;;) {
+    if (n.type !== 'parenthesized_expression') return n;
+    const inner = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    if (inner.length !== 1) return n;
+    n = inner[0];
+  }
 }
 
 /** The file's indentation step: the first indented block's offset from its header. */

@@ -82,3 +82,26 @@ export function lineBreakOf(text: string): string {
   const i = text.indexOf('\n');
   return i > 0 && text[i - 1] === '\r' ? '\r\n' : '\n';
 }
+
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+const IDENTIFIER_CHAR = /[\p{L}\p{N}_\p{Mn}\p{Mc}]/u;
+
+export function isIdentifierChar(c: number): boolean {
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return IDENTIFIER_CHAR.test(String.fromCharCode(c));
+}
+
+/** Offsets in [start, end) where `name` occurs as a whole word (a cheap pre-check before tree work). */
+export function wordOffsets(text: string, name: string, start = 0, end = text.length): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf(name, start); i !== -1 && i + name.length <= end; i = text.indexOf(name, i + 1)) {
+    if (i > 0 && isIdentifierChar(text.charCodeAt(i - 1))) continue;
+    const after = i + name.length;
+    if (after < text.length && isIdentifierChar(text.charCodeAt(after))) continue;
+    out.push(i);
+  }
+  return out;
+}

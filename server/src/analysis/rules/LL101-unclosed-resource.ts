@@ -1,6 +1,6 @@
 // LL101 unclosed-resource: a resource bound to a name and not released on some path of its scope.
 import type { QueryMatch } from 'web-tree-sitter';
-import { ALLOCATION_QUERY, lineNo, normalPath, trackAllocation, wrapFix } from '../resource-flow';
+import { ALLOCATION_QUERY, exitEquivalent, lineNo, normalPath, trackAllocation, withIsClose, wrapFix } from '../resource-flow';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
 export const rule: Rule = {
@@ -36,7 +36,9 @@ export const rule: Rule = {
         related.push({ start: early.startIndex, end: early.endIndex, message: 'returns without releasing' });
       }
       const fixUses = rebinding ? uses.filter((u) => u.node.startIndex < rebinding!.startIndex) : uses;
-      const fix = wrapFix(a.stmt, name, call, fixUses, a.factory, a.scope, context);
+      // Only where leaving `with` does exactly what closing does (not processes, pools,
+      // HTTPConnection without __enter__, TemporaryDirectory binding a path, FTP/SMTP quitting).
+      const fix = withIsClose(a.factory) ? wrapFix(a.stmt, name, call, fixUses, a.factory, a.scope, context, (r) => exitEquivalent(r, a.factory)) : undefined;
       context.report({ node: call, message, related, fixes: fix ? [fix] : [] });
     }
   },
@@ -49,7 +51,7 @@ export const rule: Rule = {
     example: 'def first_line(path):\n    f = open(path)\n    line = f.readline()\n    return line\n',
     useInstead: 'def first_line(path):\n    with open(path) as f:\n        line = f.readline()\n    return line\n',
     fixSafety:
-      'The fix is safe: the assignment becomes `with <call> as name:` (`async with` for resources that only support it) and the statements that use the resource move into the block; an explicit `name.close()` statement there is removed. The resource is then released at the end of the block instead of whenever the garbage collector gets to it. The fix is offered only when every use of the resource lies in later statements of the same block.',
+      'The fix is safe: the assignment becomes `with <call> as name:` (`async with` for resources that only support it) and the statements that use the resource move into the block; an explicit `name.close()` statement there is removed. The resource is then released at the end of the block instead of whenever the garbage collector gets to it. The fix is offered only when every use of the resource lies in later statements of the same block, and only for resources whose `with` block does nothing but close them: not for processes (`Popen.__exit__` waits), pools and executors, `http.client` connections (no context-manager support), `TemporaryDirectory` (`as` binds the path), FTP/SMTP/IMAP sessions (leaving sends QUIT/LOGOUT) or connections whose `with` commits.',
     options: '`resource-factories`: extra dotted names (for example `mylib.connect`) whose results must be released.',
     references: [
       'https://docs.python.org/3/reference/compound_stmts.html#the-with-statement',

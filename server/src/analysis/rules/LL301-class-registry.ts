@@ -1,6 +1,8 @@
 // LL301 class-registry: a class attribute list/dict/set that methods add `self` (or instances they
 // create) to, with no removal anywhere in the module: every instance lives as long as the class.
 import type { Node, QueryMatch } from 'web-tree-sitter';
+import { unparenthesize } from '../syntax';
+import { escapeRegExp, isIdentifierChar, wordOffsets } from '../text';
 import { addImportEdit } from '../imports';
 import { decoratorsOf, decoratorTarget } from '../syntax';
 import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
@@ -55,39 +57,6 @@ interface Addition {
   asKey: boolean;
 }
 
-/** Unwraps `(expr)` groupings, comments inside them included. */
-function unparenthesize(node: Node): Node {
-  let n = node;
-  for (;;) {
-    if (n.type !== 'parenthesized_expression') return n;
-    const inner = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
-    if (inner.length !== 1) return n;
-    n = inner[0];
-  }
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-const IDENTIFIER_CHAR = /[\p{L}\p{N}_\p{Mn}\p{Mc}]/u;
-
-function isIdentifierChar(c: number): boolean {
-  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-  return IDENTIFIER_CHAR.test(String.fromCharCode(c));
-}
-
-/** Offsets where `name` occurs as a whole word (indexOf, no regular expression). */
-function wordOffsets(text: string, name: string): number[] {
-  const out: number[] = [];
-  for (let i = text.indexOf(name); i !== -1; i = text.indexOf(name, i + 1)) {
-    if (i > 0 && isIdentifierChar(text.charCodeAt(i - 1))) continue;
-    const after = i + name.length;
-    if (after < text.length && isIdentifierChar(text.charCodeAt(after))) continue;
-    out.push(i);
-  }
-  return out;
-}
 
 const GROWTH_AFTER_ATTRIBUTE = /[\s)]*(?:\.\s*(?:append|add|insert|extend|update|setdefault)\b|\[[^\n]*\]\s*=(?!=)|\[[^\]\n]*\n|\+=)/y;
 

@@ -1,6 +1,8 @@
 // LL303 unbounded-module-cache: a module-level container that functions add to and nothing
 // ever removes from, so it grows for the life of the process.
 import type { Node, QueryMatch } from 'web-tree-sitter';
+import { unparenthesize } from '../syntax';
+import { escapeRegExp, isIdentifierChar, wordOffsets } from '../text';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
 type Kind = 'list' | 'deque' | 'set' | 'dict' | 'defaultdict' | 'counter';
@@ -63,40 +65,6 @@ interface Addition {
   node: Node;
   how: string;
   fn: Node;
-}
-
-/** Unwraps `(expr)` groupings, comments inside them included. */
-function unparenthesize(node: Node): Node {
-  let n = node;
-  for (;;) {
-    if (n.type !== 'parenthesized_expression') return n;
-    const inner = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
-    if (inner.length !== 1) return n;
-    n = inner[0];
-  }
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-const IDENTIFIER_CHAR = /[\p{L}\p{N}_\p{Mn}\p{Mc}]/u;
-
-function isIdentifierChar(c: number): boolean {
-  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-  return IDENTIFIER_CHAR.test(String.fromCharCode(c));
-}
-
-/** Offsets in [start, end) where `name` occurs as a whole word (fast: indexOf, no regular expression). */
-function wordOffsets(text: string, name: string, start = 0, end = text.length): number[] {
-  const out: number[] = [];
-  for (let i = text.indexOf(name, start); i !== -1 && i + name.length <= end; i = text.indexOf(name, i + 1)) {
-    if (i > 0 && isIdentifierChar(text.charCodeAt(i - 1))) continue;
-    const after = i + name.length;
-    if (after < text.length && isIdentifierChar(text.charCodeAt(after))) continue;
-    out.push(i);
-  }
-  return out;
 }
 
 /** Identifiers spelled `name` in [start, end) that are names (not `x.name` attributes nor keyword names). */
