@@ -2,7 +2,7 @@
 // into attributes and containers, and the `weakref.proxy(...)` edit.
 import type { Node } from 'web-tree-sitter';
 import { addImportEdit } from './imports';
-import { decoratorsOf, decoratorTarget } from './syntax';
+import { decoratorsOf, decoratorTarget, firstParameterName } from './syntax';
 import type { OffsetEdit, RuleContext } from './types';
 
 /** Unwraps `(expr)` groupings, also when comments sit inside the parentheses. */
@@ -88,15 +88,6 @@ export function classOfMethod(fn: Node): Node | undefined {
   return cls?.type === 'class_definition' ? cls : undefined;
 }
 
-function firstParameterName(fn: Node): string | undefined {
-  const params = fn.childForFieldName('parameters');
-  const first = params?.namedChildren.find((c) => c && c.type !== 'comment');
-  if (!first) return undefined;
-  if (first.type === 'identifier') return first.text;
-  if (first.type === 'typed_parameter') return first.namedChildren.find((c) => c?.type === 'identifier')?.text;
-  if (first.type === 'default_parameter' || first.type === 'typed_default_parameter') return first.childForFieldName('name')?.text;
-  return undefined;
-}
 
 export function methodInfo(fn: Node, context: RuleContext): MethodInfo | undefined {
   if (fn.type !== 'function_definition') return undefined;

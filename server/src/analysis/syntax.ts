@@ -40,6 +40,19 @@ export function statementsOf(block: Node): Node[] {
   return block.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
 }
 
+/** The name of a def's first parameter (`self`, `cls`, …), if it is a plain, typed or default one. */
+export function firstParameterName(fn: Node): string | undefined {
+  const first = fn.childForFieldName('parameters')?.namedChildren.find((c) => c && c.type !== 'comment');
+  if (!first) return undefined;
+  if (first.type === 'identifier') return first.text;
+  if (first.type === 'typed_parameter') {
+    const id = first.namedChild(0);
+    return id?.type === 'identifier' ? id.text : undefined;
+  }
+  if (first.type === 'default_parameter' || first.type === 'typed_default_parameter') return first.childForFieldName('name')?.text;
+  return undefined;
+}
+
 /** Unwraps `(expr)` groupings, comments inside them included. */
 export function unparenthesize(node: Node): Node {
   let n = node;

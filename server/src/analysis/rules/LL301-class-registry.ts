@@ -1,7 +1,7 @@
 // LL301 class-registry: a class attribute list/dict/set that methods add `self` (or instances they
 // create) to, with no removal anywhere in the module: every instance lives as long as the class.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { unparenthesize } from '../syntax';
+import { firstParameterName, unparenthesize } from '../syntax';
 import { escapeRegExp, isIdentifierChar, wordOffsets } from '../text';
 import { addImportEdit } from '../imports';
 import { decoratorsOf, decoratorTarget } from '../syntax';
@@ -83,17 +83,6 @@ function containerKind(value: Node, context: RuleContext): { kind: Kind; empty: 
   return { kind, empty: args.length === 0 && (q === 'list' || q === 'set' || q === 'dict' || q?.startsWith('builtins.') === true) };
 }
 
-function firstParameter(fn: Node): string | undefined {
-  const first = fn.childForFieldName('parameters')?.namedChildren.find((c) => c && c.type !== 'comment');
-  if (!first) return undefined;
-  if (first.type === 'identifier') return first.text;
-  if (first.type === 'typed_parameter') {
-    const id = first.namedChild(0);
-    return id?.type === 'identifier' ? id.text : undefined;
-  }
-  if (first.type === 'default_parameter' || first.type === 'typed_default_parameter') return first.childForFieldName('name')?.text;
-  return undefined;
-}
 
 /** The class a def belongs to directly (its body, possibly through decorators or an if/try block). */
 function ownerClass(fn: Node): Node | undefined {
@@ -113,7 +102,7 @@ function methodInfo(fn: Node, context: RuleContext): Method {
   let role: Method['role'] = 'instance';
   if (decorators.some((d) => d && STATIC_METHOD_DECORATORS.has(d))) role = 'static';
   else if (IMPLICIT_CLASS_METHODS.has(name) || decorators.some((d) => d && CLASS_METHOD_DECORATORS.has(d))) role = 'class';
-  return { fn, first: role === 'static' ? undefined : firstParameter(fn), role };
+  return { fn, first: role === 'static' ? undefined : firstParameterName(fn), role };
 }
 
 /** The method of `cls` that `node` sits in (through nested functions), if any. */

@@ -1,7 +1,7 @@
 // LL302 method-cache: functools.lru_cache / functools.cache on an instance method. The cache
 // lives on the function, which lives on the class, and its keys hold `self`.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { decoratorTarget, unparenthesize } from '../syntax';
+import { decoratorTarget, firstParameterName, unparenthesize } from '../syntax';
 import type { Rule, RuleContext } from '../types';
 
 const CACHES = new Set(['functools.lru_cache', 'functools.cache']);
@@ -68,18 +68,6 @@ function isNamed(node: Node, names: Set<string>, context: RuleContext): boolean 
   return !!q && names.has(q);
 }
 
-/** The instance parameter's name, when the def's first parameter can be one. */
-function firstParameter(fn: Node): string | undefined {
-  const first = fn.childForFieldName('parameters')?.namedChildren.find((c) => c && c.type !== 'comment');
-  if (!first) return undefined;
-  if (first.type === 'identifier') return first.text;
-  if (first.type === 'typed_parameter') {
-    const id = first.namedChild(0);
-    return id?.type === 'identifier' ? id.text : undefined;
-  }
-  if (first.type === 'default_parameter' || first.type === 'typed_default_parameter') return first.childForFieldName('name')?.text;
-  return undefined;
-}
 
 interface CacheInfo {
   shown: string;
@@ -141,7 +129,7 @@ export const rule: Rule = {
       const caches = resolved.filter((r) => r.target && r.qualified && CACHES.has(r.qualified));
       if (caches.length === 0) continue;
       if (resolved.some((r) => r.qualified && NOT_INSTANCE.has(r.qualified))) continue;
-      const self = firstParameter(fn);
+      const self = firstParameterName(fn);
       if (!self || IMPLICIT_CLASS_METHODS.has(fn.childForFieldName('name')?.text ?? '')) continue;
       if (!exempt.has(cls.id)) exempt.set(cls.id, isExemptClass(cls, context, localClasses));
       if (exempt.get(cls.id)) continue;
