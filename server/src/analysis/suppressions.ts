@@ -31,6 +31,15 @@ function merge(a: LineSuppression | undefined, b: LineSuppression): LineSuppress
   return new Set([...a, ...b]);
 }
 
+export const NO_SUPPRESSIONS: Suppressions = Object.freeze({ skipFile: false, byLine: new Map() }) as Suppressions;
+
+const MENTION = /leaklens|noqa/i;
+
+/** A cheap text test: only text that mentions `leaklens` or `noqa` can hold a suppression comment. */
+export function mayHaveSuppressions(text: string, region?: { start: number; end: number }): boolean {
+  return MENTION.test(region ? text.slice(region.start, region.end) : text);
+}
+
 export function collectSuppressions(root: Node, lines: LineIndex): Suppressions {
   const byLine = new Map<number, LineSuppression>();
   let skipFile = false;
@@ -57,10 +66,14 @@ export function isSuppressed(s: Suppressions, line: number, code: string): boole
  * The edit that adds `code` to the line's suppression comment, or undefined when the line
  * cannot take a comment (it ends inside a string or with a backslash continuation).
  */
-export function ignoreEdit(root: Node, text: string, lines: LineIndex, offset: number, code: string): OffsetEdit | undefined {
-  const line = lines.lineOf(offset);
-  const end = lines.lineEnd(line);
-  const content = text.slice(lines.lineStart(line), end);
+export function ignoreEdit(root: Node, text: string, offset: number, code: string): OffsetEdit | undefined {
+  // The line around `offset`, found by scanning for its breaks (\n, \r\n or a lone \r) instead
+  // of building a line table of the whole file for each finding.
+  let lineStart = offset;
+  while (lineStart > 0 && text.charCodeAt(lineStart - 1) !== 10 && text.charCodeAt(lineStart - 1) !== 13) lineStart--;
+  let end = offset;
+  while (end < text.length && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
+  const content = text.slice(lineStart, end);
   if (/\\\s*$/.test(content)) return undefined;
   const last = root.descendantForIndex(Math.max(0, end - 1), Math.max(0, end - 1));
   for (let n: Node | null = last; n; n = n.parent) {
@@ -77,6 +90,6 @@ export function ignoreEdit(root: Node, text: string, lines: LineIndex, offset: n
     if ((n.type === 'string' || n.type === 'string_content') && n.endIndex > end) return undefined;
   }
   const trimmed = content.replace(/\s+$/, '');
-  const insertAt = lines.lineStart(line) + trimmed.length;
+  const insertAt = lineStart + trimmed.length;
   return { start: insertAt, end, text: `  # leaklens: ignore[${code}]` };
 }
