@@ -117,7 +117,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
       const right = node.childForFieldName('right');
       if (left?.type !== 'identifier' || !right || left.text === name) continue;
       if (!moduleLike && !outside.has(left.text)) continue;
-      if (moduleLike && deletedLater(scope, left, node)) continue;
+      if (moduleLike && deletedLater(scope, left, node, context.text)) continue;
       store = { node, target: left, value: right, kind: 'attribute' };
       keeper = left.text;
       where = moduleLike ? `${scope.type === 'module' ? 'The module-level name' : 'The class attribute'} \`${left.text}\`` : `The ${outside.get(left.text)} \`${left.text}\``;
@@ -207,7 +207,7 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   const inOwnHandler = insideHandler(holder, scope);
   const kept = names.filter((n) => {
     if (raisedInScope(scope, n.text) || aliasesOf(scope, n.text).some((a) => raisedInScope(scope, a))) return false;
-    if (moduleLike) return !deletedLater(scope, n, holder);
+    if (moduleLike) return !deletedLater(scope, n, holder, context.text);
     if (outside.has(n.text)) return true;
     return inOwnHandler && !releasedInFinally(scope, n.text);
   });
@@ -255,12 +255,18 @@ function raisedInScope(scope: Node, name: string): boolean {
 }
 
 /** A later `del name` at the same level of a module or class body. */
-function deletedLater(scope: Node, name: Node, assign: Node): boolean {
+function deletedLater(scope: Node, name: Node, assign: Node, text: string): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return false;
+  // A text test first: walking every `del` of a module per handler is what made this rule slow.
+  const later = text.slice(assign.endIndex, body.endIndex);
+  // (A `del` may span lines inside brackets: allow some distance between it and the name.)
+  if (!new RegExp(`\\bdel\\b[\\s\\S]{0,300}?${name.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(later)) return false;
   for (const del of body.descendantsOfType('delete_statement')) {
-    if (!del || del.startIndex < assign.endIndex || !enclosingScope(del)?.equals(scope)) continue;
-    if (del.descendantsOfType('identifier').some((id) => id?.text === name.text)) return true;
+    // Cheapest tests first: `enclosingScope` climbs parents, which tree-sitter finds from the root.
+    if (!del || del.startIndex < assign.endIndex || !del.text.includes(name.text)) continue;
+    if (!del.descendantsOfType('identifier').some((id) => id?.text === name.text)) continue;
+    if (enclosingScope(del)?.equals(scope)) return true;
   }
   return false;
 }
