@@ -199,3 +199,51 @@ test('workspace/executeCommand leaklens.server.scanWorkspace rescans', async () 
     await client.waitForDiagnostics(uri(join(dir, 'late.py')), (p) => p.diagnostics.length === 2);
   });
 });
+
+test('file watching: files created where the scan does not look are not analysed (same rules as discovery)', async () => {
+  const dir = tree({
+    'a.py': CLEAN,
+    '.gitignore': 'ignored/\n*.gen.py\n',
+    'pyproject.toml': '[tool.leaklens]\nexclude = ["generated", "sub/skip_*.py"]\nmax-file-size = 1000\n',
+    'env/pyvenv.cfg': 'home = /usr\n',
+    'sub/.gitignore': 'local.py\n',
+  });
+  await withWorkspace([dir], async (client) => {
+    await scanEnded(client);
+    const outside = [
+      'ignored/x.py', // a .gitignore'd folder
+      'pkg/a.gen.py', // a .gitignore'd file pattern
+      'sub/local.py', // a nested .gitignore
+      'generated/g.py', // exclude glob without '/'
+      'sub/skip_me.py', // anchored exclude glob
+      'node_modules/m.py', // always-skipped folders
+      'build/b.py',
+      'deep/__pycache__/c.py',
+      'env/lib/v.py', // a virtual environment (pyvenv.cfg)
+      'big.py', // over max-file-size
+    ];
+    for (const name of outside) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), name === 'big.py' ? LEAKY + '#' + 'x'.repeat(3000) + '\n' : LEAKY);
+    }
+    await client.notify('workspace/didChangeWatchedFiles', { changes: outside.map((name) => ({ uri: uri(join(dir, name)), type: 1 })) });
+    await client.notify('workspace/didChangeWatchedFiles', { changes: outside.map((name) => ({ uri: uri(join(dir, name)), type: 2 })) });
+    // A later, observable event proves the ones before it were handled.
+    const control = join(dir, 'sub', 'ok.py');
+    writeFileSync(control, LEAKY);
+    await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(control), type: 1 }] });
+    await client.waitForDiagnostics(uri(control), (p) => p.diagnostics.length === 2);
+    const published = [...client.published.keys()].map((u) => u.slice(uri(dir).length + 1)).sort();
+    assert.deepEqual(published, ['sub/ok.py'], client.describe());
+    const log = client.logs.join('\n');
+    assert.match(log, /skipped .*big\.py: larger than max-file-size/);
+    assert.match(log, /ignoring file events inside .*node_modules: always skipped/);
+
+    // Closing an open document that lives in such a place does not bring disk results back.
+    const venvFile = uri(join(dir, 'env', 'lib', 'v.py'));
+    await client.open(venvFile, LEAKY, 1);
+    assert.equal((await client.diagnosticsFor(venvFile, 1)).diagnostics.length, 2);
+    await client.close(venvFile);
+    await client.waitForDiagnostics(venvFile, (p) => p.version === undefined && p.diagnostics.length === 0);
+  });
+});

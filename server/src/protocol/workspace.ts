@@ -9,7 +9,7 @@ import { Connection, FileChangeType, FileEvent, MessageType, ShowMessageNotifica
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Analyzer } from '../analysis/engine';
 import { applyEditorSettings, DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
-import { discoverPythonFiles, excludeMatcher, readSource } from '../workspace/files';
+import { discoverPythonFiles, discoverySkipReason, excludeMatcher, readSource } from '../workspace/files';
 import { toDiagnostic } from './convert';
 
 export interface Folder {
@@ -37,6 +37,7 @@ export class Workspace {
   private published = new Set<string>();
   private scanGeneration = 0;
   private reportedProblems = new Set<string>();
+  private loggedSkips = new Set<string>();
 
   constructor(
     private readonly connection: Connection,
@@ -66,6 +67,7 @@ export class Workspace {
     this.configs.clear();
     this.pyprojectOf.clear();
     this.reportedProblems.clear();
+    this.loggedSkips.clear();
   }
 
   private log(message: string): void {
@@ -123,12 +125,29 @@ export class Workspace {
     return { settings, base };
   }
 
-  /** Is this file left out by the exclude globs that apply to it? */
-  async isExcluded(uri: string): Promise<boolean> {
+  /**
+   * Why a file that a watcher or a closed editor reports would not be scanned, or undefined: the
+   * scan's own discovery rules from its workspace folder (always-skipped folders, virtual
+   * environments, `.gitignore`, the folder's `exclude` globs), and the `exclude` globs of the
+   * file's nearest configuration. Size and encoding are checked when it is read.
+   */
+  async skipReason(uri: string): Promise<string | undefined> {
     const path = uriToPath(uri);
-    if (!path) return false;
-    const { settings, base } = await this.settingsFor(uri);
-    return excludeMatcher(settings.exclude, base)(path);
+    const folder = path ? this.folderOf(path) : undefined;
+    if (!path || !folder) return 'outside the workspace folders';
+    const scan = await this.settingsFor(folder.uri);
+    const found = discoverySkipReason(path, folder.path, { exclude: scan.settings.exclude, base: scan.base });
+    if (found) return found;
+    const own = await this.settingsFor(uri);
+    return excludeMatcher(own.settings.exclude, own.base)(path) ? 'matches exclude' : undefined;
+  }
+
+  /** Logs a skipped file event once per reason (a package installed into a venv sends thousands). */
+  private logSkip(path: string, reason: string): void {
+    const key = reason.startsWith('inside ') ? reason : `${path}: ${reason}`;
+    if (this.loggedSkips.has(key)) return;
+    this.loggedSkips.add(key);
+    this.log(reason.startsWith('inside ') ? `ignoring file events ${reason}` : `skipped ${path}: ${reason}`);
   }
 
   /** Analyses a file from disk and publishes its diagnostics (unless it is open). */
@@ -219,7 +238,9 @@ export class Workspace {
         continue;
       }
       if (this.isOpen(change.uri)) continue;
-      if (await this.isExcluded(change.uri)) {
+      const skip = await this.skipReason(change.uri);
+      if (skip) {
+        this.logSkip(path, skip);
         this.clear(change.uri);
         continue;
       }
@@ -235,7 +256,7 @@ export class Workspace {
   async onClosed(uri: string): Promise<void> {
     const path = uriToPath(uri);
     this.published.add(uri); // its diagnostics are on screen until replaced
-    if (path && this.folderOf(path) && existsSync(path) && !(await this.isExcluded(uri))) await this.analyzeFromDisk(path);
+    if (path && this.folderOf(path) && existsSync(path) && !(await this.skipReason(uri))) await this.analyzeFromDisk(path);
     else this.clear(uri);
   }
 }

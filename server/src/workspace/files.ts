@@ -128,6 +128,43 @@ export function discoverPythonFiles(paths: readonly string[], options: Discovery
   return { files, missing };
 }
 
+/**
+ * Why discovery from `root` would leave `path` out (always-skipped or virtual-environment
+ * folders on the way, `exclude` globs, `.gitignore` files from `root` down), or undefined when
+ * it would be found. For single files reported later, e.g. by a file watcher: they must meet
+ * the same rules as the files a scan finds. Size and encoding are checked when the file is read.
+ */
+export function discoverySkipReason(path: string, root: string, options: DiscoveryOptions = {}): string | undefined {
+  const abs = resolve(path);
+  const top = resolve(root);
+  const rel = relative(top, abs);
+  if (rel === '' || rel.startsWith('..') || resolve(top, rel) !== abs) return undefined;
+  const excluded = excludeMatcher(options.exclude ?? [], resolve(options.base ?? top));
+  const useGitIgnore = options.gitignore !== false;
+  const parts = rel.split(sep);
+  let levels: GitIgnoreLevel[] = [];
+  let dir = top;
+  for (let i = 0; i < parts.length; i++) {
+    if (useGitIgnore) {
+      const here = readGitIgnore(dir);
+      if (here) levels = [...levels, here];
+    }
+    const full = join(dir, parts[i]);
+    const isDir = i < parts.length - 1;
+    if (isDir) {
+      if (SKIPPED_DIRS.has(parts[i])) return `inside ${full}: always skipped`;
+      if (isVirtualEnv(full)) return `inside ${full}: virtual environment`;
+      if (excluded(full)) return `inside ${full}: matches exclude`;
+      if (gitIgnored(levels, full, true)) return `inside ${full}: ignored by .gitignore`;
+    } else {
+      if (excluded(full)) return 'matches exclude';
+      if (gitIgnored(levels, full, false)) return 'ignored by .gitignore';
+    }
+    dir = full;
+  }
+  return undefined;
+}
+
 export type Decoded = { ok: true; text: string; encoding: string; bom: boolean } | { ok: false; reason: string };
 
 const CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
