@@ -1,6 +1,9 @@
 // Resolves local names to dotted names through the file's import statements, so that
 // `import sqlite3 as sq; sq.connect()` and `from socket import socket` are recognised.
 import type { Node } from 'web-tree-sitter';
+import { statementsAtKeyword } from './syntax';
+
+const IMPORT_TYPES = new Set(['import_statement', 'import_from_statement']);
 
 export type ImportMap = Map<string, string>;
 
@@ -9,9 +12,10 @@ function dotted(node: Node | null): string | undefined {
 }
 
 /** Local name → dotted target for every import statement in the tree (any nesting level). */
-export function collectImports(root: Node): ImportMap {
+export function collectImports(root: Node, text?: string): ImportMap {
   const map: ImportMap = new Map();
-  for (const stmt of root.descendantsOfType(['import_statement', 'import_from_statement'])) {
+  const statements = text === undefined ? root.descendantsOfType(['import_statement', 'import_from_statement']) : statementsAtKeyword(root, text, 'import', IMPORT_TYPES);
+  for (const stmt of statements) {
     if (!stmt) continue;
     if (stmt.type === 'import_statement') {
       for (const child of stmt.childrenForFieldName('name')) {

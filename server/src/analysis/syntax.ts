@@ -122,3 +122,21 @@ export function endsLine(text: string, offset: number): boolean {
 }
 
 export { indentOfLine, lineBreakOf, lineStartOf, startsLine };
+
+/**
+ * The statements of the given types that contain `keyword` as a direct child token (`import`
+ * in `from a import b`, `raise`), in document order, found from the keyword's occurrences in
+ * the text: far cheaper than walking every node of the tree. An occurrence inside a string,
+ * a comment or a longer word leads to no such statement and is passed over.
+ */
+export function statementsAtKeyword(root: Node, text: string, keyword: string, types: ReadonlySet<string>): Node[] {
+  const found: Node[] = [];
+  const pattern = new RegExp(`\\b${keyword}\\b`, 'g');
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+    const token = root.descendantForIndex(m.index, m.index + keyword.length);
+    if (!token || token.type !== keyword) continue;
+    const statement = token.parent;
+    if (statement && types.has(statement.type)) found.push(statement);
+  }
+  return found;
+}

@@ -2,7 +2,7 @@
 // traceback keeps whole frames — and every local variable in them — alive.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
-import { enclosingScope } from '../syntax';
+import { enclosingScope, statementsAtKeyword } from '../syntax';
 import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
 
 /** The name bound by `except E as name` (either tree shape), with the handler's block. */
@@ -50,13 +50,15 @@ function raises(stmt: Node, name: string): boolean {
 }
 
 /** The text of every `raise` statement, and of every `finally` block, computed once per file. */
+const RAISE = new Set(['raise_statement']);
+
 class FileFacts {
   private raiseTexts?: string[];
 
   constructor(private readonly context: RuleContext) {}
 
   raisedLater(expr: string): boolean {
-    this.raiseTexts ??= this.context.root.descendantsOfType('raise_statement').map((r) => r?.text ?? '');
+    this.raiseTexts ??= statementsAtKeyword(this.context.root, this.context.text, 'raise', RAISE).map((r) => r.text);
     const re = new RegExp(`(^|[^\\w.])${expr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w])`);
     return this.raiseTexts.some((t) => re.test(t));
   }
