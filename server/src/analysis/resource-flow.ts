@@ -174,6 +174,25 @@ export function firstReturnBetween(scope: Node, from: number, to: number): Node 
   return undefined;
 }
 
+/**
+ * The first statement in (from, to) that leaves the path from the allocation to its release: a
+ * `return` of the scope, or a `break`/`continue` of a loop that holds the allocation (one of a
+ * loop nested between the two only leaves that loop, and the release still runs).
+ */
+export function firstExitBetween(scope: Node, alloc: Node, from: number, to: number): Node | undefined {
+  for (const r of scope.descendantsOfType(['return_statement', 'break_statement', 'continue_statement'])) {
+    if (r.startIndex <= from || r.startIndex >= to) continue;
+    if (r.type === 'return_statement') {
+      if (enclosingScope(r)?.equals(scope)) return r;
+      continue;
+    }
+    let loop: Node | null = r.parent;
+    while (loop && !LOOPS.has(loop.type) && loop.type !== 'function_definition' && loop.type !== 'class_definition' && !loop.equals(scope)) loop = loop.parent;
+    if (loop && LOOPS.has(loop.type) && alloc.startIndex >= loop.startIndex && alloc.endIndex <= loop.endIndex) return r;
+  }
+  return undefined;
+}
+
 export function lineNo(context: RuleContext, offset: number): number {
   let line = 1;
   for (let i = context.text.indexOf('\n'); i !== -1 && i < offset; i = context.text.indexOf('\n', i + 1)) line++;
@@ -332,7 +351,7 @@ function followAllocation(match: QueryMatch, assign: Node, context: RuleContext)
   const stmt = assign.parent;
   if (stmt?.type !== 'expression_statement') return undefined;
   const factory = factoryOf(call, context);
-  if (!factory) return undefined;
+  if (!factory || shadowedFactory(call, context)) return undefined;
   const scope = enclosingScope(assign);
   if (!scope || scope.type === 'class_definition' || scope.type === 'lambda') return undefined;
   if (scope.type === 'module' && factory.pool) return undefined;
@@ -379,6 +398,7 @@ export type NormalPath =
   | { kind: 'rebound' }
   | { kind: 'never' }
   | { kind: 'conditional'; loop?: Node }
+  /** `ret`: a `return`, or a `break`/`continue` that leaves the allocation's loop. */
   | { kind: 'early-return'; ret: Node }
   /** Released on every normal path (LL102 judges the exceptional ones). */
   | { kind: 'released' };
@@ -390,7 +410,7 @@ export function normalPath(a: Allocation): NormalPath {
   if (a.covering.length === 0) {
     return { kind: 'conditional', loop: a.releases.map((r) => loopBetween(a.assign, r, a.body)).find(Boolean) };
   }
-  const early = firstReturnBetween(a.scope, a.assign.endIndex, Math.min(...a.covering.map((r) => r.startIndex)));
+  const early = firstExitBetween(a.scope, a.assign, a.assign.endIndex, Math.min(...a.covering.map((r) => r.startIndex)));
   return early ? { kind: 'early-return', ret: early } : { kind: 'released' };
 }
 
@@ -428,17 +448,9 @@ export function exitEquivalent(release: Node, factory: FactoryInfo): boolean {
   return method === 'close';
 }
 
-/**
- * A factory spelled as a bare name that this file rebinds: `def open(url): …` at module level
- * (webbrowser.open), `open = …`, a class, or a parameter of an enclosing function. Imported
- * names are resolved by `qualifiedName` and never count as shadowed.
- */
-export function shadowedFactory(call: Node, context: RuleContext): boolean {
-  const fn = call.childForFieldName('function');
-  if (fn?.type !== 'identifier') return false;
-  const name = fn.text;
-  if (context.qualifiedName(fn) !== name) return false;
-  for (let stmt of context.root.namedChildren) {
+/** Does a statement directly in `block` define or assign `name` (`def name`, `class name`, `name = …`)? */
+function bindsName(block: Node, name: string): boolean {
+  for (let stmt of block.namedChildren) {
     if (!stmt) continue;
     if (stmt.type === 'decorated_definition') stmt = stmt.childForFieldName('definition') ?? stmt;
     if ((stmt.type === 'function_definition' || stmt.type === 'class_definition') && stmt.childForFieldName('name')?.text === name) return true;
@@ -447,6 +459,20 @@ export function shadowedFactory(call: Node, context: RuleContext): boolean {
       if (assign?.type === 'assignment' && assign.childForFieldName('left')?.text === name) return true;
     }
   }
+  return false;
+}
+
+/**
+ * A factory spelled as a bare name that this file rebinds: `def open(url): …` at module level
+ * (webbrowser.open), `open = …`, a class, or a parameter or local definition of an enclosing
+ * function. Imported names are resolved by `qualifiedName` and never count as shadowed.
+ */
+export function shadowedFactory(call: Node, context: RuleContext): boolean {
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'identifier') return false;
+  const name = fn.text;
+  if (context.qualifiedName(fn) !== name) return false;
+  if (bindsName(context.root, name)) return true;
   for (let scope = enclosingScope(call); scope && scope.type !== 'module'; scope = enclosingScope(scope)) {
     if (scope.type !== 'function_definition' && scope.type !== 'lambda') continue;
     const params = scope.childForFieldName('parameters');
@@ -455,6 +481,8 @@ export function shadowedFactory(call: Node, context: RuleContext): boolean {
       const id = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
       if (id?.text === name) return true;
     }
+    const body = scope.type === 'function_definition' ? scope.childForFieldName('body') : null;
+    if (body && bindsName(body, name)) return true;
   }
   return false;
 }

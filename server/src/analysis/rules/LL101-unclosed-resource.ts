@@ -32,8 +32,15 @@ export const rule: Rule = {
         for (const r of releases) related.push({ start: r.startIndex, end: r.endIndex, message: 'released only here' });
       } else {
         const early = verdict.ret;
-        message = `\`${callText}\` result bound to \`${name}\` is not released when the function returns on line ${lineNo(context, early.startIndex)}; use \`with\``;
-        related.push({ start: early.startIndex, end: early.endIndex, message: 'returns without releasing' });
+        const at = lineNo(context, early.startIndex);
+        const how =
+          early.type === 'break_statement'
+            ? `when \`break\` on line ${at} leaves the loop`
+            : early.type === 'continue_statement'
+              ? `when \`continue\` on line ${at} goes to the next iteration`
+              : `when the function returns on line ${at}`;
+        message = `\`${callText}\` result bound to \`${name}\` is not released ${how}; use \`with\``;
+        related.push({ start: early.startIndex, end: early.endIndex, message: early.type === 'return_statement' ? 'returns without releasing' : 'leaves without releasing' });
       }
       const fixUses = rebinding ? uses.filter((u) => u.node.startIndex < rebinding!.startIndex) : uses;
       // Only where leaving `with` does exactly what closing does (not processes, pools,

@@ -182,12 +182,18 @@ function classLevelAttributes(cls: Node): Set<string> {
     if (left?.type === 'identifier') names.add(left.text);
   }
   if (names.size === 0) return names;
-  for (const a of body.descendantsOfType('assignment')) {
+  for (const name of assignedOnSelf(cls)) names.delete(name);
+  return names;
+}
+
+/** Attributes assigned as `self.name = …` anywhere in the class. */
+function assignedOnSelf(cls: Node): Set<string> {
+  const names = new Set<string>();
+  const body = cls.childForFieldName('body');
+  for (const a of body?.descendantsOfType('assignment') ?? []) {
     const left = a?.childForFieldName('left');
     const object = left?.type === 'attribute' ? left.childForFieldName('object') : null;
-    if (object?.type === 'identifier' && object.text === 'self') {
-      names.delete(left!.childForFieldName('attribute')?.text ?? '');
-    }
+    if (object?.type === 'identifier' && object.text === 'self') names.add(left!.childForFieldName('attribute')?.text ?? '');
   }
   return names;
 }
@@ -245,8 +251,36 @@ function throughWeak(edge: Edge, weak: Set<string>): boolean {
   return false;
 }
 
-/** `self.registry.append(self)` where `registry` is a class attribute of the method's class. */
-function intoClassContainer(scope: Node, edge: Edge): boolean {
+/** Top-level classes of the module by name (for base classes named in a class header). */
+function moduleClass(root: Node, name: string): Node | undefined {
+  for (const child of root.namedChildren) {
+    const def = child?.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
+    if (def?.type === 'class_definition' && def.childForFieldName('name')?.text === name) return def;
+  }
+  return undefined;
+}
+
+/** The class and its base classes defined in the same module (by plain name), nearest first. */
+function classChain(cls: Node, root: Node): Node[] {
+  const chain = [cls];
+  for (let i = 0; i < chain.length && chain.length < 16; i++) {
+    const bases = chain[i].childForFieldName('superclasses');
+    for (const b of bases?.namedChildren ?? []) {
+      if (b?.type !== 'identifier') continue;
+      const base = moduleClass(root, b.text);
+      if (base && !chain.some((c) => c.equals(base))) chain.push(base);
+    }
+  }
+  return chain;
+}
+
+/**
+ * `self.registry.append(self)`, `self._by_key[k] = self`, `Cls.instances.append(self)`,
+ * `type(self).all.append(self)`, `self.__class__.all.append(self)` where the container is a
+ * class attribute of the method's class or of a base class in the module: the class holds the
+ * instance (a class registry, LL301's concern), the instance does not refer to itself.
+ */
+function intoClassContainer(scope: Node, edge: Edge, root: Node): boolean {
   if (edge.slot !== undefined || scope.type !== 'function_definition') return false;
   const cls = classOfMethod(scope);
   if (!cls) return false;
@@ -254,8 +288,18 @@ function intoClassContainer(scope: Node, edge: Edge): boolean {
   let container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.target;
   // `self.bplist[key].append(self)`: the container hangs off the class attribute `bplist`.
   while (container?.type === 'subscript') container = container.childForFieldName('value');
-  if (container?.type !== 'attribute' || container.childForFieldName('object')?.type !== 'identifier') return false;
-  return classLevelAttributes(cls).has(container.childForFieldName('attribute')?.text ?? '');
+  if (container?.type !== 'attribute') return false;
+  const holder = container.childForFieldName('object');
+  const chain = classChain(cls, root);
+  const names = new Set(chain.map((c) => c.childForFieldName('name')?.text));
+  const ofClass =
+    (holder?.type === 'identifier' && (holder.text === 'self' || holder.text === 'cls' || names.has(holder.text))) ||
+    (holder?.type === 'attribute' && holder.childForFieldName('attribute')?.text === '__class__' && holder.childForFieldName('object')?.type === 'identifier') ||
+    (holder?.type === 'call' && holder.childForFieldName('function')?.text === 'type');
+  if (!ofClass) return false;
+  const attribute = container.childForFieldName('attribute')?.text ?? '';
+  // Class-level in some class of the chain, and never assigned on instances anywhere in it.
+  return chain.some((c) => classLevelAttributes(c).has(attribute)) && chain.every((c) => !assignedOnSelf(c).has(attribute));
 }
 
 const NO_WEAKREF_CALLS = new Set(['list', 'dict', 'set', 'tuple', 'frozenset', 'bytearray', 'bytes', 'str', 'int', 'collections.defaultdict']);
@@ -315,7 +359,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
     if (cycle.some((e) => longLived!.has(e.from) || longLived!.has(e.to))) continue;
     if (cycle.some((e, k) => cycle.slice(k + 1).some((f) => exclusive(e.node, f.node, scope)))) continue;
     if (cycle.some((e) => overwritten(scope, e, closing))) continue;
-    if (cycle.some((e) => intoClassContainer(scope, e))) continue;
+    if (cycle.some((e) => intoClassContainer(scope, e, context.root))) continue;
     weak ??= weakTargets(scope, context, scopes);
     if (cycle.some((e) => throughWeak(e, weak!))) continue;
     if (reboundBetween(scope, cycle)) continue;
