@@ -1,42 +1,53 @@
-// LeakLens benchmark: prints figures, never asserts, exits 0.
-//   1. corpus: the local Python standard library (as the CLI discovers it)
-//   2. `leaklens check <stdlib> --format json --exit-zero`: wall time, lines/s, findings per rule
-//   3. keystroke latency over LSP (didChange -> publishDiagnostics of that version) on
-//      test/test_enum.py, against bare in-process web-tree-sitter edit + incremental reparse
-//   4. server RSS before/after 10 000 single-character edits
-//   5. summary table
-// Run with `npm run bench` (builds first). Helpers live in scripts/bench/.
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// LeakLens benchmark: prints figures, never asserts, exits 0. Run with `npm run bench` (builds
+// first). docs/performance.md explains every figure and the targets (product spec §6).
+//   1. corpus: the local Python standard library, as `leaklens check` discovers it
+//   2. cold processes over the same files: `leaklens check --quiet --exit-zero` (with --jobs 1
+//      and the default when the CLI has --jobs), Ruff's WebAssembly build (B006 B008 B019 SIM115
+//      RUF012), bare web-tree-sitter parsing (1 thread and 2 worker threads)
+//   3. keystroke latency over LSP (didChange -> publishDiagnostics of that version) on a copy of
+//      test_enum.py, against bare web-tree-sitter edit + incremental reparse of the same script
+//   4. server RSS after a workspace scan of the standard library
+//   5. soak: server RSS over 100 000 edits
+//   6. one comparison table: figures, peers, ratios, targets met / missed
+// Knobs (environment): BENCH_CORPUS, BENCH_REPEAT, BENCH_SKIP_CHECK, BENCH_SKIP_RUFF,
+// BENCH_SKIP_PARSE, BENCH_SKIP_LATENCY, BENCH_SKIP_SCAN, BENCH_SKIP_SOAK, BENCH_TYPING_EDITS,
+// BENCH_LATENCY_BUDGET_S, BENCH_LATENCY_FILE, BENCH_SOAK_EDITS, BENCH_SOAK_GROUP,
+// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE. Helpers live in scripts/bench/.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Edit, Language, Parser } from 'web-tree-sitter';
+import { leaklensFiles, ROOT } from './bench/corpus.mjs';
 import { liveServers, LspServer } from './bench/lsp.mjs';
-import { churnScript, collectAnchors, countLinesOfFiles, discover, typingScript } from './bench/text.mjs';
+import { hasGnuTime, timedNode } from './bench/proc.mjs';
+import { churnScript, collectAnchors, countLinesOfFiles, typingScript } from './bench/text.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'leaklens.js');
+const BIN = join(ROOT, 'bin', 'leaklens.js');
 const GRAMMAR = join(ROOT, 'grammars', 'tree-sitter-python.wasm');
-const TYPING_EDITS = Number(process.env.BENCH_TYPING_EDITS ?? 500);
+const env = process.env;
+const skip = (name) => !!env[`BENCH_SKIP_${name}`] && env[`BENCH_SKIP_${name}`] !== '0';
+const REPEAT = Math.max(1, Number(env.BENCH_REPEAT ?? 1));
+const TYPING_EDITS = Number(env.BENCH_TYPING_EDITS ?? 500);
 const WARMUP_EDITS = 40;
-const CHURN_EDITS = Number(process.env.BENCH_CHURN_EDITS ?? 10000);
-const CHURN_BATCH = 100; // edits between waits for diagnostics
-// Single-character changes per didChange notification in the memory phase. Every notification
-// costs the server a full analysis of the file, so sending 10 000 of them takes
-// 10 000 x (analysis time), i.e. many minutes. Unless BENCH_CHURN_GROUP fixes it, the group
-// size is picked from a calibration (10 one-change notifications, then 2 of 50 changes) so that
-// the phase fits in about BENCH_CHURN_BUDGET_S seconds, capped at CHURN_MAX_GROUP changes per
-// notification; all 10 000 edits are always sent and the final version is always awaited.
-const CHURN_GROUP_ENV = process.env.BENCH_CHURN_GROUP ? Math.max(1, Number(process.env.BENCH_CHURN_GROUP)) : undefined;
-const CHURN_BUDGET_S = Number(process.env.BENCH_CHURN_BUDGET_S ?? 60);
-const CHURN_CALIBRATION = 10;
-const CHURN_MAX_GROUP = 100;
 // The typing script stops early (and says so) once it has run this long.
-const LATENCY_BUDGET_S = Number(process.env.BENCH_LATENCY_BUDGET_S ?? 150);
+const LATENCY_BUDGET_S = Number(env.BENCH_LATENCY_BUDGET_S ?? 150);
 const EDIT_TIMEOUT_MS = 30000;
+// Soak: single-character edits (insert, then delete, at 200 identifiers), SOAK_GROUP changes per
+// didChange. Unless BENCH_SOAK_GROUP fixes it, the group is the smallest that fits the phase in
+// about BENCH_SOAK_BUDGET_S seconds, from a calibration (see the soak section).
+const SOAK_EDITS = Number(env.BENCH_SOAK_EDITS ?? env.BENCH_CHURN_EDITS ?? 100000);
+const SOAK_GROUP_ENV = env.BENCH_SOAK_GROUP ? Math.max(1, Number(env.BENCH_SOAK_GROUP)) : undefined;
+const SOAK_BUDGET_S = Number(env.BENCH_SOAK_BUDGET_S ?? 420);
+const SOAK_SAMPLE = Math.max(1, Number(env.BENCH_SOAK_SAMPLE ?? Math.max(100, Math.round(SOAK_EDITS / 100))));
+const SOAK_BATCH = 100; // edits sent (pipelined) between waits for the diagnostics of the last one
+const SOAK_MAX_GROUP = 100;
+// Targets (product spec §6).
+const TARGET = { keystrokeRatio: 1.25, keystrokeP50Ms: 5, scanRssMB: 200, flatMBPer10k: 1 };
 
-const summary = [];
+const rows = []; // the comparison table: [measure, leaklens, peer, ratio, target, status]
 const notes = [];
 const benchStart = performance.now();
 const tmp = mkdtempSync(join(tmpdir(), 'leaklens-bench-'));
@@ -59,9 +70,14 @@ function stats(values) {
   const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
   return { n: s.length, min: s[0], p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1], mean };
 }
+const median = (xs) => stats(xs).p50;
 const ms = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const mb = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
-const int = (x) => Math.round(x).toLocaleString('en-US');
+const secs = (x) => (Number.isFinite(x) ? `${x.toFixed(2)} s` : 'n/a');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a');
+const int = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const fmtLoad = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const status = (ok) => (ok === undefined ? '' : ok ? 'met' : 'MISSED');
 function heading(title) {
   const load = `[load ${loadavg()[0].toFixed(2)}]`;
   console.log(`\n=== ${title} ${'='.repeat(Math.max(3, 70 - title.length - load.length))} ${load}`);
@@ -69,13 +85,17 @@ function heading(title) {
 function row(label, value) {
   console.log(`  ${label.padEnd(38)} ${value}`);
 }
-function table(rows) {
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
-  const line = `+-${'-'.repeat(w0)}-+-${'-'.repeat(w1)}-+`;
-  console.log(line);
-  for (const [a, b] of rows) console.log(a === '--' ? line : `| ${a.padEnd(w0)} | ${b.padStart(w1)} |`);
-  console.log(line);
+/** A table with a header row; a row ['--'] draws a rule. */
+function table(header, body) {
+  const all = [header, ...body.filter((r) => r[0] !== '--')];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? '').length)));
+  const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  const fmt = (r) => `|${r.map((c, i) => ` ${i === 0 ? String(c ?? '').padEnd(widths[i]) : String(c ?? '').padStart(widths[i])} `).join('|')}|`;
+  console.log(rule);
+  console.log(fmt(header));
+  console.log(rule);
+  for (const r of body) console.log(r[0] === '--' ? rule : fmt(header.map((_, i) => r[i] ?? '')));
+  console.log(rule);
 }
 async function section(name, fn) {
   try {
@@ -85,28 +105,11 @@ async function section(name, fn) {
     notes.push(`${name} failed: ${String(err?.message ?? err).split('\n')[0]}`);
   }
 }
-function runCli(args, stdoutFile) {
-  return new Promise((resolve) => {
-    const fd = openSync(stdoutFile, 'w');
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', fd, 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s) => (stderr += s));
-    child.on('close', (code, signal) => {
-      const wall = (performance.now() - t0) / 1000;
-      closeSync(fd);
-      resolve({ code, signal, wall, stderr, pid: child.pid });
-    });
-  });
-}
 /** Findings as comparable keys: "LL101@12:5-12:20" (1-based line:column). */
 const cliKey = (f) => `${f.code}@${f.start.line}:${f.start.column}-${f.end.line}:${f.end.column}`;
 const lspKey = (d) => `${d.code}@${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1}`;
 function sameFindings(a, b) {
-  const x = [...a].sort().join('\n');
-  const y = [...b].sort().join('\n');
-  return x === y;
+  return [...a].sort().join('\n') === [...b].sort().join('\n');
 }
 function logSummary(server) {
   const by = {};
@@ -123,9 +126,23 @@ function textAfter(text, ops, n) {
   for (const op of ops.slice(0, n)) text = text.slice(0, op.start) + op.text + text.slice(op.end);
   return text;
 }
+/** Least-squares slope of ys over xs. */
+function slope(xs, ys) {
+  const n = xs.length;
+  if (n < 2) return NaN;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den ? num / den : NaN;
+}
 
 // ---------------------------------------------------------------- 0. environment
-heading('environment');
+heading('0. environment');
 let stdlib;
 try {
   stdlib = execFileSync('python3', ['-c', "import sysconfig; print(sysconfig.get_paths()['stdlib'])"], { encoding: 'utf8' }).trim();
@@ -134,76 +151,115 @@ try {
 } catch (err) {
   console.log(`  !! cannot locate the Python stdlib: ${err.message}`);
 }
+const CORPUS = env.BENCH_CORPUS ?? stdlib;
+const LATENCY_SOURCE = env.BENCH_LATENCY_FILE ?? (stdlib ? join(stdlib, 'test', 'test_enum.py') : '');
+row('corpus', `${CORPUS}${env.BENCH_CORPUS ? ' (BENCH_CORPUS)' : ''}`);
 row('node', process.version);
-const fmtLoad = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-row('cpus', String(cpus().length));
+row('cpus', `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
 row('load average (1/5/15 min)', fmtLoad());
 row('CLI bundle', existsSync(CLI) ? `${CLI} (${(statSync(CLI).size / 1024).toFixed(0)} KiB)` : `${CLI} MISSING (run npm run build)`);
+row('process measurement', hasGnuTime ? '/usr/bin/time (peak RSS and CPU from rusage)' : '/proc/<pid>/status VmHWM sampled every 50 ms');
+const startLoad = loadavg()[0];
 
 // ---------------------------------------------------------------- 1. corpus
 let corpus;
+let listFile;
 await section('corpus', async () => {
-  heading('1. corpus: Python standard library');
-  const { files, skippedDirs } = discover(stdlib);
+  heading('1. corpus (the files leaklens check discovers)');
+  const { files, skipped } = leaklensFiles(CORPUS);
   const { lines, bytes } = countLinesOfFiles(files);
   const py = files.filter((f) => f.endsWith('.py')).length;
   corpus = { files: files.length, py, pyi: files.length - py, lines, bytes };
-  row('.py files', int(py) + (corpus.pyi ? ` (+${corpus.pyi} .pyi, also checked by the CLI)` : ''));
+  listFile = join(tmp, 'files.txt');
+  writeFileSync(listFile, files.join('\n') + '\n');
+  row('files', `${int(py)} .py${corpus.pyi ? ` + ${corpus.pyi} .pyi` : ''}`);
   row('total lines', int(lines));
   row('total size', `${(bytes / 1048576).toFixed(1)} MiB`);
-  if (skippedDirs.length) {
-    const skippedFiles = skippedDirs.map((d) => discover(d).files.length).reduce((a, b) => a + b, 0);
-    row('dirs the CLI skips (besides __pycache__)', `${skippedDirs.map((d) => d.slice(stdlib.length + 1)).join(', ')} (${skippedFiles} .py files not counted)`);
-  }
-  summary.push(['corpus files (.py/.pyi)', int(corpus.files)], ['corpus lines', int(lines)]);
+  const notCache = skipped.filter((s) => !s.path.endsWith('__pycache__'));
+  row('left out by discovery', `${skipped.length - notCache.length} __pycache__ folders${notCache.length ? `, ${notCache.map((s) => `${s.path.slice(CORPUS.length + 1)} (${s.reason})`).join(', ')}` : ''}`);
 });
 
-// ---------------------------------------------------------------- 2. check
-await section('check', async () => {
-  heading('2. leaklens check <stdlib> --format json --exit-zero');
-  if (process.env.BENCH_SKIP_CHECK) return void row('skipped', 'BENCH_SKIP_CHECK is set');
-  const out = join(tmp, 'check.json');
-  const r = await runCli(['check', stdlib, '--format', 'json', '--exit-zero'], out);
-  const skipped = r.stderr.split('\n').filter((l) => l.includes('skipped'));
-  const otherStderr = r.stderr.split('\n').filter((l) => l.trim() && !l.includes('skipped'));
-  row('exit code', `${r.code}${r.signal ? ` (signal ${r.signal})` : ''}`);
-  row('files', `${int(corpus?.files ?? NaN)} discovered, ${skipped.length} skipped by the CLI`);
-  for (const s of skipped) console.log(`      ${s.replace(stdlib + '/', '')}`);
-  if (otherStderr.length) {
-    console.log(`  stderr (${otherStderr.length} other lines):`);
-    for (const s of otherStderr.slice(0, 10)) console.log(`      ${s}`);
-  }
-  row('lines', int(corpus?.lines ?? NaN));
-  row('wall time', `${r.wall.toFixed(2)} s`);
-  row('throughput', `${int((corpus?.lines ?? NaN) / r.wall)} lines/s, ${((corpus?.files ?? NaN) / r.wall).toFixed(0)} files/s`);
-  let findings = [];
+// ---------------------------------------------------------------- 2. cold processes over the corpus
+const runs = {}; // name -> [{ wall, peakRssMB, userS, sysS, ... }]
+let hasJobs = false;
+await section('cold processes', async () => {
+  heading('2. cold processes over the same files');
+  if (!corpus) throw new Error('no corpus');
   try {
-    findings = JSON.parse(readFileSync(out, 'utf8'));
-  } catch (err) {
-    console.log(`  !! could not parse the JSON output (${statSync(out).size} bytes): ${err.message}`);
+    hasJobs = /--jobs\b/.test(execFileSync(process.execPath, [BIN, 'check', '--help'], { encoding: 'utf8' }));
+  } catch {
+    hasJobs = false;
   }
-  const byCode = {};
-  for (const f of findings) byCode[f.code] = (byCode[f.code] ?? 0) + 1;
-  const filesWith = new Set(findings.map((f) => f.path)).size;
-  row('findings', `${int(findings.length)} in ${filesWith} files`);
-  for (const [code, n] of Object.entries(byCode).sort()) {
-    const name = findings.find((f) => f.code === code)?.name ?? '';
-    row(`  ${code} ${name}`, int(n));
+  const contenders = [];
+  if (!skip('CHECK')) {
+    if (hasJobs) {
+      contenders.push({ name: 'check --jobs 1', args: [BIN, 'check', CORPUS, '--quiet', '--exit-zero', '--jobs', '1'], kind: 'check' });
+      contenders.push({ name: 'check (default jobs)', args: [BIN, 'check', CORPUS, '--quiet', '--exit-zero'], kind: 'check' });
+    } else {
+      contenders.push({ name: 'check', args: [BIN, 'check', CORPUS, '--quiet', '--exit-zero'], kind: 'check' });
+    }
   }
-  summary.push(
-    ['--'],
-    ['check wall time', `${r.wall.toFixed(2)} s`],
-    ['check throughput', `${int((corpus?.lines ?? NaN) / r.wall)} lines/s`],
-    ['check findings', `${findings.length} in ${filesWith} files`],
-    ...Object.entries(byCode).sort().map(([c, n]) => [`  ${c}`, int(n)]),
-  );
+  if (!skip('RUFF')) contenders.push({ name: 'ruff-wasm', args: [join(ROOT, 'scripts', 'bench', 'run-ruff.mjs'), listFile], kind: 'json' });
+  if (!skip('PARSE')) {
+    contenders.push({ name: 'parse, 1 thread', args: [join(ROOT, 'scripts', 'bench', 'run-parse.mjs'), listFile, '0'], kind: 'json' });
+    contenders.push({ name: 'parse, 2 workers', args: [join(ROOT, 'scripts', 'bench', 'run-parse.mjs'), listFile, '2'], kind: 'json' });
+  }
+  row('commands', '');
+  for (const c of contenders) console.log(`      ${c.name.padEnd(22)} node ${c.args.map((a) => a.replace(ROOT + '/', '').replace(tmp, '$TMP').replace(CORPUS, '<corpus>')).join(' ')}`);
+  row('runs', `${REPEAT} of each, interleaved${REPEAT > 1 ? '; the median wall is reported' : ' (BENCH_REPEAT=n for the median of n)'}`);
+  for (let rep = 0; rep < REPEAT; rep++) {
+    for (const c of contenders) {
+      const load = loadavg()[0];
+      const r = await timedNode(c.args, { tmpDir: tmp, cwd: ROOT });
+      r.load = load;
+      if (c.kind === 'json') {
+        try {
+          r.result = JSON.parse(r.stdout.trim().split('\n').pop());
+        } catch {
+          r.result = undefined;
+        }
+      } else {
+        const m = /Checked ([\d,]+) files?: ([\d,]+) findings?/.exec(r.stdout);
+        r.result = m ? { files: Number(m[1].replace(/,/g, '')), findings: Number(m[2].replace(/,/g, '')) } : undefined;
+        r.skippedLines = r.stderr.split('\n').filter((l) => /skipped|timed out|time limit/.test(l));
+      }
+      (runs[c.name] ??= []).push(r);
+      const cpu = r.userS !== undefined ? `, cpu ${(r.userS + r.sysS).toFixed(1)} s (${((r.userS + r.sysS) / r.wall).toFixed(2)} cores)` : '';
+      row(`${c.name}${REPEAT > 1 ? ` #${rep + 1}` : ''}`, `${secs(r.wall)}, peak RSS ${mb(r.peakRssMB)} MB${cpu}, exit ${r.code}${r.signal ? ` (${r.signal})` : ''} [load ${load.toFixed(2)}]`);
+      if (r.code !== 0) {
+        notes.push(`${c.name} exited with ${r.code}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+        console.log(`      stderr: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      }
+    }
+  }
+  for (const c of contenders) {
+    const r = runs[c.name][0];
+    if (c.kind === 'check') {
+      row(`${c.name}: result`, r.result ? `${int(r.result.files)} files checked, ${int(r.result.findings)} findings` : `no summary line in: ${JSON.stringify(r.stdout.slice(0, 200))}`);
+      if (r.skippedLines.length) for (const s of r.skippedLines.slice(0, 10)) console.log(`      ${s.replace(CORPUS + '/', '')}`);
+    } else if (r.result?.diagnostics !== undefined) {
+      const by = Object.entries(r.result.byRule).sort().map(([k, v]) => `${k} ${v}`).join(', ');
+      row(`${c.name}: result`, `${int(r.result.checked)} files checked, ${r.result.skipped} skipped, ${r.result.failures} failed, ${int(r.result.diagnostics)} diagnostics (${by})`);
+      row('', `inside the process: init ${ms(r.result.initMs, 0)} ms, read+decode ${ms(r.result.readMs, 0)} ms, check ${ms(r.result.checkMs, 0)} ms; script done after ${secs(r.result.wallMs / 1000)} of ${secs(r.wall)} wall`);
+    } else if (r.result?.parsed !== undefined) {
+      row(`${c.name}: result`, `${int(r.result.parsed)} files parsed (${r.result.perThread.join(' + ')}), ${r.result.skipped} skipped, ${r.result.withErrors} trees with errors`);
+      row('', `inside the process: init ${ms(r.result.initMs, 0)} ms, read+decode ${ms(r.result.readMs, 0)} ms, parse ${ms(r.result.parseMs, 0)} ms (summed over threads); script done after ${secs(r.result.wallMs / 1000)} of ${secs(r.wall)} wall`);
+    }
+  }
+  if (corpus && runs[contenders[0]?.name]) {
+    const best = contenders.filter((c) => c.kind === 'check').map((c) => median(runs[c.name].map((r) => r.wall)));
+    if (best.length) row('check throughput', `${int(corpus.lines / Math.min(...best))} lines/s`);
+  }
 });
+
+const wallOf = (name) => (runs[name] ? median(runs[name].map((r) => r.wall)) : NaN);
+const rssOf = (name) => (runs[name] ? Math.max(...runs[name].map((r) => r.peakRssMB ?? NaN)) : NaN);
 
 // ---------------------------------------------------------------- 3. keystroke latency
 let language;
 let baseText;
 let anchors;
-const FILE = stdlib ? join(stdlib, 'test', 'test_enum.py') : '';
+const FILE = join(tmp, basename(LATENCY_SOURCE || 'test_enum.py'));
 const URI = pathToFileURL(FILE).toString();
 let typing;
 let measuredOps; // the prefix of typing.ops the LSP phase measured (the bare phase replays the same)
@@ -212,26 +268,30 @@ let lspLatency;
 let bareLatency;
 let rssAfterOpenA;
 
-await section('tree-sitter setup', async () => {
-  await Parser.init();
-  language = await Language.load(GRAMMAR);
-  baseText = readFileSync(FILE, 'utf8');
-  const parser = new Parser();
-  parser.setLanguage(language);
-  const tree = parser.parse(baseText);
-  anchors = collectAnchors(tree, baseText);
-  tree.delete();
-  parser.delete();
-  typing = typingScript(baseText, anchors, TYPING_EDITS, 42);
-  warmup = churnScript(baseText, anchors, WARMUP_EDITS);
-});
+if (!skip('LATENCY') || !skip('SOAK')) {
+  await section('tree-sitter setup', async () => {
+    copyFileSync(LATENCY_SOURCE, FILE);
+    await Parser.init();
+    language = await Language.load(GRAMMAR);
+    baseText = readFileSync(FILE, 'utf8');
+    const parser = new Parser();
+    parser.setLanguage(language);
+    const tree = parser.parse(baseText);
+    anchors = collectAnchors(tree, baseText);
+    tree.delete();
+    parser.delete();
+    typing = typingScript(baseText, anchors, TYPING_EDITS, 42);
+    warmup = churnScript(baseText, anchors, WARMUP_EDITS);
+  });
+}
 
 await section('LSP latency', async () => {
   heading('3. keystroke latency over LSP (didChange -> publishDiagnostics)');
+  if (skip('LATENCY')) return void row('skipped', 'BENCH_SKIP_LATENCY is set');
   const lines = baseText.split('\n').length - (baseText.endsWith('\n') ? 1 : 0);
   const kinds = {};
   for (const op of typing.ops) kinds[op.kind] = (kinds[op.kind] ?? 0) + 1;
-  row('file', `${FILE.replace(stdlib + '/', '<stdlib>/')} (${int(lines)} lines, ${int(baseText.length)} chars)`);
+  row('file', `copy of ${LATENCY_SOURCE.replace(stdlib + '/', '<stdlib>/')} (${int(lines)} lines, ${int(baseText.length)} chars)`);
   row('edit script', `${typing.ops.length} edits: ${Object.entries(kinds).map(([k, v]) => `${v} ${k}`).join(', ')}`);
   row('', `(16 places; "newline" = Enter + auto-indent as one edit; "typo" = wrong letter, then a backspace)`);
   row('warm-up (not measured)', `${warmup.length} single-char insert/delete edits`);
@@ -272,6 +332,7 @@ await section('LSP latency', async () => {
     }
     const lat = [];
     const timeouts = [];
+    const publishesBefore = server.publishCount;
     const tRun = performance.now();
     for (let i = 0; i < typing.ops.length; i++) {
       if (performance.now() - tRun > LATENCY_BUDGET_S * 1000) {
@@ -290,10 +351,11 @@ await section('LSP latency', async () => {
       }
     }
     const runSecs = (performance.now() - tRun) / 1000;
+    const publishes = server.publishCount - publishesBefore;
     const sent = version - 1 - warmup.length;
     measuredOps = typing.ops.slice(0, sent);
     lspLatency = stats(lat.map((x) => x.ms));
-    row('edits measured', `${lat.length} (${timeouts.length} timed out) in ${runSecs.toFixed(1)} s`);
+    row('edits measured', `${lat.length} (${timeouts.length} timed out) in ${runSecs.toFixed(1)} s; ${publishes} publishes`);
     row('latency p50 / p95 / p99 / max', `${ms(lspLatency.p50)} / ${ms(lspLatency.p95)} / ${ms(lspLatency.p99)} / ${ms(lspLatency.max)} ms`);
     row('latency min / mean', `${ms(lspLatency.min)} / ${ms(lspLatency.mean)} ms`);
     const worst = [...lat].sort((a, b) => b.ms - a.ms).slice(0, 5);
@@ -309,7 +371,7 @@ await section('LSP latency', async () => {
     // Consistency: the server's last diagnostics vs the CLI on the same final text.
     const edited = join(tmp, 'test_enum_edited.py');
     writeFileSync(edited, textAfter(baseText, measuredOps, measuredOps.length));
-    const r = await runCli(['check', edited, '--format', 'json', '--exit-zero'], join(tmp, 'edited.json'));
+    const r = await timedNode([BIN, 'check', edited, '--format', 'json', '--exit-zero'], { stdoutFile: join(tmp, 'edited.json'), tmpDir: tmp });
     const cli = JSON.parse(readFileSync(join(tmp, 'edited.json'), 'utf8') || '[]').map(cliKey);
     const lsp = (server.diagnostics.get(URI)?.diagnostics ?? []).map(lspKey);
     const same = sameFindings(cli, lsp);
@@ -323,12 +385,7 @@ await section('LSP latency', async () => {
     }
     row('server messages', logSummary(server));
     if (server.stderr.trim()) row('server stderr', server.stderr.trim().split('\n').slice(-3).join(' | '));
-    summary.push(
-      ['--'],
-      ['LSP didOpen -> first diagnostics', `${ms(tOpen, 1)} ms`],
-      [`LSP keystroke p50 / p95 (${lat.length} edits)`, `${ms(lspLatency.p50)} / ${ms(lspLatency.p95)} ms`],
-      ['LSP keystroke p99 / max', `${ms(lspLatency.p99)} / ${ms(lspLatency.max)} ms`],
-    );
+    lspLatency.openMs = tOpen;
   } finally {
     await server.close();
     if (!server.exitedCleanly) notes.push(`latency server did not exit after shutdown/exit${server.killed ? ' (killed)' : ''}`);
@@ -337,6 +394,7 @@ await section('LSP latency', async () => {
 
 await section('bare tree-sitter', async () => {
   heading('3b. bare web-tree-sitter: tree.edit + incremental parse (same edit script, in-process)');
+  if (skip('LATENCY')) return void row('skipped', 'BENCH_SKIP_LATENCY is set');
   const parser = new Parser();
   parser.setLanguage(language);
   let text = baseText;
@@ -369,122 +427,195 @@ await section('bare tree-sitter', async () => {
     row('incremental tree == fresh parse', same ? 'yes' : 'NO');
     if (!same) notes.push('bare incremental tree differs from a fresh parse (edit script bug?)');
     if (lspLatency) {
-      row('ratio LSP/bare p50', `${(lspLatency.p50 / bareLatency.p50).toFixed(1)}x`);
-      row('ratio LSP/bare p95', `${(lspLatency.p95 / bareLatency.p95).toFixed(1)}x`);
+      row('ratio LSP/bare p50 / p95 / p99', `${ratio(lspLatency.p50, bareLatency.p50)} / ${ratio(lspLatency.p95, bareLatency.p95)} / ${ratio(lspLatency.p99, bareLatency.p99)}`);
     }
-    summary.push(
-      ['bare reparse p50 / p95', `${ms(bareLatency.p50, 3)} / ${ms(bareLatency.p95, 3)} ms`],
-      ['bare reparse p99 / max', `${ms(bareLatency.p99, 3)} / ${ms(bareLatency.max, 3)} ms`],
-      ['ratio LSP/bare p50 / p95', lspLatency ? `${(lspLatency.p50 / bareLatency.p50).toFixed(1)}x / ${(lspLatency.p95 / bareLatency.p95).toFixed(1)}x` : 'n/a'],
-    );
   } finally {
     tree?.delete();
     parser.delete();
   }
 });
 
-// ---------------------------------------------------------------- 4. server memory
-await section('server memory', async () => {
-  heading(`4. server memory: ${int(CHURN_EDITS)} single-character edits (insert/delete alternately)`);
-  const ops = churnScript(baseText, anchors, CHURN_EDITS);
-  row('edit script', `${ops.length} edits at 200 identifiers spread over the file, pipelined`);
+
+// ---------------------------------------------------------------- 4. workspace scan
+const sleep = (t) => new Promise((r) => setTimeout(r, t));
+let scan;
+await section('workspace scan', async () => {
+  heading('4. server: workspace scan of the corpus, then RSS');
+  if (skip('SCAN')) return void row('skipped', 'BENCH_SKIP_SCAN is set');
   const server = new LspServer(CLI);
-  let group = CHURN_GROUP_ENV ?? 1;
+  try {
+    const ended = server.waitForProgress('end', 30 * 60 * 1000);
+    const t0 = performance.now();
+    await server.initialize({ folders: [CORPUS] });
+    const peak = { rss: 0 };
+    const sampler = setInterval(() => (peak.rss = Math.max(peak.rss, server.rss().VmRSS ?? 0)), 250);
+    let end;
+    try {
+      end = await ended;
+    } finally {
+      clearInterval(sampler);
+    }
+    const wall = (end.at - t0) / 1000;
+    const atEnd = server.rss();
+    await sleep(2000);
+    const idle = server.rss();
+    const begin = server.progress.find((p) => p.kind === 'begin');
+    const published = [...server.diagnostics.values()];
+    const withFindings = published.filter((p) => p.diagnostics.length > 0);
+    const findings = withFindings.reduce((a, p) => a + p.diagnostics.length, 0);
+    const scannedLog = server.logs.find((l) => /^scanned \d+ files/.test(l.message))?.message;
+    row('workspace folder', CORPUS);
+    row('progress', `begin "${begin?.message ?? '?'}", end after ${secs(wall)} (from initialize)`);
+    if (scannedLog) row('server log', scannedLog);
+    row('published', `${int(published.length)} files, ${int(findings)} findings in ${int(withFindings.length)} files`);
+    row('RSS at progress end', `${mb(atEnd.VmRSS)} MB (anon ${mb(atEnd.RssAnon)} MB, ${atEnd.Threads} threads)`);
+    row('RSS after 2 s idle', `${mb(idle.VmRSS)} MB`);
+    row('peak RSS (VmHWM)', `${mb(idle.VmHWM)} MB`);
+    const errors = server.logs.filter((l) => l.type === 1);
+    if (errors.length) row('errors logged', `${errors.length}: ${errors[0].message.split('\n')[0].slice(0, 160)}`);
+    if (server.stderr.trim()) row('server stderr', server.stderr.trim().split('\n').slice(-3).join(' | '));
+    scan = { wall, rss: atEnd.VmRSS, idle: idle.VmRSS, hwm: idle.VmHWM, files: published.length, findings };
+  } finally {
+    await server.close();
+    if (!server.exitedCleanly) notes.push(`scan server did not exit after shutdown/exit${server.killed ? ' (killed)' : ''}`);
+  }
+});
+
+// ---------------------------------------------------------------- 5. soak
+let soak;
+await section('soak', async () => {
+  heading(`5. soak: server RSS over ${int(SOAK_EDITS)} edits`);
+  if (skip('SOAK')) return void row('skipped', 'BENCH_SKIP_SOAK is set');
+  if (!baseText) throw new Error('no latency file');
+  const ops = churnScript(baseText, anchors, SOAK_EDITS);
+  row('file', `copy of ${LATENCY_SOURCE.replace(stdlib + '/', '<stdlib>/')}`);
+  row('edit script', `${int(ops.length)} single-character edits: insert "q" then delete it, at 200 identifiers in turn`);
+  const server = new LspServer(CLI);
   try {
     await server.initialize();
     await server.didOpen(URI, baseText, 1);
     const opened = await server.waitForVersion(URI, 1, EDIT_TIMEOUT_MS);
     const openedKeys = opened.diagnostics.map(lspKey);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const before = server.rss();
     row('RSS after open', `${mb(before.VmRSS)} MB (anon ${mb(before.RssAnon)} MB)`);
     let version = 1;
-    const t0 = performance.now();
-    // Calibration: notifications cost about a + b*changes. Measure 10 one-change notifications,
-    // then 2 notifications of 50 changes (pipelined, awaited at the end of each step).
-    const sendTimed = async (first, count, perNotification) => {
-      const t = performance.now();
-      let n = 0;
-      for (let k = first; k < first + count; k += perNotification) {
-        version++;
-        n++;
-        server.didChange(URI, version, ops.slice(k, Math.min(k + perNotification, first + count)).map((op) => op.lsp)).catch(() => {});
-      }
-      await server.waitForVersion(URI, version, 120000);
-      return (performance.now() - t) / n;
-    };
-    const nCal1 = Math.min(CHURN_CALIBRATION, ops.length);
-    const c1 = await sendTimed(0, nCal1, 1);
-    const nCal2 = Math.min(100, ops.length - nCal1);
-    const c50 = nCal2 >= 100 ? await sendTimed(nCal1, nCal2, 50) : c1;
-    const nCal = nCal1 + nCal2;
-    const perChange = Math.max(0, (c50 - c1) / 49);
-    const perNotification = Math.max(0.1, c1 - perChange);
-    if (CHURN_GROUP_ENV === undefined) {
-      // remaining * (a / g + b) = budget  =>  g = remaining * a / (budget - remaining * b)
-      const remaining = ops.length - nCal;
-      const spare = CHURN_BUDGET_S * 1000 - remaining * perChange;
-      // At most CHURN_MAX_GROUP changes per notification, so that the parse/analyse/publish path
-      // still runs >= 100 times even when that overshoots the budget.
-      group = spare <= 0 ? CHURN_MAX_GROUP : Math.min(CHURN_MAX_GROUP, Math.max(1, Math.ceil((remaining * perNotification) / spare)));
-    }
-    row('calibration', `1 change/didChange: ${ms(c1, 1)} ms, 50 changes/didChange: ${ms(c50, 1)} ms`);
-    row('', `=> ~${ms(perNotification, 1)} ms per notification + ${ms(perChange, 2)} ms per change`);
-    row('changes per didChange', `${group} ${CHURN_GROUP_ENV === undefined ? `(chosen to fit ~${CHURN_BUDGET_S} s, at most ${CHURN_MAX_GROUP}; BENCH_CHURN_GROUP=1 sends one edit per notification)` : '(BENCH_CHURN_GROUP)'}`);
-    const batchSize = group * Math.ceil(CHURN_BATCH / group); // whole notifications only
-    row('', `${version - 1 + Math.ceil((ops.length - nCal) / group)} notifications in all; diagnostics of the last version awaited every ${batchSize} edits`);
-    const trend = [];
-    let nextSample = 1000;
+    let done = 0;
+    let notifications = 0;
+    const samples = []; // { edits, rss }
+    let nextSample = SOAK_SAMPLE;
     const batchTimes = [];
-    for (let i = nCal; i < ops.length; i += batchSize) {
-      const tb = performance.now();
-      const batch = ops.slice(i, i + batchSize);
+    /** Sends the next batch of edits, `group` changes per didChange, pipelined; awaits the last version. */
+    const sendBatch = async (size, group) => {
+      const t = performance.now();
+      const batch = ops.slice(done, done + size);
       for (let j = 0; j < batch.length; j += group) {
         version++;
+        notifications++;
         server.didChange(URI, version, batch.slice(j, j + group).map((op) => op.lsp)).catch(() => {});
       }
       await server.waitForVersion(URI, version, 120000);
-      batchTimes.push(performance.now() - tb);
-      for (const done = i + batch.length; done >= nextSample; nextSample += 1000) trend.push(server.rss().VmRSS);
+      done += batch.length;
+      const dt = performance.now() - t;
+      for (; done >= nextSample; nextSample += SOAK_SAMPLE) samples.push({ edits: nextSample, rss: server.rss().VmRSS });
+      return dt;
+    };
+    const t0 = performance.now();
+    // Calibration (counted in the soak): batches of SOAK_BATCH edits as 1 change per didChange and
+    // as one didChange of SOAK_BATCH changes. A batch costs about fixed + notifications x each.
+    let group = SOAK_GROUP_ENV;
+    if (group === undefined) {
+      const one = [];
+      const all = [];
+      for (let k = 0; k < 3 && done + 2 * SOAK_BATCH <= ops.length; k++) {
+        one.push(await sendBatch(SOAK_BATCH, 1));
+        all.push(await sendBatch(SOAK_BATCH, SOAK_BATCH));
+      }
+      const t1 = median(one);
+      const tAll = median(all);
+      const each = Math.max(0, (t1 - tAll) / (SOAK_BATCH - 1));
+      const fixed = Math.max(0, tAll - each);
+      const batches = (ops.length - done) / SOAK_BATCH;
+      const spare = (SOAK_BUDGET_S * 1000) / batches - fixed;
+      group = spare <= 0 ? SOAK_MAX_GROUP : Math.min(SOAK_MAX_GROUP, Math.max(1, Math.ceil((SOAK_BATCH * each) / spare)));
+      row('calibration', `a batch of ${SOAK_BATCH} edits: ${ms(t1, 0)} ms as ${SOAK_BATCH} didChange, ${ms(tAll, 0)} ms as 1 didChange`);
+      row('', `=> ~${ms(each, 2)} ms per didChange + ${ms(fixed, 0)} ms per batch (analysis, coalesced)`);
     }
-    const secs = (performance.now() - t0) / 1000;
+    const batchSize = group * Math.ceil(SOAK_BATCH / group);
+    row('changes per didChange', `${group} ${SOAK_GROUP_ENV === undefined ? `(the smallest that fits ~${SOAK_BUDGET_S} s, BENCH_SOAK_BUDGET_S; at most ${SOAK_MAX_GROUP})` : '(BENCH_SOAK_GROUP)'}`);
+    row('', `edits sent pipelined in batches of ${batchSize}; after each batch, the diagnostics of its last version are awaited`);
+    while (done < ops.length) batchTimes.push(await sendBatch(Math.min(batchSize, ops.length - done), group));
+    const wall = (performance.now() - t0) / 1000;
     const after = server.rss();
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const idle = server.rss();
     const last = server.diagnostics.get(URI);
-    row('edits processed', `${ops.length} (final version ${last?.version}, expected ${version}) in ${secs.toFixed(1)} s`);
-    row('throughput', `${int(ops.length / secs)} edits/s, ${((version - 1) / secs).toFixed(1)} notifications/s`);
-    row('publishes received', `${server.publishCount} for ${version - 1} pipelined notifications (+1 open)`);
-    if (server.publishCount >= version) notes.push(`pipelined didChange notifications were not coalesced: ${server.publishCount} publishes for ${version - 1} notifications + open`);
+    row('edits processed', `${int(done)} in ${int(notifications)} didChange notifications (final version ${last?.version}, expected ${version}) in ${wall.toFixed(1)} s`);
+    row('publishes received', `${int(server.publishCount - 1)} for ${int(notifications)} didChange (the server coalesces pipelined changes)`);
     const bt = stats(batchTimes);
     row(`batch of ${batchSize} edits: p50 / max`, `${ms(bt.p50, 1)} / ${ms(bt.max, 1)} ms`);
-    row('RSS after edits', `${mb(after.VmRSS)} MB (anon ${mb(after.RssAnon)} MB), +${mb(after.VmRSS - before.VmRSS)} MB`);
-    row('RSS after 1 s idle', `${mb(idle.VmRSS)} MB`);
-    row('peak RSS (VmHWM)', `${mb(idle.VmHWM)} MB`);
-    row('RSS every 1000 edits (MB)', trend.map((x) => x.toFixed(0)).join(' '));
-    const same = sameFindings(openedKeys, (last?.diagnostics ?? []).map(lspKey));
-    row('final diagnostics == after open', `${same ? 'yes' : 'NO'} (text is back to the original)`);
-    if (!same) notes.push('after 10 000 insert/delete edits the diagnostics differ from those of the identical original text');
+    row('RSS after the edits', `${mb(after.VmRSS)} MB (anon ${mb(after.RssAnon)} MB), ${after.VmRSS >= before.VmRSS ? '+' : ''}${mb(after.VmRSS - before.VmRSS)} MB since open`);
+    row('RSS after 1 s idle', `${mb(idle.VmRSS)} MB; peak (VmHWM) ${mb(idle.VmHWM)} MB`);
+    const rssValues = samples.map((s) => s.rss);
+    const second = samples.filter((s) => s.edits > ops.length / 2);
+    const perTenK = slope(second.map((s) => s.edits), second.map((s) => s.rss)) * 10000;
+    const step = Math.max(1, Math.ceil(samples.length / 20));
+    row(`RSS every ${int(SOAK_SAMPLE * step)} edits (MB)`, samples.filter((_, i) => i % step === step - 1).map((s) => s.rss.toFixed(0)).join(' '));
+    row('RSS first / peak / last sample', `${mb(rssValues[0])} / ${mb(Math.max(...rssValues))} / ${mb(rssValues.at(-1))} MB (${samples.length} samples)`);
+    row('slope over the second half', `${perTenK >= 0 ? '+' : ''}${ms(perTenK, 2)} MB per 10 000 edits (least squares, ${second.length} samples)`);
+    if (ops.length % 2 === 0) {
+      const same = sameFindings(openedKeys, (last?.diagnostics ?? []).map(lspKey));
+      row('final diagnostics == after open', `${same ? 'yes' : 'NO'} (the text is back to the original)`);
+      if (!same) notes.push('after the soak the diagnostics differ from those of the identical original text');
+    }
     row('server messages', logSummary(server));
     if (server.stderr.trim()) row('server stderr', server.stderr.trim().split('\n').slice(-3).join(' | '));
-    summary.push(
-      ['--'],
-      ['server RSS after open', `${mb(before.VmRSS)} MB`],
-      [`server RSS after ${int(ops.length)} edits (${group}/didChange)`, `${mb(after.VmRSS)} MB (+${mb(after.VmRSS - before.VmRSS)} MB)`],
-      ['server peak RSS', `${mb(idle.VmHWM)} MB`],
-      ['server throughput (pipelined)', `${((version - 1) / secs).toFixed(1)} didChange/s`],
-    );
+    soak = { edits: done, notifications, group, wall, open: before.VmRSS, first: rssValues[0], peak: Math.max(...rssValues), last: rssValues.at(-1), hwm: idle.VmHWM, perTenK };
   } finally {
     await server.close();
-    if (!server.exitedCleanly) notes.push(`memory server did not exit after shutdown/exit${server.killed ? ' (killed)' : ''}`);
+    if (!server.exitedCleanly) notes.push(`soak server did not exit after shutdown/exit${server.killed ? ' (killed)' : ''}`);
   }
 });
 
-// ---------------------------------------------------------------- 5. summary
-heading('5. summary');
-summary.push(['--'], ['bench wall time', `${((performance.now() - benchStart) / 1000).toFixed(1)} s`], ['load average at end (1/5/15 min)', fmtLoad()]);
-if (loadavg()[0] > cpus().length) notes.push(`the machine was busy (1-min load ${loadavg()[0].toFixed(1)} on ${cpus().length} cpus): timings are inflated`);
-table(summary.filter((r, i, a) => !(r[0] === '--' && (i === 0 || a[i - 1][0] === '--'))).map((r) => (r[0] === '--' ? ['--', ''] : r)));
+// ---------------------------------------------------------------- 6. comparison table
+heading('6. comparison');
+{
+  const checkName = hasJobs ? 'check (default jobs)' : 'check';
+  const serialName = hasJobs ? 'check --jobs 1' : 'check';
+  const check = wallOf(checkName);
+  const serial = wallOf(serialName);
+  const ruff = wallOf('ruff-wasm');
+  const parse1 = wallOf('parse, 1 thread');
+  const parse2 = wallOf('parse, 2 workers');
+  const has = (x) => Number.isFinite(x);
+  const t = [];
+  const label = corpus ? `${int(corpus.files)} files, ${int(corpus.lines)} lines` : '';
+  t.push([`stdlib check wall, ${hasJobs ? 'default --jobs' : 'one process'} (${label})`, secs(check), `Ruff-wasm ${secs(ruff)}`, ratio(check, ruff), '<= 1.00x Ruff', has(check) && has(ruff) ? status(check <= ruff) : '']);
+  if (hasJobs) t.push(['stdlib check wall, --jobs 1', secs(serial), `Ruff-wasm ${secs(ruff)}`, ratio(serial, ruff), '', '']);
+  t.push([`stdlib check ${hasJobs ? '--jobs 1 ' : ''}vs bare parse, 1 thread`, secs(serial), `parse ${secs(parse1)}`, ratio(serial, parse1), '', '']);
+  t.push([`stdlib check ${hasJobs ? '(default) ' : ''}vs bare parse, 2 workers`, secs(check), `parse ${secs(parse2)}`, ratio(check, parse2), '', '']);
+  t.push(['peak RSS of the cold process', `${mb(rssOf(checkName))} MB`, `Ruff ${mb(rssOf('ruff-wasm'))} MB, parse ${mb(rssOf('parse, 1 thread'))} / ${mb(rssOf('parse, 2 workers'))} MB`, ratio(rssOf(checkName), rssOf('ruff-wasm')), '', '']);
+  t.push(['--']);
+  const L = lspLatency;
+  const B = bareLatency;
+  const n = L ? ` (${L.n} edits)` : '';
+  const k = (x) => (Number.isFinite(x) ? `${x.toFixed(2)} ms` : 'n/a');
+  const within = (a, b) => (L && B ? a <= TARGET.keystrokeRatio * b : undefined);
+  t.push([`keystroke -> diagnostics p50${n}`, k(L?.p50), `bare reparse ${k(B?.p50)}`, ratio(L?.p50, B?.p50), `<= ${TARGET.keystrokeRatio}x, <= ${TARGET.keystrokeP50Ms} ms`, L && B ? status(within(L.p50, B.p50) && L.p50 <= TARGET.keystrokeP50Ms) : '']);
+  t.push(['keystroke -> diagnostics p95', k(L?.p95), `bare reparse ${k(B?.p95)}`, ratio(L?.p95, B?.p95), `<= ${TARGET.keystrokeRatio}x`, L && B ? status(within(L.p95, B.p95)) : '']);
+  t.push(['keystroke -> diagnostics p99', k(L?.p99), `bare reparse ${k(B?.p99)}`, ratio(L?.p99, B?.p99), '', '']);
+  t.push(['keystroke -> diagnostics max', k(L?.max), `bare reparse ${k(B?.max)}`, ratio(L?.max, B?.max), '', '']);
+  t.push(['--']);
+  t.push(['server RSS after the stdlib scan', scan ? `${mb(scan.rss)} MB` : 'n/a', scan ? `idle ${mb(scan.idle)}, peak ${mb(scan.hwm)} MB` : '', '', `< ${TARGET.scanRssMB} MB`, scan ? status(scan.rss < TARGET.scanRssMB) : '']);
+  t.push(['server scan wall (initialize -> progress end)', scan ? secs(scan.wall) : 'n/a', `check ${secs(check)}`, ratio(scan?.wall, check), '', '']);
+  t.push(['--']);
+  t.push([`soak: RSS first / peak / last${soak ? ` (${int(soak.edits)} edits, ${soak.group}/didChange)` : ''}`, soak ? `${mb(soak.first)} / ${mb(soak.peak)} / ${mb(soak.last)} MB` : 'n/a', soak ? `after open ${mb(soak.open)} MB` : '', '', '', '']);
+  t.push(['soak: RSS slope over the second half', soak ? `${ms(soak.perTenK, 2)} MB/10k edits` : 'n/a', '', '', `flat (<= ${TARGET.flatMBPer10k} MB/10k)`, soak ? status(soak.perTenK <= TARGET.flatMBPer10k) : '']);
+  table(['measure', 'LeakLens', 'peer', 'ratio', 'target (spec §6)', 'status'], t);
+  const endLoad = loadavg()[0];
+  console.log(`load average (1 min): ${startLoad.toFixed(2)} at start, ${endLoad.toFixed(2)} at end (5/15 min now: ${loadavg()[1].toFixed(2)} ${loadavg()[2].toFixed(2)}) on ${cpus().length} cpus; bench wall ${((performance.now() - benchStart) / 1000).toFixed(0)} s`);
+  if (Math.max(startLoad, endLoad) > cpus().length / 2) notes.push(`the machine was shared (1-min load up to ${Math.max(startLoad, endLoad).toFixed(1)} on ${cpus().length} cpus): wall times are inflated, and more so for the 2-thread runs`);
+}
 if (notes.length) {
   console.log('\nnotes:');
   for (const n of notes) console.log(`  - ${n}`);

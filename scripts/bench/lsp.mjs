@@ -2,6 +2,8 @@
 // diagnostics by version, reads the process's RSS, and always shuts down and kills it.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 
 export function procStatus(pid) {
@@ -10,11 +12,13 @@ export function procStatus(pid) {
     for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
       const m = /^(VmRSS|VmHWM|RssAnon|RssFile):\s+(\d+)\s+kB/.exec(line);
       if (m) out[m[1]] = Number(m[2]) / 1024;
+      const t = /^Threads:\s+(\d+)/.exec(line);
+      if (t) out.Threads = Number(t[1]);
     }
   } catch {
     /* process gone */
   }
-  return out; // MB
+  return out; // MB (Threads: a count; worker threads share the process's RSS)
 }
 
 /** Servers spawned and not yet closed, so that a signal handler can kill them. */
@@ -32,13 +36,19 @@ export class LspServer {
     this.diagnostics = new Map(); // uri -> { version, diagnostics, at }
     this.arrivals = new Map(); // "uri#version" -> performance.now() of arrival
     this.publishCount = 0;
+    this.progress = []; // $/progress values with their arrival time
+    this.progressWaiters = new Set();
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (s) => (this.stderr += s));
     this.child.on('exit', (code, signal) => {
       this.exited = { code, signal };
       liveServers.delete(this);
-      for (const w of this.waiters) w.reject(new Error(`server exited (code ${code}, signal ${signal})\n${this.stderr.slice(-2000)}`));
+      for (const w of [...this.waiters, ...this.progressWaiters]) {
+        clearTimeout(w.timer);
+        w.reject(new Error(`server exited (code ${code}, signal ${signal})\n${this.stderr.slice(-2000)}`));
+      }
       this.waiters.clear();
+      this.progressWaiters.clear();
     });
     this.child.stdin.on('error', () => {}); // EPIPE after a crash is reported through 'exit'
     this.conn = createMessageConnection(new StreamMessageReader(this.child.stdout), new StreamMessageWriter(this.child.stdin));
@@ -55,6 +65,17 @@ export class LspServer {
         }
       }
     });
+    this.conn.onNotification('$/progress', (p) => {
+      const entry = { ...p.value, token: p.token, at: performance.now() };
+      this.progress.push(entry);
+      for (const w of [...this.progressWaiters]) {
+        if (entry.kind === w.kind) {
+          this.progressWaiters.delete(w);
+          clearTimeout(w.timer);
+          w.resolve(entry);
+        }
+      }
+    });
     const onLog = (kind) => (p) => this.logs.push({ kind, type: p.type, message: p.message });
     this.conn.onNotification('window/logMessage', onLog('log'));
     this.conn.onNotification('window/showMessage', onLog('show'));
@@ -66,12 +87,14 @@ export class LspServer {
     this.conn.listen();
   }
 
-  async initialize() {
+  /** folders: absolute paths of workspace folders (the server scans them after `initialized`). */
+  async initialize({ folders = [] } = {}) {
     const result = await this.conn.sendRequest('initialize', {
       processId: process.pid,
       rootUri: null,
-      workspaceFolders: null,
+      workspaceFolders: folders.length ? folders.map((f) => ({ uri: pathToFileURL(f).toString(), name: basename(f) })) : null,
       capabilities: {
+        window: { workDoneProgress: true },
         textDocument: {
           synchronization: { dynamicRegistration: false, didSave: false },
           publishDiagnostics: { versionSupport: true, relatedInformation: true, codeDescriptionSupport: true, dataSupport: true },
@@ -96,6 +119,19 @@ export class LspServer {
         reject(new Error(`timed out after ${timeoutMs} ms waiting for diagnostics of version ${version}`));
       }, timeoutMs);
       this.waiters.add(w);
+    });
+  }
+
+  /** Resolves at the next $/progress value of this kind ('begin', 'report', 'end') arriving after the call. */
+  waitForProgress(kind, timeoutMs = 600000) {
+    if (this.exited) return Promise.reject(new Error(`server exited (code ${this.exited.code})`));
+    return new Promise((resolve, reject) => {
+      const w = { kind, resolve, reject };
+      w.timer = setTimeout(() => {
+        this.progressWaiters.delete(w);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for progress '${kind}'`));
+      }, timeoutMs);
+      this.progressWaiters.add(w);
     });
   }
 
@@ -132,8 +168,9 @@ export class LspServer {
       }
       await Promise.race([new Promise((r) => this.child.once('exit', r)), new Promise((r) => setTimeout(r, 2000))]);
     }
-    for (const w of this.waiters) clearTimeout(w.timer);
+    for (const w of [...this.waiters, ...this.progressWaiters]) clearTimeout(w.timer);
     this.waiters.clear();
+    this.progressWaiters.clear();
     try {
       this.conn.dispose();
     } catch {

@@ -1,47 +1,6 @@
-// Text helpers for the benchmark: corpus discovery (mirroring the CLI), line counting,
+// Text helpers for the benchmark: line counting,
 // LSP positions, tree-sitter points, and a deterministic "realistic typing" edit script.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-
-/** Mirrors server/src/workspace/files.ts (SKIPPED_DIRS + pyvenv.cfg check) so counts match the CLI. */
-const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', 'site-packages', 'build', 'dist', '.venv', 'venv', '.tox', '.nox', '.mypy_cache', '.pytest_cache', '.ruff_cache']);
-
-function isVirtualEnv(dir) {
-  try {
-    return statSync(join(dir, 'pyvenv.cfg')).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** Python files the CLI would check under root, plus the directories it would skip (besides site-packages/__pycache__). */
-export function discover(root) {
-  const files = [];
-  const skippedDirs = [];
-  const walk = (dir) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (SKIPPED_DIRS.has(entry.name) || isVirtualEnv(full)) {
-          if (entry.name !== '__pycache__' && entry.name !== 'site-packages') skippedDirs.push(full);
-          continue;
-        }
-        walk(full);
-      } else if (entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.pyi'))) {
-        files.push(full);
-      }
-    }
-  };
-  walk(root);
-  files.sort();
-  return { files, skippedDirs };
-}
+import { readFileSync } from 'node:fs';
 
 /** Lines of a file as editors count them: newline count, plus one for an unterminated last line. */
 export function countLines(buf) {
