@@ -45,6 +45,15 @@ function bracketDepthExceeds(text: string, limit: number): boolean {
   return false;
 }
 
+/** Marks an offset in a message whose line number the engine fills in (see RuleContext.lineRef). */
+const LINE_REF = '\u0000';
+const LINE_REF_PATTERN = /\u0000(\d+)\u0000/g;
+
+/** A message template (`{0}`, `{1}`… for the offsets in `refs`) with 1-based line numbers put in. */
+export function renderMessage(template: string, refs: readonly number[], lines: LineIndex): string {
+  return template.replace(/\{(\d+)\}/g, (_, i: string) => String(lines.lineOf(refs[Number(i)]) + 1));
+}
+
 /** Builds the line table of a text only when something asks for a line number. */
 class LazyLines {
   private index?: LineIndex;
@@ -116,8 +125,8 @@ export class Analyzer {
   }
 
   /**
-   * The findings of the rules `include` accepts whose matches lie in [region.start, region.end)
-   * — for an edit inside one top-level definition, the rules whose findings there depend only
+   * The findings of the rules `include` accepts whose matches lie in `region`, the range of one
+   * top-level statement — for an edit inside one top-level definition, the rules whose findings there depend only
    * on that definition (`Rule.locality === 'local'`). Suppression comments are read from the
    * region only; the caller has checked that the file-wide preconditions still hold.
    */
@@ -127,7 +136,13 @@ export class Analyzer {
 
   private run(root: Node, text: string, options: AnalysisOptions, region?: { start: number; end: number }, include?: (rule: Rule) => boolean): AnalysisResult {
     const lines = new LazyLines(text);
-    const scope = (region && root.descendantForIndex(region.start, Math.max(region.start, region.end - 1))) || root;
+    // A region is a top-level statement. Its matches come from querying that node: a query limited
+    // by offsets (`startIndex`/`endIndex`) was seen to miss matches near syntax errors.
+    const statement = region && root.firstNamedChildForIndex(region.start);
+    if (region && (!statement || statement.startIndex !== region.start || statement.endIndex !== region.end)) {
+      throw new Error(`region ${region.start}-${region.end} is not a top-level statement`);
+    }
+    const scope = statement || root;
     const suppressions = mayHaveSuppressions(text, region) ? collectSuppressions(scope, lines.get()) : NO_SUPPRESSIONS;
     const syntaxErrors = root.hasError;
     if (!region && suppressions.skipFile) return { findings: [], skipped: true, syntaxErrors };
@@ -138,7 +153,7 @@ export class Analyzer {
     if (!enabled.some(Boolean)) return { findings: [], skipped: false, syntaxErrors };
     // One traversal; each rule gets its own matches in document order.
     const byRule: QueryMatch[][] = this.rules.map(() => []);
-    const matches = region ? this.query.matches(root, { startIndex: region.start, endIndex: region.end }) : this.query.matches(root);
+    const matches = this.query.matches(scope);
     for (const match of matches) {
       if (region && !matchInside(match, region)) continue;
       for (const owner of this.rulesOfPattern[match.patternIndex]) if (enabled[owner]) byRule[owner].push(match);
@@ -158,15 +173,26 @@ export class Analyzer {
           for (const [local, dotted] of (imports ??= collectImports(root, text))) if (dotted === target) return local;
           return undefined;
         },
+        lineRef: (offset) => `${LINE_REF}${offset}${LINE_REF}`,
         report: (r) => {
           const start = r.node ? r.node.startIndex : (r.start ?? 0);
           const end = r.node ? r.node.endIndex : (r.end ?? start);
           if (suppressions.byLine.size > 0 && isSuppressed(suppressions, lines.get().lineOf(start), rule.code)) return;
+          let message = r.message;
+          let lineRefs: number[] | undefined;
+          let messageTemplate: string | undefined;
+          if (message.includes(LINE_REF)) {
+            const refs: number[] = [];
+            messageTemplate = message.replace(LINE_REF_PATTERN, (_, offset: string) => `{${refs.push(Number(offset)) - 1}}`);
+            lineRefs = refs;
+            message = renderMessage(messageTemplate, refs, lines.get());
+          }
           findings.push({
             code: rule.code,
             name: rule.name,
             severity,
-            message: r.message,
+            message,
+            ...(messageTemplate ? { messageTemplate, lineRefs } : {}),
             start,
             end,
             related: r.related ?? [],

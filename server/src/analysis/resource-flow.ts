@@ -193,10 +193,9 @@ export function firstExitBetween(scope: Node, alloc: Node, from: number, to: num
   return undefined;
 }
 
-export function lineNo(context: RuleContext, offset: number): number {
-  let line = 1;
-  for (let i = context.text.indexOf('\n'); i !== -1 && i < offset; i = context.text.indexOf('\n', i + 1)) line++;
-  return line;
+/** The line of `offset`, for a message (the engine writes the number: see RuleContext.lineRef). */
+export function lineNo(context: RuleContext, offset: number): string {
+  return context.lineRef(offset);
 }
 
 /** How this file can already say contextlib.closing, if it can. */

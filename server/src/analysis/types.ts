@@ -33,6 +33,12 @@ export interface Finding {
   end: number;
   related: RelatedLocation[];
   fixes: Fix[];
+  /**
+   * When the message names line numbers: the message with `{0}`, `{1}`… in their place and the
+   * offsets they stand for, so that a finding moved by later edits can say its lines again.
+   */
+  messageTemplate?: string;
+  lineRefs?: number[];
 }
 
 /** Documentation sections, in the order every renderer shows them. */
@@ -92,6 +98,11 @@ export interface RuleContext {
   qualifiedName(node: Node): string | undefined;
   /** The local name bound to a dotted import target (`typing.Optional` → `Optional`), if any. */
   localNameFor(target: string): string | undefined;
+  /**
+   * Stands for the 1-based line number of `offset` inside a report's message: the engine writes
+   * the number, and keeps it right when the finding is moved by edits above it.
+   */
+  lineRef(offset: number): string;
   report(report: Report): void;
 }
 
@@ -107,5 +118,11 @@ export interface Rule {
   docs: RuleDocs;
   /** A tree-sitter query over the Python grammar; separate top-level patterns, no predicates inside alternations. */
   query: string;
+  /**
+   * 'local' when a finding inside a top-level `def` or `class` depends only on that definition
+   * (plus the file's imports and top-level names): such rules re-run on the edited definition
+   * alone while typing. Anything else ('module', the default) is re-run once typing pauses.
+   */
+  locality?: 'local' | 'module';
   check(context: RuleContext, matches: QueryMatch[]): void;
 }

@@ -19,6 +19,34 @@ export function normalizeLineBreaks(text: string): string {
   return text.indexOf('\r') === -1 ? text : text.replace(/\r(?!\n)/g, '\n');
 }
 
+/** One applied change: offsets before (`start`..`oldEnd`) and after (`start`..`newEnd`) it. */
+export interface AppliedEdit {
+  start: number;
+  oldEnd: number;
+  newEnd: number;
+}
+
+/** A half-open offset range. */
+export interface OffsetRange {
+  start: number;
+  end: number;
+}
+
+/** What changed since the last `takeChanges()`: the edits in the order applied, and where the text or tree differs now. */
+export interface ChangeSummary {
+  edits: AppliedEdit[];
+  /** Ranges of the current text whose text or syntax changed (edited text and tree-sitter's changed ranges), possibly overlapping. */
+  dirty: OffsetRange[];
+}
+
+/** Maps a range of the text before `edit` to the text after it, widening it over the edit when they meet. */
+export function mapRange(range: OffsetRange, edit: AppliedEdit): OffsetRange {
+  const delta = edit.newEnd - edit.oldEnd;
+  if (range.end < edit.start) return range;
+  if (range.start > edit.oldEnd) return { start: range.start + delta, end: range.end + delta };
+  return { start: Math.min(range.start, edit.start), end: Math.max(range.end + delta, edit.newEnd) };
+}
+
 /** Default parse budget; a parse that runs longer is cancelled and the previous tree kept. */
 export const DEFAULT_PARSE_TIMEOUT_MS = 5000;
 
@@ -65,6 +93,8 @@ export class ParsedDocument {
   private currentTree: Tree | undefined;
   private disposed = false;
   private normalized: string;
+  /** Changes since the last takeChanges(); undefined after a full parse (everything changed). */
+  private changes: ChangeSummary | undefined;
 
   constructor(language: Language, private currentText: string, private timeoutMs = DEFAULT_PARSE_TIMEOUT_MS) {
     this.parser = sharedParser(language);
@@ -93,6 +123,7 @@ export class ParsedDocument {
     let text = this.currentText;
     let normalized = this.normalized;
     const tree = this.currentTree;
+    const summary = this.changes;
     for (const change of changes) {
       const a = Math.max(0, Math.min(change.start, text.length));
       const b = Math.max(0, Math.min(change.end, text.length));
@@ -119,16 +150,38 @@ export class ParsedDocument {
         );
       }
       normalized = next;
+      if (summary) {
+        const applied = { start: editStart, oldEnd: end, newEnd: start + change.text.length };
+        summary.edits.push(applied);
+        summary.dirty = summary.dirty.map((r) => mapRange(r, applied));
+        summary.dirty.push({ start: applied.start, end: applied.newEnd });
+      }
     }
     this.currentText = text;
     this.normalized = normalized;
     const next = this.parse(tree);
+    if (summary && tree && next) {
+      for (const r of tree.getChangedRanges(next)) summary.dirty.push({ start: r.startIndex, end: r.endIndex });
+    } else {
+      this.changes = undefined;
+    }
     if (tree && tree !== next) tree.delete();
     this.currentTree = next;
   }
 
+  /**
+   * The changes since the previous call (which starts a new record), or undefined when they are
+   * not known: the first parse, a full replacement, or a parse that ran out of time.
+   */
+  takeChanges(): ChangeSummary | undefined {
+    const taken = this.changes;
+    this.changes = this.currentTree ? { edits: [], dirty: [] } : undefined;
+    return taken;
+  }
+
   /** Replaces the whole text (a full-sync change) with a fresh parse. */
   replace(text: string): void {
+    this.changes = undefined;
     this.currentText = text;
     this.normalized = normalizeLineBreaks(text);
     const old = this.currentTree;

@@ -13,6 +13,11 @@ export interface DiagnosticData {
   version: number;
   fixes: Fix[];
   ignore?: OffsetEdit;
+  /**
+   * Set on a finding published while typing, before the whole-file analysis that follows a pause:
+   * its fixes are re-derived from that analysis before they are offered.
+   */
+  provisional?: boolean;
 }
 
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
@@ -27,9 +32,10 @@ export function documentationUri(code: string): string {
   return pathToFileURL(join(__dirname, 'docs', 'rules', `${code}.md`)).toString();
 }
 
-export function toDiagnostic(f: AnalyzedFinding, doc: TextDocument): Diagnostic {
+export function toDiagnostic(f: AnalyzedFinding, doc: TextDocument, provisional = false): Diagnostic {
   const range = (start: number, end: number) => ({ start: doc.positionAt(start), end: doc.positionAt(end) });
   const data: DiagnosticData = { version: doc.version, fixes: f.fixes, ignore: f.ignore };
+  if (provisional) data.provisional = true;
   return {
     range: range(f.start, f.end),
     severity: SEVERITY[f.severity],

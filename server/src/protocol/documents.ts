@@ -2,10 +2,17 @@
 import { Language } from 'web-tree-sitter';
 import { TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { PreviousAnalysis } from '../analysis/incremental';
 import { ParsedDocument, TextChange } from '../parsing/document';
 
 export class OpenDocument {
   private parsed: ParsedDocument | undefined;
+  /** The last analysis published, the base of the next incremental one. */
+  previous: PreviousAnalysis | undefined;
+  /** False while the published findings come from an incremental analysis (see analysis/incremental.ts). */
+  settled = true;
+  /** The pending whole-file analysis once typing pauses. */
+  settleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private language: Language,
@@ -56,11 +63,15 @@ export class OpenDocument {
   }
 
   dispose(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+    this.previous = undefined;
     this.parsed?.dispose();
     this.parsed = undefined;
   }
 
   private reparse(): void {
+    this.previous = undefined;
     this.parsed?.dispose();
     this.parsed = this.tooLarge ? undefined : new ParsedDocument(this.language, this.lsp.getText());
   }

@@ -16,7 +16,8 @@ import {
   TextEdit,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { Analyzer } from '../analysis/engine';
+import { Analyzer, AnalyzedFinding } from '../analysis/engine';
+import { analyzeIncrementally } from '../analysis/incremental';
 import { DEFAULT_MAX_FILE_SIZE } from '../workspace/files';
 import { version } from '../version';
 import { FIX_ALL_KIND, fixAllEdit, toDiagnostic, DiagnosticData } from './convert';
@@ -25,6 +26,9 @@ import { Workspace } from './workspace';
 
 /** Advertised in executeCommandProvider; the editor's "Scan Workspace" command sends it. */
 export const SCAN_COMMAND = 'leaklens.server.scanWorkspace';
+
+/** Typing pause after which an incrementally analysed document gets its whole-file analysis. */
+export const SETTLE_DELAY_MS = 300;
 
 export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): void {
   let analyzer: Analyzer | undefined;
@@ -57,11 +61,49 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       log(`kept previous diagnostics of ${doc.uri}: the parse ran out of time`);
       return;
     }
-    const result = analyzer.analyzeTree(tree, parsed!.parsedText, settings.options);
+    const options = settings.options;
+    const changes = parsed!.takeChanges();
+    // While typing inside one definition only that definition is analysed again; the whole file
+    // is analysed once typing pauses (settle), and whenever the change reaches further.
+    let result = analyzeIncrementally(analyzer, tree, parsed!.parsedText, options, doc.previous, changes);
+    const settled = !result;
+    result ??= analyzer.analyzeTree(tree, parsed!.parsedText, options);
     if (result.skipReason) log(`not analysed ${doc.uri}: ${result.skipReason}`);
     for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
-    const diagnostics: Diagnostic[] = result.findings.map((f) => toDiagnostic(f, doc.lsp));
+    doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount };
+    doc.settled = settled;
+    if (doc.settleTimer) clearTimeout(doc.settleTimer);
+    doc.settleTimer = settled ? undefined : setTimeout(() => settle(doc), SETTLE_DELAY_MS);
+    const diagnostics: Diagnostic[] = result.findings.map((f) => toDiagnostic(f, doc.lsp, !settled));
     void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
+  }
+
+  /**
+   * The whole-file analysis after incremental ones, published with the same version. Returns the
+   * findings now published, or undefined when the document cannot be analysed.
+   */
+  function settle(doc: OpenDocument): AnalyzedFinding[] | undefined {
+    if (doc.settleTimer) clearTimeout(doc.settleTimer);
+    doc.settleTimer = undefined;
+    if (documents.get(doc.uri) !== doc || !analyzer) return undefined;
+    if (doc.settled) return doc.previous?.findings;
+    const parsed = doc.parsedDocument;
+    const tree = parsed?.tree;
+    const options = doc.previous?.options;
+    if (!tree || !options) return undefined;
+    try {
+      parsed!.takeChanges();
+      const result = analyzer.analyzeTree(tree, parsed!.parsedText, options);
+      for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
+      doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount };
+      doc.settled = true;
+      // Re-published even when unchanged: the diagnostics lose their provisional mark.
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: result.findings.map((f) => toDiagnostic(f, doc.lsp)) });
+      return result.findings;
+    } catch (err) {
+      connection.console.error(`analysis of ${doc.uri} failed: ${(err as Error).stack ?? err}`);
+      return undefined;
+    }
   }
 
   /** Analyses every document changed since the last turn, at its newest version only. */
@@ -203,8 +245,16 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       if (wants(CodeActionKind.QuickFix)) {
         for (const diagnostic of params.context.diagnostics) {
           if (diagnostic.source !== 'leaklens') continue;
-          const data = diagnostic.data as DiagnosticData | undefined;
+          let data = diagnostic.data as DiagnosticData | undefined;
           if (!data || data.version !== doc.version) continue; // stale: the diagnostic will be re-published
+          if (data.provisional) {
+            // Published while typing: take the fixes from the whole-file analysis of this version.
+            const start = doc.lsp.offsetAt(diagnostic.range.start);
+            const end = doc.lsp.offsetAt(diagnostic.range.end);
+            const fresh = settle(doc)?.find((f) => f.code === diagnostic.code && f.start === start && f.end === end);
+            if (!fresh) continue;
+            data = { version: doc.version, fixes: fresh.fixes, ignore: fresh.ignore };
+          }
           const range = (e: { start: number; end: number; text: string }): TextEdit => ({
             range: { start: doc.lsp.positionAt(e.start), end: doc.lsp.positionAt(e.end) },
             newText: e.text,

@@ -8,6 +8,7 @@ export const rule: Rule = {
   name: 'unclosed-resource',
   category: 'resources',
   defaultSeverity: 'warning',
+  locality: 'local',
   query: ALLOCATION_QUERY,
   check(context: RuleContext, matches: QueryMatch[]) {
     for (const match of matches) {

@@ -136,6 +136,7 @@ export const rule: Rule = {
   name: 'close-not-guaranteed',
   category: 'resources',
   defaultSeverity: 'warning',
+  locality: 'local',
   query: ALLOCATION_QUERY,
   check(context: RuleContext, matches: QueryMatch[]) {
     for (const match of matches) {

@@ -181,6 +181,7 @@ export const rule: Rule = {
   name: 'mutable-default-argument',
   category: 'mutable-defaults',
   defaultSeverity: 'warning',
+  locality: 'local',
   query: `
     (default_parameter value: (_) @value) @param
     (typed_default_parameter value: (_) @value) @param

@@ -31,12 +31,6 @@ interface Edge {
 const BRANCHING = new Set(['if_statement', 'match_statement', 'try_statement']);
 const BRANCH_PARTS = new Set(['block', 'elif_clause', 'else_clause', 'case_clause', 'except_clause']);
 
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
-  return line;
-}
-
 /** The part of a branching statement (if arm, elif, else, case, except clause) that holds node. */
 function branchPath(node: Node, scope: Node): Array<{ stmt: number; part: number }> {
   const path: Array<{ stmt: number; part: number }> = [];
@@ -391,7 +385,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
       message = `\`${describe(closing)}\` makes \`${closing.from}\` refer to itself: a reference cycle, ${after}`;
     } else {
       const chain = cycle.map((e) => `\`${e.from}\``).join(' → ') + ` → \`${cycle[0].from}\``;
-      const others = path.map((e) => `\`${describe(e)}\` on line ${lineOf(text, e.node.startIndex)}`).join(', ');
+      const others = path.map((e) => `\`${describe(e)}\` on line ${context.lineRef(e.node.startIndex)}`).join(', ');
       message = `This store closes the reference cycle ${chain} (with ${others}): these objects are ${after}`;
     }
     const related: RelatedLocation[] = path.map((e) => ({
@@ -416,6 +410,7 @@ export const rule: Rule = {
   name: 'reference-cycle',
   category: 'cycles',
   defaultSeverity: 'warning',
+  locality: 'local',
   query: `
     (assignment left: (attribute) @target right: (_) @value) @store
     (assignment left: (subscript) @target right: (_) @value) @store

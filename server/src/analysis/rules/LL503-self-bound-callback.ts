@@ -115,6 +115,7 @@ export const rule: Rule = {
   name: 'self-bound-callback',
   category: 'cycles',
   defaultSeverity: 'warning',
+  locality: 'local',
   query: `
     (assignment left: (attribute) right: (_)) @store
     (assignment left: (subscript value: (attribute)) right: (_)) @store
