@@ -1,5 +1,5 @@
-// Bundles the extension client and the server/CLI with esbuild and copies both wasm files
-// next to the server bundle, where server/src/parsing/grammar.ts looks for them first.
+// Bundles the extension client, the server/CLI and its analysis worker with esbuild and copies
+// both wasm files next to the server bundle, where server/src/parsing/grammar.ts looks for them first.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,8 +21,13 @@ const common = {
 await Promise.all([
   esbuild.build({ ...common, entryPoints: [join(root, 'client/src/extension.ts')], outfile: join(dist, 'extension.js'), external: ['vscode'] }),
   esbuild.build({ ...common, entryPoints: [join(root, 'server/src/cli/main.ts')], outfile: join(dist, 'leaklens.js'), external: ['web-tree-sitter/web-tree-sitter.wasm'] }),
+  // The analysis worker thread (server/src/workers/pool.ts starts `worker.js` from its own folder).
+  esbuild.build({ ...common, entryPoints: [join(root, 'server/src/workers/worker.ts')], outfile: join(dist, 'worker.js'), external: ['web-tree-sitter/web-tree-sitter.wasm'] }),
 ]);
 copyFileSync(join(root, 'grammars/tree-sitter-python.wasm'), join(dist, 'tree-sitter-python.wasm'));
 copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(dist, 'web-tree-sitter.wasm'));
+// The run-time runner (standard-library Python), started by `leaklens run` and the editor's commands.
+mkdirSync(join(dist, 'runtime'), { recursive: true });
+copyFileSync(join(root, 'server/python/leaklens_runner.py'), join(dist, 'runtime', 'leaklens_runner.py'));
 // Rule pages for the editor's offline documentation links, rendered from the rule files.
 execFileSync(process.execPath, [join(dist, 'leaklens.js'), 'docs', join(dist, 'docs', 'rules')], { stdio: 'inherit' });

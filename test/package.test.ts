@@ -106,10 +106,12 @@ test('the .vsix holds the runtime files and nothing else', () => {
     'extension/package.json',
     'extension/dist/extension.js',
     'extension/dist/leaklens.js',
+    'extension/dist/worker.js',
     'extension/dist/tree-sitter-python.wasm',
     'extension/dist/web-tree-sitter.wasm',
     'extension/dist/docs/rules/LL101.md',
     'extension/dist/docs/rules/LL201.md',
+    'extension/dist/runtime/leaklens_runner.py',
   ]) {
     entry(required);
   }
@@ -126,9 +128,10 @@ test('the .vsix holds the runtime files and nothing else', () => {
     /^extension\/package\.json$/,
     /^extension\/readme\.md$/i,
     /^extension\/LICENSE\.txt$/,
-    /^extension\/dist\/(extension|leaklens)\.js$/,
+    /^extension\/dist\/(extension|leaklens|worker)\.js$/,
     /^extension\/dist\/(tree-sitter-python|web-tree-sitter)\.wasm$/,
     /^extension\/dist\/docs\/rules\/LL\d{3}\.md$/,
+    /^extension\/dist\/runtime\/leaklens_runner\.py$/,
   ];
   const unexpected = names.filter((n) => !allowed.some((re) => re.test(n)));
   assert.deepEqual(unexpected, [], 'files outside the allow-list in the .vsix');
@@ -150,10 +153,10 @@ test('the listing agrees with unzip, where unzip exists', { skip: spawnSync('unz
 });
 
 test('the packaged server bundle runs on its own, away from the repository', () => {
-  // Only the bundle and the two wasm files, in a temp folder: no node_modules, no grammars/ above.
+  // Only the bundles and the two wasm files, in a temp folder: no node_modules, no grammars/ above.
   const dist = join(work, 'extracted', 'extension', 'dist');
   mkdirSync(dist, { recursive: true });
-  for (const file of ['leaklens.js', 'tree-sitter-python.wasm', 'web-tree-sitter.wasm']) {
+  for (const file of ['leaklens.js', 'worker.js', 'tree-sitter-python.wasm', 'web-tree-sitter.wasm']) {
     writeFileSync(join(dist, file), extract(zip, entry(`extension/dist/${file}`)));
   }
   const source = join(work, 'leaky.py');
@@ -168,4 +171,15 @@ test('the packaged server bundle runs on its own, away from the repository', () 
   });
   assert.equal(result.status, 1, result.stdout + result.stderr);
   assert.match(result.stdout, /leaky\.py:1:\d+: LL201 /, result.stdout + result.stderr);
+  // The analysis worker threads (dist/worker.js) find the wasm files the same way.
+  writeFileSync(join(work, 'other.py'), 'def g(p):\n    h = open(p)\n    return h.read()\n');
+  const threaded = spawnSync(process.execPath, [join(dist, 'leaklens.js'), 'check', '--jobs', '2', source, join(work, 'other.py')], {
+    cwd: work,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(threaded.status, 1, threaded.stdout + threaded.stderr);
+  assert.equal(threaded.stderr, '');
+  assert.match(threaded.stdout, /leaky\.py:1:\d+: LL201 [^]*other\.py:2:\d+: LL101 /, threaded.stdout + threaded.stderr);
 });

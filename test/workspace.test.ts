@@ -2,12 +2,13 @@
 // progress, configuration precedence (pyproject.toml < editor settings), file watching, and
 // open documents winning over the disk.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { codes, LspClient } from './helpers/lsp-client';
+import { codes, LspClient, SERVER } from './helpers/lsp-client';
 
 const LEAKY = 'def f(x=[]):\n    return len(x)\n\n\ndef g(p):\n    h = open(p)\n    return h.read()\n';
 const CLEAN = 'def f(x=None):\n    return x\n';
@@ -245,5 +246,58 @@ test('file watching: files created where the scan does not look are not analysed
     assert.equal((await client.diagnosticsFor(venvFile, 1)).diagnostics.length, 2);
     await client.close(venvFile);
     await client.waitForDiagnostics(venvFile, (p) => p.version === undefined && p.diagnostics.length === 0);
+  });
+});
+
+test('a big scan runs on worker threads: requests are answered before it ends, and it publishes what `leaklens check` finds', async () => {
+  // 200 files of ≈ 14 KB, two findings each, the rest clean: seconds of analysis.
+  const files: Record<string, string> = {};
+  for (let f = 0; f < 200; f++) {
+    let text = '';
+    for (let i = 0; i < 150; i++) text += `def c${i}(a, b=None):\n    x = [a, b, ${i}]\n    return {"k": x, "n": len(x)}\n\n\n`;
+    files[`pkg${f % 10}/m${f}.py`] = text + LEAKY;
+  }
+  const dir = tree(files);
+  await withWorkspace([dir], async (client) => {
+    const deadline = Date.now() + 30_000;
+    while (!client.progress.some((p) => p.kind === 'begin')) {
+      if (Date.now() > deadline) assert.fail(`the scan did not begin\n${client.describe()}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // While the workers scan, the main thread answers: diagnostics of an open document, a code action.
+    const open = uri(join(dir, 'open.py'));
+    await client.open(open, LEAKY, 1);
+    // A scanned file opened mid-scan: its open state wins over whatever the workers still return.
+    const scanned = uri(join(dir, 'pkg9', 'm199.py'));
+    await client.open(scanned, CLEAN, 1);
+    const published = await client.diagnosticsFor(open, 1);
+    const ll201 = published.diagnostics.find((d) => d.code === 'LL201')!;
+    const asked = Date.now();
+    const actions = await client.codeAction(open, ll201.range, { diagnostics: [ll201], only: ['quickfix'] });
+    const latency = Date.now() - asked;
+    const endsWhenAnswered = client.progress.filter((p) => p.kind === 'end').length;
+    const reportsWhenAnswered = client.progress.filter((p) => p.kind === 'report').length;
+    assert.ok(actions && actions.length > 0, client.describe());
+    await scanEnded(client);
+    assert.equal(endsWhenAnswered, 0, 'the code action was answered only after the scan ended');
+    console.log(`code action answered in ${latency} ms, after ${reportsWhenAnswered} of the scan's ${client.progress.filter((p) => p.kind === 'report').length} progress reports`);
+    const mid = client.published.get(scanned)!;
+    assert.deepEqual(mid[mid.length - 1], { uri: scanned, version: 1, diagnostics: [] }, 'a disk result was published over the open document');
+    await client.close(scanned);
+    await client.waitForDiagnostics(scanned, (p) => p.version === undefined && p.diagnostics.length === 2);
+
+    // Same findings, same ranges as the CLI checking in-process.
+    const cli = spawnSync(process.execPath, [SERVER, 'check', '--jobs', '1', '--format', 'json', '.'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(cli.status, 1, cli.stderr);
+    const expected = new Map<string, string[]>();
+    for (const f of JSON.parse(cli.stdout) as Array<{ path: string; code: string; start: { line: number; column: number }; end: { line: number; column: number } }>) {
+      const key = uri(join(dir, f.path));
+      expected.set(key, [...(expected.get(key) ?? []), `${f.code} ${f.start.line - 1}:${f.start.column - 1}-${f.end.line - 1}:${f.end.column - 1}`]);
+    }
+    assert.equal(expected.size, 200);
+    for (const [file, want] of expected) {
+      const got = client.lastPublished(file)?.diagnostics.map((d) => `${d.code} ${d.range.start.line}:${d.range.start.character}-${d.range.end.line}:${d.range.end.character}`);
+      assert.deepEqual(got?.sort(), want.sort(), file);
+    }
   });
 });

@@ -1,18 +1,21 @@
 // The `leaklens` command: check files, print rule documentation, or run the language server.
 // Uses the analysis and parsing layers directly; never the protocol layer's LSP code paths.
-import { Command, CommanderError, Option } from 'commander';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { renderMarkdown, renderText } from '../analysis/docs';
-import { Analyzer, AnalyzedFinding } from '../analysis/engine';
+import { Analyzer } from '../analysis/engine';
 import { findRule, RULES } from '../analysis/registry';
 import { AnalysisOptions } from '../analysis/types';
 import { DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
-import { Decoded, decodeSource, discoverPythonFiles, encodeSource, readSource } from '../workspace/files';
+import { discoverPythonFiles, encodeSource } from '../workspace/files';
+import { FileJob } from '../workers/check-file';
+import { defaultWorkerCount, InProcessRunner, JobOutcome, JobRunner, WorkerPool } from '../workers/pool';
 import { displayPath, FileFindings, toGithub, toJson, toStatistics, toText } from './output';
 import { Progress, PROGRESS_MIN_FILES } from './progress';
 import { toSarif } from './sarif';
 import { unifiedDiff } from './unidiff';
+import { registerRunCommand } from './run';
 import { version } from '../version';
 import { startServer } from '../protocol/server';
 
@@ -40,6 +43,8 @@ interface CheckOptions {
   statistics?: boolean;
   config?: string;
   verbose?: boolean;
+  jobs?: number;
+  fileTimeLimit?: number;
 }
 
 interface Job {
@@ -62,6 +67,21 @@ function settingsFor(target: string, opts: CheckOptions, explicit: LoadedConfig 
     configDir: loaded?.source ? dirname(loaded.source) : resolve('.'),
     problems: (loaded?.problems ?? []).map(formatProblem),
   };
+}
+
+/** Total bytes from which the default `--jobs` starts worker threads (≈ 0.2 s of analysis, what starting a worker costs). */
+const WORKERS_FROM_BYTES = 512 * 1024;
+
+/** The default number of analysis threads: the worker count on big trees; 1 (in-process) on small ones. */
+function autoJobs(sizes: readonly number[]): number {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return sizes.length > 1 && total >= WORKERS_FROM_BYTES ? defaultWorkerCount() : 1;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number.');
+  return n;
 }
 
 function configError(problems: string[]): string {
@@ -136,95 +156,146 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     process.stderr.write(`leaklens: ${message}\n`);
   };
 
-  const analyzer = await Analyzer.create();
+  let input: Buffer | undefined;
+  if (stdin) {
+    try {
+      input = readFileSync(0);
+    } catch (err) {
+      warn(`cannot read standard input: ${(err as Error).message}`);
+      return EXIT_USAGE;
+    }
+  }
+  const sizes = jobs.map(({ path }) => {
+    try {
+      return stdin ? input!.length : statSync(path).size;
+    } catch {
+      return 0;
+    }
+  });
+  const workers = stdin ? 1 : (opts.jobs ?? autoJobs(sizes));
+  let analyzer: Promise<Analyzer> | undefined;
+  const runner: JobRunner =
+    workers > 1
+      ? new WorkerPool({ size: workers, timeLimitMs: opts.fileTimeLimit, log: opts.verbose ? (m) => warn(m) : undefined })
+      : new InProcessRunner(() => (analyzer ??= Analyzer.create()));
+
   const results: FileFindings[] = [];
   let fixed = 0;
   const diff: Buffer[] = [];
   let wouldFix = 0;
   let filesToFix = 0;
-  let done = 0;
-  try {
-    for (const { path, settings } of jobs) {
-      progress.update(++done);
-      const options = settings.options;
-      let source: Decoded;
-      let input: Buffer | undefined;
-      if (stdin) {
-        try {
-          input = readFileSync(0);
-        } catch (err) {
-          warn(`cannot read standard input: ${(err as Error).message}`);
-          return EXIT_USAGE;
-        }
-        source = decodeSource(input, settings.maxFileSize);
-        if (!source.ok) {
-          warn(`cannot check standard input (${displayPath(path)}): ${source.reason}`);
-          return EXIT_USAGE;
-        }
+  let failed = 0;
+  let stdinError = false;
+
+  /** Reports one file's outcome; files are handled in the order of `jobs` whatever order they finish in. */
+  const handle = (path: string, outcome: JobOutcome): void => {
+    const shown = displayPath(path);
+    if (outcome.status === 'cancelled') return;
+    if (outcome.status !== 'done') {
+      if (stdin) stdinError = true;
+      if (outcome.status === 'timeout') {
+        warn(`skipped ${shown}: ${outcome.reason}`);
       } else {
-        source = readSource(path, settings.maxFileSize);
-        if (!source.ok) {
-          warn(`skipped ${displayPath(path)}: ${source.reason}`);
-          continue;
-        }
+        failed++;
+        warn(`failed on ${shown}: ${outcome.reason}`);
       }
-      let text = source.text;
-      try {
-        if (opts.diff) {
-          const result = analyzer.fixText(text, options, !!opts.unsafeFixes);
-          if (result.applied > 0 && result.text !== text) {
-            // In the file's own bytes (encoding, BOM), so that patch finds the lines it changes.
-            const bom = source.bom ? '\ufeff' : '';
-            const bytes = encodeSource(unifiedDiff(bom + text, bom + result.text, displayPath(path).split(sep).join('/')), source.encoding, false);
-            if (bytes) {
-              diff.push(bytes);
-              wouldFix += result.applied;
-              filesToFix++;
-            } else {
-              warn(`no diff for ${displayPath(path)}: cannot write ${source.encoding} back faithfully`);
-            }
-          }
-        } else if (fixing) {
-          const result = analyzer.fixText(text, options, !!opts.unsafeFixes);
-          const bytes = result.applied > 0 ? encodeSource(result.text, source.encoding, source.bom) : undefined;
-          if (result.applied > 0 && !bytes) {
-            warn(`not fixed ${displayPath(path)}: cannot write ${source.encoding} back faithfully`);
-          } else if (bytes) {
-            if (!stdin) writeFileSync(path, bytes);
-            fixed += result.applied;
-            text = result.text;
-            input = bytes;
-          }
-          if (stdin) process.stdout.write(input!);
-        }
-        if (!opts.diff || opts.statistics) {
-          const analysis = analyzer.analyzeText(text, options);
-          if (analysis.skipReason) process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${analysis.skipReason}\n`);
-          for (const failure of analysis.ruleFailures ?? []) process.stderr.write(`leaklens: rule failed on ${displayPath(path)}: ${failure}\n`);
-          const findings: AnalyzedFinding[] = analysis.findings;
-          if (findings.length) results.push({ path, text, findings });
-        }
-      } catch (err) {
-        if (stdin) {
-          warn(`cannot check standard input (${displayPath(path)}): ${(err as Error).message}`);
-          return EXIT_USAGE;
-        }
-        warn(`skipped ${displayPath(path)}: ${(err as Error).message}`);
+      return;
+    }
+    const r = outcome.result;
+    if (r.unreadable) {
+      if (stdin) {
+        stdinError = true;
+        warn(`cannot check standard input (${shown}): ${r.unreadable}`);
+      } else {
+        warn(`skipped ${shown}: ${r.unreadable}`);
+      }
+      return;
+    }
+    if (r.diff) {
+      // In the file's own bytes (encoding, BOM), so that patch finds the lines it changes.
+      const bom = r.diff.bom ? '\ufeff' : '';
+      const bytes = encodeSource(unifiedDiff(bom + r.diff.before, bom + r.diff.after, shown.split(sep).join('/')), r.diff.encoding, false);
+      if (bytes) {
+        diff.push(bytes);
+        wouldFix += r.diff.applied;
+        filesToFix++;
+      } else {
+        warn(`no diff for ${shown}: cannot write ${r.diff.encoding} back faithfully`);
       }
     }
+    if (r.fix?.unencodable) warn(`not fixed ${shown}: cannot write ${r.fix.unencodable} back faithfully`);
+    if (r.fix?.bytes) {
+      if (!stdin) {
+        try {
+          writeFileSync(path, r.fix.bytes);
+        } catch (err) {
+          warn(`skipped ${shown}: ${(err as Error).message}`);
+          return;
+        }
+      }
+      fixed += r.fix.applied;
+    }
+    if (stdin && fixing && (!r.error || r.fix)) process.stdout.write(r.fix?.bytes ?? input!);
+    if (r.error) {
+      if (stdin) {
+        stdinError = true;
+        warn(`cannot check standard input (${shown}): ${r.error}`);
+      } else {
+        warn(`skipped ${shown}: ${r.error}`);
+      }
+      return;
+    }
+    if (r.skipReason) warn(`skipped ${shown}: ${r.skipReason}`);
+    for (const failure of r.ruleFailures ?? []) warn(`rule failed on ${shown}: ${failure}`);
+    if (r.findings.length) results.push({ path, text: r.text!, findings: r.findings });
+  };
+
+  const outcomes: Array<JobOutcome | undefined> = new Array(jobs.length);
+  let next = 0;
+  let done = 0;
+  try {
+    await Promise.all(
+      jobs.map(({ path, settings }, i) => {
+        const job: FileJob = {
+          path,
+          options: settings.options,
+          maxFileSize: settings.maxFileSize,
+          mode: opts.diff ? 'diff' : fixing ? 'fix' : 'check',
+          unsafe: !!opts.unsafeFixes,
+          analyze: !opts.diff || !!opts.statistics,
+          input,
+        };
+        return runner.run(job, { size: sizes[i] }).then((outcome) => {
+          outcomes[i] = outcome;
+          progress.update(++done);
+          for (; next < jobs.length && outcomes[next]; next++) {
+            handle(jobs[next].path, outcomes[next]!);
+            outcomes[next] = undefined;
+          }
+        });
+      }),
+    );
   } finally {
     progress.clear();
-    analyzer.dispose();
+    await runner.close();
+    if (analyzer) (await analyzer).dispose();
   }
+  if (stdinError) return EXIT_USAGE;
 
   const count = results.reduce((n, r) => n + r.findings.length, 0);
   const checked = `Checked ${jobs.length} file${jobs.length === 1 ? '' : 's'}`;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('x') ? 'es' : 's'}`;
+  // A file whose worker died was not checked: the run cannot claim a result for it.
+  const incomplete = () => {
+    process.stderr.write(`leaklens: ${plural(failed, 'file')} could not be checked (see above).\n`);
+    return EXIT_USAGE;
+  };
   if (opts.diff) {
     // stdout carries only the diff (for `git apply` / `patch -p1`); the rest goes to stderr.
     process.stdout.write(Buffer.concat(diff));
     if (opts.statistics) process.stderr.write(toStatistics(results));
     process.stderr.write(`${checked}: ${wouldFix ? `would apply ${plural(wouldFix, 'fix')} in ${plural(filesToFix, 'file')}` : 'nothing to fix'}.\n`);
+    if (failed) return incomplete();
     return wouldFix > 0 && !opts.exitZero ? EXIT_FINDINGS : EXIT_CLEAN;
   }
   switch (opts.format) {
@@ -249,6 +320,7 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   }
   // Machine formats keep their stream parseable: the table goes to stderr.
   if (opts.statistics && opts.format !== 'text') process.stderr.write(toStatistics(results));
+  if (failed) return incomplete();
   return count > 0 && !opts.exitZero ? EXIT_FINDINGS : EXIT_CLEAN;
 }
 
@@ -285,6 +357,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--quiet', 'print only the summary (text format)')
     .option('--config <file>', 'read [tool.leaklens] from this pyproject.toml instead of the nearest one')
     .option('--verbose', 'say which files and folders were skipped and why')
+    .option('--jobs <n>', 'analysis threads: 1 checks in this process; default: both cores on big trees', positiveInt)
+    // For tests and troubleshooting: the per-file time limit of worker threads (default 10 s).
+    .addOption(new Option('--file-time-limit <ms>').argParser(positiveInt).hideHelp())
     .addHelpText(
       'after',
       '\nExit status: 0 no findings, 1 findings (with --diff: something to fix), 2 usage or configuration error.\n' +
@@ -334,6 +409,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       startServer();
       setExit(-1);
     });
+  registerRunCommand(program, setExit);
   return program;
 }
 

@@ -2,14 +2,16 @@
 // editor's leaklens.* settings, cached per resource), the start-up scan of every Python file
 // of every workspace folder with work-done progress, and results kept current from file
 // watching. Files open in the editor are never analysed from disk: the open document wins.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Connection, FileChangeType, FileEvent, MessageType, ShowMessageNotification, WorkspaceFolder } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Analyzer } from '../analysis/engine';
 import { applyEditorSettings, DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
-import { discoverPythonFiles, discoverySkipReason, excludeMatcher, readSource } from '../workspace/files';
+import { discoverPythonFiles, discoverySkipReason, excludeMatcher } from '../workspace/files';
+import { FileJob } from '../workers/check-file';
+import { defaultWorkerCount, InProcessRunner, JobRunner, SubmitOptions, WorkerPool } from '../workers/pool';
 import { toDiagnostic } from './convert';
 
 export interface Folder {
@@ -27,6 +29,9 @@ export function uriToPath(uri: string): string | undefined {
 
 const PYTHON_FILE = /\.pyi?$/;
 
+/** Workers idle this long are stopped (each holds a grammar and its own WASM heap); the next job starts them again. */
+const WORKER_IDLE_MS = 30_000;
+
 export class Workspace {
   folders: Folder[] = [];
   /** Folder URI → its editor settings (null until asked; cleared when settings change). */
@@ -38,6 +43,11 @@ export class Workspace {
   private scanGeneration = 0;
   private reportedProblems = new Set<string>();
   private loggedSkips = new Set<string>();
+  private pool?: WorkerPool;
+  private inProcess?: InProcessRunner;
+  /** The newest disk analysis asked for per file URI; only its result is published. */
+  private latestRequest = new Map<string, number>();
+  private requests = 0;
 
   constructor(
     private readonly connection: Connection,
@@ -150,44 +160,86 @@ export class Workspace {
     this.log(reason.startsWith('inside ') ? `ignoring file events ${reason}` : `skipped ${path}: ${reason}`);
   }
 
-  /** Analyses a file from disk and publishes its diagnostics (unless it is open). */
-  async analyzeFromDisk(path: string): Promise<void> {
-    const analyzer = this.analyzer();
-    if (!analyzer) return;
+  /** Disk analyses run on worker threads, so the main thread stays free for the editor's requests. */
+  private runner(): JobRunner {
+    if (!this.pool) {
+      this.pool = new WorkerPool({ size: defaultWorkerCount(), idleMs: WORKER_IDLE_MS, log: (message) => this.log(message) });
+    }
+    if (!this.pool.unavailable) return this.pool;
+    // No worker can start (e.g. worker.js missing): analyse here, one file per event-loop turn.
+    if (!this.inProcess) {
+      this.log(`analysing files from disk on the main thread: ${this.pool.unavailable}`);
+      this.inProcess = new InProcessRunner(() => this.analyzer());
+    }
+    return this.inProcess;
+  }
+
+  /**
+   * Analyses a file from disk and publishes its diagnostics — unless it is open by the time the
+   * result arrives (the open document wins), or a newer read of the same file was asked for since
+   * (results may come back from the workers in any order), or it was cleared meanwhile.
+   */
+  async analyzeFromDisk(path: string, submit: SubmitOptions = { urgent: true }): Promise<void> {
+    if (!this.analyzer()) return; // not initialised, or shut down
     const uri = pathToFileURL(path).toString();
     if (this.isOpen(uri)) return;
     const { settings } = await this.settingsFor(uri);
     if (this.isOpen(uri)) return; // opened while settings were fetched
-    const source = readSource(path, settings.maxFileSize);
-    if (!source.ok) {
-      this.log(`skipped ${path}: ${source.reason}`);
+    if (submit.tag !== undefined && submit.tag !== this.scanGeneration) return; // a newer scan started
+    const request = ++this.requests;
+    this.latestRequest.set(uri, request);
+    const job: FileJob = { path, options: settings.options, maxFileSize: settings.maxFileSize, mode: 'check', analyze: true };
+    let outcome = await this.runner().run(job, submit);
+    if (outcome.status === 'failed' && this.pool?.unavailable) outcome = await this.runner().run(job, submit);
+    if (this.latestRequest.get(uri) !== request || this.isOpen(uri)) return;
+    this.latestRequest.delete(uri);
+    if (outcome.status === 'cancelled') return;
+    if (outcome.status !== 'done') {
+      this.log(`skipped ${path}: ${outcome.reason}`);
       this.clear(uri);
       return;
     }
-    try {
-      const { findings } = analyzer.analyzeText(source.text, settings.options);
-      const doc = TextDocument.create(uri, 'python', 0, source.text);
-      const diagnostics = findings.map((f) => {
-        const d = toDiagnostic(f, doc);
-        delete d.data; // quick fixes are offered once the file is open and versioned
-        return d;
-      });
-      if (diagnostics.length || this.published.has(uri)) void this.connection.sendDiagnostics({ uri, diagnostics });
-      if (diagnostics.length) this.published.add(uri);
-      else this.published.delete(uri);
-    } catch (err) {
-      this.log(`skipped ${path}: ${(err as Error).message}`);
+    const result = outcome.result;
+    if (result.unreadable) {
+      this.log(`skipped ${path}: ${result.unreadable}`);
+      this.clear(uri);
+      return;
     }
+    if (result.error) {
+      this.log(`skipped ${path}: ${result.error}`);
+      return;
+    }
+    if (result.skipReason) this.log(`not analysed ${path}: ${result.skipReason}`);
+    for (const failure of result.ruleFailures ?? []) this.connection.console.error(`rule failed on ${path}: ${failure}`);
+    const doc = result.text === undefined ? undefined : TextDocument.create(uri, 'python', 0, result.text);
+    const diagnostics = doc
+      ? result.findings.map((f) => {
+          const d = toDiagnostic(f, doc);
+          delete d.data; // quick fixes are offered once the file is open and versioned
+          return d;
+        })
+      : [];
+    if (diagnostics.length || this.published.has(uri)) void this.connection.sendDiagnostics({ uri, diagnostics });
+    if (diagnostics.length) this.published.add(uri);
+    else this.published.delete(uri);
   }
 
   clear(uri: string): void {
+    this.latestRequest.delete(uri); // a result still on its way for this file is dropped
     if (!this.published.delete(uri)) return;
     void this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
-  /** Scans every folder; a newer scan supersedes a running one. Yields between files so requests are served. */
+  /**
+   * Scans every folder: every file goes to the worker queue at once (biggest first) and results
+   * are published as they come back. A newer scan supersedes a running one: the older scan's
+   * queued jobs are dropped and its running ones finish unused.
+   */
   async scan(): Promise<void> {
     const generation = ++this.scanGeneration;
+    const stale = (tag: number | undefined) => tag !== undefined && tag !== generation;
+    this.pool?.cancel(stale);
+    this.inProcess?.cancel(stale);
     const started = Date.now();
     const files: string[] = [];
     for (const folder of this.folders) {
@@ -199,27 +251,43 @@ export class Workspace {
       });
       files.push(...found.files);
     }
+    if (generation !== this.scanGeneration) return;
     const progress = this.canReportProgress() ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
     progress?.begin('LeakLens', 0, `scanning ${files.length} Python files`, false);
     const seen = new Set<string>();
+    let done = 0;
     let lastReport = 0;
     try {
-      for (let i = 0; i < files.length; i++) {
-        if (generation !== this.scanGeneration) return;
-        seen.add(pathToFileURL(files[i]).toString());
-        await this.analyzeFromDisk(files[i]);
-        if (Date.now() - lastReport > 200) {
-          lastReport = Date.now();
-          progress?.report(Math.floor((100 * (i + 1)) / files.length), `${i + 1}/${files.length} files`);
-        }
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      await Promise.all(
+        files.map(async (path) => {
+          seen.add(pathToFileURL(path).toString());
+          let size = 0;
+          try {
+            size = statSync(path).size;
+          } catch {
+            // gone already: the worker reports it unreadable
+          }
+          await this.analyzeFromDisk(path, { size, tag: generation });
+          done++;
+          if (generation === this.scanGeneration && Date.now() - lastReport > 200) {
+            lastReport = Date.now();
+            progress?.report(Math.floor((100 * done) / files.length), `${done}/${files.length} files`);
+          }
+        }),
+      );
+      if (generation !== this.scanGeneration) return;
       // Files that were reported before but are gone from the scan (deleted, now excluded).
       for (const uri of [...this.published]) if (!seen.has(uri)) this.clear(uri);
       this.log(`scanned ${files.length} files in ${Date.now() - started} ms`);
     } finally {
       progress?.done();
     }
+  }
+
+  /** Stops the analysis workers (the server is shutting down). */
+  async dispose(): Promise<void> {
+    this.scanGeneration++;
+    await Promise.all([this.pool?.close(), this.inProcess?.close()]);
   }
 
   /** Keeps disk results current. Configuration files trigger a fresh scan. */

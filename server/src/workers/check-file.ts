@@ -1,0 +1,80 @@
+// The work done for one file of a `leaklens check` run or a workspace scan: read and decode it,
+// compute its fixes when asked, analyse it. Runs in a worker thread (worker.ts) or in-process
+// (runner.ts) with the same code; takes and returns plain data only (structured-clone safe).
+// Never writes a file: the caller writes fixed bytes, so a worker stopped mid-job (time limit)
+// cannot leave a half-written file behind.
+import { Analyzer, AnalyzedFinding } from '../analysis/engine';
+import { AnalysisOptions } from '../analysis/types';
+import { decodeSource, encodeSource, readSource } from '../workspace/files';
+
+export interface FileJob {
+  path: string;
+  options: AnalysisOptions;
+  maxFileSize: number;
+  /** check: analyse; fix: also compute the fixed bytes; diff: compute the fixed text, write nothing. */
+  mode: 'check' | 'fix' | 'diff';
+  /** Apply unsafe fixes too (fix, diff). */
+  unsafe?: boolean;
+  /** Analyse (after fixing, in fix mode); false for `--diff` without `--statistics`. */
+  analyze: boolean;
+  /** The source itself (standard input) instead of reading `path`. */
+  input?: Uint8Array;
+}
+
+export interface FileResult {
+  /** The file could not be read or decoded (binary, too large, unknown encoding): why. */
+  unreadable?: string;
+  /** The analysed text, present only when there are findings: positions are computed from it. */
+  text?: string;
+  findings: AnalyzedFinding[];
+  /** Not analysed: the engine's reason (e.g. nesting deeper than Python allows). */
+  skipReason?: string;
+  ruleFailures?: string[];
+  /** The analysis threw (a fix computed before that is still reported). */
+  error?: string;
+  /** fix mode, when fixes applied: the new bytes in the file's own encoding, or why there are none. */
+  fix?: { applied: number; bytes?: Uint8Array; unencodable?: string };
+  /** diff mode, when fixes changed the text: both texts and how the file is encoded. */
+  diff?: { applied: number; before: string; after: string; encoding: string; bom: boolean };
+}
+
+export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
+  const source = job.input ? decodeSource(job.input, job.maxFileSize) : readSource(job.path, job.maxFileSize);
+  const result: FileResult = { findings: [] };
+  if (!source.ok) {
+    result.unreadable = source.reason;
+    return result;
+  }
+  let text = source.text;
+  try {
+    if (job.mode === 'diff') {
+      const fixed = analyzer.fixText(text, job.options, !!job.unsafe);
+      if (fixed.applied > 0 && fixed.text !== text) {
+        result.diff = { applied: fixed.applied, before: text, after: fixed.text, encoding: source.encoding, bom: source.bom };
+      }
+    } else if (job.mode === 'fix') {
+      const fixed = analyzer.fixText(text, job.options, !!job.unsafe);
+      if (fixed.applied > 0) {
+        const bytes = encodeSource(fixed.text, source.encoding, source.bom);
+        if (bytes) {
+          result.fix = { applied: fixed.applied, bytes };
+          text = fixed.text;
+        } else {
+          result.fix = { applied: fixed.applied, unencodable: source.encoding };
+        }
+      }
+    }
+    if (job.analyze) {
+      const analysis = analyzer.analyzeText(text, job.options);
+      result.findings = analysis.findings;
+      result.skipReason = analysis.skipReason;
+      result.ruleFailures = analysis.ruleFailures;
+      if (analysis.findings.length) result.text = text;
+    }
+  } catch (err) {
+    result.error = (err as Error).message;
+    result.findings = [];
+    delete result.text;
+  }
+  return result;
+}
