@@ -1,0 +1,118 @@
+// `leaklens run growth|cycles TARGET`: confirms leaks by running code with the project's own
+// Python (tracemalloc and gc; nothing to install). stdout carries only the result (text or JSON);
+// the program's own output goes to stderr, so `--format json` stays parseable.
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatReportText } from '../runtime/format';
+import { RuntimeMode } from '../runtime/report';
+import { defaultPython, runRuntime } from '../runtime/spawn';
+
+const EXIT_RUNNER_ERROR = 2;
+
+interface RunCommandOptions {
+  python?: string;
+  format: 'text' | 'json';
+  out?: string;
+  workspace?: string;
+  warmup?: number;
+  rounds?: number;
+  calls?: number;
+  frames?: number;
+  minBytes?: number;
+  watch?: string[];
+  verbose?: boolean;
+}
+
+function count(minimum: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('a whole number is expected.');
+    const n = Number(value);
+    if (n < minimum) throw new InvalidArgumentError(`at least ${minimum}.`);
+    return n;
+  };
+}
+
+function names(value: string, previous: string[] = []): string[] {
+  return previous.concat(value.split(',').map((s) => s.trim()).filter(Boolean));
+}
+
+async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts: RunCommandOptions): Promise<number> {
+  const python = opts.python ?? process.env.LEAKLENS_PYTHON ?? defaultPython();
+  const workspace = resolve(opts.workspace ?? '.');
+  const toStderr = (text: string) => process.stderr.write(text);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let result;
+  try {
+    result = await runRuntime({
+      python,
+      mode,
+      target,
+      workspace,
+      warmup: opts.warmup,
+      rounds: opts.rounds,
+      calls: opts.calls,
+      frames: opts.frames,
+      minBytes: opts.minBytes,
+      watch: opts.watch,
+      scriptArgs,
+      signal: controller.signal,
+      onStdout: toStderr,
+      onStderr: toStderr,
+    });
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  if (!result.report) {
+    process.stderr.write(`leaklens: run ${mode} ${target}: ${result.failure ?? 'no report'}\n`);
+    return EXIT_RUNNER_ERROR;
+  }
+  const report = result.report;
+  const output = opts.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report, { base: workspace, verbose: opts.verbose });
+  if (opts.out) {
+    try {
+      writeFileSync(opts.out, output);
+    } catch (error) {
+      process.stderr.write(`leaklens: cannot write ${opts.out}: ${(error as Error).message}\n`);
+      return EXIT_RUNNER_ERROR;
+    }
+  } else {
+    process.stdout.write(output);
+  }
+  if (report.errors.length && opts.format === 'json') {
+    // The JSON carries them; say it on stderr too so a script's log shows why it failed.
+    for (const error of report.errors) process.stderr.write(`leaklens: ${error.message}\n`);
+  }
+  return report.exitCode ?? result.exitCode ?? EXIT_RUNNER_ERROR;
+}
+
+/** Adds `run` to the `leaklens` program. */
+export function registerRunCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run code and confirm leaks: memory growth per call (tracemalloc) or reference cycles (gc)')
+    .addArgument(new Argument('<mode>', 'growth: allocations that grow on every call; cycles: reference cycles left to the garbage collector').choices(['growth', 'cycles']))
+    .argument('<target>', 'module:function, path/to/file.py:function, a pytest node id (tests/test_x.py::test_y) or a script (path/to/script.py)')
+    .argument('[script-args...]', 'arguments for a script target (after --)')
+    .option('--python <path>', 'the Python interpreter to run the code with (default: $LEAKLENS_PYTHON, else python3)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--out <file>', 'write the result to this file instead of standard output')
+    .option('--workspace <dir>', 'folder whose files are your code, and the working directory (default: the current folder)')
+    .option('--warmup <n>', 'calls before measuring (default 3; scripts 1)', count(0))
+    .option('--rounds <n>', 'growth: measured rounds (default 5; scripts 4)', count(2))
+    .option('--calls <n>', 'calls per round (growth; default 50) or measured calls (cycles; default 20)', count(1))
+    .option('--frames <n>', 'traceback depth kept by tracemalloc (default 25)', count(1))
+    .option('--min-bytes <n>', 'growth: ignore sites that grew less than this (default 1024)', count(1))
+    .option('--watch <names>', 'growth: module globals or class attributes whose length to follow, e.g. _cache,Plugin.registry (repeatable)', names)
+    .option('--verbose', 'full tracebacks in the text output')
+    .addHelpText(
+      'after',
+      '\nThe program runs in the given interpreter; its own output goes to stderr.\n' +
+        'Exit status: 0 nothing found, 1 leaks or cycles found, 2 the code could not be run (see the errors).\n',
+    )
+    .action(async (mode: RuntimeMode, target: string, scriptArgs: string[], opts: RunCommandOptions) => setExit(await run(mode, target, scriptArgs, opts)));
+}

@@ -1,0 +1,219 @@
+// Words for run-time reports: diagnostic messages (editor) and the text report (CLI and the
+// editor's report view). One place, so that both say the same thing.
+import { relative, sep } from 'node:path';
+import { CycleFinding, GrowthFinding, RuntimeFinding, RuntimeReport, SourceLocation, WatchResult } from './report';
+
+export function formatBytes(bytes: number): string {
+  const sign = bytes < 0 ? '-' : '';
+  const n = Math.abs(bytes);
+  if (n < 1024) return `${sign}${Math.round(n)} B`;
+  if (n < 1024 * 1024) return `${sign}${(n / 1024).toFixed(1)} KiB`;
+  return `${sign}${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+function signed(bytes: number): string {
+  return bytes >= 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function round(n: number, digits = 1): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
+}
+
+/** `path:line` relative to `base` when inside it. */
+export function displayLocation(location: SourceLocation, base?: string): string {
+  return `${displayFile(location.file, base)}:${location.line}`;
+}
+
+export function displayFile(file: string, base?: string): string {
+  if (!base) return file;
+  const rel = relative(base, file);
+  return rel && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel) ? rel : file;
+}
+
+/** Short name of a type for messages: `parent_child.Node` → `Node`. */
+export function shortType(name: string): string {
+  const i = name.lastIndexOf('.');
+  return i >= 0 ? name.slice(i + 1) : name;
+}
+
+export const UNCONFIRMED_NOTE =
+  'no live object allocated on this line was found: CPython reuses freed memory blocks, so tracemalloc can blame a line for growth made elsewhere';
+
+/** One-line message for a growth finding (the diagnostic's message). */
+export function growthMessage(finding: GrowthFinding, calls: number): string {
+  const g = finding.growth;
+  const perCall = `${signed(g.bytesPerCall)} per call`;
+  const blocks = g.blocks > 0 ? `, ${round(g.blocksPerCall, 2)} new ${g.blocksPerCall === 1 ? 'block' : 'blocks'} per call` : '';
+  switch (finding.verdict) {
+    case 'leak': {
+      let text = `Memory leak at run time: ${perCall}${blocks} (${signed(g.bytes)} over ${plural(calls, 'call')}, growing in every round)`;
+      if (g.blocks <= 0) text += '; an existing container grew here';
+      if (finding.attribution === 'approximate') text += '; allocation site approximate';
+      if (finding.attribution === 'unconfirmed') text += `; unconfirmed: ${UNCONFIRMED_NOTE}`;
+      return text;
+    }
+    case 'bounded':
+      return `Bounded growth at run time: ${signed(g.bytes)} while filling up, then it stopped growing (a cache reaching its size?) — not a leak`;
+    default:
+      return `Memory went up and down here at run time (${g.roundBytes.map(signed).join(', ')} per round) — noise, not a leak`;
+  }
+}
+
+/** The cycle as a chain of labelled edges: `Node -.children-> list -[0]-> Node -.parent-> Node`. */
+export function cycleShape(finding: CycleFinding): string {
+  const names = finding.members.map((m) => shortType(m.type));
+  if (!finding.edges.length) return names.join(', ');
+  // Follow edges from the first member when they form a single loop; else list them.
+  const byFrom = new Map<number, typeof finding.edges>();
+  for (const edge of finding.edges) byFrom.set(edge.from, [...(byFrom.get(edge.from) ?? []), edge]);
+  // Start from the first member (an instance of the user's class, when there is one).
+  const start = byFrom.has(0) ? 0 : finding.edges[0].from;
+  const parts = [names[start]];
+  const used = new Set<typeof finding.edges[number]>();
+  let at = start;
+  for (let i = 0; i < finding.edges.length; i++) {
+    const next = (byFrom.get(at) ?? []).find((e) => !used.has(e));
+    if (!next) break;
+    used.add(next);
+    parts.push(`-${next.label}->`, names[next.to]);
+    at = next.to;
+    if (at === start) break;
+  }
+  if (used.size < finding.edges.length) {
+    const rest = finding.edges.filter((e) => !used.has(e)).map((e) => `${names[e.from]} -${e.label}-> ${names[e.to]}`);
+    return `${parts.join(' ')}; also ${rest.join('; ')}`;
+  }
+  return parts.join(' ');
+}
+
+export function cycleMessage(finding: CycleFinding, calls: number): string {
+  const made = finding.perCall >= 1 ? `${round(finding.perCall, 2)} per call` : `${finding.count} in ${plural(calls, 'call')}`;
+  let text = `Reference cycle at run time (${made}, ${plural(finding.size, 'object')} each): ${cycleShape(finding)}`;
+  if (finding.finalizer.present) {
+    text += `; with a finalizer (${finding.finalizer.types.join(', ')}): cyclic garbage, freed late, at a GC pause`;
+  } else {
+    text += '; reference counting cannot free it: it waits for the next GC pause';
+  }
+  return text;
+}
+
+export function findingMessage(finding: RuntimeFinding, report: RuntimeReport): string {
+  const calls = report.totals.calls ?? 0;
+  return finding.kind === 'cycle' ? cycleMessage(finding, calls) : growthMessage(finding, calls);
+}
+
+export function watchText(watch: WatchResult): string {
+  if (!watch.found && watch.problem) return `${watch.name}: ${watch.problem}`;
+  const numbers = watch.values.filter((v): v is number => typeof v === 'number');
+  if (!numbers.length) return `${watch.name}: not measured`;
+  const unit = watch.measure ?? 'items';
+  const trend = watch.verdict === 'leak' ? 'grows on every round' : watch.verdict === 'bounded' ? 'stopped growing (bounded)' : watch.growth ? 'changes, but not steadily' : 'stable';
+  const perCall = watch.perCall !== undefined ? ` (${watch.perCall >= 0 ? '+' : ''}${round(watch.perCall, 3)} per call)` : '';
+  return `${watch.name}: ${numbers[0]} → ${numbers[numbers.length - 1]} ${unit}${perCall}: ${trend}`;
+}
+
+function describeTarget(report: RuntimeReport): string {
+  return report.target.spec ?? '(no target)';
+}
+
+function describeParameters(report: RuntimeReport): string {
+  const p = report.parameters;
+  const parts: string[] = [];
+  if (p.warmup !== undefined) parts.push(`${plural(p.warmup, 'warm-up call')}`);
+  if (report.mode === 'growth' && p.rounds !== undefined && p.calls !== undefined) parts.push(`${p.rounds} rounds × ${plural(p.calls, 'call')}`);
+  if (report.mode === 'cycles' && p.calls !== undefined) parts.push(plural(p.calls, 'measured call'));
+  return parts.join(', ');
+}
+
+/** The whole report as text (CLI `--format text`, the editor's report view). */
+export function formatReportText(report: RuntimeReport, options: { base?: string; verbose?: boolean } = {}): string {
+  const base = options.base ?? report.workspace;
+  const lines: string[] = [];
+  const interp = `${report.interpreter.implementation} ${report.interpreter.version}`;
+  const params = describeParameters(report);
+  lines.push(`LeakLens ${report.mode ?? 'run'}: ${describeTarget(report)} (${interp}${params ? `; ${params}` : ''})`);
+  lines.push(`Interpreter: ${report.interpreter.executable}`);
+  lines.push('');
+  const calls = report.totals.calls ?? 0;
+  for (const finding of report.findings) {
+    if (finding.kind === 'growth') lines.push(...growthBlock(finding, calls, base, options.verbose));
+    else lines.push(...cycleBlock(finding, calls, base));
+    lines.push('');
+  }
+  if (report.watches.length) {
+    lines.push('Watched names:');
+    for (const watch of report.watches) lines.push(`  ${watchText(watch)}`);
+    lines.push('');
+  }
+  for (const note of report.notes) lines.push(`Note: ${note}`);
+  for (const error of report.errors) {
+    lines.push(`Error: ${error.message}`);
+    if (error.traceback && options.verbose !== false) lines.push(...error.traceback.trimEnd().split('\n').map((l) => `  ${l}`));
+  }
+  lines.push(summaryLine(report));
+  return lines.join('\n') + '\n';
+}
+
+export function summaryLine(report: RuntimeReport): string {
+  const t = report.totals;
+  const seconds = `${report.seconds.toFixed(1)} s`;
+  if (report.errors.length && !report.findings.length) return `The run failed (${seconds}).`;
+  if (report.mode === 'cycles') {
+    const groups = report.findings.length;
+    return groups === 0
+      ? `No reference cycles from workspace code in ${plural(t.calls ?? 0, 'call')} (${seconds}).`
+      : `${plural(t.cycles ?? 0, 'cycle')} of ${plural(groups, 'kind')} in ${plural(t.calls ?? 0, 'call')}${t.withFinalizer ? `, ${t.withFinalizer} with a finalizer` : ''} (${seconds}).`;
+  }
+  const leaks = t.leaks ?? 0;
+  const parts = [leaks === 0 ? 'No leaks' : plural(leaks, 'leaking site')];
+  if (t.bounded) parts.push(`${t.bounded} bounded`);
+  if (t.noise) parts.push(`${t.noise} noise`);
+  return `${parts.join(', ')} in ${plural(t.calls ?? 0, 'call')}; workspace code grew ${signed(t.workspaceGrowth ?? 0)} (${seconds}).`;
+}
+
+function growthBlock(finding: GrowthFinding, calls: number, base: string, verbose?: boolean): string[] {
+  const verdict = finding.verdict === 'leak' ? `LEAK (${finding.attribution})` : finding.verdict.toUpperCase();
+  const fn = finding.location.function ? ` in ${finding.location.function}` : '';
+  const g = finding.growth;
+  const out = [`${displayLocation(finding.location, base)}${fn}: ${verdict}`];
+  out.push(`  ${signed(g.bytesPerCall)} per call (${signed(g.bytes)}, ${g.blocks >= 0 ? '+' : ''}${g.blocks} blocks over ${plural(calls, 'call')}); per round: ${g.roundBytes.map(signed).join(' ')}`);
+  if (finding.verdict === 'bounded') out.push('  stopped growing in the later rounds: a bounded cache, not a leak');
+  if (finding.verdict === 'noise') out.push('  went up and down between rounds: not a leak');
+  if (finding.verdict === 'leak' && finding.attribution === 'unconfirmed') out.push(`  unconfirmed: ${UNCONFIRMED_NOTE}`);
+  if (finding.verdict === 'leak' && g.blocks <= 0) out.push('  no new blocks: an existing container (a list or dict) grew here');
+  if (finding.retention) out.push(`  kept alive by: ${finding.retention.text}`);
+  const live = Object.entries(finding.liveObjects.types);
+  if (live.length) out.push(`  live objects from this line: ${live.map(([type, n]) => `${n} ${type}`).join(', ')}`);
+  const frames = finding.traceback.filter((f) => verbose || f.workspace).slice(0, verbose ? 25 : 4);
+  if (frames.length > 1 || verbose) {
+    out.push('  allocated at:');
+    for (const frame of frames) out.push(`    ${displayFile(frame.file, base)}:${frame.line}${frame.function ? ` in ${frame.function}` : ''}`);
+  }
+  return out;
+}
+
+function cycleBlock(finding: CycleFinding, calls: number, base: string): string[] {
+  const fn = finding.location.function ? ` in ${finding.location.function}` : '';
+  const out = [`${displayLocation(finding.location, base)}${fn}: CYCLE × ${finding.count} (${round(finding.perCall, 2)} per call, ${plural(finding.size, 'object')} each)`];
+  out.push(`  ${cycleShape(finding)}`);
+  out.push('  members:');
+  for (const member of finding.members) {
+    const site = member.site ? ` allocated at ${displayLocation(member.site, base)}${member.approximate ? ' (approximate)' : ''}` : '';
+    out.push(`    ${member.count} × ${member.type}${site}`);
+  }
+  const assigned = finding.edges.filter((e) => e.assignedAt?.length);
+  if (assigned.length) {
+    out.push('  edges set at:');
+    for (const edge of assigned) {
+      out.push(`    ${edge.label}: ${edge.assignedAt!.map((a) => displayLocation(a, base)).join(', ')}`);
+    }
+  }
+  out.push(finding.finalizer.present
+    ? `  has a finalizer (${finding.finalizer.types.join(', ')}): cyclic garbage, freed late, at a GC pause (Python 3.4+ collects it)`
+    : '  freed only by the garbage collector, at its next pause');
+  return out;
+}

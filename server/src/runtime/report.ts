@@ -1,0 +1,184 @@
+// The JSON report written by server/python/leaklens_runner.py (schema: server/python/report.schema.json).
+// Plain data, no editor or LSP types: shared by the CLI (`leaklens run`) and the VS Code client.
+
+export const REPORT_SCHEMA = 'leaklens-runtime-report';
+export const REPORT_SCHEMA_VERSION = 1;
+
+export type RuntimeMode = 'growth' | 'cycles';
+export type Verdict = 'leak' | 'bounded' | 'noise';
+export type Attribution = 'confirmed' | 'approximate' | 'unconfirmed';
+
+export interface SourceLocation {
+  /** Real path of the source file. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+  function: string | null;
+}
+
+export interface Frame {
+  file: string;
+  line: number;
+  function?: string;
+  workspace: boolean;
+}
+
+export interface RetentionRoot {
+  module: string;
+  /** The module global that holds the chain. */
+  name: string | null;
+  /** The class attribute when the global is a class (`Plugin.registry`). */
+  attribute: string | null;
+  file: string | null;
+  /** Line of the global's (or class attribute's) definition. */
+  line: number | null;
+}
+
+export interface Retention {
+  complete: boolean;
+  steps: Array<{ label: string; type: string }>;
+  text: string;
+  root: RetentionRoot | null;
+}
+
+export interface GrowthFinding {
+  kind: 'growth';
+  verdict: Verdict;
+  location: SourceLocation;
+  growth: {
+    bytes: number;
+    blocks: number;
+    bytesPerCall: number;
+    blocksPerCall: number;
+    roundBytes: number[];
+    roundBlocks: number[];
+    baselineBytes: number;
+    finalBytes: number;
+  };
+  /** Innermost frame first. */
+  traceback: Frame[];
+  attribution: Attribution;
+  liveObjects: { count: number; types: Record<string, number> };
+  retention: Retention | null;
+}
+
+export interface CycleMember {
+  type: string;
+  count: number;
+  site: SourceLocation | null;
+  approximate: boolean;
+}
+
+export interface CycleEdge {
+  /** Index into `members`. */
+  from: number;
+  to: number;
+  label: string;
+  /** Where an attribute of that name is assigned (`x.parent = ...`), found by name in the members' files. */
+  assignedAt?: SourceLocation[];
+}
+
+export interface CycleFinding {
+  kind: 'cycle';
+  verdict: 'cycle';
+  location: SourceLocation;
+  /** Cycles of this shape left to the collector during the measured calls. */
+  count: number;
+  perCall: number;
+  /** Objects per cycle. */
+  size: number;
+  members: CycleMember[];
+  edges: CycleEdge[];
+  finalizer: { present: boolean; types: string[] };
+  collection: string;
+  attribution: 'confirmed' | 'approximate';
+}
+
+export type RuntimeFinding = GrowthFinding | CycleFinding;
+
+export interface WatchResult {
+  name: string;
+  found: boolean;
+  file?: string;
+  line?: number | null;
+  measure?: 'items' | 'cache entries';
+  values: Array<number | null>;
+  problem?: string;
+  growth?: number;
+  perCall?: number;
+  verdict?: Verdict;
+}
+
+export interface RuntimeError {
+  kind: string;
+  message: string;
+  traceback?: string;
+}
+
+export interface GrowthTotals {
+  calls: number;
+  warmupCalls: number;
+  seconds: number;
+  workspaceBytesBefore: number;
+  workspaceBytesAfter: number;
+  workspaceGrowth: number;
+  unattributedGrowth: number;
+  sites: number;
+  leaks: number;
+  bounded: number;
+  noise: number;
+}
+
+export interface CycleTotals {
+  calls: number;
+  warmupCalls: number;
+  seconds: number;
+  garbageObjects: number;
+  cycles: number;
+  groups: number;
+  withFinalizer: number;
+}
+
+export interface RuntimeReport {
+  schema: typeof REPORT_SCHEMA;
+  schemaVersion: number;
+  runner: { version: string; file: string };
+  interpreter: { executable: string; version: string; implementation: string; platform: string };
+  mode: RuntimeMode | null;
+  target: { spec: string | null; kind: 'function' | 'pytest' | 'script' | null; file?: string; module?: string | null; function?: string; nodeid?: string };
+  workspace: string;
+  parameters: { warmup?: number; rounds?: number; calls?: number; frames?: number; minBytes?: number; watch?: string[] };
+  totals: Partial<GrowthTotals & CycleTotals>;
+  findings: RuntimeFinding[];
+  watches: WatchResult[];
+  errors: RuntimeError[];
+  notes: string[];
+  exitCode: 0 | 1 | 2;
+  seconds: number;
+}
+
+/** Parses a report and checks the fields the consumers rely on; throws with a reason otherwise. */
+export function parseReport(text: string): RuntimeReport {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the runner's report is not JSON: ${(error as Error).message}`);
+  }
+  const report = data as RuntimeReport;
+  if (!report || typeof report !== 'object' || report.schema !== REPORT_SCHEMA) {
+    throw new Error('the file is not a LeakLens run-time report');
+  }
+  if (report.schemaVersion !== REPORT_SCHEMA_VERSION) {
+    throw new Error(`the runner wrote report version ${String(report.schemaVersion)}; this LeakLens reads version ${REPORT_SCHEMA_VERSION}`);
+  }
+  for (const key of ['findings', 'watches', 'errors', 'notes'] as const) {
+    if (!Array.isArray(report[key])) throw new Error(`the runner's report has no ${key} list`);
+  }
+  return report;
+}
+
+/** Findings that count as leaks: growth judged `leak`, and every cycle group. */
+export function isLeak(finding: RuntimeFinding): boolean {
+  return finding.kind === 'cycle' || finding.verdict === 'leak';
+}
