@@ -97,6 +97,9 @@ export function isIdentifierChar(c: number): boolean {
 /** Offsets in [start, end) where `name` occurs as a whole word (a cheap pre-check before tree work). */
 export function wordOffsets(text: string, name: string, start = 0, end = text.length): number[] {
   const out: number[] = [];
+  // An empty name (a MISSING identifier the parser inserted) occurs nowhere; indexOf('', i)
+  // would instead stop at text.length forever.
+  if (name.length === 0) return out;
   for (let i = text.indexOf(name, start); i !== -1 && i + name.length <= end; i = text.indexOf(name, i + 1)) {
     if (i > 0 && isIdentifierChar(text.charCodeAt(i - 1))) continue;
     const after = i + name.length;

@@ -213,7 +213,11 @@ function decoderFor(encoding: string): TextDecoder | undefined {
 export function readSource(path: string, maxSize = DEFAULT_MAX_FILE_SIZE): Decoded {
   let bytes: Buffer;
   try {
-    const size = statSync(path).size;
+    const st = statSync(path);
+    // Reading a FIFO or a character device named *.py would block (or never end).
+    if (st.isDirectory()) return { ok: false, reason: 'is a directory' };
+    if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
+    const size = st.size;
     if (size > maxSize) return { ok: false, reason: `larger than max-file-size (${size} > ${maxSize} bytes)` };
     bytes = readFileSync(path);
   } catch (err) {

@@ -1,0 +1,273 @@
+// Property test at the protocol level: random edit scripts sent to the real server as didChange
+// notifications (insertions and deletions of Python-ish fragments, invalid syntax, unbalanced
+// brackets, non-ASCII and astral characters, CRLF and lone CR; several changes per notification
+// and bursts of notifications sent without waiting). After each batch, every diagnostic the
+// server publishes for the document's newest version must equal what a fresh analysis of the
+// same text gives: the same server opening the text as a new document, and, at the end of each
+// script, the CLI on standard input.
+// Seeds are fixed (LEAKLENS_LSP_SEEDS=0x1,0x2 to try others; LEAKLENS_LSP_BATCHES for longer
+// scripts); a failure prints the seed, the base text and the batch, and saves the whole script.
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Diagnostic, PublishDiagnosticsParams, TextDocumentContentChangeEvent } from 'vscode-languageserver';
+import { runCli } from './helpers/cli';
+import { freshUri, LspClient, offsetAt, positionAt, withServer } from './helpers/lsp-client';
+import { hashString, hex, Random, seedsFromEnv } from './helpers/random';
+
+const ROOT = join(__dirname, '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'rules');
+const SEEDS = seedsFromEnv('LEAKLENS_LSP_SEEDS', [0x15a1e001, 0x15a1e002, 0x15a1e003]);
+const BATCHES = Number(process.env.LEAKLENS_LSP_BATCHES ?? 30);
+const BASES_PER_SEED = 3;
+const WAIT_MS = 30_000;
+
+/** Fragments typed or pasted: valid code that some rule flags, broken code, odd characters. */
+const FRAGMENTS = [
+  'x', 'self', ' ', '    ', '\t', '.', ',', ':', '=', '(', ')', '[', ']', '{', '}', '"', "'", '"""', '#', '\\',
+  '\n', '\r\n', '\r', '\n    ', '\r\n        ', 'é', 'ß', '中文', '𝒳', '😀', '\u00a0', '\u200b',
+  'def f(x=[]):\n    return x\n', 'def g(a, b={}):\r\n    pass\r\n',
+  'f = open(p)\n', 'data = json.load(open(name))\n', 'with open(p) as fh:\n    fh.read()\n',
+  'import socket\nsock = socket.socket()\n', 'self.cb = self.run\n', 'self._cache[key] = value\n',
+  'class C:\n    registry = []\n    def __init__(self):\n        C.registry.append(self)\n',
+  'try:\n    pass\nexcept Exception as e:\n    self.err = e\n', 'a.next = b\nb.prev = a\n',
+  '@functools.lru_cache(maxsize=None)\n    def m(self, k):\n        return k\n',
+  'return', 'lambda: (', ')]}', '[[[', 'if x:', 'else', 'async def h():\n    await q\n', 'f"{x!r:>{w}}"',
+  '# noqa: LL201\n', '  # leaklens: ignore[LL101]', 'del f\n', 'f.close()\n', 'CACHE = {}\n',
+];
+
+interface Base {
+  name: string;
+  text: string;
+}
+
+function fixtureFiles(): Base[] {
+  const out: Base[] = [];
+  for (const code of readdirSync(FIXTURES).sort()) {
+    for (const file of readdirSync(join(FIXTURES, code)).sort()) {
+      if (file.endsWith('.py')) out.push({ name: `${code}/${file}`, text: readFileSync(join(FIXTURES, code, file), 'utf8') });
+    }
+  }
+  return out;
+}
+
+/** A few bases for one seed: fixture files, some with CRLF or lone-CR line ends, and a concatenation. */
+function basesFor(rng: Random, all: Base[]): Base[] {
+  const bases: Base[] = [];
+  for (let i = 0; i < BASES_PER_SEED - 1; i++) {
+    const b = rng.pick(all);
+    const ending = rng.pick(['\n', '\n', '\r\n', '\r']);
+    bases.push({ name: `${b.name}${ending === '\n' ? '' : ending === '\r\n' ? ' (CRLF)' : ' (lone CR)'}`, text: b.text.replace(/\n/g, ending) });
+  }
+  const parts = [rng.pick(all), rng.pick(all), rng.pick(all)];
+  bases.push({ name: `concatenation of ${parts.map((p) => p.name).join(' + ')}`, text: parts.map((p) => p.text).join('\n\n') });
+  return bases;
+}
+
+/** Moves an offset off the middle of a CRLF pair (an editor never addresses it). */
+function snap(text: string, offset: number): number {
+  return offset > 0 && text[offset - 1] === '\r' && text[offset] === '\n' ? offset - 1 : offset;
+}
+
+/** One random change against `text`, as an LSP range change. */
+function randomChange(rng: Random, text: string): TextDocumentContentChangeEvent {
+  // Favour places where people type: just after a line break, or next to an existing character.
+  const lineStarts: number[] = [];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n' || (text[i] === '\r' && text[i + 1] !== '\n')) lineStarts.push(i + 1);
+  const at = () => snap(text, lineStarts.length && rng.chance(0.3) ? rng.pick(lineStarts) : rng.int(0, text.length));
+  const kind = rng.int(0, 9);
+  let start: number;
+  let end: number;
+  let insert = '';
+  if (kind <= 4) {
+    start = end = at(); // insertion
+    insert = rng.pick(FRAGMENTS);
+    if (rng.chance(0.2)) insert += rng.pick(FRAGMENTS);
+  } else if (kind <= 6) {
+    end = at(); // backspaces
+    start = snap(text, Math.max(0, end - rng.int(1, 3)));
+  } else if (kind <= 8) {
+    start = at(); // a selection deleted or replaced
+    end = snap(text, Math.min(text.length, start + rng.int(1, rng.chance(0.2) ? 300 : 25)));
+    if (rng.chance(0.5)) insert = rng.pick(FRAGMENTS);
+  } else {
+    // A line duplicated or cut (copy and paste).
+    const a = at();
+    const lineEnd = text.indexOf('\n', a);
+    start = a;
+    end = lineEnd === -1 ? text.length : lineEnd + 1;
+    if (rng.chance(0.5)) insert = text.slice(a, end) + text.slice(a, end);
+  }
+  return { range: { start: positionAt(text, start), end: positionAt(text, end) }, text: insert };
+}
+
+/** What LSP does with a range change (the helper's offsetAt clamps as TextDocument does). */
+function apply(text: string, change: TextDocumentContentChangeEvent): string {
+  if (!('range' in change)) return change.text;
+  return text.slice(0, offsetAt(text, change.range.start)) + change.text + text.slice(offsetAt(text, change.range.end));
+}
+
+/** A diagnostic without what legitimately differs between two documents (URI, version). */
+function comparable(d: Diagnostic): string {
+  const data = d.data as { fixes?: unknown; ignore?: unknown } | undefined;
+  return JSON.stringify({
+    code: d.code,
+    range: d.range,
+    severity: d.severity,
+    message: d.message,
+    source: d.source,
+    tags: d.tags ?? null,
+    codeDescription: d.codeDescription ?? null,
+    related: (d.relatedInformation ?? []).map((r) => ({ range: r.location.range, message: r.message })),
+    fixes: data?.fixes ?? null,
+    ignore: data?.ignore ?? null,
+  });
+}
+
+function comparableAll(p: PublishDiagnosticsParams): string[] {
+  return p.diagnostics.map(comparable).sort();
+}
+
+function diff(got: string[], want: string[]): string {
+  const onlyGot = got.filter((x) => !want.includes(x));
+  const onlyWant = want.filter((x) => !got.includes(x));
+  return `incremental only:\n  ${onlyGot.join('\n  ') || '-'}\nfresh only:\n  ${onlyWant.join('\n  ') || '-'}`;
+}
+
+interface Script {
+  seed: string;
+  base: string;
+  baseText: string;
+  batches: TextDocumentContentChangeEvent[][][]; // batch -> notifications -> changes
+}
+
+function failure(script: Script, batch: number, text: string, message: string): assert.AssertionError {
+  let saved = '';
+  try {
+    const dir = join(ROOT, 'test-output');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `lsp-property-failure-${script.seed}-${script.base.replace(/\W+/g, '-').slice(0, 60)}.json`);
+    writeFileSync(file, JSON.stringify({ ...script, failingBatch: batch, finalText: text }, null, 2));
+    saved = `\nfull edit script: ${file}`;
+  } catch {
+    // reporting must not hide the failure
+  }
+  return new assert.AssertionError({
+    message:
+      `${message}\nseed ${script.seed}, base "${script.base}", batch ${batch} ` +
+      `(rerun: LEAKLENS_LSP_SEEDS=${script.seed} node --test out/test/lsp-property.test.js)\n` +
+      `failing batch: ${JSON.stringify(script.batches[batch])}\ntext after it: ${JSON.stringify(text.length > 3000 ? text.slice(0, 3000) + '…' : text)}${saved}`,
+  });
+}
+
+/** Diagnostics of `text` opened as a new document in the same server. */
+async function freshDiagnostics(c: LspClient, text: string): Promise<string[]> {
+  const uri = freshUri('fresh');
+  await c.open(uri, text, 1);
+  const p = await c.diagnosticsFor(uri, 1, WAIT_MS);
+  await c.close(uri);
+  return comparableAll(p);
+}
+
+const totals = { scripts: 0, batches: 0, notifications: 0, changes: 0, bursts: 0, compared: 0, findings: 0, cli: 0 };
+
+async function runScript(c: LspClient, seed: number, base: Base): Promise<void> {
+  const rng = new Random((seed ^ hashString(base.name)) >>> 0);
+  const script: Script = { seed: hex(seed), base: base.name, baseText: base.text, batches: [] };
+  const uri = freshUri('edited');
+  let text = base.text;
+  let version = 1;
+  try {
+    await c.open(uri, text, version);
+    await c.diagnosticsFor(uri, version, WAIT_MS);
+  } catch (err) {
+    throw failure(script, -1, text, `the server failed on the base text: ${(err as Error).message}`);
+  }
+  for (let b = 0; b < BATCHES; b++) {
+    try {
+      await runBatch(b);
+    } catch (err) {
+      if (err instanceof assert.AssertionError) throw err;
+      // A crash or a hang: report it with the script that led to it.
+      throw failure(script, b, text, `the server failed during this batch: ${(err as Error).message}`);
+    }
+  }
+  async function runBatch(b: number): Promise<void> {
+    // A burst: several didChange notifications sent without waiting, as fast typing does.
+    const notifications = rng.chance(0.25) ? rng.int(2, 6) : 1;
+    const batch: TextDocumentContentChangeEvent[][] = [];
+    script.batches.push(batch); // filled as the notifications are sent, so a crash report holds them
+    for (let n = 0; n < notifications; n++) {
+      const changes: TextDocumentContentChangeEvent[] = [];
+      const count = rng.chance(0.2) ? rng.int(2, 4) : 1;
+      for (let k = 0; k < count; k++) {
+        const change = randomChange(rng, text);
+        changes.push(change);
+        text = apply(text, change); // the next change refers to the text this one leaves
+      }
+      batch.push(changes);
+      version++;
+      await c.change(uri, version, changes);
+      totals.notifications++;
+      totals.changes += changes.length;
+    }
+    if (notifications > 1) totals.bursts++;
+    const expected = await freshDiagnostics(c, text);
+    await c.diagnosticsFor(uri, version, WAIT_MS);
+    // Every publish for this version (the server may publish a version more than once).
+    for (const p of (c.published.get(uri) ?? []).filter((x) => x.version === version)) {
+      const got = comparableAll(p);
+      if (got.join('\n') !== expected.join('\n')) {
+        throw failure(script, b, text, `published diagnostics of version ${version} differ from a fresh analysis of the same text\n${diff(got, expected)}`);
+      }
+    }
+    const stale = (c.published.get(uri) ?? []).filter((x) => x.version !== undefined && x.version > version);
+    if (stale.length) throw failure(script, b, text, `a publish claims version ${stale[0].version}, newer than the document (${version})`);
+    totals.batches++;
+    totals.compared++;
+    totals.findings += expected.length;
+  }
+  // The CLI on the same final text: same codes at the same places (1-based lines, UTF-16 columns).
+  const cli = runCli(['check', '--stdin-filename', 'edited.py', '--format', 'json', '--exit-zero'], { input: text });
+  assert.equal(cli.status, 0, `CLI failed: ${cli.stderr}`);
+  const cliKeys = (JSON.parse(cli.stdout) as Array<{ code: string; start: { line: number; column: number }; end: { line: number; column: number } }>)
+    .map((f) => `${f.code}@${f.start.line}:${f.start.column}-${f.end.line}:${f.end.column}`)
+    .sort();
+  const last = c.lastPublished(uri)!;
+  const lspKeys = last.diagnostics
+    .map((d) => `${d.code}@${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1}`)
+    .sort();
+  if (cliKeys.join('\n') !== lspKeys.join('\n')) {
+    throw failure(script, script.batches.length - 1, text, `the CLI on the final text disagrees with the server\n${diff(lspKeys, cliKeys)}`);
+  }
+  totals.cli++;
+  await c.close(uri);
+  totals.scripts++;
+}
+
+const all = fixtureFiles();
+for (const seed of SEEDS) {
+  test(`random edit scripts over LSP: published diagnostics equal a fresh analysis (seed ${hex(seed)})`, async (t) => {
+    const rng = new Random(seed);
+    const bases = basesFor(rng, all);
+    await withServer(async (c) => {
+      for (const base of bases) {
+        await t.test(base.name, () => runScript(c, seed, base));
+      }
+      assert.ok(c.alive, c.describe());
+      const errors = c.logs.filter((l) => l.startsWith('[error]'));
+      assert.deepEqual(errors, [], 'the server logged internal errors');
+    });
+  });
+}
+
+test('summary', (t) => {
+  t.diagnostic(
+    `${totals.scripts} scripts, ${totals.batches} batches (${totals.bursts} bursts), ${totals.notifications} didChange, ` +
+      `${totals.changes} changes, ${totals.compared} comparisons with a fresh analysis (${totals.findings} findings), ${totals.cli} with the CLI`,
+  );
+  if (process.env.LEAKLENS_LSP_SEEDS === undefined && process.env.LEAKLENS_LSP_BATCHES === undefined) {
+    assert.equal(totals.scripts, SEEDS.length * BASES_PER_SEED, 'every script ran');
+  }
+});
