@@ -8,7 +8,7 @@ import { collectImports, ImportMap, resolveName } from './imports';
 import { RULES } from './registry';
 import { collectSuppressions, ignoreEdit, isSuppressed, mayHaveSuppressions, NO_SUPPRESSIONS } from './suppressions';
 import { LineIndex } from './text';
-import { AnalysisOptions, DEFAULT_OPTIONS, Finding, Fix, OffsetEdit, Rule, RuleContext } from './types';
+import { AnalysisOptions, DEFAULT_OPTIONS, Finding, Fix, LineRef, OffsetEdit, Rule, RuleContext } from './types';
 
 export interface AnalyzedFinding extends Finding {
   /** Inserts or extends the line's suppression comment; absent where no comment can go. */
@@ -49,9 +49,19 @@ function bracketDepthExceeds(text: string, limit: number): boolean {
 const LINE_REF = '\u0000';
 const LINE_REF_PATTERN = /\u0000(\d+)\u0000/g;
 
-/** A message template (`{0}`, `{1}`… for the offsets in `refs`) with 1-based line numbers put in. */
-export function renderMessage(template: string, refs: readonly number[], lines: LineIndex): string {
-  return template.replace(/\{(\d+)\}/g, (_, i: string) => String(lines.lineOf(refs[Number(i)]) + 1));
+/** A message template (`{0}`, `{1}`… for `refs`) with their line numbers put in. */
+export function renderMessage(template: string, refs: readonly LineRef[]): string {
+  return template.replace(/\{(\d+)\}/g, (_, i: string) => String(refs[Number(i)].line));
+}
+
+/** The node of a region: the largest node with exactly its range. */
+function regionNode(root: Node, region: { start: number; end: number }): Node {
+  let node = root.descendantForIndex(region.start, Math.max(region.start, region.end - 1));
+  while (node && node.parent && node.parent.startIndex === region.start && node.parent.endIndex === region.end) node = node.parent;
+  if (!node || node.startIndex !== region.start || node.endIndex !== region.end) {
+    throw new Error(`region ${region.start}-${region.end} is not a node`);
+  }
+  return node;
 }
 
 /** Builds the line table of a text only when something asks for a line number. */
@@ -127,7 +137,7 @@ export class Analyzer {
   /**
    * The findings of the rules `include` accepts whose matches lie in `region`, the range of one
    * top-level statement — for an edit inside one top-level definition, the rules whose findings there depend only
-   * on that definition (`Rule.locality === 'local'`). Suppression comments are read from the
+   * on that function (`Rule.locality === 'function'`). Suppression comments are read from the
    * region only; the caller has checked that the file-wide preconditions still hold.
    */
   analyzeRegion(tree: Tree, text: string, options: AnalysisOptions, region: { start: number; end: number }, include: (rule: Rule) => boolean): AnalysisResult {
@@ -136,13 +146,9 @@ export class Analyzer {
 
   private run(root: Node, text: string, options: AnalysisOptions, region?: { start: number; end: number }, include?: (rule: Rule) => boolean): AnalysisResult {
     const lines = new LazyLines(text);
-    // A region is a top-level statement. Its matches come from querying that node: a query limited
-    // by offsets (`startIndex`/`endIndex`) was seen to miss matches near syntax errors.
-    const statement = region && root.firstNamedChildForIndex(region.start);
-    if (region && (!statement || statement.startIndex !== region.start || statement.endIndex !== region.end)) {
-      throw new Error(`region ${region.start}-${region.end} is not a top-level statement`);
-    }
-    const scope = statement || root;
+    // A region is one statement (a function). Its matches come from querying that node: a query
+    // limited by offsets (`startIndex`/`endIndex`) was seen to miss matches near syntax errors.
+    const scope = region ? regionNode(root, region) : root;
     const suppressions = mayHaveSuppressions(text, region) ? collectSuppressions(scope, lines.get()) : NO_SUPPRESSIONS;
     const syntaxErrors = root.hasError;
     if (!region && suppressions.skipFile) return { findings: [], skipped: true, syntaxErrors };
@@ -179,13 +185,16 @@ export class Analyzer {
           const end = r.node ? r.node.endIndex : (r.end ?? start);
           if (suppressions.byLine.size > 0 && isSuppressed(suppressions, lines.get().lineOf(start), rule.code)) return;
           let message = r.message;
-          let lineRefs: number[] | undefined;
+          let lineRefs: LineRef[] | undefined;
           let messageTemplate: string | undefined;
           if (message.includes(LINE_REF)) {
-            const refs: number[] = [];
-            messageTemplate = message.replace(LINE_REF_PATTERN, (_, offset: string) => `{${refs.push(Number(offset)) - 1}}`);
+            const refs: LineRef[] = [];
+            messageTemplate = message.replace(LINE_REF_PATTERN, (_, at: string) => {
+              const offset = Number(at);
+              return `{${refs.push({ offset, line: lines.get().lineOf(offset) + 1 }) - 1}}`;
+            });
             lineRefs = refs;
-            message = renderMessage(messageTemplate, refs, lines.get());
+            message = renderMessage(messageTemplate, refs);
           }
           findings.push({
             code: rule.code,

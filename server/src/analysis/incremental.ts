@@ -1,13 +1,12 @@
 // Analysis of a keystroke without a whole-file pass. When every change since the last analysis
-// lies inside the body of one top-level `def` or `class`, only that definition is analysed again,
-// by the rules whose findings there depend on it alone (`Rule.locality === 'local'`); every
-// other finding is carried over, moved by the edits. The caller runs a whole-file analysis once
+// lies inside the body of one function (top-level, or a method of a top-level class), only that
+// function is analysed again, by the rules whose findings there depend on it alone
+// (`Rule.locality === 'function'`); every other finding is carried over, moved by the edits. The caller runs a whole-file analysis once
 // typing pauses ("settles"), which is the authoritative result.
 import type { Node, Tree } from 'web-tree-sitter';
 import type { AppliedEdit, ChangeSummary, OffsetRange } from '../parsing/document';
 import { renderMessage, type AnalysisResult, type AnalyzedFinding, type Analyzer } from './engine';
-import { LineIndex } from './text';
-import type { AnalysisOptions, OffsetEdit, RelatedLocation } from './types';
+import type { AnalysisOptions, LineRef, OffsetEdit, RelatedLocation } from './types';
 
 const DEFINITIONS = new Set(['function_definition', 'class_definition', 'decorated_definition']);
 
@@ -65,26 +64,35 @@ export function shiftFindings(findings: readonly AnalyzedFinding[], edits: reado
         ignore = moveEdit(finding.ignore);
         if (!ignore) continue next;
       }
-      let lineRefs: number[] | undefined;
-      if (finding.lineRefs) {
+      let lineRefs: LineRef[] | undefined;
+      let message = finding.message;
+      if (finding.lineRefs && finding.messageTemplate) {
         lineRefs = [];
         for (const ref of finding.lineRefs) {
-          const m = moved(ref, ref, edit);
+          const m = moved(ref.offset, ref.offset, edit);
           if (!m) continue next;
-          lineRefs.push(m.start);
+          lineRefs.push({ offset: m.start, line: ref.offset < edit.start ? ref.line : ref.line + edit.lineDelta });
         }
+        if (edit.lineDelta !== 0) message = renderMessage(finding.messageTemplate, lineRefs);
       }
-      finding = { ...finding, start: own.start, end: own.end, related, fixes, ignore, ...(lineRefs ? { lineRefs } : {}) };
+      finding = { ...finding, message, start: own.start, end: own.end, related, fixes, ignore, ...(lineRefs ? { lineRefs } : {}) };
     }
     out.push(finding);
   }
   return out;
 }
 
+/** The definition node a statement stands for (through its decorators), or undefined. */
+function definitionOf(statement: Node): Node | undefined {
+  const def = statement.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
+  return def && (def.type === 'function_definition' || def.type === 'class_definition') ? def : undefined;
+}
+
 /**
- * The top-level definition whose body holds every dirty range, or undefined when the changes
- * reach anything else (a module-level statement, a definition's header, several statements).
- * An empty range list gives an empty region: nothing to analyse again.
+ * The function whose body holds every dirty range — a top-level function, or a method of a
+ * top-level class — as the range of its statement (decorators included); undefined when the
+ * changes reach anything else (a module-level statement, a class body outside its methods, a
+ * header, several statements). An empty range list gives an empty region: nothing to analyse.
  */
 export function localRegion(root: Node, dirty: readonly OffsetRange[]): OffsetRange | undefined {
   if (dirty.length === 0) return { start: 0, end: 0 };
@@ -94,18 +102,35 @@ export function localRegion(root: Node, dirty: readonly OffsetRange[]): OffsetRa
     lo = Math.min(lo, r.start);
     hi = Math.max(hi, r.end);
   }
-  const statement = root.firstNamedChildForIndex(lo);
-  if (!statement || !DEFINITIONS.has(statement.type) || statement.startIndex > lo || statement.endIndex < hi) return undefined;
-  const definition = statement.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
-  const body = definition?.childForFieldName('body');
-  // Inside the body only: the name, parameters, bases and decorators are seen by other statements.
-  if (!body || body.startIndex > lo || hi > statement.endIndex) return undefined;
-  return { start: statement.startIndex, end: statement.endIndex };
+  let statement = root.firstNamedChildForIndex(lo);
+  for (let depth = 0; statement && depth < 2; depth++) {
+    if (!DEFINITIONS.has(statement.type) || statement.startIndex > lo || statement.endIndex < hi) return undefined;
+    const def = definitionOf(statement);
+    const body = def?.childForFieldName('body');
+    // Inside the body only: the name, parameters, bases and decorators are seen by other statements.
+    if (!def || !body || body.startIndex > lo) return undefined;
+    if (def.type === 'function_definition') return { start: statement.startIndex, end: statement.endIndex };
+    // A class: the method that holds the change.
+    statement = body.firstNamedChildForIndex(lo);
+  }
+  return undefined;
+}
+
+/** An incremental result, and what was analysed for it. */
+export interface IncrementalResult extends AnalysisResult {
+  /**
+   * 'function': the edited function was analysed again (its findings from the function-level
+   * rules are current); 'nothing': every finding is the previous one moved by the edits — the
+   * change reached further than one function, and the whole-file analysis waits for a pause.
+   */
+  analysed: 'function' | 'nothing';
 }
 
 /**
- * Analyses the current tree after `changes`, re-running only what the changes can affect when
- * that is one top-level definition. Returns undefined when a whole-file analysis is needed.
+ * Analyses the current tree after `changes` without a whole-file pass: the edited function when
+ * the changes stay inside one, nothing otherwise (every finding is carried, moved by the edits).
+ * Returns undefined when there is nothing to carry from (no previous analysis, other options,
+ * unknown changes): then the whole file must be analysed.
  */
 export function analyzeIncrementally(
   analyzer: Analyzer,
@@ -114,22 +139,20 @@ export function analyzeIncrementally(
   options: AnalysisOptions,
   previous: PreviousAnalysis | undefined,
   changes: ChangeSummary | undefined,
-): AnalysisResult | undefined {
+): IncrementalResult | undefined {
   if (!previous || !changes || previous.options !== options) return undefined;
   const root = tree.rootNode;
-  if (root.namedChildCount !== previous.topLevelCount) return undefined;
+  const carriedAll = () => ({ findings: shiftFindings(previous.findings, changes.edits), skipped: false, syntaxErrors: root.hasError, analysed: 'nothing' as const });
+  // Statements split or merged: the module around the function is not what it was.
+  if (root.namedChildCount !== previous.topLevelCount) return carriedAll();
   const region = localRegion(root, changes.dirty);
-  if (!region) return undefined;
+  if (!region || region.end === region.start) return carriedAll();
   // A suppression comment that skips the file changes everything.
   if (/skip-file/.test(text.slice(region.start, region.end))) return undefined;
-  const isLocal = new Set(analyzer.rules.filter((r) => r.locality === 'local').map((r) => r.code));
-  let lines: LineIndex | undefined;
-  const carried = shiftFindings(previous.findings, changes.edits)
-    .filter((f) => !(isLocal.has(f.code) && f.start >= region.start && f.end <= region.end))
-    .map((f) => (f.messageTemplate && f.lineRefs ? { ...f, message: renderMessage(f.messageTemplate, f.lineRefs, (lines ??= new LineIndex(text))) } : f));
-  if (region.end === region.start) return { findings: carried, skipped: false, syntaxErrors: root.hasError };
+  const isLocal = new Set(analyzer.rules.filter((r) => r.locality === 'function').map((r) => r.code));
+  const carried = shiftFindings(previous.findings, changes.edits).filter((f) => !(isLocal.has(f.code) && f.start >= region.start && f.end <= region.end));
   const fresh = analyzer.analyzeRegion(tree, text, options, region, (rule) => isLocal.has(rule.code));
   if (fresh.skipped) return undefined;
   const findings = [...carried, ...fresh.findings].sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
-  return { ...fresh, findings };
+  return { ...fresh, findings, analysed: 'function' };
 }

@@ -24,6 +24,11 @@ export interface RelatedLocation {
   message: string;
 }
 
+export interface LineRef {
+  offset: number;
+  line: number;
+}
+
 export interface Finding {
   code: string;
   name: string;
@@ -35,10 +40,11 @@ export interface Finding {
   fixes: Fix[];
   /**
    * When the message names line numbers: the message with `{0}`, `{1}`… in their place and the
-   * offsets they stand for, so that a finding moved by later edits can say its lines again.
+   * offset and 1-based line each stands for, so that a finding moved by later edits can say its
+   * lines again.
    */
   messageTemplate?: string;
-  lineRefs?: number[];
+  lineRefs?: LineRef[];
 }
 
 /** Documentation sections, in the order every renderer shows them. */
@@ -119,10 +125,11 @@ export interface Rule {
   /** A tree-sitter query over the Python grammar; separate top-level patterns, no predicates inside alternations. */
   query: string;
   /**
-   * 'local' when a finding inside a top-level `def` or `class` depends only on that definition
-   * (plus the file's imports and top-level names): such rules re-run on the edited definition
-   * alone while typing. Anything else ('module', the default) is re-run once typing pauses.
+   * 'function' when a finding inside a function (a top-level one, or a method of a top-level
+   * class) depends only on that function, plus the file's imports and top-level names: such rules
+   * re-run on the edited function alone while typing. Anything else ('module', the default, for
+   * rules that look at whole classes or the whole file) re-runs once typing pauses.
    */
-  locality?: 'local' | 'module';
+  locality?: 'function' | 'module';
   check(context: RuleContext, matches: QueryMatch[]): void;
 }

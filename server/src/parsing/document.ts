@@ -24,6 +24,8 @@ export interface AppliedEdit {
   start: number;
   oldEnd: number;
   newEnd: number;
+  /** Line breaks inserted minus line breaks removed. */
+  lineDelta: number;
 }
 
 /** A half-open offset range. */
@@ -61,6 +63,13 @@ export function pointAt(text: string, offset: number): Point {
     i = text.indexOf('\n', lineStart);
   }
   return { row, column: offset - lineStart };
+}
+
+/** The number of line breaks in text[from, to) of a normalized text ('\n' only, '\r\n' once). */
+function lineBreaks(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function advance(start: Point, inserted: string): Point {
@@ -149,13 +158,14 @@ export class ParsedDocument {
           }),
         );
       }
-      normalized = next;
       if (summary) {
-        const applied = { start: editStart, oldEnd: end, newEnd: start + change.text.length };
+        const newEnd = start + change.text.length;
+        const applied = { start: editStart, oldEnd: end, newEnd, lineDelta: lineBreaks(next, editStart, newEnd) - lineBreaks(normalized, editStart, end) };
         summary.edits.push(applied);
         summary.dirty = summary.dirty.map((r) => mapRange(r, applied));
         summary.dirty.push({ start: applied.start, end: applied.newEnd });
       }
+      normalized = next;
     }
     this.currentText = text;
     this.normalized = normalized;

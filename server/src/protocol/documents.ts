@@ -11,6 +11,8 @@ export class OpenDocument {
   previous: PreviousAnalysis | undefined;
   /** False while the published findings come from an incremental analysis (see analysis/incremental.ts). */
   settled = true;
+  /** When the first incremental result since the last whole-file analysis was published (performance.now()). */
+  unsettledSince: number | undefined;
   /** The pending whole-file analysis once typing pauses. */
   settleTimer: ReturnType<typeof setTimeout> | undefined;
 

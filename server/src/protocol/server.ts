@@ -16,7 +16,7 @@ import {
   TextEdit,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { Analyzer, AnalyzedFinding } from '../analysis/engine';
+import { AnalysisResult, Analyzer, AnalyzedFinding } from '../analysis/engine';
 import { analyzeIncrementally } from '../analysis/incremental';
 import { DEFAULT_MAX_FILE_SIZE } from '../workspace/files';
 import { version } from '../version';
@@ -29,6 +29,8 @@ export const SCAN_COMMAND = 'leaklens.server.scanWorkspace';
 
 /** Typing pause after which an incrementally analysed document gets its whole-file analysis. */
 export const SETTLE_DELAY_MS = 300;
+/** The longest a document goes on with incremental results while typing never pauses. */
+export const MAX_UNSETTLED_MS = 2000;
 
 export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): void {
   let analyzer: Analyzer | undefined;
@@ -63,11 +65,15 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }
     const options = settings.options;
     const changes = parsed!.takeChanges();
-    // While typing inside one definition only that definition is analysed again; the whole file
-    // is analysed once typing pauses (settle), and whenever the change reaches further.
-    let result = analyzeIncrementally(analyzer, tree, parsed!.parsedText, options, doc.previous, changes);
-    const settled = !result;
-    result ??= analyzer.analyzeTree(tree, parsed!.parsedText, options);
+    // While typing, only the edited function is analysed again (or nothing, when the change
+    // reaches further); the whole file is analysed once typing pauses (settle), or when typing
+    // has gone on for MAX_UNSETTLED_MS without one.
+    let step = analyzeIncrementally(analyzer, tree, parsed!.parsedText, options, doc.previous, changes);
+    const now = performance.now();
+    if (step && doc.unsettledSince !== undefined && now - doc.unsettledSince > MAX_UNSETTLED_MS) step = undefined;
+    const settled = !step;
+    const result: AnalysisResult = step ?? analyzer.analyzeTree(tree, parsed!.parsedText, options);
+    doc.unsettledSince = settled ? undefined : (doc.unsettledSince ?? now);
     if (result.skipReason) log(`not analysed ${doc.uri}: ${result.skipReason}`);
     for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
     doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount };
@@ -97,6 +103,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
       doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount };
       doc.settled = true;
+      doc.unsettledSince = undefined;
       // Re-published even when unchanged: the diagnostics lose their provisional mark.
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: result.findings.map((f) => toDiagnostic(f, doc.lsp)) });
       return result.findings;

@@ -8,7 +8,7 @@ export const rule: Rule = {
   name: 'unclosed-resource',
   category: 'resources',
   defaultSeverity: 'warning',
-  locality: 'local',
+  locality: 'function',
   query: ALLOCATION_QUERY,
   check(context: RuleContext, matches: QueryMatch[]) {
     for (const match of matches) {

@@ -136,7 +136,7 @@ export const rule: Rule = {
   name: 'close-not-guaranteed',
   category: 'resources',
   defaultSeverity: 'warning',
-  locality: 'local',
+  locality: 'function',
   query: ALLOCATION_QUERY,
   check(context: RuleContext, matches: QueryMatch[]) {
     for (const match of matches) {

@@ -274,16 +274,23 @@ const NAME_BASES: Array<[RegExp, string]> = [
 
 /**
  * A name for the `with` target that nothing the statement can see uses: not in the top-level
- * statement around it (the function and any enclosing ones), and not on an unindented line
- * (where module-level names are bound). Names used only inside other functions do not matter,
- * which keeps the fix the same whatever is typed elsewhere.
+ * statement around it (the function and any enclosing ones), not in a module-level statement
+ * and not the name of a top-level def or class. Names used only inside other functions do not
+ * matter, which keeps the fix the same whatever is typed elsewhere.
  */
-function freshName(factory: FactoryInfo, text: string, around: { startIndex: number; endIndex: number }): string {
+function freshName(factory: FactoryInfo, root: Node, around: Node): string {
   const base = NAME_BASES.find(([re]) => re.test(factory.name))?.[1] ?? 'resource';
   const candidates = base === 'f' ? ['f', 'fp', 'fh'] : [base];
   for (let i = 2; candidates.length < 50; i++) candidates.push(`${base}${i}`);
-  const local = text.slice(around.startIndex, around.endIndex);
-  return candidates.find((c) => !new RegExp(`\\b${c}\\b`).test(local) && !new RegExp(`^\\S.*\\b${c}\\b`, 'm').test(text))!;
+  const visible = [around.text];
+  for (const stmt of root.namedChildren) {
+    if (!stmt || stmt.equals(around)) continue;
+    const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    if (def?.type === 'function_definition' || def?.type === 'class_definition') visible.push(def.childForFieldName('name')?.text ?? '');
+    else visible.push(stmt.text);
+  }
+  const seen = visible.join('\n');
+  return candidates.find((c) => !new RegExp(`\\b${c}\\b`).test(seen))!;
 }
 
 /** Is `node` the first `for … in` clause's iterable (evaluated once, before the comprehension runs)? */
@@ -364,7 +371,7 @@ function withFix(call: Node, use: Context, factory: FactoryInfo, context: RuleCo
   for (let n: Node | null = root.descendantForIndex(lineOfCall); n; n = n.parent) {
     if ((n.type === 'string' || n.type === 'concatenated_string') && n.startIndex < lineOfCall) return undefined;
   }
-  const name = freshName(factory, text, root.firstNamedChildForIndex(stmt.startIndex) ?? root);
+  const name = freshName(factory, root, root.firstNamedChildForIndex(stmt.startIndex) ?? root);
   const managed = managedExpression(call, factory, context);
   const nl = lineBreakOf(text);
   const indent = indentOfLine(text, stmt.startIndex);
@@ -404,7 +411,7 @@ export const rule: Rule = {
   name: 'unbound-resource',
   category: 'resources',
   defaultSeverity: 'warning',
-  locality: 'local',
+  locality: 'function',
   // One pattern per place an unbound call can stand (a statement, an argument, a receiver, an
   // iterable), so that only those calls reach the check: a plain `(call)` pattern hands over
   // every call of the file, and marshalling them was most of this rule's cost. Parent–child

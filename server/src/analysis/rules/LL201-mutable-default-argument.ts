@@ -181,7 +181,7 @@ export const rule: Rule = {
   name: 'mutable-default-argument',
   category: 'mutable-defaults',
   defaultSeverity: 'warning',
-  locality: 'local',
+  locality: 'function',
   query: `
     (default_parameter value: (_) @value) @param
     (typed_default_parameter value: (_) @value) @param

@@ -410,7 +410,6 @@ export const rule: Rule = {
   name: 'reference-cycle',
   category: 'cycles',
   defaultSeverity: 'warning',
-  locality: 'local',
   query: `
     (assignment left: (attribute) @target right: (_) @value) @store
     (assignment left: (subscript) @target right: (_) @value) @store

@@ -115,7 +115,6 @@ export const rule: Rule = {
   name: 'self-bound-callback',
   category: 'cycles',
   defaultSeverity: 'warning',
-  locality: 'local',
   query: `
     (assignment left: (attribute) right: (_)) @store
     (assignment left: (subscript value: (attribute)) right: (_)) @store

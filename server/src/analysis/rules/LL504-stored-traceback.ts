@@ -278,7 +278,6 @@ export const rule: Rule = {
   name: 'stored-traceback',
   category: 'cycles',
   defaultSeverity: 'warning',
-  locality: 'local',
   query: `
     (except_clause) @handler
     (call function: (attribute attribute: (identifier) @fn) (#any-of? @fn "exc_info" "exception")) @excinfo
