@@ -25,6 +25,9 @@ const TABLE: FactoryInfo[] = [
     'tempfile.TemporaryFile', 'tempfile.NamedTemporaryFile', 'tempfile.SpooledTemporaryFile',
     'selectors.DefaultSelector', 'requests.Session', 'psycopg.connect', 'pymysql.connect',
     'PIL.Image.open',
+    // What the listed factories return or wrap, and other spellings of them: the same resources.
+    '_io.open', 'io.open_code', 'tokenize.open', 'gzip.GzipFile', 'bz2.BZ2File', 'lzma.LZMAFile', 'tarfile.TarFile',
+    'tarfile.TarFile.open', 'zipfile.PyZipFile', 'dbm.dumb.open', 'dbm.gnu.open', 'dbm.ndbm.open',
   ].map((name) => ({ name, release: CLOSE })),
   { name: 'sqlite3.connect', release: CLOSE, withKeepsOpen: true },
   { name: 'psycopg2.connect', release: CLOSE, withKeepsOpen: true },
