@@ -46,7 +46,7 @@ function snapshot(dir: string): Map<string, string> {
 
 test('--jobs 2 prints exactly what --jobs 1 prints (text, json, github, --statistics, --diff)', () => {
   const dir = corpus();
-  for (const args of [[], ['--statistics'], ['--format', 'json'], ['--format', 'github'], ['--diff', '--unsafe-fixes'], ['--quiet', '--statistics', '--select', 'LL1,LL5']]) {
+  for (const args of [[], ['--format', 'json'], ['--format', 'github'], ['--diff', '--unsafe-fixes'], ['--quiet', '--statistics', '--select', 'LL1,LL5']]) {
     const one = run(['check', ...args, '--jobs', '1', '.'], dir);
     const two = run(['check', ...args, '--jobs', '2', '.'], dir);
     const what = `check ${args.join(' ')}`;

@@ -249,21 +249,27 @@ test('file watching: files created where the scan does not look are not analysed
   });
 });
 
-test('a big scan runs on worker threads: requests are answered before it ends, and it publishes what `leaklens check` finds', async () => {
-  // 200 files of ≈ 14 KB, two findings each, the rest clean: seconds of analysis.
+/** `count` files of ≈ 14 KB, two findings each (LEAKY), the rest clean: seconds of analysis. */
+function bigTree(count: number): string {
   const files: Record<string, string> = {};
-  for (let f = 0; f < 200; f++) {
-    let text = '';
-    for (let i = 0; i < 150; i++) text += `def c${i}(a, b=None):\n    x = [a, b, ${i}]\n    return {"k": x, "n": len(x)}\n\n\n`;
-    files[`pkg${f % 10}/m${f}.py`] = text + LEAKY;
+  let clean = '';
+  for (let i = 0; i < 150; i++) clean += `def c${i}(a, b=None):\n    x = [a, b, ${i}]\n    return {"k": x, "n": len(x)}\n\n\n`;
+  for (let f = 0; f < count; f++) files[`pkg${f % 10}/m${f}.py`] = clean + LEAKY;
+  return tree(files);
+}
+
+async function scanBegun(client: LspClient): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!client.progress.some((p) => p.kind === 'begin')) {
+    if (Date.now() > deadline) assert.fail(`the scan did not begin\n${client.describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  const dir = tree(files);
+}
+
+test('a big scan runs on worker threads: requests are answered before it ends, and it publishes what `leaklens check` finds', async () => {
+  const dir = bigTree(200);
   await withWorkspace([dir], async (client) => {
-    const deadline = Date.now() + 30_000;
-    while (!client.progress.some((p) => p.kind === 'begin')) {
-      if (Date.now() > deadline) assert.fail(`the scan did not begin\n${client.describe()}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await scanBegun(client);
     // While the workers scan, the main thread answers: diagnostics of an open document, a code action.
     const open = uri(join(dir, 'open.py'));
     await client.open(open, LEAKY, 1);
@@ -300,4 +306,31 @@ test('a big scan runs on worker threads: requests are answered before it ends, a
       assert.deepEqual(got?.sort(), want.sort(), file);
     }
   });
+});
+
+test('a configuration change mid-scan restarts it: the old jobs are dropped and only the new settings show', async () => {
+  const dir = bigTree(120);
+  let select: string[] = [];
+  await withWorkspace(
+    [dir],
+    async (client) => {
+      await scanBegun(client);
+      select = ['LL201'];
+      await client.notify('workspace/didChangeConfiguration', { settings: null });
+      await scanEnded(client, 2);
+      const files = [...client.published.keys()];
+      assert.equal(files.length, 120);
+      for (const file of files) assert.deepEqual(codes(client.lastPublished(file)!.diagnostics), ['LL201'], file);
+      // Nothing from the first scan arrives late: the published state stays as it is.
+      const counts = files.map((f) => client.published.get(f)!.length);
+      const other = join(dir, 'late.py');
+      writeFileSync(other, LEAKY);
+      await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(other), type: 1 }] });
+      await client.waitForDiagnostics(uri(other), (p) => p.diagnostics.length === 1);
+      assert.deepEqual(files.map((f) => client.published.get(f)!.length), counts);
+      // Only the second scan completed: the first was superseded mid-way.
+      assert.equal(client.logs.filter((l) => /scanned 120 files/.test(l)).length, 1, client.describe());
+    },
+    () => ({ select }),
+  );
 });

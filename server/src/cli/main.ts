@@ -250,6 +250,7 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     if (r.findings.length) results.push({ path, text: r.text!, findings: r.findings });
   };
 
+  let fallback: InProcessRunner | undefined;
   const outcomes: Array<JobOutcome | undefined> = new Array(jobs.length);
   let next = 0;
   let done = 0;
@@ -265,19 +266,31 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
           analyze: !opts.diff || !!opts.statistics,
           input,
         };
-        return runner.run(job, { size: sizes[i] }).then((outcome) => {
-          outcomes[i] = outcome;
-          progress.update(++done);
-          for (; next < jobs.length && outcomes[next]; next++) {
-            handle(jobs[next].path, outcomes[next]!);
-            outcomes[next] = undefined;
-          }
-        });
+        return runner
+          .run(job, { size: sizes[i] })
+          .then((outcome) => {
+            if (outcome.status !== 'failed' || !(runner instanceof WorkerPool) || !runner.unavailable) return outcome;
+            // No worker can start at all (say, dist/worker.js missing): check in this process instead.
+            if (!fallback) {
+              warn(`${runner.unavailable}; checking in this process instead`);
+              fallback = new InProcessRunner(() => (analyzer ??= Analyzer.create()));
+            }
+            return fallback.run(job, { size: sizes[i] });
+          })
+          .then((outcome) => {
+            outcomes[i] = outcome;
+            progress.update(++done);
+            for (; next < jobs.length && outcomes[next]; next++) {
+              handle(jobs[next].path, outcomes[next]!);
+              outcomes[next] = undefined;
+            }
+          });
       }),
     );
   } finally {
     progress.clear();
     await runner.close();
+    await fallback?.close();
     if (analyzer) (await analyzer).dispose();
   }
   if (stdinError) return EXIT_USAGE;

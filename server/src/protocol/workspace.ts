@@ -29,8 +29,12 @@ export function uriToPath(uri: string): string | undefined {
 
 const PYTHON_FILE = /\.pyi?$/;
 
-/** Workers idle this long are stopped (each holds a grammar and its own WASM heap); the next job starts them again. */
-const WORKER_IDLE_MS = 30_000;
+/**
+ * Workers idle this long are stopped (each holds a grammar and its own WASM heap, ≈ 80 MB after
+ * the standard library); the next job starts them again (≈ 0.3 s). Long enough to span a burst
+ * of file events, short enough not to sit on the memory.
+ */
+const WORKER_IDLE_MS = 5_000;
 
 export class Workspace {
   folders: Folder[] = [];
@@ -279,6 +283,9 @@ export class Workspace {
       // Files that were reported before but are gone from the scan (deleted, now excluded).
       for (const uri of [...this.published]) if (!seen.has(uri)) this.clear(uri);
       this.log(`scanned ${files.length} files in ${Date.now() - started} ms`);
+      // Each worker's WASM heap has grown to what the biggest files needed and never shrinks:
+      // stop the idle workers now rather than hold that memory until the next file event.
+      await this.pool?.release();
     } finally {
       progress?.done();
     }
@@ -292,28 +299,26 @@ export class Workspace {
 
   /** Keeps disk results current. Configuration files trigger a fresh scan. */
   async onWatchedFiles(changes: readonly FileEvent[]): Promise<void> {
-    let rescan = false;
-    for (const change of changes) {
+    const rescan = changes.some((change) => /(^|[\\/])(pyproject\.toml|\.gitignore)$/.test(uriToPath(change.uri) ?? ''));
+    // Each file on its own (results may come back in any order: only the newest read of a file
+    // is published), all at once so that a burst of events keeps every worker busy.
+    const handle = async (change: FileEvent): Promise<void> => {
       const path = uriToPath(change.uri);
-      if (!path) continue;
-      if (/(^|[\\/])(pyproject\.toml|\.gitignore)$/.test(path)) {
-        rescan = true;
-        continue;
-      }
-      if (!PYTHON_FILE.test(path) || !this.folderOf(path)) continue;
+      if (!path || !PYTHON_FILE.test(path) || !this.folderOf(path)) return;
       if (change.type === FileChangeType.Deleted || !existsSync(path)) {
         if (!this.isOpen(change.uri)) this.clear(change.uri);
-        continue;
+        return;
       }
-      if (this.isOpen(change.uri)) continue;
+      if (rescan || this.isOpen(change.uri)) return; // the scan below reads it
       const skip = await this.skipReason(change.uri);
       if (skip) {
         this.logSkip(path, skip);
         this.clear(change.uri);
-        continue;
+        return;
       }
       await this.analyzeFromDisk(path);
-    }
+    };
+    await Promise.all(changes.map(handle));
     if (rescan) {
       this.invalidate();
       await this.scan();

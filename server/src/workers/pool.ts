@@ -121,12 +121,12 @@ export class InProcessRunner implements JobRunner {
       for (let p = this.queue.take(); p; p = this.queue.take()) {
         await new Promise((resolve) => setImmediate(resolve));
         if (p.settled) continue;
-        const analyzer = await this.analyzer();
-        if (!analyzer) {
-          settle(p, { status: 'cancelled' });
-          continue;
+        try {
+          const analyzer = await this.analyzer();
+          settle(p, analyzer ? { status: 'done', result: checkFile(analyzer, p.job) } : { status: 'cancelled' });
+        } catch (err) {
+          settle(p, { status: 'failed', reason: (err as Error).message });
         }
-        settle(p, { status: 'done', result: checkFile(analyzer, p.job) });
       }
     } finally {
       this.draining = false;
@@ -221,6 +221,12 @@ export class WorkerPool implements JobRunner {
     this.cancel(() => true);
     const stopping = [...this.slots].map((slot) => this.stop(slot));
     await Promise.all(stopping);
+  }
+
+  /** Stops every idle worker when nothing is queued (their memory goes back to the system); resolves once they are gone. */
+  async release(): Promise<void> {
+    if (this.queue.length) return;
+    await Promise.all([...this.slots].filter((slot) => !slot.current).map((slot) => this.stop(slot)));
   }
 
   /** Workers alive now (for tests and logs). */
