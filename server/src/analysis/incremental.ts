@@ -116,6 +116,11 @@ export function localRegion(root: Node, dirty: readonly OffsetRange[]): OffsetRa
   return undefined;
 }
 
+/** Options are rebuilt per request by the settings layer: compare them by value. */
+function sameOptions(a: AnalysisOptions, b: AnalysisOptions): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** An incremental result, and what was analysed for it. */
 export interface IncrementalResult extends AnalysisResult {
   /**
@@ -140,7 +145,7 @@ export function analyzeIncrementally(
   previous: PreviousAnalysis | undefined,
   changes: ChangeSummary | undefined,
 ): IncrementalResult | undefined {
-  if (!previous || !changes || previous.options !== options) return undefined;
+  if (!previous || !changes || !sameOptions(previous.options, options)) return undefined;
   const root = tree.rootNode;
   const carriedAll = () => ({ findings: shiftFindings(previous.findings, changes.edits), skipped: false, syntaxErrors: root.hasError, analysed: 'nothing' as const });
   // Statements split or merged: the module around the function is not what it was.
