@@ -129,7 +129,7 @@ describe('runner: growth mode', { skip: NO_PYTHON }, () => {
     const run = runner('growth', 'bounded_cache.py:compute', ['--watch', 'table']);
     assert.equal(run.status, 0, dump(run));
     assert.deepEqual(leaks(run.report), [], dump(run));
-    const filling = growth(run.report).find(at('bounded_cache.py', 10));
+    const filling = growth(run.report).find(at('bounded_cache.py', 11));
     assert.ok(filling, `the cache's values are reported as bounded growth:\n${dump(run)}`);
     assert.equal(filling.verdict, 'bounded');
     assert.equal(run.report.watches[0].verdict, 'bounded');
@@ -161,6 +161,7 @@ describe('runner: growth mode', { skip: NO_PYTHON }, () => {
     assert.equal(run.report.target.kind, 'function');
     assert.equal(run.report.target.module, 'growing_global');
     assert.equal(run.report.totals.calls, 60);
+    assert.match(run.report.notes.join('\n'), /only 60 measured calls: a cache that holds more entries/);
   });
 
   test('a script: run afresh each call with its arguments; its output is its own', () => {
@@ -375,7 +376,7 @@ describe('server/src/runtime (spawn + format) and `leaklens run`', { skip: NO_PY
     assert.match(leaky.stdout, /1 leaking site in 60 calls/);
     const bounded = cli(['growth', 'bounded_cache.py:compute']);
     assert.equal(bounded.status, 0, bounded.stdout + bounded.stderr);
-    assert.match(bounded.stdout, /bounded_cache\.py:10 in table: BOUNDED/);
+    assert.match(bounded.stdout, /bounded_cache\.py:11 in table: BOUNDED/);
     assert.match(bounded.stdout, /No leaks, 2 bounded in 250 calls/);
   });
 

@@ -67,6 +67,8 @@ MAX_MEMBERS = 20
 MAX_EDGES = 40
 MAX_CYCLE_GROUPS = 50
 MAX_GROWTH_FINDINGS = 100
+# Below this many measured calls a leak verdict gets a note: caches that big are still filling.
+FEW_CALLS = 200
 
 RUNNER_FILE = os.path.realpath(os.path.abspath(__file__))
 INIT_NAMES = ("__init__", "__new__", "__post_init__", "__init_subclass__")
@@ -1037,6 +1039,11 @@ def measure_growth(call, ctx):
     }
     for finding in findings:
         del finding["_site"]
+    if ctx.totals["leaks"] and total_calls < FEW_CALLS:
+        ctx.notes.append(
+            "only %d measured calls: a cache that holds more entries than that is still filling up and "
+            "looks like a leak; use more calls (--calls) to tell them apart" % total_calls
+        )
     ctx.findings = findings
 
 

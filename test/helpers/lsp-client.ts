@@ -125,6 +125,12 @@ export class LspClient {
     return new LspClient(proc);
   }
 
+  /** Spawns another server entry point (a test harness script and its arguments) the same way. */
+  static spawnScript(script: string, args: string[] = []): LspClient {
+    const proc = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    return new LspClient(proc);
+  }
+
   /** Whether the server process is still running. */
   get alive(): boolean {
     return this.exitCode === undefined;
