@@ -195,9 +195,9 @@ export class Workspace {
     const job: FileJob = { path, options: settings.options, maxFileSize: settings.maxFileSize, mode: 'check', analyze: true };
     let outcome = await this.runner().run(job, submit);
     if (outcome.status === 'failed' && this.pool?.unavailable) outcome = await this.runner().run(job, submit);
-    if (this.latestRequest.get(uri) !== request || this.isOpen(uri)) return;
+    if (this.latestRequest.get(uri) !== request) return;
     this.latestRequest.delete(uri);
-    if (outcome.status === 'cancelled') return;
+    if (this.isOpen(uri) || outcome.status === 'cancelled') return;
     if (outcome.status !== 'done') {
       this.log(`skipped ${path}: ${outcome.reason}`);
       this.clear(uri);
