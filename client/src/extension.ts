@@ -12,6 +12,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { registerRuntime } from './runtime';
 
 const SECTION = 'leaklens';
 /** `Diagnostic.source` of every LeakLens finding (server/src/protocol/convert.ts). */
@@ -46,6 +47,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   server = manager;
   const status = new FindingsStatus(manager);
   context.subscriptions.push(manager, status);
+  // Run-time confirmation (Track Memory Growth…, Find Reference Cycles…): what a run confirms goes to the server.
+  registerRuntime(context, (method, params) => manager.running?.sendNotification(method, params));
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.scanWorkspace, () => manager.scanWorkspace()),

@@ -1,0 +1,507 @@
+// Run-time confirmation in VS Code: "Track Memory Growth…" and "Find Reference Cycles…" run the
+// function or test under the cursor (or the script) with the project's Python, through
+// server/python/leaklens_runner.py (shipped in dist/runtime/). Results become diagnostics of
+// their own source (`leaklens-runtime`) with the retention path or the cycle as related
+// information, a readable report (a read-only document), and confirmations sent to the
+// language server, which marks the static findings the run confirmed.
+// Running code needs a trusted workspace: everything here checks it.
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import * as vscode from 'vscode';
+import { CLEAR_ALL_KEY, confirmationsFromReport, RUNTIME_REPORT_NOTIFICATION } from '../../server/src/runtime/confirm';
+import { displayLocation, findingMessage, formatBytes, formatReportText, shortType, summaryLine } from '../../server/src/runtime/format';
+import { CycleFinding, GrowthFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
+import { defaultPython, RunResult, runRuntime } from '../../server/src/runtime/spawn';
+import { lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
+
+export const RUNTIME_SOURCE = 'leaklens-runtime';
+export const RUNTIME_COMMANDS = {
+  trackGrowth: 'leaklens.trackMemoryGrowth',
+  findCycles: 'leaklens.findReferenceCycles',
+  showReport: 'leaklens.showRuntimeReport',
+  clear: 'leaklens.clearRuntimeResults',
+} as const;
+const REPORT_SCHEME = 'leaklens-report';
+/** Watched names taken from static findings, at most. */
+const MAX_WATCHES = 20;
+const PYTHON_API_TIMEOUT_MS = 5_000;
+
+/** Arguments the commands accept (CodeLens and tests pass them; the palette passes none). */
+export interface RunRequest {
+  /** Runner target; relative paths are taken from the workspace folder. */
+  target?: string;
+  /** The file the target is in (for the workspace folder); default: the active editor's. */
+  uri?: string | vscode.Uri;
+  /** Extra arguments of the runner (counts), mostly for tests. */
+  warmup?: number;
+  rounds?: number;
+  calls?: number;
+}
+
+/** What a command resolves to (for tests and other extensions). */
+export interface RunOutcome {
+  status: 'done' | 'failed' | 'cancelled' | 'untrusted' | 'no-target';
+  exitCode?: number | null;
+  findings?: number;
+  leaks?: number;
+  error?: string;
+  report?: string;
+}
+
+type Notify = (method: string, params: unknown) => Promise<void> | void;
+
+/** Minimal view of the Python extension's API (ms-python.python `exports.environments`). */
+interface PythonEnvironmentsApi {
+  environments?: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { id: string; path: string } | undefined;
+    resolveEnvironment(environment: { id: string; path: string } | string): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
+  };
+}
+
+interface StoredRun {
+  key: string;
+  report: RuntimeReport;
+  base: string;
+}
+
+export function registerRuntime(context: vscode.ExtensionContext, notifyServer: Notify): void {
+  const runtime = new RuntimeRunner(context, notifyServer);
+  context.subscriptions.push(runtime);
+}
+
+class RuntimeRunner implements vscode.Disposable {
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection(RUNTIME_SOURCE);
+  private readonly output = vscode.window.createOutputChannel('LeakLens Run');
+  private readonly reports = new ReportDocuments();
+  /** Diagnostics per run key, merged into the collection. */
+  private readonly byKey = new Map<string, Map<string, vscode.Diagnostic[]>>();
+  private last: StoredRun | undefined;
+  private readonly lenses = new RuntimeLenses();
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly notifyServer: Notify) {
+    this.subscriptions.push(
+      this.diagnostics,
+      this.output,
+      vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, this.reports),
+      vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, this.lenses),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.trackGrowth, (arg?: unknown, target?: unknown) => this.run('growth', toRequest(arg, target))),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.findCycles, (arg?: unknown, target?: unknown) => this.run('cycles', toRequest(arg, target))),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.showReport, () => this.showReport()),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.clear, () => this.clear()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.lenses.refresh()),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration('leaklens.runtime.codeLens')) this.lenses.refresh();
+      }),
+    );
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+    this.lenses.dispose();
+    this.reports.dispose();
+  }
+
+  private async run(mode: RuntimeMode, request: RunRequest): Promise<RunOutcome> {
+    if (!vscode.workspace.isTrusted) {
+      const choice = await vscode.window.showWarningMessage('LeakLens runs your code only in a trusted workspace.', 'Manage Workspace Trust');
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      return { status: 'untrusted' };
+    }
+    const resolved = await this.resolveTarget(mode, request);
+    if (!resolved) return { status: 'no-target' };
+    const { target, folder, fileUri } = resolved;
+    const python = await findPython(fileUri ?? folder.uri);
+    const settings = vscode.workspace.getConfiguration('leaklens.runtime', fileUri ?? folder.uri);
+    const count = (name: 'warmup' | 'rounds' | 'calls'): number | undefined => {
+      const value = request[name] ?? settings.get<number | null>(name) ?? undefined;
+      return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+    };
+    const watch = mode === 'growth' ? watchedNames(folder, fileUri) : [];
+    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${target}` : `LeakLens: finding reference cycles of ${target}`;
+    this.output.appendLine(`\n$ ${python.path} leaklens_runner.py ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
+    const result: RunResult = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+        async (progress, token) => {
+          const controller = new AbortController();
+          const subscription = token.onCancellationRequested(() => controller.abort());
+          progress.report({ message: `with ${python.path}` });
+          try {
+            return await runRuntime({
+              python: python.path,
+              mode,
+              target,
+              workspace: folder.uri.fsPath,
+              warmup: count('warmup'),
+              rounds: mode === 'growth' ? count('rounds') : undefined,
+              calls: count('calls'),
+              watch,
+              runner: this.context.asAbsolutePath(join('dist', 'runtime', 'leaklens_runner.py')),
+              signal: controller.signal,
+              onStdout: (text) => this.output.append(text),
+              onStderr: (text) => this.output.append(text),
+            });
+          } finally {
+            subscription.dispose();
+          }
+        },
+      );
+    if (result.cancelled) {
+      this.output.appendLine('[LeakLens] cancelled: the program was stopped.');
+      return { status: 'cancelled' };
+    }
+    if (!result.report) {
+      const reason = result.failure ?? 'no report';
+      this.output.appendLine(`[LeakLens] ${reason}`);
+      void this.offerOutput(`LeakLens could not run ${target}: ${reason}`, python.from === 'default');
+      return { status: 'failed', error: reason, exitCode: result.exitCode };
+    }
+    const report = result.report;
+    const key = `${mode} ${target}`;
+    const mapper = new PathMapper();
+    this.publish(key, report, mapper);
+    this.last = { key, report, base: folder.uri.fsPath };
+    this.reports.set(report, folder.uri.fsPath);
+    this.output.appendLine(`[LeakLens] ${summaryLine(report)}`);
+    await this.sendConfirmations(report, mapper);
+    void this.announce(mode, request, resolved.file, report);
+    return {
+      status: report.errors.length ? 'failed' : 'done',
+      exitCode: report.exitCode,
+      findings: report.findings.length,
+      leaks: report.findings.filter((f) => f.kind === 'cycle' || f.verdict === 'leak').length,
+      error: report.errors[0]?.message,
+      report: REPORT_URI.toString(),
+    };
+  }
+
+  /** The target of a request, or a choice offered to the user. */
+  private async resolveTarget(mode: RuntimeMode, request: RunRequest): Promise<{ target: string; folder: vscode.WorkspaceFolder; fileUri?: vscode.Uri; file?: string } | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    const fileUri = request.uri ? (typeof request.uri === 'string' ? vscode.Uri.parse(request.uri) : request.uri) : editor?.document.uri;
+    const folder = (fileUri && vscode.workspace.getWorkspaceFolder(fileUri)) ?? vscode.workspace.workspaceFolders?.[0];
+    if (!folder) {
+      void vscode.window.showWarningMessage('LeakLens: open a folder (a workspace) to run code from it.');
+      return undefined;
+    }
+    if (request.target) return { target: request.target, folder, fileUri, file: fileUri?.fsPath };
+    if (!editor || editor.document.languageId !== 'python' || editor.document.uri.scheme !== 'file') {
+      void vscode.window.showInformationMessage('LeakLens: open a Python file and put the cursor in the function or test to run.');
+      return undefined;
+    }
+    const document = editor.document;
+    if (document.isDirty) await document.save(); // the runner runs what is on disk
+    const path = relative(folder.uri.fsPath, document.uri.fsPath).split(sep).join('/');
+    const choices = targetsAt(path, document.getText(), editor.selection.active.line);
+    const items: Array<vscode.QuickPickItem & { choice?: TargetChoice }> = choices.map((choice) => ({ label: choice.label, description: choice.spec, detail: choice.detail, choice }));
+    items.push({ label: 'Enter a target…', detail: 'module:function, path/to/file.py:function, tests/test_x.py::test_y or a script path' });
+    const picked = await vscode.window.showQuickPick(items, {
+      title: mode === 'growth' ? 'LeakLens: Track Memory Growth' : 'LeakLens: Find Reference Cycles',
+      placeHolder: 'What to run (repeatedly)',
+    });
+    if (!picked) return undefined;
+    let target: string | undefined = picked.choice?.spec;
+    if (!target) {
+      target = await vscode.window.showInputBox({ title: 'LeakLens: target to run', value: choices[0]?.spec, prompt: 'module:function, path/to/file.py:function, tests/test_x.py::test_y or a script path' });
+    }
+    return target ? { target, folder, fileUri: document.uri, file: document.uri.fsPath } : undefined;
+  }
+
+  private publish(key: string, report: RuntimeReport, mapper: PathMapper): void {
+    const perUri = new Map<string, vscode.Diagnostic[]>();
+    const add = (file: string, diagnostic: vscode.Diagnostic) => {
+      const uri = mapper.uri(file).toString();
+      perUri.set(uri, [...(perUri.get(uri) ?? []), diagnostic]);
+    };
+    for (const finding of report.findings) {
+      const diagnostic = finding.kind === 'cycle' ? this.cycleDiagnostic(finding, report, mapper) : this.growthDiagnostic(finding, report, mapper);
+      if (diagnostic) add(finding.location.file, diagnostic);
+    }
+    this.byKey.set(key, perUri);
+    this.refreshCollection();
+  }
+
+  private refreshCollection(): void {
+    const merged = new Map<string, vscode.Diagnostic[]>();
+    for (const perUri of this.byKey.values()) for (const [uri, list] of perUri) merged.set(uri, [...(merged.get(uri) ?? []), ...list]);
+    this.diagnostics.clear();
+    for (const [uri, list] of merged) this.diagnostics.set(vscode.Uri.parse(uri), list);
+  }
+
+  private growthDiagnostic(finding: GrowthFinding, report: RuntimeReport, mapper: PathMapper): vscode.Diagnostic | undefined {
+    if (finding.verdict === 'noise') return undefined;
+    const severity = finding.verdict === 'bounded'
+      ? vscode.DiagnosticSeverity.Hint
+      : finding.attribution === 'unconfirmed' ? vscode.DiagnosticSeverity.Information : vscode.DiagnosticSeverity.Warning;
+    const diagnostic = new vscode.Diagnostic(lineRange(finding.location.file, finding.location.line), findingMessage(finding, report), severity);
+    diagnostic.source = RUNTIME_SOURCE;
+    diagnostic.code = finding.verdict === 'leak' ? 'growth' : 'bounded';
+    const related: vscode.DiagnosticRelatedInformation[] = [];
+    const root = finding.retention?.root;
+    if (finding.retention) {
+      const at = root?.file && root.line ? location(mapper, root.file, root.line) : location(mapper, finding.location.file, finding.location.line);
+      related.push(new vscode.DiagnosticRelatedInformation(at, `kept alive by: ${finding.retention.text}`));
+    }
+    for (const frame of finding.traceback.slice(1).filter((f) => f.workspace).slice(0, 5)) {
+      related.push(new vscode.DiagnosticRelatedInformation(location(mapper, frame.file, frame.line), `called from ${frame.function ?? 'here'}`));
+    }
+    if (related.length) diagnostic.relatedInformation = related;
+    return diagnostic;
+  }
+
+  private cycleDiagnostic(finding: CycleFinding, report: RuntimeReport, mapper: PathMapper): vscode.Diagnostic {
+    const diagnostic = new vscode.Diagnostic(lineRange(finding.location.file, finding.location.line), findingMessage(finding, report), vscode.DiagnosticSeverity.Warning);
+    diagnostic.source = RUNTIME_SOURCE;
+    diagnostic.code = 'cycle';
+    const related: vscode.DiagnosticRelatedInformation[] = [];
+    for (const edge of finding.edges) {
+      const from = shortType(finding.members[edge.from]?.type ?? '?');
+      const to = shortType(finding.members[edge.to]?.type ?? '?');
+      for (const at of edge.assignedAt ?? []) {
+        related.push(new vscode.DiagnosticRelatedInformation(location(mapper, at.file, at.line), `${from} ${edge.label} → ${to}: set here`));
+      }
+    }
+    for (const member of finding.members) {
+      if (!member.site) continue;
+      related.push(new vscode.DiagnosticRelatedInformation(location(mapper, member.site.file, member.site.line), `${shortType(member.type)} allocated here${member.approximate ? ' (approximate)' : ''}`));
+    }
+    if (related.length) diagnostic.relatedInformation = related;
+    return diagnostic;
+  }
+
+  private async sendConfirmations(report: RuntimeReport, mapper: PathMapper): Promise<void> {
+    try {
+      const params = confirmationsFromReport(report, {
+        toUri: (file) => mapper.uri(file).toString(),
+        readLines: (file) => {
+          try {
+            return readFileSync(file, 'utf8').split(/\r\n|\r|\n/);
+          } catch {
+            return undefined;
+          }
+        },
+      });
+      await this.notifyServer(RUNTIME_REPORT_NOTIFICATION, params);
+    } catch (error) {
+      this.output.appendLine(`[LeakLens] could not tell the language server what the run confirmed: ${String(error)}`);
+    }
+  }
+
+  private async announce(mode: RuntimeMode, request: RunRequest, file: string | undefined, report: RuntimeReport): Promise<void> {
+    const actions: string[] = ['Show Report'];
+    if (report.errors.length) {
+      const error = report.errors[0];
+      const direct = error.kind === 'pytest-missing' && report.target.nodeid ? directTarget(report.target.nodeid) : undefined;
+      if (direct) actions.unshift('Run Directly');
+      actions.push('Show Output');
+      const choice = await vscode.window.showErrorMessage(`LeakLens: ${error.message}`, ...actions);
+      if (choice === 'Run Directly' && direct) void this.run(mode, { ...request, target: direct, uri: request.uri ?? (file ? vscode.Uri.file(file) : undefined) });
+      else if (choice === 'Show Output') this.output.show(true);
+      else if (choice === 'Show Report') void this.showReport();
+      return;
+    }
+    const leaks = report.findings.filter((f) => f.kind === 'cycle' || f.verdict === 'leak');
+    let text: string;
+    if (mode === 'cycles') {
+      text = leaks.length ? `LeakLens: ${summaryLine(report)}` : `LeakLens: no reference cycles from ${report.target.spec}.`;
+    } else if (leaks.length) {
+      const first = leaks[0] as GrowthFinding;
+      text = `LeakLens: ${leaks.length === 1 ? 'a leak' : `${leaks.length} leaking sites`} in ${report.target.spec}: ${displayLocation(first.location, report.workspace)} grows ${formatBytes(first.growth.bytesPerCall)} per call.`;
+    } else {
+      text = `LeakLens: ${summaryLine(report)}`;
+    }
+    const choice = await (leaks.length ? vscode.window.showWarningMessage(text, ...actions) : vscode.window.showInformationMessage(text, ...actions));
+    if (choice === 'Show Report') void this.showReport();
+  }
+
+  private async showReport(): Promise<void> {
+    if (!this.last) {
+      void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…" or "Find Reference Cycles…".');
+      return;
+    }
+    const document = await vscode.workspace.openTextDocument(REPORT_URI);
+    await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+  }
+
+  private async clear(): Promise<void> {
+    this.byKey.clear();
+    this.refreshCollection();
+    await this.notifyServer(RUNTIME_REPORT_NOTIFICATION, { key: CLEAR_ALL_KEY, files: [] });
+  }
+
+  private async offerOutput(message: string, suggestSetting: boolean): Promise<void> {
+    const actions = suggestSetting ? ['Show Output', 'Set Interpreter'] : ['Show Output'];
+    const choice = await vscode.window.showErrorMessage(message, ...actions);
+    if (choice === 'Show Output') this.output.show(true);
+    if (choice === 'Set Interpreter') void vscode.commands.executeCommand('workbench.action.openSettings', 'leaklens.runtime.python');
+  }
+}
+
+function toRequest(arg: unknown, target: unknown): RunRequest {
+  // From CodeLens: (uri, target); from code: a RunRequest; from the palette: nothing (or the editor's URI from a menu).
+  if (typeof target === 'string') return { uri: arg instanceof vscode.Uri || typeof arg === 'string' ? (arg as vscode.Uri | string) : undefined, target };
+  if (arg instanceof vscode.Uri) return { uri: arg };
+  if (typeof arg === 'string') return { target: arg };
+  if (arg && typeof arg === 'object') return arg as RunRequest;
+  return {};
+}
+
+/** `tests/test_x.py::test_y` → `tests/test_x.py:test_y` (a plain call, without pytest), for top-level tests. */
+function directTarget(nodeid: string): string | undefined {
+  const parts = nodeid.split('::');
+  return parts.length === 2 ? `${parts[0]}:${parts[1].replace(/\[.*$/, '')}` : undefined;
+}
+
+/** The interpreter: the Python extension's selection, else `leaklens.runtime.python`, else python3. */
+async function findPython(resource: vscode.Uri): Promise<{ path: string; from: 'python-extension' | 'setting' | 'default' }> {
+  const fromExtension = await pythonFromExtension(resource).catch(() => undefined);
+  if (fromExtension) return { path: fromExtension, from: 'python-extension' };
+  const setting = vscode.workspace.getConfiguration('leaklens.runtime', resource).get<string>('python', '').trim();
+  if (setting) return { path: setting, from: 'setting' };
+  return { path: defaultPython(), from: 'default' };
+}
+
+async function pythonFromExtension(resource: vscode.Uri): Promise<string | undefined> {
+  const extension = vscode.extensions.getExtension<PythonEnvironmentsApi>('ms-python.python');
+  if (!extension) return undefined;
+  const lookup = async () => {
+    const api = extension.isActive ? extension.exports : await extension.activate();
+    const environments = api?.environments;
+    if (!environments) return undefined;
+    const active = environments.getActiveEnvironmentPath(resource);
+    if (!active) return undefined;
+    const resolved = await environments.resolveEnvironment(active);
+    const path = resolved?.executable?.uri?.fsPath;
+    return path && existsSync(path) ? path : undefined;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PYTHON_API_TIMEOUT_MS)));
+  try {
+    return await Promise.race([lookup(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Names LeakLens flagged as growing (LL301 class registries, LL302 method caches, LL303 module
+ * caches), as `--watch path.py:name`, from the static diagnostics of the file run and the open
+ * editors; the runner follows their length from round to round.
+ */
+function watchedNames(folder: vscode.WorkspaceFolder, fileUri: vscode.Uri | undefined): string[] {
+  const uris = new Map<string, vscode.Uri>();
+  if (fileUri) uris.set(fileUri.toString(), fileUri);
+  for (const editor of vscode.window.visibleTextEditors) uris.set(editor.document.uri.toString(), editor.document.uri);
+  const out: string[] = [];
+  for (const uri of uris.values()) {
+    if (uri.scheme !== 'file' || vscode.workspace.getWorkspaceFolder(uri)?.uri.toString() !== folder.uri.toString()) continue;
+    const path = relative(folder.uri.fsPath, uri.fsPath).split(sep).join('/');
+    for (const d of vscode.languages.getDiagnostics(uri)) {
+      if (d.source !== 'leaklens') continue;
+      const code = typeof d.code === 'object' ? String(d.code.value) : String(d.code ?? '');
+      let name: string | undefined;
+      if (code === 'LL303') name = /^Module-level \w+ `([A-Za-z_]\w*)`/.exec(d.message)?.[1];
+      else if (code === 'LL301') name = /^Class attribute `([A-Za-z_][\w.]*)`/.exec(d.message)?.[1];
+      else if (code === 'LL302') name = /on method `([A-Za-z_][\w.]*)`/.exec(d.message)?.[1];
+      const spec = name ? `${path}:${name}` : undefined;
+      if (spec && !out.includes(spec)) out.push(spec);
+      if (out.length >= MAX_WATCHES) return out;
+    }
+  }
+  return out;
+}
+
+/** Report paths are real paths; the editor may know the files through a symlinked folder. */
+class PathMapper {
+  private readonly folders: Array<{ real: string; path: string }> = [];
+
+  constructor() {
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      if (folder.uri.scheme !== 'file') continue;
+      try {
+        const real = realpathSync(folder.uri.fsPath);
+        if (real !== folder.uri.fsPath) this.folders.push({ real, path: folder.uri.fsPath });
+      } catch {
+        // a folder that does not exist on disk: nothing to map
+      }
+    }
+  }
+
+  uri(file: string): vscode.Uri {
+    for (const { real, path } of this.folders) {
+      if (file === real || file.startsWith(real + sep)) return vscode.Uri.file(path + file.slice(real.length));
+    }
+    return vscode.Uri.file(isAbsolute(file) ? file : join(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', file));
+  }
+}
+
+function location(mapper: PathMapper, file: string, line: number): vscode.Location {
+  return new vscode.Location(mapper.uri(file), lineRange(file, line));
+}
+
+/** The line's text without its indentation (the whole line when the file cannot be read). */
+function lineRange(file: string, line: number): vscode.Range {
+  const index = Math.max(0, line - 1);
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, 'utf8').split(/\r\n|\r|\n/)[index];
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return new vscode.Range(index, 0, index, 0);
+  const start = text.length - text.trimStart().length;
+  return new vscode.Range(index, start, index, Math.max(start, text.trimEnd().length));
+}
+
+const REPORT_URI = vscode.Uri.from({ scheme: REPORT_SCHEME, path: '/LeakLens Run Report.txt' });
+
+/** The last report as a read-only document. */
+class ReportDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+  private text = 'No LeakLens run yet.\n';
+
+  set(report: RuntimeReport, base: string): void {
+    this.text = formatReportText(report, { base });
+    this.changed.fire(REPORT_URI);
+  }
+
+  provideTextDocumentContent(): string {
+    return this.text;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+/** "Track memory growth | Find reference cycles" above tests and argument-less functions. */
+class RuntimeLenses implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (!vscode.workspace.isTrusted) return [];
+    if (!vscode.workspace.getConfiguration('leaklens.runtime', document.uri).get<boolean>('codeLens', true)) return [];
+    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
+    if (!folder) return [];
+    const path = relative(folder.uri.fsPath, document.uri.fsPath).split(sep).join('/');
+    const lenses: vscode.CodeLens[] = [];
+    for (const choice of lensTargets(path, document.getText())) {
+      const range = new vscode.Range(choice.line ?? 0, 0, choice.line ?? 0, 0);
+      lenses.push(
+        new vscode.CodeLens(range, { title: 'Track memory growth', command: RUNTIME_COMMANDS.trackGrowth, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} repeatedly and report what keeps growing` }),
+        new vscode.CodeLens(range, { title: 'Find reference cycles', command: RUNTIME_COMMANDS.findCycles, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} and report the reference cycles it leaves to the garbage collector` }),
+      );
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
