@@ -4,7 +4,7 @@
 // which a fresh CI machine may not have.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -182,4 +182,23 @@ test('the packaged server bundle runs on its own, away from the repository', () 
   assert.equal(threaded.status, 1, threaded.stdout + threaded.stderr);
   assert.equal(threaded.stderr, '');
   assert.match(threaded.stdout, /leaky\.py:1:\d+: LL201 [^]*other\.py:2:\d+: LL101 /, threaded.stdout + threaded.stderr);
+});
+
+test('the packaged CLI runs code with the packaged runner (leaklens run), away from the repository', { skip: spawnSync('python3', ['-c', 'pass']).error ? 'no python3 on this machine' : false }, () => {
+  const dist = join(work, 'extracted-run', 'extension', 'dist');
+  mkdirSync(join(dist, 'runtime'), { recursive: true });
+  for (const file of ['leaklens.js', 'runtime/leaklens_runner.py']) {
+    writeFileSync(join(dist, file), extract(zip, entry(`extension/dist/${file}`)));
+  }
+  writeFileSync(join(work, 'grows.py'), '_SEEN = []\n\n\ndef remember():\n    _SEEN.append([0] * 20)\n');
+  const result = spawnSync(process.execPath, [join(dist, 'leaklens.js'), 'run', 'growth', 'grows.py:remember', '--format', 'json', '--rounds', '3', '--calls', '20'], {
+    cwd: work,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  assert.equal(result.status, 1, result.stdout + result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.runner.file, realpathSync(join(dist, 'runtime', 'leaklens_runner.py')));
+  assert.deepEqual(report.findings.map((f: { verdict: string; location: { line: number } }) => [f.verdict, f.location.line]), [['leak', 5]]);
 });

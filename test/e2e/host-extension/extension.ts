@@ -376,6 +376,45 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
     }
   });
 
+  // --- run-time confirmation (issue 7): the runner with the fallback python3 (no Python extension here) ---
+
+  const runtimeDiagnostics = (uri: vscodeApi.Uri) => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'leaklens-runtime');
+  const withRelated = (doc: vscodeApi.TextDocument, d: vscodeApi.Diagnostic) => ({
+    ...describe(doc, d),
+    related: (d.relatedInformation ?? []).map((r) => `${r.location.uri.path.split('/').pop()}:${r.location.range.start.line + 1} ${r.message}`),
+  });
+
+  await observe('runtimeGrowth', async () => {
+    const doc = await open(folder, 'growing.py', true);
+    await diagnosticsOf(doc, (ds) => ds.some((d) => codeOf(d) === 'LL303'), 'the static LL303 finding of growing.py');
+    const outcome = await vscode.commands.executeCommand('leaklens.trackMemoryGrowth', { target: 'growing.py:record', uri: doc.uri.toString(), rounds: 3, calls: 30 });
+    const found = await untilDiagnostics('a leaklens-runtime diagnostic on growing.py', () => {
+      const ds = runtimeDiagnostics(doc.uri);
+      return ds.length ? ds.map((d) => withRelated(doc, d)) : undefined;
+    }, 60_000);
+    return { outcome, diagnostics: found };
+  });
+
+  await observe('runtimeConfirmed', async () => {
+    // The language server marks the static finding the run confirmed.
+    const doc = await open(folder, 'growing.py');
+    return untilDiagnostics('LL303 marked "confirmed at run time"', () => {
+      const d = leakLens(doc.uri).find((x) => codeOf(x) === 'LL303' && x.message.includes('confirmed at run time'));
+      return d ? describe(doc, d) : undefined;
+    }, 10_000);
+  });
+
+  await observe('runtimeCycles', async () => {
+    const doc = await open(folder, 'tree.py', true);
+    const outcome = await vscode.commands.executeCommand('leaklens.findReferenceCycles', { target: 'tree.py:build_tree', uri: doc.uri.toString() });
+    const found = await untilDiagnostics('a leaklens-runtime cycle on tree.py', () => {
+      const ds = runtimeDiagnostics(doc.uri);
+      return ds.length ? ds.map((d) => withRelated(doc, d)) : undefined;
+    }, 60_000);
+    const report = await vscode.workspace.openTextDocument(vscode.Uri.parse((outcome as { report: string }).report));
+    return { outcome, diagnostics: found, reportFirstLine: report.lineAt(0).text };
+  });
+
   results.done = true;
   results.observations.total = { ok: true, ms: Date.now() - started };
   write();
