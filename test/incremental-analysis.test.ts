@@ -145,24 +145,25 @@ test('localRegion: a change in a function or method body is local; in a header, 
       const root = tree!.rootNode;
       const at = (needle: string) => text.indexOf(needle);
       const f = { start: at('def f'), end: at('return x') + 'return x'.length };
-      assert.deepEqual(localRegion(root, [{ start: at('x = 1'), end: at('x = 1') + 1 }]), f);
-      assert.equal(localRegion(root, [{ start: at('a=[]'), end: at('a=[]') + 1 }]), undefined, 'parameters are a header');
-      assert.equal(localRegion(root, [{ start: at('Y = 2'), end: at('Y = 2') + 1 }]), undefined, 'module level');
-      assert.equal(localRegion(root, [{ start: at('x = 1'), end: at('pass') }]), undefined, 'two definitions');
-      assert.deepEqual(localRegion(root, [{ start: at('pass'), end: at('pass') + 2 }]), { start: at('def m'), end: at('pass') + 4 }, 'a method');
-      assert.equal(localRegion(root, [{ start: at('Z = 3'), end: at('Z = 3') + 1 }]), undefined, 'a class body outside its methods');
-      assert.deepEqual(localRegion(root, []), { start: 0, end: 0 });
+      assert.deepEqual(localRegion(root, text, [{ start: at('x = 1'), end: at('x = 1') + 1 }]), f);
+      assert.equal(localRegion(root, text, [{ start: at('a=[]'), end: at('a=[]') + 1 }]), undefined, 'parameters are a header');
+      assert.equal(localRegion(root, text, [{ start: at('Y = 2'), end: at('Y = 2') + 1 }]), undefined, 'module level');
+      assert.equal(localRegion(root, text, [{ start: at('x = 1'), end: at('pass') }]), undefined, 'two definitions');
+      assert.deepEqual(localRegion(root, text, [{ start: at('pass'), end: at('pass') + 2 }]), { start: at('def m'), end: at('pass') + 4 }, 'a method');
+      assert.equal(localRegion(root, text, [{ start: at('Z = 3'), end: at('Z = 3') + 1 }]), undefined, 'a class body outside its methods');
+      assert.deepEqual(localRegion(root, text, []), { start: 0, end: 0 });
     });
   } finally {
     analyzer.dispose();
   }
 });
 
-test('shiftFindings moves findings after an edit, keeps those before, drops those it touches', () => {
+test('shiftFindings moves findings after an edit, keeps those before, drops those (and fixes) it touches', () => {
   const finding = (start: number, end: number, fixAt?: number): AnalyzedFinding => ({
     code: 'LL303', name: 'n', severity: 'warning', message: 'm', start, end, related: [],
-    fixes: fixAt === undefined ? [] : [{ title: 't', safety: 'safe', edits: [{ start: fixAt, end: fixAt, text: 'x' }] }],
+    fixes: fixAt === undefined ? [] : [{ title: 't', safety: 'safe', edits: [{ start: fixAt, end: fixAt + 1, text: 'x' }] }],
   });
-  const shifted = shiftFindings([finding(0, 5), finding(10, 12), finding(20, 25), finding(30, 32, 11)], [{ start: 10, oldEnd: 11, newEnd: 14, lineDelta: 0 }]);
-  assert.deepEqual(shifted.map((f) => [f.start, f.end]), [[0, 5], [23, 28]]);
+  const shifted = shiftFindings([finding(0, 5), finding(10, 12), finding(20, 25), finding(30, 32, 10), finding(40, 42, 11)], [{ start: 10, oldEnd: 11, newEnd: 14, lineDelta: 0 }]);
+  assert.deepEqual(shifted.map((f) => [f.start, f.end, f.fixes.length]), [[0, 5, 0], [23, 28, 0], [33, 35, 0], [43, 45, 1]], 'the finding at 10-12 is gone, and the fix at 10-11; the fix at 11-12 moved');
+  assert.deepEqual(shifted[3].fixes[0].edits[0], { start: 14, end: 15, text: 'x' });
 });

@@ -18,10 +18,14 @@ export interface PreviousAnalysis {
   topLevelCount: number;
 }
 
-/** Where an edit falls relative to an offset range: moved with it, or overlapping it. */
+/**
+ * A range moved through an edit: unchanged when it ends where the edit starts or before, shifted
+ * when it starts where the edit's replaced text ends or after, undefined when the edit changes
+ * text inside it. (Text typed right after or before a range leaves the range's text alone.)
+ */
 function moved(start: number, end: number, edit: AppliedEdit): OffsetRange | undefined {
-  if (end < edit.start) return { start, end };
-  if (start > edit.oldEnd) {
+  if (end <= edit.start) return { start, end };
+  if (start >= edit.oldEnd) {
     const delta = edit.newEnd - edit.oldEnd;
     return { start: start + delta, end: end + delta };
   }
@@ -29,9 +33,10 @@ function moved(start: number, end: number, edit: AppliedEdit): OffsetRange | und
 }
 
 /**
- * The findings moved through the edits, in order. A finding any of whose ranges (its own, its
- * related locations, its fixes' and ignore edits) meets an edit is dropped: it described text
- * that is gone, and the next analysis will say what holds now.
+ * The findings moved through the edits, in order. A finding whose own range meets an edit is
+ * dropped: it described text that is gone, and the next analysis will say what holds now. A
+ * related location, fix or ignore edit that meets an edit is dropped from its finding (a
+ * provisional finding's fixes are re-derived from a whole-file analysis before they are offered).
  */
 export function shiftFindings(findings: readonly AnalyzedFinding[], edits: readonly AppliedEdit[]): AnalyzedFinding[] {
   const out: AnalyzedFinding[] = [];
@@ -42,8 +47,7 @@ export function shiftFindings(findings: readonly AnalyzedFinding[], edits: reado
       const related: RelatedLocation[] = [];
       for (const r of finding.related) {
         const m = moved(r.start, r.end, edit);
-        if (!m) continue next;
-        related.push({ ...r, start: m.start, end: m.end });
+        if (m) related.push({ ...r, start: m.start, end: m.end });
       }
       const moveEdit = (e: OffsetEdit): OffsetEdit | undefined => {
         const m = moved(e.start, e.end, edit);
@@ -51,19 +55,10 @@ export function shiftFindings(findings: readonly AnalyzedFinding[], edits: reado
       };
       const fixes = [];
       for (const fix of finding.fixes) {
-        const edits: OffsetEdit[] = [];
-        for (const e of fix.edits) {
-          const m = moveEdit(e);
-          if (!m) continue next;
-          edits.push(m);
-        }
-        fixes.push({ ...fix, edits });
+        const edits = fix.edits.map(moveEdit);
+        if (edits.every((e): e is OffsetEdit => e !== undefined)) fixes.push({ ...fix, edits });
       }
-      let ignore: OffsetEdit | undefined;
-      if (finding.ignore) {
-        ignore = moveEdit(finding.ignore);
-        if (!ignore) continue next;
-      }
+      const ignore = finding.ignore && moveEdit(finding.ignore);
       let lineRefs: LineRef[] | undefined;
       let message = finding.message;
       if (finding.lineRefs && finding.messageTemplate) {
@@ -82,6 +77,12 @@ export function shiftFindings(findings: readonly AnalyzedFinding[], edits: reado
   return out;
 }
 
+/** Is text[from, to) spaces and tabs only (no line break)? */
+function blank(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) !== 32 && text.charCodeAt(i) !== 9) return false;
+  return true;
+}
+
 /** The definition node a statement stands for (through its decorators), or undefined. */
 function definitionOf(statement: Node): Node | undefined {
   const def = statement.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
@@ -94,7 +95,7 @@ function definitionOf(statement: Node): Node | undefined {
  * changes reach anything else (a module-level statement, a class body outside its methods, a
  * header, several statements). An empty range list gives an empty region: nothing to analyse.
  */
-export function localRegion(root: Node, dirty: readonly OffsetRange[]): OffsetRange | undefined {
+export function localRegion(root: Node, text: string, dirty: readonly OffsetRange[]): OffsetRange | undefined {
   if (dirty.length === 0) return { start: 0, end: 0 };
   let lo = Infinity;
   let hi = -Infinity;
@@ -104,7 +105,8 @@ export function localRegion(root: Node, dirty: readonly OffsetRange[]): OffsetRa
   }
   let statement = root.firstNamedChildForIndex(lo);
   for (let depth = 0; statement && depth < 2; depth++) {
-    if (!DEFINITIONS.has(statement.type) || statement.startIndex > lo || statement.endIndex < hi) return undefined;
+    // Blanks typed after a statement's last token are not part of it, yet change nothing else.
+    if (!DEFINITIONS.has(statement.type) || statement.startIndex > lo || (statement.endIndex < hi && !blank(text, statement.endIndex, hi))) return undefined;
     const def = definitionOf(statement);
     const body = def?.childForFieldName('body');
     // Inside the body only: the name, parameters, bases and decorators are seen by other statements.
@@ -150,7 +152,7 @@ export function analyzeIncrementally(
   const carriedAll = () => ({ findings: shiftFindings(previous.findings, changes.edits), skipped: false, syntaxErrors: root.hasError, analysed: 'nothing' as const });
   // Statements split or merged: the module around the function is not what it was.
   if (root.namedChildCount !== previous.topLevelCount) return carriedAll();
-  const region = localRegion(root, changes.dirty);
+  const region = localRegion(root, text, changes.dirty);
   if (!region || region.end === region.start) return carriedAll();
   // A suppression comment that skips the file changes everything.
   if (/skip-file/.test(text.slice(region.start, region.end))) return undefined;

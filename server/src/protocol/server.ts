@@ -29,6 +29,8 @@ export const SCAN_COMMAND = 'leaklens.server.scanWorkspace';
 
 /** Typing pause after which an incrementally analysed document gets its whole-file analysis. */
 export const SETTLE_DELAY_MS = 300;
+/** Documents shorter than this (≈ 500 lines) are analysed whole on every change. */
+export const INCREMENTAL_MIN_CHARS = 20_000;
 /** The longest a document goes on with incremental results while typing never pauses. */
 export const MAX_UNSETTLED_MS = 2000;
 
@@ -68,7 +70,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     // While typing, only the edited function is analysed again (or nothing, when the change
     // reaches further); the whole file is analysed once typing pauses (settle), or when typing
     // has gone on for MAX_UNSETTLED_MS without one.
-    let step = analyzeIncrementally(analyzer, tree, parsed!.parsedText, options, doc.previous, changes);
+    // Small documents get a whole-file analysis on every change: it costs a few milliseconds.
+    let step = parsed!.parsedText.length < INCREMENTAL_MIN_CHARS ? undefined : analyzeIncrementally(analyzer, tree, parsed!.parsedText, options, doc.previous, changes);
     const now = performance.now();
     if (step && doc.unsettledSince !== undefined && now - doc.unsettledSince > MAX_UNSETTLED_MS) step = undefined;
     const settled = !step;
