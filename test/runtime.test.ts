@@ -197,6 +197,15 @@ describe('runner: pytest node ids', { skip: NO_PYTHON }, () => {
     assert.match(run.report.errors[0].message, /no test matched/);
   });
 
+  test('a test module that cannot be imported: exit 2 naming the import error', { skip: HAVE_PYTEST ? false : 'pytest is not importable' }, () => {
+    const broken = join(scratch, 'test_broken.py');
+    writeFileSync(broken, 'import no_such_module_here\n\n\ndef test_x():\n    pass\n');
+    const run = runner('growth', `${broken}::test_x`);
+    assert.equal(run.status, 2, dump(run));
+    assert.equal(run.report.errors[0].kind, 'pytest');
+    assert.match(run.report.errors[0].message, /could not collect it: ModuleNotFoundError: No module named 'no_such_module_here'/);
+  });
+
   test('without pytest: exit 2 and a clear message naming the direct form', () => {
     // A `pytest` that cannot be imported, ahead of the real one on sys.path.
     const shadow = join(scratch, 'no-pytest');

@@ -1446,6 +1446,13 @@ def run_pytest(target, ctx, measure):
             self.items = []
             self.ran = False
             self.failure = None
+            self.collect_errors = []
+
+        def pytest_collectreport(self, report):
+            if report.failed:
+                lines = [l.strip() for l in str(report.longrepr).splitlines() if l.strip()]
+                errors = [l for l in lines if re.match(r"^E\s+\w*(Error|Exception)\b", l) or re.match(r"^\w*(Error|Exception):", l)]
+                self.collect_errors.append((errors or lines or ["collection failed"])[-1].lstrip("E").strip())
 
         def pytest_collection_modifyitems(self, session, config, items):
             self.items = [item.nodeid for item in items]
@@ -1482,20 +1489,25 @@ def run_pytest(target, ctx, measure):
             return True
 
     plugin = LeakLensPlugin()
-    args = [target.nodeid, "-p", "no:cacheprovider", "-s", "-q", "--no-header"]
+    # The file part as an absolute path: pytest resolves node ids from the current folder.
+    nodeid = target.file + "::" + target.nodeid.split("::", 1)[1]
+    args = [nodeid, "-p", "no:cacheprovider", "-s", "-q", "--no-header"]
     code = pytest.main(args, plugins=[plugin])
     if isinstance(plugin.failure, TargetFailure):
         raise plugin.failure
     if isinstance(plugin.failure, RunnerError):
         raise plugin.failure
     if not plugin.ran:
-        raise RunnerError(
-            "pytest did not run %s (exit status %s): %s" % (
-                target.nodeid, int(code),
-                "no test matched" if not plugin.items else "the test was skipped or its fixtures failed",
-            ),
-            "pytest",
-        )
+        status = int(code)
+        if plugin.items:
+            reason = "the test was skipped or its fixtures failed (see the output)"
+        elif plugin.collect_errors:
+            reason = "pytest could not collect it: %s" % plugin.collect_errors[0]
+        elif status in (2, 3):
+            reason = "pytest could not collect it (see the output)"
+        else:
+            reason = "no test matched"
+        raise RunnerError("pytest did not run %s (exit status %d): %s" % (target.nodeid, status, reason), "pytest")
 
 
 # --- main --------------------------------------------------------------------------------------
