@@ -121,9 +121,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     pending.add(uri);
     if (flushing) return;
     flushing = true;
-    // A timer, not setImmediate: the connection delivers each queued message in its own
-    // setImmediate, so a timer lets a burst of changes land before one analysis of the newest.
-    setTimeout(async () => {
+    // setImmediate, not a timer: a timer waits at least a millisecond, as long as an incremental
+    // analysis takes. Changes that arrive while an analysis runs are coalesced by `pending`.
+    setImmediate(async () => {
       try {
         while (pending.size) {
           const uris = [...pending];
@@ -141,7 +141,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       } finally {
         flushing = false;
       }
-    }, 0);
+    });
   }
 
   function guarded<P, R>(name: string, fallback: R, handler: (params: P) => R | Promise<R>): (params: P) => Promise<R> {
