@@ -129,7 +129,8 @@ describe('over LSP: leaklens/runtimeReport marks published diagnostics', { skip:
     // attaches them to the same startServer().
     const serverJs = readFileSync(join(ROOT, 'out', 'server', 'src', 'protocol', 'server.js'), 'utf8');
     let client: LspClient;
-    if (serverJs.includes('attachRuntimeConfirmations')) {
+    const wired = serverJs.includes('attachRuntimeConfirmations');
+    if (wired) {
       client = LspClient.spawn();
     } else {
       const harness = join(scratch, 'harness.js');
@@ -171,8 +172,17 @@ describe('over LSP: leaklens/runtimeReport marks published diagnostics', { skip:
       const actions = await client.codeAction(uri, ll301Again.range, { diagnostics: [ll301Again], only: ['quickfix'] });
       assert.ok((actions ?? []).length > 0, 'the quick fixes are still offered');
 
+      if (wired) {
+        // The open document's text (not the disk's) decides where a confirmed line went.
+        await client.change(uri, 3, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '# moved\n# down\n' }]);
+        const moved = await client.diagnosticsFor(uri, 3);
+        const movedLL301 = moved.diagnostics.find((x) => x.code === 'LL301');
+        assert.ok(movedLL301 && String(movedLL301.message).includes(CONFIRMED_SUFFIX), JSON.stringify(moved.diagnostics));
+        assert.equal(movedLL301.range.start.line, 4);
+      }
+
       await client.notify(RUNTIME_REPORT_NOTIFICATION, { key: CLEAR_ALL_KEY, files: [] });
-      const cleared = await client.waitForDiagnostics(uri, (p) => p.version === 2 && !isConfirmed(p) && p.diagnostics.some((x) => x.code === 'LL301'));
+      const cleared = await client.waitForDiagnostics(uri, (p) => !isConfirmed(p) && p.diagnostics.some((x) => x.code === 'LL301'));
       assert.ok(cleared);
       // A malformed notification does not take the server down.
       await client.notify(RUNTIME_REPORT_NOTIFICATION, { nonsense: true });
