@@ -22,6 +22,7 @@ import { DEFAULT_MAX_FILE_SIZE } from '../workspace/files';
 import { version } from '../version';
 import { FIX_ALL_KIND, fixAllEdit, toDiagnostic, DiagnosticData } from './convert';
 import { OpenDocument } from './documents';
+import { attachRuntimeConfirmations } from './runtime';
 import { Workspace } from './workspace';
 
 /** Advertised in executeCommandProvider; the editor's "Scan Workspace" command sends it. */
@@ -41,6 +42,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   let flushing = false;
   let capabilities: InitializeParams['capabilities'] | undefined;
   const log = (message: string) => connection.console.log(message);
+  // Static findings confirmed by a run-time check (protocol/runtime.ts): every publication below
+  // goes through it and gets marked.
+  attachRuntimeConfirmations(connection, (uri) => documents.get(uri)?.lsp.getText());
   const workspace = new Workspace(
     connection,
     () => analyzer,
