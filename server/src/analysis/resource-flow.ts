@@ -22,10 +22,13 @@ import {
   lineBreakOf,
   lineStartOf,
   nextLineStart,
+  probeContext,
   startsLine,
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { Fix, OffsetEdit, RuleContext } from './types';
+
+export { probeContext };
 
 export type UseKind = 'neutral' | 'escape' | 'released' | 'release-call';
 
@@ -80,6 +83,50 @@ export function calleeName(call: Node, context: RuleContext): { qualified?: stri
   };
 }
 
+const HTTP_CONNECTING = new Set(['connect', 'request', 'putrequest', 'send', 'endheaders']);
+
+/**
+ * Objects that hold no socket until a method opens one: `smtplib.SMTP()` and `ftplib.FTP()`
+ * made without a host (until `connect()`), and `http.client` connections, which connect on the
+ * first request. Returns the test for the methods that open it, or undefined for other calls.
+ */
+export function opensLater(call: Node, factory: FactoryInfo): ((method: string) => boolean) | undefined {
+  if (factory.name === 'http.client.HTTPConnection' || factory.name === 'http.client.HTTPSConnection') return (m) => HTTP_CONNECTING.has(m);
+  if (factory.name !== 'smtplib.SMTP' && factory.name !== 'ftplib.FTP') return undefined;
+  const args = call.childForFieldName('arguments')?.namedChildren.filter((c) => c && c.type !== 'comment') ?? [];
+  if (args.some((a) => a?.type !== 'keyword_argument' || a.childForFieldName('name')?.text === 'host')) return undefined;
+  return (m) => m === 'connect';
+}
+
+/** The method called on this use of a name (`x.m(…)` → `m`). */
+function calledMethod(id: Node): string | undefined {
+  const attr = id.parent;
+  if (attr?.type !== 'attribute' || !attr.childForFieldName('object')?.equals(id)) return undefined;
+  const call = attr.parent;
+  return call?.type === 'call' && call.childForFieldName('function')?.equals(attr) ? attr.childForFieldName('attribute')?.text : undefined;
+}
+
+/**
+ * Is `call` the whole test of `while <call> is None:` with no `break` out of that loop? The loop
+ * then ends only once the process has been reaped, as `wait()` would.
+ */
+function pollLoopCondition(call: Node): boolean {
+  let cond = call.parent;
+  while (cond?.type === 'parenthesized_expression') cond = cond.parent;
+  if (cond?.type !== 'comparison_operator' || !cond.namedChild(0)?.equals(call.parent?.type === 'parenthesized_expression' ? call.parent : call)) return false;
+  const ops = cond.children.filter((c) => c && !c.isNamed).map((c) => c!.text);
+  if (ops.join(' ') !== 'is' || cond.namedChild(1)?.type !== 'none') return false;
+  let loop = cond.parent;
+  while (loop?.type === 'parenthesized_expression') loop = loop.parent;
+  if (loop?.type !== 'while_statement') return false;
+  for (const b of loop.childForFieldName('body')?.descendantsOfType('break_statement') ?? []) {
+    let owner = b?.parent;
+    while (owner && owner.type !== 'while_statement' && owner.type !== 'for_statement' && owner.type !== 'function_definition') owner = owner.parent;
+    if (owner?.equals(loop)) return false;
+  }
+  return true;
+}
+
 function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleContext): UseKind {
   const parent = id.parent!;
   if (parent.type === 'with_item' || (parent.type === 'as_pattern' && parent.parent?.type === 'with_item' && parent.namedChild(0)?.equals(id))) {
@@ -89,7 +136,9 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
     const attr = parent.childForFieldName('attribute')?.text ?? '';
     const holder = parent.parent;
     if (holder?.type === 'call' && holder.childForFieldName('function')?.equals(parent)) {
-      if (!factory.release.includes(attr)) return 'neutral';
+      // `while p.poll() is None:` ends only once the process is reaped, as `wait()` would.
+      const pollLoop = attr === 'poll' && factory.name === 'subprocess.Popen' && pollLoopCondition(holder);
+      if (!factory.release.includes(attr) && !pollLoop) return 'neutral';
       return inside(holder, 'finally_clause', scope) ? 'released' : 'release-call';
     }
     // `stack.callback(x.close)`, `atexit.register(x.close)`: the release is scheduled.
@@ -145,18 +194,35 @@ function blockChainContains(stmt: Node, target: Node, scope: Node): boolean {
  * Does the release call at `release` run on every normal path after `alloc`? It must sit in the
  * allocation's block or an enclosing one, reached only through blocks that always run.
  */
-function covers(release: Node, alloc: Node, scope: Node): boolean {
+function covers(release: Node, alloc: Node, scope: Node, name: string): boolean {
   if (release.startIndex < alloc.endIndex) return false;
   for (let n: Node | null = release.parent; n && !n.equals(scope); n = n.parent) {
     if (n.type === 'block' || n.type === 'module') {
       if (alloc.startIndex >= n.startIndex && alloc.endIndex <= n.endIndex) return true;
       const owner = n.parent;
       if (!owner) return false;
+      // The `else` of an `if` is a branch; that of a `try`, `for` or `while` runs on the normal path.
+      if (owner.type === 'else_clause' && owner.parent?.type === 'if_statement') return false;
+      if (owner.type === 'if_statement' && owner.childForFieldName('consequence')?.equals(n) && testsItself(owner.childForFieldName('condition'), name)) continue;
       const always = ALWAYS_RUN.has(owner.type) && !(owner.type === 'try_statement' && !owner.childForFieldName('body')?.equals(n));
-      if (!always && owner.type !== 'finally_clause' && owner.type !== 'else_clause') return false;
+      if (!always) return false;
     }
   }
   return alloc.startIndex >= scope.startIndex;
+}
+
+/**
+ * `if f:`, `if f is not None:`, `if g is not sys.stdout.buffer:` — true whenever the name holds
+ * the resource just allocated (a file, socket or process object is truthy and is no other object).
+ */
+function testsItself(condition: Node | null, name: string): boolean {
+  let c = condition;
+  while (c?.type === 'parenthesized_expression') c = c.namedChild(0);
+  if (!c) return false;
+  if (c.type === 'identifier') return c.text === name;
+  if (c.type !== 'comparison_operator' || c.namedChildCount !== 2 || c.namedChild(0)?.text !== name) return false;
+  const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text);
+  return ops.join(' ') === 'is not' || (ops.join(' ') === '!=' && c.namedChild(1)?.type === 'none');
 }
 
 /** A loop around the allocation that does not also hold `node`. */
@@ -174,6 +240,31 @@ export function firstReturnBetween(scope: Node, from: number, to: number): Node 
   return undefined;
 }
 
+/** Inside `if not name:` / `if name is None:` for the name the allocation binds. */
+function underFalsyTest(node: Node, alloc: Node, scope: Node): boolean {
+  const name = alloc.childForFieldName('left')?.text;
+  if (!name) return false;
+  for (let n: Node = node, p = node.parent; p && !p.equals(scope); n = p, p = p.parent) {
+    if (p.type !== 'if_statement' || !p.childForFieldName('consequence')?.equals(n)) continue;
+    let c = p.childForFieldName('condition');
+    while (c?.type === 'parenthesized_expression') c = c.namedChild(0);
+    if (c?.type === 'not_operator' && c.childForFieldName('argument')?.text === name) return true;
+    if (c?.type === 'comparison_operator' && c.namedChild(0)?.text === name && c.namedChild(1)?.type === 'none') {
+      const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text).join(' ');
+      if (ops === 'is' || ops === '==') return true;
+    }
+  }
+  return false;
+}
+
+function inExceptClause(node: Node, scope: Node): boolean {
+  for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
+    if (n.type === 'except_clause' || n.type === 'except_group_clause') return true;
+    if (n.type === 'function_definition' || n.type === 'lambda') return false;
+  }
+  return false;
+}
+
 /**
  * The first statement in (from, to) that leaves the path from the allocation to its release: a
  * `return` of the scope, or a `break`/`continue` of a loop that holds the allocation (one of a
@@ -182,6 +273,10 @@ export function firstReturnBetween(scope: Node, from: number, to: number): Node 
 export function firstExitBetween(scope: Node, alloc: Node, from: number, to: number): Node | undefined {
   for (const r of scope.descendantsOfType(['return_statement', 'break_statement', 'continue_statement'])) {
     if (r.startIndex <= from || r.startIndex >= to) continue;
+    // An `except` clause runs only when something raised: that path is LL102's, not a normal one.
+    if (inExceptClause(r, scope)) continue;
+    // `if not proc: return None` right after `proc = Popen(…)`: a fresh resource is never falsy.
+    if (underFalsyTest(r, alloc, scope)) continue;
     if (r.type === 'return_statement') {
       if (enclosingScope(r)?.equals(scope)) return r;
       continue;
@@ -378,6 +473,15 @@ function followAllocation(match: QueryMatch, assign: Node, context: RuleContext)
     if (isTarget) {
       const targetStmt = statementOf(id);
       if (blockChainContains(stmt, targetStmt, scope) && !loopBetween(assign, targetStmt, scope)) {
+        // `c = wrap(c)`: the statement that rebinds the name first uses (hands over) the old object.
+        if (parent.type === 'assignment') {
+          for (const rid of parent.childForFieldName('right')?.descendantsOfType('identifier') ?? []) {
+            if (rid?.text !== name || !enclosingScope(rid)?.equals(scope)) continue;
+            const kind = classify(rid, factory, scope, context);
+            if (kind === 'escape') return undefined;
+            uses.push({ node: rid, kind });
+          }
+        }
         rebinding = targetStmt;
         break;
       }
@@ -388,8 +492,14 @@ function followAllocation(match: QueryMatch, assign: Node, context: RuleContext)
     uses.push({ node: id, kind });
   }
   if (uses.some((u) => u.kind === 'released')) return undefined;
+  const probe = probeContext(assign);
+  // Under `mock.patch` the factory is usually the mock; a result never used, made inside
+  // `assertRaises` or a `try` that handles errors, is a call expected to fail.
+  if (probe.mock || ((probe.expectsError || probe.handled) && uses.length === 0)) return undefined;
+  const opens = opensLater(call, factory);
+  if (opens && !uses.some((u) => opens(calledMethod(u.node) ?? ''))) return undefined;
   const releases = uses.filter((u) => u.kind === 'release-call').map((u) => u.node.parent!.parent!);
-  const covering = releases.filter((r) => covers(r, assign, body) && !loopBetween(assign, r, body));
+  const covering = releases.filter((r) => covers(r, assign, body, name) && !loopBetween(assign, r, body));
   return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, covering };
 }
 

@@ -19,16 +19,20 @@ const CLOSE = ['close'];
 const TABLE: FactoryInfo[] = [
   ...[
     'open', 'builtins.open', 'io.open', 'codecs.open', 'gzip.open', 'bz2.open', 'lzma.open', 'tarfile.open',
-    'zipfile.ZipFile', 'shelve.open', 'dbm.open', 'wave.open', 'os.fdopen', 'mmap.mmap', 'socket.socket',
-    'socket.create_connection', 'socket.create_server', 'urllib.request.urlopen',
-    'http.client.HTTPConnection', 'http.client.HTTPSConnection', 'ftplib.FTP', 'smtplib.SMTP', 'imaplib.IMAP4',
-    'tempfile.TemporaryFile', 'tempfile.NamedTemporaryFile', 'tempfile.SpooledTemporaryFile',
+    'zipfile.ZipFile', 'shelve.open', 'dbm.open', 'wave.open', 'os.fdopen', 'mmap.mmap', 'urllib.request.urlopen',
+    'http.client.HTTPConnection', 'http.client.HTTPSConnection', 'tempfile.TemporaryFile', 'tempfile.NamedTemporaryFile', 'tempfile.SpooledTemporaryFile',
     'selectors.DefaultSelector', 'requests.Session', 'psycopg.connect', 'pymysql.connect',
     'PIL.Image.open',
     // What the listed factories return or wrap, and other spellings of them: the same resources.
     '_io.open', 'io.open_code', 'tokenize.open', 'gzip.GzipFile', 'bz2.BZ2File', 'lzma.LZMAFile', 'tarfile.TarFile',
     'tarfile.TarFile.open', 'zipfile.PyZipFile', 'dbm.dumb.open', 'dbm.gnu.open', 'dbm.ndbm.open',
   ].map((name) => ({ name, release: CLOSE })),
+  // `detach()` hands the descriptor over: the socket object no longer owns anything.
+  ...['socket.socket', 'socket.create_connection', 'socket.create_server'].map((name) => ({ name, release: ['close', 'detach'] })),
+  // `quit()` sends QUIT and closes; IMAP4's `close()` only closes the selected mailbox, `logout()` the connection.
+  { name: 'ftplib.FTP', release: ['close', 'quit'] },
+  { name: 'smtplib.SMTP', release: ['close', 'quit'] },
+  { name: 'imaplib.IMAP4', release: ['logout', 'shutdown'] },
   { name: 'sqlite3.connect', release: CLOSE, withKeepsOpen: true },
   { name: 'psycopg2.connect', release: CLOSE, withKeepsOpen: true },
   { name: 'subprocess.Popen', release: ['wait', 'communicate', 'kill'] },
@@ -42,7 +46,7 @@ const TABLE: FactoryInfo[] = [
 ];
 const BY_NAME = new Map(TABLE.map((f) => [f.name, f]));
 /** `ssl.SSLContext.wrap_socket` is a method of a context object: matched by its method name. */
-const WRAP_SOCKET: FactoryInfo = { name: 'ssl.SSLContext.wrap_socket', release: CLOSE };
+const WRAP_SOCKET: FactoryInfo = { name: 'ssl.SSLContext.wrap_socket', release: ['close', 'detach'] };
 
 /** The factory a call invokes, if any (resolved through imports; user factories included). */
 export function factoryOf(call: Node, context: RuleContext): FactoryInfo | undefined {

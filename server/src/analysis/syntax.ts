@@ -140,3 +140,40 @@ export function statementsAtKeyword(root: Node, text: string, keyword: string, t
   }
   return found;
 }
+
+/** `with self.assertRaises(…)`, `pytest.raises(…)`, `assertWarns`, `catch_warnings`, `mock.patch(…)` … */
+const PROBE_WITH = /\b(assert\w*|raises|warns|check_\w*warning\w*|catch_warnings)\s*\(/;
+const RAISES_WITH = /\b(assertRaises\w*|raises)\s*\(/;
+const PATCH_WITH = /\bpatch(\.\w+)?\s*\(/;
+
+function withClauseMatches(stmt: Node, re: RegExp): boolean {
+  const clause = stmt.namedChildren.find((c) => c?.type === 'with_clause');
+  return !!clause && re.test(clause.text);
+}
+
+export interface ProbeContext {
+  /** Under `with mock.patch(…)` (also from a function defined inside that block): factories are usually mocks. */
+  mock: boolean;
+  /** Inside `with assertRaises(…)`, `pytest.raises(…)` in the same function: the code is expected to raise. */
+  expectsError: boolean;
+  /** Inside `with assertWarns(…)`, `catch_warnings()` … or the body of a `try` with handlers, in the same function. */
+  handled: boolean;
+}
+
+/** Code written to see a call fail, to check a warning, or to run it against a mock. */
+export function probeContext(node: Node): ProbeContext {
+  const out: ProbeContext = { mock: false, expectsError: false, handled: false };
+  let sameFunction = true;
+  for (let n = node.parent; n; n = n.parent) {
+    if (n.type === 'function_definition' || n.type === 'lambda') sameFunction = false;
+    else if (n.type === 'class_definition') break;
+    else if (n.type === 'with_statement') {
+      if (withClauseMatches(n, PATCH_WITH)) out.mock = true;
+      if (sameFunction && withClauseMatches(n, RAISES_WITH)) out.expectsError = true;
+      else if (sameFunction && withClauseMatches(n, PROBE_WITH)) out.handled = true;
+    } else if (sameFunction && n.type === 'block' && n.parent?.type === 'try_statement' && n.parent.childForFieldName('body')?.equals(n)) {
+      if (n.parent.namedChildren.some((c) => c?.type === 'except_clause' || c?.type === 'except_group_clause')) out.handled = true;
+    }
+  }
+  return out;
+}

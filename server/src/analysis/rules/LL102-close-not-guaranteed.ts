@@ -33,7 +33,33 @@ function operatorRaises(node: Node): boolean {
   return !operandsSimple(node);
 }
 
+/** Registering a cleanup (`self.addCleanup(proc.stdout.close)`) does not fail in practice. */
+const REGISTRATIONS = new Set(['addCleanup', 'addClassCleanup', 'addAsyncCleanup']);
+
+/** `a.b.c` read (not called, not assigned to): a plain attribute read of names, taken as not raising. */
+function plainAttributeRead(node: Node): boolean {
+  let n: Node | null = node;
+  while (n?.type === 'attribute') n = n.childForFieldName('object');
+  if (n?.type !== 'identifier') return false;
+  // The outermost attribute of the chain decides.
+  let outer = node;
+  while (outer.parent?.type === 'attribute' && outer.parent.childForFieldName('object')?.equals(outer)) outer = outer.parent;
+  const parent = outer.parent;
+  if (parent?.type === 'call' && parent.childForFieldName('function')?.equals(outer)) return false;
+  if ((parent?.type === 'assignment' || parent?.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(outer)) return false;
+  if (parent?.type === 'delete_statement') return false;
+  return true;
+}
+
+function isRegistration(node: Node): boolean {
+  const fn = node.childForFieldName('function');
+  if (fn?.type !== 'attribute' || !REGISTRATIONS.has(fn.childForFieldName('attribute')?.text ?? '')) return false;
+  const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.every((a) => !a || a.type === 'comment' || a.type === 'identifier' || (a.type === 'attribute' && plainAttributeRead(a)));
+}
+
 function canRaise(node: Node): boolean {
+  if (node.type === 'attribute' && plainAttributeRead(node)) return false;
   if (ALWAYS_RAISING.has(node.type)) return true;
   if (OPERATORS.has(node.type)) return operatorRaises(node);
   // Iterating calls `iter()` and `next()` on the iterable.
@@ -53,6 +79,7 @@ function canRaise(node: Node): boolean {
 function firstRaising(root: Node, alloc: Node, from: number, to: number, protectedBy: (n: Node) => boolean): Node | undefined {
   const visit = (node: Node): Node | undefined => {
     if (node.endIndex <= from || node.startIndex >= to) return undefined;
+    if (node.type === 'call' && isRegistration(node)) return undefined;
     if (node.startIndex >= from && node.endIndex <= to && canRaise(node) && !protectedBy(node)) return node;
     for (const child of node.children) {
       if (!child) continue;

@@ -2,7 +2,7 @@
 // so nothing can close it: `open(p).read()`, `json.load(open(p))`, `for line in open(p):`.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { addImportEdit } from '../imports';
-import { indentLines, managedExpression, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
+import { opensLater, indentLines, managedExpression, probeContext, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
 import { factoryAttributeNames, factoryOf, FactoryInfo, NON_OWNING_CALLS } from '../resources';
 import { enclosingScope, endsLine, indentOfLine, isAsync, lineBreakOf, lineStartOf, nextLineStart, startsLine } from '../syntax';
 import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
@@ -74,30 +74,18 @@ function consumerOf(call: Node, context: RuleContext): string | undefined {
   return name && CONSUMERS.has(name) ? name : undefined;
 }
 
-/**
- * A discarded call made to see it fail: inside `with self.assertRaises(…)` (`pytest.raises`,
- * `assertWarns`, …) or in the body of a `try` that handles the error; or one made under
- * `mock.patch`, where the factory is usually the mock.
- */
-function isErrorProbe(stmt: Node): boolean {
-  for (let n = stmt.parent; n; n = n.parent) {
-    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    if (n.type === 'with_statement') {
-      const clause = n.namedChildren.find((c) => c?.type === 'with_clause');
-      if (clause && /\b(assert\w*|raises|warns|check_\w*warning\w*|catch_warnings|patch(\.\w+)?)\s*\(/.test(clause.text)) return true;
-    }
-    if (n.type === 'block' && n.parent?.type === 'try_statement' && n.parent.childForFieldName('body')?.equals(n)) {
-      if (n.parent.namedChildren.some((c) => c?.type === 'except_clause')) return true;
-    }
-  }
-  return false;
-}
-
 /** How the unbound factory call is used, or undefined when it is bound, handed over, released or unknown. */
 function usage(call: Node, factory: FactoryInfo, context: RuleContext): Context | undefined {
   const parent = call.parent;
   if (!parent) return undefined;
-  if (parent.type === 'expression_statement') return isErrorProbe(parent) ? undefined : { kind: 'bare' };
+  // Under `mock.patch` the factory is usually the mock (also from a function defined in the block).
+  const probe = probeContext(call);
+  if (probe.mock) return undefined;
+  // `smtplib.SMTP()` without a host holds nothing until `.connect(…)`, an HTTPConnection until a request.
+  const opens = opensLater(call, factory);
+  if (opens && !(parent.type === 'attribute' && opens(parent.childForFieldName('attribute')?.text ?? ''))) return undefined;
+  // A discarded call inside `assertRaises` or a `try` that handles the error is made to see it fail.
+  if (parent.type === 'expression_statement') return probe.expectsError || probe.handled ? undefined : { kind: 'bare' };
   if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(call)) {
     const attribute = parent.childForFieldName('attribute')?.text ?? '';
     const holder = parent.parent;

@@ -1,7 +1,7 @@
 // LL104 resource-attribute-never-closed: `self.x = <factory>(...)` in a class that never releases
 // `self.x` and has no `close()`, `__exit__`, `__del__` or `weakref.finalize` to do it.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { shadowedFactory } from '../resource-flow';
+import { opensLater, shadowedFactory } from '../resource-flow';
 import { factoryAttributeNames, factoryOf, NON_OWNING_CALLS } from '../resources';
 import { decoratorsOf, decoratorTarget, enclosingScope } from '../syntax';
 import type { Rule, RuleContext } from '../types';
@@ -237,6 +237,9 @@ export const rule: Rule = {
       facts ??= new FileFacts(context);
       const family = facts.family(method.cls);
       if (!family || family.some((c) => hasFinalizer(c.node, context))) continue;
+      // `smtplib.SMTP()` without a host holds nothing until `self.x.connect(…)`, an HTTPConnection until a request.
+      const opens = opensLater(call, factory);
+      if (opens && !family.some((c) => [...c.node.text.matchAll(new RegExp(`\\.${attr}\\s*\\.\\s*(\\w+)\\s*\\(`, 'g'))].some((m) => opens(m[1])))) continue;
       const fate = facts.fate(attr, family);
       if (fate.released || fate.escapes || (fate.withItem && !factory.withKeepsOpen)) continue;
       if (family.some((c) => namedInString(c.node, attr))) continue;

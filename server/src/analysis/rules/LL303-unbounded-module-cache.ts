@@ -499,6 +499,9 @@ function classify(name: Node, binding: Binding, fn: Node | null): Verdict {
     return { kind: 'rebinding' };
   }
   if (p.type === 'delete_statement' || (p.type === 'expression_list' && p.parent?.type === 'delete_statement')) return { kind: 'removal' };
+  // `self.table = _table`, `table = _table` in a function: another name for the container, which
+  // may well remove from it (idlelib.rpc deletes through `self.objtable`): counted as pruned.
+  if (fn && p.type === 'assignment' && field('right') && !isBinding(name)) return { kind: 'removal' };
   if (fn && isBinding(name)) return { kind: 'rebinding' };
   return { kind: 'other' };
 }

@@ -1,7 +1,8 @@
 // LL501 reference-cycle: within one scope, stores that make objects bound to names refer to each
 // other (`a.next = b` … `b.prev = a`, `a.me = a`, `b.items.append(a)`): a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { classOfMethod, heldNames, methodInfo, rootIdentifier, ScopeIndex, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
+import { classOfMethod, heldNames, isWeakValue, methodInfo, WEAK_FACTORIES, rootIdentifier, ScopeIndex, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
+import { probeContext } from '../syntax';
 
 const ASCII = /^[\x00-\x7f]*$/;
 const ROOT_ASCII = /^[(\s]*([A-Za-z_]\w*)/;
@@ -296,6 +297,69 @@ function intoClassContainer(scope: Node, edge: Edge, root: Node): boolean {
   return chain.some((c) => classLevelAttributes(c).has(attribute)) && chain.every((c) => !assignedOnSelf(c).has(attribute));
 }
 
+/** `proxy(link)` where `proxy` is a parameter defaulting to a weak factory (`proxy=_proxy`). */
+function weakThroughParameter(value: Node, context: RuleContext): boolean {
+  const v = unparenthesize(value);
+  const fn = v.type === 'call' ? v.childForFieldName('function') : null;
+  if (fn?.type !== 'identifier') return false;
+  for (let n = v.parent; n; n = n.parent) {
+    if (n.type !== 'function_definition') continue;
+    for (const p of n.childForFieldName('parameters')?.namedChildren ?? []) {
+      if (p?.type !== 'default_parameter' || p.childForFieldName('name')?.text !== fn.text) continue;
+      const d = p.childForFieldName('value');
+      const q = d ? context.qualifiedName(d) : undefined;
+      return !!q && WEAK_FACTORIES.has(q);
+    }
+    return false;
+  }
+  return false;
+}
+
+/** Attribute names that some store in the module gives a weak value (`root.prev = proxy(link)`). */
+function weakSlots(root: Node, context: RuleContext): Set<string> {
+  const out = new Set<string>();
+  for (const a of root.descendantsOfType('assignment')) {
+    const left = a?.childForFieldName('left');
+    const right = a?.childForFieldName('right');
+    if (left?.type === 'attribute' && right && (isWeakValue(right, context) || weakThroughParameter(right, context))) {
+      out.add(left.childForFieldName('attribute')?.text ?? '');
+    }
+  }
+  return out;
+}
+
+/**
+ * Names of the scope bound from something weak: `root = self.__root` where `self.__root` holds a
+ * proxy, `link_prev = link.prev` where `.prev` attributes are given proxies in this module.
+ */
+function addWeakAliases(scope: Node, weak: Set<string>, slots: Set<string>): void {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  for (const a of body?.descendantsOfType('assignment') ?? []) {
+    if (!a || !enclosingScope(a)?.equals(scope)) continue;
+    const left = a.childForFieldName('left');
+    const right = a.childForFieldName('right');
+    if (left?.type !== 'identifier' || !right) continue;
+    const r = unparenthesize(right);
+    if (weak.has(r.text) || (r.type === 'attribute' && slots.has(r.childForFieldName('attribute')?.text ?? ''))) weak.add(left.text);
+  }
+}
+
+/**
+ * A store into a container (`self._cache[k] = self`, `x.items.append(y)`) whose entries the class
+ * (or, outside classes, the module) removes again (`del self._cache[k]`, `.pop(`, `.remove(` …):
+ * the cycle is broken explicitly.
+ */
+function removedElsewhere(scope: Node, edge: Edge, root: Node): boolean {
+  const store = storeOf(edge.node);
+  if (!store || store.kind === 'attribute') return false;
+  const container = store.kind === 'subscript' ? store.target.childForFieldName('value') : store.target;
+  // Only containers reached through an attribute (`self._cache`) are the same object elsewhere.
+  if (container?.type !== 'attribute') return false;
+  const where = (scope.type === 'function_definition' ? classOfMethod(scope) : undefined) ?? root;
+  const t = container.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\./g, '\\s*\\.\\s*');
+  return new RegExp(`\\bdel\\s+${t}\\s*\\[|(?<![\\w.])${t}\\s*\\.\\s*(pop|popitem|remove|discard|clear)\\s*\\(`).test(where.text);
+}
+
 const NO_WEAKREF_CALLS = new Set(['list', 'dict', 'set', 'tuple', 'frozenset', 'bytearray', 'bytes', 'str', 'int', 'collections.defaultdict']);
 const NO_WEAKREF_LITERALS = new Set(['list', 'dictionary', 'set', 'tuple', 'list_comprehension', 'dictionary_comprehension', 'set_comprehension', 'string', 'integer']);
 
@@ -342,6 +406,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
   let longLived: Set<string> | undefined;
   let deferred: Set<number> | undefined;
   let weak: Set<string> | undefined;
+  let slots: Set<string> | undefined;
   const reported = new Set<number>();
   for (let i = 0; i < edges.length; i++) {
     const closing = edges[i];
@@ -354,8 +419,14 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
     if (cycle.some((e, k) => cycle.slice(k + 1).some((f) => exclusive(e.node, f.node, scope)))) continue;
     if (cycle.some((e) => overwritten(scope, e, closing))) continue;
     if (cycle.some((e) => intoClassContainer(scope, e, context.root))) continue;
-    weak ??= weakTargets(scope, context, scopes);
+    if (weak === undefined) {
+      weak = weakTargets(scope, context, scopes);
+      addWeakAliases(scope, weak, (slots ??= weakSlots(context.root, context)));
+    }
     if (cycle.some((e) => throughWeak(e, weak!))) continue;
+    // A store made to see it fail (`with self.assertRaises(…)`) makes no cycle.
+    if (probeContext(closing.node).expectsError) continue;
+    if (cycle.some((e) => removedElsewhere(scope, e, context.root))) continue;
     if (reboundBetween(scope, cycle)) continue;
     // A parent/child back-reference is LL502's finding.
     if (deferred === undefined) {
