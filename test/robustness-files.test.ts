@@ -159,6 +159,29 @@ test('lone CR line ends: findings at the right lines, a comment does not swallow
   assertGoodChecked(run);
 });
 
+// Tree-sitter ends a comment at '\n', so in a CRLF file a comment token includes the '\r', and a
+// finding whose node ends with a comment ends between '\r' and '\n'. The CLI used to report one
+// column past the line's end there; LSP's positionAt (the server) gives the line's end.
+test('CRLF: a finding that ends with a comment ends at the end of the line, in the CLI as in the server', async () => {
+  const line = '    @functools.lru_cache(maxsize=None)  # note';
+  const text = ['import functools', '', '', 'class C:', line, '    def m(self, k):', '        return k', ''].join('\r\n');
+  const run = check(['--stdin-filename', 'crlf.py', '--select', 'LL302'], text);
+  assert.equal(run.status, 1, run.stderr);
+  const f = run.findings as Array<Finding & { end: { line: number; column: number } }>;
+  assert.deepEqual(f.map((x) => [x.code, x.start, x.end]), [['LL302', { line: 5, column: 5 }, { line: 5, column: line.length + 1 }]]);
+  const client = LspClient.spawn();
+  try {
+    await client.initialize();
+    const uri = freshUri('crlf-comment');
+    await client.open(uri, text, 1);
+    const p = await client.diagnosticsFor(uri, 1, 30_000);
+    const d = p.diagnostics.find((x) => x.code === 'LL302');
+    assert.deepEqual(d?.range, { start: { line: 4, character: 4 }, end: { line: 4, character: line.length } });
+  } finally {
+    client.kill();
+  }
+});
+
 test('a directory named x.py is a folder to walk, given inside a folder or by name', () => {
   const dir = tempDir();
   writeFileSync(join(dir, 'good.py'), GOOD);

@@ -38,7 +38,10 @@ export class LineIndex {
   }
 
   position(offset: number): LineColumn {
-    const clamped = Math.max(0, Math.min(offset, this.text.length));
+    let clamped = Math.max(0, Math.min(offset, this.text.length));
+    // Between the \r and the \n of a CRLF (a comment token ends there: tree-sitter's comment
+    // runs to '\n'), LSP's positionAt answers the end of the line's content: so do we.
+    if (clamped > 0 && this.text.charCodeAt(clamped - 1) === 13 && this.text.charCodeAt(clamped) === 10) clamped--;
     const line = this.lineOf(clamped);
     return { line, character: clamped - this.starts[line] };
   }
