@@ -21,6 +21,18 @@ export function procStatus(pid) {
   return out; // MB (Threads: a count; worker threads share the process's RSS)
 }
 
+/** CPU seconds (user + system) a process has used so far, all its threads included. */
+export function procCpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return NaN;
+  }
+}
+
 /** Servers spawned and not yet closed, so that a signal handler can kill them. */
 export const liveServers = new Set();
 
