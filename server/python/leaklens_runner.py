@@ -67,6 +67,7 @@ MAX_MEMBERS = 20
 MAX_EDGES = 40
 MAX_CYCLE_GROUPS = 50
 MAX_GROWTH_FINDINGS = 100
+MAX_RETENTION_PATHS = 10
 # Below this many measured calls a leak verdict gets a note: caches that big are still filling.
 FEW_CALLS = 200
 
@@ -1012,13 +1013,20 @@ def measure_growth(call, ctx):
         # Tracing costs 27-125x on allocation-heavy code: stop before anything else runs
         # (a pytest teardown under tracing took 58 s instead of 1.9 s).
         tracemalloc.stop()
+    paths = 0
     for finding in findings:
         sample = ctx.samples.get(finding["_site"])
         if finding["verdict"] == "leak" and sample:
+            # Each level of a path scans the whole heap once: only the biggest leaks get one.
+            paths += 1
+            if paths > MAX_RETENTION_PATHS:
+                continue
             try:
                 finding["retention"] = retention_path(sample[0], ctx)
             except Exception as error:
                 finding["retention"] = {"complete": False, "steps": [], "text": "retention path failed: %s" % error, "root": None}
+    if paths > MAX_RETENTION_PATHS:
+        ctx.notes.append("retention paths are given for the %d biggest leaks only (of %d)" % (MAX_RETENTION_PATHS, paths))
     ctx.samples.clear()
     total_calls = opts.rounds * opts.calls
     unattributed = [s.get(None, [0, 0]) for s in series]
