@@ -443,7 +443,7 @@ if (!ENABLED) {
       assert.ok(r.diagnostics[0].related.some((x) => /^growing\.py:2 kept alive by: module growing → _EVENTS/.test(x)), r.diagnostics[0].related.join('\n'));
     });
 
-    e2e('the static LL303 finding is marked confirmed at run time', { todo: 'needs attachRuntimeConfirmations wired in server/src/protocol/server.ts' }, async () => {
+    e2e('the static LL303 finding is marked confirmed at run time', {}, async () => {
       const d = observed<DiagnosticInfo>('runtimeConfirmed');
       assert.equal(d.line, 2);
       assert.match(d.message, /— confirmed at run time: `_EVENTS` kept objects alive that grew \+\d+ B per call$/);
