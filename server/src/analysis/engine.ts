@@ -97,27 +97,35 @@ export class Analyzer {
   private readonly rulesOfPattern: number[][];
 
   private constructor(readonly language: Language, readonly rules: readonly Rule[]) {
+    // Patterns are merged one by one: a pattern written the same way by several rules (LL101
+    // and LL102 track the same allocations; LL501 and LL503 read the same attribute stores) is
+    // matched once and its matches handed to each of them.
     const sources: string[] = [];
     const owners: number[][] = [];
-    const firstPatternOf = new Map<string, { first: number; count: number }>();
+    const indexOfSource = new Map<string, number>();
     rules.forEach((rule, index) => {
-      const shared = firstPatternOf.get(rule.query);
-      if (shared) {
-        for (let i = 0; i < shared.count; i++) owners[shared.first + i].push(index);
-        return;
-      }
-      // Compiled alone first: a rule's own syntax error names the rule, and its pattern count
-      // tells which patterns of the merged query are its own.
+      // Compiled alone first: a rule's own syntax error names the rule, and its pattern offsets
+      // give each pattern's source. (Rule queries are ASCII, so byte offsets are string offsets.)
       let own: Query;
       try {
         own = new Query(language, rule.query);
       } catch (err) {
         throw new Error(`${rule.code}: invalid query: ${(err as Error).message}`);
       }
-      firstPatternOf.set(rule.query, { first: owners.length, count: own.patternCount() });
-      for (let i = 0; i < own.patternCount(); i++) owners.push([index]);
-      own.delete();
-      sources.push(rule.query);
+      try {
+        for (let i = 0; i < own.patternCount(); i++) {
+          const source = rule.query.slice(own.startIndexForPattern(i), own.endIndexForPattern(i)).trim();
+          let merged = indexOfSource.get(source);
+          if (merged === undefined) {
+            merged = sources.push(source) - 1;
+            indexOfSource.set(source, merged);
+            owners.push([]);
+          }
+          if (!owners[merged].includes(index)) owners[merged].push(index);
+        }
+      } finally {
+        own.delete();
+      }
     });
     this.query = new Query(language, sources.join('\n'));
     if (this.query.patternCount() !== owners.length) {
@@ -125,6 +133,7 @@ export class Analyzer {
     }
     this.rulesOfPattern = owners;
   }
+
 
   static async create(rules: readonly Rule[] = RULES): Promise<Analyzer> {
     return new Analyzer(await loadPython(), rules);

@@ -303,6 +303,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   );
 
   connection.onShutdown(() => {
+    // Stop the scan's worker threads now, not only when the process exits.
+    void workspace.dispose();
     for (const doc of documents.values()) doc.dispose();
     documents.clear();
     analyzer?.dispose();

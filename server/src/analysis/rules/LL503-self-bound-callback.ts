@@ -115,8 +115,9 @@ export const rule: Rule = {
   name: 'self-bound-callback',
   category: 'cycles',
   defaultSeverity: 'warning',
+  // The first pattern is written exactly as LL501's, so the engine matches it once for both.
   query: `
-    (assignment left: (attribute) right: (_)) @store
+    (assignment left: (attribute) @target right: (_) @value) @store
     (assignment left: (subscript value: (attribute)) right: (_)) @store
     (call function: (attribute object: (attribute) attribute: (identifier) @method) (#any-of? @method "append" "add" "insert" "appendleft" "setdefault")) @store
   `,
