@@ -353,13 +353,15 @@ export async function launchChromium(executablePath: string): Promise<Browser> {
 // --- screenshots ---------------------------------------------------------------------------------
 
 /**
- * Saves a PNG of the page (or of `clip`) into the run's screenshots folder and copies it to
- * docs/images/ when `publish` is set. Call it after the assertion about what it shows.
+ * Saves a PNG of the page (or of `clip`) into the run's screenshots folder and, when `publish` is
+ * set and the run was asked to (LEAKLENS_UPDATE_SCREENSHOTS=1), copies it to docs/images/: a
+ * test run does not rewrite the repository's files otherwise. Call it after the assertion about
+ * what it shows.
  */
 export async function screenshot(run: Run, page: Page, name: string, publish = true): Promise<string> {
   const file = join(run.screenshots, `${name}.png`);
   await page.screenshot({ path: file, timeout: 15_000 });
-  if (publish) {
+  if (publish && process.env.LEAKLENS_UPDATE_SCREENSHOTS === '1') {
     mkdirSync(DOCS_IMAGES, { recursive: true });
     copyFileSync(file, join(DOCS_IMAGES, `${name}.png`));
   }
