@@ -74,7 +74,7 @@ test('incremental analysis inside one definition equals a whole-file analysis fo
         try {
           if (!doc.tree) continue;
           let result = analyzer.analyzeTree(doc.tree, doc.parsedText, DEFAULT_OPTIONS);
-          let previous: PreviousAnalysis = { findings: result.findings, options: DEFAULT_OPTIONS, topLevelCount: doc.tree.rootNode.namedChildCount };
+          let previous: PreviousAnalysis = { findings: result.findings, options: DEFAULT_OPTIONS, topLevelCount: doc.tree.rootNode.namedChildCount, imports: result.imports };
           doc.takeChanges();
           // Whether `previous` is exact: true after a whole-file analysis, kept by function steps;
           // a step that only carries findings leaves them stale until the next whole-file one.
@@ -118,10 +118,10 @@ test('incremental analysis inside one definition equals a whole-file analysis fo
               result = fresh;
               exact = true;
             }
-            previous = { findings: result.findings, options: DEFAULT_OPTIONS, topLevelCount: doc.tree.rootNode.namedChildCount };
+            previous = { findings: result.findings, options: DEFAULT_OPTIONS, topLevelCount: doc.tree.rootNode.namedChildCount, imports: result.imports };
             // The settle: what a pause would publish.
             if (rng.next() < 0.3) {
-              previous = { ...previous, findings: fresh.findings };
+              previous = { ...previous, findings: fresh.findings, imports: fresh.imports };
               exact = true;
             }
           }

@@ -4,7 +4,7 @@ import { Language, Node, Query, QueryMatch, Tree } from 'web-tree-sitter';
 import { withTree } from '../parsing/document';
 import { loadPython } from '../parsing/grammar';
 import { fixAll, FixAllResult } from './fixes';
-import { collectImports, ImportMap, resolveName } from './imports';
+import { FileImports, fileImports, resolveName } from './imports';
 import { RULES } from './registry';
 import { collectSuppressions, ignoreEdit, isSuppressed, mayHaveSuppressions, NO_SUPPRESSIONS } from './suppressions';
 import { LineIndex } from './text';
@@ -23,6 +23,8 @@ export interface AnalysisResult {
   skipReason?: string;
   /** Rules that threw on this file (their findings are missing; the others are complete). */
   ruleFailures?: string[];
+  /** The file's imports, when a rule needed them (kept for the next incremental analysis). */
+  imports?: FileImports;
   /** The tree has syntax errors (findings come from the parts that parsed). */
   syntaxErrors: boolean;
 }
@@ -86,54 +88,75 @@ export function ruleEnabled(code: string, options: AnalysisOptions): boolean {
   return selected && !ignored;
 }
 
+/**
+ * Rules' patterns compiled into one query, so a file is traversed once however many rules run
+ * (each separate query costs a whole-tree traversal: ≈ 8 ms on a 5 000-line file). Patterns are
+ * merged one by one: a pattern written the same way by several rules (LL101 and LL102 track the
+ * same allocations; LL501 and LL503 read the same attribute stores) is matched once and its
+ * matches handed to each of them. `rulesOfPattern[i]` lists the indices (in the rule list) of the
+ * rules that receive pattern i's matches; `included[r]` tells whether rule r is in this query.
+ */
+interface MergedQuery {
+  query: Query;
+  rulesOfPattern: number[][];
+  included: boolean[];
+}
+
+function mergeQueries(language: Language, rules: readonly Rule[], include: (rule: Rule) => boolean): MergedQuery {
+  const sources: string[] = [];
+  const owners: number[][] = [];
+  const indexOfSource = new Map<string, number>();
+  const included = rules.map(include);
+  rules.forEach((rule, index) => {
+    if (!included[index]) return;
+    // Compiled alone first: a rule's own syntax error names the rule, and its pattern offsets
+    // give each pattern's source. (Rule queries are ASCII, so byte offsets are string offsets.)
+    let own: Query;
+    try {
+      own = new Query(language, rule.query);
+    } catch (err) {
+      throw new Error(`${rule.code}: invalid query: ${(err as Error).message}`);
+    }
+    try {
+      for (let i = 0; i < own.patternCount(); i++) {
+        const source = rule.query.slice(own.startIndexForPattern(i), own.endIndexForPattern(i)).trim();
+        let merged = indexOfSource.get(source);
+        if (merged === undefined) {
+          merged = sources.push(source) - 1;
+          indexOfSource.set(source, merged);
+          owners.push([]);
+        }
+        if (!owners[merged].includes(index)) owners[merged].push(index);
+      }
+    } finally {
+      own.delete();
+    }
+  });
+  // A query needs a pattern; a rule-less one matches the module node and hands it to nobody.
+  const query = new Query(language, sources.length ? sources.join('\n') : '(module) @module');
+  if (sources.length === 0) owners.push([]);
+  if (query.patternCount() !== owners.length) {
+    query.delete();
+    throw new Error(`merged query has ${query.patternCount()} patterns, the rules ${owners.length}`);
+  }
+  return { query, rulesOfPattern: owners, included };
+}
+
 export class Analyzer {
-  /**
-   * All rules' patterns compiled into one query, so a file is traversed once however many rules
-   * run (each separate query costs a whole-tree traversal: ≈ 8 ms on a 5 000-line file). Rules
-   * with the same query text share its patterns (LL101 and LL102 track the same allocations).
-   * `rulesOfPattern[i]` lists the indices in `rules` of the rules that receive pattern i's matches.
-   */
-  private readonly query: Query;
-  private readonly rulesOfPattern: number[][];
+  /** All rules' patterns as one query (see `MergedQuery`), for whole files. */
+  private readonly whole: MergedQuery;
+  /** The patterns of the rules with `locality: 'function'`, for one function (`analyzeRegion`). */
+  private readonly local: MergedQuery;
 
   private constructor(readonly language: Language, readonly rules: readonly Rule[]) {
-    // Patterns are merged one by one: a pattern written the same way by several rules (LL101
-    // and LL102 track the same allocations; LL501 and LL503 read the same attribute stores) is
-    // matched once and its matches handed to each of them.
-    const sources: string[] = [];
-    const owners: number[][] = [];
-    const indexOfSource = new Map<string, number>();
-    rules.forEach((rule, index) => {
-      // Compiled alone first: a rule's own syntax error names the rule, and its pattern offsets
-      // give each pattern's source. (Rule queries are ASCII, so byte offsets are string offsets.)
-      let own: Query;
-      try {
-        own = new Query(language, rule.query);
-      } catch (err) {
-        throw new Error(`${rule.code}: invalid query: ${(err as Error).message}`);
-      }
-      try {
-        for (let i = 0; i < own.patternCount(); i++) {
-          const source = rule.query.slice(own.startIndexForPattern(i), own.endIndexForPattern(i)).trim();
-          let merged = indexOfSource.get(source);
-          if (merged === undefined) {
-            merged = sources.push(source) - 1;
-            indexOfSource.set(source, merged);
-            owners.push([]);
-          }
-          if (!owners[merged].includes(index)) owners[merged].push(index);
-        }
-      } finally {
-        own.delete();
-      }
-    });
-    this.query = new Query(language, sources.join('\n'));
-    if (this.query.patternCount() !== owners.length) {
-      throw new Error(`merged query has ${this.query.patternCount()} patterns, the rules ${owners.length}`);
+    this.whole = mergeQueries(language, rules, () => true);
+    try {
+      this.local = mergeQueries(language, rules, (rule) => rule.locality === 'function');
+    } catch (err) {
+      this.whole.query.delete();
+      throw err;
     }
-    this.rulesOfPattern = owners;
   }
-
 
   static async create(rules: readonly Rule[] = RULES): Promise<Analyzer> {
     return new Analyzer(await loadPython(), rules);
@@ -144,16 +167,16 @@ export class Analyzer {
   }
 
   /**
-   * The findings of the rules `include` accepts whose matches lie in `region`, the range of one
-   * top-level statement — for an edit inside one top-level definition, the rules whose findings there depend only
-   * on that function (`Rule.locality === 'function'`). Suppression comments are read from the
-   * region only; the caller has checked that the file-wide preconditions still hold.
+   * The findings of the rules with `locality: 'function'` whose matches lie in `region`, the
+   * range of one function's statement — for an edit inside that function. Suppression comments
+   * are read from the region only; the caller has checked that the file-wide preconditions hold,
+   * and passes the file's imports when it knows them unchanged.
    */
-  analyzeRegion(tree: Tree, text: string, options: AnalysisOptions, region: { start: number; end: number }, include: (rule: Rule) => boolean): AnalysisResult {
-    return this.run(tree.rootNode, text, options, region, include);
+  analyzeRegion(tree: Tree, text: string, options: AnalysisOptions, region: { start: number; end: number }, imports?: FileImports): AnalysisResult {
+    return this.run(tree.rootNode, text, options, region, imports);
   }
 
-  private run(root: Node, text: string, options: AnalysisOptions, region?: { start: number; end: number }, include?: (rule: Rule) => boolean): AnalysisResult {
+  private run(root: Node, text: string, options: AnalysisOptions, region?: { start: number; end: number }, knownImports?: FileImports): AnalysisResult {
     const lines = new LazyLines(text);
     // A region is one statement (a function). Its matches come from querying that node: a query
     // limited by offsets (`startIndex`/`endIndex`) was seen to miss matches near syntax errors.
@@ -164,16 +187,17 @@ export class Analyzer {
     if (bracketDepthExceeds(region ? text.slice(region.start, region.end) : text, MAX_BRACKET_DEPTH)) {
       return { findings: [], skipped: true, skipReason: `brackets nest deeper than ${MAX_BRACKET_DEPTH} levels (Python itself refuses such code)`, syntaxErrors };
     }
-    const enabled = this.rules.map((rule) => ruleEnabled(rule.code, options) && (!include || include(rule)));
+    const merged = region ? this.local : this.whole;
+    const enabled = this.rules.map((rule, i) => merged.included[i] && ruleEnabled(rule.code, options));
     if (!enabled.some(Boolean)) return { findings: [], skipped: false, syntaxErrors };
     // One traversal; each rule gets its own matches in document order.
     const byRule: QueryMatch[][] = this.rules.map(() => []);
-    const matches = this.query.matches(scope);
+    const matches = merged.query.matches(scope);
     for (const match of matches) {
       if (region && !matchInside(match, region)) continue;
-      for (const owner of this.rulesOfPattern[match.patternIndex]) if (enabled[owner]) byRule[owner].push(match);
+      for (const owner of merged.rulesOfPattern[match.patternIndex]) if (enabled[owner]) byRule[owner].push(match);
     }
-    let imports: ImportMap | undefined;
+    let imports = knownImports;
     const findings: AnalyzedFinding[] = [];
     const failures: string[] = [];
     this.rules.forEach((rule, index) => {
@@ -183,9 +207,9 @@ export class Analyzer {
         text,
         root,
         options,
-        qualifiedName: (node) => resolveName(node, (imports ??= collectImports(root, text))),
+        qualifiedName: (node) => resolveName(node, (imports ??= fileImports(root, text)).map),
         localNameFor: (target) => {
-          for (const [local, dotted] of (imports ??= collectImports(root, text))) if (dotted === target) return local;
+          for (const [local, dotted] of (imports ??= fileImports(root, text)).map) if (dotted === target) return local;
           return undefined;
         },
         lineRef: (offset) => `${LINE_REF}${offset}${LINE_REF}`,
@@ -227,7 +251,7 @@ export class Analyzer {
       }
     });
     findings.sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
-    return { findings, skipped: false, syntaxErrors, ruleFailures: failures.length ? failures : undefined };
+    return { findings, skipped: false, syntaxErrors, ruleFailures: failures.length ? failures : undefined, imports };
   }
 
   analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
@@ -251,6 +275,7 @@ export class Analyzer {
   }
 
   dispose(): void {
-    this.query.delete();
+    this.whole.query.delete();
+    this.local.query.delete();
   }
 }

@@ -11,10 +11,25 @@ function dotted(node: Node | null): string | undefined {
   return node ? node.text.replace(/\s+/g, '') : undefined;
 }
 
+/** A file's imports, and where their statements are (so an edit can tell whether it touched one). */
+export interface FileImports {
+  map: ImportMap;
+  spans: Array<{ start: number; end: number }>;
+}
+
+/** `collectImports` from the text's `import` keywords, with the statements' ranges. */
+export function fileImports(root: Node, text: string): FileImports {
+  const statements = statementsAtKeyword(root, text, 'import', IMPORT_TYPES);
+  return { map: importMap(statements), spans: statements.map((s) => ({ start: s.startIndex, end: s.endIndex })) };
+}
+
 /** Local name → dotted target for every import statement in the tree (any nesting level). */
 export function collectImports(root: Node, text?: string): ImportMap {
+  return importMap(text === undefined ? root.descendantsOfType(['import_statement', 'import_from_statement']) : statementsAtKeyword(root, text, 'import', IMPORT_TYPES));
+}
+
+function importMap(statements: ReadonlyArray<Node | null>): ImportMap {
   const map: ImportMap = new Map();
-  const statements = text === undefined ? root.descendantsOfType(['import_statement', 'import_from_statement']) : statementsAtKeyword(root, text, 'import', IMPORT_TYPES);
   for (const stmt of statements) {
     if (!stmt) continue;
     if (stmt.type === 'import_statement') {

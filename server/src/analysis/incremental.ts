@@ -6,6 +6,7 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import type { AppliedEdit, ChangeSummary, OffsetRange } from '../parsing/document';
 import { renderMessage, type AnalysisResult, type AnalyzedFinding, type Analyzer } from './engine';
+import type { FileImports } from './imports';
 import type { AnalysisOptions, LineRef, OffsetEdit, RelatedLocation } from './types';
 
 const DEFINITIONS = new Set(['function_definition', 'class_definition', 'decorated_definition']);
@@ -16,6 +17,8 @@ export interface PreviousAnalysis {
   options: AnalysisOptions;
   /** Named children of the module then: a different count means statements were split or merged. */
   topLevelCount: number;
+  /** The file's imports then, if the analysis read them. */
+  imports?: FileImports;
 }
 
 /**
@@ -158,8 +161,26 @@ export function analyzeIncrementally(
   if (/skip-file/.test(text.slice(region.start, region.end))) return undefined;
   const isLocal = new Set(analyzer.rules.filter((r) => r.locality === 'function').map((r) => r.code));
   const carried = shiftFindings(previous.findings, changes.edits).filter((f) => !(isLocal.has(f.code) && f.start >= region.start && f.end <= region.end));
-  const fresh = analyzer.analyzeRegion(tree, text, options, region, (rule) => isLocal.has(rule.code));
+  // The imports stay valid unless an edit touched an import statement or the function has one now.
+  let imports = previous.imports;
+  if (imports && !/\bimport\b/.test(text.slice(region.start, region.end))) {
+    const spans: OffsetRange[] = [];
+    for (let span of imports.spans) {
+      for (const edit of changes.edits) {
+        const m = moved(span.start, span.end, edit);
+        if (!m) {
+          imports = undefined;
+          break;
+        }
+        span = m;
+      }
+      if (!imports) break;
+      spans.push(span);
+    }
+    if (imports) imports = { map: imports.map, spans };
+  } else imports = undefined;
+  const fresh = analyzer.analyzeRegion(tree, text, options, region, imports);
   if (fresh.skipped) return undefined;
   const findings = [...carried, ...fresh.findings].sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
-  return { ...fresh, findings, analysed: 'function' };
+  return { ...fresh, findings, analysed: 'function', imports: fresh.imports ?? imports };
 }

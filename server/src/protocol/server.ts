@@ -83,7 +83,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     doc.unsettledSince = settled ? undefined : (doc.unsettledSince ?? now);
     if (result.skipReason) log(`not analysed ${doc.uri}: ${result.skipReason}`);
     for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
-    doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount };
+    doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount, imports: result.imports };
     doc.settled = settled;
     if (doc.settleTimer) clearTimeout(doc.settleTimer);
     doc.settleTimer = settled ? undefined : setTimeout(() => settle(doc), SETTLE_DELAY_MS);
@@ -108,7 +108,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       parsed!.takeChanges();
       const result = analyzer.analyzeTree(tree, parsed!.parsedText, options);
       for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
-      doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount };
+      doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount, imports: result.imports };
       doc.settled = true;
       doc.unsettledSince = undefined;
       // Re-published even when unchanged: the diagnostics lose their provisional mark.
