@@ -17,7 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATA, loadCorpus, ROOT } from './corpus.mjs';
+import { DATA, loadCorpus, refreshBlock, ROOT } from './corpus.mjs';
 import { runLeakLens } from './leaklens.mjs';
 import { pylintVersion, runPylint } from './pylint.mjs';
 import { runRuff } from './ruff.mjs';
@@ -199,20 +199,31 @@ async function main() {
       if (peer.tool === 'pylint' && !pylint) continue;
       const theirs = tools[peer.tool].filter((f) => f.code === peer.code);
       const m = match(ours, theirs, (f) => (peer.defLine ? (f.owner === 'def' ? key(f.path, f.defLine) : undefined) : key(f.path, f.line)));
+      const reasons = [];
       const onlyPeer = m.onlyPeer.map((p) => {
         const note = reasonOf.get(findingId(p)) ?? explained.get(findingId(p));
         if (!note || note.kind === 'unknown') unexplained.push({ ...p, hint: note?.reason });
-        return { ...p, kind: note?.kind ?? 'unknown', reason: note && note.kind !== 'unknown' ? note.reason : '' };
+        const reason = note && note.kind !== 'unknown' ? `${note.kind === 'deliberate' ? '' : `${note.kind}: `}${note.reason}` : 'UNEXPLAINED';
+        if (!reasons.includes(reason)) reasons.push(reason);
+        return [p.path, p.line, reasons.indexOf(reason)];
       });
+      const byReason = reasons.map((reason, i) => ({ reason, count: onlyPeer.filter((x) => x[2] === i).length, examples: onlyPeer.filter((x) => x[2] === i).slice(0, 3).map((x) => `${x[0]}:${x[1]}`) }));
+      byReason.sort((a, b) => b.count - a.count);
       peers.push({
-        ...peer,
+        tool: peer.tool,
+        code: peer.code,
+        name: peer.name,
+        matchedOn: peer.defLine ? 'file and line of the def that owns the default' : 'file and line',
         peerTotal: theirs.length,
         both: m.both.length,
         bothByRule: countBy(m.both.map((b) => b.ours), 'code'),
-        onlyPeer,
-        onlyPeerByReason: countBy(onlyPeer, 'reason'),
-        onlyLeakLens: m.onlyOurs.map((f) => ({ path: f.path, line: f.line, code: f.code, message: f.message, owner: f.owner })),
+        onlyPeerCount: onlyPeer.length,
+        onlyPeerByReason: byReason,
+        onlyPeer: { reasons, findings: onlyPeer },
+        onlyLeakLensCount: m.onlyOurs.length,
         onlyLeakLensByRule: countBy(m.onlyOurs, 'code'),
+        onlyLeakLensByFactory: resourceKinds(m.onlyOurs),
+        onlyLeakLens: m.onlyOurs.map((f) => [f.code, f.path, f.line]),
       });
     }
     groups.push({ id: g.id, title: g.title, ours: g.ours, oursTotal: countBy(ours, 'code'), peers });
@@ -223,7 +234,7 @@ async function main() {
     tools: {
       leaklens: { version: leaklens.version, seconds: Number(leaklens.seconds.toFixed(1)), command: 'node bin/leaklens.js check . --format json --exit-zero (in the stdlib folder)' },
       ruff: { version: `${ruff.version} (@astral-sh/ruff-wasm-nodejs)`, seconds: Number(ruff.seconds.toFixed(1)), options: ruff.options, notDecodable: ruff.skipped },
-      pylint: pylint ? { version: pylint.version, seconds: Math.round(pylint.seconds), command: pylint.command, otherMessages: countBy(pylint.findings.filter((f) => !['W0102', 'R1732', 'W1518'].includes(f.code)), 'code') } : null,
+      pylint: pylint ? { version: pylint.version, seconds: Math.round(pylint.seconds), command: pylint.command, problems: pylint.problems ?? [] } : null,
     },
     counts: {
       leaklens: countBy(leaklens.findings, 'code'),
@@ -232,27 +243,81 @@ async function main() {
     },
     groups,
   };
-  writeFileSync(join(DATA, 'comparison.json'), JSON.stringify(comparison, null, 1) + '\n');
-  // The full LeakLens findings, for sample.mjs and the triage.
+  writeFileSync(join(DATA, 'comparison.json'), compactJson(comparison) + '\n');
+  // The full LeakLens findings, for triage.mjs.
   writeFileSync(join(DATA, 'findings.json'), JSON.stringify({ python: corpus.python, version: leaklens.version, findings: leaklens.findings.map(({ defLine, owner, ...f }) => f) }, null, 0).replace(/\},\{/g, '},\n{') + '\n');
+  const md = comparisonMarkdown(comparison);
+  writeFileSync(join(DATA, 'comparison.md'), md.full);
+  refreshBlock('comparison-summary', md.summary);
 
-  console.log('\nfindings per rule (LeakLens):');
-  for (const [code, n] of Object.entries(comparison.counts.leaklens)) console.log(`  ${code} ${n}`);
-  for (const g of groups) {
-    console.log(`\n## ${g.title}: ${g.ours.join('/')} (${Object.entries(g.oursTotal).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'})`);
-    console.log('| peer | peer total | both | only peer | only LeakLens |');
-    console.log('|---|---:|---:|---:|---:|');
-    for (const p of g.peers) console.log(`| ${p.tool} ${p.code} | ${p.peerTotal} | ${p.both} | ${p.onlyPeer.length} | ${p.onlyLeakLens.length} |`);
-    for (const p of g.peers) {
-      if (!p.onlyPeer.length) continue;
-      console.log(`  only ${p.tool} ${p.code}:`);
-      for (const [reason, n] of Object.entries(p.onlyPeerByReason)) console.log(`    ${n} × ${reason || 'UNEXPLAINED'}`);
-    }
-  }
+  console.log('\nfindings per rule (LeakLens): ' + Object.entries(comparison.counts.leaklens).map(([k, v]) => `${k} ${v}`).join(', '));
+  console.log(md.summary);
   if (unexplained.length) {
-    console.log(`\n${unexplained.length} peer findings without an explanation in docs/accuracy/peer-notes.json:`);
+    console.log(`\n${unexplained.length} peer findings without an explanation (add them to docs/accuracy/peer-notes.json, or fix the rule):`);
     for (const p of unexplained) console.log(`  ${findingId(p)}:${p.column}  ${p.message.slice(0, 60)}${p.hint ? `  [${p.hint}]` : ''}`);
   }
+  process.exitCode = unexplained.length ? 1 : 0;
 }
+
+/** For resource findings: which factory (from the message's `name(…)`), for the "only LeakLens" summary. */
+function resourceKinds(findings) {
+  const out = {};
+  for (const f of findings) {
+    const m = /`([\w.]+)\(…\)`/.exec(f.message);
+    if (!m || !/^LL10/.test(f.code)) continue;
+    const factory = m[1].split('.').pop();
+    out[factory] = (out[factory] ?? 0) + 1;
+  }
+  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
+}
+
+/** JSON with one line per array of scalars (finding rows stay readable and the file small). */
+function compactJson(value) {
+  return JSON.stringify(value, null, 1).replace(/\[\s*((?:"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)(?:,\s*(?:"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null))*)\s*\]/g, (m, inner) => `[${inner.replace(/,\s+/g, ', ')}]`);
+}
+
+const esc = (s) => String(s).replace(/\|/g, '\\|');
+
+function comparisonMarkdown(c) {
+  const lines = [];
+  lines.push('| LeakLens rules | peer rule | peer findings | found by both | only by the peer | only by LeakLens |', '|---|---|---:|---:|---:|---:|');
+  for (const g of c.groups) {
+    for (const p of g.peers) lines.push(`| ${g.ours.join(', ')} | ${p.tool} ${p.code} (${p.name}) | ${p.peerTotal} | ${p.both} | ${p.onlyPeerCount} | ${p.onlyLeakLensCount} |`);
+  }
+  const summary = lines.join('\n');
+  const full = [
+    '# Peer comparison (generated)',
+    '',
+    `Generated by \`node scripts/accuracy/compare.mjs\` — corpus: ${c.corpus.files} files of the Python ${c.corpus.python} standard library; ` +
+      `LeakLens ${c.tools.leaklens.version}; Ruff ${c.tools.ruff.version}; ${c.tools.pylint ? c.tools.pylint.version.split(';').slice(0, 2).join(',') : 'pylint not run'}. ` +
+      'Paths are relative to the standard library folder. Data: `comparison.json`.',
+    '',
+    summary,
+    '',
+  ];
+  for (const g of c.groups) {
+    full.push(`## ${g.title}: ${g.ours.join(', ')}`, '', `LeakLens findings: ${Object.entries(g.oursTotal).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`, '');
+    for (const p of g.peers) {
+      full.push(`### ${p.tool} ${p.code} (${p.name}), matched on ${p.matchedOn}`, '');
+      full.push(`Peer findings ${p.peerTotal}; found by both ${p.both}${Object.keys(p.bothByRule).length ? ` (${Object.entries(p.bothByRule).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; only by ${p.tool} ${p.onlyPeerCount}; only by LeakLens ${p.onlyLeakLensCount}.`, '');
+      if (p.onlyPeerCount) {
+        full.push(`Only by ${p.tool} ${p.code}, by reason:`, '', '| findings | reason | examples |', '|---:|---|---|');
+        for (const r of p.onlyPeerByReason) full.push(`| ${r.count} | ${esc(r.reason)} | ${r.examples.map((e) => `\`${e}\``).join(', ')} |`);
+        full.push('');
+      }
+      if (p.onlyLeakLensCount) {
+        const byRule = Object.entries(p.onlyLeakLensByRule).map(([k, v]) => `${k} ${v}`).join(', ');
+        const byFactory = Object.entries(p.onlyLeakLensByFactory).map(([k, v]) => `${k} ${v}`).join(', ');
+        const examples = Object.keys(p.onlyLeakLensByRule).map((code) => {
+          const ex = p.onlyLeakLens.filter((f) => f[0] === code).slice(0, 3).map((f) => `\`${f[1]}:${f[2]}\``);
+          return `${code}: ${ex.join(', ')}`;
+        });
+        full.push(`Only by LeakLens: ${byRule}.${byFactory ? ` By factory: ${byFactory}.` : ''} Examples — ${examples.join('; ')}.`, '');
+      }
+    }
+  }
+  return { summary, full: full.join('\n') + '\n' };
+}
+
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -3,6 +3,7 @@
 // CPython itself compiles (test data with deliberate syntax or encoding errors is left out,
 // since none of the three tools can say anything useful about it).
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,4 +42,17 @@ export function loadCorpus() {
     files: out[2].split('\t').filter(Boolean),
     uncompilable: out[3].split('\t').filter(Boolean),
   };
+}
+
+/** Replaces the text between `<!-- name:begin -->` and `<!-- name:end -->` in docs/accuracy.md, if both are there. */
+export function refreshBlock(name, body) {
+  const file = join(ROOT, 'docs', 'accuracy.md');
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, 'utf8');
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i === -1 || j < i) return;
+  writeFileSync(file, `${text.slice(0, i + begin.length)}\n${body}\n${text.slice(j)}`);
 }

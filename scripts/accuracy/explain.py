@@ -20,7 +20,7 @@ import json
 import re
 import sys
 
-RELEASES = {"close", "shutdown", "terminate", "join", "cleanup", "wait", "communicate", "kill"}
+RELEASES = {"close", "shutdown", "terminate", "join", "cleanup", "wait", "communicate", "kill", "quit", "logout", "detach"}
 NON_OWNING = {
     "print", "len", "iter", "next", "isinstance", "hasattr", "getattr", "repr", "str", "id", "type", "enumerate",
     "json.load", "json.dump", "pickle.load", "pickle.dump", "marshal.load", "marshal.dump",
@@ -112,6 +112,37 @@ def error_probe(node, up, stop):
     return False
 
 
+PATCH_WITH = re.compile(r"\b(patch(\.\w+)?|mock\w*)\s*\(")
+RAISES_WITH = re.compile(r"\b(assertRaises\w*|raises)\s*\(")
+MOCK_REASON = "under `mock.patch(…)` (also from a function defined in that block): the factory is usually the mock, nothing is opened"
+PROBE_BOUND_REASON = "an error probe: bound inside `assertRaises` or a `try` whose handler accepts the error, and never used: the call is expected to fail"
+LAZY_REASON = "holds no connection: an `http.client` connection never sent a request, or `SMTP()`/`FTP()` made without a host and never connected"
+HTTP_CONNECTING = {"connect", "request", "putrequest", "send", "endheaders"}
+
+
+def under_patch(node, up):
+    n = up.get(node)
+    while n is not None:
+        if isinstance(n, (ast.With, ast.AsyncWith)) and any(PATCH_WITH.search(ast.unparse(i.context_expr)) for i in n.items):
+            return True
+        n = up.get(n)
+    return False
+
+
+def accepting_try_or_raises(node, up, stop):
+    """Inside `with assertRaises(…)` or the body of a `try` whose handlers neither re-raise nor fail."""
+    child, n = node, up.get(node)
+    while n is not None and n is not stop:
+        if isinstance(n, (ast.With, ast.AsyncWith)) and any(RAISES_WITH.search(ast.unparse(i.context_expr)) for i in n.items):
+            return True
+        if isinstance(n, ast.Try) and n.handlers and any(child is s for s in n.body):
+            text = " ".join(ast.unparse(h) for h in n.handlers)
+            if not re.search(r"\braise\b|\.fail\s*\(", text):
+                return True
+        child, n = n, up.get(n)
+    return False
+
+
 def is_context_manager_code(scope, names):
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
@@ -170,6 +201,8 @@ def classify_resource(call, tree, up, names, catalogue, wrap_socket_ok=True):
         return "deliberate", "the module defines its own `open` (or rebinds the name): not the builtin factory"
     if is_context_manager_code(scope, names):
         return "deliberate", "inside `__enter__` or a `@contextmanager` function: the resource is handed to the `with` statement"
+    if under_patch(call, up):
+        return "deliberate", MOCK_REASON
     parent = up[call]
     # The unbound uses (LL103's domain).
     if isinstance(parent, ast.Attribute) and parent.value is call:
@@ -264,6 +297,23 @@ def classify_resource(call, tree, up, names, catalogue, wrap_socket_ok=True):
         elif isinstance(p, (ast.Tuple, ast.List, ast.Set, ast.Dict)):
             kinds.append(("stored", u))
     found = {k for k, _ in kinds}
+    methods = {up[u].attr for _, u in kinds if isinstance(up.get(u), ast.Attribute)} | {
+        up[n].attr for n in uses if isinstance(up.get(n), ast.Attribute) and isinstance(up.get(up[n]), ast.Call)}
+    first_store = min([(u.lineno, u.col_offset) for u in uses if isinstance(u.ctx, ast.Store)], default=None)
+    loads = [u for u in uses if isinstance(u.ctx, ast.Load) and (first_store is None or (u.lineno, u.col_offset) < first_store)]
+    if not loads and accepting_try_or_raises(call, up, scope):
+        return "deliberate", PROBE_BOUND_REASON
+    if q in ("http.client.HTTPConnection", "http.client.HTTPSConnection") and not methods & HTTP_CONNECTING:
+        return "deliberate", LAZY_REASON
+    if q in ("smtplib.SMTP", "ftplib.FTP") and not call.args and not any(k.arg == "host" for k in call.keywords) and "connect" not in methods:
+        return "deliberate", LAZY_REASON
+    for n in uses:
+        a = up.get(n)
+        if isinstance(a, ast.Attribute) and a.attr == "poll" and isinstance(up.get(a), ast.Call):
+            cmp = up.get(up[a])
+            loop = up.get(cmp) if isinstance(cmp, ast.Compare) else None
+            if isinstance(loop, ast.While) and loop.test is cmp and not any(isinstance(b, ast.Break) for b in ast.walk(loop)):
+                return "deliberate", "reaped by a `while p.poll() is None:` loop (without `break`), as `wait()` would"
     if "captured" in found:
         return "deliberate", "used by a nested function or lambda: shared beyond this scope (not tracked)"
     if "with" in found or "taker" in found or "scheduled" in found:

@@ -144,7 +144,8 @@ export function statementsAtKeyword(root: Node, text: string, keyword: string, t
 /** `with self.assertRaises(…)`, `pytest.raises(…)`, `assertWarns`, `catch_warnings`, `mock.patch(…)` … */
 const PROBE_WITH = /\b(assert\w*|raises|warns|check_\w*warning\w*|catch_warnings)\s*\(/;
 const RAISES_WITH = /\b(assertRaises\w*|raises)\s*\(/;
-const PATCH_WITH = /\bpatch(\.\w+)?\s*\(/;
+/** `mock.patch(…)`, `patch.object(…)`, a test helper named `mocked_…(…)` / `mock_…(…)`. */
+const PATCH_WITH = /\b(patch(\.\w+)?|mock\w*)\s*\(/;
 
 function withClauseMatches(stmt: Node, re: RegExp): boolean {
   const clause = stmt.namedChildren.find((c) => c?.type === 'with_clause');
@@ -152,11 +153,14 @@ function withClauseMatches(stmt: Node, re: RegExp): boolean {
 }
 
 export interface ProbeContext {
-  /** Under `with mock.patch(…)` (also from a function defined inside that block): factories are usually mocks. */
+  /** Under `with mock.patch(…)`, `with self.mocked_socket_module():` … (also from a function defined inside that block): factories are usually mocks. */
   mock: boolean;
   /** Inside `with assertRaises(…)`, `pytest.raises(…)` in the same function: the code is expected to raise. */
   expectsError: boolean;
-  /** Inside `with assertWarns(…)`, `catch_warnings()` … or the body of a `try` with handlers, in the same function. */
+  /**
+   * Inside `with assertWarns(…)`, `catch_warnings()` … or the body of a `try` whose handlers accept
+   * the error (none re-raises or calls `self.fail`), in the same function.
+   */
   handled: boolean;
 }
 
@@ -172,7 +176,10 @@ export function probeContext(node: Node): ProbeContext {
       if (sameFunction && withClauseMatches(n, RAISES_WITH)) out.expectsError = true;
       else if (sameFunction && withClauseMatches(n, PROBE_WITH)) out.handled = true;
     } else if (sameFunction && n.type === 'block' && n.parent?.type === 'try_statement' && n.parent.childForFieldName('body')?.equals(n)) {
-      if (n.parent.namedChildren.some((c) => c?.type === 'except_clause' || c?.type === 'except_group_clause')) out.handled = true;
+      // Handlers that accept the error (not ones that re-raise or fail the test: there the call
+      // was expected to succeed).
+      const handlers = n.parent.namedChildren.filter((c) => c?.type === 'except_clause' || c?.type === 'except_group_clause');
+      if (handlers.length > 0 && !handlers.some((h) => /\braise\b|\.fail\s*\(/.test(h!.text))) out.handled = true;
     }
   }
   return out;

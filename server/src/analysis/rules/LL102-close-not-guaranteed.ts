@@ -19,6 +19,8 @@ const RAISING_OPERATORS = new Set(['/', '//', '%', '/=', '//=', '%=', 'in', 'not
 function operandsSimple(node: Node): boolean {
   for (const c of node.namedChildren) {
     if (!c || c.type === 'comment') continue;
+    // `b"a" * support.PIPE_MAX_SIZE`: a plain attribute read is as simple as a name.
+    if (c.type === 'attribute' && plainAttributeRead(c)) continue;
     if (!SIMPLE_OPERANDS.has(c.type)) return false;
     if (c.type === 'parenthesized_expression' && !operandsSimple(c)) return false;
     if (c.type === 'string' && c.namedChildren.some((p) => p?.type === 'interpolation')) return false;
