@@ -165,7 +165,6 @@ export const rule: Rule = {
   name: 'close-not-guaranteed',
   category: 'resources',
   defaultSeverity: 'warning',
-  locality: 'function',
   query: ALLOCATION_QUERY,
   check(context: RuleContext, matches: QueryMatch[]) {
     for (const match of matches) {
