@@ -207,6 +207,7 @@ export class Analyzer {
         text,
         root,
         options,
+        region,
         qualifiedName: (node) => resolveName(node, (imports ??= fileImports(root, text)).map),
         localNameFor: (target) => {
           for (const [local, dotted] of (imports ??= fileImports(root, text)).map) if (dotted === target) return local;
@@ -216,6 +217,7 @@ export class Analyzer {
         report: (r) => {
           const start = r.node ? r.node.startIndex : (r.start ?? 0);
           const end = r.node ? r.node.endIndex : (r.end ?? start);
+          if (region && (start < region.start || end > region.end)) return;
           if (suppressions.byLine.size > 0 && isSuppressed(suppressions, lines.get().lineOf(start), rule.code)) return;
           let message = r.message;
           let lineRefs: LineRef[] | undefined;

@@ -98,3 +98,36 @@ export function factoryAttributeNames(options: AnalysisOptions): Set<string> {
   }
   return cachedNames;
 }
+
+/**
+ * The calls of the file whose callee can be a resource factory: a name or an attribute whose last
+ * segment is a factory's (`open(…)`, `sqlite3.connect(…)`, `x.wrap_socket(…)`), or a name an
+ * import binds to a factory (`from socket import socket as S` → `S(…)`), in document order.
+ * Found from the names' occurrences in the text, which is far cheaper than matching every call
+ * of the file; an occurrence in a string or comment leads to no call and is passed over.
+ */
+export function factoryCallCandidates(context: RuleContext): Node[] {
+  const names = new Set(factoryAttributeNames(context.options));
+  for (const target of [...TABLE.map((f) => f.name), ...context.options.resourceFactories]) {
+    const local = context.localNameFor(target);
+    if (local) names.add(local);
+  }
+  const { text, root, region } = context;
+  const pattern = new RegExp(`\\b(${[...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})\\s*\\(`, 'g');
+  const calls: Node[] = [];
+  pattern.lastIndex = region?.start ?? 0;
+  const end = region?.end ?? text.length;
+  for (let m = pattern.exec(text); m && m.index < end; m = pattern.exec(text)) {
+    const id = root.descendantForIndex(m.index, m.index + m[1].length);
+    if (!id || id.type !== 'identifier') continue;
+    let callee: Node = id;
+    let parent = id.parent;
+    if (parent?.type === 'attribute') {
+      if (!parent.childForFieldName('attribute')?.equals(id)) continue;
+      callee = parent;
+      parent = parent.parent;
+    }
+    if (parent?.type === 'call' && parent.childForFieldName('function')?.equals(callee)) calls.push(parent);
+  }
+  return calls;
+}

@@ -100,6 +100,11 @@ export interface RuleContext {
   readonly text: string;
   readonly root: Node;
   readonly options: AnalysisOptions;
+  /**
+   * Set when only part of the file is analysed (one function, while typing): findings outside it
+   * are dropped, so a rule that searches the text itself may look inside it only.
+   */
+  readonly region?: { start: number; end: number };
   /** Dotted name a call target or name refers to, resolved through the file's imports. */
   qualifiedName(node: Node): string | undefined;
   /** The local name bound to a dotted import target (`typing.Optional` → `Optional`), if any. */

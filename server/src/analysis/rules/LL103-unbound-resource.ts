@@ -3,7 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { addImportEdit } from '../imports';
 import { opensLater, indentLines, managedExpression, probeContext, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
-import { factoryAttributeNames, factoryOf, FactoryInfo, NON_OWNING_CALLS } from '../resources';
+import { factoryCallCandidates, factoryOf, FactoryInfo, NON_OWNING_CALLS } from '../resources';
 import { enclosingScope, endsLine, indentOfLine, isAsync, lineBreakOf, lineStartOf, nextLineStart, startsLine } from '../syntax';
 import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
 
@@ -394,36 +394,41 @@ function message(call: Node, use: Context, fixes: Fix[]): string {
   return `${what} result is used without being bound, so nothing closes it: it is ${tail}; use ${hint}`;
 }
 
+/** The places an unbound factory call can stand: a statement, an argument, a receiver, an iterable. */
+function inCandidateContext(call: Node): boolean {
+  const parent = call.parent;
+  if (!parent) return false;
+  const is = (field: string) => parent.childForFieldName(field)?.equals(call) ?? false;
+  switch (parent.type) {
+    case 'expression_statement':
+    case 'argument_list':
+      return true;
+    case 'attribute':
+      return is('object');
+    case 'keyword_argument':
+      return is('value');
+    case 'for_statement':
+    case 'for_in_clause':
+      return is('right');
+    default:
+      return false;
+  }
+}
+
 export const rule: Rule = {
   code: 'LL103',
   name: 'unbound-resource',
   category: 'resources',
   defaultSeverity: 'warning',
   locality: 'function',
-  // One pattern per place an unbound call can stand (a statement, an argument, a receiver, an
-  // iterable), so that only those calls reach the check: a plain `(call)` pattern hands over
-  // every call of the file, and marshalling them was most of this rule's cost. Parent–child
-  // patterns stay linear; the nesting that once made them slow (10 000 nested calls) is deeper
-  // than the engine's bracket-depth limit and never reaches the query.
-  query: `
-    (expression_statement (call) @call)
-    (argument_list (call) @call)
-    (attribute object: (call) @call)
-    (keyword_argument value: (call) @call)
-    (for_statement right: (call) @call)
-    (for_in_clause right: (call) @call)
-  `,
-  check(context: RuleContext, matches: QueryMatch[]) {
+  // No pattern of its own: the candidates are the calls of factory names, found from the text
+  // (`factoryCallCandidates`); matching every call of a file was most of this rule's cost.
+  // `(module) @module` is LL303's pattern too, so it costs the engine nothing.
+  query: '(module) @module',
+  check(context: RuleContext) {
     const seen = new Set<string>();
-    const names = factoryAttributeNames(context.options);
-    for (const match of matches) {
-      const call = match.captures.find((c) => c.name === 'call')!.node;
-      // Only calls of a name or of an attribute with a factory's last name can be factories.
-      const fn = call.childForFieldName('function');
-      if (fn?.type === 'attribute') {
-        const attr = fn.childForFieldName('attribute');
-        if (attr?.type !== 'identifier' || !names.has(attr.text)) continue;
-      } else if (fn?.type !== 'identifier') continue;
+    for (const call of factoryCallCandidates(context)) {
+      if (!inCandidateContext(call)) continue;
       const key = `${call.startIndex}:${call.endIndex}`;
       if (seen.has(key)) continue;
       seen.add(key);
