@@ -1,9 +1,10 @@
 // The flow of a resource bound to a local or module name (shared by LL101 and LL102): where it
 // is used, released, re-bound or handed over after `name = factory(...)`, whether a release
 // runs on every normal path, and the "wrap it in `with`" fix.
-import type { Node, QueryMatch } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
 import {
   CALLBACK_REGISTRARS,
+  factoryCallCandidates,
   factoryOf,
   FactoryInfo,
   NON_OWNING_CALLS,
@@ -43,7 +44,37 @@ const ALWAYS_RUN = new Set(['try_statement', 'with_statement', 'else_clause', 'f
 const LOOPS = new Set(['for_statement', 'while_statement']);
 
 /** The query that finds `name = call(...)` candidates. */
-export const ALLOCATION_QUERY = `(assignment left: (identifier) @name right: (call) @call) @assign`;
+/**
+ * No pattern of their own for LL101/LL102: the allocations are found from factory names in the
+ * text (`allocationCandidates`), far fewer than the file's `name = call(…)` assignments.
+ * `(module) @module` is LL303's pattern too, so it costs the engine nothing.
+ */
+export const ALLOCATION_QUERY = '(module) @module';
+
+/** `name = factory(…)`: the statement's assignment, the bound name and the call. */
+export interface AllocationSite {
+  assign: Node;
+  name: Node;
+  call: Node;
+}
+
+const SITES = new WeakMap<Node, { text: string; region?: { start: number; end: number }; sites: AllocationSite[] }>();
+
+/** The file's (or the analysed region's) `name = call(…)` assignments whose call can be a factory's. */
+export function allocationCandidates(context: RuleContext): AllocationSite[] {
+  // LL101 and LL102 ask for the same sites in the same analysis.
+  const known = SITES.get(context.root);
+  if (known && known.text === context.text && known.region === context.region) return known.sites;
+  const sites: AllocationSite[] = [];
+  for (const call of factoryCallCandidates(context)) {
+    const assign = call.parent;
+    if (assign?.type !== 'assignment' || !assign.childForFieldName('right')?.equals(call)) continue;
+    const name = assign.childForFieldName('left');
+    if (name?.type === 'identifier') sites.push({ assign, name, call });
+  }
+  SITES.set(context.root, { text: context.text, region: context.region, sites });
+  return sites;
+}
 
 export function isContextManagerFunction(scope: Node, context: RuleContext): boolean {
   if (scope.type !== 'function_definition') return false;
@@ -417,18 +448,18 @@ export interface Allocation {
 }
 
 /**
- * Follows the allocation of one ALLOCATION_QUERY match; undefined when it is no resource, lives
+ * Follows the allocation at one site; undefined when it is no resource, lives
  * where it is not tracked (class bodies, lambdas, context-manager code, process-wide pools,
  * global names), escapes, or is released by `with`, `finally` or a taker.
  */
-export function trackAllocation(match: QueryMatch, context: RuleContext): Allocation | undefined {
-  const assign = match.captures.find((c) => c.name === 'assign')!.node;
+export function trackAllocation(site: AllocationSite, context: RuleContext): Allocation | undefined {
+  const assign = site.assign;
   // LL101 and LL102 follow the same allocations in the same analysis: the second asks the first's answer.
   let cache = ANALYSED.get(context.root);
   if (!cache || cache.text !== context.text) ANALYSED.set(context.root, (cache = { text: context.text, results: new Map() }));
   const known = cache.results.get(assign.startIndex);
   if (known !== undefined) return known ?? undefined;
-  const result = followAllocation(match, assign, context);
+  const result = followAllocation(site, assign, context);
   cache.results.set(assign.startIndex, result ?? null);
   return result;
 }
@@ -439,9 +470,9 @@ export function trackAllocation(match: QueryMatch, context: RuleContext): Alloca
  */
 const ANALYSED = new WeakMap<Node, { text: string; results: Map<number, Allocation | null> }>();
 
-function followAllocation(match: QueryMatch, assign: Node, context: RuleContext): Allocation | undefined {
-  const nameNode = match.captures.find((c) => c.name === 'name')!.node;
-  const call = match.captures.find((c) => c.name === 'call')!.node;
+function followAllocation(site: AllocationSite, assign: Node, context: RuleContext): Allocation | undefined {
+  const nameNode = site.name;
+  const call = site.call;
   const stmt = assign.parent;
   if (stmt?.type !== 'expression_statement') return undefined;
   const factory = factoryOf(call, context);

@@ -1,6 +1,5 @@
 // LL101 unclosed-resource: a resource bound to a name and not released on some path of its scope.
-import type { QueryMatch } from 'web-tree-sitter';
-import { ALLOCATION_QUERY, exitEquivalent, lineNo, normalPath, trackAllocation, withIsClose, wrapFix } from '../resource-flow';
+import { ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, normalPath, trackAllocation, withIsClose, wrapFix } from '../resource-flow';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
 export const rule: Rule = {
@@ -10,9 +9,9 @@ export const rule: Rule = {
   defaultSeverity: 'warning',
   locality: 'function',
   query: ALLOCATION_QUERY,
-  check(context: RuleContext, matches: QueryMatch[]) {
-    for (const match of matches) {
-      const a = trackAllocation(match, context);
+  check(context: RuleContext) {
+    for (const site of allocationCandidates(context)) {
+      const a = trackAllocation(site, context);
       if (!a) continue;
       const { call, name, uses, rebinding, releases } = a;
       const verdict = normalPath(a);

@@ -1,7 +1,7 @@
 // LL102 close-not-guaranteed: a resource released by an explicit `x.close()` on every normal
 // path, but not when something raises between the allocation and the release.
-import type { Node, QueryMatch } from 'web-tree-sitter';
-import { Allocation, ALLOCATION_QUERY, exitEquivalent, lineNo, normalPath, shadowedFactory, statementOf, trackAllocation, wrapFix } from '../resource-flow';
+import type { Node } from 'web-tree-sitter';
+import { Allocation, ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, normalPath, shadowedFactory, statementOf, trackAllocation, wrapFix } from '../resource-flow';
 import type { FactoryInfo } from '../resources';
 import type { Fix, Rule, RuleContext } from '../types';
 
@@ -166,9 +166,9 @@ export const rule: Rule = {
   category: 'resources',
   defaultSeverity: 'warning',
   query: ALLOCATION_QUERY,
-  check(context: RuleContext, matches: QueryMatch[]) {
-    for (const match of matches) {
-      const a = trackAllocation(match, context);
+  check(context: RuleContext) {
+    for (const site of allocationCandidates(context)) {
+      const a = trackAllocation(site, context);
       if (!a || normalPath(a).kind !== 'released' || shadowedFactory(a.call, context)) continue;
       const limit = a.rebinding ? a.rebinding.startIndex : Infinity;
       const release = a.covering.filter((r) => r.startIndex < limit).sort((x, y) => x.startIndex - y.startIndex)[0];

@@ -1,6 +1,6 @@
 // LL103 unbound-resource: a resource-factory call whose result is used without ever being bound,
 // so nothing can close it: `open(p).read()`, `json.load(open(p))`, `for line in open(p):`.
-import type { Node, QueryMatch } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
 import { addImportEdit } from '../imports';
 import { opensLater, indentLines, managedExpression, probeContext, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
 import { factoryCallCandidates, factoryOf, FactoryInfo, NON_OWNING_CALLS } from '../resources';
