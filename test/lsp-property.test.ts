@@ -11,7 +11,9 @@
 // equal the fresh analysis. A publish without the provisional mark that has findings is settled
 // and must be right at once.
 // Seeds are fixed (LEAKLENS_LSP_SEEDS=0x1,0x2 to try others; LEAKLENS_LSP_BATCHES for longer
-// scripts); a failure prints the seed, the base text and the batch, and saves the whole script.
+// scripts); a failure prints the seed, the base text and the batch, and saves the whole script
+// (base text included) under test-output/. The bases are drawn from test/fixtures/rules, so a seed
+// replays the same script only while that set of files is the same: keep the saved script.
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
