@@ -16,6 +16,7 @@ import {
   positionAt,
   rangeOf,
   withServer,
+  withTimeout,
 } from './helpers/lsp-client';
 
 const MUTABLE_DEFAULT = 'def f(x=[]):\n    return len(x)\n';
@@ -371,6 +372,21 @@ test('malformed JSON-RPC: invalid JSON body, a non-message body, invalid UTF-8, 
     await assertAnswers(c);
     assert.ok(c.alive);
   });
+});
+
+test('an unreadable message header (no or a non-numeric Content-Length) ends the server with a message, instead of leaving it deaf', async () => {
+  for (const header of ['Foo: bar\r\n\r\n{"jsonrpc":"2.0","id":1,"method":"x"}', 'Content-Length: abc\r\n\r\n{}']) {
+    const c = LspClient.spawn();
+    try {
+      await c.initialize();
+      await c.writeRaw(header);
+      await withTimeout(c.exited, 10_000, `the server did not exit after ${JSON.stringify(header)}`);
+      assert.equal(c.exitCode, 2, c.describe());
+      assert.match(c.stderr, /unreadable message header from the client/);
+    } finally {
+      c.kill();
+    }
+  }
 });
 
 test('an unknown request method gets a MethodNotFound error; unknown notifications are ignored', async () => {

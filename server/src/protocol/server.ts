@@ -12,6 +12,8 @@ import {
   InitializeParams,
   InitializeResult,
   ProposedFeatures,
+  StreamMessageReader,
+  StreamMessageWriter,
   TextDocumentSyncKind,
   TextEdit,
 } from 'vscode-languageserver/node';
@@ -35,7 +37,30 @@ export const INCREMENTAL_MIN_CHARS = 20_000;
 /** The longest a document goes on with incremental results while typing never pauses. */
 export const MAX_UNSETTLED_MS = 2000;
 
-export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): void {
+let shutdownRequested = false;
+
+/**
+ * The connection over standard input and output. A message whose header is unreadable (no or a
+ * bad Content-Length) leaves the stream without framing, so nothing after it can be read: the
+ * server says so and exits, and the editor restarts it, instead of running on deaf. (A bad body
+ * under a good header costs only that message.) The input's end exits too, as the library's own
+ * stream connection does.
+ */
+function stdioConnection(): Connection {
+  const reader = new StreamMessageReader(process.stdin);
+  reader.onError((error) => {
+    const text = error instanceof Error ? error.message : String(error);
+    if (!/Content-Length|message header|so many bytes/i.test(text)) return;
+    process.stderr.write(`leaklens: unreadable message header from the client (${text.split('\n')[0]}); exiting so the editor can restart the server\n`);
+    process.exit(2);
+  });
+  const ended = () => process.exit(shutdownRequested ? 0 : 1);
+  process.stdin.on('end', ended);
+  process.stdin.on('close', ended);
+  return createConnection(ProposedFeatures.all, reader, new StreamMessageWriter(process.stdout));
+}
+
+export function startServer(connection: Connection = stdioConnection()): void {
   let analyzer: Analyzer | undefined;
   const documents = new Map<string, OpenDocument>();
   const pending = new Set<string>();
@@ -303,6 +328,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   );
 
   connection.onShutdown(() => {
+    shutdownRequested = true;
     // Stop the scan's worker threads now, not only when the process exits.
     void workspace.dispose();
     for (const doc of documents.values()) doc.dispose();
