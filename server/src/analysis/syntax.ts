@@ -66,15 +66,37 @@ export function unparenthesize(node: Node): Node {
 
 /** The file's indentation step: the first indented block's offset from its header. */
 export function indentUnit(text: string, root: Node): string {
-  for (const block of root.descendantsOfType('block')) {
-    if (!block || !block.parent) continue;
-    const first = statementsOf(block)[0];
-    if (!first || !startsLine(text, first.startIndex)) continue;
-    const inner = indentOfLine(text, first.startIndex);
-    const outer = indentOfLine(text, block.parent.startIndex);
-    if (inner.startsWith(outer) && inner.length > outer.length) return inner.slice(outer.length);
+  const known = UNITS.get(root);
+  if (known && known.text === text) return known.unit;
+  const unit = firstIndentStep(text, root) ?? '    ';
+  UNITS.set(root, { text, unit });
+  return unit;
+}
+
+/** indentUnit per analysed tree (a root node object lives for one analysis). */
+const UNITS = new WeakMap<Node, { text: string; unit: string }>();
+
+/** The indentation step of the first block in document order that shows one: a cursor walk that stops there. */
+function firstIndentStep(text: string, root: Node): string | undefined {
+  const cursor = root.walk();
+  try {
+    for (;;) {
+      if (cursor.nodeType === 'block') {
+        const block = cursor.currentNode;
+        const first = statementsOf(block)[0];
+        const parent = block.parent;
+        if (first && parent && startsLine(text, first.startIndex)) {
+          const inner = indentOfLine(text, first.startIndex);
+          const outer = indentOfLine(text, parent.startIndex);
+          if (inner.startsWith(outer) && inner.length > outer.length) return inner.slice(outer.length);
+        }
+      }
+      if (cursor.gotoFirstChild()) continue;
+      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) return undefined;
+    }
+  } finally {
+    cursor.delete();
   }
-  return '    ';
 }
 
 /** Starts of multi-line string literals' inner lines, which must never be re-indented. */
