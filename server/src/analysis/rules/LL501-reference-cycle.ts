@@ -316,8 +316,14 @@ function weakThroughParameter(value: Node, context: RuleContext): boolean {
 }
 
 /** Attribute names that some store in the module gives a weak value (`root.prev = proxy(link)`). */
+/** weakSlots per analysed tree: a file-wide walk, asked for by every scope with a cycle. */
+const SLOTS = new WeakMap<Node, { text: string; slots: Set<string> }>();
+
 function weakSlots(root: Node, context: RuleContext): Set<string> {
+  const known = SLOTS.get(root);
+  if (known && known.text === context.text) return known.slots;
   const out = new Set<string>();
+  SLOTS.set(root, { text: context.text, slots: out });
   for (const a of root.descendantsOfType('assignment')) {
     const left = a?.childForFieldName('left');
     const right = a?.childForFieldName('right');
