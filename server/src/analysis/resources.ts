@@ -107,6 +107,17 @@ export function factoryAttributeNames(options: AnalysisOptions): Set<string> {
  * of the file; an occurrence in a string or comment leads to no call and is passed over.
  */
 export function factoryCallCandidates(context: RuleContext): Node[] {
+  // LL101, LL102 and LL103 ask for the same calls in the same analysis.
+  const known = CANDIDATES.get(context.root);
+  if (known && known.text === context.text && known.region === context.region && known.options === context.options) return known.calls;
+  const calls = findFactoryCalls(context);
+  CANDIDATES.set(context.root, { text: context.text, region: context.region, options: context.options, calls });
+  return calls;
+}
+
+const CANDIDATES = new WeakMap<Node, { text: string; region?: { start: number; end: number }; options: AnalysisOptions; calls: Node[] }>();
+
+function findFactoryCalls(context: RuleContext): Node[] {
   const names = new Set(factoryAttributeNames(context.options));
   for (const target of [...TABLE.map((f) => f.name), ...context.options.resourceFactories]) {
     const local = context.localNameFor(target);
