@@ -234,7 +234,7 @@ async function main() {
     tools: {
       leaklens: { version: leaklens.version, seconds: Number(leaklens.seconds.toFixed(1)), command: 'node bin/leaklens.js check . --format json --exit-zero (in the stdlib folder)' },
       ruff: { version: `${ruff.version} (@astral-sh/ruff-wasm-nodejs)`, seconds: Number(ruff.seconds.toFixed(1)), options: ruff.options, notDecodable: ruff.skipped },
-      pylint: pylint ? { version: pylint.version, seconds: Math.round(pylint.seconds), command: pylint.command, problems: pylint.problems ?? [] } : null,
+      pylint: pylint ? { version: pylint.version, seconds: Math.round(pylint.seconds), command: pylint.command, notAnalysed: pylint.findings.filter((f) => ['F0001', 'F0002', 'E0001'].includes(f.code)).map((f) => f.path) } : null,
     },
     counts: {
       leaklens: countBy(leaklens.findings, 'code'),
@@ -249,6 +249,7 @@ async function main() {
   const md = comparisonMarkdown(comparison);
   writeFileSync(join(DATA, 'comparison.md'), md.full);
   refreshBlock('comparison-summary', md.summary);
+  refreshBlock('comparison-details', md.details);
 
   console.log('\nfindings per rule (LeakLens): ' + Object.entries(comparison.counts.leaklens).map(([k, v]) => `${k} ${v}`).join(', '));
   console.log(md.summary);
@@ -285,6 +286,7 @@ function comparisonMarkdown(c) {
     for (const p of g.peers) lines.push(`| ${g.ours.join(', ')} | ${p.tool} ${p.code} (${p.name}) | ${p.peerTotal} | ${p.both} | ${p.onlyPeerCount} | ${p.onlyLeakLensCount} |`);
   }
   const summary = lines.join('\n');
+  const details = [];
   const full = [
     '# Peer comparison (generated)',
     '',
@@ -295,6 +297,7 @@ function comparisonMarkdown(c) {
     summary,
     '',
   ];
+  const start = full.length;
   for (const g of c.groups) {
     full.push(`## ${g.title}: ${g.ours.join(', ')}`, '', `LeakLens findings: ${Object.entries(g.oursTotal).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`, '');
     for (const p of g.peers) {
@@ -316,7 +319,9 @@ function comparisonMarkdown(c) {
       }
     }
   }
-  return { summary, full: full.join('\n') + '\n' };
+  // The per-rule sections, one heading level down, for docs/accuracy.md.
+  details.push(...full.slice(start).map((l) => (l.startsWith('#') ? `##${l}` : l)));
+  return { summary, full: full.join('\n') + '\n', details: details.join('\n').trim() };
 }
 
 

@@ -28,7 +28,7 @@ NON_OWNING = {
 }
 TAKERS = {"enter_context", "enter_async_context", "push", "push_async_exit", "closing", "contextlib.closing"}
 SCHEDULERS = {"addCleanup", "callback", "register", "finalize", "addClassCleanup", "push_async_callback"}
-PROBE_REASON = "an error probe: an unbound call inside `with assertRaises(…)` or in a `try` that handles its error, made to see it fail (LL103 leaves these alone)"
+PROBE_REASON = "an error probe: a discarded call inside `with assertRaises(…)` (or `assertWarns`, `catch_warnings` …) or in a `try` whose handler accepts the error, made to see it fail (LL103 leaves these alone)"
 
 
 def parents(tree):
@@ -83,16 +83,6 @@ def in_finally(node, up, stop):
     child, n = node, up.get(node)
     while n is not None and n is not stop:
         if isinstance(n, ast.Try) and any(child is s for s in n.finalbody):
-            return True
-        child, n = n, up.get(n)
-    return False
-
-
-def in_handler_or_try_body(node, up, stop):
-    """Inside the body of a `try` that has handlers (the code expects the call to fail)."""
-    child, n = node, up.get(node)
-    while n is not None and n is not stop:
-        if isinstance(n, (ast.Try, getattr(ast, "TryStar", ast.Try))) and n.handlers and any(child is s for s in n.body):
             return True
         child, n = n, up.get(n)
     return False
@@ -223,7 +213,7 @@ def classify_resource(call, tree, up, names, catalogue, wrap_socket_ok=True):
             return "unknown", "argument of a known reader"
         return "deliberate", "passed straight to a call that may take ownership (a wrapper such as `io.TextIOWrapper(…)`, a constructor, a helper, an assertion): LL103 flags only known readers that do not keep it"
     if isinstance(parent, (ast.Expr,)):
-        if error_probe(call, up, scope) or in_handler_or_try_body(call, up, scope):
+        if error_probe(call, up, scope) or accepting_try_or_raises(call, up, scope):
             return "deliberate", PROBE_REASON
         return "unknown", "bare call statement"
     if isinstance(parent, (ast.For, ast.comprehension)):
@@ -296,13 +286,12 @@ def classify_resource(call, tree, up, names, catalogue, wrap_socket_ok=True):
             kinds.append(("stored", u))
         elif isinstance(p, (ast.Tuple, ast.List, ast.Set, ast.Dict)):
             kinds.append(("stored", u))
-    found = {k for k, _ in kinds}
-    methods = {up[u].attr for _, u in kinds if isinstance(up.get(u), ast.Attribute)} | {
-        up[n].attr for n in uses if isinstance(up.get(n), ast.Attribute) and isinstance(up.get(up[n]), ast.Call)}
     first_store = min([(u.lineno, u.col_offset) for u in uses if isinstance(u.ctx, ast.Store)], default=None)
     loads = [u for u in uses if isinstance(u.ctx, ast.Load) and (first_store is None or (u.lineno, u.col_offset) < first_store)]
-    if not loads and accepting_try_or_raises(call, up, scope):
-        return "deliberate", PROBE_BOUND_REASON
+    found = {k for k, _ in kinds}
+    probe = not loads and accepting_try_or_raises(call, up, scope)
+    methods = {up[u].attr for _, u in kinds if isinstance(up.get(u), ast.Attribute)} | {
+        up[n].attr for n in uses if isinstance(up.get(n), ast.Attribute) and isinstance(up.get(up[n]), ast.Call)}
     if q in ("http.client.HTTPConnection", "http.client.HTTPSConnection") and not methods & HTTP_CONNECTING:
         return "deliberate", LAZY_REASON
     if q in ("smtplib.SMTP", "ftplib.FTP") and not call.args and not any(k.arg == "host" for k in call.keywords) and "connect" not in methods:
@@ -314,6 +303,8 @@ def classify_resource(call, tree, up, names, catalogue, wrap_socket_ok=True):
             loop = up.get(cmp) if isinstance(cmp, ast.Compare) else None
             if isinstance(loop, ast.While) and loop.test is cmp and not any(isinstance(b, ast.Break) for b in ast.walk(loop)):
                 return "deliberate", "reaped by a `while p.poll() is None:` loop (without `break`), as `wait()` would"
+    if probe and not found & {"finally-release", "with", "taker", "scheduled", "returned", "stored", "escape", "captured"}:
+        return "deliberate", PROBE_BOUND_REASON
     if "captured" in found:
         return "deliberate", "used by a nested function or lambda: shared beyond this scope (not tracked)"
     if "with" in found or "taker" in found or "scheduled" in found:
