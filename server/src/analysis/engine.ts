@@ -75,13 +75,6 @@ class LazyLines {
   }
 }
 
-function matchInside(match: QueryMatch, region: { start: number; end: number }): boolean {
-  for (const capture of match.captures) {
-    if (capture.node.startIndex < region.start || capture.node.endIndex > region.end) return false;
-  }
-  return true;
-}
-
 export function ruleEnabled(code: string, options: AnalysisOptions): boolean {
   const selected = options.select.length === 0 || options.select.some((p) => code.startsWith(p.toUpperCase()));
   const ignored = options.ignore.some((p) => code.startsWith(p.toUpperCase()));
@@ -194,7 +187,6 @@ export class Analyzer {
     const byRule: QueryMatch[][] = this.rules.map(() => []);
     const matches = merged.query.matches(scope);
     for (const match of matches) {
-      if (region && !matchInside(match, region)) continue;
       for (const owner of merged.rulesOfPattern[match.patternIndex]) if (enabled[owner]) byRule[owner].push(match);
     }
     let imports = knownImports;

@@ -17,17 +17,13 @@ export interface FileImports {
   spans: Array<{ start: number; end: number }>;
 }
 
-/** `collectImports` from the text's `import` keywords, with the statements' ranges. */
+/** The file's imports, from the text's `import` keywords, with the statements' ranges. */
 export function fileImports(root: Node, text: string): FileImports {
   const statements = statementsAtKeyword(root, text, 'import', IMPORT_TYPES);
   return { map: importMap(statements), spans: statements.map((s) => ({ start: s.startIndex, end: s.endIndex })) };
 }
 
-/** Local name → dotted target for every import statement in the tree (any nesting level). */
-export function collectImports(root: Node, text?: string): ImportMap {
-  return importMap(text === undefined ? root.descendantsOfType(['import_statement', 'import_from_statement']) : statementsAtKeyword(root, text, 'import', IMPORT_TYPES));
-}
-
+/** Local name → dotted target for the given import statements (any nesting level). */
 function importMap(statements: ReadonlyArray<Node | null>): ImportMap {
   const map: ImportMap = new Map();
   for (const stmt of statements) {

@@ -58,13 +58,7 @@ export interface AllocationSite {
   call: Node;
 }
 
-const SITES = new WeakMap<Node, { text: string; region?: { start: number; end: number }; sites: AllocationSite[] }>();
-
-/** The file's (or the analysed region's) `name = call(…)` assignments whose call can be a factory's. */
 export function allocationCandidates(context: RuleContext): AllocationSite[] {
-  // LL101 and LL102 ask for the same sites in the same analysis.
-  const known = SITES.get(context.root);
-  if (known && known.text === context.text && known.region === context.region) return known.sites;
   const sites: AllocationSite[] = [];
   for (const call of factoryCallCandidates(context)) {
     const assign = call.parent;
@@ -72,7 +66,6 @@ export function allocationCandidates(context: RuleContext): AllocationSite[] {
     const name = assign.childForFieldName('left');
     if (name?.type === 'identifier') sites.push({ assign, name, call });
   }
-  SITES.set(context.root, { text: context.text, region: context.region, sites });
   return sites;
 }
 
@@ -332,12 +325,9 @@ function closingSpelling(context: RuleContext): { name?: string } {
   return {};
 }
 
-/** The file's indentation step, computed once per analysis. */
-const UNITS = new WeakMap<Node, string>();
+/** The file's indentation step (`indentUnit` computes it once per analysed tree). */
 export function unitOf(context: RuleContext): string {
-  let unit = UNITS.get(context.root);
-  if (unit === undefined) UNITS.set(context.root, (unit = indentUnit(context.text, context.root)));
-  return unit;
+  return indentUnit(context.text, context.root);
 }
 
 /**

@@ -42,7 +42,7 @@ export interface ChangeSummary {
 }
 
 /** Maps a range of the text before `edit` to the text after it, widening it over the edit when they meet. */
-export function mapRange(range: OffsetRange, edit: AppliedEdit): OffsetRange {
+function mapRange(range: OffsetRange, edit: AppliedEdit): OffsetRange {
   const delta = edit.newEnd - edit.oldEnd;
   if (range.end < edit.start) return range;
   if (range.start > edit.oldEnd) return { start: range.start + delta, end: range.end + delta };
