@@ -8,6 +8,8 @@ import { FileImports, fileImports, resolveName } from './imports';
 import { RULES } from './registry';
 import { collectSuppressions, ignoreEdit, isSuppressed, mayHaveSuppressions, NO_SUPPRESSIONS } from './suppressions';
 import { LineIndex } from './text';
+import { catalogueFactory, FactoryInfo } from './resources';
+import { SemanticModel } from './semantic';
 import { AnalysisOptions, DEFAULT_OPTIONS, Finding, Fix, LineRef, OffsetEdit, Rule, RuleContext } from './types';
 
 export interface AnalyzedFinding extends Finding {
@@ -190,6 +192,10 @@ export class Analyzer {
       for (const owner of merged.rulesOfPattern[match.patternIndex]) if (enabled[owner]) byRule[owner].push(match);
     }
     let imports = knownImports;
+    const qualifiedName = (node: Node) => resolveName(node, (imports ??= fileImports(root, text)).map);
+    // One semantic model per analysis, built on first use, shared by the rules, dropped after.
+    let semantic: SemanticModel<FactoryInfo> | undefined;
+    const semanticModel = () => (semantic ??= new SemanticModel<FactoryInfo>(root, text, qualifiedName, (call) => catalogueFactory(call, qualifiedName, options)));
     const findings: AnalyzedFinding[] = [];
     const failures: string[] = [];
     this.rules.forEach((rule, index) => {
@@ -200,7 +206,10 @@ export class Analyzer {
         root,
         options,
         region,
-        qualifiedName: (node) => resolveName(node, (imports ??= fileImports(root, text)).map),
+        qualifiedName,
+        get semantic() {
+          return semanticModel();
+        },
         localNameFor: (target) => {
           for (const [local, dotted] of (imports ??= fileImports(root, text)).map) if (dotted === target) return local;
           return undefined;

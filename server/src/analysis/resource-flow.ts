@@ -27,6 +27,8 @@ import {
   startsLine,
 } from './syntax';
 import { addImportEdit } from './imports';
+import type { FlowDomain } from './semantic';
+import { firstRaising } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -214,41 +216,6 @@ function blockChainContains(stmt: Node, target: Node, scope: Node): boolean {
   return false;
 }
 
-/**
- * Does the release call at `release` run on every normal path after `alloc`? It must sit in the
- * allocation's block or an enclosing one, reached only through blocks that always run.
- */
-function covers(release: Node, alloc: Node, scope: Node, name: string): boolean {
-  if (release.startIndex < alloc.endIndex) return false;
-  for (let n: Node | null = release.parent; n && !n.equals(scope); n = n.parent) {
-    if (n.type === 'block' || n.type === 'module') {
-      if (alloc.startIndex >= n.startIndex && alloc.endIndex <= n.endIndex) return true;
-      const owner = n.parent;
-      if (!owner) return false;
-      // The `else` of an `if` is a branch; that of a `try`, `for` or `while` runs on the normal path.
-      if (owner.type === 'else_clause' && owner.parent?.type === 'if_statement') return false;
-      if (owner.type === 'if_statement' && owner.childForFieldName('consequence')?.equals(n) && testsItself(owner.childForFieldName('condition'), name)) continue;
-      const always = ALWAYS_RUN.has(owner.type) && !(owner.type === 'try_statement' && !owner.childForFieldName('body')?.equals(n));
-      if (!always) return false;
-    }
-  }
-  return alloc.startIndex >= scope.startIndex;
-}
-
-/**
- * `if f:`, `if f is not None:`, `if g is not sys.stdout.buffer:` — true whenever the name holds
- * the resource just allocated (a file, socket or process object is truthy and is no other object).
- */
-function testsItself(condition: Node | null, name: string): boolean {
-  let c = condition;
-  while (c?.type === 'parenthesized_expression') c = c.namedChild(0);
-  if (!c) return false;
-  if (c.type === 'identifier') return c.text === name;
-  if (c.type !== 'comparison_operator' || c.namedChildCount !== 2 || c.namedChild(0)?.text !== name) return false;
-  const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text);
-  return ops.join(' ') === 'is not' || (ops.join(' ') === '!=' && c.namedChild(1)?.type === 'none');
-}
-
 /** A loop around the allocation that does not also hold `node`. */
 export function loopBetween(alloc: Node, node: Node, scope: Node): Node | undefined {
   for (let n = alloc.parent; n && !n.equals(scope); n = n.parent) {
@@ -257,60 +224,6 @@ export function loopBetween(alloc: Node, node: Node, scope: Node): Node | undefi
   return undefined;
 }
 
-export function firstReturnBetween(scope: Node, from: number, to: number): Node | undefined {
-  for (const r of scope.descendantsOfType('return_statement')) {
-    if (r.startIndex > from && r.startIndex < to && enclosingScope(r)?.equals(scope)) return r;
-  }
-  return undefined;
-}
-
-/** Inside `if not name:` / `if name is None:` for the name the allocation binds. */
-function underFalsyTest(node: Node, alloc: Node, scope: Node): boolean {
-  const name = alloc.childForFieldName('left')?.text;
-  if (!name) return false;
-  for (let n: Node = node, p = node.parent; p && !p.equals(scope); n = p, p = p.parent) {
-    if (p.type !== 'if_statement' || !p.childForFieldName('consequence')?.equals(n)) continue;
-    let c = p.childForFieldName('condition');
-    while (c?.type === 'parenthesized_expression') c = c.namedChild(0);
-    if (c?.type === 'not_operator' && c.childForFieldName('argument')?.text === name) return true;
-    if (c?.type === 'comparison_operator' && c.namedChild(0)?.text === name && c.namedChild(1)?.type === 'none') {
-      const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text).join(' ');
-      if (ops === 'is' || ops === '==') return true;
-    }
-  }
-  return false;
-}
-
-function inExceptClause(node: Node, scope: Node): boolean {
-  for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
-    if (n.type === 'except_clause' || n.type === 'except_group_clause') return true;
-    if (n.type === 'function_definition' || n.type === 'lambda') return false;
-  }
-  return false;
-}
-
-/**
- * The first statement in (from, to) that leaves the path from the allocation to its release: a
- * `return` of the scope, or a `break`/`continue` of a loop that holds the allocation (one of a
- * loop nested between the two only leaves that loop, and the release still runs).
- */
-export function firstExitBetween(scope: Node, alloc: Node, from: number, to: number): Node | undefined {
-  for (const r of scope.descendantsOfType(['return_statement', 'break_statement', 'continue_statement'])) {
-    if (r.startIndex <= from || r.startIndex >= to) continue;
-    // An `except` clause runs only when something raised: that path is LL102's, not a normal one.
-    if (inExceptClause(r, scope)) continue;
-    // `if not proc: return None` right after `proc = Popen(…)`: a fresh resource is never falsy.
-    if (underFalsyTest(r, alloc, scope)) continue;
-    if (r.type === 'return_statement') {
-      if (enclosingScope(r)?.equals(scope)) return r;
-      continue;
-    }
-    let loop: Node | null = r.parent;
-    while (loop && !LOOPS.has(loop.type) && loop.type !== 'function_definition' && loop.type !== 'class_definition' && !loop.equals(scope)) loop = loop.parent;
-    if (loop && LOOPS.has(loop.type) && alloc.startIndex >= loop.startIndex && alloc.endIndex <= loop.endIndex) return r;
-  }
-  return undefined;
-}
 
 /** The line of `offset`, for a message (the engine writes the number: see RuleContext.lineRef). */
 export function lineNo(context: RuleContext, offset: number): string {
@@ -418,7 +331,7 @@ export function wrapFix(
   };
 }
 
-/** A tracked `name = factory(...)` allocation that neither escapes nor is released by `with`/`finally`/a taker. */
+/** A tracked `name = factory(...)` allocation, and what happens to it on every path of its scope. */
 export interface Allocation {
   assign: Node;
   /** The expression statement holding the assignment. */
@@ -429,119 +342,310 @@ export interface Allocation {
   scope: Node;
   body: Node;
   name: string;
-  /** Occurrences of the name after the allocation, up to an unconditional re-binding. */
+  /** Occurrences of the name after the allocation, up to an unconditional re-binding (for the `with` fix). */
   uses: Use[];
   rebinding?: Node;
-  /** Explicit release calls (`name.close()` …), and those that run on every normal path. */
+  /** Explicit release calls (`name.close()` …) anywhere in the scope after the allocation. */
   releases: Node[];
-  covering: Node[];
+  /** Where the resource is handed over (returned, stored, passed on), anywhere after the allocation. */
+  escapes: Node[];
+  verdict: Verdict;
+}
+
+export type Verdict =
+  /** Re-bound before it was released. */
+  | { kind: 'rebound'; at: Node }
+  | { kind: 'never' }
+  /** Released on some paths only; `loop`: the allocation runs again before the release. */
+  | { kind: 'conditional'; loop?: Node }
+  /** `ret`: a `return`, or a `break`/`continue`, after which nothing releases it. */
+  | { kind: 'early-return'; ret: Node }
+  /** Released or handed over on every normal path, but not when `raising` raises. */
+  | { kind: 'exceptional'; raising: Node; release?: Node; escape?: Node; handler?: Node }
+  | { kind: 'released' };
+
+/** Per-path state of one allocation: not (or no longer) owned by the name, or owned. */
+interface Owned {
+  owned: boolean;
+  /** The first statement that raised while the name owned the resource (the path went through a handler). */
+  raisedAt?: Node;
+  /** The first `return`/`break`/`continue` passed while owned. */
+  jump?: Node;
+}
+const FREE: Owned = { owned: false };
+
+type OccurrenceKind = UseKind | 'rebind' | 'escape-arg';
+interface Occurrence {
+  node: Node;
+  kind: OccurrenceKind;
+}
+
+/** Calls after which a path goes nowhere that matters: the process ends, or the test stops. */
+const TERMINATING = new Set(['sys.exit', 'os._exit', 'os.abort', 'exit', 'quit', 'pytest.fail', 'pytest.skip', 'pytest.exit']);
+const TERMINATING_METHODS = new Set(['fail', 'skipTest']);
+
+function terminatingCall(stmt: Node, context: RuleContext): boolean {
+  if (stmt.type !== 'expression_statement') return false;
+  const call = stmt.namedChild(0);
+  if (call?.type !== 'call') return false;
+  const fn = call.childForFieldName('function');
+  if (!fn) return false;
+  const q = context.qualifiedName(fn);
+  if (q && TERMINATING.has(q)) return true;
+  return fn.type === 'attribute' && fn.childForFieldName('object')?.text === 'self' && TERMINATING_METHODS.has(fn.childForFieldName('attribute')?.text ?? '');
 }
 
 /**
- * Follows the allocation at one site; undefined when it is no resource, lives
- * where it is not tracked (class bodies, lambdas, context-manager code, process-wide pools,
- * global names), escapes, or is released by `with`, `finally` or a taker.
+ * What `cond` is while `name` holds an open resource: `f`, `f is not None`, `not f.closed` are
+ * true; `not f`, `f is None`, `f.closed` are false (`and`/`or`/`not` combine them).
+ */
+function conditionForOpen(cond: Node, name: string): boolean | undefined {
+  let c = cond;
+  while (c.type === 'parenthesized_expression' && c.namedChild(0)) c = c.namedChild(0)!;
+  if (c.type === 'identifier') return c.text === name ? true : undefined;
+  if (c.type === 'attribute') {
+    const obj = c.childForFieldName('object');
+    return obj?.type === 'identifier' && obj.text === name && c.childForFieldName('attribute')?.text === 'closed' ? false : undefined;
+  }
+  if (c.type === 'not_operator') {
+    const inner = c.childForFieldName('argument');
+    const v = inner ? conditionForOpen(inner, name) : undefined;
+    return v === undefined ? undefined : !v;
+  }
+  if (c.type === 'boolean_operator') {
+    const left = c.childForFieldName('left');
+    const right = c.childForFieldName('right');
+    const op = c.childForFieldName('operator')?.text ?? c.children.find((x) => x && !x.isNamed)?.text;
+    const l = left ? conditionForOpen(left, name) : undefined;
+    const r = right ? conditionForOpen(right, name) : undefined;
+    if (op === 'and') return l === false || r === false ? false : l === true && r === true ? true : undefined;
+    if (op === 'or') return l === true || r === true ? true : l === false && r === false ? false : undefined;
+    return undefined;
+  }
+  if (c.type === 'comparison_operator' && c.namedChildCount === 2 && c.namedChild(0)?.type === 'identifier' && c.namedChild(0)?.text === name) {
+    const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text).join(' ');
+    const other = c.namedChild(1)!;
+    // A fresh resource is no other object, and never None.
+    if (ops === 'is not') return true;
+    if (ops === 'is') return other.type === 'none' ? false : undefined;
+    if (other.type === 'none') return ops === '!=' ? true : ops === '==' ? false : undefined;
+  }
+  return undefined;
+}
+
+/** The occurrences of the allocation's name in its scope, each classified, in document order. */
+function occurrencesOf(name: string, scopeNode: Node, factory: FactoryInfo, context: RuleContext): Occurrence[] {
+  const scope = context.semantic.scopeFor(scopeNode);
+  const out: Occurrence[] = [];
+  for (const b of scope.bindingsOf(name)) {
+    if (b.kind === 'delete') continue;
+    out.push({ node: b.node, kind: 'rebind' });
+  }
+  for (const ref of scope.references.get(name) ?? []) {
+    let kind: OccurrenceKind = classify(ref, factory, scopeNode, context);
+    if (kind === 'escape' && passedAsArgument(ref)) kind = 'escape-arg';
+    // `x += …` both reads and re-binds: the binding is listed above.
+    if (ref.parent?.type === 'augmented_assignment' && ref.parent.childForFieldName('left')?.equals(ref)) continue;
+    out.push({ node: ref, kind });
+  }
+  return out.sort((a, b) => a.node.startIndex - b.node.startIndex);
+}
+
+function passedAsArgument(id: Node): boolean {
+  const p = id.parent;
+  return p?.type === 'argument_list' || (p?.type === 'keyword_argument' && p.parent?.type === 'argument_list');
+}
+
+/** Occurrences inside [start, end), by binary search over the sorted list. */
+function occurrencesIn(list: Occurrence[], start: number, end: number): Occurrence[] {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].node.startIndex < start) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: Occurrence[] = [];
+  for (let i = lo; i < list.length && list[i].node.startIndex < end; i++) out.push(list[i]);
+  return out;
+}
+
+interface PathEvent {
+  kind: 'exit' | 'raise-exit' | 'rebound' | 'reallocated';
+  state: Owned;
+  at?: Node;
+}
+
+/**
+ * Follows one allocation through every path of its scope — normal and exceptional — on the
+ * semantic model's control flow; undefined when it is no resource, lives where it is not tracked
+ * (class bodies, lambdas, context-manager code, process-wide pools, names declared `global` or
+ * `nonlocal`, names a nested function sees), or is a probe or a mock.
  */
 export function trackAllocation(site: AllocationSite, context: RuleContext): Allocation | undefined {
-  const assign = site.assign;
   // LL101 and LL102 follow the same allocations in the same analysis: the second asks the first's answer.
-  let cache = ANALYSED.get(context.root);
-  if (!cache || cache.text !== context.text) ANALYSED.set(context.root, (cache = { text: context.text, results: new Map() }));
-  const known = cache.results.get(assign.startIndex);
+  const cache = context.semantic.memo('resource-allocations', () => new Map<number, Allocation | null>());
+  const known = cache.get(site.assign.id);
   if (known !== undefined) return known ?? undefined;
-  const result = followAllocation(site, assign, context);
-  cache.results.set(assign.startIndex, result ?? null);
+  const result = followAllocation(site, context);
+  cache.set(site.assign.id, result ?? null);
   return result;
 }
 
-/**
- * Results of trackAllocation for one analysis, keyed by its root node (a new object for every
- * analysis, so an entry never outlives the analysis that made it).
- */
-const ANALYSED = new WeakMap<Node, { text: string; results: Map<number, Allocation | null> }>();
-
-function followAllocation(site: AllocationSite, assign: Node, context: RuleContext): Allocation | undefined {
-  const nameNode = site.name;
-  const call = site.call;
+function followAllocation(site: AllocationSite, context: RuleContext): Allocation | undefined {
+  const { assign, call } = site;
   const stmt = assign.parent;
   if (stmt?.type !== 'expression_statement') return undefined;
   const factory = factoryOf(call, context);
   if (!factory || shadowedFactory(call, context)) return undefined;
-  const scope = enclosingScope(assign);
-  if (!scope || scope.type === 'class_definition' || scope.type === 'lambda') return undefined;
+  const scopeInfo = context.semantic.scopeOf(assign);
+  const scope = scopeInfo.node;
+  if (scopeInfo.kind !== 'function' && scopeInfo.kind !== 'module') return undefined;
   if (scope.type === 'module' && factory.pool) return undefined;
   if (isContextManagerFunction(scope, context)) return undefined;
-  const name = nameNode.text;
+  const name = site.name.text;
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return undefined;
-  if (declaredNonLocal(body, scope, name)) return undefined;
+  if (scopeInfo.globals.has(name) || scopeInfo.nonlocals.has(name)) return undefined;
+  // A nested function or lambda sees the name: it is shared beyond this scope.
+  if (context.semantic.scopes.capturedInside(scopeInfo, name)) return undefined;
 
+  const occurrences = occurrencesOf(name, scope, factory, context);
+  const after = occurrences.filter((o) => o.node.startIndex > assign.endIndex);
+  // The uses the `with` fix moves: those before an unconditional re-binding.
   const uses: Use[] = [];
   let rebinding: Node | undefined;
-  for (const id of body.descendantsOfType('identifier')) {
-    if (id.text !== name || id.startIndex <= assign.endIndex) continue;
-    const idScope = enclosingScope(id);
-    if (!idScope?.equals(scope)) {
-      // A nested function or lambda sees the name: it is shared beyond this scope.
-      if (idScope && (idScope.type === 'function_definition' || idScope.type === 'lambda')) return undefined;
-      continue;
-    }
-    const parent = id.parent!;
-    const isTarget =
-      (parent.type === 'assignment' && parent.childForFieldName('left')?.equals(id)) ||
-      (parent.type === 'for_statement' && parent.childForFieldName('left')?.equals(id)) ||
-      parent.type === 'as_pattern_target';
-    if (isTarget) {
-      const targetStmt = statementOf(id);
+  for (const o of after) {
+    if (o.kind === 'rebind') {
+      const targetStmt = statementOf(o.node);
       if (blockChainContains(stmt, targetStmt, scope) && !loopBetween(assign, targetStmt, scope)) {
-        // `c = wrap(c)`: the statement that rebinds the name first uses (hands over) the old object.
-        if (parent.type === 'assignment') {
-          for (const rid of parent.childForFieldName('right')?.descendantsOfType('identifier') ?? []) {
-            if (rid?.text !== name || !enclosingScope(rid)?.equals(scope)) continue;
-            const kind = classify(rid, factory, scope, context);
-            if (kind === 'escape') return undefined;
-            uses.push({ node: rid, kind });
-          }
-        }
         rebinding = targetStmt;
         break;
       }
       continue;
     }
-    const kind = classify(id, factory, scope, context);
-    if (kind === 'escape') return undefined;
-    uses.push({ node: id, kind });
+    uses.push({ node: o.node, kind: o.kind === 'escape-arg' ? 'escape' : o.kind });
   }
-  if (uses.some((u) => u.kind === 'released')) return undefined;
+  if (after.some((o) => o.kind === 'released' && !inFinally(o.node, scope))) {
+    // `with name:` / `closing(name)` / `stack.enter_context(name)` right away: nothing to track.
+    const first = after.find((o) => o.kind !== 'neutral');
+    if (first?.kind === 'released' && !(rebinding && first.node.startIndex > rebinding.startIndex)) return undefined;
+  }
   const probe = probeContext(assign);
   // Under `mock.patch` the factory is usually the mock; a result never used, made inside
   // `assertRaises` or a `try` that handles errors, is a call expected to fail.
   if (probe.mock || ((probe.expectsError || probe.handled) && uses.length === 0)) return undefined;
   const opens = opensLater(call, factory);
   if (opens && !uses.some((u) => opens(calledMethod(u.node) ?? ''))) return undefined;
-  const releases = uses.filter((u) => u.kind === 'release-call').map((u) => u.node.parent!.parent!);
-  const covering = releases.filter((r) => covers(r, assign, body, name) && !loopBetween(assign, r, body));
-  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, covering };
+
+  const releases = after.filter((o) => o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))).map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
+  const selfReleasing = releases.length > 0;
+  const escapes = after.filter((o) => o.kind === 'escape' || (o.kind === 'escape-arg' && !selfReleasing)).map((o) => statementOf(o.node));
+  // A process started on purpose and left to run: never waited for, and nothing but its `pid` read
+  // (CPython reaps such children itself when later processes start).
+  if (factory.name === 'subprocess.Popen' && releases.length === 0 && escapes.length === 0 && fireAndForget(call, uses, context)) return undefined;
+
+  const events: PathEvent[] = [];
+  const domain: FlowDomain<Owned> = {
+    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}` : 'f'),
+    evaluate(node, s) {
+      if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
+        if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
+        return { owned: true };
+      }
+      if (!s.owned) return s;
+      const inNode = occurrencesIn(occurrences, node.startIndex, node.endIndex);
+      // `c = wrap(c)`: the statement that re-binds the name hands the old object over first.
+      const rebinds = inNode.some((o) => o.kind === 'rebind');
+      // Python evaluates the right-hand side before it binds the target.
+      const ordered = rebinds ? [...inNode.filter((o) => o.kind !== 'rebind'), ...inNode.filter((o) => o.kind === 'rebind')] : inNode;
+      for (const o of ordered) {
+        switch (o.kind) {
+          case 'neutral':
+            continue;
+          case 'escape-arg':
+            if (selfReleasing && !rebinds) continue;
+            return FREE;
+          case 'rebind':
+            events.push({ kind: 'rebound', state: s, at: statementOf(o.node) });
+            return FREE;
+          default:
+            return FREE;
+        }
+      }
+      return s;
+    },
+    raises(node, s) {
+      if (!s.owned) return undefined;
+      const inNode = occurrencesIn(occurrences, node.startIndex, node.endIndex);
+      // The statement that releases or hands over the resource does that first.
+      const rebinds = inNode.some((o) => o.kind === 'rebind');
+      if (inNode.some((o) => o.kind !== 'neutral' && o.kind !== 'rebind' && !(o.kind === 'escape-arg' && selfReleasing && !rebinds))) return undefined;
+      // Entering a `with` calls `__enter__`; a `for` calls `iter()` and `next()` on its iterable.
+      if (node.type === 'with_item') return node;
+      if (isLoopIterable(node)) return node.type === 'list' || node.type === 'tuple' || node.type === 'string' ? undefined : node;
+      return firstRaising(node);
+    },
+    onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
+    onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
+    condition: (cond, s) => (s.owned ? conditionForOpen(cond, name) : undefined),
+    terminates: (node) => terminatingCall(node, context),
+  };
+  const outcome = context.semantic.flow(domain, body, FREE);
+  for (const s of [...outcome.normal, ...outcome.returns]) if (s.owned) events.push({ kind: 'exit', state: s });
+  for (const s of outcome.raises) if (s.owned) events.push({ kind: 'raise-exit', state: s });
+  const verdict = judge(events, releases, escapes, assign, body);
+  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict };
 }
 
-export type NormalPath =
-  | { kind: 'rebound' }
-  | { kind: 'never' }
-  | { kind: 'conditional'; loop?: Node }
-  /** `ret`: a `return`, or a `break`/`continue` that leaves the allocation's loop. */
-  | { kind: 'early-return'; ret: Node }
-  /** Released on every normal path (LL102 judges the exceptional ones). */
-  | { kind: 'released' };
+function isLoopIterable(node: Node): boolean {
+  const p = node.parent;
+  return p?.type === 'for_statement' && !!p.childForFieldName('right')?.equals(node);
+}
 
-/** What happens to an allocation on the normal (exception-free) paths of its scope. */
-export function normalPath(a: Allocation): NormalPath {
-  if (a.rebinding && !a.covering.some((r) => r.startIndex < a.rebinding!.startIndex)) return { kind: 'rebound' };
-  if (a.releases.length === 0) return { kind: 'never' };
-  if (a.covering.length === 0) {
-    return { kind: 'conditional', loop: a.releases.map((r) => loopBetween(a.assign, r, a.body)).find(Boolean) };
+/** `Popen(…)` with no pipes, whose object is used for nothing but its `pid`. */
+function fireAndForget(call: Node, uses: Use[], context: RuleContext): boolean {
+  for (const arg of call.childForFieldName('arguments')?.namedChildren ?? []) {
+    if (arg?.type !== 'keyword_argument') continue;
+    const key = arg.childForFieldName('name')?.text ?? '';
+    const value = arg.childForFieldName('value');
+    if ((key === 'stdin' || key === 'stdout' || key === 'stderr') && value && context.qualifiedName(value) === 'subprocess.PIPE') return false;
   }
-  const early = firstExitBetween(a.scope, a.assign, a.assign.endIndex, Math.min(...a.covering.map((r) => r.startIndex)));
-  return early ? { kind: 'early-return', ret: early } : { kind: 'released' };
+  return uses.every((u) => u.node.parent?.type === 'attribute' && u.node.parent.childForFieldName('attribute')?.text === 'pid' && u.node.parent.parent?.type !== 'call');
+}
+
+function inFinally(node: Node, scope: Node): boolean {
+  for (let n = node.parent; n && !n.equals(scope); n = n.parent) if (n.type === 'finally_clause') return true;
+  return false;
+}
+
+function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: Node, body: Node): Verdict {
+  const normal = events.filter((e) => e.kind !== 'raise-exit' && !e.state.raisedAt);
+  const rebound = normal.find((e) => e.kind === 'rebound');
+  if (rebound) return { kind: 'rebound', at: rebound.at! };
+  const again = normal.find((e) => e.kind === 'reallocated');
+  if (again?.state.jump && (releases.length > 0 || escapes.length > 0)) return { kind: 'early-return', ret: again.state.jump };
+  if (again) {
+    return releases.length > 0 || escapes.length > 0 ? { kind: 'conditional', loop: loopBetween(assign, body, body) ?? enclosingLoop(assign, body) } : { kind: 'never' };
+  }
+  const exits = normal.filter((e) => e.kind === 'exit');
+  if (exits.length > 0) {
+    if (releases.length === 0 && escapes.length === 0) return { kind: 'never' };
+    const jumped = exits.find((e) => e.state.jump);
+    if (jumped) return { kind: 'early-return', ret: jumped.state.jump! };
+    return { kind: 'conditional' };
+  }
+  const exceptional = events.find((e) => e.state.raisedAt) ?? events.find((e) => e.kind === 'raise-exit');
+  if (exceptional) {
+    const raising = exceptional.state.raisedAt ?? exceptional.at ?? assign;
+    return { kind: 'exceptional', raising, release: releases.find((r) => r.startIndex > raising.startIndex) ?? releases[0], escape: escapes.find((e) => e.startIndex > raising.startIndex) ?? escapes[0] };
+  }
+  return { kind: 'released' };
+}
+
+function enclosingLoop(node: Node, stop: Node): Node | undefined {
+  for (let n = node.parent; n && !n.equals(stop); n = n.parent) if (LOOPS.has(n.type)) return n;
+  return undefined;
 }
 
 /**
@@ -578,41 +682,17 @@ export function exitEquivalent(release: Node, factory: FactoryInfo): boolean {
   return method === 'close';
 }
 
-/** Does a statement directly in `block` define or assign `name` (`def name`, `class name`, `name = …`)? */
-function bindsName(block: Node, name: string): boolean {
-  for (let stmt of block.namedChildren) {
-    if (!stmt) continue;
-    if (stmt.type === 'decorated_definition') stmt = stmt.childForFieldName('definition') ?? stmt;
-    if ((stmt.type === 'function_definition' || stmt.type === 'class_definition') && stmt.childForFieldName('name')?.text === name) return true;
-    if (stmt.type === 'expression_statement') {
-      const assign = stmt.namedChild(0);
-      if (assign?.type === 'assignment' && assign.childForFieldName('left')?.text === name) return true;
-    }
-  }
-  return false;
-}
-
 /**
- * A factory spelled as a bare name that this file rebinds: `def open(url): …` at module level
- * (webbrowser.open), `open = …`, a class, or a parameter or local definition of an enclosing
- * function. Imported names are resolved by `qualifiedName` and never count as shadowed.
+ * A factory spelled as a bare name that this file binds itself: `def open(url): …` at module
+ * level (webbrowser.open), `open = …`, a class, a parameter or a local of an enclosing function.
+ * Imported names are resolved by `qualifiedName` and never count as shadowed.
  */
 export function shadowedFactory(call: Node, context: RuleContext): boolean {
   const fn = call.childForFieldName('function');
   if (fn?.type !== 'identifier') return false;
-  const name = fn.text;
-  if (context.qualifiedName(fn) !== name) return false;
-  if (bindsName(context.root, name)) return true;
-  for (let scope = enclosingScope(call); scope && scope.type !== 'module'; scope = enclosingScope(scope)) {
-    if (scope.type !== 'function_definition' && scope.type !== 'lambda') continue;
-    const params = scope.childForFieldName('parameters');
-    for (const p of params?.namedChildren ?? []) {
-      if (!p) continue;
-      const id = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
-      if (id?.text === name) return true;
-    }
-    const body = scope.type === 'function_definition' ? scope.childForFieldName('body') : null;
-    if (body && bindsName(body, name)) return true;
-  }
-  return false;
+  if (context.qualifiedName(fn) !== fn.text) return false;
+  // A function of this file that returns a fresh resource is a factory in its own right.
+  const def = context.semantic.calleeDefinition(call);
+  if (def && context.semantic.returnsFreshResource(def)) return false;
+  return context.semantic.resolve(fn).some((b) => b.kind !== 'import');
 }

@@ -48,18 +48,23 @@ const BY_NAME = new Map(TABLE.map((f) => [f.name, f]));
 /** `ssl.SSLContext.wrap_socket` is a method of a context object: matched by its method name. */
 const WRAP_SOCKET: FactoryInfo = { name: 'ssl.SSLContext.wrap_socket', release: ['close', 'detach'] };
 
-/** The factory a call invokes, if any (resolved through imports; user factories included). */
-export function factoryOf(call: Node, context: RuleContext): FactoryInfo | undefined {
+/** The catalogue's factory a call invokes, if any (resolved through imports; user factories included). */
+export function catalogueFactory(call: Node, qualifiedName: (node: Node) => string | undefined, options: AnalysisOptions): FactoryInfo | undefined {
   const fn = call.childForFieldName('function');
   if (!fn) return undefined;
-  const name = context.qualifiedName(fn);
+  const name = qualifiedName(fn);
   if (name) {
     const known = BY_NAME.get(name);
     if (known) return known;
-    if (userFactories(context.options).has(name)) return { name, release: CLOSE };
+    if (userFactories(options).has(name)) return { name, release: CLOSE };
   }
   if (fn.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'wrap_socket') return WRAP_SOCKET;
   return undefined;
+}
+
+/** The resource a call makes: a catalogue factory, or a function of this file that returns a fresh one. */
+export function factoryOf(call: Node, context: RuleContext): FactoryInfo | undefined {
+  return context.semantic.resourceOfCall(call);
 }
 
 let cachedOptions: AnalysisOptions | undefined;
@@ -108,27 +113,58 @@ export function factoryAttributeNames(options: AnalysisOptions): Set<string> {
  */
 export function factoryCallCandidates(context: RuleContext): Node[] {
   // LL101, LL102 and LL103 ask for the same calls in the same analysis.
-  const known = CANDIDATES.get(context.root);
-  if (known && known.text === context.text && known.region === context.region && known.options === context.options) return known.calls;
-  const calls = findFactoryCalls(context);
-  CANDIDATES.set(context.root, { text: context.text, region: context.region, options: context.options, calls });
-  return calls;
+  return context.semantic.memo('factory-call-candidates', () => findFactoryCalls(context));
 }
 
-const CANDIDATES = new WeakMap<Node, { text: string; region?: { start: number; end: number }; options: AnalysisOptions; calls: Node[] }>();
-
+/**
+ * The factory calls of the file: calls of catalogue names, then calls of the file's own functions
+ * that return a fresh resource (found from the catalogue calls they make, and so on to a fixed
+ * point). The text search is only a pre-filter deciding which calls to look at; whether a call
+ * makes a resource is the semantic model's answer.
+ */
 function findFactoryCalls(context: RuleContext): Node[] {
   const names = new Set(factoryAttributeNames(context.options));
   for (const target of [...TABLE.map((f) => f.name), ...context.options.resourceFactories]) {
     const local = context.localNameFor(target);
     if (local) names.add(local);
   }
-  const { text, root, region } = context;
+  const all = callsOfNames(context, names);
+  const seen = new Set(all.map((c) => c.id));
+  let frontier = all;
+  const factoryDefs = new Set<number>();
+  for (let round = 0; round < 8 && frontier.length > 0; round++) {
+    const newNames = new Set<string>();
+    for (const call of frontier) {
+      const scope = context.semantic.scopeOf(call);
+      if (scope.kind !== 'function' || factoryDefs.has(scope.node.id)) continue;
+      if (!context.semantic.returnsFreshResource(scope.node)) continue;
+      factoryDefs.add(scope.node.id);
+      const name = scope.name;
+      if (name && !names.has(name)) newNames.add(name);
+    }
+    if (newNames.size === 0) break;
+    for (const n of newNames) names.add(n);
+    frontier = callsOfNames(context, newNames).filter((c) => {
+      if (seen.has(c.id)) return false;
+      const def = context.semantic.calleeDefinition(c);
+      if (!def || !factoryDefs.has(def.id)) return false;
+      seen.add(c.id);
+      return true;
+    });
+    all.push(...frontier);
+  }
+  const { region } = context;
+  const inRegion = region ? all.filter((c) => c.startIndex >= region.start && c.startIndex < region.end) : all;
+  return inRegion.sort((a, b) => a.startIndex - b.startIndex);
+}
+
+/** Calls `name(…)` / `x.name(…)` of the given names, found from their occurrences in the text. */
+function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
+  if (names.size === 0) return [];
+  const { text, root } = context;
   const pattern = new RegExp(`\\b(${[...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})\\s*\\(`, 'g');
   const calls: Node[] = [];
-  pattern.lastIndex = region?.start ?? 0;
-  const end = region?.end ?? text.length;
-  for (let m = pattern.exec(text); m && m.index < end; m = pattern.exec(text)) {
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
     const id = root.descendantForIndex(m.index, m.index + m[1].length);
     if (!id || id.type !== 'identifier') continue;
     let callee: Node = id;

@@ -1,6 +1,8 @@
 // Plain data shared by the analysis layer, the CLI and the protocol layer.
 // Offsets are UTF-16 code units into the analysed text (tree-sitter's and LSP's unit).
 import type { Node, QueryMatch } from 'web-tree-sitter';
+import type { FactoryInfo } from './resources';
+import type { SemanticModel } from './semantic';
 
 export type Severity = 'error' | 'warning' | 'info' | 'hint';
 export type Safety = 'safe' | 'unsafe';
@@ -115,6 +117,11 @@ export interface RuleContext {
    */
   lineRef(offset: number): string;
   report(report: Report): void;
+  /**
+   * The file's semantic model (scopes, bindings, classes, control flow, function summaries),
+   * built on first use and shared by every rule of this analysis; it never outlives the analysis.
+   */
+  readonly semantic: SemanticModel<FactoryInfo>;
 }
 
 /**

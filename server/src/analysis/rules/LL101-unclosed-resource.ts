@@ -1,5 +1,5 @@
 // LL101 unclosed-resource: a resource bound to a name and not released on some path of its scope.
-import { ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, normalPath, trackAllocation, withIsClose, wrapFix } from '../resource-flow';
+import { ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, trackAllocation, withIsClose, wrapFix } from '../resource-flow';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
 export const rule: Rule = {
@@ -13,15 +13,15 @@ export const rule: Rule = {
     for (const site of allocationCandidates(context)) {
       const a = trackAllocation(site, context);
       if (!a) continue;
-      const { call, name, uses, rebinding, releases } = a;
-      const verdict = normalPath(a);
-      if (verdict.kind === 'released') continue; // released on every normal path (LL102 judges the exceptional ones)
+      const { call, name, uses, rebinding, releases, verdict } = a;
+      // Released (or handed over) on every normal path: the exceptional ones are LL102's.
+      if (verdict.kind === 'released' || verdict.kind === 'exceptional') continue;
       const callText = `${call.childForFieldName('function')?.text ?? 'factory'}(…)`;
       const related: RelatedLocation[] = [];
       let message: string;
       if (verdict.kind === 'rebound') {
-        message = `\`${name}\` is re-bound on line ${lineNo(context, rebinding!.startIndex)} before the \`${callText}\` result it holds is released`;
-        related.push({ start: rebinding!.startIndex, end: rebinding!.endIndex, message: `\`${name}\` is re-bound here` });
+        message = `\`${name}\` is re-bound on line ${lineNo(context, verdict.at.startIndex)} before the \`${callText}\` result it holds is released`;
+        related.push({ start: verdict.at.startIndex, end: verdict.at.endIndex, message: `\`${name}\` is re-bound here` });
       } else if (verdict.kind === 'never') {
         message = `\`${callText}\` result bound to \`${name}\` is never released; use \`with\` so it is closed promptly`;
       } else if (verdict.kind === 'conditional') {
@@ -44,8 +44,9 @@ export const rule: Rule = {
       }
       const fixUses = rebinding ? uses.filter((u) => u.node.startIndex < rebinding!.startIndex) : uses;
       // Only where leaving `with` does exactly what closing does (not processes, pools,
-      // HTTPConnection without __enter__, TemporaryDirectory binding a path, FTP/SMTP quitting).
-      const fix = withIsClose(a.factory) ? wrapFix(a.stmt, name, call, fixUses, a.factory, a.scope, context, (r) => exitEquivalent(r, a.factory)) : undefined;
+      // HTTPConnection without __enter__, TemporaryDirectory binding a path, FTP/SMTP quitting),
+      // and never for a resource the code hands over somewhere (the `with` would close it under the new owner).
+      const fix = withIsClose(a.factory) && a.escapes.length === 0 ? wrapFix(a.stmt, name, call, fixUses, a.factory, a.scope, context, (r) => exitEquivalent(r, a.factory)) : undefined;
       context.report({ node: call, message, related, fixes: fix ? [fix] : [] });
     }
   },

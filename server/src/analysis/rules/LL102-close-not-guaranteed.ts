@@ -1,125 +1,9 @@
 // LL102 close-not-guaranteed: a resource released by an explicit `x.close()` on every normal
 // path, but not when something raises between the allocation and the release.
 import type { Node } from 'web-tree-sitter';
-import { Allocation, ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, normalPath, shadowedFactory, statementOf, trackAllocation, wrapFix } from '../resource-flow';
+import { Allocation, ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, trackAllocation, wrapFix } from '../resource-flow';
 import type { FactoryInfo } from '../resources';
 import type { Fix, Rule, RuleContext } from '../types';
-
-/** Nodes whose evaluation can raise (a call, attribute access, subscript, an iteration …). */
-const ALWAYS_RAISING = new Set([
-  'call', 'attribute', 'subscript', 'await', 'yield', 'raise_statement', 'assert_statement',
-  'import_statement', 'import_from_statement', 'future_import_statement', 'with_clause', 'print_statement', 'exec_statement',
-]);
-const OPERATORS = new Set(['binary_operator', 'comparison_operator', 'unary_operator', 'augmented_assignment']);
-/** Operands that cannot make an operator raise by themselves (beyond a programming error). */
-const SIMPLE_OPERANDS = new Set(['identifier', 'integer', 'float', 'string', 'concatenated_string', 'true', 'false', 'none', 'parenthesized_expression']);
-/** Operators that raise on ordinary values (ZeroDivisionError, membership on arbitrary objects). */
-const RAISING_OPERATORS = new Set(['/', '//', '%', '/=', '//=', '%=', 'in', 'not in', '@', '@=']);
-
-function operandsSimple(node: Node): boolean {
-  for (const c of node.namedChildren) {
-    if (!c || c.type === 'comment') continue;
-    // `b"a" * support.PIPE_MAX_SIZE`: a plain attribute read is as simple as a name.
-    if (c.type === 'attribute' && plainAttributeRead(c)) continue;
-    if (!SIMPLE_OPERANDS.has(c.type)) return false;
-    if (c.type === 'parenthesized_expression' && !operandsSimple(c)) return false;
-    if (c.type === 'string' && c.namedChildren.some((p) => p?.type === 'interpolation')) return false;
-  }
-  return true;
-}
-
-function operatorRaises(node: Node): boolean {
-  for (const c of node.children) {
-    if (c && !c.isNamed && RAISING_OPERATORS.has(c.type)) return true;
-  }
-  return !operandsSimple(node);
-}
-
-/** Registering a cleanup (`self.addCleanup(proc.stdout.close)`) does not fail in practice. */
-const REGISTRATIONS = new Set(['addCleanup', 'addClassCleanup', 'addAsyncCleanup']);
-
-/** `a.b.c` read (not called, not assigned to): a plain attribute read of names, taken as not raising. */
-function plainAttributeRead(node: Node): boolean {
-  let n: Node | null = node;
-  while (n?.type === 'attribute') n = n.childForFieldName('object');
-  if (n?.type !== 'identifier') return false;
-  // The outermost attribute of the chain decides.
-  let outer = node;
-  while (outer.parent?.type === 'attribute' && outer.parent.childForFieldName('object')?.equals(outer)) outer = outer.parent;
-  const parent = outer.parent;
-  if (parent?.type === 'call' && parent.childForFieldName('function')?.equals(outer)) return false;
-  if ((parent?.type === 'assignment' || parent?.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(outer)) return false;
-  if (parent?.type === 'delete_statement') return false;
-  return true;
-}
-
-function isRegistration(node: Node): boolean {
-  const fn = node.childForFieldName('function');
-  if (fn?.type !== 'attribute' || !REGISTRATIONS.has(fn.childForFieldName('attribute')?.text ?? '')) return false;
-  const args = node.childForFieldName('arguments')?.namedChildren ?? [];
-  return args.every((a) => !a || a.type === 'comment' || a.type === 'identifier' || (a.type === 'attribute' && plainAttributeRead(a)));
-}
-
-function canRaise(node: Node): boolean {
-  if (node.type === 'attribute' && plainAttributeRead(node)) return false;
-  if (ALWAYS_RAISING.has(node.type)) return true;
-  if (OPERATORS.has(node.type)) return operatorRaises(node);
-  // Iterating calls `iter()` and `next()` on the iterable.
-  if (node.type === 'for_statement' || node.type === 'for_in_clause') {
-    const right = node.childForFieldName('right');
-    return !!right && right.type !== 'list' && right.type !== 'tuple' && right.type !== 'string';
-  }
-  return false;
-}
-
-/**
- * The first node in [from, to) whose evaluation can raise, skipping code that does not run
- * between the allocation and the release: bodies of nested functions and lambdas (their defaults
- * and decorators do run), and the handlers of a `try` whose body holds the allocation (they run
- * when the allocation itself failed, or after something in the body raised, which counts there).
- */
-function firstRaising(root: Node, alloc: Node, from: number, to: number, protectedBy: (n: Node) => boolean): Node | undefined {
-  const visit = (node: Node): Node | undefined => {
-    if (node.endIndex <= from || node.startIndex >= to) return undefined;
-    if (node.type === 'call' && isRegistration(node)) return undefined;
-    if (node.startIndex >= from && node.endIndex <= to && canRaise(node) && !protectedBy(node)) return node;
-    for (const child of node.children) {
-      if (!child) continue;
-      if ((node.type === 'function_definition' && child.type === 'block') || (node.type === 'lambda' && node.childForFieldName('body')?.equals(child))) continue;
-      if (node.type === 'try_statement' && child.type === 'except_clause') {
-        const body = node.childForFieldName('body');
-        if (body && alloc.startIndex >= body.startIndex && alloc.endIndex <= body.endIndex) continue;
-      }
-      const found = visit(child);
-      if (found) return found;
-    }
-    return undefined;
-  };
-  return visit(root);
-}
-
-/**
- * Is `node` covered by a handler that releases the resource: inside the body of a `try` whose
- * `except` clause releases it, or inside such a clause (the exceptional path, which releases)?
- */
-function handledBy(node: Node, a: Allocation): boolean {
-  const handlers: Node[] = [];
-  for (const r of a.releases) {
-    for (let n = r.parent; n && !n.equals(a.body); n = n.parent) {
-      if (n.type === 'except_clause') {
-        handlers.push(n);
-        break;
-      }
-    }
-  }
-  if (handlers.length === 0) return false;
-  for (let n: Node | null = node; n && !n.equals(a.body); n = n.parent) {
-    if (n.type === 'except_clause' && handlers.some((h) => h.equals(n!))) return true;
-    const parent: Node | null = n.parent;
-    if (parent?.type === 'try_statement' && parent.childForFieldName('body')?.equals(n) && handlers.some((h) => h.parent?.equals(parent))) return true;
-  }
-  return false;
-}
 
 const NO_WITH = new Set([
   // No `__enter__`: a `with` would fail.
@@ -169,28 +53,30 @@ export const rule: Rule = {
   check(context: RuleContext) {
     for (const site of allocationCandidates(context)) {
       const a = trackAllocation(site, context);
-      if (!a || normalPath(a).kind !== 'released' || shadowedFactory(a.call, context)) continue;
-      const limit = a.rebinding ? a.rebinding.startIndex : Infinity;
-      const release = a.covering.filter((r) => r.startIndex < limit).sort((x, y) => x.startIndex - y.startIndex)[0];
-      if (!release) continue;
-      // Up to the statement that releases: what that statement evaluates before the release is its own business.
-      const raising = firstRaising(a.body, a.stmt, a.stmt.endIndex, statementOf(release).startIndex, (n) => handledBy(n, a));
-      if (!raising) continue;
+      if (!a || a.verdict.kind !== 'exceptional') continue;
+      const { raising, release, escape } = a.verdict;
       const callText = `${a.call.childForFieldName('function')?.text ?? 'factory'}(…)`;
-      const releaseText = release.childForFieldName('function')?.text ?? `${a.name}.close`;
-      const message =
-        `\`${callText}\` result bound to \`${a.name}\` is released by \`${releaseText}()\` on line ${lineNo(context, release.startIndex)} ` +
-        `only if nothing raises first, and line ${lineNo(context, raising.startIndex)} can; use \`with\` so it is released on every path`;
-      const fix = fixFor(a, context);
-      context.report({
-        node: a.call,
-        message,
-        related: [
-          { start: raising.startIndex, end: raising.endIndex, message: 'can raise before the release' },
-          { start: release.startIndex, end: release.endIndex, message: 'skipped when an exception is raised above' },
-        ],
-        fixes: fix ? [fix] : [],
-      });
+      const raisingLine = lineNo(context, raising.startIndex);
+      const related = [{ start: raising.startIndex, end: raising.endIndex, message: 'can raise before the release' }];
+      let message: string;
+      let fix: Fix | undefined;
+      if (release && (!escape || release.startIndex < escape.startIndex)) {
+        const releaseText = release.type === 'call' ? (release.childForFieldName('function')?.text ?? `${a.name}.close`) : `${a.name}.close`;
+        message =
+          `\`${callText}\` result bound to \`${a.name}\` is released by \`${releaseText}()\` on line ${lineNo(context, release.startIndex)} ` +
+          `only if nothing raises first, and line ${raisingLine} can; use \`with\` so it is released on every path`;
+        related.push({ start: release.startIndex, end: release.endIndex, message: 'skipped when an exception is raised above' });
+        fix = a.escapes.length === 0 ? fixFor(a, context) : undefined;
+      } else if (escape) {
+        const what = escape.type === 'return_statement' ? 'returned' : 'handed over';
+        message =
+          `\`${callText}\` result bound to \`${a.name}\` is ${what} on line ${lineNo(context, escape.startIndex)}, but line ${raisingLine} can raise before that ` +
+          `and nothing closes it on that path; close it in an \`except\` clause that re-raises`;
+        related.push({ start: escape.startIndex, end: escape.endIndex, message: `${what} here, only when nothing raised` });
+      } else {
+        message = `\`${callText}\` result bound to \`${a.name}\` is not released when line ${raisingLine} raises; use \`with\` so it is released on every path`;
+      }
+      context.report({ node: a.call, message, related, fixes: fix ? [fix] : [] });
     }
   },
   docs: {

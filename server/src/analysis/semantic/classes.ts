@@ -1,0 +1,201 @@
+// The class model: a class's bases and kind, its methods and their kinds, and what each method
+// does to the instance's (or the class's) attributes — sets, reads, mutates in place, deletes.
+// Attribute accesses count only through the method's own first parameter (resolved with the scope
+// model, so an inner function's own `self` parameter is not the method's).
+import type { Node } from 'web-tree-sitter';
+import { parameterName, ScopeTable } from './scopes';
+
+export type MethodKind = 'instance' | 'class' | 'static' | 'property';
+
+/** Methods that add to a container in place. */
+export const GROWING_METHODS = new Set(['append', 'extend', 'insert', 'add', 'update', 'setdefault', 'appendleft', 'extendleft', 'put', 'put_nowait', '__setitem__']);
+/** Methods that take entries out of a container (the one list every rule uses). */
+export const REMOVING_METHODS = new Set(['pop', 'popitem', 'remove', 'discard', 'clear', 'popleft', 'get_nowait', '__delitem__', 'difference_update', 'intersection_update']);
+
+export interface AttributeUse {
+  /** The `self.x` attribute node. */
+  node: Node;
+  kind: 'set' | 'read' | 'grow' | 'remove' | 'delete';
+}
+
+export interface MethodModel {
+  name: string;
+  node: Node;
+  kind: MethodKind;
+  /** The first parameter (`self` / `cls`), when the method has one. */
+  receiver?: Node;
+  decorators: Node[];
+  /** Attribute uses through the receiver, by attribute name, in document order. */
+  attributes: Map<string, AttributeUse[]>;
+}
+
+export interface ClassModel {
+  node: Node;
+  name: string;
+  /** The base-class expressions and the dotted names they resolve to (undefined when unknown). */
+  bases: Array<{ node: Node; qualified?: string }>;
+  metaclass?: { node: Node; qualified?: string };
+  isEnum: boolean;
+  isDataclass: boolean;
+  isNamedTuple: boolean;
+  isProtocol: boolean;
+  isException: boolean;
+  methods: Map<string, MethodModel>;
+}
+
+const ENUM_BASES = /^(enum\.)?(Enum|IntEnum|StrEnum|Flag|IntFlag|ReprEnum)$/;
+const EXCEPTION_NAME = /(Error|Exception|Warning|Exit|Interrupt)$/;
+
+export function decoratorsOfDefinition(def: Node): Node[] {
+  const parent = def.parent;
+  if (parent?.type !== 'decorated_definition') return [];
+  return parent.namedChildren.filter((c): c is Node => c?.type === 'decorator');
+}
+
+/** `@functools.lru_cache(maxsize=1)` → the `functools.lru_cache` node. */
+export function decoratorCallee(decorator: Node): Node | undefined {
+  let expr = decorator.namedChildren.find((c) => c?.type !== 'comment') ?? undefined;
+  if (expr?.type === 'call') expr = expr.childForFieldName('function') ?? undefined;
+  return expr;
+}
+
+export class ClassTable {
+  private readonly models = new Map<number, ClassModel>();
+
+  constructor(
+    private readonly scopes: ScopeTable,
+    private readonly qualifiedName: (node: Node) => string | undefined,
+  ) {}
+
+  model(cls: Node): ClassModel {
+    const known = this.models.get(cls.id);
+    if (known) return known;
+    const model = this.build(cls);
+    this.models.set(cls.id, model);
+    return model;
+  }
+
+  /** The class a def is a method of (directly in its body), if any. */
+  classOfMethod(fn: Node): Node | undefined {
+    let p = fn.parent;
+    if (p?.type === 'decorated_definition') p = p.parent;
+    if (p?.type !== 'block') return undefined;
+    const cls = p.parent;
+    return cls?.type === 'class_definition' ? cls : undefined;
+  }
+
+  /** The method model of a def that is a method, else undefined. */
+  method(fn: Node): MethodModel | undefined {
+    const cls = this.classOfMethod(fn);
+    if (!cls) return undefined;
+    const name = fn.childForFieldName('name')?.text;
+    const m = name ? this.model(cls).methods.get(name) : undefined;
+    return m && m.node.equals(fn) ? m : [...this.model(cls).methods.values()].find((x) => x.node.equals(fn));
+  }
+
+  private build(cls: Node): ClassModel {
+    const name = cls.childForFieldName('name')?.text ?? '';
+    const bases: ClassModel['bases'] = [];
+    let metaclass: ClassModel['metaclass'];
+    for (const arg of cls.childForFieldName('superclasses')?.namedChildren ?? []) {
+      if (!arg || arg.type === 'comment') continue;
+      if (arg.type === 'keyword_argument') {
+        const value = arg.childForFieldName('value');
+        if (arg.childForFieldName('name')?.text === 'metaclass' && value) metaclass = { node: value, qualified: this.qualifiedName(value) };
+        continue;
+      }
+      const base = arg.type === 'call' ? (arg.childForFieldName('function') ?? arg) : arg;
+      bases.push({ node: arg, qualified: this.qualifiedName(base) });
+    }
+    const decorators = decoratorsOfDefinition(cls).map((d) => {
+      const callee = decoratorCallee(d);
+      return callee ? (this.qualifiedName(callee) ?? callee.text) : '';
+    });
+    const names = bases.map((b) => b.qualified ?? b.node.text);
+    const methods = new Map<string, MethodModel>();
+    for (const stmt of cls.childForFieldName('body')?.namedChildren ?? []) {
+      if (!stmt) continue;
+      const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+      if (def?.type !== 'function_definition') continue;
+      const m = this.method0(def);
+      if (m) methods.set(m.name, m);
+    }
+    return {
+      node: cls,
+      name,
+      bases,
+      metaclass,
+      isEnum: names.some((n) => ENUM_BASES.test(n)) || /(^|\.)EnumMeta$|EnumType$/.test(metaclass?.qualified ?? ''),
+      isDataclass: decorators.some((d) => /(^|\.)(dataclass|dataclasses\.dataclass|attr\.s|attrs\.define|attr\.define|define|frozen)$/.test(d)),
+      isNamedTuple: names.some((n) => /(^|\.)NamedTuple$/.test(n) || /(^|\.)namedtuple$/.test(n)),
+      isProtocol: names.some((n) => /(^|\.)Protocol$/.test(n)),
+      isException: EXCEPTION_NAME.test(name) || names.some((n) => EXCEPTION_NAME.test(n)),
+      methods,
+    };
+  }
+
+  private method0(def: Node): MethodModel | undefined {
+    const name = def.childForFieldName('name')?.text;
+    if (!name) return undefined;
+    const decorators = decoratorsOfDefinition(def);
+    const decoratorNames = decorators.map((d) => {
+      const callee = decoratorCallee(d);
+      return callee ? (this.qualifiedName(callee) ?? callee.text) : '';
+    });
+    let kind: MethodKind = 'instance';
+    if (decoratorNames.some((d) => d === 'staticmethod' || d === 'builtins.staticmethod')) kind = 'static';
+    else if (decoratorNames.some((d) => d === 'classmethod' || d === 'builtins.classmethod')) kind = 'class';
+    else if (decoratorNames.some((d) => /(^|\.)(property|cached_property)$/.test(d) || /\.(setter|getter|deleter)$/.test(d))) kind = 'property';
+    else if (name === '__new__' || name === '__init_subclass__' || name === '__class_getitem__') kind = 'class';
+    const first = def.childForFieldName('parameters')?.namedChildren.find((p) => p && p.type !== 'comment');
+    const receiver = kind === 'static' || !first || first.type === 'list_splat_pattern' || first.type === 'dictionary_splat_pattern' ? undefined : parameterName(first);
+    return { name, node: def, kind, receiver, decorators, attributes: receiver ? this.attributeUses(def, receiver) : new Map() };
+  }
+
+  /** `self.x` uses in a method, `self` resolved to the method's own first parameter. */
+  private attributeUses(def: Node, receiver: Node): Map<string, AttributeUse[]> {
+    const out = new Map<string, AttributeUse[]>();
+    const scope = this.scopes.scopeFor(def);
+    const body = def.childForFieldName('body');
+    if (!body) return out;
+    for (const attr of body.descendantsOfType('attribute')) {
+      if (!attr) continue;
+      const object = attr.childForFieldName('object');
+      if (object?.type !== 'identifier' || object.text !== receiver.text) continue;
+      // The receiver as this method sees it (an inner def may have its own `self`).
+      if (this.scopes.resolveScope(object.text, this.scopes.scopeOf(object)) !== scope) continue;
+      const name = attr.childForFieldName('attribute')?.text;
+      if (!name) continue;
+      let list = out.get(name);
+      if (!list) out.set(name, (list = []));
+      list.push({ node: attr, kind: attributeUseKind(attr) });
+    }
+    return out;
+  }
+}
+
+/** What an access `obj.x` does to the attribute x (or to the container it holds). */
+export function attributeUseKind(attr: Node): AttributeUse['kind'] {
+  const parent = attr.parent;
+  if (!parent) return 'read';
+  if ((parent.type === 'assignment' || parent.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(attr)) {
+    return parent.type === 'augmented_assignment' ? 'grow' : 'set';
+  }
+  if (parent.type === 'pattern_list' || parent.type === 'tuple_pattern') return 'set';
+  if (parent.type === 'delete_statement' || (parent.type === 'expression_list' && parent.parent?.type === 'delete_statement')) return 'delete';
+  if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(attr)) {
+    const method = parent.childForFieldName('attribute')?.text ?? '';
+    const call = parent.parent;
+    if (call?.type === 'call' && call.childForFieldName('function')?.equals(parent)) {
+      if (GROWING_METHODS.has(method)) return 'grow';
+      if (REMOVING_METHODS.has(method)) return 'remove';
+    }
+    return 'read';
+  }
+  if (parent.type === 'subscript' && parent.childForFieldName('value')?.equals(attr)) {
+    const holder = parent.parent;
+    if ((holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(parent)) return 'grow';
+    if (holder?.type === 'delete_statement' || (holder?.type === 'expression_list' && holder.parent?.type === 'delete_statement')) return 'remove';
+  }
+  return 'read';
+}

@@ -1,0 +1,87 @@
+// Which code may raise. Deliberately practical: a call, a subscript, an attribute access that is
+// not a plain read of names, an `await`/`yield`, `raise`, `assert`, an import, iteration over
+// anything but a literal, and operators that raise on ordinary values (`/`, `%`, `in`, …) or
+// whose operands may. Plain reads of names and `a.b.c` are taken as not raising.
+import type { Node } from 'web-tree-sitter';
+
+const ALWAYS_RAISING = new Set([
+  'call', 'attribute', 'subscript', 'await', 'yield', 'raise_statement', 'assert_statement',
+  'import_statement', 'import_from_statement', 'future_import_statement', 'print_statement', 'exec_statement',
+]);
+const OPERATORS = new Set(['binary_operator', 'comparison_operator', 'unary_operator', 'augmented_assignment']);
+const SIMPLE_OPERANDS = new Set(['identifier', 'integer', 'float', 'string', 'concatenated_string', 'true', 'false', 'none', 'parenthesized_expression']);
+const RAISING_OPERATORS = new Set(['/', '//', '%', '/=', '//=', '%=', 'in', 'not in', '@', '@=']);
+/** Registering a cleanup (`self.addCleanup(proc.stdout.close)`) does not fail in practice. */
+const REGISTRATIONS = new Set(['addCleanup', 'addClassCleanup', 'addAsyncCleanup']);
+
+/** `a.b.c` read (not called, assigned or deleted): a plain attribute read of names. */
+export function plainAttributeRead(node: Node): boolean {
+  let n: Node | null = node;
+  while (n?.type === 'attribute') n = n.childForFieldName('object');
+  if (n?.type !== 'identifier') return false;
+  let outer = node;
+  while (outer.parent?.type === 'attribute' && outer.parent.childForFieldName('object')?.equals(outer)) outer = outer.parent;
+  const parent = outer.parent;
+  if (parent?.type === 'call' && parent.childForFieldName('function')?.equals(outer)) return false;
+  if ((parent?.type === 'assignment' || parent?.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(outer)) return false;
+  if (parent?.type === 'delete_statement') return false;
+  return true;
+}
+
+function operandsSimple(node: Node): boolean {
+  for (const c of node.namedChildren) {
+    if (!c || c.type === 'comment') continue;
+    if (c.type === 'attribute' && plainAttributeRead(c)) continue;
+    if (!SIMPLE_OPERANDS.has(c.type)) return false;
+    if (c.type === 'parenthesized_expression' && !operandsSimple(c)) return false;
+    if (c.type === 'string' && c.namedChildren.some((p) => p?.type === 'interpolation')) return false;
+  }
+  return true;
+}
+
+function operatorRaises(node: Node): boolean {
+  for (const c of node.children) if (c && !c.isNamed && RAISING_OPERATORS.has(c.type)) return true;
+  return !operandsSimple(node);
+}
+
+function isRegistration(node: Node): boolean {
+  const fn = node.childForFieldName('function');
+  if (fn?.type !== 'attribute' || !REGISTRATIONS.has(fn.childForFieldName('attribute')?.text ?? '')) return false;
+  const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.every((a) => !a || a.type === 'comment' || a.type === 'identifier' || (a.type === 'attribute' && plainAttributeRead(a)));
+}
+
+/** May evaluating this node by itself (not counting its children) raise? */
+export function nodeMayRaise(node: Node): boolean {
+  if (node.type === 'attribute' && plainAttributeRead(node)) return false;
+  if (ALWAYS_RAISING.has(node.type)) return true;
+  if (OPERATORS.has(node.type)) return operatorRaises(node);
+  if (node.type === 'for_statement' || node.type === 'for_in_clause') {
+    const right = node.childForFieldName('right');
+    return !!right && right.type !== 'list' && right.type !== 'tuple' && right.type !== 'string';
+  }
+  return false;
+}
+
+/**
+ * The first node inside `node` (in evaluation order, roughly document order) that may raise,
+ * skipping the bodies of nested functions and lambdas (defined, not run) and whatever `skip`
+ * says to leave alone (with its children).
+ */
+export function firstRaising(node: Node, skip: (n: Node) => boolean = () => false): Node | undefined {
+  const visit = (n: Node): Node | undefined => {
+    if (skip(n)) return undefined;
+    if (n.type === 'call' && isRegistration(n)) return undefined;
+    if (nodeMayRaise(n)) return n;
+    for (const child of n.namedChildren) {
+      if (!child) continue;
+      if ((n.type === 'function_definition' || n.type === 'class_definition') && child.type === 'block') continue;
+      if (n.type === 'lambda' && n.childForFieldName('body')?.equals(child)) continue;
+      if (n.type === 'decorated_definition') continue;
+      const found = visit(child);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return visit(node);
+}
