@@ -98,8 +98,9 @@ for (const code of ruleDirs) {
         const lines = new LineIndex(text);
         const expected = parseExpectations(text);
         const options = optionsFor(text);
-        const { findings } = analyzer.analyzeText(text, options);
-        const problems: string[] = [];
+        const { findings, ruleFailures } = analyzer.analyzeText(text, options);
+        // A rule that throws loses its findings silently (the engine catches it): a fixture must not.
+        const problems: string[] = (ruleFailures ?? []).map((f) => `rule failed: ${f}`);
         const unmatched = [...expected];
         for (const f of findings) {
           const line = lines.lineOf(f.start);

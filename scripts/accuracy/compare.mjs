@@ -244,7 +244,7 @@ async function main() {
     groups,
   };
   writeFileSync(join(DATA, 'comparison.json'), compactJson(comparison) + '\n');
-  // The full LeakLens findings, for triage.mjs.
+  // The full LeakLens findings of this comparison run (the blind triage collects its own: triage.mjs collect).
   writeFileSync(join(DATA, 'findings.json'), JSON.stringify({ python: corpus.python, version: leaklens.version, findings: leaklens.findings.map(({ defLine, owner, ...f }) => f) }, null, 0).replace(/\},\{/g, '},\n{') + '\n');
   const md = comparisonMarkdown(comparison);
   writeFileSync(join(DATA, 'comparison.md'), md.full);

@@ -4,6 +4,7 @@ import { Language, Node, Query, QueryMatch, Tree } from 'web-tree-sitter';
 import { withTree } from '../parsing/document';
 import { loadPython } from '../parsing/grammar';
 import { fixAll, FixAllResult } from './fixes';
+import { GeneratedMarker, generatedMarker } from './generated';
 import { FileImports, fileImports, resolveName } from './imports';
 import { RULES } from './registry';
 import { collectSuppressions, ignoreEdit, isSuppressed, mayHaveSuppressions, NO_SUPPRESSIONS } from './suppressions';
@@ -23,6 +24,8 @@ export interface AnalysisResult {
   skipped: boolean;
   /** Why it was skipped, when it was not the file's own request. */
   skipReason?: string;
+  /** Skipped as a generated file (and `includeGenerated` is off): the marker that says so. */
+  generated?: GeneratedMarker;
   /** Rules that threw on this file (their findings are missing; the others are complete). */
   ruleFailures?: string[];
   /** The file's imports, when a rule needed them (kept for the next incremental analysis). */
@@ -179,6 +182,10 @@ export class Analyzer {
     const suppressions = mayHaveSuppressions(text, region) ? collectSuppressions(scope, lines.get()) : NO_SUPPRESSIONS;
     const syntaxErrors = root.hasError;
     if (!region && suppressions.skipFile) return { findings: [], skipped: true, syntaxErrors };
+    if (!region && !options.includeGenerated) {
+      const generated = generatedMarker(text);
+      if (generated) return { findings: [], skipped: true, generated, syntaxErrors };
+    }
     if (bracketDepthExceeds(region ? text.slice(region.start, region.end) : text, MAX_BRACKET_DEPTH)) {
       return { findings: [], skipped: true, skipReason: `brackets nest deeper than ${MAX_BRACKET_DEPTH} levels (Python itself refuses such code)`, syntaxErrors };
     }

@@ -77,6 +77,8 @@ export interface AnalysisOptions {
   resourceFactories: string[];
   largeObjectThreshold: number;
   targetVersion: PythonVersion;
+  /** Analyse generated files too (analysis/generated.ts); by default they are skipped. */
+  includeGenerated: boolean;
 }
 
 export const DEFAULT_OPTIONS: AnalysisOptions = Object.freeze({
@@ -86,6 +88,7 @@ export const DEFAULT_OPTIONS: AnalysisOptions = Object.freeze({
   resourceFactories: [],
   largeObjectThreshold: 100_000,
   targetVersion: { major: 3, minor: 9 },
+  includeGenerated: false,
 }) as AnalysisOptions;
 
 /** What a rule reports; the engine fills in code, name and severity. */

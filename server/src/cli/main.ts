@@ -8,7 +8,7 @@ import { Analyzer } from '../analysis/engine';
 import { findRule, RULES } from '../analysis/registry';
 import { AnalysisOptions } from '../analysis/types';
 import { DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
-import { discoverPythonFiles, encodeSource } from '../workspace/files';
+import { discoverPythonFiles, encodeSource, isStub, STUB_REASON } from '../workspace/files';
 import { FileJob } from '../workers/check-file';
 import { defaultWorkerCount, InProcessRunner, JobOutcome, JobRunner, WorkerPool } from '../workers/pool';
 import { displayPath, FileFindings, toGithub, toJson, toStatistics, toText } from './output';
@@ -119,6 +119,10 @@ function planStdin(name: string, opts: CheckOptions): { jobs: Job[]; error?: str
   const path = resolve(name);
   const { settings, problems } = settingsFor(dirname(path), opts, explicit);
   if (problems.length) return { jobs: [], error: configError(problems) };
+  if (isStub(path)) {
+    if (opts.verbose) process.stderr.write(`leaklens: skipped ${name}: ${STUB_REASON}\n`);
+    return { jobs: [] };
+  }
   return { jobs: [{ path, settings }] };
 }
 
@@ -165,6 +169,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       return EXIT_USAGE;
     }
   }
+  // A stub on standard input is not analysed; with --fix its source goes back unchanged.
+  if (stdin && fixing && jobs.length === 0) process.stdout.write(input!);
   const sizes = jobs.map(({ path }) => {
     try {
       return stdin ? input!.length : statSync(path).size;
@@ -202,6 +208,11 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       return;
     }
     const r = outcome.result;
+    if (r.generated) {
+      if (opts.verbose) warn(`skipped ${shown}: ${r.generated}; include-generated = true analyses it`);
+      if (stdin && fixing) process.stdout.write(input!);
+      return;
+    }
     if (r.unreadable) {
       if (stdin) {
         stdinError = true;
@@ -369,7 +380,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--statistics', 'print the number of findings per rule (to stderr with json, sarif and github)')
     .option('--quiet', 'print only the summary (text format)')
     .option('--config <file>', 'read [tool.leaklens] from this pyproject.toml instead of the nearest one')
-    .option('--verbose', 'say which files and folders were skipped and why')
+    .option('--verbose', 'say which files and folders were skipped and why (stubs, generated files, exclusions, …)')
     .option('--jobs <n>', 'analysis threads: 1 checks in this process; default: both cores on big trees', positiveInt)
     // For tests and troubleshooting: the per-file time limit of worker threads (default 10 s).
     .addOption(new Option('--file-time-limit <ms>').argParser(positiveInt).hideHelp())

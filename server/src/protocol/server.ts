@@ -20,7 +20,8 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AnalysisResult, Analyzer, AnalyzedFinding } from '../analysis/engine';
 import { analyzeIncrementally } from '../analysis/incremental';
-import { DEFAULT_MAX_FILE_SIZE } from '../workspace/files';
+import { describeGenerated } from '../analysis/generated';
+import { DEFAULT_MAX_FILE_SIZE, isStub, STUB_REASON } from '../workspace/files';
 import { version } from '../version';
 import { FIX_ALL_KIND, fixAllEdit, toDiagnostic, DiagnosticData } from './convert';
 import { OpenDocument } from './documents';
@@ -67,6 +68,13 @@ export function startServer(connection: Connection = stdioConnection()): void {
   let flushing = false;
   let capabilities: InitializeParams['capabilities'] | undefined;
   const log = (message: string) => connection.console.log(message);
+  /** Open documents already logged as not analysed (stub, generated): said once, not per keystroke. */
+  const notAnalysedLogged = new Map<string, string>();
+  const logNotAnalysed = (uri: string, reason: string) => {
+    if (notAnalysedLogged.get(uri) === reason) return;
+    notAnalysedLogged.set(uri, reason);
+    log(`not analysed ${uri}: ${reason}`);
+  };
   // Static findings confirmed by a run-time check (protocol/runtime.ts): every publication below
   // goes through it and gets marked.
   attachRuntimeConfirmations(connection, (uri) => documents.get(uri)?.lsp.getText());
@@ -85,6 +93,11 @@ export function startServer(connection: Connection = stdioConnection()): void {
     if (documents.get(doc.uri) !== doc) return;
     const parsed = doc.parsedDocument;
     const tree = parsed?.tree;
+    if (isStub(doc.uri)) {
+      logNotAnalysed(doc.uri, STUB_REASON);
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
+      return;
+    }
     if (doc.tooLarge) {
       log(`skipped ${doc.uri}: larger than max-file-size (${DEFAULT_MAX_FILE_SIZE} bytes)`);
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
@@ -107,6 +120,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
     const result: AnalysisResult = step ?? analyzer.analyzeTree(tree, parsed!.parsedText, options);
     doc.unsettledSince = settled ? undefined : (doc.unsettledSince ?? now);
     if (result.skipReason) log(`not analysed ${doc.uri}: ${result.skipReason}`);
+    if (result.generated) logNotAnalysed(doc.uri, `${describeGenerated(result.generated)}; leaklens.includeGenerated (include-generated = true) analyses it`);
+    else notAnalysedLogged.delete(doc.uri);
     for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
     doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount, imports: result.imports };
     doc.settled = settled;
@@ -267,6 +282,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
       doc.dispose();
       documents.delete(textDocument.uri);
       pending.delete(textDocument.uri);
+      notAnalysedLogged.delete(textDocument.uri);
       return workspace.onClosed(textDocument.uri);
     }),
   );
@@ -317,7 +333,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
           }
         }
       }
-      if (only && wants(FIX_ALL_KIND)) {
+      if (only && wants(FIX_ALL_KIND) && !isStub(doc.uri)) {
         const { settings } = await workspace.settingsFor(doc.uri);
         if (documents.get(doc.uri) !== doc) return actions;
         const edit = fixAllEdit(analyzer, doc.lsp, settings.options);

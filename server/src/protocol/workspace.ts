@@ -213,6 +213,7 @@ export class Workspace {
       this.log(`skipped ${path}: ${result.error}`);
       return;
     }
+    if (result.generated) this.log(`not analysed ${path}: ${result.generated}; leaklens.includeGenerated (include-generated = true) analyses it`);
     if (result.skipReason) this.log(`not analysed ${path}: ${result.skipReason}`);
     for (const failure of result.ruleFailures ?? []) this.connection.console.error(`rule failed on ${path}: ${failure}`);
     const doc = result.text === undefined ? undefined : TextDocument.create(uri, 'python', 0, result.text);

@@ -4,6 +4,7 @@
 // Never writes a file: the caller writes fixed bytes, so a worker stopped mid-job (time limit)
 // cannot leave a half-written file behind.
 import { Analyzer, AnalyzedFinding } from '../analysis/engine';
+import { describeGenerated, generatedMarker } from '../analysis/generated';
 import { AnalysisOptions } from '../analysis/types';
 import { decodeSource, encodeSource, readSource } from '../workspace/files';
 
@@ -27,6 +28,8 @@ export interface FileResult {
   /** The analysed text, present only when there are findings: positions are computed from it. */
   text?: string;
   findings: AnalyzedFinding[];
+  /** Not analysed nor fixed because it is a generated file (`includeGenerated` off): the marker, described. */
+  generated?: string;
   /** Not analysed: the engine's reason (e.g. nesting deeper than Python allows). */
   skipReason?: string;
   ruleFailures?: string[];
@@ -46,6 +49,11 @@ export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
     return result;
   }
   let text = source.text;
+  const generated = job.options.includeGenerated ? undefined : generatedMarker(text);
+  if (generated) {
+    result.generated = describeGenerated(generated);
+    return result;
+  }
   try {
     if (job.mode === 'diff') {
       const fixed = analyzer.fixText(text, job.options, !!job.unsafe);

@@ -32,7 +32,7 @@ export interface LoadedConfig {
 export const DEFAULT_SETTINGS: Settings = { options: DEFAULT_OPTIONS, exclude: [], maxFileSize: DEFAULT_MAX_FILE_SIZE };
 
 const SEVERITIES = new Set<Severity>(['error', 'warning', 'info', 'hint']);
-const KNOWN_KEYS = ['select', 'ignore', 'severity', 'exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size'];
+const KNOWN_KEYS = ['select', 'ignore', 'severity', 'exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated'];
 const CODE_PREFIX = /^LL\d{0,3}$/i;
 
 /** The nearest pyproject.toml at or above `start` (a file or folder) that has a [tool.leaklens] table, else the nearest one. */
@@ -154,6 +154,11 @@ export function applyTable(base: Settings, table: Record<string, unknown>, where
     if (v) options.targetVersion = v;
     else problem('target-version', 'expected a version from "3.8" to "3.14"');
   }
+  if (table['include-generated'] !== undefined) {
+    const v = table['include-generated'];
+    if (typeof v === 'boolean') options.includeGenerated = v;
+    else problem('include-generated', 'expected true or false');
+  }
   if (table['max-file-size'] !== undefined) {
     const raw = table['max-file-size'];
     const v = parseSize(typeof raw === 'bigint' ? Number(raw) : raw);
@@ -205,6 +210,7 @@ const EDITOR_KEYS: Array<[string, string, unknown]> = [
   ['largeObjectThreshold', 'large-object-threshold', 100000],
   ['targetVersion', 'target-version', '3.9'],
   ['maxFileSize', 'max-file-size', '2MB'],
+  ['includeGenerated', 'include-generated', false],
 ];
 
 /**

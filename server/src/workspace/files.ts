@@ -10,6 +10,12 @@ import { TextDecoder } from 'node:util';
 export const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', 'site-packages', 'build', 'dist', '.tox', '.nox', '.mypy_cache', '.pytest_cache', '.ruff_cache']);
 export const DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024;
 
+/** Type stubs (`.pyi`) declare types and never run: nothing in them can leak, and fixes would only churn them. */
+export const STUB_REASON = 'type stub (.pyi): stubs are not analysed';
+export function isStub(pathOrUri: string): boolean {
+  return /\.pyi$/i.test(pathOrUri);
+}
+
 /** A virtual environment (venv/virtualenv: pyvenv.cfg) or a conda environment (conda-meta/). */
 function isVirtualEnv(dir: string): boolean {
   try {
@@ -68,7 +74,7 @@ function readGitIgnore(dir: string): GitIgnoreLevel | undefined {
   }
 }
 
-/** Python files under each path (a file path is taken as given), sorted. */
+/** Python files under each path (a file path is taken as given, except a stub), sorted. */
 export function discoverPythonFiles(paths: readonly string[], options: DiscoveryOptions = {}): { files: string[]; missing: string[] } {
   const files: string[] = [];
   const missing: string[] = [];
@@ -106,7 +112,8 @@ export function discoverPythonFiles(paths: readonly string[], options: Discovery
         }
         walk(full, active);
       } else if (entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.pyi'))) {
-        if (excluded(full)) skip(full, 'matches exclude');
+        if (isStub(entry.name)) skip(full, STUB_REASON);
+        else if (excluded(full)) skip(full, 'matches exclude');
         else if (gitIgnored(active, full, false)) skip(full, 'ignored by .gitignore');
         else files.push(full);
       }
@@ -122,6 +129,7 @@ export function discoverPythonFiles(paths: readonly string[], options: Discovery
       continue;
     }
     if (st.isDirectory()) walk(abs, []);
+    else if (isStub(abs)) skip(abs, STUB_REASON);
     else files.push(abs);
   }
   files.sort();
@@ -157,6 +165,7 @@ export function discoverySkipReason(path: string, root: string, options: Discove
       if (excluded(full)) return `inside ${full}: matches exclude`;
       if (gitIgnored(levels, full, true)) return `inside ${full}: ignored by .gitignore`;
     } else {
+      if (isStub(full)) return STUB_REASON;
       if (excluded(full)) return 'matches exclude';
       if (gitIgnored(levels, full, false)) return 'ignored by .gitignore';
     }

@@ -204,7 +204,10 @@ function isInstanceLocal(name: string, fn: Node, className: string, method: Meth
     if (!a) continue;
     const left = a.childForFieldName(a.type === 'named_expression' ? 'name' : 'left');
     if (left?.type !== 'identifier' || left.text !== name) continue;
-    if (a.type !== 'assignment' || !isCreation(a.childForFieldName('right')!, className, method)) return false;
+    const right = a.childForFieldName('right');
+    // `name: T` alone only declares the name: it binds nothing.
+    if (a.type === 'assignment' && !right) continue;
+    if (a.type !== 'assignment' || !isCreation(right!, className, method)) return false;
     assigned++;
   }
   return assigned > 0;
