@@ -3,7 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { firstParameterName, unparenthesize } from '../syntax';
 import { escapeRegExp, isIdentifierChar, wordOffsets } from '../text';
-import { addImportEdit } from '../imports';
+import { weakrefSpelling } from '../cycles';
 import { decoratorsOf, decoratorTarget } from '../syntax';
 import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
 
@@ -653,16 +653,9 @@ function weakFix(
   const verdict = weakVerdict(cls, context.root, kind === 'list', context);
   if (verdict === 'impossible') return undefined;
   const member = kind === 'dict' ? 'WeakValueDictionary' : 'WeakSet';
-  const edits: OffsetEdit[] = [];
-  let weakName = context.localNameFor(`weakref.${member}`);
-  if (!weakName) {
-    const module = context.localNameFor('weakref');
-    if (module) weakName = `${module}.${member}`;
-    else {
-      weakName = `weakref.${member}`;
-      edits.push(addImportEdit(context.root, context.text, 'import weakref'));
-    }
-  }
+  const spelling = weakrefSpelling(context, member);
+  const weakName = spelling.callee;
+  const edits: OffsetEdit[] = [...spelling.edits];
   const type = assign.childForFieldName('type');
   if (type) {
     const edit = annotationEdit(type, kind, weakName, context);
@@ -674,5 +667,7 @@ function weakFix(
   edits.push({ start: value.startIndex, end: value.endIndex, text: `${weakName}()` });
   for (const a of additions) if (a.rename) edits.push(a.rename);
   const title = kind === 'dict' ? 'Hold the instances in a weakref.WeakValueDictionary' : 'Hold the instances in a weakref.WeakSet';
-  return { title, safety: verdict === 'safe' && uses === 'safe' ? 'safe' : 'unsafe', edits };
+  // Never safe: the registry may be the only owner of its instances (created and registered,
+  // then found only through it), and a weak container loses them as soon as they are created.
+  return { title: `${title} (instances that nothing else holds are dropped from it)`, safety: 'unsafe', edits };
 }
