@@ -4,7 +4,8 @@
 //   x = open(p)  # expect: LL101[safe] "never released"
 //
 // names the code of a finding that must start on that line, optionally its fix safety
-// ([safe], [unsafe] or [nofix]) and a fragment of its message. Every finding must be expected
+// ([safe], [unsafe] or [nofix]: that of its first fix; [safe+unsafe]: those of all its fixes, in
+// order) and a fragment of its message. Every finding must be expected
 // and every expectation found. When a file has fixes, `<name>.py.fixed` holds the text after
 // applying all of them (safe and unsafe, repeated passes); it must compile with python3 and
 // leave only findings that have no fix. UPDATE_SNAPSHOTS=1 rewrites the snapshots.
@@ -26,12 +27,12 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 interface Expectation {
   line: number;
   code: string;
-  safety?: 'safe' | 'unsafe' | 'nofix';
+  safety?: string;
   fragment?: string;
 }
 
 const EXPECT = /#\s*expect:\s*(.*)$/;
-const ITEM = /(LL\d{3})(?:\[(safe|unsafe|nofix)\])?(?:\s*"([^"]*)")?/g;
+const ITEM = /(LL\d{3})(?:\[((?:safe|unsafe)(?:\+(?:safe|unsafe))*|nofix)\])?(?:\s*"([^"]*)")?/g;
 
 function optionsFor(text: string): AnalysisOptions {
   const m = /^# fixture-options:(.*)$/m.exec(text.split('\n', 1)[0]);
@@ -55,7 +56,7 @@ function parseExpectations(text: string): Expectation[] {
     const m = EXPECT.exec(content);
     if (!m) return;
     for (const item of m[1].matchAll(ITEM)) {
-      out.push({ line, code: item[1], safety: item[2] as Expectation['safety'], fragment: item[3] });
+      out.push({ line, code: item[1], safety: item[2], fragment: item[3] });
     }
   });
   return out;
@@ -110,7 +111,7 @@ for (const code of ruleDirs) {
             continue;
           }
           const e = unmatched.splice(i, 1)[0];
-          const safety = f.fixes.length === 0 ? 'nofix' : f.fixes[0].safety;
+          const safety = f.fixes.length === 0 ? 'nofix' : e.safety?.includes('+') ? f.fixes.map((x) => x.safety).join('+') : f.fixes[0].safety;
           if (e.safety && e.safety !== safety) problems.push(`${f.code} at line ${line + 1}: fix is ${safety}, expected ${e.safety}`);
           if (e.fragment && !f.message.includes(e.fragment)) problems.push(`${f.code} at line ${line + 1}: message "${f.message}" lacks "${e.fragment}"`);
         }

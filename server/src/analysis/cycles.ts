@@ -191,13 +191,54 @@ export function heldNames(value: Node): Node[] {
   return [];
 }
 
+const BLOCKS = new Set(['if_statement', 'try_statement', 'elif_clause', 'else_clause', 'except_clause', 'finally_clause', 'block', 'with_statement']);
+
+/**
+ * Is `local` bound to the dotted import `target` by an import statement at module level (also
+ * inside a top-level `if`/`try`/`with`)? An import inside a function or class binds the name
+ * there only, so a fix that spells the name elsewhere must add its own import.
+ */
+export function importedAtModuleLevel(root: Node, local: string, target: string): boolean {
+  const visit = (nodes: ReadonlyArray<Node | null>): boolean =>
+    nodes.some((n) => {
+      if (!n) return false;
+      if (n.type === 'import_statement' || n.type === 'import_from_statement') return bindsImport(n, local, target);
+      return BLOCKS.has(n.type) && visit(n.namedChildren);
+    });
+  return visit(root.namedChildren);
+}
+
+function bindsImport(stmt: Node, local: string, target: string): boolean {
+  const module = stmt.type === 'import_from_statement' ? stmt.childForFieldName('module_name')?.text.replace(/\s+/g, '') : undefined;
+  for (const child of stmt.childrenForFieldName('name')) {
+    if (!child) continue;
+    const aliased = child.type === 'aliased_import';
+    const name = (aliased ? child.childForFieldName('name')?.text : child.text)?.replace(/\s+/g, '') ?? '';
+    const bound = aliased ? child.childForFieldName('alias')?.text : module ? name : name.split('.')[0];
+    const dotted = module ? `${module}.${name}` : aliased ? name : name.split('.')[0];
+    if (bound === local && dotted === target) return true;
+  }
+  return false;
+}
+
+/** The local name of a dotted import that is bound at module level, if any. */
+export function moduleLevelNameFor(context: RuleContext, target: string): string | undefined {
+  const local = context.localNameFor(target);
+  return local && importedAtModuleLevel(context.root, local, target) ? local : undefined;
+}
+
+/** How the file can say `weakref.<member>` at module level, plus the import edit when it cannot yet. */
+export function weakrefSpelling(context: RuleContext, member: string): { callee: string; edits: OffsetEdit[] } {
+  const direct = moduleLevelNameFor(context, `weakref.${member}`);
+  if (direct) return { callee: direct, edits: [] };
+  const module = moduleLevelNameFor(context, 'weakref');
+  if (module) return { callee: `${module}.${member}`, edits: [] };
+  return { callee: `weakref.${member}`, edits: [addImportEdit(context.root, context.text, 'import weakref')] };
+}
+
 /** How the file can say `weakref.proxy`, plus the import edit when it cannot yet. */
 export function weakProxySpelling(context: RuleContext): { callee: string; edits: OffsetEdit[] } {
-  const proxy = context.localNameFor('weakref.proxy');
-  if (proxy) return { callee: proxy, edits: [] };
-  const module = context.localNameFor('weakref');
-  if (module) return { callee: `${module}.proxy`, edits: [] };
-  return { callee: 'weakref.proxy', edits: [addImportEdit(context.root, context.text, 'import weakref')] };
+  return weakrefSpelling(context, 'proxy');
 }
 
 /** `x` → `weakref.proxy(x)` (or the None-preserving conditional form), plus the import when needed. */

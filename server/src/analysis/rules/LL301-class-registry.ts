@@ -3,7 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { firstParameterName, unparenthesize } from '../syntax';
 import { escapeRegExp, isIdentifierChar, wordOffsets } from '../text';
-import { addImportEdit } from '../imports';
+import { weakrefSpelling } from '../cycles';
 import { decoratorsOf, decoratorTarget } from '../syntax';
 import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
 
@@ -631,7 +631,7 @@ export const rule: Rule = {
     fixSafety:
       'The fix makes the container weak: `[]` and `set()` become `weakref.WeakSet()` (and each `.append(` of an instance becomes `.add(`); a dict whose values are the instances becomes `weakref.WeakValueDictionary()`. It adds `import weakref`, or reuses an existing `import weakref as …` / `from weakref import WeakSet`, and rewrites a plain annotation (`list`, `List[T]`, `set[T]`, `Dict[K, V]`, also inside `ClassVar[…]`; subscripted forms only for target 3.9 or later, or with `from __future__ import annotations`).\n\n' +
       'It is offered only when the container starts empty, every addition stores the instance itself (not a tuple, not as a key), and every use of the attribute in the module is one a weak container supports: iteration, `len()`, `in`, truth tests, `list()`/`sorted()`/`tuple()`, for dicts also `items()`, `keys()`, `values()`, `d[k]` and `get()`. It is not offered when the instances cannot be weakly referenced (`__slots__` without `__weakref__`, `@dataclass(slots=True)`), or when a list would become a set of unhashable instances (`__eq__` without `__hash__`, a plain `@dataclass`), or when the attribute is used in a way this rule cannot follow (indexing a list, `sort`, passing it to another function, a use through another object).\n\n' +
-      'It is safe when the class and its bases are all in the file and none defines `__eq__` or `__hash__` or has a class decorator: instances are then hashable by identity, and a list that held each instance once behaves as a set of them. A weak container\'s iteration order is not insertion order, and entries disappear when their instance is freed — which is the point. It is unsafe when a base class is defined elsewhere (it may define `__slots__`, `__eq__` or equality-based hashing, or be a `tuple`/`int` subclass that cannot be weakly referenced), when the class defines `__eq__`/`__hash__` (equal instances would collapse into one entry of a former list), when a class decorator may add such methods, and when the module looks instances up by key (`registry[key]`, `registry.get(key)`): a lookup registry may be the only owner of its instances on purpose, and after the fix a lookup finds nothing once the instance is freed. Code in other modules that uses the attribute is not seen.',
+      "It is always unsafe. A registry may be the only owner of its instances: code that creates an instance, registers it and later finds it only through the registry loses it as soon as it is created, because a weak container does not keep it alive. A weak container's iteration order is also not insertion order, and equal instances of a class with `__eq__`/`__hash__` collapse into one entry of a former list. Code in other modules that uses the attribute is not seen. The `import weakref` the fix relies on must be at module level: one inside a function or method does not count, and the fix then adds its own.",
     options: '`target-version` decides whether a subscripted annotation can be rewritten (3.9 and later, or with `from __future__ import annotations`).',
     references: [
       'https://docs.python.org/3/library/weakref.html#weakref.WeakSet',
@@ -656,16 +656,9 @@ function weakFix(
   const verdict = weakVerdict(cls, context.root, kind === 'list', context);
   if (verdict === 'impossible') return undefined;
   const member = kind === 'dict' ? 'WeakValueDictionary' : 'WeakSet';
-  const edits: OffsetEdit[] = [];
-  let weakName = context.localNameFor(`weakref.${member}`);
-  if (!weakName) {
-    const module = context.localNameFor('weakref');
-    if (module) weakName = `${module}.${member}`;
-    else {
-      weakName = `weakref.${member}`;
-      edits.push(addImportEdit(context.root, context.text, 'import weakref'));
-    }
-  }
+  const spelling = weakrefSpelling(context, member);
+  const weakName = spelling.callee;
+  const edits: OffsetEdit[] = [...spelling.edits];
   const type = assign.childForFieldName('type');
   if (type) {
     const edit = annotationEdit(type, kind, weakName, context);
@@ -677,5 +670,7 @@ function weakFix(
   edits.push({ start: value.startIndex, end: value.endIndex, text: `${weakName}()` });
   for (const a of additions) if (a.rename) edits.push(a.rename);
   const title = kind === 'dict' ? 'Hold the instances in a weakref.WeakValueDictionary' : 'Hold the instances in a weakref.WeakSet';
-  return { title, safety: verdict === 'safe' && uses === 'safe' ? 'safe' : 'unsafe', edits };
+  // Never safe: the registry may be the only owner of its instances (created and registered,
+  // then found only through it), and a weak container loses them as soon as they are created.
+  return { title: `${title} (instances that nothing else holds are dropped from it)`, safety: 'unsafe', edits };
 }

@@ -475,7 +475,9 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
       fixes.push({
         title: `Make this reference to \`${closing.to}\` a \`weakref.proxy\``,
         safety: 'unsafe',
-        edits: weakProxyEdits(context, closing.value, false),
+        // Any name but the method's own instance may be None on some path (a parameter that
+        // defaults to None, an optional child): `weakref.proxy(None)` raises TypeError.
+        edits: weakProxyEdits(context, closing.value, closing.to !== (scope.type === 'function_definition' ? methodInfo(scope, context)?.selfName : undefined)),
       });
     }
     context.report({ node: closing.node, message, related, fixes });
@@ -556,7 +558,7 @@ export const rule: Rule = {
     example: 'def link(a, b):\n    a.next = b\n    b.prev = a\n',
     useInstead: 'import weakref\n\n\ndef link(a, b):\n    a.next = b\n    b.prev = weakref.proxy(a)\n',
     fixSafety:
-      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name)`, and `import weakref` is added when missing. No fix is offered where a proxy cannot work: for a name bound to a list, dict, set, tuple, string or number (they cannot be weakly referenced), and for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
+      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name) if name is not None else None` (just `weakref.proxy(self)` for a method\'s own instance, which is never None), and `import weakref` is added at module level when the module does not import it there (an `import weakref` inside another function does not count). No fix is offered where a proxy cannot work: for a name bound to a list, dict, set, tuple, string or number (they cannot be weakly referenced), and for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
     options: 'None.',
     references: [
       'https://docs.python.org/3/library/gc.html',
