@@ -134,19 +134,28 @@ test('a 20 MB file with max-file-size raised: analysed or skipped with a reason,
   assertGoodChecked(run);
 });
 
-test('10 000-deep nesting: brackets are skipped with the reason, operators are analysed', () => {
+// The depth guard measures the syntax tree: 10 000-deep brackets and operator chains (CPython
+// refuses both) are skipped with the reason; code Python accepts is analysed, and brackets inside
+// strings and comments ("\x1b[" colour codes) are text, not nesting.
+test('10 000-deep nesting is skipped with the reason; deep but legal code and brackets in strings are analysed', () => {
   const run = checkBeside({
     'parens.py': 'x = ' + '('.repeat(10000) + ')'.repeat(10000) + '\n',
     'calls.py': 'x = ' + 'f('.repeat(10000) + ')'.repeat(10000) + '\n',
     'dicts.py': 'x = ' + '{1: '.repeat(10000) + '1' + '}'.repeat(10000) + '\n',
     'unclosed.py': 'x = ' + '['.repeat(10000) + '\n',
     'ops.py': 'def g(y={}):\n    return y\nx = ' + 'not '.repeat(10000) + '1\nz = ' + '1 + '.repeat(10000) + '1\n',
+    'chain.py': 'def g(y={}):\n    return y\nx = p' + '()'.repeat(70000) + '\n',
+    'legal.py': 'def g(y={}):\n    return y\nx = ' + 'not '.repeat(2000) + '1\nz = p' + '()'.repeat(2000) + '\n',
     'blocks.py': 'def g(y={}):\n    return y\n' + Array.from({ length: 100 }, (_, i) => ' '.repeat(i) + 'if x:\n').join('') + ' '.repeat(100) + 'pass\n',
+    'colours.py': 'RED = "\\x1b[31m"\n' + 'S = "' + '\\x1b['.repeat(300) + '"  # ' + '['.repeat(300) + '\n' + "B = b'" + '(['.repeat(300) + "'\ndef g(y={}):\n    return y\n",
   });
-  for (const name of ['parens.py', 'calls.py', 'dicts.py', 'unclosed.py']) assertSkipped(run, name, /brackets nest deeper than 200 levels/);
-  for (const name of ['ops.py', 'blocks.py']) {
+  for (const name of ['parens.py', 'calls.py', 'dicts.py', 'ops.py', 'chain.py']) assertSkipped(run, name, /nests deeper than 4000 syntax-tree levels/);
+  for (const name of ['legal.py', 'blocks.py']) {
     assert.deepEqual(run.findings.filter((f) => f.path.endsWith(name)).map((f) => [f.code, f.start.line]), [['LL201', 1]], `${name} analysed`);
   }
+  // Never closed: tree-sitter's error recovery leaves a flat tree, which is analysed (and is clean).
+  assert.deepEqual(run.findings.filter((f) => f.path.endsWith('unclosed.py')), []);
+  assert.deepEqual(run.findings.filter((f) => f.path.endsWith('colours.py')).map((f) => [f.code, f.start.line]), [['LL201', 4]], 'colours.py analysed');
   assertGoodChecked(run);
 });
 
@@ -274,7 +283,7 @@ test('everything at once, with one thread and with worker threads when the CLI h
     assertSkipped(run, 'binary.py', /binary/);
     assertSkipped(run, 'bad_utf8.py', /utf-8/);
     assertSkipped(run, 'huge.py', /max-file-size/);
-    assertSkipped(run, 'deep.py', /nest/);
+    assertSkipped(run, 'deep.py', /nests deeper/);
     assert.ok(run.findings.some((f) => f.path.endsWith('lonecr.py')), `lonecr.py checked (${args.join(' ')})`);
   }
 });

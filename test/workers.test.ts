@@ -26,7 +26,7 @@ function corpus(): string {
   writeFileSync(join(odd, 'bad_utf8.py'), Buffer.from('x = "\xff"\n', 'latin1'));
   writeFileSync(join(odd, 'latin1.py'), Buffer.from('# -*- coding: latin-1 -*-\n# caf\xe9\ndef f(x=[]):\n    return x\n', 'latin1'));
   writeFileSync(join(odd, 'bom.py'), '\ufeffdef g(p):\n    h = open(p)\n    return h.read()\n');
-  writeFileSync(join(odd, 'deep.py'), 'x = ' + '('.repeat(300) + '1' + ')'.repeat(300) + '\n');
+  writeFileSync(join(odd, 'deep.py'), 'x = ' + '('.repeat(5000) + '1' + ')'.repeat(5000) + '\n');
   writeFileSync(join(odd, 'crlf.py'), 'def f(x={}):\r\n    return x\r\n');
   return dir;
 }
@@ -62,7 +62,7 @@ test('--jobs 2 prints exactly what --jobs 1 prints (text, json, github, --statis
   assert.match(text.stdout, /^odd[/\\]bom\.py:2:9: LL101/m);
   assert.match(text.stderr, /skipped odd[/\\]binary\.py: binary file/);
   assert.match(text.stderr, /skipped odd[/\\]bad_utf8\.py: not valid utf-8/);
-  assert.match(text.stderr, /skipped odd[/\\]deep\.py: brackets nest deeper/);
+  assert.match(text.stderr, /skipped odd[/\\]deep\.py: the code nests deeper/);
   // Sorted by path, as discovery lists them.
   const paths = text.stdout.split('\n').filter((l) => /^\S+\.py:\d+:\d+: /.test(l)).map((l) => l.slice(0, l.indexOf(':')));
   assert.deepEqual(paths, [...paths].sort());
