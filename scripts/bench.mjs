@@ -12,7 +12,7 @@
 // Knobs (environment): BENCH_CORPUS, BENCH_REPEAT, BENCH_SKIP_CHECK, BENCH_SKIP_RUFF,
 // BENCH_SKIP_PARSE, BENCH_SKIP_LATENCY, BENCH_SKIP_SCAN, BENCH_SKIP_SOAK, BENCH_TYPING_EDITS,
 // BENCH_LATENCY_BUDGET_S, BENCH_LATENCY_FILE, BENCH_SOAK_EDITS, BENCH_SOAK_GROUP,
-// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S. Helpers live in scripts/bench/.
+// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S, BENCH_SKIP_MANY. Helpers live in scripts/bench/.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -587,6 +587,23 @@ await section('soak', async () => {
     if (!server.exitedCleanly) notes.push(`soak server did not exit after shutdown/exit${server.killed ? ' (killed)' : ''}`);
   }
 });
+
+// ---------------------------------------------------------------- 5b. one file of 25 000 functions
+// A rule worse than n log n shows here first: 100 000 lines of small functions, each opening a
+// file. The work budget (docs/performance.md) bounds the time; the figure says whether some rule
+// ran out of it (named on stderr, exit 2) or the file was checked in full.
+if (!skip('MANY')) {
+  heading('5b. one file of 25 000 functions');
+  const many = join(tmp, 'many_functions.py');
+  let text = '';
+  for (let i = 0; i < 25000; i++) text += `def f${i}(p):\n    h = open(p)\n    data = h.read()\n    return data\n`;
+  writeFileSync(many, text);
+  const r = await timedNode([BIN, 'check', '--quiet', '--jobs', '1', many], { tmpDir: tmp, cwd: ROOT });
+  const stopped = r.stderr.split('\n').filter((l) => /stopped/.test(l)).map((l) => l.replace(/^.*?: (LL\d+): stopped.*$/, '$1'));
+  console.log(`  ${int(text.split('\n').length - 1)} lines: ${secs(r.wall)} wall, peak RSS ${mb(r.peakRssMB)} MB, exit ${r.code}; ${stopped.length ? `stopped by the work budget: ${stopped.join(', ')}` : 'every rule finished'}`);
+  console.log(`  ${r.stdout.trim().split('\n').pop()}`);
+  notes.push(`25 000 functions: ${secs(r.wall)}${stopped.length ? ` (${stopped.join(', ')} out of budget)` : ''}`);
+}
 
 // ---------------------------------------------------------------- 6. comparison table
 heading('6. comparison');

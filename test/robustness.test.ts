@@ -149,13 +149,15 @@ test('lone CR line endings: a comment does not hide the rest of the file', async
 // without brackets (operators) is analysed as usual.
 test('10 000-deep nesting (parentheses, brackets, calls, unclosed, operators) neither crashes nor hangs', async () => {
   await withServer(async (c) => {
-    const deep: Array<[string, boolean]> = [
+    const deep: Array<[string, boolean | undefined]> = [
       ['x = ' + '('.repeat(10000) + ')'.repeat(10000), false],
       ['x = ' + 'f('.repeat(10000) + ')'.repeat(10000), false],
       ['x = ' + '{1: '.repeat(10000) + '1' + '}'.repeat(10000), false],
-      ['x = ' + '('.repeat(10000), false], // never closed
-      ['x = ' + 'not '.repeat(10000) + '1', true],
-      ['x = ' + '1 + '.repeat(10000) + '1', true],
+      ['x = ' + '('.repeat(10000), undefined], // never closed: a flat error tree, analysed, nothing found
+      ['x = ' + 'not '.repeat(10000) + '1', false],
+      ['x = ' + '1 + '.repeat(10000) + '1', false],
+      ['x = ' + 'not '.repeat(2000) + '1', true], // deep, but Python compiles it
+      ['x = "' + '\\x1b['.repeat(300) + '"  # ' + '('.repeat(300), true], // brackets in a string and a comment
     ];
     for (const [body, analysed] of deep) {
       const uri = freshUri('deep');
@@ -164,9 +166,10 @@ test('10 000-deep nesting (parentheses, brackets, calls, unclosed, operators) ne
       const p = await c.diagnosticsFor(uri, 1);
       assertRangesMatchText(p, text);
       if (analysed) assert.ok(codes(p.diagnostics).includes('LL201'), `the finding before ${body.slice(0, 12)}… is reported`);
+      else if (analysed === undefined) assert.deepEqual(codes(p.diagnostics), ['LL201']);
       else {
         assert.deepEqual(p.diagnostics, [], `${body.slice(0, 12)}… is not analysed`);
-        assert.ok(c.logs.some((l) => l.includes(`not analysed ${uri}: brackets nest deeper than 200 levels`)), c.describe());
+        assert.ok(c.logs.some((l) => l.includes(`not analysed ${uri}: the code nests deeper than 4000 syntax-tree levels`)), c.describe());
       }
       // An edit in the middle of the nesting.
       const middle = positionAt(text, MUTABLE_DEFAULT.length + Math.floor(body.length / 2));

@@ -1,8 +1,10 @@
 // The rule engine: compiles every rule's query once, runs the enabled rules over a tree,
 // drops suppressed findings and returns plain data. No LSP types, no file system.
 import { Language, Node, Query, QueryMatch, Tree } from 'web-tree-sitter';
-import { withTree } from '../parsing/document';
-import { loadPython } from '../parsing/grammar';
+import { withBudget, WorkBudgetExceeded } from '../parsing/budget';
+import { depthExceeds } from '../parsing/depth';
+import { ParseBudgetExceeded, withTree } from '../parsing/document';
+import { isWasmTrap, loadPython, reloadPython } from '../parsing/grammar';
 import { fixAll, FixAllResult } from './fixes';
 import { GeneratedMarker, generatedMarker } from './generated';
 import { FileImports, fileImports, resolveName } from './imports';
@@ -35,21 +37,39 @@ export interface AnalysisResult {
 }
 
 /**
- * CPython's tokenizer refuses more than 200 nested brackets, so deeper text is not a program
- * Python would run. Tree-sitter finds a node's parent by descending from the root, which makes
- * rules quadratic on such nesting; files past this depth are reported as skipped instead.
+ * Syntax trees nesting deeper than this are not analysed. CPython refuses expressions nested
+ * about 3 000 deep (`RecursionError` during compilation) and brackets 200 deep, so such text is
+ * not a program Python would run; tree-sitter, for its part, finds a node's parent by descending
+ * from the root (rules slow down with the depth) and its queries give wrong matches past 65 535
+ * levels. Measured on the tree, so brackets inside strings or comments do not count.
  */
-export const MAX_BRACKET_DEPTH = 200;
+export const MAX_TREE_DEPTH = 4000;
 
-function bracketDepthExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 40 || c === 91 || c === 123) {
-      if (++depth > limit) return true;
-    } else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
-  }
-  return false;
+/**
+ * Work budgets, in tree operations (parsing/budget.ts): each rule may spend RULE_BUDGET_PER_NODE
+ * per node of the file (plus a base for small files), all rules together FILE_BUDGET_PER_NODE.
+ * On the standard library the most any rule needs is about 6 per node (LL501 on minidom.py);
+ * a rule that is quadratic in the number of functions runs out on files of a thousand or so (the
+ * base covers small files whose rules search a lot per finding: LL103 needs 0.4 M on 8 000 nodes).
+ * An operation costs about half a microsecond, so a rule is stopped after about 10 µs per node.
+ */
+export const RULE_BUDGET_PER_NODE = 20;
+export const RULE_BUDGET_BASE = 2_000_000;
+export const FILE_BUDGET_PER_NODE = 40;
+export const FILE_BUDGET_BASE = 6_000_000;
+
+/**
+ * TEST ONLY: LEAKLENS_TEST_RULE_BUDGET (a number of operations) replaces every rule's budget, so
+ * tests can show what happens when one runs out without depending on a rule being slow.
+ */
+const TEST_RULE_BUDGET = Number(process.env.LEAKLENS_TEST_RULE_BUDGET) || undefined;
+
+/** The work budgets of a file of `nodes` syntax-tree nodes. */
+export function workBudgets(nodes: number): { rule: number; file: number } {
+  return {
+    rule: TEST_RULE_BUDGET ?? RULE_BUDGET_BASE + RULE_BUDGET_PER_NODE * nodes,
+    file: FILE_BUDGET_BASE + FILE_BUDGET_PER_NODE * nodes,
+  };
 }
 
 /** Marks an offset in a message whose line number the engine fills in (see RuleContext.lineRef). */
@@ -160,6 +180,21 @@ export class Analyzer {
     return new Analyzer(await loadPython(), rules);
   }
 
+  /**
+   * After a WebAssembly trap: deletes this analyzer's queries (as far as the broken runtime still
+   * can), recreates the runtime and the grammar, and returns an analyzer on the fresh ones. The
+   * caller must have deleted its own trees first.
+   */
+  async recreate(): Promise<Analyzer> {
+    try {
+      this.dispose();
+    } catch {
+      // The old runtime may trap again; its objects are abandoned either way.
+    }
+    await reloadPython();
+    return Analyzer.create(this.rules);
+  }
+
   analyzeTree(tree: Tree, text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
     return this.run(tree.rootNode, text, options);
   }
@@ -186,8 +221,8 @@ export class Analyzer {
       const generated = generatedMarker(text);
       if (generated) return { findings: [], skipped: true, generated, syntaxErrors };
     }
-    if (bracketDepthExceeds(region ? text.slice(region.start, region.end) : text, MAX_BRACKET_DEPTH)) {
-      return { findings: [], skipped: true, skipReason: `brackets nest deeper than ${MAX_BRACKET_DEPTH} levels (Python itself refuses such code)`, syntaxErrors };
+    if (depthExceeds(scope, MAX_TREE_DEPTH)) {
+      return { findings: [], skipped: true, skipReason: `the code nests deeper than ${MAX_TREE_DEPTH} syntax-tree levels (Python itself refuses such code)`, syntaxErrors };
     }
     const merged = region ? this.local : this.whole;
     const enabled = this.rules.map((rule, i) => merged.included[i] && ruleEnabled(rule.code, options));
@@ -205,7 +240,8 @@ export class Analyzer {
     const semanticModel = () => (semantic ??= new SemanticModel<FactoryInfo>(root, text, qualifiedName, (call) => catalogueFactory(call, qualifiedName, options)));
     const findings: AnalyzedFinding[] = [];
     const failures: string[] = [];
-    this.rules.forEach((rule, index) => {
+    const budget = workBudgets(root.descendantCount);
+    withBudget(budget.file, () => this.rules.forEach((rule, index) => {
       if (!enabled[index]) return;
       const severity = options.severity[rule.code] ?? rule.defaultSeverity;
       const context: RuleContext = {
@@ -253,20 +289,32 @@ export class Analyzer {
           });
         },
       };
+      const before = findings.length;
       try {
-        rule.check(context, byRule[index]);
+        withBudget(budget.rule, () => rule.check(context, byRule[index]));
       } catch (err) {
         // One rule failing on odd input costs only its own findings, never the file's.
-        failures.push(`${rule.code}: ${(err as Error).message}`);
+        findings.length = before;
+        if (err instanceof WorkBudgetExceeded) {
+          const n = (x: number) => x.toLocaleString('en-US');
+          failures.push(
+            err.limit === budget.rule
+              ? `${rule.code}: stopped after ${n(budget.rule)} tree operations (its work budget for a file of this size); its findings are missing`
+              : `${rule.code}: stopped: all rules together used up the file's work budget (${n(budget.file)} tree operations); its findings are missing`,
+          );
+        } else {
+          if (isWasmTrap(err)) throw err;
+          failures.push(`${rule.code}: ${(err as Error).message}`);
+        }
       }
-    });
+    }));
     findings.sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
     return { findings, skipped: false, syntaxErrors, ruleFailures: failures.length ? failures : undefined, imports };
   }
 
   analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
     return withTree(this.language, text, (tree, parsedText) => {
-      if (!tree) throw new Error('parse timed out');
+      if (!tree) throw new ParseBudgetExceeded();
       return this.analyzeTree(tree, parsedText, options);
     });
   }

@@ -49,19 +49,28 @@ export function fixAll(
   analyze: (text: string) => { findings: Finding[]; clean: boolean },
   eligible: (fix: Fix) => boolean,
   maxPasses = 10,
+  maxAnalyses = 40,
 ): FixAllResult {
   let current = text;
   let applied = 0;
   let passes = 0;
-  let state = analyze(current);
+  // Each analysis has its own work budget; this bounds how many there are, so that fixing a file
+  // costs at most a fixed multiple of checking it (fix-by-fix retries would otherwise be one
+  // analysis per fix). Whatever was applied when it runs out is kept: every step left a good file.
+  let analyses = 0;
+  const counted = (t: string) => {
+    analyses++;
+    return analyze(t);
+  };
+  let state = counted(current);
   const rejected = new Set<string>();
   const key = (fix: Fix) => JSON.stringify(fix.edits);
-  while (passes < maxPasses) {
+  while (passes < maxPasses && analyses < maxAnalyses) {
     const fixes = compatibleFixes(state.findings, (f) => eligible(f) && !rejected.has(key(f)));
     if (fixes.length === 0) break;
     passes++;
     const candidate = applyEdits(current, fixes.flatMap((f) => f.edits));
-    const next = analyze(candidate);
+    const next = counted(candidate);
     if (next.clean || !state.clean) {
       current = candidate;
       applied += fixes.length;
@@ -71,8 +80,9 @@ export function fixAll(
     // Some fix in this pass broke a clean file: apply them one at a time and keep the good ones.
     let progressed = false;
     for (const fix of fixes) {
+      if (analyses >= maxAnalyses) break;
       const single = applyEdits(current, fix.edits);
-      const result = analyze(single);
+      const result = counted(single);
       if (result.clean) {
         current = single;
         state = result;

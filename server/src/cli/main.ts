@@ -1,17 +1,18 @@
 // The `leaklens` command: check files, print rule documentation, or run the language server.
 // Uses the analysis and parsing layers directly; never the protocol layer's LSP code paths.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { accessSync, appendFileSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { renderMarkdown, renderText } from '../analysis/docs';
 import { Analyzer } from '../analysis/engine';
 import { findRule, RULES } from '../analysis/registry';
 import { AnalysisOptions } from '../analysis/types';
 import { DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
-import { discoverPythonFiles, encodeSource, isStub, STUB_REASON } from '../workspace/files';
+import { digestOf, discoverPythonFiles, encodeSource, isStub, STUB_REASON } from '../workspace/files';
 import { FileJob } from '../workers/check-file';
 import { defaultWorkerCount, InProcessRunner, JobOutcome, JobRunner, WorkerPool } from '../workers/pool';
-import { displayPath, FileFindings, toGithub, toJson, toStatistics, toText } from './output';
+import { displayPath, FileFailure, FileFindings, toGithub, toJson, toStatistics, toText } from './output';
 import { Progress, PROGRESS_MIN_FILES } from './progress';
 import { toSarif } from './sarif';
 import { unifiedDiff } from './unidiff';
@@ -126,6 +127,59 @@ function planStdin(name: string, opts: CheckOptions): { jobs: Job[]; error?: str
   return { jobs: [{ path, settings }] };
 }
 
+/**
+ * TEST ONLY: before `--fix` writes a file with this base name, a line is appended to it — an
+ * editor saving the file between LeakLens reading and writing it (test/cli-fix-safety.test.ts).
+ */
+const TOUCH_BEFORE_WRITE = process.env.LEAKLENS_TEST_TOUCH_BEFORE_WRITE;
+
+/**
+ * Writes fixed bytes over `path` only if the file still holds what was read (`digest`), through
+ * a temporary file in the same folder renamed over it (a reader never sees half a file; a crash
+ * leaves the old one), keeping its permission bits. A symbolic link is followed: its target is
+ * replaced. Returns true, or why the file was left alone.
+ */
+function writeFixed(path: string, bytes: Uint8Array, digest: string | undefined): true | string {
+  let target: string;
+  let current: Buffer;
+  try {
+    if (TOUCH_BEFORE_WRITE && basename(path) === TOUCH_BEFORE_WRITE) appendFileSync(path, '# edited meanwhile\n');
+    target = realpathSync(path);
+    current = readFileSync(target);
+  } catch (err) {
+    return `cannot read it again before writing: ${(err as Error).message}`;
+  }
+  if (digest === undefined || digestOf(current) !== digest) return 'it changed on disk while it was being checked; left as it is';
+  const st = statSync(target);
+  const mode = st.mode & 0o7777;
+  // No write bit for anyone, or no permission for us: read-only on purpose (even for root).
+  if ((mode & 0o222) === 0) return 'it is read-only; left as it is';
+  try {
+    accessSync(target, constants.W_OK);
+  } catch (err) {
+    return `cannot write it: ${(err as Error).message}`;
+  }
+  const temporary = join(dirname(target), `.${basename(target)}.leaklens-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temporary, bytes, { flag: 'wx', mode });
+    chmodSync(temporary, mode); // the umask may have narrowed it
+    try {
+      chownSync(temporary, st.uid, st.gid);
+    } catch {
+      // Only root may give a file away; anyone else keeps their own files' owner anyway.
+    }
+    renameSync(temporary, target);
+  } catch (err) {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // never created, or already renamed
+    }
+    return `cannot write it: ${(err as Error).message}`;
+  }
+  return true;
+}
+
 /** Usage errors in the combination of flags, else undefined. */
 function usageError(paths: string[], opts: CheckOptions): string | undefined {
   for (const code of [...(opts.select ?? []), ...(opts.ignore ?? [])]) {
@@ -180,31 +234,40 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   });
   const workers = stdin ? 1 : (opts.jobs ?? autoJobs(sizes));
   let analyzer: Promise<Analyzer> | undefined;
+  // After a WebAssembly trap in this process: a fresh runtime and analyzer for the other files.
+  const recreate = async () => {
+    const old = analyzer;
+    analyzer = undefined;
+    if (old) analyzer = (await old).recreate();
+    await analyzer;
+    if (opts.verbose) warn('the WebAssembly runtime was recreated after a trap');
+  };
   const runner: JobRunner =
     workers > 1
       ? new WorkerPool({ size: workers, timeLimitMs: opts.fileTimeLimit, log: opts.verbose ? (m) => warn(m) : undefined })
-      : new InProcessRunner(() => (analyzer ??= Analyzer.create()));
+      : new InProcessRunner(() => (analyzer ??= Analyzer.create()), recreate);
 
   const results: FileFindings[] = [];
   let fixed = 0;
   const diff: Buffer[] = [];
   let wouldFix = 0;
   let filesToFix = 0;
-  let failed = 0;
-  let stdinError = false;
+  /** Files that could not be read, checked or written: the run says so and exits 2. */
+  const failures: FileFailure[] = [];
+  const failedPaths = new Set<string>();
+  const fail = (path: string, reason: string, message = `failed on ${displayPath(path)}: ${reason}`) => {
+    warn(message);
+    failures.push({ path, reason });
+    failedPaths.add(path);
+  };
 
   /** Reports one file's outcome; files are handled in the order of `jobs` whatever order they finish in. */
   const handle = (path: string, outcome: JobOutcome): void => {
     const shown = displayPath(path);
+    const what = stdin ? `standard input (${shown})` : shown;
     if (outcome.status === 'cancelled') return;
     if (outcome.status !== 'done') {
-      if (stdin) stdinError = true;
-      if (outcome.status === 'timeout') {
-        warn(`skipped ${shown}: ${outcome.reason}`);
-      } else {
-        failed++;
-        warn(`failed on ${shown}: ${outcome.reason}`);
-      }
+      fail(path, outcome.reason, `${outcome.status === 'timeout' ? 'timed out on' : 'failed on'} ${what}: ${outcome.reason}`);
       return;
     }
     const r = outcome.result;
@@ -214,12 +277,11 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       return;
     }
     if (r.unreadable) {
-      if (stdin) {
-        stdinError = true;
-        warn(`cannot check standard input (${shown}): ${r.unreadable}`);
-      } else {
-        warn(`skipped ${shown}: ${r.unreadable}`);
-      }
+      // Standard input that cannot be decoded, or a read the system refused, is a failure; a file
+      // that is binary, too large or in an unknown encoding is skipped on purpose.
+      if (stdin) fail(path, r.unreadable, `cannot check ${what}: ${r.unreadable}`);
+      else if (r.readFailed) fail(path, r.unreadable, `cannot read ${shown}: ${r.unreadable}`);
+      else warn(`skipped ${shown}: ${r.unreadable}`);
       return;
     }
     if (r.diff) {
@@ -234,13 +296,12 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
         warn(`no diff for ${shown}: cannot write ${r.diff.encoding} back faithfully`);
       }
     }
-    if (r.fix?.unencodable) warn(`not fixed ${shown}: cannot write ${r.fix.unencodable} back faithfully`);
+    if (r.fix?.unencodable) fail(path, `cannot write ${r.fix.unencodable} back faithfully`, `not fixed ${shown}: cannot write ${r.fix.unencodable} back faithfully`);
     if (r.fix?.bytes) {
       if (!stdin) {
-        try {
-          writeFileSync(path, r.fix.bytes);
-        } catch (err) {
-          warn(`skipped ${shown}: ${(err as Error).message}`);
+        const written = writeFixed(path, r.fix.bytes, r.fix.original);
+        if (written !== true) {
+          fail(path, written, `not fixed ${shown}: ${written}`);
           return;
         }
       }
@@ -248,16 +309,15 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     }
     if (stdin && fixing && (!r.error || r.fix)) process.stdout.write(r.fix?.bytes ?? input!);
     if (r.error) {
-      if (stdin) {
-        stdinError = true;
-        warn(`cannot check standard input (${shown}): ${r.error}`);
-      } else {
-        warn(`skipped ${shown}: ${r.error}`);
-      }
+      fail(path, r.error, `cannot check ${what}: ${r.error}`);
       return;
     }
     if (r.skipReason) warn(`skipped ${shown}: ${r.skipReason}`);
-    for (const failure of r.ruleFailures ?? []) warn(`rule failed on ${shown}: ${failure}`);
+    if (r.ruleFailures?.length) {
+      for (const failure of r.ruleFailures) warn(`rule failed on ${shown}: ${failure}`);
+      failures.push({ path, reason: `not every rule could finish (${r.ruleFailures.map((f) => f.split(':')[0]).join(', ')})` });
+      failedPaths.add(path);
+    }
     if (r.findings.length) results.push({ path, text: r.text!, findings: r.findings });
   };
 
@@ -284,7 +344,7 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
             // No worker can start at all (say, dist/worker.js missing): check in this process instead.
             if (!fallback) {
               warn(`${runner.unavailable}; checking in this process instead`);
-              fallback = new InProcessRunner(() => (analyzer ??= Analyzer.create()));
+              fallback = new InProcessRunner(() => (analyzer ??= Analyzer.create()), recreate);
             }
             return fallback.run(job, { size: sizes[i] });
           })
@@ -304,14 +364,13 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     await fallback?.close();
     if (analyzer) (await analyzer).dispose();
   }
-  if (stdinError) return EXIT_USAGE;
-
   const count = results.reduce((n, r) => n + r.findings.length, 0);
   const checked = `Checked ${jobs.length} file${jobs.length === 1 ? '' : 's'}`;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('x') ? 'es' : 's'}`;
-  // A file whose worker died was not checked: the run cannot claim a result for it.
+  // A file that could not be read, checked or written: the run cannot claim a result for it.
   const incomplete = () => {
-    process.stderr.write(`leaklens: ${plural(failed, 'file')} could not be checked (see above).\n`);
+    const reasons = [...new Set(failures.map((f) => f.reason.replace(/\s*\(.*$/, '')))];
+    process.stderr.write(`leaklens: ${plural(failedPaths.size, 'file')} could not be checked (${reasons.join('; ')}); see above.\n`);
     return EXIT_USAGE;
   };
   if (opts.diff) {
@@ -319,24 +378,25 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     process.stdout.write(Buffer.concat(diff));
     if (opts.statistics) process.stderr.write(toStatistics(results));
     process.stderr.write(`${checked}: ${wouldFix ? `would apply ${plural(wouldFix, 'fix')} in ${plural(filesToFix, 'file')}` : 'nothing to fix'}.\n`);
-    if (failed) return incomplete();
+    if (failures.length) return incomplete();
     return wouldFix > 0 && !opts.exitZero ? EXIT_FINDINGS : EXIT_CLEAN;
   }
   switch (opts.format) {
     case 'json':
-      report.write(JSON.stringify(toJson(results), null, 2) + '\n');
+      report.write(JSON.stringify(toJson(results, failures), null, 2) + '\n');
       break;
     case 'sarif':
-      report.write(JSON.stringify(toSarif(results, RULES, version), null, 2) + '\n');
+      report.write(JSON.stringify(toSarif(results, RULES, version, process.cwd(), failures), null, 2) + '\n');
       break;
     case 'github':
-      report.write(toGithub(results));
+      report.write(toGithub(results, failures));
       break;
     default: {
       if (!opts.quiet) report.write(toText(results));
       if (opts.statistics && count) report.write((opts.quiet ? '' : '\n') + toStatistics(results) + '\n');
       const fixable = results.reduce((n, r) => n + r.findings.filter((f) => f.fixes.some((x) => x.safety === 'safe')).length, 0);
       const summary = [`${checked}: ${count === 0 ? 'no findings' : plural(count, 'finding')}`];
+      if (failedPaths.size) summary.push(`${plural(failedPaths.size, 'file')} could not be checked`);
       if (fixed) summary.push(`${fixed} fixed`);
       if (fixable) summary.push(`${fixable} fixable with --fix ([*])`);
       report.write(summary.join('; ') + '.\n');
@@ -344,7 +404,7 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   }
   // Machine formats keep their stream parseable: the table goes to stderr.
   if (opts.statistics && opts.format !== 'text') process.stderr.write(toStatistics(results));
-  if (failed) return incomplete();
+  if (failures.length) return incomplete();
   return count > 0 && !opts.exitZero ? EXIT_FINDINGS : EXIT_CLEAN;
 }
 

@@ -20,13 +20,31 @@ function pos(lines: LineIndex, offset: number): JsonPosition {
   return { line: p.line + 1, column: p.character + 1 };
 }
 
+/** A file that could not be read, checked or written, and why. */
+export interface FileFailure {
+  path: string;
+  reason: string;
+}
+
+/**
+ * Not a rule: the code of the JSON entries that stand for files that could not be checked. They
+ * have every field of a finding (at line 1, column 1, severity error, no fixes), so a consumer that
+ * reads findings sees them without knowing about them.
+ */
+export const NOT_CHECKED_CODE = 'LL000';
+export const NOT_CHECKED_NAME = 'file-not-checked';
+
 export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel && !rel.startsWith('..') ? rel : path;
 }
 
-export function toJson(files: readonly FileFindings[]): unknown[] {
+export function toJson(files: readonly FileFindings[], failures: readonly FileFailure[] = []): unknown[] {
   const out: unknown[] = [];
+  for (const failure of failures) {
+    const at = { line: 1, column: 1 };
+    out.push({ path: displayPath(failure.path), code: NOT_CHECKED_CODE, name: NOT_CHECKED_NAME, severity: 'error', message: `could not be checked: ${failure.reason}`, start: at, end: at, related: [], fixes: [] });
+  }
   for (const file of files) {
     const lines = new LineIndex(file.text);
     const path = displayPath(file.path);
@@ -78,8 +96,12 @@ export function escapeGithubProperty(s: string): string {
 }
 
 /** GitHub Actions annotations: one `::warning file=…,line=…::message` workflow command per finding. */
-export function toGithub(files: readonly FileFindings[]): string {
+export function toGithub(files: readonly FileFindings[], failures: readonly FileFailure[] = []): string {
   let out = '';
+  for (const f of failures) {
+    const path = escapeGithubProperty(displayPath(f.path).split(sep).join('/'));
+    out += `::error file=${path},title=${escapeGithubProperty('LeakLens: file not checked')}::${escapeGithubData(`could not be checked: ${f.reason}`)}\n`;
+  }
   for (const file of files) {
     const lines = new LineIndex(file.text);
     const path = escapeGithubProperty(displayPath(file.path).split(sep).join('/'));

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { renderMarkdown, renderText } from '../analysis/docs';
 import { LineIndex } from '../analysis/text';
 import type { OffsetEdit, Rule, Severity } from '../analysis/types';
-import type { FileFindings } from './output';
+import { displayPath, FileFailure, FileFindings } from './output';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 export const SRCROOT = '%SRCROOT%';
@@ -56,7 +56,7 @@ function ruleDescriptor(rule: Rule): unknown {
   };
 }
 
-export function toSarif(files: readonly FileFindings[], rules: readonly Rule[], toolVersion: string, cwd = process.cwd()): unknown {
+export function toSarif(files: readonly FileFindings[], rules: readonly Rule[], toolVersion: string, cwd = process.cwd(), failures: readonly FileFailure[] = []): unknown {
   const index = new Map(rules.map((r, i) => [r.code, i]));
   const results: unknown[] = [];
   for (const file of files) {
@@ -107,6 +107,17 @@ export function toSarif(files: readonly FileFindings[], rules: readonly Rule[], 
         // The absolute folder that relative artifact URIs are resolved against (a trailing '/' is required).
         originalUriBaseIds: { [SRCROOT]: { uri: pathToFileURL(cwd).href.replace(/\/?$/, '/') } },
         columnKind: 'utf16CodeUnits',
+        // Files that could not be read, checked or written: the run did not cover them.
+        invocations: [
+          {
+            executionSuccessful: failures.length === 0,
+            toolExecutionNotifications: failures.map((f) => ({
+              level: 'error',
+              message: { text: `${displayPath(f.path)} could not be checked: ${f.reason}` },
+              locations: [{ physicalLocation: { artifactLocation: artifactLocation(f.path, cwd) } }],
+            })),
+          },
+        ],
         results,
       },
     ],

@@ -49,8 +49,26 @@ function mapRange(range: OffsetRange, edit: AppliedEdit): OffsetRange {
   return { start: Math.min(range.start, edit.start), end: Math.max(range.end + delta, edit.newEnd) };
 }
 
-/** Default parse budget; a parse that runs longer is cancelled and the previous tree kept. */
-export const DEFAULT_PARSE_TIMEOUT_MS = 5000;
+/**
+ * The parse budget, counted in tree-sitter progress reports (one per hundred parser operations,
+ * so the same text always stops at the same point, whatever the machine or its load): a parse
+ * that needs more is cancelled and the previous tree kept. Ordinary Python needs about one
+ * report per 20 characters; error recovery on garbage needs much more.
+ */
+export const PARSE_BUDGET_BASE = 20_000;
+export const PARSE_BUDGET_PER_CHAR = 4;
+
+export function parseBudget(textLength: number): number {
+  return PARSE_BUDGET_BASE + PARSE_BUDGET_PER_CHAR * textLength;
+}
+
+/** The parse of a text ran out of its budget (see PARSE_BUDGET_PER_CHAR). */
+export class ParseBudgetExceeded extends Error {
+  constructor() {
+    super('the parse ran out of its work budget (the text is too large or too garbled to parse)');
+    this.name = 'ParseBudgetExceeded';
+  }
+}
 
 /** Tree-sitter's point for an offset: rows count '\n' only, columns are UTF-16 units. */
 export function pointAt(text: string, offset: number): Point {
@@ -97,6 +115,20 @@ function sharedParser(language: Language): Parser {
   return parser;
 }
 
+/**
+ * TEST ONLY: with LEAKLENS_TEST_WASM_TRAP set, parsing a text that contains its value first
+ * points the shared parser at an address outside the WebAssembly memory, so that this parse and
+ * every later one on that parser trap ("memory access out of bounds") — what a real trap does to
+ * the module it happens in — until the runtime is recreated (grammar.ts `reloadPython`). No
+ * input is known to trap the grammar today; test/robustness-files.test.ts and
+ * test/robustness.test.ts use this to show that a trap costs only its own file.
+ */
+const TRAP_ON = process.env.LEAKLENS_TEST_WASM_TRAP;
+
+function poisonForTest(parser: Parser, text: string): void {
+  if (TRAP_ON && text.includes(TRAP_ON)) (parser as unknown as { 0: number })[0] = 0x7ffffff0;
+}
+
 export class ParsedDocument {
   private parser: Parser;
   private currentTree: Tree | undefined;
@@ -105,7 +137,8 @@ export class ParsedDocument {
   /** Changes since the last takeChanges(); undefined after a full parse (everything changed). */
   private changes: ChangeSummary | undefined;
 
-  constructor(language: Language, private currentText: string, private timeoutMs = DEFAULT_PARSE_TIMEOUT_MS) {
+  /** `budget`: progress reports a parse may take (default: parseBudget of the text's length). */
+  constructor(language: Language, private currentText: string, private readonly budget?: number) {
     this.parser = sharedParser(language);
     this.normalized = normalizeLineBreaks(currentText);
     this.currentTree = this.parse(undefined);
@@ -207,10 +240,12 @@ export class ParsedDocument {
   }
 
   private parse(old: Tree | undefined): Tree | undefined {
-    const deadline = performance.now() + this.timeoutMs;
+    const limit = this.budget ?? parseBudget(this.normalized.length);
+    let reports = 0;
+    poisonForTest(this.parser, this.normalized);
     const tree = this.parser.parse(this.normalized, old ?? null, {
       // Returning true cancels the parse (the typings say void).
-      progressCallback: (() => performance.now() > deadline) as unknown as () => void,
+      progressCallback: (() => ++reports > limit) as unknown as () => void,
     });
     // A cancelled parse would otherwise resume on this shared parser's next parse of any text.
     if (!tree) this.parser.reset();
@@ -219,8 +254,8 @@ export class ParsedDocument {
 }
 
 /** Parses text once, hands the tree (and the text it describes) to fn, and always deletes it. */
-export function withTree<T>(language: Language, text: string, fn: (tree: Tree | undefined, parsedText: string) => T, timeoutMs = DEFAULT_PARSE_TIMEOUT_MS): T {
-  const doc = new ParsedDocument(language, text, timeoutMs);
+export function withTree<T>(language: Language, text: string, fn: (tree: Tree | undefined, parsedText: string) => T, budget?: number): T {
+  const doc = new ParsedDocument(language, text, budget);
   try {
     return fn(doc.tree, doc.parsedText);
   } finally {

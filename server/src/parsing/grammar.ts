@@ -41,3 +41,24 @@ export function loadPython(): Promise<Language> {
   })();
   return loading;
 }
+
+/**
+ * A WebAssembly trap ("memory access out of bounds", "unreachable"…): the module it happened in
+ * may be left corrupt, so everything built on it must be dropped and the runtime recreated.
+ */
+export function isWasmTrap(err: unknown): boolean {
+  // The DOM typings are not loaded, so the global is reached through globalThis.
+  const runtimeError = (globalThis as unknown as { WebAssembly?: { RuntimeError: new () => Error } }).WebAssembly?.RuntimeError;
+  return !!runtimeError && err instanceof runtimeError;
+}
+
+/**
+ * After a trap: a fresh WebAssembly runtime and a freshly loaded grammar. Every tree, query,
+ * parser and cursor of the old runtime must have been deleted (or dropped) before this is called:
+ * their methods and finalizers act on whatever runtime is current. The old Language must not be
+ * used again; its parser is dropped with it.
+ */
+export function reloadPython(): Promise<Language> {
+  loading = undefined;
+  return loadPython();
+}

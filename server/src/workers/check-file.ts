@@ -6,6 +6,7 @@
 import { Analyzer, AnalyzedFinding } from '../analysis/engine';
 import { describeGenerated, generatedMarker } from '../analysis/generated';
 import { AnalysisOptions } from '../analysis/types';
+import { isWasmTrap } from '../parsing/grammar';
 import { decodeSource, encodeSource, readSource } from '../workspace/files';
 
 export interface FileJob {
@@ -25,6 +26,10 @@ export interface FileJob {
 export interface FileResult {
   /** The file could not be read or decoded (binary, too large, unknown encoding): why. */
   unreadable?: string;
+  /** With `unreadable`: the system refused the read (a failure, not a deliberate skip). */
+  readFailed?: boolean;
+  /** The analysis hit a WebAssembly trap: the runtime that ran it must be recreated before the next file. */
+  trap?: string;
   /** The analysed text, present only when there are findings: positions are computed from it. */
   text?: string;
   findings: AnalyzedFinding[];
@@ -36,7 +41,7 @@ export interface FileResult {
   /** The analysis threw (a fix computed before that is still reported). */
   error?: string;
   /** fix mode, when fixes applied: the new bytes in the file's own encoding, or why there are none. */
-  fix?: { applied: number; bytes?: Uint8Array; unencodable?: string };
+  fix?: { applied: number; bytes?: Uint8Array; unencodable?: string; original?: string };
   /** diff mode, when fixes changed the text: both texts and how the file is encoded. */
   diff?: { applied: number; before: string; after: string; encoding: string; bom: boolean };
 }
@@ -46,6 +51,7 @@ export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
   const result: FileResult = { findings: [] };
   if (!source.ok) {
     result.unreadable = source.reason;
+    if (source.ioError) result.readFailed = true;
     return result;
   }
   let text = source.text;
@@ -65,7 +71,7 @@ export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
       if (fixed.applied > 0) {
         const bytes = encodeSource(fixed.text, source.encoding, source.bom);
         if (bytes) {
-          result.fix = { applied: fixed.applied, bytes };
+          result.fix = { applied: fixed.applied, bytes, original: source.digest };
           text = fixed.text;
         } else {
           result.fix = { applied: fixed.applied, unencodable: source.encoding };
@@ -80,7 +86,8 @@ export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
       if (analysis.findings.length) result.text = text;
     }
   } catch (err) {
-    result.error = (err as Error).message;
+    if (isWasmTrap(err)) result.trap = `WebAssembly trap: ${(err as Error).message}`;
+    result.error = isWasmTrap(err) ? `${result.trap} (the parser was restarted for the other files)` : (err as Error).message;
     result.findings = [];
     delete result.text;
   }

@@ -105,7 +105,11 @@ export class InProcessRunner implements JobRunner {
   private queue = new JobQueue();
   private draining = false;
 
-  constructor(private readonly analyzer: () => Analyzer | Promise<Analyzer> | undefined) {}
+  /** `onTrap`: recreates the WebAssembly runtime after a job trapped; awaited before the next job. */
+  constructor(
+    private readonly analyzer: () => Analyzer | Promise<Analyzer> | undefined,
+    private readonly onTrap?: () => Promise<void>,
+  ) {}
 
   run(job: FileJob, options: SubmitOptions = {}): Promise<JobOutcome> {
     return new Promise((resolve) => {
@@ -123,7 +127,10 @@ export class InProcessRunner implements JobRunner {
         if (p.settled) continue;
         try {
           const analyzer = await this.analyzer();
-          settle(p, analyzer ? { status: 'done', result: checkFile(analyzer, p.job) } : { status: 'cancelled' });
+          const result = analyzer ? checkFile(analyzer, p.job) : undefined;
+          // The runtime is recreated before the next job (and before this one's caller goes on).
+          if (result?.trap) await this.onTrap?.();
+          settle(p, result ? { status: 'done', result } : { status: 'cancelled' });
         } catch (err) {
           settle(p, { status: 'failed', reason: (err as Error).message });
         }
@@ -306,7 +313,13 @@ export class WorkerPool implements JobRunner {
         slot.current = undefined;
         this.deathsInARow = 0;
         settle(current.pending, { status: 'done', result: message.result });
-        this.idle(slot);
+        if (message.result.trap) {
+          // Its WebAssembly runtime may be corrupt: a fresh worker takes the next files.
+          this.options.log?.(`an analysis worker was replaced after a WebAssembly trap (${message.result.trap})`);
+          void this.stop(slot);
+        } else {
+          this.idle(slot);
+        }
         this.pump();
         return;
       }

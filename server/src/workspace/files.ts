@@ -1,5 +1,6 @@
 // Finding Python files on disk and decoding them. Shared by the CLI and the server's
 // workspace features; knows nothing about LSP.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import ignore, { Ignore } from 'ignore';
@@ -174,7 +175,8 @@ export function discoverySkipReason(path: string, root: string, options: Discove
   return undefined;
 }
 
-export type Decoded = { ok: true; text: string; encoding: string; bom: boolean } | { ok: false; reason: string };
+/** `ioError`: the system refused the read (permissions, I/O): the file could not be read, not merely skipped. */
+export type Decoded = { ok: true; text: string; encoding: string; bom: boolean; digest?: string } | { ok: false; reason: string; ioError?: boolean };
 
 const CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
 
@@ -230,9 +232,15 @@ export function readSource(path: string, maxSize = DEFAULT_MAX_FILE_SIZE): Decod
     if (size > maxSize) return { ok: false, reason: `larger than max-file-size (${size} > ${maxSize} bytes)` };
     bytes = readFileSync(path);
   } catch (err) {
-    return { ok: false, reason: (err as Error).message };
+    return { ok: false, reason: (err as Error).message, ioError: true };
   }
-  return decodeSource(bytes, maxSize);
+  const decoded = decodeSource(bytes, maxSize);
+  return decoded.ok ? { ...decoded, digest: digestOf(bytes) } : decoded;
+}
+
+/** The fingerprint `--fix` compares before writing, to leave a file alone that changed since it was read. */
+export function digestOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
