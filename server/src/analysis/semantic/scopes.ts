@@ -110,7 +110,8 @@ export class ScopeTable {
   scopeFor(node: Node): Scope {
     const known = this.byNode.get(node.id);
     if (known) return known;
-    const parentNode = node.type === 'module' ? undefined : this.enclosingScopeNode(node);
+    // The tree's root is the module scope whatever its type (an ERROR root in a broken file).
+    const parentNode = node.type === 'module' || node.equals(this.root) ? undefined : this.enclosingScopeNode(node);
     const parent = parentNode ? this.scopeFor(parentNode) : undefined;
     const scope = new Scope(node, parent);
     this.byNode.set(node.id, scope);
