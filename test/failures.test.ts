@@ -23,7 +23,7 @@ function folder(files: Record<string, string>): string {
 }
 
 function cli(args: string[], cwd: string, env: Record<string, string> = {}, input?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, input, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
   assert.equal(r.error, undefined, `the CLI did not finish: ${r.error}`);
   assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, r.stderr);
   return r;

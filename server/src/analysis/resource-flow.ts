@@ -15,7 +15,6 @@ import {
   decoratorsOf,
   decoratorTarget,
   endsLine,
-  enclosingScope,
   indentOfLine,
   indentRegion,
   indentUnit,
@@ -41,8 +40,6 @@ export interface Use {
 }
 
 const CONTAINERS = new Set(['tuple', 'list', 'set', 'dictionary', 'pair', 'parenthesized_expression', 'expression_list']);
-/** Blocks that always run on the normal path once their statement is reached. */
-const ALWAYS_RUN = new Set(['try_statement', 'with_statement', 'else_clause', 'finally_clause']);
 const LOOPS = new Set(['for_statement', 'while_statement']);
 
 /** The query that finds `name = call(...)` candidates. */
@@ -195,14 +192,6 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
   if (n !== id && holder && (holder.type === 'assignment' || holder.type === 'argument_list')) return 'escape';
   if (n !== id && n.type !== 'parenthesized_expression') return 'escape';
   return 'neutral';
-}
-
-/** `global name` / `nonlocal name` in this scope: the binding outlives the scope. */
-function declaredNonLocal(body: Node, scope: Node, name: string): boolean {
-  for (const decl of body.descendantsOfType(['global_statement', 'nonlocal_statement'])) {
-    if (enclosingScope(decl)?.equals(scope) && decl.namedChildren.some((n) => n?.text === name)) return true;
-  }
-  return false;
 }
 
 /** Does `target` stand directly in the block of `stmt` or of one of its enclosing statements? */

@@ -221,8 +221,13 @@ export class FlowRunner<S> {
     return out;
   }
 
-  /** Runs a loop body to a fixed point; `head` gives the states that may start an iteration. */
-  private loop(entry: S[], iterate: (states: S[], out: FlowOutcome<S>) => { enter: S[]; exit: S[] }, body: Node | null, out: FlowOutcome<S>): { exits: S[]; breaks: S[] } {
+  /**
+   * Runs a `for`/`while` to a fixed point: `iterate` gives, from the states at the loop's head,
+   * those that start an iteration and those that leave it; the `else` block runs on the leaving
+   * ones, and `break` goes past it.
+   */
+  private loop(stmt: Node, entry: S[], iterate: (states: S[], out: FlowOutcome<S>) => { enter: S[]; exit: S[] }, out: FlowOutcome<S>): FlowOutcome<S> {
+    const body = stmt.childForFieldName('body');
     const seen = new StateSet(this.domain);
     const exits = new StateSet(this.domain);
     const breaks: S[] = [];
@@ -238,7 +243,9 @@ export class FlowRunner<S> {
       breaks.push(...b.breaks);
       frontier = [...b.normal, ...b.continues];
     }
-    return { exits: exits.values, breaks };
+    this.merge(out, this.body(stmt.childForFieldName('alternative')?.childForFieldName('body'), exits.values));
+    out.normal.push(...breaks);
+    return out;
   }
 
   private forStatement(stmt: Node, entry: S[]): FlowOutcome<S> {
@@ -246,34 +253,20 @@ export class FlowRunner<S> {
     const right = stmt.childForFieldName('right');
     const left = stmt.childForFieldName('left');
     const start = right ? this.evaluate(right, entry, out) : entry;
-    const { exits, breaks } = this.loop(
-      start,
-      (states) => ({ enter: left ? states.map((s) => this.domain.evaluate(left, s)) : states, exit: states }),
-      stmt.childForFieldName('body'),
-      out,
-    );
-    const els = this.body(stmt.childForFieldName('alternative')?.childForFieldName('body'), exits);
-    this.merge(out, els);
-    out.normal.push(...breaks);
-    return out;
+    return this.loop(stmt, start, (states) => ({ enter: left ? states.map((s) => this.domain.evaluate(left, s)) : states, exit: states }), out);
   }
 
   private whileStatement(stmt: Node, entry: S[]): FlowOutcome<S> {
-    const out = this.empty();
     const condition = stmt.childForFieldName('condition');
-    const { exits, breaks } = this.loop(
+    return this.loop(
+      stmt,
       entry,
       (states, o) => {
         const { yes, no } = this.branches(condition, states, o);
         return { enter: yes, exit: no };
       },
-      stmt.childForFieldName('body'),
-      out,
+      this.empty(),
     );
-    const els = this.body(stmt.childForFieldName('alternative')?.childForFieldName('body'), exits);
-    this.merge(out, els);
-    out.normal.push(...breaks);
-    return out;
   }
 
   private tryStatement(stmt: Node, entry: S[]): FlowOutcome<S> {
