@@ -237,7 +237,7 @@ export class Analyzer {
     const qualifiedName = (node: Node) => resolveName(node, (imports ??= fileImports(root, text)).map);
     // One semantic model per analysis, built on first use, shared by the rules, dropped after.
     let semantic: SemanticModel<FactoryInfo> | undefined;
-    const semanticModel = () => (semantic ??= new SemanticModel<FactoryInfo>(root, text, qualifiedName, (call) => catalogueFactory(call, qualifiedName, options)));
+    const semanticModel = () => (semantic ??= new SemanticModel<FactoryInfo>(root, text, qualifiedName, (call) => catalogueFactory(call, qualifiedName, options, semantic)));
     const findings: AnalyzedFinding[] = [];
     const failures: string[] = [];
     const budget = workBudgets(root.descendantCount);

@@ -8,7 +8,9 @@ import {
   factoryOf,
   FactoryInfo,
   NON_OWNING_CALLS,
+  NON_OWNING_WRAPPERS,
   OWNERSHIP_TAKERS,
+  OWNING_WRAPPERS,
   TAKER_METHODS,
 } from './resources';
 import {
@@ -161,7 +163,11 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
     if (holder?.type === 'call' && holder.childForFieldName('function')?.equals(parent)) {
       // `while p.poll() is None:` ends only once the process is reaped, as `wait()` would.
       const pollLoop = attr === 'poll' && factory.name === 'subprocess.Popen' && pollLoopCondition(holder);
-      if (!factory.release.includes(attr) && !pollLoop) return 'neutral';
+      // A full `read()` of an HTTP response reads to the end and closes it.
+      const fullRead = !!factory.fullReadCloses && attr === 'read' && isFullRead(holder);
+      // `conn.getresponse()` hands the connection's socket to the response: kept if the response is.
+      if (attr === 'getresponse' && factory.name.startsWith('http.client.')) return resultKept(holder, context) ? 'escape' : 'neutral';
+      if (!factory.release.includes(attr) && !pollLoop && !fullRead) return 'neutral';
       return inside(holder, 'finally_clause', scope) ? 'released' : 'release-call';
     }
     // `stack.callback(x.close)`, `atexit.register(x.close)`: the release is scheduled.
@@ -177,10 +183,16 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
   if (arg.parent?.type === 'argument_list') {
     const call = arg.parent.parent!;
     const { qualified, method } = calleeName(call, context);
-    if ((qualified && OWNERSHIP_TAKERS.has(qualified)) || (method && TAKER_METHODS.has(method))) return 'released';
-    if (qualified && NON_OWNING_CALLS.has(qualified)) return 'neutral';
-    return 'escape';
+    if ((qualified && (OWNERSHIP_TAKERS.has(qualified) || OWNING_WRAPPERS.has(qualified))) || (method && TAKER_METHODS.has(method))) return 'released';
+    if (qualified && (NON_OWNING_CALLS.has(qualified) || NON_OWNING_WRAPPERS.has(qualified))) return 'neutral';
+    // `list(inp)`, `sorted(inp)` read a FileInput to its end, which closes it.
+    if (factory.iterationCloses && qualified && EXHAUSTING_CALLS.has(qualified) && arg === id) return 'released';
+    const local = localCallFate(call, arg, context);
+    if (local === 'released') return inside(call, 'finally_clause', scope) ? 'released' : 'release-call';
+    return local ?? 'escape';
   }
+  // `for line in inp:` with no way out of the loop but its end closes a FileInput.
+  if (factory.iterationCloses && parent.type === 'for_statement' && parent.childForFieldName('right')?.equals(id) && !loopBreaks(parent)) return 'released';
   if (parent.type === 'assignment' && parent.childForFieldName('right')?.equals(id)) return 'escape';
   if (parent.type === 'global_statement' || parent.type === 'nonlocal_statement') return 'escape';
   let n: Node = id;
@@ -192,6 +204,109 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
   if (n !== id && holder && (holder.type === 'assignment' || holder.type === 'argument_list')) return 'escape';
   if (n !== id && n.type !== 'parenthesized_expression') return 'escape';
   return 'neutral';
+}
+
+const EXHAUSTING_CALLS = new Set(['list', 'tuple', 'sorted', 'set', 'frozenset']);
+
+/** `r.read()` / `r.read(-1)` / `r.read(None)`: everything to the end. */
+export function isFullRead(call: Node): boolean {
+  const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  if (args.length === 0) return true;
+  if (args.length !== 1) return false;
+  const a = args[0].type === 'keyword_argument' && args[0].childForFieldName('name')?.text === 'amt' ? args[0].childForFieldName('value') : args[0];
+  return !!a && (a.type === 'none' || a.text.replace(/\s+/g, '') === '-1');
+}
+
+/** Does a loop have a `break`, `return` or `raise` of its own that leaves it before its end? */
+export function loopBreaks(loop: Node): boolean {
+  const body = loop.childForFieldName('body');
+  if (!body) return false;
+  const walk = (n: Node): boolean => {
+    for (const c of n.namedChildren) {
+      if (!c || c.type === 'function_definition' || c.type === 'class_definition' || c.type === 'lambda') continue;
+      if (c.type === 'return_statement' || c.type === 'raise_statement') return true;
+      if (c.type === 'break_statement') return true;
+      if (c.type === 'for_statement' || c.type === 'while_statement') {
+        // A break of a nested loop leaves only that loop.
+        if (c.descendantsOfType(['return_statement', 'raise_statement']).length > 0) return true;
+        continue;
+      }
+      if (walk(c)) return true;
+    }
+    return false;
+  };
+  return walk(body);
+}
+
+/**
+ * Is the value of `expr` kept past its statement: returned, yielded, stored in an attribute, a
+ * subscript or a container, passed to a call, or bound to a name that is?
+ */
+function resultKept(expr: Node, context: RuleContext, depth = 0): boolean {
+  let n = expr;
+  while (n.parent?.type === 'parenthesized_expression') n = n.parent;
+  const parent = n.parent;
+  if (!parent) return false;
+  if (parent.type === 'expression_statement') return false;
+  if (parent.type === 'return_statement' || parent.type === 'yield' || parent.type === 'argument_list' || parent.type === 'keyword_argument') return true;
+  if (CONTAINERS.has(parent.type)) return true;
+  if (parent.type === 'assignment' && parent.childForFieldName('right')?.equals(n)) {
+    const left = parent.childForFieldName('left');
+    if (left?.type !== 'identifier' || depth > 3) return true;
+    const scope = context.semantic.scopeOf(left);
+    if (scope.globals.has(left.text) || scope.nonlocals.has(left.text) || context.semantic.scopes.capturedInside(scope, left.text)) return true;
+    if (scope.kind === 'module') return true;
+    for (const ref of scope.references.get(left.text) ?? []) {
+      if (ref.startIndex <= left.endIndex) continue;
+      const p = ref.parent;
+      // Reading an attribute or calling a method of it uses it; anything else may keep it.
+      if (p?.type === 'attribute' && p.childForFieldName('object')?.equals(ref)) continue;
+      if (resultKept(ref, context, depth + 1)) return true;
+    }
+    return false;
+  }
+  return false;
+}
+
+/** Methods a class releases its resources in. */
+const RELEASING_METHODS = new Set(['close', 'aclose', '__exit__', '__aexit__', '__del__', 'shutdown', 'release', 'cleanup', 'terminate', 'stop', 'dispose']);
+
+/**
+ * What passing the resource to a function or class of this file does with it, when the file
+ * shows it: a function that releases its parameter releases it; one that only uses it leaves it
+ * with the caller; a class that stores it but has no method that could release anything leaves
+ * it with the caller too, as long as the wrapping object is dropped here. Undefined: unknown.
+ */
+function localCallFate(call: Node, arg: Node, context: RuleContext): UseKind | undefined {
+  const list = call.childForFieldName('arguments');
+  if (!list || arg.type === 'keyword_argument') return undefined;
+  const args = list.namedChildren.filter((a): a is Node => !!a && a.type !== 'comment');
+  const index = args.findIndex((a) => a.equals(arg));
+  if (index < 0 || args.slice(0, index).some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat' || a.type === 'keyword_argument')) return undefined;
+  const fn = call.childForFieldName('function');
+  if (fn?.type === 'identifier') {
+    const bindings = context.semantic.resolve(fn);
+    if (bindings.length === 1 && bindings[0].kind === 'class') {
+      const cls = bindings[0].node.parent;
+      if (cls?.type !== 'class_definition' || cls.childForFieldName('superclasses')) return undefined;
+      const model = context.semantic.classModel(cls);
+      if ([...model.methods.keys()].some((m) => RELEASING_METHODS.has(m))) return undefined;
+      const init = model.methods.get('__init__');
+      if (!init || init.kind !== 'instance') return undefined;
+      const fate = context.semantic.parameterFates(init.node)[index + 1];
+      if (fate === 'released') return 'released';
+      return resultKept(call, context) ? undefined : 'neutral';
+    }
+  }
+  const def = context.semantic.calleeDefinition(call);
+  if (!def) return undefined;
+  const method = context.semantic.method(def);
+  const offset = method && method.kind !== 'static' && fn?.type === 'attribute' ? 1 : 0;
+  if (method && method.kind === 'static' && fn?.type === 'attribute') return undefined;
+  const fate = context.semantic.parameterFates(def)[index + offset];
+  if (fate === 'released') return 'released';
+  if (fate === 'used') return 'neutral';
+  return undefined;
 }
 
 /** Does `target` stand directly in the block of `stmt` or of one of its enclosing statements? */
@@ -278,6 +393,9 @@ export function wrapFix(
   }
   // Every use must sit in a later statement of the same block.
   let last: Node | undefined;
+  // `h = Holder(f)`, `g = GzipFile(fileobj=f)`: h and g need f open for as long as they are used,
+  // which the block cannot see; no fix then.
+  if (uses.some((u) => u.kind === 'neutral' && lentToBoundObject(u.node, context))) return undefined;
   for (const use of uses) {
     const s = childOfBlock(use.node, block);
     if (!s || s.startIndex <= stmt.startIndex) return undefined;
@@ -318,6 +436,20 @@ export function wrapFix(
     safety: 'safe',
     edits: [{ start: lineStartOf(text, stmt.startIndex), end: regionEnd, text: header + nl + body }, ...managed.edits],
   };
+}
+
+/** Is this use an argument to an object that keeps it without owning it, bound to a name? */
+function lentToBoundObject(id: Node, context: RuleContext): boolean {
+  const arg = id.parent?.type === 'keyword_argument' ? id.parent : id;
+  if (arg.parent?.type !== 'argument_list') return false;
+  const call = arg.parent.parent!;
+  const { qualified } = calleeName(call, context);
+  const fn = call.childForFieldName('function');
+  const localClass = fn?.type === 'identifier' && context.semantic.resolve(fn).some((b) => b.kind === 'class');
+  if (!localClass && !(qualified && NON_OWNING_WRAPPERS.has(qualified))) return false;
+  let n: Node = call;
+  while (n.parent?.type === 'parenthesized_expression') n = n.parent;
+  return n.parent?.type === 'assignment' && !!n.parent.childForFieldName('right')?.equals(n);
 }
 
 /** A tracked `name = factory(...)` allocation, and what happens to it on every path of its scope. */

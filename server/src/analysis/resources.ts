@@ -13,52 +13,218 @@ export interface FactoryInfo {
   asyncOnly?: boolean;
   /** Its `with` block does not release it (sqlite3 and psycopg2 connections only end a transaction). */
   withKeepsOpen?: boolean;
+  /** Iterating it to the end closes it (fileinput). */
+  iterationCloses?: boolean;
+  /** A full `read()` closes it (HTTP responses). */
+  fullReadCloses?: boolean;
+  /** Why the catalogue lists it. */
+  reason?: string;
 }
 
 const CLOSE = ['close'];
-const TABLE: FactoryInfo[] = [
-  ...[
-    'open', 'builtins.open', 'io.open', 'codecs.open', 'gzip.open', 'bz2.open', 'lzma.open', 'tarfile.open',
-    'zipfile.ZipFile', 'shelve.open', 'dbm.open', 'wave.open', 'os.fdopen', 'mmap.mmap', 'urllib.request.urlopen',
-    'http.client.HTTPConnection', 'http.client.HTTPSConnection', 'tempfile.TemporaryFile', 'tempfile.NamedTemporaryFile', 'tempfile.SpooledTemporaryFile',
-    'selectors.DefaultSelector', 'requests.Session', 'psycopg.connect', 'pymysql.connect',
-    'PIL.Image.open',
-    // What the listed factories return or wrap, and other spellings of them: the same resources.
-    '_io.open', 'io.open_code', 'tokenize.open', 'gzip.GzipFile', 'bz2.BZ2File', 'lzma.LZMAFile', 'tarfile.TarFile',
-    'tarfile.TarFile.open', 'zipfile.PyZipFile', 'dbm.dumb.open', 'dbm.gnu.open', 'dbm.ndbm.open',
-  ].map((name) => ({ name, release: CLOSE })),
-  // `detach()` hands the descriptor over: the socket object no longer owns anything.
-  ...['socket.socket', 'socket.create_connection', 'socket.create_server'].map((name) => ({ name, release: ['close', 'detach'] })),
-  // `quit()` sends QUIT and closes; IMAP4's `close()` only closes the selected mailbox, `logout()` the connection.
-  { name: 'ftplib.FTP', release: ['close', 'quit'] },
-  { name: 'smtplib.SMTP', release: ['close', 'quit'] },
-  { name: 'imaplib.IMAP4', release: ['logout', 'shutdown'] },
-  { name: 'sqlite3.connect', release: CLOSE, withKeepsOpen: true },
-  { name: 'psycopg2.connect', release: CLOSE, withKeepsOpen: true },
-  { name: 'subprocess.Popen', release: ['wait', 'communicate', 'kill'] },
-  { name: 'tempfile.TemporaryDirectory', release: ['cleanup'] },
-  { name: 'concurrent.futures.ThreadPoolExecutor', release: ['shutdown'], pool: true },
-  { name: 'concurrent.futures.ProcessPoolExecutor', release: ['shutdown'], pool: true },
-  { name: 'multiprocessing.Pool', release: ['terminate', 'join', 'close'], pool: true },
-  { name: 'multiprocessing.pool.Pool', release: ['terminate', 'join', 'close'], pool: true },
-  { name: 'multiprocessing.pool.ThreadPool', release: ['terminate', 'join', 'close'], pool: true },
-  { name: 'aiohttp.ClientSession', release: CLOSE, asyncOnly: true },
+
+/**
+ * A group of catalogue entries and why each is there: the factories the resource rules follow.
+ * Every entry names what a call returns that holds an operating-system resource (a descriptor,
+ * a socket, a process, a temporary file or folder, worker threads) until it is released.
+ */
+interface CatalogueGroup {
+  reason: string;
+  names: readonly string[];
+  release: readonly string[];
+  pool?: boolean;
+  asyncOnly?: boolean;
+  withKeepsOpen?: boolean;
+  iterationCloses?: boolean;
+  fullReadCloses?: boolean;
+}
+
+const GROUPS: CatalogueGroup[] = [
+  {
+    reason: 'Open a file descriptor and return a file object that keeps it until close().',
+    names: [
+      'open', 'builtins.open', 'io.open', '_io.open', 'io.open_code', 'codecs.open', 'tokenize.open', 'os.fdopen',
+      'tempfile.TemporaryFile', 'tempfile.NamedTemporaryFile', 'tempfile.SpooledTemporaryFile',
+    ],
+    release: CLOSE,
+  },
+  {
+    reason: 'Compressed and archive files: they open the named file themselves and close it in close().',
+    names: [
+      'gzip.open', 'bz2.open', 'lzma.open', 'gzip.GzipFile', 'bz2.BZ2File', 'lzma.LZMAFile',
+      'tarfile.open', 'tarfile.TarFile', 'tarfile.TarFile.open', 'tarfile.TarFile.taropen', 'tarfile.TarFile.gzopen',
+      'tarfile.TarFile.bz2open', 'tarfile.TarFile.xzopen', 'zipfile.ZipFile', 'zipfile.PyZipFile',
+    ],
+    release: CLOSE,
+  },
+  {
+    reason: 'Databases and media files kept open on a descriptor (or a mapping) until close().',
+    names: ['shelve.open', 'dbm.open', 'dbm.dumb.open', 'dbm.gnu.open', 'dbm.ndbm.open', 'wave.open', 'mmap.mmap', 'PIL.Image.open'],
+    release: CLOSE,
+  },
+  {
+    reason: 'Network clients holding a socket (a connection pool for requests) until close().',
+    names: ['http.client.HTTPConnection', 'http.client.HTTPSConnection', 'requests.Session', 'requests.session', 'psycopg.connect', 'pymysql.connect'],
+    release: CLOSE,
+  },
+  {
+    reason: 'A selector holds an epoll/kqueue descriptor until close().',
+    names: ['selectors.DefaultSelector'],
+    release: CLOSE,
+  },
+  {
+    reason: 'An HTTP response holds its socket; a full read() reads to the end and closes the connection (http.client.HTTPResponse._close_conn), partial reads, readline() and iteration do not.',
+    names: ['urllib.request.urlopen'],
+    release: CLOSE,
+    fullReadCloses: true,
+  },
+  {
+    reason: 'FileInput opens each file in turn and closes the last one when iteration reaches the end; stopping early or reading by readline() leaves one open.',
+    names: ['fileinput.input', 'fileinput.FileInput'],
+    release: CLOSE,
+    iterationCloses: true,
+  },
+  {
+    reason: 'Sockets: detach() hands the descriptor over, so the socket object no longer owns anything.',
+    names: ['socket.socket', 'socket.create_connection', 'socket.create_server'],
+    release: ['close', 'detach'],
+  },
+  { reason: "FTP and SMTP hold a control connection; quit() sends QUIT and closes it.", names: ['ftplib.FTP', 'smtplib.SMTP'], release: ['close', 'quit'] },
+  { reason: "IMAP4's close() only closes the selected mailbox; logout() or shutdown() closes the connection.", names: ['imaplib.IMAP4'], release: ['logout', 'shutdown'] },
+  {
+    reason: "Connections whose own `with` block only ends a transaction and leaves the connection open.",
+    names: ['sqlite3.connect', 'psycopg2.connect'],
+    release: CLOSE,
+    withKeepsOpen: true,
+  },
+  { reason: 'A child process stays a zombie (with its pipes open) until it is waited for.', names: ['subprocess.Popen'], release: ['wait', 'communicate', 'kill'] },
+  { reason: 'A temporary folder stays on disk until cleanup().', names: ['tempfile.TemporaryDirectory'], release: ['cleanup'] },
+  {
+    reason: 'Executors keep worker threads or processes until shutdown(); a module- or class-level one is meant to live for the process.',
+    names: ['concurrent.futures.ThreadPoolExecutor', 'concurrent.futures.ProcessPoolExecutor'],
+    release: ['shutdown'],
+    pool: true,
+  },
+  {
+    reason: 'Process and thread pools keep their workers until terminate() or close() and join().',
+    names: ['multiprocessing.Pool', 'multiprocessing.pool.Pool', 'multiprocessing.pool.ThreadPool'],
+    release: ['terminate', 'join', 'close'],
+    pool: true,
+  },
+  {
+    reason: "aiohttp sessions and connectors hold a connection pool; their close() is a coroutine, so `async with` is the way to release them.",
+    names: ['aiohttp.ClientSession', 'aiohttp.TCPConnector', 'aiohttp.UnixConnector'],
+    release: CLOSE,
+    asyncOnly: true,
+  },
 ];
+
+function entry(group: CatalogueGroup, name: string): FactoryInfo {
+  const info: FactoryInfo = { name, release: group.release, reason: group.reason };
+  if (group.pool) info.pool = true;
+  if (group.asyncOnly) info.asyncOnly = true;
+  if (group.withKeepsOpen) info.withKeepsOpen = true;
+  if (group.iterationCloses) info.iterationCloses = true;
+  if (group.fullReadCloses) info.fullReadCloses = true;
+  return info;
+}
+
+const TABLE: FactoryInfo[] = GROUPS.flatMap((g) => g.names.map((n) => entry(g, n)));
 const BY_NAME = new Map(TABLE.map((f) => [f.name, f]));
+
 /** `ssl.SSLContext.wrap_socket` is a method of a context object: matched by its method name. */
-const WRAP_SOCKET: FactoryInfo = { name: 'ssl.SSLContext.wrap_socket', release: ['close', 'detach'] };
+const WRAP_SOCKET: FactoryInfo = {
+  name: 'ssl.SSLContext.wrap_socket',
+  release: ['close', 'detach'],
+  reason: 'The SSL socket takes over the descriptor of the socket it wraps (that one is detached) and keeps it until close().',
+};
+
+/** Methods that open a resource, by the library class of their receiver (see semantic/values.ts). */
+const METHOD_FACTORIES = new Map<string, FactoryInfo>([
+  ['pathlib.Path.open', { name: 'pathlib.Path.open', release: CLOSE, reason: 'Path.open() is open() on the path: a file object that keeps its descriptor until close().' }],
+  ['zipfile.ZipFile.open', { name: 'zipfile.ZipFile.open', release: CLOSE, reason: 'A member opened from a zip file holds a reference to the archive file until it is closed.' }],
+]);
+
+/**
+ * Wrappers that own what they wrap: their close() closes the wrapped object, so handing a fresh
+ * resource to one moves ownership to the wrapper (`io.TextIOWrapper(open(p, "rb"))` is a
+ * resource; `io.TextIOWrapper(sys.stdout.buffer)` is not one of ours).
+ */
+export const OWNING_WRAPPERS = new Set(['io.TextIOWrapper', 'io.BufferedReader', 'io.BufferedWriter', 'io.BufferedRandom']);
+
+/**
+ * Classes that use a file object they are given without owning it: their close() leaves it open
+ * (GzipFile closes only a file it opened by name, ZipFile only a file it did not get passed,
+ * TarFile only when no fileobj was given, BZ2File and LZMAFile likewise, wave only what it opened).
+ */
+export const NON_OWNING_WRAPPERS = new Set([
+  'gzip.GzipFile', 'gzip.open', 'bz2.BZ2File', 'bz2.open', 'lzma.LZMAFile', 'lzma.open', 'zipfile.ZipFile', 'zipfile.PyZipFile',
+  'tarfile.open', 'tarfile.TarFile', 'tarfile.TarFile.open', 'wave.open',
+]);
+
+/** The first positional argument of a call, or the keyword one with one of the names. */
+function wrappedArgument(call: Node, keywords: string[]): Node | undefined {
+  const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  const first = args[0];
+  if (first && first.type !== 'keyword_argument' && first.type !== 'list_splat' && first.type !== 'dictionary_splat') return first;
+  for (const a of args) {
+    if (a.type === 'keyword_argument' && keywords.includes(a.childForFieldName('name')?.text ?? '')) return a.childForFieldName('value') ?? undefined;
+  }
+  return undefined;
+}
+
+/** The catalogue's view of a file: the semantic model answers receiver classes and local factories. */
+export interface CatalogueModel {
+  classOfValue(expr: Node): string | undefined;
+  resourceOfCall(call: Node): FactoryInfo | undefined;
+  resolve(id: Node): Array<{ kind: string; node: Node }>;
+}
+
+/** Does `value` evaluate to a fresh resource: a factory call, or a local every binding of which is one? */
+function freshResource(value: Node, model: CatalogueModel): boolean {
+  let v = value;
+  while (v.type === 'parenthesized_expression' && v.namedChild(0)) v = v.namedChild(0)!;
+  if (v.type === 'call') return !!model.resourceOfCall(v);
+  if (v.type !== 'identifier') return false;
+  const bindings = model.resolve(v);
+  if (bindings.length === 0) return false;
+  return bindings.every((b) => {
+    const assign = b.node.parent;
+    if (b.kind !== 'assignment' || assign?.type !== 'assignment' || !assign.childForFieldName('left')?.equals(b.node)) return false;
+    const right = assign.childForFieldName('right');
+    return right?.type === 'call' && !!model.resourceOfCall(right);
+  });
+}
 
 /** The catalogue's factory a call invokes, if any (resolved through imports; user factories included). */
-export function catalogueFactory(call: Node, qualifiedName: (node: Node) => string | undefined, options: AnalysisOptions): FactoryInfo | undefined {
+export function catalogueFactory(
+  call: Node,
+  qualifiedName: (node: Node) => string | undefined,
+  options: AnalysisOptions,
+  model?: CatalogueModel,
+): FactoryInfo | undefined {
   const fn = call.childForFieldName('function');
   if (!fn) return undefined;
   const name = qualifiedName(fn);
   if (name) {
     const known = BY_NAME.get(name);
     if (known) return known;
-    if (userFactories(options).has(name)) return { name, release: CLOSE };
+    if (userFactories(options).has(name)) return { name, release: CLOSE, reason: 'Listed in the `resource-factories` setting.' };
+    if (OWNING_WRAPPERS.has(name)) {
+      const inner = model ? wrappedArgument(call, ['buffer', 'raw']) : undefined;
+      return inner && freshResource(inner, model!) ? { name, release: CLOSE, reason: 'It owns the fresh resource it wraps and closes it in close().' } : undefined;
+    }
   }
-  if (fn.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'wrap_socket') return WRAP_SOCKET;
+  if (fn.type === 'attribute') {
+    const method = fn.childForFieldName('attribute')?.text;
+    if (method === 'wrap_socket') return WRAP_SOCKET;
+    const object = fn.childForFieldName('object');
+    if (method && object && model) {
+      const cls = model.classOfValue(object);
+      const found = cls ? METHOD_FACTORIES.get(`${cls}.${method}`) : undefined;
+      if (found) return found;
+    }
+  }
   return undefined;
 }
 
@@ -99,7 +265,7 @@ let cachedNames = new Set<string>();
 export function factoryAttributeNames(options: AnalysisOptions): Set<string> {
   if (options !== cachedNamesFor) {
     cachedNamesFor = options;
-    cachedNames = new Set([...TABLE.map((f) => f.name), ...options.resourceFactories, WRAP_SOCKET.name].map((n) => n.slice(n.lastIndexOf('.') + 1)));
+    cachedNames = new Set([...TABLE.map((f) => f.name), ...options.resourceFactories, WRAP_SOCKET.name, ...METHOD_FACTORIES.keys(), ...OWNING_WRAPPERS].map((n) => n.slice(n.lastIndexOf('.') + 1)));
   }
   return cachedNames;
 }

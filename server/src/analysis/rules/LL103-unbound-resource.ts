@@ -2,7 +2,7 @@
 // so nothing can close it: `open(p).read()`, `json.load(open(p))`, `for line in open(p):`.
 import type { Node } from 'web-tree-sitter';
 import { addImportEdit } from '../imports';
-import { opensLater, indentLines, managedExpression, probeContext, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
+import { isFullRead, loopBreaks, opensLater, indentLines, managedExpression, probeContext, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
 import { factoryCallCandidates, factoryOf, FactoryInfo, NON_OWNING_CALLS } from '../resources';
 import { enclosingScope, endsLine, indentOfLine, isAsync, lineBreakOf, lineStartOf, nextLineStart, startsLine } from '../syntax';
 import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
@@ -93,6 +93,8 @@ function usage(call: Node, factory: FactoryInfo, context: RuleContext): Context 
       // `open(p, "w").close()`, `Popen(cmd).wait()`: released at once.
       // `socket.socket().detach()` hands the descriptor over and closes the object.
       if (factory.release.includes(attribute) || attribute === 'close' || attribute === 'detach') return undefined;
+      // `urlopen(u).read()`: a full read of an HTTP response reads to the end and closes it.
+      if (factory.fullReadCloses && attribute === 'read' && isFullRead(holder)) return undefined;
       return { kind: 'method', method: attribute, call: holder };
     }
     return { kind: 'attribute', attribute };
@@ -103,7 +105,11 @@ function usage(call: Node, factory: FactoryInfo, context: RuleContext): Context 
     const consumer = consumerOf(outer, context);
     return consumer ? { kind: 'argument', consumer, call: outer } : undefined;
   }
-  if (parent.type === 'for_statement' && parent.childForFieldName('right')?.equals(call)) return { kind: 'loop' };
+  if (parent.type === 'for_statement' && parent.childForFieldName('right')?.equals(call)) {
+    // `for line in fileinput.input():` closes every file when the loop runs to its end.
+    if (factory.iterationCloses && !loopBreaks(parent)) return undefined;
+    return { kind: 'loop' };
+  }
   if (parent.type === 'for_in_clause' && parent.childForFieldName('right')?.equals(call)) {
     const comp = parent.parent;
     if (!comp || !COMPREHENSIONS.has(comp.type)) return undefined;
@@ -445,7 +451,7 @@ export const rule: Rule = {
   docs: {
     summary: 'A file, socket or connection used straight from its factory call, never bound, so nothing closes it.',
     whatItDoes:
-      'Flags a resource-factory call whose result is used without being bound to a name: a method or attribute on it (`open(p).read()`, `urlopen(u).read()`), an argument to a known reader or writer that does not keep it (`json.load(open(p))`, `print(…, file=open(p, "a"))`, `csv.reader(open(p))`, `list(open(p))`), the iterable of a `for` loop or a comprehension (`for line in open(p):`, `[l for l in open(p)]`), or a bare call statement whose result is thrown away. It does not flag `with open(p) as f`, an immediate release on the call (`open(p, "w").close()`, `Popen(cmd).wait()`), a call that is returned or yielded (the caller owns it), stored, or passed to a function that may take ownership of it.',
+      'Flags a resource-factory call whose result is used without being bound to a name: a method or attribute on it (`open(p).read()`, `urlopen(u).read()`), an argument to a known reader or writer that does not keep it (`json.load(open(p))`, `print(…, file=open(p, "a"))`, `csv.reader(open(p))`, `list(open(p))`), the iterable of a `for` loop or a comprehension (`for line in open(p):`, `[l for l in open(p)]`), or a bare call statement whose result is thrown away. It does not flag `with open(p) as f`, an immediate release on the call (`open(p, "w").close()`, `Popen(cmd).wait()`), a call that is returned or yielded (the caller owns it), stored, or passed to a function that may take ownership of it, a full `read()` of an `urlopen(…)` response (an HTTP response read to its end closes its connection; `read(n)`, `readline()`, iteration and attribute reads do not), or a `for` loop over `fileinput.input(…)` that runs to its end (FileInput closes its files then).',
     whyLeak:
       'Nothing refers to the object after the expression, so it is closed only when the interpreter frees it. CPython happens to do that at once through reference counting, unless a traceback, a debugger or a cycle still holds it; PyPy, GraalPy and other implementations close it only at some later garbage collection, so a loop that reads many files this way runs out of file descriptors there. Data written this way may stay in the buffer until then, and `python -X dev` reports every such object as a `ResourceWarning`.',
     example: 'import json\n\n\ndef load(path):\n    return json.load(open(path))\n',

@@ -7,6 +7,7 @@ import { ClassModel, ClassTable, MethodModel } from './classes';
 import { FlowDomain, FlowOutcome, runFlow } from './flow';
 import { Binding, Scope, ScopeTable } from './scopes';
 import { CatalogueLookup, FunctionSummaries, ParameterFate } from './summaries';
+import { ValueClasses } from './values';
 
 export type { Binding, BindingKind, Scope, ScopeKind } from './scopes';
 export type { AttributeUse, ClassModel, MethodKind, MethodModel } from './classes';
@@ -20,7 +21,9 @@ export class SemanticModel<F = unknown> {
   readonly scopes: ScopeTable;
   readonly classes: ClassTable;
   readonly summaries: FunctionSummaries<F>;
+  private readonly qualifiedName: (node: Node) => string | undefined;
   private readonly memos = new Map<string, unknown>();
+  private valueClasses?: ValueClasses;
 
   constructor(
     readonly root: Node,
@@ -29,6 +32,7 @@ export class SemanticModel<F = unknown> {
     catalogue: CatalogueLookup<F>,
   ) {
     this.scopes = new ScopeTable(root);
+    this.qualifiedName = qualifiedName;
     this.classes = new ClassTable(this.scopes, qualifiedName);
     this.summaries = new FunctionSummaries(this.scopes, this.classes, catalogue);
   }
@@ -85,6 +89,11 @@ export class SemanticModel<F = unknown> {
   /** Follows a body's control flow (with exceptional paths) under a domain. */
   flow<S>(domain: FlowDomain<S>, body: Node, entry: S): FlowOutcome<S> {
     return runFlow(domain, body, entry);
+  }
+
+  /** The library class of a value when the file shows it (`Path(p)`, `zf: ZipFile`, `with ZipFile(p) as zf`). */
+  classOfValue(expr: Node): string | undefined {
+    return (this.valueClasses ??= new ValueClasses(this.scopes, this.qualifiedName)).classOf(expr);
   }
 
   /** A value computed once per analysis (for facts several rules share). */
