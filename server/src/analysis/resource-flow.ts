@@ -817,3 +817,107 @@ export function shadowedFactory(call: Node, context: RuleContext): boolean {
   if (def && context.semantic.returnsFreshResource(def)) return false;
   return context.semantic.resolve(fn).some((b) => b.kind !== 'import');
 }
+
+/** `self.attr = factory(…)` in `__init__`, not released when a later statement of `__init__` raises. */
+export interface InitLeak {
+  call: Node;
+  factory: FactoryInfo;
+  attribute: string;
+  raising: Node;
+}
+
+/** Methods whose call on the instance counts as releasing what it holds. */
+const INSTANCE_RELEASES = new Set(['close', 'aclose', '__exit__', '__aexit__', 'shutdown', 'cleanup', 'terminate', 'stop', 'dispose', 'release', 'disconnect']);
+
+/**
+ * A resource stored on `self` by `__init__` and then lost when `__init__` raises: the caller never
+ * gets the instance, so nothing can close it (unless the class has a `__del__`, which runs when
+ * the half-built instance is freed). Followed on the semantic model's control flow.
+ */
+export function initAttributeLeaks(context: RuleContext): InitLeak[] {
+  const out: InitLeak[] = [];
+  for (const call of factoryCallCandidates(context)) {
+    const assign = call.parent;
+    if (assign?.type !== 'assignment' || !assign.childForFieldName('right')?.equals(call)) continue;
+    const stmt = assign.parent;
+    if (stmt?.type !== 'expression_statement') continue;
+    const left = assign.childForFieldName('left');
+    if (left?.type !== 'attribute') continue;
+    const object = left.childForFieldName('object');
+    const attribute = left.childForFieldName('attribute')?.text;
+    if (object?.type !== 'identifier' || !attribute) continue;
+    const scope = context.semantic.scopeOf(assign);
+    if (scope.kind !== 'function' || scope.name !== '__init__') continue;
+    const method = context.semantic.method(scope.node);
+    if (method?.kind !== 'instance' || method.receiver?.text !== object.text) continue;
+    const cls = context.semantic.classOfMethod(scope.node);
+    if (!cls) continue;
+    const model = context.semantic.classModel(cls);
+    if (model.methods.has('__del__')) continue;
+    // A class with no method that releases anything is LL104's: the resource is never released at all.
+    if (![...model.methods.keys()].some((m) => INSTANCE_RELEASES.has(m))) continue;
+    const factory = factoryOf(call, context);
+    if (!factory || factory.pool || shadowedFactory(call, context) || probeContext(assign).mock) continue;
+    // `SMTP()` without a host, an HTTPConnection before its first request: nothing is open yet.
+    if (opensLater(call, factory)) continue;
+    const body = scope.node.childForFieldName('body');
+    if (!body) continue;
+    const raising = initRaisingPath(body, stmt, object.text, attribute, factory, context);
+    if (raising) out.push({ call, factory, attribute, raising });
+  }
+  return out;
+}
+
+function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: string, factory: FactoryInfo, context: RuleContext): Node | undefined {
+  // The occurrences of `self.attr` and of `self.m(…)` after the store.
+  const uses = body.descendantsOfType('attribute').filter((a): a is Node => !!a && a.startIndex > stmt.endIndex && a.childForFieldName('object')?.type === 'identifier' && a.childForFieldName('object')!.text === receiver);
+  // `registry.append(self)`, `weakref.finalize(self, …)`: the instance itself is kept elsewhere.
+  const selfRefs = body.descendantsOfType('identifier').filter((i): i is Node => !!i && i.startIndex > stmt.endIndex && i.text === receiver && i.parent?.type !== 'attribute');
+  const released = (node: Node): boolean => {
+    if (selfRefs.some((r) => r.startIndex >= node.startIndex && r.endIndex <= node.endIndex)) return true;
+    for (const a of uses) {
+      if (a.startIndex < node.startIndex || a.endIndex > node.endIndex) continue;
+      const name = a.childForFieldName('attribute')?.text ?? '';
+      const holder = a.parent;
+      // `self.m()` of a releasing method.
+      if (INSTANCE_RELEASES.has(name) && holder?.type === 'call' && holder.childForFieldName('function')?.equals(a)) return true;
+      if (name !== attribute) continue;
+      // `self.attr.close()`.
+      if (holder?.type === 'attribute' && holder.childForFieldName('object')?.equals(a)) {
+        const m = holder.childForFieldName('attribute')?.text ?? '';
+        const call = holder.parent;
+        const isRelease = factory.release.includes(m) || m === 'close';
+        if (call?.type === 'call' && call.childForFieldName('function')?.equals(holder) && isRelease) return true;
+        // `atexit.register(self.f.close)`, `stack.callback(self.f.close)`: the release is scheduled.
+        if (isRelease && call?.type === 'argument_list') return true;
+        continue;
+      }
+      // `self.attr = …` again, `del self.attr`, `x = self.attr`, `f(self.attr)`, `with self.attr:`: handed on or replaced.
+      if (holder?.type !== 'attribute') return true;
+    }
+    return false;
+  };
+  interface S {
+    owned: boolean;
+    raisedAt?: Node;
+  }
+  const domain: FlowDomain<S> = {
+    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}` : 'f'),
+    evaluate(node, s) {
+      if (stmt.startIndex >= node.startIndex && stmt.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') return { owned: true };
+      if (!s.owned) return s;
+      return released(node) ? { owned: false } : s;
+    },
+    raises(node, s) {
+      if (!s.owned || released(node)) return undefined;
+      if (node.type === 'with_item') return node;
+      return firstRaising(node);
+    },
+    onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
+    onJump: (s) => s,
+    condition: () => undefined,
+    terminates: (node) => terminatingCall(node, context),
+  };
+  const outcome = context.semantic.flow(domain, body, { owned: false });
+  return outcome.raises.find((s) => s.owned)?.raisedAt;
+}

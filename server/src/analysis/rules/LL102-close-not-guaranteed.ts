@@ -1,7 +1,7 @@
 // LL102 close-not-guaranteed: a resource released by an explicit `x.close()` on every normal
 // path, but not when something raises between the allocation and the release.
 import type { Node } from 'web-tree-sitter';
-import { Allocation, ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, trackAllocation, wrapFix } from '../resource-flow';
+import { Allocation, ALLOCATION_QUERY, allocationCandidates, exitEquivalent, initAttributeLeaks, lineNo, trackAllocation, wrapFix } from '../resource-flow';
 import type { FactoryInfo } from '../resources';
 import type { Fix, Rule, RuleContext } from '../types';
 
@@ -78,11 +78,23 @@ export const rule: Rule = {
       }
       context.report({ node: a.call, message, related, fixes: fix ? [fix] : [] });
     }
+    for (const leak of initAttributeLeaks(context)) {
+      const callText = `${leak.call.childForFieldName('function')?.text ?? 'factory'}(…)`;
+      const raisingLine = lineNo(context, leak.raising.startIndex);
+      context.report({
+        node: leak.call,
+        message:
+          `\`${callText}\` result stored in \`self.${leak.attribute}\` by \`__init__\` is not released when line ${raisingLine} raises: ` +
+          `the caller never gets the half-built instance, so nothing can close it; close it in an \`except\` clause that re-raises`,
+        related: [{ start: leak.raising.startIndex, end: leak.raising.endIndex, message: 'can raise after the resource is stored' }],
+        fixes: [],
+      });
+    }
   },
   docs: {
     summary: 'A resource closed explicitly, but not when an exception is raised before the close.',
     whatItDoes:
-      'Flags a resource-factory call bound to a name whose explicit release (`x.close()`, or the factory\'s own release method: `shutdown()` for executors, `terminate()`/`join()`/`close()` for pools, `cleanup()` for `TemporaryDirectory`, `wait()`/`communicate()`/`kill()` for `Popen`) runs on every normal path, but sits outside `finally` and `with`, with code in between that can raise: a call, an attribute access, a subscript, an iteration, an `await` or `yield`, a `raise` or `assert`. A release inside `finally`, a `with` block, `contextlib.closing`, an `ExitStack` and an `except` handler that releases the resource before re-raising all count as guaranteed. Resources that are never released, or only on some normal paths, are LL101\'s.',
+      'Flags a resource-factory call bound to a name whose explicit release (`x.close()`, or the factory\'s own release method: `shutdown()` for executors, `terminate()`/`join()`/`close()` for pools, `cleanup()` for `TemporaryDirectory`, `wait()`/`communicate()`/`kill()` for `Popen`) runs on every normal path, but sits outside `finally` and `with`, with code in between that can raise: a call, an attribute access, a subscript, an iteration, an `await` or `yield`, a `raise` or `assert`. A release inside `finally`, a `with` block, `contextlib.closing`, an `ExitStack` and an `except` handler that releases the resource before re-raising all count as guaranteed. Resources that are never released, or only on some normal paths, are LL101\'s. It also flags a resource that `__init__` stores on `self` (`self.sock = socket.socket()`) when a later statement of `__init__` can raise with no handler that releases it: the caller never receives the half-built instance, so nothing can close the resource (classes with a `__del__` are left alone).',
     whyLeak:
       'When anything between the allocation and the release raises, the release line is skipped and the resource lives on with the exception: its traceback holds the frame, the frame holds the resource, and whoever catches the exception (a retry loop, a request handler, a test runner) keeps all of it alive. The file descriptor, socket or child process is then released only when the garbage collector gets to it, never on PyPy until a collection, and in a long-running process each failure leaks one more. `python -X dev` reports it as a `ResourceWarning`.',
     example: 'import json\n\n\ndef load(path):\n    f = open(path)\n    data = json.load(f)\n    f.close()\n    return data\n',
