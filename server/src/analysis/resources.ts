@@ -178,6 +178,7 @@ export interface CatalogueModel {
   classOfValue(expr: Node): string | undefined;
   resourceOfCall(call: Node): FactoryInfo | undefined;
   resolve(id: Node): Array<{ kind: string; node: Node }>;
+  memo<T>(key: string, compute: () => T): T;
 }
 
 /** Does `value` evaluate to a fresh resource: a factory call, or a local every binding of which is one? */
@@ -212,7 +213,16 @@ export function catalogueFactory(
     if (userFactories(options).has(name)) return { name, release: CLOSE, reason: 'Listed in the `resource-factories` setting.' };
     if (OWNING_WRAPPERS.has(name)) {
       const inner = model ? wrappedArgument(call, ['buffer', 'raw']) : undefined;
-      return inner && freshResource(inner, model!) ? { name, release: CLOSE, reason: 'It owns the fresh resource it wraps and closes it in close().' } : undefined;
+      if (!inner || !model) return undefined;
+      // `f = TextIOWrapper(f)` asks about itself: a wrapper being worked out is no resource yet.
+      const asking = model.memo('owning-wrappers-in-progress', () => new Set<number>());
+      if (asking.has(call.id)) return undefined;
+      asking.add(call.id);
+      try {
+        return freshResource(inner, model) ? { name, release: CLOSE, reason: 'It owns the fresh resource it wraps and closes it in close().' } : undefined;
+      } finally {
+        asking.delete(call.id);
+      }
     }
   }
   if (fn.type === 'attribute') {
