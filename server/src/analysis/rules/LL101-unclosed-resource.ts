@@ -1,6 +1,21 @@
 // LL101 unclosed-resource: a resource bound to a name and not released on some path of its scope.
 import { ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, trackAllocation, withIsClose, wrapFix } from '../resource-flow';
+import type { FactoryInfo } from '../resources';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
+
+/**
+ * What to do about it, per kind of resource: `with` only where leaving the block releases it the
+ * way the code means (a `with` around a process waits for it; one around a pool stops its work).
+ */
+function advice(factory: FactoryInfo): string {
+  if (factory.name === 'subprocess.Popen') {
+    return 'wait for it (`wait()` or `communicate()`; `with` waits too), or keep the `Popen` object where something waits for it later if the process is meant to outlive this code';
+  }
+  if (factory.pool) return `call \`${factory.release[0]}()\` when its work is done (\`with\` waits for the work, then shuts it down)`;
+  if (factory.name === 'tempfile.TemporaryDirectory') return 'call `cleanup()` in a `finally`, or use `with` (which binds the path, not the object)';
+  if (factory.name === 'http.client.HTTPConnection' || factory.name === 'http.client.HTTPSConnection') return 'call `close()` in a `finally` (or wrap it in `contextlib.closing`)';
+  return 'use `with` so it is closed promptly';
+}
 
 export const rule: Rule = {
   code: 'LL101',
@@ -23,7 +38,7 @@ export const rule: Rule = {
         message = `\`${name}\` is re-bound on line ${lineNo(context, verdict.at.startIndex)} before the \`${callText}\` result it holds is released`;
         related.push({ start: verdict.at.startIndex, end: verdict.at.endIndex, message: `\`${name}\` is re-bound here` });
       } else if (verdict.kind === 'never') {
-        message = `\`${callText}\` result bound to \`${name}\` is never released; use \`with\` so it is closed promptly`;
+        message = `\`${callText}\` result bound to \`${name}\` is never released; ${advice(a.factory)}`;
       } else if (verdict.kind === 'conditional') {
         const loop = verdict.loop;
         message = loop
