@@ -264,7 +264,7 @@ export const NON_OWNING_CALLS = new Set([
 export const OWNERSHIP_TAKERS = new Set(['contextlib.closing', 'closing']);
 export const TAKER_METHODS = new Set(['enter_context', 'enter_async_context', 'push', 'push_async_exit']);
 /** Calls that schedule a release callback: `stack.callback(x.close)`, `atexit.register(x.close)`, `weakref.finalize(o, x.close)`. */
-export const CALLBACK_REGISTRARS = new Set(['callback', 'push_async_callback', 'register', 'finalize']);
+export const CALLBACK_REGISTRARS = new Set(['callback', 'push_async_callback', 'register', 'finalize', 'addCleanup', 'addAsyncCleanup', 'addClassCleanup']);
 
 let cachedNamesFor: AnalysisOptions | undefined;
 let cachedNames = new Set<string>();

@@ -151,12 +151,19 @@ export class FunctionSummaries<F> {
     return undefined;
   }
 
+  /** Does the function release `name` itself, or schedule its release (`self.addCleanup(name.close)`)? */
   private releasesName(def: Node, name: string): boolean {
     for (const call of ownStatements(def, ['call'])) {
       const fn = call.childForFieldName('function');
-      if (fn?.type !== 'attribute') continue;
-      const obj = fn.childForFieldName('object');
-      if (obj?.type === 'identifier' && obj.text === name && RELEASE_METHODS.has(fn.childForFieldName('attribute')?.text ?? '')) return true;
+      if (fn?.type === 'attribute') {
+        const obj = fn.childForFieldName('object');
+        if (obj?.type === 'identifier' && obj.text === name && RELEASE_METHODS.has(fn.childForFieldName('attribute')?.text ?? '')) return true;
+      }
+      for (const arg of call.childForFieldName('arguments')?.namedChildren ?? []) {
+        if (arg?.type !== 'attribute') continue;
+        const obj = arg.childForFieldName('object');
+        if (obj?.type === 'identifier' && obj.text === name && RELEASE_METHODS.has(arg.childForFieldName('attribute')?.text ?? '')) return true;
+      }
     }
     return false;
   }
