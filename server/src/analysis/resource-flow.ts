@@ -868,6 +868,38 @@ export function initAttributeLeaks(context: RuleContext): InitLeak[] {
   return out;
 }
 
+/**
+ * What in `__init__` counts as raising after the store: a `raise` or `assert`, a call on the
+ * resource or on the instance (`self.sock.connect(addr)`, `self.check()`, `super().__init__()`),
+ * or a call the resource is passed to. Other calls (`hashlib.sha1()`, `dict()`) are left out: any
+ * call may raise in principle, but flagging every `__init__` that calls something after opening a
+ * file would bury the cases that matter.
+ */
+function initRaising(node: Node, receiver: string, attribute: string): Node | undefined {
+  const target = `${receiver}.${attribute}`;
+  const relevant = (n: Node): boolean => {
+    if (n.type === 'raise_statement' || n.type === 'assert_statement') return true;
+    if (n.type !== 'call') return false;
+    const fn = n.childForFieldName('function');
+    if (!fn) return false;
+    let base: Node | null = fn;
+    while (base?.type === 'attribute') base = base.childForFieldName('object');
+    if (base?.type === 'identifier' && base.text === receiver && fn.type === 'attribute') return true;
+    if (base?.type === 'call' && base.childForFieldName('function')?.text === 'super') return true;
+    return (n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => !!a && (a.text === target || a.text.startsWith(`${target}.`)));
+  };
+  const visit = (n: Node): Node | undefined => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return undefined;
+    if (relevant(n)) return n;
+    for (const c of n.namedChildren) {
+      const found = c ? visit(c) : undefined;
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return visit(node);
+}
+
 function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: string, factory: FactoryInfo, context: RuleContext): Node | undefined {
   // The occurrences of `self.attr` and of `self.m(…)` after the store.
   const uses = body.descendantsOfType('attribute').filter((a): a is Node => !!a && a.startIndex > stmt.endIndex && a.childForFieldName('object')?.type === 'identifier' && a.childForFieldName('object')!.text === receiver);
@@ -910,8 +942,7 @@ function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: st
     },
     raises(node, s) {
       if (!s.owned || released(node)) return undefined;
-      if (node.type === 'with_item') return node;
-      return firstRaising(node);
+      return initRaising(node, receiver, attribute);
     },
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
     onJump: (s) => s,

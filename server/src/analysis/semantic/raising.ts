@@ -28,6 +28,19 @@ export function plainAttributeRead(node: Node): boolean {
   return true;
 }
 
+/**
+ * `x.a = value` (or `x.a.b = value`) on names: storing an attribute of an ordinary object does not
+ * fail (a property or `__slots__` could make it, which the file does not show); the value's own
+ * evaluation is looked at separately.
+ */
+function plainAttributeStore(node: Node): boolean {
+  const parent = node.parent;
+  if (parent?.type !== 'assignment' || !parent.childForFieldName('left')?.equals(node)) return false;
+  let n: Node | null = node.childForFieldName('object');
+  while (n?.type === 'attribute') n = n.childForFieldName('object');
+  return n?.type === 'identifier';
+}
+
 function operandsSimple(node: Node): boolean {
   for (const c of node.namedChildren) {
     if (!c || c.type === 'comment') continue;
@@ -53,7 +66,7 @@ function isRegistration(node: Node): boolean {
 
 /** May evaluating this node by itself (not counting its children) raise? */
 export function nodeMayRaise(node: Node): boolean {
-  if (node.type === 'attribute' && plainAttributeRead(node)) return false;
+  if (node.type === 'attribute' && (plainAttributeRead(node) || plainAttributeStore(node))) return false;
   if (ALWAYS_RAISING.has(node.type)) return true;
   if (OPERATORS.has(node.type)) return operatorRaises(node);
   if (node.type === 'for_statement' || node.type === 'for_in_clause') {
