@@ -8,7 +8,28 @@ import { LineIndex } from './text';
 export const SKIP_FILE_LINES = 20;
 
 const IGNORE = /#\s*leaklens:\s*ignore(?:\[([^\]]*)\])?/i;
-const NOQA = /#\s*noqa(?::\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?/i;
+const NOQA = /#\s*noqa(?::\s*([\w-]+(?:[\s,]+[\w-]+)*))?/i;
+/** pylint's own line suppression, honoured when it ends a line of code (`x = f()  # pylint: disable=…`). */
+const PYLINT_DISABLE = /#\s*pylint:\s*disable=([\w-]+(?:\s*,\s*[\w-]+)*)/i;
+
+/**
+ * Other linters' codes for the same findings, so that a line a user already silenced for Ruff,
+ * flake8-bugbear or pylint is silent here too (the README has the table).
+ */
+export const PEER_CODES: ReadonlyMap<string, readonly string[]> = new Map([
+  // Mutable default argument: Ruff/bugbear B006, pylint W0102.
+  ['B006', ['LL201']],
+  ['W0102', ['LL201']],
+  ['DANGEROUS-DEFAULT-VALUE', ['LL201']],
+  // A resource opened without `with`: Ruff SIM115, pylint R1732.
+  ['SIM115', ['LL101', 'LL103']],
+  ['R1732', ['LL101', 'LL103']],
+  ['CONSIDER-USING-WITH', ['LL101', 'LL103']],
+  // `lru_cache`/`cache` on a method: Ruff/bugbear B019, pylint W1518.
+  ['B019', ['LL302']],
+  ['W1518', ['LL302']],
+  ['METHOD-CACHE-MAX-SIZE-NONE', ['LL302']],
+]);
 const SKIP_FILE = /#\s*leaklens:\s*skip-file\b/i;
 
 /** Codes suppressed on one line; 'all' for a bare suppression. */
@@ -22,7 +43,14 @@ export interface Suppressions {
 function codesOf(list: string | undefined): LineSuppression {
   if (list === undefined) return 'all';
   const codes = list.split(/[\s,]+/).filter(Boolean).map((c) => c.toUpperCase());
-  return codes.length ? new Set(codes) : 'all';
+  if (codes.length === 0) return 'all';
+  const out = new Set<string>();
+  for (const c of codes) {
+    if (/^LL\d/.test(c)) out.add(c);
+    for (const mapped of PEER_CODES.get(c) ?? []) out.add(mapped);
+  }
+  // Only other tools' codes, none of ours: the comment silences nothing here.
+  return out;
 }
 
 function merge(a: LineSuppression | undefined, b: LineSuppression): LineSuppression {
@@ -33,9 +61,9 @@ function merge(a: LineSuppression | undefined, b: LineSuppression): LineSuppress
 
 export const NO_SUPPRESSIONS: Suppressions = Object.freeze({ skipFile: false, byLine: new Map() }) as Suppressions;
 
-const MENTION = /leaklens|noqa/i;
+const MENTION = /leaklens|noqa|pylint/i;
 
-/** A cheap text test: only text that mentions `leaklens` or `noqa` can hold a suppression comment. */
+/** A cheap text test: only text that mentions `leaklens`, `noqa` or `pylint` can hold a suppression comment. */
 export function mayHaveSuppressions(text: string, region?: { start: number; end: number }): boolean {
   return MENTION.test(region ? text.slice(region.start, region.end) : text);
 }
@@ -52,6 +80,9 @@ export function collectSuppressions(root: Node, lines: LineIndex): Suppressions 
     if (ignore) byLine.set(line, merge(byLine.get(line), codesOf(ignore[1])));
     const noqa = NOQA.exec(text);
     if (noqa) byLine.set(line, merge(byLine.get(line), codesOf(noqa[1])));
+    const pylint = PYLINT_DISABLE.exec(text);
+    const before = comment.previousSibling;
+    if (pylint && before && before.endPosition.row === comment.startPosition.row) byLine.set(line, merge(byLine.get(line), codesOf(pylint[1])));
   }
   return { skipFile, byLine };
 }

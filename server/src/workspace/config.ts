@@ -32,7 +32,7 @@ export interface LoadedConfig {
 export const DEFAULT_SETTINGS: Settings = { options: DEFAULT_OPTIONS, exclude: [], maxFileSize: DEFAULT_MAX_FILE_SIZE };
 
 const SEVERITIES = new Set<Severity>(['error', 'warning', 'info', 'hint']);
-const KNOWN_KEYS = ['select', 'ignore', 'severity', 'exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated'];
+const KNOWN_KEYS = ['select', 'ignore', 'severity', 'exclude', 'extend-exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated'];
 const CODE_PREFIX = /^LL\d{0,3}$/i;
 
 /** The nearest pyproject.toml at or above `start` (a file or folder) that has a [tool.leaklens] table, else the nearest one. */
@@ -136,7 +136,9 @@ export function applyTable(base: Settings, table: Record<string, unknown>, where
     }
   }
   const exclude = stringList('exclude');
-  if (exclude) settings.exclude = exclude;
+  // `extend-exclude` (Ruff's spelling for "more than the defaults") adds to `exclude`.
+  const extend = stringList('extend-exclude');
+  if (exclude || extend) settings.exclude = [...(exclude ?? settings.exclude ?? []), ...(extend ?? [])];
   const factories = stringList('resource-factories');
   if (factories) {
     const bad = factories.filter((f) => !/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(f));

@@ -7,8 +7,15 @@ import ignore, { Ignore } from 'ignore';
 import picomatch from 'picomatch';
 import { TextDecoder } from 'node:util';
 
-/** Folder names never descended into. */
-export const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', 'site-packages', 'build', 'dist', '.tox', '.nox', '.mypy_cache', '.pytest_cache', '.ruff_cache']);
+/**
+ * Folder names never descended into: Ruff's default `exclude` list (version control, tool caches,
+ * environments, build output), so that LeakLens and Ruff see the same files, and `__pycache__`.
+ */
+export const SKIPPED_DIRS = new Set([
+  '.bzr', '.direnv', '.eggs', '.git', '.git-rewrite', '.hg', '.ipynb_checkpoints', '.mypy_cache', '.nox', '.pants.d',
+  '.pyenv', '.pytest_cache', '.pytype', '.ruff_cache', '.svn', '.tox', '.venv', '.vscode', '__pypackages__', '_build',
+  'buck-out', 'build', 'dist', 'node_modules', 'site-packages', 'venv', '__pycache__',
+]);
 export const DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024;
 
 /** Type stubs (`.pyi`) declare types and never run: nothing in them can leak, and fixes would only churn them. */
