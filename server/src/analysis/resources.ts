@@ -179,6 +179,7 @@ export interface CatalogueModel {
   resourceOfCall(call: Node): FactoryInfo | undefined;
   resolve(id: Node): Array<{ kind: string; node: Node }>;
   memo<T>(key: string, compute: () => T): T;
+  qualifiedName(node: Node): string | undefined;
 }
 
 /** Does `value` evaluate to a fresh resource: a factory call, or a local every binding of which is one? */
@@ -197,6 +198,65 @@ function freshResource(value: Node, model: CatalogueModel): boolean {
   });
 }
 
+/** In-memory streams: a wrapper over one holds no descriptor, socket or process. */
+const MEMORY_STREAMS = new Set(['io.BytesIO', 'io.StringIO', '_io.BytesIO', '_io.StringIO']);
+/** Factories that read or write a file object they are given instead of opening a name. */
+const OVER_FILE_OBJECTS = new Set([...NON_OWNING_WRAPPERS, 'PIL.Image.open']);
+
+function stringLiteral(node: Node | undefined): string | undefined {
+  if (node?.type !== 'string' || node.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+  return node.namedChildren.filter((c) => c?.type === 'string_content').map((c) => c!.text).join('');
+}
+
+/** Is `value` an in-memory stream: `io.BytesIO(...)`, or a local every binding of which is one? */
+function memoryStream(value: Node, model: CatalogueModel, qualifiedName: (node: Node) => string | undefined): boolean {
+  let v = value;
+  while (v.type === 'parenthesized_expression' && v.namedChild(0)) v = v.namedChild(0)!;
+  const isStreamCall = (c: Node | null | undefined) => {
+    const fn = c?.type === 'call' ? c.childForFieldName('function') : null;
+    const q = fn ? qualifiedName(fn) : undefined;
+    return !!q && MEMORY_STREAMS.has(q);
+  };
+  if (v.type === 'call') return isStreamCall(v);
+  if (v.type !== 'identifier') return false;
+  const bindings = model.resolve(v);
+  return (
+    bindings.length > 0 &&
+    bindings.every((b) => {
+      const assign = b.node.parent;
+      return b.kind === 'assignment' && assign?.type === 'assignment' && !!assign.childForFieldName('left')?.equals(b.node) && isStreamCall(assign.childForFieldName('right'));
+    })
+  );
+}
+
+/**
+ * A catalogue call that holds no operating-system resource, so that not closing it releases
+ * nothing late: a compressed, archive or image file over a file object it is given (`fileobj=`,
+ * an in-memory stream, or a fresh resource that is tracked on its own), an anonymous `mmap`
+ * (descriptor -1), an in-memory SQLite database, a `data:` URL.
+ */
+function holdsNoOsResource(call: Node, factory: FactoryInfo, model: CatalogueModel | undefined): boolean {
+  if (!model) return false;
+  const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  const first = args[0] && args[0].type !== 'keyword_argument' && args[0].type !== 'list_splat' && args[0].type !== 'dictionary_splat' ? args[0] : undefined;
+  const keyword = (name: string) => args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name)?.childForFieldName('value') ?? undefined;
+  const qn = (n: Node) => model.qualifiedName(n);
+  if (OVER_FILE_OBJECTS.has(factory.name)) {
+    const fileobj = keyword('fileobj');
+    if (fileobj && fileobj.type !== 'none') return true;
+    const target = first ?? keyword('file') ?? keyword('fp') ?? keyword('filename');
+    if (target && (memoryStream(target, model, qn) || freshResource(target, model))) return true;
+    return false;
+  }
+  if (factory.name === 'mmap.mmap') return !!first && first.text.replace(/\s+/g, '') === '-1';
+  if (factory.name === 'sqlite3.connect') {
+    const db = stringLiteral(first ?? keyword('database'));
+    return db !== undefined && (db === ':memory:' || /^file::memory:/.test(db) || /[?&]mode=memory\b/.test(db));
+  }
+  if (factory.name === 'urllib.request.urlopen') return /^data:/i.test(stringLiteral(first ?? keyword('url')) ?? '');
+  return false;
+}
+
 /** The catalogue's factory a call invokes, if any (resolved through imports; user factories included). */
 export function catalogueFactory(
   call: Node,
@@ -209,7 +269,7 @@ export function catalogueFactory(
   const name = qualifiedName(fn);
   if (name) {
     const known = BY_NAME.get(name);
-    if (known) return known;
+    if (known) return holdsNoOsResource(call, known, model) ? undefined : known;
     if (userFactories(options).has(name)) return { name, release: CLOSE, reason: 'Listed in the `resource-factories` setting.' };
     if (OWNING_WRAPPERS.has(name)) {
       const inner = model ? wrappedArgument(call, ['buffer', 'raw']) : undefined;

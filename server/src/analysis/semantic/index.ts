@@ -21,7 +21,7 @@ export class SemanticModel<F = unknown> {
   readonly scopes: ScopeTable;
   readonly classes: ClassTable;
   readonly summaries: FunctionSummaries<F>;
-  private readonly qualifiedName: (node: Node) => string | undefined;
+  readonly qualifiedName: (node: Node) => string | undefined;
   private readonly memos = new Map<string, unknown>();
   private valueClasses?: ValueClasses;
 
