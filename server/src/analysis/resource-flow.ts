@@ -492,8 +492,89 @@ interface Owned {
   raisedAt?: Node;
   /** The first `return`/`break`/`continue` passed while owned. */
   jump?: Node;
+  /** Flags set since the allocation (`close = True`): name → value, known in later conditions. */
+  flags?: ReadonlyMap<string, boolean>;
 }
 const FREE: Owned = { owned: false };
+
+const GUARD_NODES = new Set(['identifier', 'string', 'string_content', 'integer', 'float', 'true', 'false', 'none', 'comparison_operator', 'not_operator', 'boolean_operator', 'parenthesized_expression']);
+
+function normalized(node: Node): string {
+  let n = node;
+  while (n.type === 'parenthesized_expression' && n.namedChild(0)) n = n.namedChild(0)!;
+  return n.text.replace(/\s+/g, ' ');
+}
+
+/**
+ * The conditions known where the allocation runs: those of the `if`/`elif`/`else` branches around
+ * it in its scope, when they are made only of names the scope does not re-bind after the
+ * allocation, literals and comparisons (`if output:`, `if fmt == "svgz":`). A later test of the
+ * same condition has the same value, so `if output: f = open(output)` … `if output: f.close()`
+ * is one path, not two.
+ */
+function allocationGuards(assign: Node, scope: Node, context: RuleContext): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  const scopeInfo = context.semantic.scopeFor(scope);
+  const stable = (cond: Node): boolean => {
+    const ok = (n: Node): boolean => {
+      if (!GUARD_NODES.has(n.type) && n.isNamed) return false;
+      if (n.type === 'string') return !n.namedChildren.some((c) => c?.type === 'interpolation');
+      if (n.type === 'identifier') {
+        if (scopeInfo.globals.has(n.text) || scopeInfo.nonlocals.has(n.text)) return false;
+        if (scopeInfo.bindingsOf(n.text).some((b) => b.node.startIndex > assign.startIndex)) return false;
+      }
+      return n.namedChildren.every((c) => !c || ok(c));
+    };
+    return ok(cond);
+  };
+  let child: Node = assign;
+  for (let n = assign.parent; n && !n.equals(scope); child = n, n = n.parent) {
+    if (n.type === 'if_statement') {
+      const cond = n.childForFieldName('condition');
+      if (!cond || !stable(cond)) continue;
+      if (n.childForFieldName('consequence')?.equals(child)) out.set(normalized(cond), true);
+      else if (child.type === 'else_clause' || child.type === 'elif_clause') {
+        // Every earlier branch was false.
+        out.set(normalized(cond), false);
+        for (const alt of n.childrenForFieldName('alternative')) {
+          if (!alt || alt.equals(child)) break;
+          const c = alt.type === 'elif_clause' ? alt.childForFieldName('condition') : null;
+          if (c && stable(c)) out.set(normalized(c), false);
+        }
+        if (child.type === 'elif_clause') {
+          const c = child.childForFieldName('condition');
+          if (c && stable(c)) out.set(normalized(c), true);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** A known condition's value: `x` / `not x` against the guards and flags. */
+function knownCondition(cond: Node, guards: Map<string, boolean>, flags: ReadonlyMap<string, boolean> | undefined): boolean | undefined {
+  let c = cond;
+  while (c.type === 'parenthesized_expression' && c.namedChild(0)) c = c.namedChild(0)!;
+  const key = normalized(c);
+  if (guards.has(key)) return guards.get(key);
+  if (c.type === 'identifier' && flags?.has(c.text)) return flags.get(c.text);
+  if (c.type === 'not_operator') {
+    const inner = c.childForFieldName('argument');
+    const v = inner ? knownCondition(inner, guards, flags) : undefined;
+    return v === undefined ? undefined : !v;
+  }
+  return undefined;
+}
+
+/** `flag = True` / `flag = False`: the name and the value. */
+function flagAssignment(node: Node): [string, boolean] | undefined {
+  const assign = node.type === 'expression_statement' ? node.namedChild(0) : node;
+  if (assign?.type !== 'assignment') return undefined;
+  const left = assign.childForFieldName('left');
+  const right = assign.childForFieldName('right');
+  if (left?.type !== 'identifier' || (right?.type !== 'true' && right?.type !== 'false')) return undefined;
+  return [left.text, right.type === 'true'];
+}
 
 type OccurrenceKind = UseKind | 'rebind' | 'escape-arg';
 interface Occurrence {
@@ -667,14 +748,17 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   if (factory.name === 'subprocess.Popen' && releases.length === 0 && escapes.length === 0 && fireAndForget(call, uses, context)) return undefined;
 
   const events: PathEvent[] = [];
+  const guards = allocationGuards(assign, scope, context);
   const domain: FlowDomain<Owned> = {
-    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}` : 'f'),
+    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}` : 'f'),
     evaluate(node, s) {
       if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
         if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
         return { owned: true };
       }
       if (!s.owned) return s;
+      const flag = flagAssignment(node);
+      if (flag) return { ...s, flags: new Map([...(s.flags ?? []), flag]) };
       const inNode = occurrencesIn(occurrences, node.startIndex, node.endIndex);
       // `c = wrap(c)`: the statement that re-binds the name hands the old object over first.
       const rebinds = inNode.some((o) => o.kind === 'rebind');
@@ -709,7 +793,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
     },
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
-    condition: (cond, s) => (s.owned ? conditionForOpen(cond, name) : undefined),
+    condition: (cond, s) => (s.owned ? (conditionForOpen(cond, name) ?? knownCondition(cond, guards, s.flags)) : undefined),
     terminates: (node) => terminatingCall(node, context),
   };
   const outcome = context.semantic.flow(domain, body, FREE);
