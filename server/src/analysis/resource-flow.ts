@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { firstRaising } from './semantic';
+import { firstRaising, isAssertion } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -705,6 +705,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   if (scopeInfo.kind !== 'function' && scopeInfo.kind !== 'module') return undefined;
   if (scope.type === 'module' && factory.pool) return undefined;
   if (isContextManagerFunction(scope, context)) return undefined;
+  if (scope.type === 'module' && inMainBlock(assign)) return undefined;
   const name = site.name.text;
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return undefined;
@@ -749,6 +750,15 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
 
   const events: PathEvent[] = [];
   const guards = allocationGuards(assign, scope, context);
+  const releasingFinally: Node[] = [];
+  for (const r of releases) {
+    for (let n = r.parent; n && !n.equals(scope); n = n.parent) {
+      if (n.type === 'finally_clause') {
+        releasingFinally.push(n);
+        break;
+      }
+    }
+  }
   const domain: FlowDomain<Owned> = {
     key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}` : 'f'),
     evaluate(node, s) {
@@ -789,7 +799,9 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       // Entering a `with` calls `__enter__`; a `for` calls `iter()` and `next()` on its iterable.
       if (node.type === 'with_item') return node;
       if (isLoopIterable(node)) return node.type === 'list' || node.type === 'tuple' || node.type === 'string' ? undefined : node;
-      return firstRaising(node);
+      // A `finally` that releases the resource counts as releasing it (what else it does first is its own matter).
+      if (releasingFinally.some((f) => node.startIndex >= f.startIndex && node.endIndex <= f.endIndex)) return undefined;
+      return firstRaising(node, undefined, isAssertion);
     },
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
@@ -808,14 +820,36 @@ function isLoopIterable(node: Node): boolean {
   return p?.type === 'for_statement' && !!p.childForFieldName('right')?.equals(node);
 }
 
-/** `Popen(…)` with no pipes, whose object is used for nothing but its `pid`. */
-function fireAndForget(call: Node, uses: Use[], context: RuleContext): boolean {
+/** `Popen(…)` with no pipes: nothing of it stays open in this process but the child's entry. */
+export function withoutPipes(call: Node, context: RuleContext): boolean {
   for (const arg of call.childForFieldName('arguments')?.namedChildren ?? []) {
     if (arg?.type !== 'keyword_argument') continue;
     const key = arg.childForFieldName('name')?.text ?? '';
     const value = arg.childForFieldName('value');
     if ((key === 'stdin' || key === 'stdout' || key === 'stderr') && value && context.qualifiedName(value) === 'subprocess.PIPE') return false;
   }
+  return true;
+}
+
+/**
+ * Module-level code under `if __name__ == "__main__":` and not in a loop: a script's last act,
+ * after which the process ends and the operating system takes everything back.
+ */
+export function inMainBlock(node: Node): boolean {
+  for (let n = node.parent; n; n = n.parent) {
+    if (n.type === 'for_statement' || n.type === 'while_statement' || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'if_statement' && n.parent?.type === 'module') {
+      const cond = n.childForFieldName('condition');
+      const text = cond?.text.replace(/\s+/g, '').replace(/'/g, '"') ?? '';
+      return text === '__name__=="__main__"' || text === '"__main__"==__name__';
+    }
+  }
+  return false;
+}
+
+/** `Popen(…)` with no pipes, whose object is used for nothing but its `pid`. */
+function fireAndForget(call: Node, uses: Use[], context: RuleContext): boolean {
+  if (!withoutPipes(call, context)) return false;
   return uses.every((u) => u.node.parent?.type === 'attribute' && u.node.parent.childForFieldName('attribute')?.text === 'pid' && u.node.parent.parent?.type !== 'call');
 }
 

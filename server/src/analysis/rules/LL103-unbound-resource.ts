@@ -2,7 +2,7 @@
 // so nothing can close it: `open(p).read()`, `json.load(open(p))`, `for line in open(p):`.
 import type { Node } from 'web-tree-sitter';
 import { addImportEdit } from '../imports';
-import { isFullRead, loopBreaks, opensLater, indentLines, managedExpression, probeContext, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
+import { inMainBlock, isFullRead, loopBreaks, opensLater, withoutPipes, indentLines, managedExpression, probeContext, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
 import { factoryCallCandidates, factoryOf, FactoryInfo, NON_OWNING_CALLS } from '../resources';
 import { enclosingScope, endsLine, indentOfLine, isAsync, lineBreakOf, lineStartOf, nextLineStart, startsLine } from '../syntax';
 import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
@@ -85,7 +85,13 @@ function usage(call: Node, factory: FactoryInfo, context: RuleContext): Context 
   const opens = opensLater(call, factory);
   if (opens && !(parent.type === 'attribute' && opens(parent.childForFieldName('attribute')?.text ?? ''))) return undefined;
   // A discarded call inside `assertRaises` or a `try` that handles the error is made to see it fail.
-  if (parent.type === 'expression_statement') return probe.expectsError || probe.handled ? undefined : { kind: 'bare' };
+  // A script's last statements: the process ends right after.
+  if (inMainBlock(call)) return undefined;
+  if (parent.type === 'expression_statement') {
+    // `subprocess.Popen(cmd)` as a statement, with no pipes: a process started to run on its own.
+    if (factory.name === 'subprocess.Popen' && withoutPipes(call, context)) return undefined;
+    return probe.expectsError || probe.handled ? undefined : { kind: 'bare' };
+  }
   if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(call)) {
     const attribute = parent.childForFieldName('attribute')?.text ?? '';
     const holder = parent.parent;
@@ -451,7 +457,7 @@ export const rule: Rule = {
   docs: {
     summary: 'A file, socket or connection used straight from its factory call, never bound, so nothing closes it.',
     whatItDoes:
-      'Flags a resource-factory call whose result is used without being bound to a name: a method or attribute on it (`open(p).read()`, `urlopen(u).read()`), an argument to a known reader or writer that does not keep it (`json.load(open(p))`, `print(…, file=open(p, "a"))`, `csv.reader(open(p))`, `list(open(p))`), the iterable of a `for` loop or a comprehension (`for line in open(p):`, `[l for l in open(p)]`), or a bare call statement whose result is thrown away. It does not flag `with open(p) as f`, an immediate release on the call (`open(p, "w").close()`, `Popen(cmd).wait()`), a call that is returned or yielded (the caller owns it), stored, or passed to a function that may take ownership of it, a full `read()` of an `urlopen(…)` response (an HTTP response read to its end closes its connection; `read(n)`, `readline()`, iteration and attribute reads do not), or a `for` loop over `fileinput.input(…)` that runs to its end (FileInput closes its files then).',
+      'Flags a resource-factory call whose result is used without being bound to a name: a method or attribute on it (`open(p).read()`, `urlopen(u).read()`), an argument to a known reader or writer that does not keep it (`json.load(open(p))`, `print(…, file=open(p, "a"))`, `csv.reader(open(p))`, `list(open(p))`), the iterable of a `for` loop or a comprehension (`for line in open(p):`, `[l for l in open(p)]`), or a bare call statement whose result is thrown away (except `subprocess.Popen(…)` with no pipes, a process started to run on its own). It does not flag module-level code under `if __name__ == "__main__":` outside loops (the process ends right after), objects that hold no OS resource (archives or images over an in-memory stream or a given file object, anonymous `mmap`, in-memory SQLite, `data:` URLs), `with open(p) as f`, an immediate release on the call (`open(p, "w").close()`, `Popen(cmd).wait()`), a call that is returned or yielded (the caller owns it), stored, or passed to a function that may take ownership of it, a full `read()` of an `urlopen(…)` response (an HTTP response read to its end closes its connection; `read(n)`, `readline()`, iteration and attribute reads do not), or a `for` loop over `fileinput.input(…)` that runs to its end (FileInput closes its files then).',
     whyLeak:
       'Nothing refers to the object after the expression, so it is closed only when the interpreter frees it. CPython happens to do that at once through reference counting, unless a traceback, a debugger or a cycle still holds it; PyPy, GraalPy and other implementations close it only at some later garbage collection, so a loop that reads many files this way runs out of file descriptors there. Data written this way may stay in the buffer until then, and `python -X dev` reports every such object as a `ResourceWarning`.',
     example: 'import json\n\n\ndef load(path):\n    return json.load(open(path))\n',

@@ -14,7 +14,7 @@ export type { AttributeUse, ClassModel, MethodKind, MethodModel } from './classe
 export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind } from './classes';
 export type { FlowDomain, FlowOutcome } from './flow';
 export { catchesAll } from './flow';
-export { firstRaising, nodeMayRaise, plainAttributeRead } from './raising';
+export { firstRaising, isAssertion, nodeMayRaise, plainAttributeRead } from './raising';
 export type { ParameterFate } from './summaries';
 
 export class SemanticModel<F = unknown> {

@@ -79,15 +79,19 @@ export function nodeMayRaise(node: Node): boolean {
 /**
  * The first node inside `node` (in evaluation order, roughly document order) that may raise,
  * skipping the bodies of nested functions and lambdas (defined, not run) and whatever `skip`
- * says to leave alone (with its children).
+ * says to leave alone (with its children); a `transparent` node is taken as not raising itself,
+ * but its children are looked at.
  */
-export function firstRaising(node: Node, skip: (n: Node) => boolean = () => false): Node | undefined {
+export function firstRaising(node: Node, skip: (n: Node) => boolean = () => false, transparent: (n: Node) => boolean = () => false): Node | undefined {
   const visit = (n: Node): Node | undefined => {
     if (skip(n)) return undefined;
     if (n.type === 'call' && isRegistration(n)) return undefined;
-    if (nodeMayRaise(n)) return n;
+    const through = transparent(n);
+    if (!through && nodeMayRaise(n)) return n;
+    // A transparent call's callee (`self.assertEqual`) is part of it: only its arguments are looked at.
+    const callee = through && n.type === 'call' ? n.childForFieldName('function') : null;
     for (const child of n.namedChildren) {
-      if (!child) continue;
+      if (!child || (callee && child.equals(callee))) continue;
       if ((n.type === 'function_definition' || n.type === 'class_definition') && child.type === 'block') continue;
       if (n.type === 'lambda' && n.childForFieldName('body')?.equals(child)) continue;
       if (n.type === 'decorated_definition') continue;
@@ -97,4 +101,17 @@ export function firstRaising(node: Node, skip: (n: Node) => boolean = () => fals
     return undefined;
   };
   return visit(node);
+}
+
+/**
+ * A test assertion: `assert …`, `self.assertEqual(…)`, `self.fail(…)`. When one fails the test
+ * has failed already; what it skips is not the program's behaviour.
+ */
+export function isAssertion(node: Node): boolean {
+  if (node.type === 'assert_statement') return true;
+  if (node.type !== 'call') return false;
+  const fn = node.childForFieldName('function');
+  if (fn?.type !== 'attribute' || fn.childForFieldName('object')?.text !== 'self') return false;
+  const name = fn.childForFieldName('attribute')?.text ?? '';
+  return /^assert[A-Z_]/.test(name) || name === 'fail' || /^fail[A-Z]/.test(name);
 }
