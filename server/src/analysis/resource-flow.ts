@@ -742,7 +742,9 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   if (opens && !uses.some((u) => opens(calledMethod(u.node) ?? ''))) return undefined;
 
   const releases = after.filter((o) => o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))).map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
-  const selfReleasing = releases.length > 0;
+  // The code releases it itself on its way (so passing it to a call only lends it) — not counting a
+  // release in an `except` that re-raises: that is the clean-up of a failed hand-over.
+  const selfReleasing = releases.some((r) => !inReRaisingHandler(r, scope));
   const escapes = after.filter((o) => o.kind === 'escape' || (o.kind === 'escape-arg' && !selfReleasing)).map((o) => statementOf(o.node));
   // A process started on purpose and left to run: never waited for, and nothing but its `pid` read
   // (CPython reaps such children itself when later processes start).
@@ -851,6 +853,14 @@ export function inMainBlock(node: Node): boolean {
 function fireAndForget(call: Node, uses: Use[], context: RuleContext): boolean {
   if (!withoutPipes(call, context)) return false;
   return uses.every((u) => u.node.parent?.type === 'attribute' && u.node.parent.childForFieldName('attribute')?.text === 'pid' && u.node.parent.parent?.type !== 'call');
+}
+
+function inReRaisingHandler(node: Node, scope: Node): boolean {
+  for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
+    if (n.type === 'except_clause') return n.descendantsOfType('raise_statement').length > 0;
+    if (n.type === 'function_definition' || n.type === 'lambda') return false;
+  }
+  return false;
 }
 
 function inFinally(node: Node, scope: Node): boolean {
