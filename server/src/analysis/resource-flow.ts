@@ -305,8 +305,24 @@ function localCallFate(call: Node, arg: Node, context: RuleContext): UseKind | u
   if (method && method.kind === 'static' && fn?.type === 'attribute') return undefined;
   const fate = context.semantic.parameterFates(def)[index + offset];
   if (fate === 'released') return 'released';
-  if (fate === 'used') return 'neutral';
+  // A method reached through `self` may be overridden by a subclass (a base class's stub that
+  // raises NotImplementedError uses nothing): only a plain function's "only uses it" is trusted.
+  if (fate === 'used' && !method && !isStub(def)) return 'neutral';
   return undefined;
+}
+
+/** A body that is only a docstring, `pass`, `...` or `raise NotImplementedError`. */
+function isStub(def: Node): boolean {
+  const body = def.childForFieldName('body');
+  const stmts = (body?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
+  return stmts.every((st) => {
+    if (st.type === 'pass_statement') return true;
+    if (st.type === 'expression_statement') {
+      const e = st.namedChild(0);
+      return e?.type === 'string' || e?.type === 'ellipsis';
+    }
+    return st.type === 'raise_statement' && /NotImplemented/.test(st.text);
+  });
 }
 
 /** Does `target` stand directly in the block of `stmt` or of one of its enclosing statements? */
@@ -743,8 +759,8 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
 
   const releases = after.filter((o) => o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))).map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
   // The code releases it itself on its way (so passing it to a call only lends it) — not counting a
-  // release in an `except` that re-raises: that is the clean-up of a failed hand-over.
-  const selfReleasing = releases.some((r) => !inReRaisingHandler(r, scope));
+  // release in an `except` clause: that is the clean-up of a failed set-up or hand-over.
+  const selfReleasing = releases.some((r) => !inHandler(r, scope));
   const escapes = after.filter((o) => o.kind === 'escape' || (o.kind === 'escape-arg' && !selfReleasing)).map((o) => statementOf(o.node));
   // A process started on purpose and left to run: never waited for, and nothing but its `pid` read
   // (CPython reaps such children itself when later processes start).
@@ -855,9 +871,9 @@ function fireAndForget(call: Node, uses: Use[], context: RuleContext): boolean {
   return uses.every((u) => u.node.parent?.type === 'attribute' && u.node.parent.childForFieldName('attribute')?.text === 'pid' && u.node.parent.parent?.type !== 'call');
 }
 
-function inReRaisingHandler(node: Node, scope: Node): boolean {
+function inHandler(node: Node, scope: Node): boolean {
   for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
-    if (n.type === 'except_clause') return n.descendantsOfType('raise_statement').length > 0;
+    if (n.type === 'except_clause') return true;
     if (n.type === 'function_definition' || n.type === 'lambda') return false;
   }
   return false;
@@ -887,7 +903,10 @@ function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: N
   const exceptional = events.find((e) => e.state.raisedAt) ?? events.find((e) => e.kind === 'raise-exit');
   if (exceptional) {
     const raising = exceptional.state.raisedAt ?? exceptional.at ?? assign;
-    return { kind: 'exceptional', raising, release: releases.find((r) => r.startIndex > raising.startIndex) ?? releases[0], escape: escapes.find((e) => e.startIndex > raising.startIndex) ?? escapes[0] };
+    // The release or hand-over the raise skips: one after it (a release before it, in a handler, is another path's).
+    const release = releases.find((r) => r.startIndex > raising.startIndex);
+    const escape = escapes.find((e) => e.startIndex > raising.startIndex);
+    return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : releases[0]), escape: escape ?? escapes[0] };
   }
   return { kind: 'released' };
 }
