@@ -167,6 +167,8 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
       const fullRead = !!factory.fullReadCloses && attr === 'read' && isFullRead(holder);
       // `conn.getresponse()` hands the connection's socket to the response: kept if the response is.
       if (attr === 'getresponse' && factory.name.startsWith('http.client.')) return resultKept(holder, context) ? 'escape' : 'neutral';
+      // `sock.makefile()` shares the descriptor, `ssl_sock.unwrap()` gives the socket back: kept if the result is.
+      if (SHARING_METHODS.has(attr)) return resultKept(holder, context) ? 'escape' : 'neutral';
       if (!factory.release.includes(attr) && !pollLoop && !fullRead) return 'neutral';
       return inside(holder, 'finally_clause', scope) ? 'released' : 'release-call';
     }
@@ -207,6 +209,8 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
 }
 
 const EXHAUSTING_CALLS = new Set(['list', 'tuple', 'sorted', 'set', 'frozenset']);
+/** Methods whose result holds the resource's descriptor too. */
+const SHARING_METHODS = new Set(['makefile', 'unwrap', 'dup']);
 
 /** `r.read()` / `r.read(-1)` / `r.read(None)`: everything to the end. */
 export function isFullRead(call: Node): boolean {
@@ -601,6 +605,8 @@ interface Occurrence {
 /** Calls after which a path goes nowhere that matters: the process ends, or the test stops. */
 const TERMINATING = new Set(['sys.exit', 'os._exit', 'os.abort', 'exit', 'quit', 'pytest.fail', 'pytest.skip', 'pytest.exit']);
 const TERMINATING_METHODS = new Set(['fail', 'skipTest']);
+/** Methods that end the process whatever they are called on (Ansible modules report and exit). */
+const EXITING_METHODS = new Set(['fail_json', 'exit_json']);
 
 function terminatingCall(stmt: Node, context: RuleContext): boolean {
   if (stmt.type !== 'expression_statement') return false;
@@ -610,6 +616,7 @@ function terminatingCall(stmt: Node, context: RuleContext): boolean {
   if (!fn) return false;
   const q = context.qualifiedName(fn);
   if (q && TERMINATING.has(q)) return true;
+  if (fn.type === 'attribute' && EXITING_METHODS.has(fn.childForFieldName('attribute')?.text ?? '')) return true;
   return fn.type === 'attribute' && fn.childForFieldName('object')?.text === 'self' && TERMINATING_METHODS.has(fn.childForFieldName('attribute')?.text ?? '');
 }
 

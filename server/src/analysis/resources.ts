@@ -322,7 +322,8 @@ export const NON_OWNING_CALLS = new Set([
 
 /** Calls that take over releasing: `closing(x)`, `stack.enter_context(x)` and friends. */
 export const OWNERSHIP_TAKERS = new Set(['contextlib.closing', 'closing']);
-export const TAKER_METHODS = new Set(['enter_context', 'enter_async_context', 'push', 'push_async_exit']);
+/** `stack.enter_context(x)`, and `ctx.wrap_socket(sock)`, which detaches `sock` and owns its descriptor. */
+export const TAKER_METHODS = new Set(['enter_context', 'enter_async_context', 'push', 'push_async_exit', 'wrap_socket']);
 /** Calls that schedule a release callback: `stack.callback(x.close)`, `atexit.register(x.close)`, `weakref.finalize(o, x.close)`. */
 export const CALLBACK_REGISTRARS = new Set(['callback', 'push_async_callback', 'register', 'finalize', 'addCleanup', 'addAsyncCleanup', 'addClassCleanup']);
 

@@ -16,19 +16,30 @@ export type ParameterFate = 'released' | 'kept' | 'used';
 
 const RELEASE_METHODS = new Set(['close', 'shutdown', 'terminate', 'kill', 'wait', 'communicate', 'cleanup', 'quit', 'logout', 'detach']);
 
-function ownStatements(fn: Node, types: string[]): Node[] {
+/** The nodes of a function's own body (not of nested defs, classes and lambdas) that summaries look at. */
+interface OwnNodes {
+  yields: Node[];
+  returns: Node[];
+  calls: Node[];
+}
+
+function collectOwn(fn: Node): OwnNodes {
+  const out: OwnNodes = { yields: [], returns: [], calls: [] };
   const body = fn.childForFieldName('body');
-  if (!body) return [];
-  const out: Node[] = [];
-  const walk = (n: Node) => {
-    for (const c of n.namedChildren) {
-      if (!c) continue;
-      if (c.type === 'function_definition' || c.type === 'class_definition' || c.type === 'lambda') continue;
-      if (types.includes(c.type)) out.push(c);
-      walk(c);
+  if (!body) return out;
+  // One walk per function, iterative (deep expressions must not exhaust the stack).
+  const stack: Node[] = [body];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    for (let i = n.namedChildCount - 1; i >= 0; i--) {
+      const c = n.namedChild(i);
+      if (!c || c.type === 'function_definition' || c.type === 'class_definition' || c.type === 'lambda') continue;
+      if (c.type === 'yield') out.yields.push(c);
+      else if (c.type === 'return_statement') out.returns.push(c);
+      else if (c.type === 'call') out.calls.push(c);
+      stack.push(c);
     }
-  };
-  walk(body);
+  }
   return out;
 }
 
@@ -42,12 +53,19 @@ export class FunctionSummaries<F> {
   private readonly inProgress = new Set<number>();
   private hitCycle = false;
   private readonly fates = new Map<number, ParameterFate[]>();
+  private readonly own = new Map<number, OwnNodes>();
 
   constructor(
     private readonly scopes: ScopeTable,
     private readonly classes: ClassTable,
     private readonly catalogue: CatalogueLookup<F>,
   ) {}
+
+  private ownNodes(def: Node): OwnNodes {
+    let known = this.own.get(def.id);
+    if (!known) this.own.set(def.id, (known = collectOwn(def)));
+    return known;
+  }
 
   /** The def a call's callee refers to in this file: a function name, or `self.m` / `cls.m` of the enclosing class. */
   calleeDefinition(call: Node): Node | undefined {
@@ -112,14 +130,14 @@ export class FunctionSummaries<F> {
   private computeFresh(def: Node): F | undefined {
     const name = def.childForFieldName('name')?.text ?? '';
     if (name === '__enter__' || name === '__aenter__' || name === '__init__') return undefined;
-    if (ownStatements(def, ['yield']).length > 0) return undefined;
+    if (this.ownNodes(def).yields.length > 0) return undefined;
     const parent = def.parent;
     if (parent?.type === 'decorated_definition') {
       // `@contextmanager`, `@property`, `@cached_property`…: not a plain factory.
       if (parent.namedChildren.some((d) => d?.type === 'decorator')) return undefined;
     }
     const scope = this.scopes.scopeFor(def);
-    for (const ret of ownStatements(def, ['return_statement'])) {
+    for (const ret of this.ownNodes(def).returns) {
       const value = ret.namedChild(0);
       if (!value) continue;
       const v = unparen(value);
@@ -153,7 +171,7 @@ export class FunctionSummaries<F> {
 
   /** Does the function release `name` itself, or schedule its release (`self.addCleanup(name.close)`)? */
   private releasesName(def: Node, name: string): boolean {
-    for (const call of ownStatements(def, ['call'])) {
+    for (const call of this.ownNodes(def).calls) {
       const fn = call.childForFieldName('function');
       if (fn?.type === 'attribute') {
         const obj = fn.childForFieldName('object');
