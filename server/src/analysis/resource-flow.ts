@@ -824,6 +824,8 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       // Entering a `with` calls `__enter__`; a `for` calls `iter()` and `next()` on its iterable.
       if (node.type === 'with_item') return node;
       if (isLoopIterable(node)) return node.type === 'list' || node.type === 'tuple' || node.type === 'string' ? undefined : node;
+      // `sys.exit()`, `module.fail_json()`: the process ends, whatever it raises on the way.
+      if (terminatingCall(node, context)) return undefined;
       // A `finally` that releases the resource counts as releasing it (what else it does first is its own matter).
       if (releasingFinally.some((f) => node.startIndex >= f.startIndex && node.endIndex <= f.endIndex)) return undefined;
       return firstRaising(node, undefined, isAssertion);
