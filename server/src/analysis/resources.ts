@@ -372,11 +372,13 @@ function findFactoryCalls(context: RuleContext): Node[] {
   for (let round = 0; round < 8 && frontier.length > 0; round++) {
     const newNames = new Set<string>();
     for (const call of frontier) {
-      const scope = context.semantic.scopeOf(call);
-      if (scope.kind !== 'function' || factoryDefs.has(scope.node.id)) continue;
-      if (!context.semantic.returnsFreshResource(scope.node)) continue;
-      factoryDefs.add(scope.node.id);
-      const name = scope.name;
+      // The def whose own code makes the call (the nearest enclosing def, not through a lambda or
+      // class): found by walking up, which is far cheaper than building the scopes of the file.
+      const def = enclosingDef(call);
+      if (!def || factoryDefs.has(def.id)) continue;
+      if (!context.semantic.returnsFreshResource(def)) continue;
+      factoryDefs.add(def.id);
+      const name = def.childForFieldName('name')?.text;
       if (name && !names.has(name)) newNames.add(name);
     }
     if (newNames.size === 0) break;
@@ -393,6 +395,14 @@ function findFactoryCalls(context: RuleContext): Node[] {
   const { region } = context;
   const inRegion = region ? all.filter((c) => c.startIndex >= region.start && c.startIndex < region.end) : all;
   return inRegion.sort((a, b) => a.startIndex - b.startIndex);
+}
+
+function enclosingDef(node: Node): Node | undefined {
+  for (let n = node.parent; n; n = n.parent) {
+    if (n.type === 'function_definition') return n;
+    if (n.type === 'lambda' || n.type === 'class_definition') return undefined;
+  }
+  return undefined;
 }
 
 /** Calls `name(…)` / `x.name(…)` of the given names, found from their occurrences in the text. */
