@@ -64,8 +64,25 @@ function isRegistration(node: Node): boolean {
   return args.every((a) => !a || a.type === 'comment' || a.type === 'identifier' || (a.type === 'attribute' && plainAttributeRead(a)));
 }
 
+/**
+ * Builtins that only raise for arguments of the wrong kind (`isinstance(x, int)`,
+ * `getattr(x, "buffer", x)`): taken as not raising, like a plain attribute read. Known by the
+ * callee's name in the tree; a file that re-binds one of these names is not worth the doubt.
+ */
+const QUIET_BUILTINS = new Set(['isinstance', 'issubclass', 'hasattr', 'callable', 'id']);
+
+function quietBuiltinCall(node: Node): boolean {
+  const fn = node.childForFieldName('function');
+  if (fn?.type !== 'identifier') return false;
+  const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => !!a && a.type !== 'comment');
+  if (QUIET_BUILTINS.has(fn.text)) return true;
+  // `getattr(x, "name", default)`: a default makes a missing attribute no error.
+  return fn.text === 'getattr' && args.length === 3 && args[1]?.type === 'string';
+}
+
 /** May evaluating this node by itself (not counting its children) raise? */
 export function nodeMayRaise(node: Node): boolean {
+  if (node.type === 'call' && quietBuiltinCall(node)) return false;
   if (node.type === 'attribute' && (plainAttributeRead(node) || plainAttributeStore(node))) return false;
   if (ALWAYS_RAISING.has(node.type)) return true;
   if (OPERATORS.has(node.type)) return operatorRaises(node);

@@ -130,6 +130,8 @@ export class FunctionSummaries<F> {
   private computeFresh(def: Node): F | undefined {
     const name = def.childForFieldName('name')?.text ?? '';
     if (name === '__enter__' || name === '__aenter__' || name === '__init__') return undefined;
+    // A text pre-filter only: a body without the word `return` returns nothing.
+    if (!def.childForFieldName('body')?.text.includes('return')) return undefined;
     if (this.ownNodes(def).yields.length > 0) return undefined;
     const parent = def.parent;
     if (parent?.type === 'decorated_definition') {
