@@ -48,7 +48,7 @@ test('the safe fixes of one def come as one fix that leaves the unsafe ones alon
   assert.equal(byName('a').fixes[0].safety, 'safe');
   assert.match(byName('a').fixes[0].title, /^Replace the mutable defaults of `a`, `b` with None$/);
   assert.equal(byName('c').fixes[0].safety, 'unsafe');
-  assert.match(byName('c').fixes[0].title, /of `a`, `b`, `c` with None \(calls no longer share one object; an explicit None argument then gets a new default too\)/);
+  assert.match(byName('c').fixes[0].title, /of `a`, `b`, `c` with None \(calls stop sharing one object; an explicit None then gets the default too\)/);
   const safe = analyzer.fixText(text, DEFAULT_OPTIONS, false).text;
   assert.equal(safe, 'def f(a=None, b=None, c=[]):\n    if a is None:\n        a = []\n    if b is None:\n        b = {}\n    c.append(1)\n    return 1 if a or b else len(c)\n');
 });
