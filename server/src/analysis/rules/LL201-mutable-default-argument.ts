@@ -333,11 +333,13 @@ function capturedValue(value: Node, context: RuleContext): string | undefined {
 /**
  * Is the default deliberate state? A counter or memo kept in it between calls, directly or through
  * a function of the file it is handed to: items stored into a default that starts with content
- * (`[0, 0]`), or a container that is both looked up (`k in x`, `x.get(k)`, `x[k]`) and changed.
+ * (`[0, 0]`), or a container that is both looked up (`k in x`, `x.get(k)`, `x[k]`) and changed;
+ * in either case never handed out of the function.
  */
 function keepsState(value: Node, summary: UseSummary): Use | undefined {
   const mutated = summary.uses.filter((u) => u.kind === 'mutated');
-  if (mutated.length === 0) return undefined;
+  // A default handed out (returned, stored) is shared with callers, not state private to the function.
+  if (mutated.length === 0 || summary.uses.some((u) => u.kind === 'escapes')) return undefined;
   const v = unparenthesize(value);
   const filled = (v.type === 'list' || v.type === 'dictionary' || v.type === 'set') && v.namedChildren.some((c) => c && c.type !== 'comment');
   const itemStore = mutated.find((u) => u.itemStore);
@@ -600,8 +602,8 @@ function guardFix(fn: Node, group: Candidate[], context: RuleContext): Fix | und
   }
   const names = group.map((c) => `\`${c.name}\``).join(', ');
   const changes: string[] = [];
-  if (group.some((c) => c.shares)) changes.push('calls no longer share one object');
-  if (group.some((c) => c.changesNone)) changes.push('an explicit None argument then gets a new default too');
+  if (group.some((c) => c.shares)) changes.push('calls stop sharing one object');
+  if (group.some((c) => c.changesNone)) changes.push('an explicit None then gets the default too');
   const title = `Replace the mutable default${group.length > 1 ? 's' : ''} of ${names} with None${changes.length ? ` (${changes.join('; ')})` : ''}`;
   return { title, safety: changes.length ? 'unsafe' : 'safe', edits };
 }
