@@ -295,8 +295,22 @@ def read_coverage(cov_dir):
     return {"overall": overall, "per_test": per_test}
 
 
+# Test files whose cases live in the package they test, so their ids do not start with `test.`.
+PACKAGE_CASES = {
+    "lib2to3.tests.": "test_lib2to3",
+    "idlelib.idle_test.": "test_idle",
+    "distutils.tests.": "test_distutils",
+    "ctypes.test.": "test_ctypes",
+    "unittest.test.": "test_unittest",
+}
+
+
 def test_file_of(case_id, tests):
-    """`test.test_argparse.TestX.test_y` → `test_argparse` (the longest test name that prefixes it)."""
+    """`test.test_argparse.TestX.test_y` → `test_argparse` (the longest test name that prefixes it);
+    `lib2to3.tests.test_parser.X.y` → `test_lib2to3` (PACKAGE_CASES)."""
+    for prefix, t in PACKAGE_CASES.items():
+        if case_id.startswith(prefix) and t in tests:
+            return t
     best = None
     for t in tests:
         if case_id == f"test.{t}" or case_id.startswith(f"test.{t}."):
