@@ -21,7 +21,7 @@ const LEAKY = [
   '    return f.read()',
   '',
   'def show(items=[]):',
-  '    print(items)',
+  '    print(items or "nothing")',
   '',
   '',
   'def remember(event, seen=[]):',
@@ -224,7 +224,7 @@ function sarifProject(): string {
   return tempDir({
     'pyproject.toml': '[tool.leaklens]\nseverity = { LL101 = "error", LL201 = "info" }\n',
     'pkg/leaky.py': LEAKY,
-    'pkg/my file é.py': 'def f(a="𝒳", b=[]):\n    return len(b)\n',
+    'pkg/my file é.py': 'def f(a="𝒳", b=[]):\n    return 1 if b else 0\n',
     'clean.py': 'def f(x=None):\n    return x\n',
   });
 }
@@ -454,11 +454,11 @@ test('unifiedDiff: random texts round-trip through patch with a minimal number o
 test('--diff prints the fixes as a unified diff, writes nothing, exits 1; git apply gives --fix\'s result', () => {
   const dir = tempDir();
   cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
-  writeFileSync(join(dir, 'examples', 'no_newline.py'), 'def f(x=[]):\n    print(x)');
+  writeFileSync(join(dir, 'examples', 'no_newline.py'), 'def f(x=[]):\n    print(x or "-")');
   writeFileSync(join(dir, 'examples', 'clean.py'), 'x = 1\n');
   // The diff is in each file's own bytes: a Latin-1 file and a UTF-8 file with a BOM apply too.
-  writeFileSync(join(dir, 'examples', 'latin1.py'), Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\ndef f(n="'), Buffer.from([0xe9]), Buffer.from('", x=[]):\n    print(n, x)\n')]));
-  writeFileSync(join(dir, 'examples', 'bom.py'), '\ufeffdef f(x=[]):\n    print("é", x)\n');
+  writeFileSync(join(dir, 'examples', 'latin1.py'), Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\ndef f(n="'), Buffer.from([0xe9]), Buffer.from('", x=[]):\n    print(n, x or "-")\n')]));
+  writeFileSync(join(dir, 'examples', 'bom.py'), '\ufeffdef f(x=[]):\n    print("é", x or "-")\n');
   const before = Object.fromEntries(readdirSync(join(dir, 'examples')).map((f) => [f, readFileSync(join(dir, 'examples', f))]));
   const raw = runCliBytes(['check', '--diff', 'examples'], { cwd: dir });
   const result = { ...raw, stdout: raw.stdout.toString('utf8') };
@@ -466,10 +466,10 @@ test('--diff prints the fixes as a unified diff, writes nothing, exits 1; git ap
   assert.ok(raw.stdout.includes(Buffer.from('-def f(n="\xe9", x=[]):\n', 'latin1')), 'the Latin-1 file\'s lines are in Latin-1');
   assert.ok(raw.stdout.includes(Buffer.from('-\ufeffdef f(x=[]):\n')), 'the BOM is part of the first line');
   assert.match(result.stdout, /^--- a\/examples\/no_newline\.py\n\+\+\+ b\/examples\/no_newline\.py\n@@ -1,2 \+1,4 @@\n-def f\(x=\[\]\):\n\+def f\(x=None\):\n/m);
-  assert.match(result.stdout, /^ {5}print\(x\)\n\\ No newline at end of file\n/m);
+  assert.match(result.stdout, /^ {5}print\(x or "-"\)\n\\ No newline at end of file\n/m);
   assert.match(result.stdout, /^--- a\/examples\/reports\.py\n\+\+\+ b\/examples\/reports\.py\n@@ /m);
   assert.doesNotMatch(result.stdout, /clean\.py/);
-  assert.match(result.stderr, /^Checked 5 files: would apply 6 fixes in 4 files\.$/m);
+  assert.match(result.stderr, /^Checked 5 files: would apply 5 fixes in 4 files\.$/m);
   for (const [f, bytes] of Object.entries(before)) assert.deepEqual(readFileSync(join(dir, 'examples', f)), bytes, `${f} was written`);
 
   // The diff applies and gives exactly what --fix writes.
@@ -562,7 +562,7 @@ test('--stdin-filename with --fix prints the fixed source and reports on stderr'
 });
 
 test('--stdin-filename --fix keeps a Latin-1 source in Latin-1', () => {
-  const source = Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\ndef f(n="'), Buffer.from([0xe9]), Buffer.from('", x=[]):\n    print(n, x)\n')]);
+  const source = Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\ndef f(n="'), Buffer.from([0xe9]), Buffer.from('", x=[]):\n    print(n, x or "-")\n')]);
   const result = runCliBytes(['check', '--fix', '--stdin-filename', 'latin.py'], { cwd: tempDir(), input: source });
   assert.equal(result.status, 0, result.stderr);
   assert.ok(result.stdout.includes(Buffer.from([0x22, 0xe9, 0x22])), 'the Latin-1 byte is kept');
@@ -578,7 +578,7 @@ test('--stdin-filename --fix keeps a Latin-1 source in Latin-1', () => {
 test('--statistics counts findings per rule, most frequent first, with how many are fixable', () => {
   const dir = tempDir({
     'a.py': LEAKY,
-    'b.py': 'def g(a=[], b={}):\n    print(a, b)\n',
+    'b.py': 'def g(a=[], b={}):\n    print(bool(a), bool(b))\n',
   });
   const result = runCli(['check', '--statistics', '.'], { cwd: dir });
   assert.equal(result.status, 1, result.stderr);

@@ -81,7 +81,7 @@ test('a reader that stops early (| head) is no error', () => {
 test('--format json follows the contract: 1-based lines, UTF-16 columns, fixes with edits', () => {
   const dir = tempDir();
   // The non-BMP character before the default counts as two UTF-16 units.
-  writeFileSync(join(dir, 'wide.py'), 'def f(a="𝒳", b=[]):\n    return len(b)\n');
+  writeFileSync(join(dir, 'wide.py'), 'def f(a="𝒳", b=[]):\n    return 1 if b else 0\n');
   const result = runCli(['check', '--format', 'json', join(dir, 'wide.py')]);
   assert.equal(result.status, 1, result.stderr);
   const findings = JSON.parse(result.stdout);
@@ -144,7 +144,7 @@ test('bad files are skipped with a message and the rest is checked', () => {
 test('--fix writes a file back in the encoding it was read in', () => {
   const dir = tempDir();
   const path = join(dir, 'latin1.py');
-  writeFileSync(path, Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\ndef f(n="'), Buffer.from([0xe9]), Buffer.from('", x=[]):\n    print(n, x)\n')]));
+  writeFileSync(path, Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\ndef f(n="'), Buffer.from([0xe9]), Buffer.from('", x=[]):\n    print(n, x or "-")\n')]));
   const result = runCli(['check', '--fix', path]);
   assert.match(result.stdout, /1 fixed/, result.stderr);
   const bytes = readFileSync(path);

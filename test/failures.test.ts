@@ -32,7 +32,7 @@ function cli(args: string[], cwd: string, env: Record<string, string> = {}, inpu
 const LEAK = 'def f(p):\n    h = open(p)\n    return h.read()\n';
 const DEFAULT = 'def g(y={}):\n    return y\n';
 /** LL201 with a safe fix (the default is only read). */
-const FIXABLE = 'def g(y={}):\n    print(len(y))\n';
+const FIXABLE = 'def g(y={}):\n    print(bool(y))\n';
 
 test('a rule that runs out of its work budget is named, in every CLI path, and the run exits 2', () => {
   // The budget is cut to a few operations (test-only knob), so any rule on any file runs out:

@@ -141,7 +141,7 @@ async function openAndWait(c: LspClient, uri: string, text: string, version = 1)
   return p;
 }
 
-const MUTABLE_DEFAULT = 'def f(x=[]):\n    return len(x)\n';
+const MUTABLE_DEFAULT = 'def f(x=[]):\n    return 1 if x else 0\n';
 const UNCLOSED = 'def g(p):\n    f = open(p)\n    data = f.read()\n    return data\n';
 
 test('didOpen publishes versioned diagnostics with code, source, severity, documentation link, related information and fix data', async () => {
@@ -179,7 +179,7 @@ test('didOpen publishes versioned diagnostics with code, source, severity, docum
 test('incremental sync: several changes in one didChange, each relative to the previous one, with UTF-16 positions', async () => {
   await withServer(async (c) => {
     const uri = freshUri('incremental');
-    let text = 'def f(x=[]):\n    return len(x)\n\n\ndef g(p):\n    return p\n';
+    let text = 'def f(x=[]):\n    return 1 if x else 0\n\n\ndef g(p):\n    return p\n';
     await openAndWait(c, uri, text);
 
     const changes: TextDocumentContentChangeEvent[] = [
@@ -191,7 +191,7 @@ test('incremental sync: several changes in one didChange, each relative to the p
       { range: { start: { line: 7, character: 4 }, end: { line: 7, character: 12 } }, text: 'f = open(p)\n    return f.read()' },
     ];
     for (const ch of changes) text = applyChange(text, ch);
-    assert.equal(text, 'import os\n\ndef f(a="𝒳", x=[]):\n    return len(x)\n\n\ndef g(p):\n    f = open(p)\n    return f.read()\n');
+    assert.equal(text, 'import os\n\ndef f(a="𝒳", x=[]):\n    return 1 if x else 0\n\n\ndef g(p):\n    f = open(p)\n    return f.read()\n');
     await c.change(uri, 2, changes);
     let p = await c.diagnosticsFor(uri, 2);
     assertWellFormed(p, text);
@@ -349,11 +349,11 @@ test('CRLF documents: positions per LSP lines, edits keep CRLF, fixes compile', 
 test('quick fixes: preferred when safe, versioned edits that compile and remove the finding', async () => {
   const cases: { text: string; code: string }[] = [
     { text: MUTABLE_DEFAULT, code: 'LL201' },
-    { text: 'def f(x=[]): return len(x)\n', code: 'LL201' },
-    { text: 'def f(x=[]):\n    """Doc."""\n    return len(x)\n', code: 'LL201' },
-    { text: 'def f(x: list = []) -> int:\n    # comment\n\n    return len(x)\n', code: 'LL201' },
+    { text: 'def f(x=[]): return 1 if x else 0\n', code: 'LL201' },
+    { text: 'def f(x=[]):\n    """Doc."""\n    return 1 if x else 0\n', code: 'LL201' },
+    { text: 'def f(x: list = []) -> int:\n    # comment\n\n    return 1 if x else 0\n', code: 'LL201' },
     { text: 'def f(x=[]):\n\tif x:\n\t\treturn 1\n\treturn 0\n', code: 'LL201' },
-    { text: 'def f(x=[]):\n    return len(x)', code: 'LL201' },
+    { text: 'def f(x=[]):\n    return 1 if x else 0', code: 'LL201' },
     { text: UNCLOSED, code: 'LL101' },
     { text: 'def g(p):\n    if p:\n        f = open(p)\n        return f.read()\n    return None\n', code: 'LL101' },
     { text: 'import socket\n\n\ndef g(h):\n    s = socket.socket()\n    s.connect(h)\n    return s.recv(1)\n', code: 'LL101' },
@@ -454,12 +454,12 @@ test('source.fixAll gives one versioned edit; the result compiles and has no saf
     '',
     '',
     'def f(x=[]):',
-    '    return len(x)',
+    '    return 1 if x else 0',
     '',
     '',
     'class A:',
     '    def m(self, x={}, *, y=set()):',
-    '        return len(x), len(y)',
+    '        return 1 if x or y else 0',
     '',
     '',
     'def g(p):',

@@ -16,7 +16,7 @@ test('Neovim receives LeakLens diagnostics and applies a quick fix', { skip: ava
   const dir = mkdtempSync(join(tmpdir(), 'leaklens-nvim-'));
   for (const x of ['config', 'data', 'state', 'cache']) mkdirSync(join(dir, 'xdg', x), { recursive: true });
   const sample = join(dir, 'sample.py');
-  writeFileSync(sample, 'def remember(item, seen=[]):\n    """Keep items."""\n    print(item, seen)\n');
+  writeFileSync(sample, 'def remember(item, seen=[]):\n    """Keep items."""\n    print(item, seen or "none")\n');
   const out = join(dir, 'result.json');
   const run = spawnSync('nvim', ['--headless', '-n', '-i', 'NONE', '-u', join(ROOT, 'test', 'neovim', 'init.lua'), sample], {
     cwd: dir,
@@ -42,6 +42,6 @@ test('Neovim receives LeakLens diagnostics and applies a quick fix', { skip: ava
   assert.ok(result.actions.some((a: { title: string }) => a.title === 'Ignore LL201 on this line'));
   assert.equal(
     readFileSync(sample, 'utf8'),
-    'def remember(item, seen=None):\n    """Keep items."""\n    if seen is None:\n        seen = []\n    print(item, seen)\n',
+    'def remember(item, seen=None):\n    """Keep items."""\n    if seen is None:\n        seen = []\n    print(item, seen or "none")\n',
   );
 });

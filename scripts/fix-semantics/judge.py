@@ -96,8 +96,11 @@ def stdlib_entries(stdlib, only):
 
 # --- applying fixes ---------------------------------------------------------------------------
 
+SELECT = []
+
+
 def leaklens(cli, stdlib, entries, *flags):
-    return run(["node", cli, "check", "--exit-zero", *flags, *entries], cwd=stdlib)
+    return run(["node", cli, "check", "--exit-zero", *SELECT, *flags, *entries], cwd=stdlib)
 
 
 def findings_by_file(cli, stdlib, entries):
@@ -292,8 +295,22 @@ def read_coverage(cov_dir):
     return {"overall": overall, "per_test": per_test}
 
 
+# Test files whose cases live in the package they test, so their ids do not start with `test.`.
+PACKAGE_CASES = {
+    "lib2to3.tests.": "test_lib2to3",
+    "idlelib.idle_test.": "test_idle",
+    "distutils.tests.": "test_distutils",
+    "ctypes.test.": "test_ctypes",
+    "unittest.test.": "test_unittest",
+}
+
+
 def test_file_of(case_id, tests):
-    """`test.test_argparse.TestX.test_y` → `test_argparse` (the longest test name that prefixes it)."""
+    """`test.test_argparse.TestX.test_y` → `test_argparse` (the longest test name that prefixes it);
+    `lib2to3.tests.test_parser.X.y` → `test_lib2to3` (PACKAGE_CASES)."""
+    for prefix, t in PACKAGE_CASES.items():
+        if case_id.startswith(prefix) and t in tests:
+            return t
     best = None
     for t in tests:
         if case_id == f"test.{t}" or case_id.startswith(f"test.{t}."):
@@ -393,6 +410,7 @@ def coverage_figures(changed, fixed):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="comma-separated standard-library files to fix (relative, e.g. getopt.py,xml/etree/ElementTree.py)")
+    ap.add_argument("--select", help="only these rules' findings and fixes (leaklens check --select, e.g. LL201)")
     ap.add_argument("--stages", default="safe,unsafe", help="safe, unsafe, or both (default)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=900, help="seconds per test file (regrtest --timeout)")
@@ -402,6 +420,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--fail-on-safe", action="store_true", help="exit 1 when safe fixes make a test fail (for CI)")
     args = ap.parse_args()
+    if args.select:
+        SELECT[:] = ["--select", args.select]
 
     cli_src = os.path.join(REPO, "dist")
     if not os.path.exists(os.path.join(cli_src, "leaklens.js")):
@@ -414,7 +434,7 @@ def main():
         # The CLI is copied first, so that rebuilding the repository meanwhile changes nothing.
         shutil.copytree(cli_src, os.path.join(work, "dist"))
         cli = os.path.join(work, "dist", "leaklens.js")
-        log(f"Python {sys.version.split()[0]} at {prefix}; copies in {work}")
+        log(f"Python {sys.version.split()[0]} at {prefix}; copies in {work}" + (f"; rules: {args.select}" if args.select else ""))
         copies = {}
         for name in ["orig", *stages]:
             copies[name] = copy_prefix(prefix, os.path.join(work, name))

@@ -62,7 +62,7 @@ def load_settings(path):
 `;
 
 const LL201 = `def render(rows, header={}):
-    return [dict(header, **row) for row in rows]
+    return [dict(header or {}, **row) for row in rows]
 
 
 def remember(event, seen=[]):
@@ -72,7 +72,7 @@ def remember(event, seen=[]):
 const LL201_SAFE_FIXED = `def render(rows, header=None):
     if header is None:
         header = {}
-    return [dict(header, **row) for row in rows]
+    return [dict(header or {}, **row) for row in rows]
 
 
 def remember(event, seen=[]):
@@ -82,7 +82,7 @@ def remember(event, seen=[]):
 const LL201_BOTH_FIXED = `def render(rows, header=None):
     if header is None:
         header = {}
-    return [dict(header, **row) for row in rows]
+    return [dict(header or {}, **row) for row in rows]
 
 
 def remember(event, seen=None):
@@ -110,7 +110,7 @@ def load(path):
 
 
 def render(rows, header={}):
-    return [dict(header, **row) for row in rows]
+    return [dict(header or {}, **row) for row in rows]
 
 
 def remember(event, seen=[]):
@@ -133,7 +133,7 @@ def load(path):
 def render(rows, header=None):
     if header is None:
         header = {}
-    return [dict(header, **row) for row in rows]
+    return [dict(header or {}, **row) for row in rows]
 
 
 def remember(event, seen=[]):
@@ -368,7 +368,7 @@ if (!ENABLED) {
         'Ignore LL201 on this line quickfix',
       ]);
       assert.deepEqual(show(fixes['ll201.py LL201 []']), [
-        'Replace the mutable default of `seen` with None (unsafe) quickfix',
+        'Replace the mutable default of `seen` with None (calls stop sharing one object; an explicit None then gets the default too) (unsafe) quickfix',
         'Ignore LL201 on this line quickfix',
       ]);
     });
@@ -584,11 +584,11 @@ if (!ENABLED) {
       await screenshot(run, page, 'quick-fix-menu');
       await chooseQuickFix('Wrap `f` in `with`');
       await saveAndRead(file, LEAKY_AFTER_LL101);
-      // LL201: the cursor on `[]`, "Replace the mutable default of `seen` with None (unsafe)", Ctrl+S.
+      // LL201: the cursor on `[]`, "Replace the mutable default of `seen` with None (calls stop sharing one object; an explicit None then gets the default too) (unsafe)", Ctrl+S.
       await goTo(...positionOf(LEAKY_AFTER_LL101, 'seen=[]', 'seen='.length + 1));
-      const titles201 = await openQuickFixMenu('Replace the mutable default of `seen` with None (unsafe)');
+      const titles201 = await openQuickFixMenu('Replace the mutable default of `seen` with None (calls stop sharing one object; an explicit None then gets the default too) (unsafe)');
       assert.ok(titles201.some((t) => t.includes('Ignore LL201 on this line')), `menu: ${titles201.join(' | ')}`);
-      await chooseQuickFix('Replace the mutable default of `seen` with None (unsafe)');
+      await chooseQuickFix('Replace the mutable default of `seen` with None (calls stop sharing one object; an explicit None then gets the default too) (unsafe)');
       await saveAndRead(file, LEAKY_AFTER_BOTH);
     });
 

@@ -263,7 +263,7 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
   await observe('fixLL201', async () => {
     const doc = await open(folder, 'll201.py', true);
     const safe = await applyQuickFix(doc, (d) => doc.getText(d.range) === '{}', 'Replace the mutable default of `header` with None');
-    const unsafe = await applyQuickFix(doc, (d) => doc.getText(d.range) === '[]', 'Replace the mutable default of `seen` with None (unsafe)');
+    const unsafe = await applyQuickFix(doc, (d) => doc.getText(d.range) === '[]', 'Replace the mutable default of `seen` with None (calls stop sharing one object; an explicit None then gets the default too) (unsafe)');
     const after = await diagnosticsOf(doc, (ds) => ds.length === 0, 'LL201 to go away after its fixes');
     return { safe, unsafe, diagnosticsAfter: after.length };
   });
