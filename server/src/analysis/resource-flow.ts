@@ -117,10 +117,19 @@ const HTTP_CONNECTING = new Set(['connect', 'request', 'putrequest', 'send', 'en
  */
 export function opensLater(call: Node, factory: FactoryInfo): ((method: string) => boolean) | undefined {
   if (factory.name === 'http.client.HTTPConnection' || factory.name === 'http.client.HTTPSConnection') return (m) => HTTP_CONNECTING.has(m);
+  // A FileInput opens its first file on the first read (or iteration, which runs to the end and closes).
+  if (factory.iterationCloses) return (m) => m !== '' && m !== 'close';
   if (factory.name !== 'smtplib.SMTP' && factory.name !== 'ftplib.FTP') return undefined;
   const args = call.childForFieldName('arguments')?.namedChildren.filter((c) => c && c.type !== 'comment') ?? [];
   if (args.some((a) => a?.type !== 'keyword_argument' || a.childForFieldName('name')?.text === 'host')) return undefined;
   return (m) => m === 'connect';
+}
+
+/** `x.attr = …` for this use of x. */
+function attributeStored(id: Node, attr: string): boolean {
+  const a = id.parent;
+  if (a?.type !== 'attribute' || !a.childForFieldName('object')?.equals(id) || a.childForFieldName('attribute')?.text !== attr) return false;
+  return a.parent?.type === 'assignment' && !!a.parent.childForFieldName('left')?.equals(a);
 }
 
 /** The method called on this use of a name (`x.m(…)` → `m`). */
@@ -152,6 +161,21 @@ function pollLoopCondition(call: Node): boolean {
   return true;
 }
 
+/**
+ * `if p.poll() is not None:` (or `!= None`): that branch runs only once the process has been
+ * reaped, as `wait()` would; counted as the release on that test.
+ */
+function pollReapedTest(call: Node): boolean {
+  let cond = call.parent;
+  while (cond?.type === 'parenthesized_expression') cond = cond.parent;
+  if (cond?.type !== 'comparison_operator' || cond.namedChild(1)?.type !== 'none') return false;
+  const ops = cond.children.filter((c) => c && !c.isNamed).map((c) => c!.text).join(' ');
+  if (ops !== 'is not' && ops !== '!=') return false;
+  let holder = cond.parent;
+  while (holder?.type === 'parenthesized_expression') holder = holder.parent;
+  return (holder?.type === 'if_statement' || holder?.type === 'elif_clause') && !!holder.childForFieldName('condition');
+}
+
 function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleContext): UseKind {
   const parent = id.parent!;
   if (parent.type === 'with_item' || (parent.type === 'as_pattern' && parent.parent?.type === 'with_item' && parent.namedChild(0)?.equals(id))) {
@@ -162,7 +186,7 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
     const holder = parent.parent;
     if (holder?.type === 'call' && holder.childForFieldName('function')?.equals(parent)) {
       // `while p.poll() is None:` ends only once the process is reaped, as `wait()` would.
-      const pollLoop = attr === 'poll' && factory.name === 'subprocess.Popen' && pollLoopCondition(holder);
+      const pollLoop = attr === 'poll' && factory.name === 'subprocess.Popen' && (pollLoopCondition(holder) || pollReapedTest(holder));
       // A full `read()` of an HTTP response reads to the end and closes it.
       const fullRead = !!factory.fullReadCloses && attr === 'read' && isFullRead(holder);
       // `conn.getresponse()` hands the connection's socket to the response: kept if the response is.
@@ -571,12 +595,43 @@ function allocationGuards(assign: Node, scope: Node, context: RuleContext): Map<
   return out;
 }
 
+const LITERALS = new Set(['string', 'integer', 'float', 'true', 'false', 'none']);
+
+/**
+ * With `name == "gzip"` known true, another test of the same name against literals is known too:
+ * `name == "bz2"`, `name != "zip"`, `name not in ["zip", "tar"]`.
+ */
+function fromEqualities(c: Node, guards: Map<string, boolean>): boolean | undefined {
+  if (c.type !== 'comparison_operator' || c.namedChildCount !== 2) return undefined;
+  const left = c.namedChild(0)!;
+  const right = c.namedChild(1)!;
+  if (left.type !== 'identifier') return undefined;
+  let value: string | undefined;
+  for (const [key, truth] of guards) {
+    if (!truth) continue;
+    const m = /^([A-Za-z_]\w*) == (.+)$/.exec(key) ?? /^(.+) == ([A-Za-z_]\w*)$/.exec(key);
+    if (m && m[1] === left.text) value = m[2];
+    else if (m && m[2] === left.text) value = m[1];
+  }
+  if (value === undefined) return undefined;
+  const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text).join(' ');
+  if ((ops === '==' || ops === '!=') && LITERALS.has(right.type)) return (right.text === value) === (ops === '==');
+  if ((ops === 'in' || ops === 'not in') && ['list', 'tuple', 'set'].includes(right.type)) {
+    const items = right.namedChildren.filter((x): x is Node => !!x && x.type !== 'comment');
+    if (!items.every((x) => LITERALS.has(x.type))) return undefined;
+    return items.some((x) => x.text === value) === (ops === 'in');
+  }
+  return undefined;
+}
+
 /** A known condition's value: `x` / `not x` against the guards and flags. */
 function knownCondition(cond: Node, guards: Map<string, boolean>, flags: ReadonlyMap<string, boolean> | undefined): boolean | undefined {
   let c = cond;
   while (c.type === 'parenthesized_expression' && c.namedChild(0)) c = c.namedChild(0)!;
   const key = normalized(c);
   if (guards.has(key)) return guards.get(key);
+  const derived = fromEqualities(c, guards);
+  if (derived !== undefined) return derived;
   if (c.type === 'identifier' && flags?.has(c.text)) return flags.get(c.text);
   if (c.type === 'not_operator') {
     const inner = c.childForFieldName('argument');
@@ -763,6 +818,8 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   if (probe.mock || ((probe.expectsError || probe.handled) && uses.length === 0)) return undefined;
   const opens = opensLater(call, factory);
   if (opens && !uses.some((u) => opens(calledMethod(u.node) ?? ''))) return undefined;
+  // `conn.sock = FakeSocket(…)`: the connection is given a socket of the caller's, it opens none.
+  if (factory.name.startsWith('http.client.') && uses.some((u) => attributeStored(u.node, 'sock'))) return undefined;
 
   const releases = after.filter((o) => o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))).map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
   // The code releases it itself on its way (so passing it to a call only lends it) — not counting a

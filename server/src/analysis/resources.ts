@@ -58,8 +58,8 @@ const GROUPS: CatalogueGroup[] = [
     release: CLOSE,
   },
   {
-    reason: 'Databases and media files kept open on a descriptor (or a mapping) until close().',
-    names: ['shelve.open', 'dbm.open', 'dbm.dumb.open', 'dbm.gnu.open', 'dbm.ndbm.open', 'wave.open', 'mmap.mmap', 'PIL.Image.open'],
+    reason: 'Databases and media files kept open on a descriptor (or a mapping) until close(). (dbm.dumb is not listed: it opens its files for each operation and keeps none open.)',
+    names: ['shelve.open', 'dbm.open', 'dbm.gnu.open', 'dbm.ndbm.open', 'wave.open', 'mmap.mmap', 'PIL.Image.open'],
     release: CLOSE,
   },
   {
