@@ -44,6 +44,11 @@ function fixFor(a: Allocation, context: RuleContext): Fix | undefined {
   return wrapFix(a.stmt, a.name, a.call, uses, a.factory, a.scope, context, removable);
 }
 
+/** A unittest or pytest test: a def named `test…`. */
+function isTestFunction(scope: Node): boolean {
+  return scope.type === 'function_definition' && /^test/.test(scope.childForFieldName('name')?.text ?? '');
+}
+
 export const rule: Rule = {
   code: 'LL102',
   name: 'close-not-guaranteed',
@@ -54,6 +59,9 @@ export const rule: Rule = {
     for (const site of allocationCandidates(context)) {
       const a = trackAllocation(site, context);
       if (!a || a.verdict.kind !== 'exceptional') continue;
+      // In a test, the exception is the test failing: the run reports it and moves on; what it
+      // leaves open for a moment is not what this rule is about.
+      if (isTestFunction(a.scope)) continue;
       const { raising, release, escape } = a.verdict;
       const callText = `${a.call.childForFieldName('function')?.text ?? 'factory'}(…)`;
       const raisingLine = lineNo(context, raising.startIndex);
@@ -94,7 +102,7 @@ export const rule: Rule = {
   docs: {
     summary: 'A resource closed explicitly, but not when an exception is raised before the close.',
     whatItDoes:
-      'Flags a resource-factory call bound to a name whose explicit release (`x.close()`, or the factory\'s own release method: `shutdown()` for executors, `terminate()`/`join()`/`close()` for pools, `cleanup()` for `TemporaryDirectory`, `wait()`/`communicate()`/`kill()` for `Popen`) runs on every normal path, but sits outside `finally` and `with`, with code in between that can raise: a call, an attribute access, a subscript, an iteration, an `await` or `yield`, a `raise`. Test assertions (`assert`, `self.assertEqual(…)`, `self.fail(…)`) are not counted: when one fails the test has failed already. Storing an attribute on a name (`s.verify = False`) is not counted either. A release inside `finally`, a `with` block, `contextlib.closing`, an `ExitStack` and an `except` handler that releases the resource before re-raising all count as guaranteed. Resources that are never released, or only on some normal paths, are LL101\'s. It also flags a resource that `__init__` stores on `self` (`self.sock = socket.socket()`) when a later statement of `__init__` can raise with no handler that releases it: the caller never receives the half-built instance, so nothing can close the resource (classes with a `__del__` are left alone).',
+      'Flags a resource-factory call bound to a name whose explicit release (`x.close()`, or the factory\'s own release method: `shutdown()` for executors, `terminate()`/`join()`/`close()` for pools, `cleanup()` for `TemporaryDirectory`, `wait()`/`communicate()`/`kill()` for `Popen`) runs on every normal path, but sits outside `finally` and `with`, with code in between that can raise: a call, an attribute access, a subscript, an iteration, an `await` or `yield`, a `raise`. Test assertions (`assert`, `self.assertEqual(…)`, `self.fail(…)`) are not counted: when one fails the test has failed already. Storing an attribute on a name (`s.verify = False`) is not counted either. A release inside `finally`, a `with` block, `contextlib.closing`, an `ExitStack` and an `except` handler that releases the resource before re-raising all count as guaranteed. Resources that are never released, or only on some normal paths, are LL101\'s. It also flags a resource that `__init__` stores on `self` (`self.sock = socket.socket()`) when a later statement of `__init__` can raise with no handler that releases it: the caller never receives the half-built instance, so nothing can close the resource (classes with a `__del__` are left alone). Test functions (named `test…`) are left alone: there the exception is the test failing, and the run reports it.',
     whyLeak:
       'When anything between the allocation and the release raises, the release line is skipped and the resource lives on with the exception: its traceback holds the frame, the frame holds the resource, and whoever catches the exception (a retry loop, a request handler, a test runner) keeps all of it alive. The file descriptor, socket or child process is then released only when the garbage collector gets to it, never on PyPy until a collection, and in a long-running process each failure leaks one more. `python -X dev` reports it as a `ResourceWarning`.',
     example: 'import json\n\n\ndef load(path):\n    f = open(path)\n    data = json.load(f)\n    f.close()\n    return data\n',
