@@ -53,8 +53,14 @@ function operandsSimple(node: Node): boolean {
 }
 
 function operatorRaises(node: Node): boolean {
-  for (const c of node.children) if (c && !c.isNamed && RAISING_OPERATORS.has(c.type)) return true;
-  return !operandsSimple(node);
+  const simple = operandsSimple(node);
+  for (const c of node.children) {
+    if (!c || c.isNamed || !RAISING_OPERATORS.has(c.type)) continue;
+    // `"b" in mode` of a literal in a name: a membership test of ordinary values does not fail.
+    if ((c.type === 'in' || c.type === 'not in') && simple && node.namedChildren.some((o) => o?.type === 'string')) continue;
+    return true;
+  }
+  return !simple;
 }
 
 function isRegistration(node: Node): boolean {
