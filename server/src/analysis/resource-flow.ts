@@ -885,7 +885,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       if (terminatingCall(node, context)) return undefined;
       // A `finally` that releases the resource counts as releasing it (what else it does first is its own matter).
       if (releasingFinally.some((f) => node.startIndex >= f.startIndex && node.endIndex <= f.endIndex)) return undefined;
-      return firstRaising(node, undefined, isAssertion);
+      return firstRaising(node, undefined, (n) => isAssertion(n) || quietCall(n, context));
     },
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
@@ -897,6 +897,35 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   for (const s of outcome.raises) if (s.owned) events.push({ kind: 'raise-exit', state: s });
   const verdict = judge(events, releases, escapes, assign, body);
   return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict };
+}
+
+/**
+ * Library calls that do not fail on the values programs give them — printing, logging, path
+ * arithmetic, clocks, and setting a socket's timeout or blocking mode — taken as not raising
+ * between an allocation and its release (their arguments are still looked at). Any call may raise
+ * in principle, but a finding that names `print(…)` or `os.path.join(…)` as the failure is not one
+ * a maintainer acts on (blind triage: "can raise in theory, not in practice").
+ */
+const QUIET_CALLS = new Set([
+  'print', 'repr', 'str', 'len', 'id', 'format', 'sorted', 'min', 'max',
+  'os.path.join', 'os.path.basename', 'os.path.dirname', 'os.path.splitext', 'os.path.split', 'os.path.normpath', 'os.path.abspath',
+  'os.path.exists', 'os.path.isfile', 'os.path.isdir', 'os.path.islink', 'os.getpid', 'os.getcwd', 'os.fspath',
+  'time.time', 'time.monotonic', 'time.perf_counter', 'time.sleep',
+  'logging.debug', 'logging.info', 'logging.warning', 'logging.error', 'logging.exception', 'logging.critical', 'logging.getLogger',
+]);
+const QUIET_METHODS = new Set(['debug', 'info', 'warning', 'warn', 'error', 'exception', 'critical', 'settimeout', 'setblocking', 'fileno']);
+
+function quietCall(n: Node, context: RuleContext): boolean {
+  if (n.type !== 'call') return false;
+  const fn = n.childForFieldName('function');
+  if (!fn) return false;
+  const q = context.qualifiedName(fn);
+  if (q && QUIET_CALLS.has(q)) {
+    // `print(…, file=f)` writes to a file: that can fail.
+    if (q === 'print' && (n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => a?.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'file')) return false;
+    return !(fn.type === 'identifier' && context.semantic.resolve(fn).length > 0);
+  }
+  return fn.type === 'attribute' && QUIET_METHODS.has(fn.childForFieldName('attribute')?.text ?? '');
 }
 
 function isLoopIterable(node: Node): boolean {
