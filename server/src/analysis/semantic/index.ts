@@ -43,8 +43,54 @@ export class SemanticModel<F = unknown> {
     return this.scopes.scopeFor(node);
   }
 
+  /**
+   * The node of the scope whose own code holds `node`: a def, lambda, class, comprehension, or the
+   * module (the tree's root). A def's decorators, defaults and annotations belong to the scope
+   * around it. An offset lookup, no climb through parents.
+   */
+  scopeNodeOf(node: Node): Node {
+    return this.scopes.enclosingScopeNode(node);
+  }
+
+  /** Is `node` the own code of the scope opened by `scopeNode` (not of a scope nested in it)? */
+  inScope(node: Node, scopeNode: Node): boolean {
+    return this.scopeNodeOf(node).equals(scopeNode);
+  }
+
+  /**
+   * The function, class or module scope around `node`, comprehensions skipped: the frame whose code
+   * runs it (a comprehension's code runs when, and where, the expression is evaluated).
+   */
+  frameNodeOf(node: Node): Node {
+    let s = this.scopes.scopeFor(this.scopeNodeOf(node));
+    while (s.kind === 'comprehension' && s.parent) s = s.parent;
+    return s.node;
+  }
+
+  /**
+   * Does the def or lambda `fn` (or a scope nested in it) read `name` as a variable of a scope around
+   * `fn` — a free variable its closure holds? A parameter or local of the same name is its own.
+   */
+  readsFromEnclosing(fn: Node, name: string): boolean {
+    const scope = this.scopes.scopeFor(fn);
+    if (scope.isLocal(name) || !scope.parent) return false;
+    const outer = this.scopes.resolveScope(name, scope.parent);
+    if (!outer || outer.kind === 'module') return false;
+    const reads = (s: Scope): boolean => {
+      if (s.isLocal(name) && !s.nonlocals.has(name)) return false;
+      if ((s.references.has(name) || s.nonlocals.has(name)) && this.scopes.resolveScope(name, s) === outer) return true;
+      return s.childNodes.some((c) => reads(this.scopes.scopeFor(c)));
+    };
+    return reads(scope);
+  }
+
   isBinding(id: Node): boolean {
     return this.scopes.isBinding(id);
+  }
+
+  /** The binding an identifier makes (with its kind: assignment, augmented, loop, …), if it makes one. */
+  bindingAt(id: Node): Binding | undefined {
+    return this.scopes.bindingAt(id);
   }
 
   /** The bindings a name read at `id` may see (empty for builtins and unknown names). */
