@@ -227,26 +227,46 @@ export class ClassTable {
 
 /** What an access `obj.x` does to the attribute x (or to the container it holds). */
 export function attributeUseKind(attr: Node): AttributeUse['kind'] {
-  const parent = attr.parent;
+  return containerUseKind(attr);
+}
+
+/**
+ * What the code around an expression that holds a container (a name `x`, an attribute `obj.x`)
+ * does with it: binds it (`set`), deletes it (`delete`), adds to it in place (`grow`: a growing
+ * method called, an item assigned, `+=`), takes entries out (`remove`: a removing method, called or
+ * passed on as a callback, `del x[k]`, a slice assignment, `-=` / `&=` / `^=`), or only reads it.
+ * The one answer the container rules (LL301, LL303) and the class model share.
+ */
+export function containerUseKind(expr: Node): AttributeUse['kind'] {
+  const parent = expr.parent;
   if (!parent) return 'read';
-  if ((parent.type === 'assignment' || parent.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(attr)) {
-    return parent.type === 'augmented_assignment' ? 'grow' : 'set';
+  if ((parent.type === 'assignment' || parent.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(expr)) {
+    if (parent.type === 'assignment') return 'set';
+    return SHRINKING_OPERATORS.has(parent.childForFieldName('operator')?.text ?? '') ? 'remove' : 'grow';
   }
   if (parent.type === 'pattern_list' || parent.type === 'tuple_pattern') return 'set';
-  if (parent.type === 'delete_statement' || (parent.type === 'expression_list' && parent.parent?.type === 'delete_statement')) return 'delete';
-  if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(attr)) {
+  if (isDeleted(parent)) return 'delete';
+  if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(expr)) {
     const method = parent.childForFieldName('attribute')?.text ?? '';
+    if (REMOVING_METHODS.has(method)) return 'remove';
     const call = parent.parent;
-    if (call?.type === 'call' && call.childForFieldName('function')?.equals(parent)) {
-      if (GROWING_METHODS.has(method)) return 'grow';
-      if (REMOVING_METHODS.has(method)) return 'remove';
-    }
+    if (call?.type === 'call' && call.childForFieldName('function')?.equals(parent) && GROWING_METHODS.has(method)) return 'grow';
     return 'read';
   }
-  if (parent.type === 'subscript' && parent.childForFieldName('value')?.equals(attr)) {
+  if (parent.type === 'subscript' && parent.childForFieldName('value')?.equals(expr)) {
     const holder = parent.parent;
-    if ((holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(parent)) return 'grow';
-    if (holder?.type === 'delete_statement' || (holder?.type === 'expression_list' && holder.parent?.type === 'delete_statement')) return 'remove';
+    if ((holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(parent)) {
+      // `x[a:b] = …` replaces a range, which may shrink it.
+      return parent.childForFieldName('subscript')?.type === 'slice' ? 'remove' : 'grow';
+    }
+    if (holder && isDeleted(holder)) return 'remove';
   }
   return 'read';
+}
+
+const SHRINKING_OPERATORS = new Set(['-=', '&=', '^=']);
+
+/** Is this node (a target's parent) a `del` statement or the target list of one? */
+function isDeleted(node: Node): boolean {
+  return node.type === 'delete_statement' || (node.type === 'expression_list' && node.parent?.type === 'delete_statement');
 }

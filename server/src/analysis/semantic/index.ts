@@ -10,7 +10,7 @@ import { CatalogueLookup, FunctionSummaries, ParameterFate } from './summaries';
 
 export type { Binding, BindingKind, Scope, ScopeKind } from './scopes';
 export type { AttributeUse, ClassModel, MethodKind, MethodModel } from './classes';
-export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind } from './classes';
+export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind, containerUseKind } from './classes';
 export type { FlowDomain, FlowOutcome } from './flow';
 export { catchesAll } from './flow';
 export { firstRaising, nodeMayRaise, plainAttributeRead } from './raising';
@@ -65,6 +65,34 @@ export class SemanticModel<F = unknown> {
     let s = this.scopes.scopeFor(this.scopeNodeOf(node));
     while (s.kind === 'comprehension' && s.parent) s = s.parent;
     return s.node;
+  }
+
+  /**
+   * The def or lambda whose call runs `node` (class bodies and comprehensions run in the frame
+   * around them); undefined when it runs at import time (module level, or a class body there).
+   */
+  functionRunning(node: Node): Node | undefined {
+    let f = this.frameNodeOf(node);
+    while (f.type === 'class_definition') f = this.frameNodeOf(f);
+    return f.type === 'function_definition' || f.type === 'lambda' ? f : undefined;
+  }
+
+  /**
+   * Every read of `name` that resolves to `scope`'s variable: in `scope` itself and in the scopes
+   * nested in it that do not bind the name themselves.
+   */
+  readsOf(scope: Scope, name: string): Node[] {
+    const out: Node[] = [];
+    const visit = (s: Scope): void => {
+      const refs = s.references.get(name);
+      if (refs && this.scopes.resolveScope(name, s) === scope) out.push(...refs);
+      for (const c of s.childNodes) {
+        const child = this.scopes.scopeFor(c);
+        if (!child.isLocal(name)) visit(child);
+      }
+    };
+    visit(scope);
+    return out;
   }
 
   /**
