@@ -4,7 +4,7 @@ import type { Node, QueryMatch } from 'web-tree-sitter';
 import { weakrefSpelling } from '../cycles';
 import { containerUseKind, type Scope, type SemanticModel } from '../semantic';
 import { decoratorsOf, decoratorTarget, unparenthesize } from '../syntax';
-import { isIdentifierChar, wordOffsets } from '../text';
+import { wordOffsets } from '../text';
 import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
 
 type Kind = 'list' | 'set' | 'dict';
@@ -386,14 +386,6 @@ function bodyDefines(cls: Node, name: string): boolean {
   return !!bodyAssigns(cls, name);
 }
 
-function moduleClass(root: Node, name: string): Node | undefined {
-  for (const stmt of root.namedChildren) {
-    const def = stmt?.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
-    if (def?.type === 'class_definition' && def.childForFieldName('name')?.text === name) return def;
-  }
-  return undefined;
-}
-
 /** Classes of the file by name (the first of each name), built once per check when needed. */
 type ClassIndex = () => Map<string, Node>;
 
@@ -473,7 +465,7 @@ function weakVerdict(cls: Node, root: Node, fromList: boolean, context: RuleCont
   if (hasKeywordArguments(cls)) verdict = 'unsafe';
   for (const base of basesOf(cls)) {
     if (base.type === 'identifier' && base.text === 'object') continue;
-    const local = base.type === 'identifier' ? moduleClass(root, base.text) : undefined;
+    const local = base.type === 'identifier' ? context.semantic.moduleClass(base.text) : undefined;
     if (!local) return 'unsafe';
     const v = weakVerdict(local, root, fromList, context, seen);
     if (v === 'impossible') return v;

@@ -3,7 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { containerUseKind, REMOVING_METHODS, type SemanticModel } from '../semantic';
 import { unparenthesize } from '../syntax';
-import { isIdentifierChar, wordOffsets } from '../text';
+import { wordOffsets } from '../text';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
 type Kind = 'list' | 'deque' | 'set' | 'dict' | 'defaultdict' | 'counter';

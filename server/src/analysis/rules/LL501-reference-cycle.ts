@@ -215,23 +215,14 @@ function throughWeak(edge: Edge, weak: Set<string>): boolean {
   return false;
 }
 
-/** Top-level classes of the module by name (for base classes named in a class header). */
-function moduleClass(root: Node, name: string): Node | undefined {
-  for (const child of root.namedChildren) {
-    const def = child?.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
-    if (def?.type === 'class_definition' && def.childForFieldName('name')?.text === name) return def;
-  }
-  return undefined;
-}
-
 /** The class and its base classes defined in the same module (by plain name), nearest first. */
-function classChain(cls: Node, root: Node): Node[] {
+function classChain(cls: Node, semantic: SemanticModel): Node[] {
   const chain = [cls];
   for (let i = 0; i < chain.length && chain.length < 16; i++) {
     const bases = chain[i].childForFieldName('superclasses');
     for (const b of bases?.namedChildren ?? []) {
       if (b?.type !== 'identifier') continue;
-      const base = moduleClass(root, b.text);
+      const base = semantic.moduleClass(b.text);
       if (base && !chain.some((c) => c.equals(base))) chain.push(base);
     }
   }
@@ -246,7 +237,6 @@ function classChain(cls: Node, root: Node): Node[] {
  */
 function intoClassContainer(scope: Node, edge: Edge, context: RuleContext): boolean {
   if (edge.slot !== undefined || scope.type !== 'function_definition') return false;
-  const root = context.root;
   const cls = context.semantic.classOfMethod(scope);
   if (!cls) return false;
   const store = storeOf(edge.node);
@@ -255,7 +245,7 @@ function intoClassContainer(scope: Node, edge: Edge, context: RuleContext): bool
   while (container?.type === 'subscript') container = container.childForFieldName('value');
   if (container?.type !== 'attribute') return false;
   const holder = container.childForFieldName('object');
-  const chain = classChain(cls, root);
+  const chain = classChain(cls, context.semantic);
   const names = new Set(chain.map((c) => c.childForFieldName('name')?.text));
   const ofClass =
     (holder?.type === 'identifier' && (holder.text === 'self' || holder.text === 'cls' || names.has(holder.text))) ||

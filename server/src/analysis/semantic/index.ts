@@ -130,6 +130,16 @@ export class SemanticModel<F = unknown> {
     return this.classes.model(cls);
   }
 
+  /**
+   * The class a module binds to `name` with a class statement (at the top level or under a
+   * module-level `if`/`try`), the first one; for following base classes named in a class header.
+   */
+  moduleClass(name: string): Node | undefined {
+    const binding = this.scopes.module.bindingsOf(name).find((b) => b.kind === 'class');
+    const cls = binding?.node.parent;
+    return cls?.type === 'class_definition' ? cls : undefined;
+  }
+
   method(fn: Node): MethodModel | undefined {
     return this.classes.method(fn);
   }
