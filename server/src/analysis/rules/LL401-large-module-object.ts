@@ -657,7 +657,8 @@ export const rule: Rule = {
     let exported: Set<string> | undefined;
     for (const match of matches) {
       const value = match.captures.find((c) => c.name === 'value')!.node;
-      // Cheap filters first: most calls and products are not sized constants.
+      // Cheap filters first (a textual pre-filter on the callee's spelling only decides whether to
+      // estimate at all; the estimate resolves names): most calls and products are not sized constants.
       const v = unparenthesize(value);
       if (v.type === 'call') {
         const fn = v.childForFieldName('function');

@@ -136,30 +136,26 @@ function storedNames(store: Store): Node[] {
  * Attributes assigned in the class body and never on instances: `self.registry.append(self)`
  * stores into a class-level container (a class registry, LL301's concern), not into the instance.
  */
-function classLevelAttributes(cls: Node): Set<string> {
+function classLevelAttributes(cls: Node, semantic: SemanticModel): Set<string> {
   const names = new Set<string>();
-  const body = cls.childForFieldName('body');
-  if (!body) return names;
-  for (const stmt of body.namedChildren) {
-    const assign = stmt?.type === 'expression_statement' ? stmt.namedChild(0) : null;
-    const left = assign?.type === 'assignment' ? assign.childForFieldName('left') : null;
-    if (left?.type === 'identifier') names.add(left.text);
+  for (const [name, bindings] of semantic.scopeFor(cls).bindings) {
+    if (bindings.some((b) => b.kind === 'assignment')) names.add(name);
   }
   if (names.size === 0) return names;
-  for (const name of assignedOnSelf(cls)) names.delete(name);
+  for (const name of assignedOnSelf(cls, semantic)) names.delete(name);
   return names;
 }
 
-/** Attributes assigned as `self.name = …` anywhere in the class. */
-function assignedOnSelf(cls: Node): Set<string> {
-  const names = new Set<string>();
-  const body = cls.childForFieldName('body');
-  for (const a of body?.descendantsOfType('assignment') ?? []) {
-    const left = a?.childForFieldName('left');
-    const object = left?.type === 'attribute' ? left.childForFieldName('object') : null;
-    if (object?.type === 'identifier' && object.text === 'self') names.add(left!.childForFieldName('attribute')?.text ?? '');
-  }
-  return names;
+/** Attributes some method of the class assigns on its instance (`self.name = …`). */
+function assignedOnSelf(cls: Node, semantic: SemanticModel): Set<string> {
+  return semantic.memo(`LL501.assignedOnSelf:${cls.id}`, () => {
+    const names = new Set<string>();
+    for (const m of semantic.classModel(cls).methods.values()) {
+      if (m.kind !== 'instance' && m.kind !== 'property') continue;
+      for (const [name, uses] of m.attributes) if (uses.some((u) => u.kind === 'set')) names.add(name);
+    }
+    return names;
+  });
 }
 
 function findPath(edges: Edge[], from: string, to: string): Edge[] | undefined {
@@ -254,7 +250,7 @@ function intoClassContainer(scope: Node, edge: Edge, context: RuleContext): bool
   if (!ofClass) return false;
   const attribute = container.childForFieldName('attribute')?.text ?? '';
   // Class-level in some class of the chain, and never assigned on instances anywhere in it.
-  return chain.some((c) => classLevelAttributes(c).has(attribute)) && chain.every((c) => !assignedOnSelf(c).has(attribute));
+  return chain.some((c) => classLevelAttributes(c, context.semantic).has(attribute)) && chain.every((c) => !assignedOnSelf(c, context.semantic).has(attribute));
 }
 
 /** `proxy(link)` where `proxy` is a parameter defaulting to a weak factory (`proxy=_proxy`). */
