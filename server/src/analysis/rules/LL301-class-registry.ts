@@ -33,6 +33,8 @@ interface Method {
   /** The first parameter's name (absent for static methods). */
   first?: string;
   role: 'instance' | 'class' | 'static';
+  /** The method's own scope (from the scope model, built when first asked). */
+  scope: () => Scope;
 }
 
 interface Access {
@@ -89,7 +91,7 @@ function containerKind(value: Node, context: RuleContext): { kind: Kind; empty: 
 function methodInfo(fn: Node, context: RuleContext): Method {
   const m = context.semantic.method(fn);
   const role: Method['role'] = m?.kind === 'static' ? 'static' : m?.kind === 'class' ? 'class' : 'instance';
-  return { fn, first: role === 'static' ? undefined : m?.receiver?.text, role };
+  return { fn, first: role === 'static' ? undefined : m?.receiver?.text, role, scope: () => context.semantic.scopeFor(fn) };
 }
 
 /**
@@ -181,16 +183,15 @@ function isCreation(value: Node, className: string, method: Method): boolean {
   return false;
 }
 
-function isInstanceLocal(name: string, fn: Node, className: string, method: Method): boolean {
+/** Is every binding the method's own scope makes of `name` an assignment of a new instance? */
+function isInstanceLocal(name: string, className: string, method: Method): boolean {
   let assigned = 0;
-  for (const a of fn.descendantsOfType(['assignment', 'augmented_assignment', 'for_statement', 'named_expression'])) {
-    if (!a) continue;
-    const left = a.childForFieldName(a.type === 'named_expression' ? 'name' : 'left');
-    if (left?.type !== 'identifier' || left.text !== name) continue;
-    const right = a.childForFieldName('right');
+  for (const b of method.scope().bindingsOf(name)) {
     // `name: T` alone only declares the name: it binds nothing.
-    if (a.type === 'assignment' && !right) continue;
-    if (a.type !== 'assignment' || !isCreation(right!, className, method)) return false;
+    if (b.kind === 'annotation') continue;
+    const a = b.node.parent;
+    const right = a?.type === 'assignment' && a.childForFieldName('left')?.equals(b.node) ? a.childForFieldName('right') : null;
+    if (b.kind !== 'assignment' || !right || !isCreation(right, className, method)) return false;
     assigned++;
   }
   return assigned > 0;
@@ -203,7 +204,7 @@ function instanceKind(value: Node | null | undefined, access: Access, className:
   const m = access.method;
   if (v.type === 'identifier') {
     if (m.role === 'instance' && v.text === m.first) return 'direct';
-    if (isInstanceLocal(v.text, m.fn, className, m)) return 'direct';
+    if (isInstanceLocal(v.text, className, m)) return 'direct';
     return undefined;
   }
   if (isCreation(v, className, m)) return 'direct';

@@ -78,20 +78,15 @@ function nameOccurrences(root: Node, text: string, name: string, start = 0, end 
   return out;
 }
 
-/** The def node a module-level function name is defined by, if `fn` is one. */
-function isModuleLevelDef(fn: Node): boolean {
-  let p = fn.parent;
+/** Is `fn` a function of the module itself: a def, or `name = lambda …`, whose frame is the module (through module-level blocks)? */
+function isModuleLevelDef(fn: Node, semantic: SemanticModel): boolean {
   if (fn.type === 'lambda') {
     // `addflag = lambda *args: …` at module level is a function named addflag.
-    if (p?.type !== 'assignment' || p.childForFieldName('left')?.type !== 'identifier') return false;
-    p = p.parent?.type === 'expression_statement' ? p.parent.parent : null;
-    while (p && MODULE_BLOCKS.has(p.type)) p = p.parent;
-    return p?.type === 'module';
+    const p = fn.parent;
+    if (p?.type !== 'assignment' || p.childForFieldName('left')?.type !== 'identifier' || p.parent?.type !== 'expression_statement') return false;
+    return semantic.frameNodeOf(p).type === 'module';
   }
-  if (fn.type !== 'function_definition') return false;
-  if (p?.type === 'decorated_definition') p = p.parent;
-  while (p && MODULE_BLOCKS.has(p.type)) p = p.parent;
-  return p?.type === 'module';
+  return fn.type === 'function_definition' && semantic.frameNodeOf(fn).type === 'module';
 }
 
 /** The name a function is bound to: a def's name, or the target of `name = lambda …`. */
@@ -118,7 +113,7 @@ function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, 
   memo.set(fn.id, false);
   let verdict = false;
   const name = boundName(fn);
-  if (name && isModuleLevelDef(fn)) {
+  if (name && isModuleLevelDef(fn, semantic)) {
     let calls = 0;
     let deletions = 0;
     let other = false;
