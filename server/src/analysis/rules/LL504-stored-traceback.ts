@@ -108,7 +108,9 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     .descendantsOfType('raise_statement')
     .filter((r): r is Node => !!r && context.semantic.frameNodeOf(r).equals(scope) && !!bindingHandler(r, name)?.equals(clause));
   if (handlerRaises.some((r) => raises(r, name))) return;
-  const outside = declaredOutside(scope, context);
+  // Built only when a store to a plain name needs it (it builds the scope).
+  let declared: Map<string, string> | undefined;
+  const outside = { has: (n: string) => (declared ??= declaredOutside(scope, context)).has(n), get: (n: string) => (declared ??= declaredOutside(scope, context)).get(n) };
   const moduleLike = scope.type === 'module' || scope.type === 'class_definition';
   for (const node of binding.block.descendantsOfType(['assignment', 'call'])) {
     if (!node || !context.semantic.frameNodeOf(node).equals(scope) || !bindingHandler(node, name)?.equals(clause)) continue;

@@ -16,6 +16,8 @@ export { catchesAll } from './flow';
 export { firstRaising, nodeMayRaise, plainAttributeRead } from './raising';
 export type { ParameterFate } from './summaries';
 
+const COMPREHENSION_NODES = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
+
 export class SemanticModel<F = unknown> {
   readonly scopes: ScopeTable;
   readonly classes: ClassTable;
@@ -46,7 +48,7 @@ export class SemanticModel<F = unknown> {
   /**
    * The node of the scope whose own code holds `node`: a def, lambda, class, comprehension, or the
    * module (the tree's root). A def's decorators, defaults and annotations belong to the scope
-   * around it. An offset lookup, no climb through parents.
+   * around it.
    */
   scopeNodeOf(node: Node): Node {
     return this.scopes.enclosingScopeNode(node);
@@ -62,9 +64,10 @@ export class SemanticModel<F = unknown> {
    * runs it (a comprehension's code runs when, and where, the expression is evaluated).
    */
   frameNodeOf(node: Node): Node {
-    let s = this.scopes.scopeFor(this.scopeNodeOf(node));
-    while (s.kind === 'comprehension' && s.parent) s = s.parent;
-    return s.node;
+    // No scope is built to answer this.
+    let n = this.scopeNodeOf(node);
+    while (COMPREHENSION_NODES.has(n.type)) n = this.scopeNodeOf(n);
+    return n;
   }
 
   /**

@@ -12,7 +12,6 @@
 // - `del x`, `x += 1`, `for x in`, `with … as x`, `except … as x`, imports, `def`/`class`, match
 //   captures and a bare annotation `x: int` all make `x` local to their scope.
 import type { Node } from 'web-tree-sitter';
-import { ScopeRegions } from './regions';
 
 export type ScopeKind = 'module' | 'class' | 'function' | 'lambda' | 'comprehension';
 
@@ -200,15 +199,6 @@ export class ScopeTable {
    * around the definition.
    */
   enclosingScopeNode(node: Node): Node {
-    this.regions ??= new ScopeRegions(this.root);
-    return this.regions.scopeNodeOf(node);
-  }
-
-  /** Offsets of every scope's own code, built on the first question (see regions.ts). */
-  private regions?: ScopeRegions;
-
-  /** The same answer by climbing parents (kept as the reference the offset index is tested against). */
-  enclosingScopeNodeByParents(node: Node): Node {
     let child = node;
     for (let n = node.parent; n; child = n, n = n.parent) {
       if (!opensScope(n)) continue;
