@@ -24,6 +24,9 @@ function closesOver(fn: Node, selfName: string, context: RuleContext): boolean {
 
 /** `def name` that the method body itself binds (not deeper), if any: the last one. */
 function nestedFunction(method: Node, name: string, context: RuleContext): Node | undefined {
+  // A textual pre-filter (it only decides whether to build the method's scope): no `def name`
+  // in the method's text, no such function.
+  if (!new RegExp(`\\bdef\\s+${name}\\b`, 'u').test(method.text)) return undefined;
   const bindings = context.semantic.scopeFor(method).bindingsOf(name);
   const defs = bindings.filter((b) => b.kind === 'function').map((b) => b.node.parent);
   const last = defs[defs.length - 1];
