@@ -1,8 +1,10 @@
-// Helpers shared by the reference-cycle rules (LL501…LL504): classes and their methods, stores
-// into attributes and containers, and the `weakref.proxy(...)` edit.
+// Helpers shared by the reference-cycle rules (LL501…LL504): stores into attributes and
+// containers, the parent/child back-references (LL502 reports them, LL501 leaves those cycles to
+// it), and the `weakref.proxy(...)` edit. Scopes, classes and method kinds come from the semantic
+// model (`context.semantic`); nothing here keeps state between analyses.
 import type { Node } from 'web-tree-sitter';
+import type { MethodKind, MethodModel } from './semantic';
 import { addImportEdit } from './imports';
-import { decoratorsOf, decoratorTarget, firstParameterName } from './syntax';
 import type { OffsetEdit, RuleContext } from './types';
 
 /** Unwraps `(expr)` groupings, also when comments sit inside the parentheses. */
@@ -39,12 +41,12 @@ export function isWeakValue(value: Node, context: RuleContext): boolean {
  * `self.children = WeakSet()`), spelled as written; for a method, also those assigned on the
  * instance by any method of its class (spelled with this method's first parameter).
  */
-export function weakTargets(scope: Node, context: RuleContext, scopes: ScopeIndex): Set<string> {
+export function weakTargets(scope: Node, context: RuleContext): Set<string> {
   const out = new Set<string>();
   const collect = (body: Node | null, owner: Node, rename?: [string, string]) => {
     if (!body) return;
     for (const a of body.descendantsOfType('assignment')) {
-      if (!a || !scopes.inScope(a, owner)) continue;
+      if (!a || !context.semantic.frameNodeOf(a).equals(owner)) continue;
       const left = a.childForFieldName('left');
       const right = a.childForFieldName('right');
       if (!left || !right || !isWeakValue(right, context)) continue;
@@ -70,57 +72,35 @@ export function weakTargets(scope: Node, context: RuleContext, scopes: ScopeInde
 /** Container methods that store their (last) argument in the container. */
 export const STORING_METHODS = new Set(['append', 'add', 'insert', 'appendleft', 'setdefault']);
 
+/** A method as the cycle rules use it: a view of the semantic model's `MethodModel`. */
 export interface MethodInfo {
   fn: Node;
   cls: Node;
   name: string;
-  /** The first parameter (`self`), for instance methods. */
+  /** The first parameter (`self`), for instance methods and properties. */
   selfName?: string;
-  kind: 'instance' | 'static' | 'class' | 'property';
+  kind: MethodKind;
 }
 
-/** The class whose body holds this def directly (decorated or not). */
-export function classOfMethod(fn: Node): Node | undefined {
-  let holder = fn.parent;
-  if (holder?.type === 'decorated_definition') holder = holder.parent;
-  if (holder?.type !== 'block') return undefined;
-  const cls = holder.parent;
-  return cls?.type === 'class_definition' ? cls : undefined;
+function view(m: MethodModel, cls: Node): MethodInfo {
+  const selfName = m.kind === 'instance' || m.kind === 'property' ? m.receiver?.text : undefined;
+  return { fn: m.node, cls, name: m.name, selfName, kind: m.kind };
 }
-
 
 export function methodInfo(fn: Node, context: RuleContext): MethodInfo | undefined {
   if (fn.type !== 'function_definition') return undefined;
-  const cls = classOfMethod(fn);
-  const name = fn.childForFieldName('name')?.text;
-  if (!cls || !name) return undefined;
-  // Implicit class and static methods.
-  let kind: MethodInfo['kind'] = name === '__init_subclass__' || name === '__class_getitem__' ? 'class' : name === '__new__' ? 'static' : 'instance';
-  for (const d of decoratorsOf(fn)) {
-    const target = decoratorTarget(d);
-    const q = (target && context.qualifiedName(target)) ?? '';
-    const last = q.split('.').pop() ?? '';
-    if (last === 'staticmethod') kind = 'static';
-    else if (last === 'classmethod') kind = 'class';
-    else if (last === 'property' || last === 'cached_property' || last === 'setter' || last === 'getter' || last === 'deleter') kind = 'property';
-  }
-  const selfName = kind === 'instance' || kind === 'property' ? firstParameterName(fn) : undefined;
-  return { fn, cls, name, selfName, kind };
+  const m = context.semantic.method(fn);
+  const cls = m ? context.semantic.classOfMethod(fn) : undefined;
+  return m && cls ? view(m, cls) : undefined;
 }
 
-/** The methods defined directly in a class body, by name (the last definition wins). */
+/** The methods of a class by name (the last definition wins), from the class model. */
 export function classMethods(cls: Node, context: RuleContext): Map<string, MethodInfo> {
-  const out = new Map<string, MethodInfo>();
-  const body = cls.childForFieldName('body');
-  if (!body) return out;
-  for (const child of body.namedChildren) {
-    if (!child) continue;
-    const fn = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
-    if (fn?.type !== 'function_definition') continue;
-    const info = methodInfo(fn, context);
-    if (info) out.set(info.name, info);
-  }
-  return out;
+  return context.semantic.memo(`cycles.methods:${cls.id}`, () => {
+    const out = new Map<string, MethodInfo>();
+    for (const [name, m] of context.semantic.classModel(cls).methods) out.set(name, view(m, cls));
+    return out;
+  });
 }
 
 /** The identifier an attribute/subscript chain starts from: `self.a.b[0]` → `self`. */
@@ -253,91 +233,218 @@ export function weakProxyEdits(context: RuleContext, value: Node, allowNone: boo
   return [{ start: value.startIndex, end: value.endIndex, text: bare ? wrapped : `(${wrapped})` }, ...edits];
 }
 
-/** Does the subtree mention the identifier `name` as a variable (not as an attribute name)? */
-export function mentionsName(node: Node, name: string): boolean {
-  const ids = node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
-  for (const id of ids) {
-    if (!id || id.text !== name) continue;
-    const p = id.parent;
-    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) continue;
-    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.equals(id)) continue;
+// Parent/child back-references (`self.parent = parent` + `parent.children.append(self)`).
+
+const WEAK_CONTAINERS = new Set(['weakref.WeakSet', 'weakref.WeakValueDictionary', 'weakref.WeakKeyDictionary']);
+
+export interface BackReference {
+  /** The back-reference store to report (`self.parent = parent` or `child.parent = self`). */
+  store: Node;
+  /** The value to make weak. */
+  value: Node;
+  /** Whether the value may be None (a parameter, not `self`). */
+  mayBeNone: boolean;
+  /** The stores that make the parent hold the child. */
+  forward: Node[];
+  message: string;
+}
+
+interface MethodStores {
+  info: MethodInfo;
+  stores: Store[];
+  calls: Node[];
+}
+
+function storesIn(info: MethodInfo, context: RuleContext): MethodStores {
+  const body = info.fn.childForFieldName('body');
+  const stores: Store[] = [];
+  const calls: Node[] = [];
+  if (body) {
+    for (const node of body.descendantsOfType(['assignment', 'call'])) {
+      if (!node || !context.semantic.frameNodeOf(node).equals(info.fn)) continue;
+      const store = storeOf(node);
+      if (store) stores.push(store);
+      else if (node.type === 'call') calls.push(node);
+    }
+  }
+  return { info, stores, calls };
+}
+
+/** The attribute a container store goes into: `x.children.append(v)` / `x.children[k] = v` → `children`. */
+function containerAttribute(store: Store): Node | undefined {
+  if (store.kind === 'attribute') return undefined;
+  const container = store.kind === 'subscript' ? store.target.childForFieldName('value') : store.target;
+  const c = container ? unparenthesize(container) : undefined;
+  return c?.type === 'attribute' ? c : undefined;
+}
+
+/** Methods of the class that store their first argument into a container on their own instance. */
+function adderMethods(all: MethodStores[]): Set<string> {
+  const adders = new Set<string>();
+  for (const m of all) {
+    const self = m.info.selfName;
+    const params = m.info.fn.childForFieldName('parameters')?.namedChildren.filter((c) => c && c.type !== 'comment') ?? [];
+    const p = params[1];
+    const param = p?.type === 'identifier' ? p.text : p?.childForFieldName('name')?.text ?? p?.namedChildren.find((c) => c?.type === 'identifier')?.text;
+    if (!self || !param) continue;
+    const adds = m.stores.some((s) => {
+      const attr = containerAttribute(s);
+      return !!attr && rootIdentifier(attr)?.text === self && heldNames(s.value).some((id) => id.text === param);
+    });
+    if (adds) adders.add(m.info.name);
+  }
+  return adders;
+}
+
+function weakAttributes(all: MethodStores[], context: RuleContext): Set<string> {
+  const weak = new Set<string>();
+  for (const m of all) {
+    for (const s of m.stores) {
+      if (s.kind !== 'attribute') continue;
+      const v = unparenthesize(s.value);
+      if (v.type !== 'call') continue;
+      const fn = v.childForFieldName('function');
+      const q = fn ? context.qualifiedName(fn) : undefined;
+      if (q && WEAK_CONTAINERS.has(q)) weak.add(s.target.childForFieldName('attribute')?.text ?? '');
+    }
+  }
+  return weak;
+}
+
+/** Calls `owner.adder(arg)` of one of the class's own adder methods: the owner stores arg. */
+function adderCalls(m: MethodStores, adders: Set<string>): Array<{ node: Node; owner: Node; args: Node[] }> {
+  const out: Array<{ node: Node; owner: Node; args: Node[] }> = [];
+  for (const call of m.calls) {
+    const fn = call.childForFieldName('function');
+    if (fn?.type !== 'attribute') continue;
+    const name = fn.childForFieldName('attribute')?.text;
+    const owner = fn.childForFieldName('object');
+    if (!name || !owner || !adders.has(name)) continue;
+    const args = call.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
+    out.push({ node: call, owner, args });
+  }
+  return out;
+}
+
+function delNote(cls: Node, methods: Map<string, MethodInfo>): string {
+  if (!methods.has('__del__')) return '';
+  const name = cls.childForFieldName('name')?.text ?? 'the class';
+  return ` \`${name}\` defines \`__del__\`: since Python 3.4 the collector frees such cycles too, but \`__del__\` runs only when the collector gets to them.`;
+}
+
+/**
+ * Every parent back-reference of a class: LL502 reports them, LL501 leaves these cycles to it.
+ * Computed once per class and analysis.
+ */
+export function parentBackReferences(cls: Node, context: RuleContext): BackReference[] {
+  return context.semantic.memo(`cycles.backReferences:${cls.id}`, () => findBackReferences(cls, context));
+}
+
+function findBackReferences(cls: Node, context: RuleContext): BackReference[] {
+  const methods = classMethods(cls, context);
+  const all = [...methods.values()].filter((m) => m.kind === 'instance' && m.selfName).map((m) => storesIn(m, context));
+  const adders = adderMethods(all);
+  const weak = weakAttributes(all, context);
+  const note = delNote(cls, methods);
+  const found: BackReference[] = [];
+  const isWeak = (attr: Node | undefined) => !!attr && weak.has(attr.childForFieldName('attribute')?.text ?? '');
+
+  // Forward stores of the instance into a container reached through `self.<attr>` (any method).
+  const throughAttribute = new Map<string, Node[]>();
+  for (const m of all) {
+    const self = m.info.selfName!;
+    for (const s of m.stores) {
+      const attr = containerAttribute(s);
+      if (!attr || isWeak(attr) || !heldNames(s.value).some((id) => id.text === self)) continue;
+      const owner = attr.childForFieldName('object');
+      if (owner?.type === 'attribute' && owner.childForFieldName('object')?.text === self) {
+        const key = owner.childForFieldName('attribute')?.text ?? '';
+        throughAttribute.set(key, [...(throughAttribute.get(key) ?? []), s.node]);
+      }
+    }
+    for (const c of adderCalls(m, adders)) {
+      if (!c.args.some((a) => unparenthesize(a).text === self)) continue;
+      const owner = unparenthesize(c.owner);
+      if (owner.type === 'attribute' && owner.childForFieldName('object')?.text === self) {
+        const key = owner.childForFieldName('attribute')?.text ?? '';
+        throughAttribute.set(key, [...(throughAttribute.get(key) ?? []), c.node]);
+      }
+    }
+  }
+
+  for (const m of all) {
+    const self = m.info.selfName!;
+    for (const s of m.stores) {
+      if (s.kind !== 'attribute') continue;
+      const value = unparenthesize(s.value);
+      if (value.type !== 'identifier') continue;
+      const object = s.target.childForFieldName('object');
+      const attrName = s.target.childForFieldName('attribute')?.text ?? '';
+      if (object?.type !== 'identifier') continue;
+      if (object.text === self && value.text !== self) {
+        // Pattern A: `self.parent = parent` + `parent.children.append(self)` (or through `self.parent`).
+        const forward: Node[] = [];
+        for (const f of m.stores) {
+          const attr = containerAttribute(f);
+          if (!attr || isWeak(attr) || !heldNames(f.value).some((id) => id.text === self)) continue;
+          if (rootIdentifier(attr)?.text === value.text) forward.push(f.node);
+        }
+        for (const c of adderCalls(m, adders)) {
+          if (unparenthesize(c.owner).text === value.text && c.args.some((a) => unparenthesize(a).text === self)) forward.push(c.node);
+        }
+        forward.push(...(throughAttribute.get(attrName) ?? []));
+        if (forward.length === 0) continue;
+        found.push({
+          store: s.node,
+          value,
+          mayBeNone: true,
+          forward,
+          message:
+            `\`${s.target.text}\` refers back to \`${value.text}\`, which also holds this instance: every parent–child pair is a reference cycle, ` +
+            `so a tree that is no longer used stays in memory until the cyclic garbage collector runs, not when its last outside reference goes away; ` +
+            `make the back-reference weak (\`weakref.proxy\` or \`weakref.ref\`).${note}`,
+        });
+      } else if (object.text !== self && value.text === self) {
+        // Pattern B: `child.parent = self` + `self.children.append(child)`.
+        const child = object.text;
+        const forward: Node[] = [];
+        for (const f of m.stores) {
+          const attr = containerAttribute(f);
+          if (!attr || isWeak(attr) || rootIdentifier(attr)?.text !== self) continue;
+          if (heldNames(f.value).some((id) => id.text === child)) forward.push(f.node);
+        }
+        if (forward.length === 0) continue;
+        found.push({
+          store: s.node,
+          value,
+          mayBeNone: false,
+          forward,
+          message:
+            `\`${s.target.text}\` refers back to \`${self}\`, which also holds \`${child}\`: every parent–child pair is a reference cycle, ` +
+            `so a tree that is no longer used stays in memory until the cyclic garbage collector runs, not when its last outside reference goes away; ` +
+            `make the back-reference weak (\`weakref.proxy\` or \`weakref.ref\`).${note}`,
+        });
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Does the code of `node` use the expression `expr` (a name, or a dotted chain such as
+ * `self.errors`) as a value or as the start of a longer chain (`self.errors[0]`,
+ * `self.errors.pop()`)? Attribute names (`x.errors`), keyword names and text in strings do not count.
+ */
+export function usesExpression(node: Node, expr: string): boolean {
+  const wanted = expr.replace(/\s+/g, '');
+  const dotted = wanted.includes('.');
+  const candidates = dotted ? (node.type === 'attribute' ? [node, ...node.descendantsOfType('attribute')] : node.descendantsOfType('attribute')) : node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
+  for (const c of candidates) {
+    if (!c || c.text.replace(/\s+/g, '') !== wanted) continue;
+    const p = c.parent;
+    if (!dotted && p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(c)) continue;
+    if (!dotted && p?.type === 'keyword_argument' && p.childForFieldName('name')?.equals(c)) continue;
     return true;
   }
   return false;
 }
-
-/** Names a function or lambda binds as parameters. */
-export function parameterNames(fn: Node): Set<string> {
-  const names = new Set<string>();
-  const params = fn.childForFieldName('parameters');
-  if (!params) return names;
-  for (const p of params.namedChildren) {
-    if (!p) continue;
-    if (p.type === 'identifier') names.add(p.text);
-    else {
-      const name = p.childForFieldName('name') ?? p.namedChildren.find((c) => c?.type === 'identifier');
-      if (name?.type === 'identifier') names.add(name.text);
-    }
-  }
-  return names;
-}
-
-interface ScopeEntry {
-  node: Node;
-  start: number;
-  end: number;
-  parent: number;
-}
-
-/**
- * The scopes of a tree (module, def, lambda, class) as nested offset ranges, built with one
- * `descendantsOfType` call. Finding the scope of a node this way costs no `Node.parent` calls,
- * which web-tree-sitter answers by walking down from the root each time.
- */
-export class ScopeIndex {
-  private readonly entries: ScopeEntry[] = [];
-
-  constructor(private readonly root: Node) {
-    const stack: number[] = [];
-    for (const n of root.descendantsOfType(['function_definition', 'lambda', 'class_definition'])) {
-      if (!n) continue;
-      while (stack.length > 0 && this.entries[stack[stack.length - 1]].end <= n.startIndex) stack.pop();
-      this.entries.push({ node: n, start: n.startIndex, end: n.endIndex, parent: stack.length > 0 ? stack[stack.length - 1] : -1 });
-      stack.push(this.entries.length - 1);
-    }
-  }
-
-  /** Index of the innermost scope entry that strictly contains [start, end), or -1 for the module. */
-  private innermost(start: number, end: number, exclude?: Node): number {
-    let lo = 0;
-    let hi = this.entries.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.entries[mid].start <= start) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    for (let i = found; i !== -1; i = this.entries[i].parent) {
-      const e = this.entries[i];
-      if (e.start <= start && e.end >= end && !(exclude && e.start === exclude.startIndex && e.end === exclude.endIndex)) return i;
-    }
-    return -1;
-  }
-
-  /** The scope a node belongs to (for a def, lambda or class itself: the one around it). */
-  scopeOf(node: Node): Node {
-    const i = this.innermost(node.startIndex, node.endIndex, SCOPE_NODE_TYPES.has(node.type) ? node : undefined);
-    return i === -1 ? this.root : this.entries[i].node;
-  }
-
-  /** Is node directly in `scope` (not inside a def, lambda or class nested in it)? */
-  inScope(node: Node, scope: Node): boolean {
-    const i = this.innermost(node.startIndex, node.endIndex, SCOPE_NODE_TYPES.has(node.type) ? node : undefined);
-    if (i === -1) return scope.type === 'module';
-    return this.entries[i].start === scope.startIndex && this.entries[i].end === scope.endIndex && this.entries[i].node.type === scope.type;
-  }
-}
-
-const SCOPE_NODE_TYPES = new Set(['function_definition', 'lambda', 'class_definition']);

@@ -1,10 +1,10 @@
 // LL301 class-registry: a class attribute list/dict/set that methods add `self` (or instances they
 // create) to, with no removal anywhere in the module: every instance lives as long as the class.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { firstParameterName, unparenthesize } from '../syntax';
-import { escapeRegExp, isIdentifierChar, wordOffsets } from '../text';
 import { weakrefSpelling } from '../cycles';
-import { decoratorsOf, decoratorTarget } from '../syntax';
+import { containerUseKind, type Scope, type SemanticModel } from '../semantic';
+import { decoratorsOf, decoratorTarget, unparenthesize } from '../syntax';
+import { wordOffsets } from '../text';
 import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
 
 type Kind = 'list' | 'set' | 'dict';
@@ -23,10 +23,6 @@ const LITERALS: Record<string, Kind> = { list: 'list', set: 'set', dictionary: '
 /** Names that only declare configuration for a framework (Django, SQLAlchemy, pydantic, attrs). */
 const DECLARATION_CLASSES = new Set(['Meta', 'Config', 'Params']);
 const DECLARATION_NAMES = new Set(['__table_args__', '__mapper_args__', '__slots__', '__all__', 'model_config']);
-const REMOVERS = new Set(['remove', 'discard', 'pop', 'popitem', 'clear', 'difference_update', 'intersection_update', 'symmetric_difference_update', '__delitem__']);
-const CLASS_METHOD_DECORATORS = new Set(['classmethod', 'builtins.classmethod', 'abc.abstractclassmethod']);
-const STATIC_METHOD_DECORATORS = new Set(['staticmethod', 'builtins.staticmethod', 'abc.abstractstaticmethod']);
-const IMPLICIT_CLASS_METHODS = new Set(['__new__', '__init_subclass__', '__class_getitem__']);
 const METACLASS_BASES = new Set(['type', 'builtins.type', 'abc.ABCMeta', 'enum.EnumMeta', 'enum.EnumType']);
 /** Reads that a weak container supports the same way. */
 const SAFE_CALLERS = new Set(['len', 'list', 'tuple', 'sorted', 'set', 'frozenset', 'iter', 'any', 'all', 'bool']);
@@ -37,6 +33,8 @@ interface Method {
   /** The first parameter's name (absent for static methods). */
   first?: string;
   role: 'instance' | 'class' | 'static';
+  /** The method's own scope (from the scope model, built when first asked). */
+  scope: () => Scope;
 }
 
 interface Access {
@@ -58,16 +56,21 @@ interface Addition {
 }
 
 
-const GROWTH_AFTER_ATTRIBUTE = /[\s)]*(?:\.\s*(?:append|add|insert|extend|update|setdefault)\b|\[[^\n]*\]\s*=(?!=)|\[[^\]\n]*\n|\+=)/y;
+/** The text after a `.NAME` that may grow it: `.append(`, `[…] =`, `+=` … (loose on purpose). */
+const GROWTH_AFTER_ATTRIBUTE = String.raw`[\s)]*(?:\.\s*(?:append|add|insert|extend|update|setdefault)\b|\[[^\n]*\]\s*=(?!=)|\[[^\]\n]*\n|\+=)`;
 
-/** Text-only pre-check: does any `.name.append(` / `.name[…] = ` / `.name.add(` / `.name += ` appear? */
-function mayGrow(text: string, offsets: number[], name: string): boolean {
+/**
+ * A textual pre-filter (it only decides whether to look at a class attribute at all): does any
+ * `.name.append(` / `.name[…] = ` / `.name.add(` / `.name += ` appear? `growth` is a sticky
+ * expression made from GROWTH_AFTER_ATTRIBUTE for this analysis.
+ */
+function mayGrow(text: string, offsets: number[], name: string, growth: RegExp): boolean {
   return offsets.some((i) => {
     let j = i - 1;
     while (j >= 0 && (text[j] === ' ' || text[j] === '\t')) j--;
     if (text[j] !== '.') return false;
-    GROWTH_AFTER_ATTRIBUTE.lastIndex = i + name.length;
-    return GROWTH_AFTER_ATTRIBUTE.test(text);
+    growth.lastIndex = i + name.length;
+    return growth.test(text);
   });
 }
 
@@ -84,37 +87,30 @@ function containerKind(value: Node, context: RuleContext): { kind: Kind; empty: 
 }
 
 
-/** The class a def belongs to directly (its body, possibly through decorators or an if/try block). */
-function ownerClass(fn: Node): Node | undefined {
-  for (let n = fn.parent; n; n = n.parent) {
-    if (n.type === 'class_definition') return n;
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'module') return undefined;
+/** The method of the class model a def is (kind and receiver), in the roles this rule uses. */
+function methodInfo(fn: Node, context: RuleContext): Method {
+  const m = context.semantic.method(fn);
+  const role: Method['role'] = m?.kind === 'static' ? 'static' : m?.kind === 'class' ? 'class' : 'instance';
+  return { fn, first: role === 'static' ? undefined : m?.receiver?.text, role, scope: () => context.semantic.scopeFor(fn) };
+}
+
+/**
+ * The nearest def around `node` (through nested functions and lambdas) that is a method of a
+ * class, with that class; when `cls` is given, of that class only.
+ */
+function enclosingMethod(node: Node, semantic: SemanticModel, cls?: Node): { fn: Node; cls: Node } | undefined {
+  for (let f = semantic.frameNodeOf(node); f.type === 'function_definition' || f.type === 'lambda'; f = semantic.frameNodeOf(f)) {
+    if (f.type !== 'function_definition') continue;
+    const owner = semantic.classOfMethod(f);
+    if (owner && (!cls || owner.equals(cls))) return { fn: f, cls: owner };
+    if (owner && cls) return undefined;
   }
   return undefined;
 }
 
-function methodInfo(fn: Node, context: RuleContext): Method {
-  const name = fn.childForFieldName('name')?.text ?? '';
-  const decorators = decoratorsOf(fn).map((d) => {
-    const t = decoratorTarget(d);
-    return t ? context.qualifiedName(t) : undefined;
-  });
-  let role: Method['role'] = 'instance';
-  if (decorators.some((d) => d && STATIC_METHOD_DECORATORS.has(d))) role = 'static';
-  else if (IMPLICIT_CLASS_METHODS.has(name) || decorators.some((d) => d && CLASS_METHOD_DECORATORS.has(d))) role = 'class';
-  return { fn, first: role === 'static' ? undefined : firstParameterName(fn), role };
-}
-
 /** The method of `cls` that `node` sits in (through nested functions), if any. */
 function methodOf(node: Node, cls: Node, context: RuleContext, cache: Map<number, Method>): Method | undefined {
-  let found: Node | undefined;
-  for (let n = node.parent; n; n = n.parent) {
-    if (n.type === 'function_definition' && ownerClass(n)?.equals(cls)) {
-      found = n;
-      break;
-    }
-    if (n.equals(cls)) break;
-  }
+  const found = enclosingMethod(node, context.semantic, cls)?.fn;
   if (!found) return undefined;
   let m = cache.get(found.id);
   if (!m) cache.set(found.id, (m = methodInfo(found, context)));
@@ -137,17 +133,6 @@ function isClassOfInstance(node: Node, self: string | undefined): boolean {
   return false;
 }
 
-/** The class directly holding a def (through decorators and blocks), for any class of the file. */
-function enclosingMethodClass(node: Node): { fn: Node; cls: Node } | undefined {
-  for (let n = node.parent; n; n = n.parent) {
-    if (n.type === 'function_definition') {
-      const owner = ownerClass(n);
-      if (owner) return { fn: n, cls: owner };
-    }
-  }
-  return undefined;
-}
-
 /**
  * True when `obj.NAME` clearly names another class's own attribute: `Other.NAME` where Other is a
  * module-level class binding NAME in its body, or `self.NAME` / `cls.NAME` in such a class's methods.
@@ -158,7 +143,7 @@ function isOtherClassAttribute(attribute: Node, obj: Node, name: string, cls: No
     const other = classes().get(spelled);
     if (other && !other.equals(cls) && bodyAssigns(other, name)) return true;
   }
-  const holder = enclosingMethodClass(attribute);
+  const holder = enclosingMethod(attribute, context.semantic);
   if (!holder || holder.cls.equals(cls) || !bodyAssigns(holder.cls, name)) return false;
   let m = cache.get(holder.fn.id);
   if (!m) cache.set(holder.fn.id, (m = methodInfo(holder.fn, context)));
@@ -198,16 +183,15 @@ function isCreation(value: Node, className: string, method: Method): boolean {
   return false;
 }
 
-function isInstanceLocal(name: string, fn: Node, className: string, method: Method): boolean {
+/** Is every binding the method's own scope makes of `name` an assignment of a new instance? */
+function isInstanceLocal(name: string, className: string, method: Method): boolean {
   let assigned = 0;
-  for (const a of fn.descendantsOfType(['assignment', 'augmented_assignment', 'for_statement', 'named_expression'])) {
-    if (!a) continue;
-    const left = a.childForFieldName(a.type === 'named_expression' ? 'name' : 'left');
-    if (left?.type !== 'identifier' || left.text !== name) continue;
-    const right = a.childForFieldName('right');
+  for (const b of method.scope().bindingsOf(name)) {
     // `name: T` alone only declares the name: it binds nothing.
-    if (a.type === 'assignment' && !right) continue;
-    if (a.type !== 'assignment' || !isCreation(right!, className, method)) return false;
+    if (b.kind === 'annotation') continue;
+    const a = b.node.parent;
+    const right = a?.type === 'assignment' && a.childForFieldName('left')?.equals(b.node) ? a.childForFieldName('right') : null;
+    if (b.kind !== 'assignment' || !right || !isCreation(right, className, method)) return false;
     assigned++;
   }
   return assigned > 0;
@@ -220,7 +204,7 @@ function instanceKind(value: Node | null | undefined, access: Access, className:
   const m = access.method;
   if (v.type === 'identifier') {
     if (m.role === 'instance' && v.text === m.first) return 'direct';
-    if (isInstanceLocal(v.text, m.fn, className, m)) return 'direct';
+    if (isInstanceLocal(v.text, className, m)) return 'direct';
     return undefined;
   }
   if (isCreation(v, className, m)) return 'direct';
@@ -307,34 +291,31 @@ function additionAt(access: Access, kind: Kind, className: string, name: string)
 
 /** True when this access removes from the container or replaces it. */
 function isRemoval(attr: Node, via: Access['via'], kind: Kind): boolean {
+  const use = containerUseKind(attr);
+  if (use === 'remove' || use === 'delete') return true;
+  // Overwriting a list item (`C.NAME[i] = None`) prunes it too.
   const p = attr.parent;
-  if (!p) return false;
-  if (p.type === 'attribute' && p.childForFieldName('object')?.equals(attr) && REMOVERS.has(p.childForFieldName('attribute')?.text ?? '')) return true;
-  if (p.type === 'subscript' && p.childForFieldName('value')?.equals(attr)) {
-    const holder = p.parent;
-    if (holder?.type === 'delete_statement' || (holder?.type === 'expression_list' && holder.parent?.type === 'delete_statement')) return true;
-    const assigned = (holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(p);
-    // Slice assignment prunes; so does overwriting a list item (`C.NAME[i] = None`).
-    if (assigned && (p.childForFieldName('subscript')?.type === 'slice' || kind === 'list')) return true;
-  }
-  if (p.type === 'delete_statement' || (p.type === 'expression_list' && p.parent?.type === 'delete_statement')) return true;
-  if (p.type === 'augmented_assignment' && p.childForFieldName('left')?.equals(attr) && /^[-&^]=$/.test(p.childForFieldName('operator')?.text ?? '')) return true;
+  if (kind === 'list' && use === 'grow' && p?.type === 'subscript' && p.childForFieldName('value')?.equals(attr)) return true;
   // `Cls.NAME = []` resets the registry (an instance attribute `self.NAME = …` does not).
-  if (p.type === 'assignment' && p.childForFieldName('left')?.equals(attr) && via !== 'self') return true;
-  return false;
+  return use === 'set' && via !== 'self';
 }
 
-/** `alias = Cls.NAME` followed by `alias.pop(…)` / `del alias[…]` in the same function. */
-function prunedThroughAlias(attr: Node, text: string): boolean {
+/** `alias = Cls.NAME` followed by `alias.pop(…)` / `del alias[…]` in the scope that binds the alias. */
+function prunedThroughAlias(attr: Node, semantic: SemanticModel): boolean {
   const p = attr.parent;
   if (p?.type !== 'assignment' || !p.childForFieldName('right')?.equals(attr)) return false;
   const left = p.childForFieldName('left');
   if (left?.type !== 'identifier') return false;
-  let scope: Node | null = p;
-  while (scope && scope.type !== 'function_definition' && scope.type !== 'module') scope = scope.parent;
-  const a = escapeRegExp(left.text);
-  const re = new RegExp(`(?<![\\w.])${a}\\s*\\.\\s*(?:${[...REMOVERS].join('|')})\\b|\\bdel\\s+${a}\\s*\\[`, 'u');
-  return re.test(text.slice(scope?.startIndex ?? 0, scope?.endIndex ?? text.length));
+  const binding = semantic.bindingAt(left);
+  return !!binding && removesThrough(binding.scope, left.text, semantic);
+}
+
+/** Does some read of `name` that resolves to `scope` (there or in a scope nested in it) take entries out? */
+function removesThrough(scope: Scope, name: string, semantic: SemanticModel): boolean {
+  return semantic.readsOf(scope, name).some((id) => {
+    const use = containerUseKind(id);
+    return use === 'remove' || use === 'delete';
+  });
 }
 
 type UseVerdict = 'safe' | 'lookup' | 'incompatible';
@@ -404,14 +385,6 @@ function bodyDefines(cls: Node, name: string): boolean {
     if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === name) return true;
   }
   return !!bodyAssigns(cls, name);
-}
-
-function moduleClass(root: Node, name: string): Node | undefined {
-  for (const stmt of root.namedChildren) {
-    const def = stmt?.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
-    if (def?.type === 'class_definition' && def.childForFieldName('name')?.text === name) return def;
-  }
-  return undefined;
 }
 
 /** Classes of the file by name (the first of each name), built once per check when needed. */
@@ -493,7 +466,7 @@ function weakVerdict(cls: Node, root: Node, fromList: boolean, context: RuleCont
   if (hasKeywordArguments(cls)) verdict = 'unsafe';
   for (const base of basesOf(cls)) {
     if (base.type === 'identifier' && base.text === 'object') continue;
-    const local = base.type === 'identifier' ? moduleClass(root, base.text) : undefined;
+    const local = base.type === 'identifier' ? context.semantic.moduleClass(base.text) : undefined;
     if (!local) return 'unsafe';
     const v = weakVerdict(local, root, fromList, context, seen);
     if (v === 'impossible') return v;
@@ -519,11 +492,16 @@ function annotationEdit(type: Node, kind: Kind, weakName: string, context: RuleC
   if (args) {
     // `weakref.WeakSet[T]` is evaluated in a class body: it needs 3.9, unless annotations are postponed.
     const { major, minor } = context.options.targetVersion;
-    const postponed = /^\s*from\s+__future__\s+import\s+[^\n]*\bannotations\b/m.test(context.text);
+    const postponed = postponedAnnotations(context.root);
     if (!postponed && (major < 3 || (major === 3 && minor < 9))) return null;
   }
   const inner = `${weakName}${args}`;
   return { start: type.startIndex, end: type.endIndex, text: wrapper ? `${wrapper}[${inner}]` : inner };
+}
+
+/** `from __future__ import annotations` at the top of the module. */
+function postponedAnnotations(root: Node): boolean {
+  return root.namedChildren.some((stmt) => stmt?.type === 'future_import_statement' && stmt.childrenForFieldName('name').some((n) => n?.text === 'annotations'));
 }
 
 export const rule: Rule = {
@@ -538,6 +516,7 @@ export const rule: Rule = {
   `,
   check(context: RuleContext, matches: QueryMatch[]) {
     const { text, root } = context;
+    const growth = new RegExp(GROWTH_AFTER_ATTRIBUTE, 'y');
     const methods = new Map<number, Method>();
     const classes = classIndex(root);
     const metaVerdicts = new Map<number, boolean>();
@@ -550,7 +529,7 @@ export const rule: Rule = {
       const assign = get('assign');
       if (DECLARATION_CLASSES.has(className) || DECLARATION_NAMES.has(name)) continue;
       const offsets = wordOffsets(text, name);
-      if (!mayGrow(text, offsets, name)) continue;
+      if (!mayGrow(text, offsets, name, growth)) continue;
       const container = containerKind(get('value'), context);
       if (!container) continue;
       const { kind } = container;
@@ -570,7 +549,7 @@ export const rule: Rule = {
         const p = id.parent;
         if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) {
           const access = classify(p, name, className, cls, context, methods, classes);
-          if (isRemoval(p, access.via, kind) || prunedThroughAlias(p, text)) {
+          if (isRemoval(p, access.via, kind) || prunedThroughAlias(p, context.semantic)) {
             removed = true;
             break;
           }

@@ -1,17 +1,14 @@
 // LL302 method-cache: functools.lru_cache / functools.cache on an instance method. The cache
 // lives on the function, which lives on the class, and its keys hold `self`.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { decoratorTarget, firstParameterName, unparenthesize } from '../syntax';
+import { decoratorTarget, unparenthesize } from '../syntax';
 import type { Rule, RuleContext } from '../types';
 
 const CACHES = new Set(['functools.lru_cache', 'functools.cache']);
-const NOT_INSTANCE = new Set(['builtins.staticmethod', 'builtins.classmethod', 'staticmethod', 'classmethod', 'abc.abstractstaticmethod', 'abc.abstractclassmethod']);
 const ENUMS = new Set(['enum.Enum', 'enum.IntEnum', 'enum.StrEnum', 'enum.Flag', 'enum.IntFlag', 'enum.ReprEnum']);
 /** Metaclasses: their "instances" are classes, which live as long as their module anyway. */
 const METACLASSES = new Set(['type', 'builtins.type', 'abc.ABCMeta', 'enum.EnumMeta', 'enum.EnumType']);
 const DEFAULT_MAXSIZE = 128;
-/** Methods whose first parameter is the class, not an instance. */
-const IMPLICIT_CLASS_METHODS = new Set(['__new__', '__init_subclass__', '__class_getitem__']);
 
 /** The base-class expressions of a class (keyword arguments such as metaclass= excluded). */
 function basesOf(cls: Node): Node[] {
@@ -28,19 +25,6 @@ function metaclassOf(cls: Node): Node | undefined {
   return undefined;
 }
 
-/** Module-level classes by name, for following a base class defined in the same file. */
-function moduleClasses(root: Node): Map<string, Node> {
-  const out = new Map<string, Node>();
-  for (const stmt of root.namedChildren) {
-    const def = stmt?.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
-    if (def?.type === 'class_definition') {
-      const name = def.childForFieldName('name')?.text;
-      if (name && !out.has(name)) out.set(name, def);
-    }
-  }
-  return out;
-}
-
 const ENUM_METAS = new Set(['enum.EnumMeta', 'enum.EnumType']);
 const EXEMPT_BASES = new Set([...ENUMS, ...METACLASSES]);
 
@@ -48,7 +32,7 @@ const EXEMPT_BASES = new Set([...ENUMS, ...METACLASSES]);
  * True for Enum subclasses and metaclasses: a base (directly, or through classes of this file)
  * is one of EXEMPT_BASES, or the metaclass is Enum's.
  */
-function isExemptClass(cls: Node, context: RuleContext, classes: () => Map<string, Node>, seen = new Set<number>()): boolean {
+function isExemptClass(cls: Node, context: RuleContext, seen = new Set<number>()): boolean {
   if (seen.has(cls.id)) return false;
   seen.add(cls.id);
   const meta = metaclassOf(cls);
@@ -56,8 +40,8 @@ function isExemptClass(cls: Node, context: RuleContext, classes: () => Map<strin
   for (const base of basesOf(cls)) {
     if (isNamed(base, EXEMPT_BASES, context)) return true;
     if (base.type === 'identifier') {
-      const local = classes().get(base.text);
-      if (local && isExemptClass(local, context, classes, seen)) return true;
+      const local = context.semantic.moduleClass(base.text);
+      if (local && isExemptClass(local, context, seen)) return true;
     }
   }
   return false;
@@ -114,8 +98,6 @@ export const rule: Rule = {
     (class_definition body: (block (decorated_definition definition: (function_definition) @fn) @decorated)) @class
   `,
   check(context: RuleContext, matches: QueryMatch[]) {
-    let classes: Map<string, Node> | undefined;
-    const localClasses = () => (classes ??= moduleClasses(context.root));
     const exempt = new Map<number, boolean>();
     for (const match of matches) {
       const fn = match.captures.find((c) => c.name === 'fn')!.node;
@@ -128,10 +110,12 @@ export const rule: Rule = {
       });
       const caches = resolved.filter((r) => r.target && r.qualified && CACHES.has(r.qualified));
       if (caches.length === 0) continue;
-      if (resolved.some((r) => r.qualified && NOT_INSTANCE.has(r.qualified))) continue;
-      const self = firstParameterName(fn);
-      if (!self || IMPLICIT_CLASS_METHODS.has(fn.childForFieldName('name')?.text ?? '')) continue;
-      if (!exempt.has(cls.id)) exempt.set(cls.id, isExemptClass(cls, context, localClasses));
+      // Static and class methods (decorated, or implicitly `__new__`, `__init_subclass__`, …) cache no instance.
+      const kind = context.semantic.method(fn);
+      if (!kind || kind.kind === 'static' || kind.kind === 'class') continue;
+      const self = kind.receiver?.text;
+      if (!self) continue;
+      if (!exempt.has(cls.id)) exempt.set(cls.id, isExemptClass(cls, context));
       if (exempt.get(cls.id)) continue;
       const method = fn.childForFieldName('name')?.text ?? '?';
       const className = cls.childForFieldName('name')?.text ?? '?';

@@ -1,8 +1,9 @@
 // LL303 unbounded-module-cache: a module-level container that functions add to and nothing
 // ever removes from, so it grows for the life of the process.
 import type { Node, QueryMatch } from 'web-tree-sitter';
+import { containerUseKind, REMOVING_METHODS, type SemanticModel } from '../semantic';
 import { unparenthesize } from '../syntax';
-import { escapeRegExp, isIdentifierChar, wordOffsets } from '../text';
+import { wordOffsets } from '../text';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
 type Kind = 'list' | 'deque' | 'set' | 'dict' | 'defaultdict' | 'counter';
@@ -40,17 +41,9 @@ const ADDERS: Record<Kind, Set<string>> = {
   defaultdict: new Set(['update', 'setdefault']),
   counter: new Set(['update', 'setdefault']),
 };
-/** Methods that remove (called, or passed as a callback). */
-const REMOVERS = new Set([
-  'pop', 'popitem', 'popleft', 'remove', 'discard', 'clear',
-  'difference_update', 'intersection_update', 'symmetric_difference_update', 'subtract',
-  '__delitem__', '__isub__', '__iand__',
-]);
 const MUTATORS = new Set(['append', 'appendleft', 'extend', 'extendleft', 'insert', 'add', 'update', 'setdefault']);
 /** Compound statements whose blocks still run at import time. */
 const MODULE_BLOCKS = new Set(['if_statement', 'elif_clause', 'else_clause', 'try_statement', 'except_clause', 'except_group_clause', 'finally_clause', 'with_statement', 'for_statement', 'while_statement', 'block']);
-const FUNCTION_SCOPES = new Set(['function_definition', 'lambda']);
-const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
 const CONSTANT_KEYS = new Set(['string', 'concatenated_string', 'integer', 'float', 'true', 'false', 'none']);
 
 interface Binding {
@@ -67,7 +60,10 @@ interface Addition {
   fn: Node;
 }
 
-/** Identifiers spelled `name` in [start, end) that are names (not `x.name` attributes nor keyword names). */
+/**
+ * Identifiers spelled `name` in [start, end) that are names (not `x.name` attributes nor keyword
+ * names). The text search only finds candidates; each one is checked to be such a node.
+ */
 function nameOccurrences(root: Node, text: string, name: string, start = 0, end = text.length): Node[] {
   const out: Node[] = [];
   for (const s of wordOffsets(text, name, start, end)) {
@@ -82,20 +78,15 @@ function nameOccurrences(root: Node, text: string, name: string, start = 0, end 
   return out;
 }
 
-/** The def node a module-level function name is defined by, if `fn` is one. */
-function isModuleLevelDef(fn: Node): boolean {
-  let p = fn.parent;
+/** Is `fn` a function of the module itself: a def, or `name = lambda …`, whose frame is the module (through module-level blocks)? */
+function isModuleLevelDef(fn: Node, semantic: SemanticModel): boolean {
   if (fn.type === 'lambda') {
     // `addflag = lambda *args: …` at module level is a function named addflag.
-    if (p?.type !== 'assignment' || p.childForFieldName('left')?.type !== 'identifier') return false;
-    p = p.parent?.type === 'expression_statement' ? p.parent.parent : null;
-    while (p && MODULE_BLOCKS.has(p.type)) p = p.parent;
-    return p?.type === 'module';
+    const p = fn.parent;
+    if (p?.type !== 'assignment' || p.childForFieldName('left')?.type !== 'identifier' || p.parent?.type !== 'expression_statement') return false;
+    return semantic.frameNodeOf(p).type === 'module';
   }
-  if (fn.type !== 'function_definition') return false;
-  if (p?.type === 'decorated_definition') p = p.parent;
-  while (p && MODULE_BLOCKS.has(p.type)) p = p.parent;
-  return p?.type === 'module';
+  return fn.type === 'function_definition' && semantic.frameNodeOf(fn).type === 'module';
 }
 
 /** The name a function is bound to: a def's name, or the target of `name = lambda …`. */
@@ -116,25 +107,25 @@ function boundName(fn: Node): Node | null {
  * as import-time calls. A def nested directly in such a
  * function that is only called or returned by it (a decorator factory's decorator) runs then too.
  */
-function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, boolean>): boolean {
+function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, boolean>, semantic: SemanticModel): boolean {
   const known = memo.get(fn.id);
   if (known !== undefined) return known;
   memo.set(fn.id, false);
   let verdict = false;
   const name = boundName(fn);
-  if (name && isModuleLevelDef(fn)) {
+  if (name && isModuleLevelDef(fn, semantic)) {
     let calls = 0;
     let deletions = 0;
     let other = false;
     for (const id of nameOccurrences(root, text, name.text)) {
       if (id.equals(name)) continue;
       const p = id.parent!;
-      const atImport = scopeOf(id) === null;
+      const atImport = semantic.functionRunning(id) === undefined;
       const called = p.type === 'call' && p.childForFieldName('function')?.equals(id);
       const decorates = p.type === 'decorator' || (p.type === 'call' && called && p.parent?.type === 'decorator');
       const deleted = p.type === 'delete_statement' || (p.type === 'expression_list' && p.parent?.type === 'delete_statement');
       if (atImport && (called || decorates)) calls++;
-      else if (called && !atImport && callerRunsOnlyAtImport(id, root, text, memo)) continue;
+      else if (called && !atImport && callerRunsOnlyAtImport(id, root, text, memo, semantic)) continue;
       else if (atImport && deleted) deletions++;
       else {
         other = true;
@@ -145,8 +136,8 @@ function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, 
     verdict = !other && (calls > 0 || deletions > 0);
   } else if (name && fn.type === 'function_definition') {
     // A def directly inside an import-time function, used there only by calling or returning it.
-    const outer = enclosingFunction(fn.parent?.type === 'decorated_definition' ? fn.parent : fn);
-    if (outer && outer.type === 'function_definition' && enclosingFunction(outer) === null && runsOnlyAtImport(outer, root, text, memo)) {
+    const outer = semantic.functionRunning(fn);
+    if (outer && outer.type === 'function_definition' && semantic.functionRunning(outer) === undefined && runsOnlyAtImport(outer, root, text, memo, semantic)) {
       verdict = nameOccurrences(root, text, name.text, outer.startIndex, outer.endIndex).every((id) => {
         if (id.equals(name)) return true;
         const p = id.parent!;
@@ -159,9 +150,9 @@ function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, 
 }
 
 /** True when the call at `id` is made by a function that itself only runs at import time (opcode's `name_op` calling `def_op`). */
-function callerRunsOnlyAtImport(id: Node, root: Node, text: string, memo: Map<number, boolean>): boolean {
-  const caller = enclosingFunction(id);
-  return !!caller && runsOnlyAtImport(caller, root, text, memo);
+function callerRunsOnlyAtImport(id: Node, root: Node, text: string, memo: Map<number, boolean>, semantic: SemanticModel): boolean {
+  const caller = semantic.functionRunning(id);
+  return !!caller && runsOnlyAtImport(caller, root, text, memo, semantic);
 }
 
 /** Names the container is copied to by `alias = NAME` (or a tuple assignment), with the scope of the alias. */
@@ -185,16 +176,14 @@ function aliasTarget(id: Node): Node | undefined {
   return undefined;
 }
 
-const REMOVER_PATTERN = [...REMOVERS].join('|');
-
-/** True when the alias is pruned in its scope: `alias.remove(…)`, `del alias[…]`, `alias[a:b] = …`. */
-function aliasPruned(alias: Node, text: string): boolean {
-  const scope = scopeOf(alias);
-  const start = scope ? scope.startIndex : 0;
-  const end = scope ? scope.endIndex : text.length;
-  const a = escapeRegExp(alias.text);
-  const re = new RegExp(`(?<![\\w.])${a}\\s*\\.\\s*(?:${REMOVER_PATTERN})\\b|\\bdel\\s+${a}\\s*\\[|(?<![\\w.])${a}\\s*\\[[^\\]\\n]*:[^\\]\\n]*\\]\\s*=(?!=)`, 'u');
-  return re.test(text.slice(start, end));
+/** True when the alias is pruned where it is bound: `alias.remove(…)`, `del alias[…]`, `alias[a:b] = …`. */
+function aliasPruned(alias: Node, semantic: SemanticModel): boolean {
+  const binding = semantic.bindingAt(alias);
+  if (!binding) return false;
+  return semantic.readsOf(binding.scope, alias.text).some((id) => {
+    const use = containerUseKind(id);
+    return use === 'remove' || use === 'delete';
+  });
 }
 
 /**
@@ -202,17 +191,17 @@ function aliasPruned(alias: Node, text: string): boolean {
  * (`name.append(`, `name[…] = `, `name[…].add(`, `name += `, …)? False positives only cost time;
  * a false negative would hide a finding, so the pattern is looser than the rule.
  */
-const GROWTH_AFTER_NAME =
-  /[\s)]*(?:\.\s*(?:append|appendleft|extend|extendleft|insert|add|update|setdefault)\b|\[[^\n]*\]\s*(?:[-+*/%&|^@]|<<|>>|\*\*|\/\/)?=(?!=)|\[[^\n]*\]\s*[.[]|\[[^\]\n]*\n|[+|]=)/y;
+const GROWTH_AFTER_NAME = String.raw`[\s)]*(?:\.\s*(?:append|appendleft|extend|extendleft|insert|add|update|setdefault)\b|\[[^\n]*\]\s*(?:[-+*/%&|^@]|<<|>>|\*\*|\/\/)?=(?!=)|\[[^\n]*\]\s*[.[]|\[[^\]\n]*\n|[+|]=)`;
 
 /** Loose on purpose: `(name).add(`, and a subscript left open at the end of its line, pass too. */
 function namesThatMayGrow(text: string, names: string[]): Set<string> {
   const found = new Set<string>();
+  const growth = new RegExp(GROWTH_AFTER_NAME, 'y');
   for (const name of names) {
     for (const i of wordOffsets(text, name)) {
       if (i > 0 && text[i - 1] === '.') continue;
-      GROWTH_AFTER_NAME.lastIndex = i + name.length;
-      if (GROWTH_AFTER_NAME.test(text)) {
+      growth.lastIndex = i + name.length;
+      if (growth.test(text)) {
         found.add(name);
         break;
       }
@@ -271,92 +260,6 @@ function moduleBindings(root: Node, context: RuleContext): Binding[] {
   return out;
 }
 
-/**
- * The nearest enclosing function, lambda or comprehension (a scope that can bind names), or null
- * at module level. Class bodies are transparent: what a class body at module level does runs at
- * import time, and methods are functions.
- */
-function scopeOf(node: Node): Node | null {
-  for (let n: Node | null = node.parent, prev: Node = node; n; prev = n, n = n.parent) {
-    if (FUNCTION_SCOPES.has(n.type)) {
-      // Defaults and annotations of a def are evaluated in the enclosing scope; the name and body belong to it.
-      if (n.type === 'function_definition') {
-        const params = n.childForFieldName('parameters');
-        if (params && prev.equals(params) && !isParameterName(node)) continue;
-        if (n.childForFieldName('return_type')?.equals(prev)) continue;
-        if (n.childForFieldName('name')?.equals(prev)) continue;
-      }
-      if (n.type === 'lambda') {
-        const params = n.childForFieldName('parameters');
-        if (params && prev.equals(params) && !isParameterName(node)) continue;
-      }
-      return n;
-    }
-    if (COMPREHENSIONS.has(n.type)) {
-      // The first iterable of a comprehension is evaluated in the enclosing scope.
-      const first = n.namedChildren.find((c) => c?.type === 'for_in_clause');
-      const right = first?.childForFieldName('right');
-      if (right && right.startIndex <= node.startIndex && node.endIndex <= right.endIndex) continue;
-      return n;
-    }
-    if (n.type === 'module') return null;
-  }
-  return null;
-}
-
-function isParameterName(id: Node): boolean {
-  const p = id.parent;
-  if (!p) return false;
-  if (p.type === 'parameters' || p.type === 'lambda_parameters') return true;
-  if (p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern') return true;
-  if (p.type === 'typed_parameter') return p.namedChild(0)?.equals(id) ?? false;
-  if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') return p.childForFieldName('name')?.equals(id) ?? false;
-  return false;
-}
-
-/** True when this occurrence of a name binds it in its scope (assignment target, loop variable, parameter, import, def…). */
-function isBinding(id: Node): boolean {
-  if (isParameterName(id)) return true;
-  let n: Node = id;
-  // Climb through tuple/list patterns.
-  while (n.parent && ['pattern_list', 'tuple_pattern', 'list_pattern', 'list_splat_pattern', 'parenthesized_expression', 'tuple', 'list', 'expression_list'].includes(n.parent.type)) n = n.parent;
-  const p = n.parent;
-  if (!p) return false;
-  const is = (field: string) => p.childForFieldName(field)?.equals(n) ?? false;
-  switch (p.type) {
-    case 'assignment':
-    case 'augmented_assignment':
-      return is('left');
-    case 'for_statement':
-    case 'for_in_clause':
-      return is('left');
-    case 'named_expression':
-      return is('name');
-    case 'as_pattern':
-      // `case [..] as x` (the alias of `with … as x` / `except … as x` is an as_pattern_target).
-      return p.namedChildCount > 1 && (p.namedChildren[p.namedChildren.length - 1]?.equals(n) ?? false);
-    case 'as_pattern_target':
-    case 'splat_pattern':
-      return true;
-    case 'function_definition':
-    case 'class_definition':
-      return is('name');
-    case 'aliased_import':
-      return is('alias');
-    case 'dotted_name': {
-      const g = p.parent;
-      if (g?.type === 'case_pattern') return p.namedChildCount === 1;
-      if (g?.type === 'import_statement') return p.namedChild(0)?.equals(n) ?? false;
-      if (g?.type === 'import_from_statement') return g.childrenForFieldName('name').some((c) => c?.equals(p));
-      return false;
-    }
-    case 'delete_statement':
-      return true;
-    default:
-      return false;
-  }
-}
-
 function inGlobalStatement(id: Node): 'global' | 'nonlocal' | undefined {
   const p = id.parent;
   if (p?.type === 'global_statement') return 'global';
@@ -376,16 +279,11 @@ function functionName(fn: Node): string {
   return fn.type === 'lambda' ? 'a lambda' : `\`${fn.childForFieldName('name')?.text ?? '?'}\``;
 }
 
-function enclosingFunction(node: Node): Node | null {
-  for (let n = node.parent; n; n = n.parent) if (FUNCTION_SCOPES.has(n.type)) return n;
-  return null;
-}
-
 /**
  * A registration decorator: the function stores one of its parameters and returns that same
  * parameter (`def register(fn): _handlers.append(fn); return fn`).
  */
-function isRegistrationDecorator(fn: Node, stored: Node | null | undefined): boolean {
+function isRegistrationDecorator(fn: Node, stored: Node | null | undefined, semantic: SemanticModel): boolean {
   if (!stored || fn.type !== 'function_definition') return false;
   let value = unparenthesize(stored);
   // `_codes.add(fn.__code__)`, `_by_name[cls.__name__] = cls`: an attribute of the parameter counts too.
@@ -401,7 +299,7 @@ function isRegistrationDecorator(fn: Node, stored: Node | null | undefined): boo
   if (!isParam) return false;
   const body = fn.childForFieldName('body');
   return (body?.descendantsOfType('return_statement') ?? []).some((r) => {
-    if (!r || enclosingFunction(r)?.equals(fn) !== true) return false;
+    if (!r || semantic.functionRunning(r)?.equals(fn) !== true) return false;
     const v = r.namedChild(0);
     return !!v && unparenthesize(v).type === 'identifier' && unparenthesize(v).text === value.text;
   });
@@ -436,7 +334,7 @@ function isGuarded(node: Node, fn: Node, name: string, key: Node | null | undefi
 type Verdict = { kind: 'addition'; addition: Addition } | { kind: 'removal' } | { kind: 'rebinding' } | { kind: 'other' };
 
 /** What one reference to the module-level container does with it. */
-function classify(name: Node, binding: Binding, fn: Node | null): Verdict {
+function classify(name: Node, binding: Binding, fn: Node | null, semantic: SemanticModel): Verdict {
   // `(_cache).add(x)` is `_cache.add(x)`.
   let id = name;
   while (id.parent?.type === 'parenthesized_expression') id = id.parent;
@@ -446,14 +344,14 @@ function classify(name: Node, binding: Binding, fn: Node | null): Verdict {
   const addition = (node: Node, how: string, stored: Node | null | undefined, key?: Node | null): Verdict => {
     if (!fn) return { kind: 'other' }; // import time
     if (key !== undefined && isConstantKey(key)) return { kind: 'other' }; // a fixed key does not grow
-    if (isRegistrationDecorator(fn, stored)) return { kind: 'other' };
+    if (isRegistrationDecorator(fn, stored, semantic)) return { kind: 'other' };
     if (isGuarded(node, fn, binding.name, key)) return { kind: 'other' };
     return { kind: 'addition', addition: { node, how, fn } };
   };
   if (p.type === 'attribute' && field('object')) {
     const method = p.childForFieldName('attribute')?.text ?? '';
     const call = p.parent?.type === 'call' && p.parent.childForFieldName('function')?.equals(p) ? p.parent : undefined;
-    if (REMOVERS.has(method)) return { kind: 'removal' };
+    if (REMOVING_METHODS.has(method)) return { kind: 'removal' };
     if (call && ADDERS[kind].has(method)) {
       const args = call.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
       const how = `\`${binding.name}.${method}(…)\``;
@@ -501,8 +399,8 @@ function classify(name: Node, binding: Binding, fn: Node | null): Verdict {
   if (p.type === 'delete_statement' || (p.type === 'expression_list' && p.parent?.type === 'delete_statement')) return { kind: 'removal' };
   // `self.table = _table`, `table = _table` in a function: another name for the container, which
   // may well remove from it (idlelib.rpc deletes through `self.objtable`): counted as pruned.
-  if (fn && p.type === 'assignment' && field('right') && !isBinding(name)) return { kind: 'removal' };
-  if (fn && isBinding(name)) return { kind: 'rebinding' };
+  if (fn && p.type === 'assignment' && field('right') && !semantic.isBinding(name)) return { kind: 'removal' };
+  if (fn && semantic.isBinding(name)) return { kind: 'rebinding' };
   return { kind: 'other' };
 }
 
@@ -523,38 +421,25 @@ export const rule: Rule = {
     const growing = namesThatMayGrow(text, bindings.map((b) => b.name));
     for (const binding of bindings) {
       if (!growing.has(binding.name)) continue;
-      const occurrences = nameOccurrences(root, text, binding.name).map((id) => ({ id, scope: scopeOf(id) }));
-      // Scopes where the name is local (bound there without `global`), or declared global.
-      const local = new Set<number>();
-      const declaredGlobal = new Set<number>();
-      for (const o of occurrences) {
-        if (!o.scope) continue;
-        const g = inGlobalStatement(o.id);
-        if (g === 'global') declaredGlobal.add(o.scope.id);
-        else if (g === 'nonlocal' || isBinding(o.id)) local.add(o.scope.id);
-      }
-      const refersToModule = (scope: Node | null): boolean => {
-        for (let s = scope; s; s = s.parent ? scopeOf(s) : null) {
-          if (declaredGlobal.has(s.id)) return true;
-          if (local.has(s.id)) return false;
-        }
-        return true;
-      };
+      const { semantic } = context;
+      const module = semantic.scopes.module;
+      // Each occurrence counts when it is the module's variable (Python's scoping rules: a local
+      // of the same name, a class attribute, a comprehension variable are other variables).
+      const occurrences = nameOccurrences(root, text, binding.name).filter((id) => semantic.scopes.resolveScope(binding.name, semantic.scopeOf(id)) === module);
       const additions: Addition[] = [];
       let pruned = false;
-      for (const o of occurrences) {
-        if (o.id.equals(binding.target)) continue;
-        if (inGlobalStatement(o.id)) continue;
-        if (!refersToModule(o.scope)) continue;
-        const fn = o.scope ? enclosingFunction(o.id) : null;
-        const verdict = classify(o.id, binding, fn);
+      for (const id of occurrences) {
+        if (id.equals(binding.target)) continue;
+        if (inGlobalStatement(id)) continue;
+        const fn = semantic.functionRunning(id) ?? null;
+        const verdict = classify(id, binding, fn, semantic);
         if (verdict.kind === 'removal' || (verdict.kind === 'rebinding' && fn)) {
           pruned = true;
           break;
         }
-        if (verdict.kind === 'addition' && !runsOnlyAtImport(verdict.addition.fn, root, text, importTime)) additions.push(verdict.addition);
-        const alias = aliasTarget(o.id);
-        if (alias && aliasPruned(alias, text)) {
+        if (verdict.kind === 'addition' && !runsOnlyAtImport(verdict.addition.fn, root, text, importTime, semantic)) additions.push(verdict.addition);
+        const alias = aliasTarget(id);
+        if (alias && aliasPruned(alias, semantic)) {
           pruned = true;
           break;
         }

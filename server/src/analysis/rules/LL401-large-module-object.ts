@@ -1,7 +1,7 @@
 // LL401 large-module-object: a module-level or class-body binding to a big object built from
 // constant expressions, which then stays in memory for the life of the process.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { enclosingScope, lineBreakOf, nextLineStart, statementsOf, unparenthesize } from '../syntax';
+import { lineBreakOf, nextLineStart, statementsOf, unparenthesize } from '../syntax';
 import type { Fix, Rule, RuleContext } from '../types';
 
 /**
@@ -524,22 +524,24 @@ function occurrences(name: string, nameNode: Node, assign: Node, scope: Node, co
   let declaredGlobal = false;
   const globalScopes: Node[] = [];
   const searchRoot = scope.type === 'module' ? scope : scope.childForFieldName('body') ?? scope;
+  const { semantic } = context;
+  const variable = semantic.scopeFor(scope);
   const ids = searchRoot.descendantsOfType('identifier');
   for (const id of ids) {
     if (!id || id.text !== name || id.equals(nameNode) || !isReference(id)) continue;
+    // The same variable only: a local of the same name in some function is another one.
+    if (semantic.scopes.resolveScope(name, semantic.scopeOf(id)) !== variable) continue;
     const p = id.parent!;
     if (p.type === 'global_statement') {
       declaredGlobal = true;
-      const s = enclosingScope(id);
-      if (s) globalScopes.push(s);
+      globalScopes.push(semantic.frameNodeOf(id));
       continue;
     }
     uses.push(id);
   }
   for (const id of uses) {
     const p = id.parent!;
-    const idScope = enclosingScope(id);
-    if (!idScope) continue;
+    const idScope = semantic.frameNodeOf(id);
     const sameScope = idScope.equals(scope);
     const declaringFunction = globalScopes.some((g) => g.equals(idScope));
     if (!(sameScope || declaringFunction) || (sameScope && id.startIndex < assign.endIndex)) continue;
@@ -655,7 +657,8 @@ export const rule: Rule = {
     let exported: Set<string> | undefined;
     for (const match of matches) {
       const value = match.captures.find((c) => c.name === 'value')!.node;
-      // Cheap filters first: most calls and products are not sized constants.
+      // Cheap filters first (a textual pre-filter on the callee's spelling only decides whether to
+      // estimate at all; the estimate resolves names): most calls and products are not sized constants.
       const v = unparenthesize(value);
       if (v.type === 'call') {
         const fn = v.childForFieldName('function');
@@ -668,8 +671,8 @@ export const rule: Rule = {
       const est = estimate(value, facts, context);
       if (!est || est.elements < context.options.largeObjectThreshold) continue;
       const assign = match.captures.find((c) => c.name === 'assign')!.node;
-      const scope = enclosingScope(assign);
-      if (!scope || (scope.type !== 'module' && scope.type !== 'class_definition')) continue;
+      const scope = context.semantic.frameNodeOf(assign);
+      if (scope.type !== 'module' && scope.type !== 'class_definition') continue;
       const nameNode = match.captures.find((c) => c.name === 'name')!.node;
       const name = nameNode.text;
       const occ = occurrences(name, nameNode, assign, scope, context);

@@ -1,8 +1,10 @@
 // LL501 reference-cycle: within one scope, stores that make objects bound to names refer to each
 // other (`a.next = b` … `b.prev = a`, `a.me = a`, `b.items.append(a)`): a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { classOfMethod, heldNames, isWeakValue, methodInfo, WEAK_FACTORIES, rootIdentifier, ScopeIndex, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
+import { heldNames, isWeakValue, methodInfo, parentBackReferences, WEAK_FACTORIES, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
+import { REMOVING_METHODS, type SemanticModel } from '../semantic';
 import { probeContext } from '../syntax';
+import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
 const ASCII = /^[\x00-\x7f]*$/;
 const ROOT_ASCII = /^[(\s]*([A-Za-z_]\w*)/;
@@ -10,12 +12,6 @@ const ROOT = /^[(\s]*([\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*)/u;
 const NAME_ASCII = /(?<![.\w])[A-Za-z_]\w*/g;
 /** Leading names of an expression's text (not attribute names after a dot). */
 const NAME = /(?<![.\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}])[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*/gu;
-
-/** The scopes of the file being checked; set for the duration of one `check()` call. */
-let scopes: ScopeIndex;
-const enclosingScope = (node: Node): Node => scopes.scopeOf(node);
-import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
-import { parentBackReferences } from './LL502-parent-back-reference';
 
 interface Edge {
   from: string;
@@ -57,39 +53,8 @@ function exclusive(a: Node, b: Node, scope: Node): boolean {
   return pa.some((x) => pb.some((y) => x.stmt === y.stmt && x.part !== y.part));
 }
 
-/** Identifier occurrences that (re)bind `name` in this scope. */
-function isBinding(id: Node): boolean {
-  const p = id.parent;
-  if (!p) return false;
-  switch (p.type) {
-    case 'assignment':
-    case 'for_statement':
-    case 'for_in_clause':
-      return !!p.childForFieldName('left')?.equals(id);
-    case 'augmented_assignment':
-      return false;
-    case 'named_expression':
-      return !!p.childForFieldName('name')?.equals(id);
-    case 'pattern_list':
-    case 'tuple_pattern':
-    case 'list_pattern':
-    case 'as_pattern_target':
-    case 'list_splat_pattern':
-    case 'delete_statement':
-    case 'expression_list':
-      return p.type !== 'expression_list' || p.parent?.type === 'delete_statement';
-    case 'function_definition':
-    case 'class_definition':
-      return !!p.childForFieldName('name')?.equals(id);
-    case 'dotted_name':
-    case 'aliased_import':
-      return true;
-  }
-  return false;
-}
-
 /** Is any name of the cycle re-bound between two of its edges? */
-function reboundBetween(scope: Node, cycle: Edge[]): boolean {
+function reboundBetween(scope: Node, cycle: Edge[], semantic: SemanticModel): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return true;
   const spans = new Map<string, [number, number]>();
@@ -104,19 +69,23 @@ function reboundBetween(scope: Node, cycle: Edge[]): boolean {
     if (!id) continue;
     const span = spans.get(id.text);
     if (!span || id.startIndex <= span[0] || id.startIndex >= span[1]) continue;
-    if (isBinding(id) && enclosingScope(id)?.equals(scope)) return true;
+    // A binding of the name in this very scope (a comprehension's own loop variable is another
+    // variable). `a += b` is left out on purpose: it updates the object in place for the
+    // containers and nodes this rule sees, so the stores before and after reach the same object.
+    const binding = semantic.bindingAt(id);
+    if (binding && binding.kind !== 'augmented' && binding.scope.node.equals(scope)) return true;
   }
   return false;
 }
 
 /** Is an attribute edge overwritten (`a.next = other`, `del a.next`) before the cycle closes? */
-function overwritten(scope: Node, edge: Edge, closing: Edge): boolean {
+function overwritten(scope: Node, edge: Edge, closing: Edge, semantic: SemanticModel): boolean {
   if (!edge.slot || edge === closing) return false;
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return false;
   for (const n of body.descendantsOfType(['assignment', 'delete_statement'])) {
     if (!n || n.startIndex <= edge.node.endIndex || n.startIndex >= closing.node.startIndex) continue;
-    if (!enclosingScope(n)?.equals(scope)) continue;
+    if (!semantic.frameNodeOf(n).equals(scope)) continue;
     const target = n.type === 'assignment' ? n.childForFieldName('left') : n.namedChild(0);
     if (target?.text === edge.slot) return true;
   }
@@ -137,7 +106,7 @@ function longLivedNames(scope: Node, context: RuleContext): Set<string> {
   const root = context.root;
   const body = scope.type === 'module' ? undefined : scope.childForFieldName('body');
   for (const def of body?.descendantsOfType(['class_definition', 'function_definition']) ?? []) {
-    if (def && enclosingScope(def)?.equals(scope)) names.add(def.childForFieldName('name')?.text ?? '');
+    if (def && context.semantic.frameNodeOf(def).equals(scope)) names.add(def.childForFieldName('name')?.text ?? '');
   }
   for (const child of root.namedChildren) {
     if (!child) continue;
@@ -167,30 +136,26 @@ function storedNames(store: Store): Node[] {
  * Attributes assigned in the class body and never on instances: `self.registry.append(self)`
  * stores into a class-level container (a class registry, LL301's concern), not into the instance.
  */
-function classLevelAttributes(cls: Node): Set<string> {
+function classLevelAttributes(cls: Node, semantic: SemanticModel): Set<string> {
   const names = new Set<string>();
-  const body = cls.childForFieldName('body');
-  if (!body) return names;
-  for (const stmt of body.namedChildren) {
-    const assign = stmt?.type === 'expression_statement' ? stmt.namedChild(0) : null;
-    const left = assign?.type === 'assignment' ? assign.childForFieldName('left') : null;
-    if (left?.type === 'identifier') names.add(left.text);
+  for (const [name, bindings] of semantic.scopeFor(cls).bindings) {
+    if (bindings.some((b) => b.kind === 'assignment')) names.add(name);
   }
   if (names.size === 0) return names;
-  for (const name of assignedOnSelf(cls)) names.delete(name);
+  for (const name of assignedOnSelf(cls, semantic)) names.delete(name);
   return names;
 }
 
-/** Attributes assigned as `self.name = …` anywhere in the class. */
-function assignedOnSelf(cls: Node): Set<string> {
-  const names = new Set<string>();
-  const body = cls.childForFieldName('body');
-  for (const a of body?.descendantsOfType('assignment') ?? []) {
-    const left = a?.childForFieldName('left');
-    const object = left?.type === 'attribute' ? left.childForFieldName('object') : null;
-    if (object?.type === 'identifier' && object.text === 'self') names.add(left!.childForFieldName('attribute')?.text ?? '');
-  }
-  return names;
+/** Attributes some method of the class assigns on its instance (`self.name = …`). */
+function assignedOnSelf(cls: Node, semantic: SemanticModel): Set<string> {
+  return semantic.memo(`LL501.assignedOnSelf:${cls.id}`, () => {
+    const names = new Set<string>();
+    for (const m of semantic.classModel(cls).methods.values()) {
+      if (m.kind !== 'instance' && m.kind !== 'property') continue;
+      for (const [name, uses] of m.attributes) if (uses.some((u) => u.kind === 'set')) names.add(name);
+    }
+    return names;
+  });
 }
 
 function findPath(edges: Edge[], from: string, to: string): Edge[] | undefined {
@@ -246,23 +211,14 @@ function throughWeak(edge: Edge, weak: Set<string>): boolean {
   return false;
 }
 
-/** Top-level classes of the module by name (for base classes named in a class header). */
-function moduleClass(root: Node, name: string): Node | undefined {
-  for (const child of root.namedChildren) {
-    const def = child?.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
-    if (def?.type === 'class_definition' && def.childForFieldName('name')?.text === name) return def;
-  }
-  return undefined;
-}
-
 /** The class and its base classes defined in the same module (by plain name), nearest first. */
-function classChain(cls: Node, root: Node): Node[] {
+function classChain(cls: Node, semantic: SemanticModel): Node[] {
   const chain = [cls];
   for (let i = 0; i < chain.length && chain.length < 16; i++) {
     const bases = chain[i].childForFieldName('superclasses');
     for (const b of bases?.namedChildren ?? []) {
       if (b?.type !== 'identifier') continue;
-      const base = moduleClass(root, b.text);
+      const base = semantic.moduleClass(b.text);
       if (base && !chain.some((c) => c.equals(base))) chain.push(base);
     }
   }
@@ -275,9 +231,9 @@ function classChain(cls: Node, root: Node): Node[] {
  * class attribute of the method's class or of a base class in the module: the class holds the
  * instance (a class registry, LL301's concern), the instance does not refer to itself.
  */
-function intoClassContainer(scope: Node, edge: Edge, root: Node): boolean {
+function intoClassContainer(scope: Node, edge: Edge, context: RuleContext): boolean {
   if (edge.slot !== undefined || scope.type !== 'function_definition') return false;
-  const cls = classOfMethod(scope);
+  const cls = context.semantic.classOfMethod(scope);
   if (!cls) return false;
   const store = storeOf(edge.node);
   let container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.target;
@@ -285,7 +241,7 @@ function intoClassContainer(scope: Node, edge: Edge, root: Node): boolean {
   while (container?.type === 'subscript') container = container.childForFieldName('value');
   if (container?.type !== 'attribute') return false;
   const holder = container.childForFieldName('object');
-  const chain = classChain(cls, root);
+  const chain = classChain(cls, context.semantic);
   const names = new Set(chain.map((c) => c.childForFieldName('name')?.text));
   const ofClass =
     (holder?.type === 'identifier' && (holder.text === 'self' || holder.text === 'cls' || names.has(holder.text))) ||
@@ -294,7 +250,7 @@ function intoClassContainer(scope: Node, edge: Edge, root: Node): boolean {
   if (!ofClass) return false;
   const attribute = container.childForFieldName('attribute')?.text ?? '';
   // Class-level in some class of the chain, and never assigned on instances anywhere in it.
-  return chain.some((c) => classLevelAttributes(c).has(attribute)) && chain.every((c) => !assignedOnSelf(c).has(attribute));
+  return chain.some((c) => classLevelAttributes(c, context.semantic).has(attribute)) && chain.every((c) => !assignedOnSelf(c, context.semantic).has(attribute));
 }
 
 /** `proxy(link)` where `proxy` is a parameter defaulting to a weak factory (`proxy=_proxy`). */
@@ -315,33 +271,29 @@ function weakThroughParameter(value: Node, context: RuleContext): boolean {
   return false;
 }
 
-/** Attribute names that some store in the module gives a weak value (`root.prev = proxy(link)`). */
-/** weakSlots per analysed tree: a file-wide walk, asked for by every scope with a cycle. */
-const SLOTS = new WeakMap<Node, { text: string; slots: Set<string> }>();
-
-function weakSlots(root: Node, context: RuleContext): Set<string> {
-  const known = SLOTS.get(root);
-  if (known && known.text === context.text) return known.slots;
-  const out = new Set<string>();
-  SLOTS.set(root, { text: context.text, slots: out });
-  for (const a of root.descendantsOfType('assignment')) {
-    const left = a?.childForFieldName('left');
-    const right = a?.childForFieldName('right');
-    if (left?.type === 'attribute' && right && (isWeakValue(right, context) || weakThroughParameter(right, context))) {
-      out.add(left.childForFieldName('attribute')?.text ?? '');
+/** Attribute names that some store in the module gives a weak value (`root.prev = proxy(link)`); one file-wide walk per analysis. */
+function weakSlots(context: RuleContext): Set<string> {
+  return context.semantic.memo('LL501.weakSlots', () => {
+    const out = new Set<string>();
+    for (const a of context.root.descendantsOfType('assignment')) {
+      const left = a?.childForFieldName('left');
+      const right = a?.childForFieldName('right');
+      if (left?.type === 'attribute' && right && (isWeakValue(right, context) || weakThroughParameter(right, context))) {
+        out.add(left.childForFieldName('attribute')?.text ?? '');
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 /**
  * Names of the scope bound from something weak: `root = self.__root` where `self.__root` holds a
  * proxy, `link_prev = link.prev` where `.prev` attributes are given proxies in this module.
  */
-function addWeakAliases(scope: Node, weak: Set<string>, slots: Set<string>): void {
+function addWeakAliases(scope: Node, weak: Set<string>, slots: Set<string>, semantic: SemanticModel): void {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   for (const a of body?.descendantsOfType('assignment') ?? []) {
-    if (!a || !enclosingScope(a)?.equals(scope)) continue;
+    if (!a || !semantic.frameNodeOf(a).equals(scope)) continue;
     const left = a.childForFieldName('left');
     const right = a.childForFieldName('right');
     if (left?.type !== 'identifier' || !right) continue;
@@ -355,15 +307,35 @@ function addWeakAliases(scope: Node, weak: Set<string>, slots: Set<string>): voi
  * (or, outside classes, the module) removes again (`del self._cache[k]`, `.pop(`, `.remove(` …):
  * the cycle is broken explicitly.
  */
-function removedElsewhere(scope: Node, edge: Edge, root: Node): boolean {
+function removedElsewhere(scope: Node, edge: Edge, context: RuleContext): boolean {
   const store = storeOf(edge.node);
   if (!store || store.kind === 'attribute') return false;
   const container = store.kind === 'subscript' ? store.target.childForFieldName('value') : store.target;
   // Only containers reached through an attribute (`self._cache`) are the same object elsewhere.
   if (container?.type !== 'attribute') return false;
-  const where = (scope.type === 'function_definition' ? classOfMethod(scope) : undefined) ?? root;
-  const t = container.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\./g, '\\s*\\.\\s*');
-  return new RegExp(`\\bdel\\s+${t}\\s*\\[|(?<![\\w.])${t}\\s*\\.\\s*(pop|popitem|remove|discard|clear)\\s*\\(`).test(where.text);
+  const where = (scope.type === 'function_definition' ? context.semantic.classOfMethod(scope) : undefined) ?? context.root;
+  const spelled = container.text.replace(/\s+/g, '');
+  return context.semantic.memo(`LL501.removals:${where.id}`, () => removedContainers(where)).has(spelled);
+}
+
+/** The containers a subtree removes from (`x.y.pop(…)`, `del x.y[k]`), spelled without spaces. */
+function removedContainers(where: Node): Set<string> {
+  const out = new Set<string>();
+  for (const n of where.descendantsOfType(['call', 'delete_statement'])) {
+    if (!n) continue;
+    if (n.type === 'call') {
+      const fn = n.childForFieldName('function');
+      const object = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+      if (object && REMOVING_METHODS.has(fn!.childForFieldName('attribute')?.text ?? '')) out.add(unparenthesize(object).text.replace(/\s+/g, ''));
+      continue;
+    }
+    for (const target of n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c]))) {
+      const t = target ? unparenthesize(target) : undefined;
+      const value = t?.type === 'subscript' ? t.childForFieldName('value') : undefined;
+      if (value) out.add(unparenthesize(value).text.replace(/\s+/g, ''));
+    }
+  }
+  return out;
 }
 
 const NO_WEAKREF_CALLS = new Set(['list', 'dict', 'set', 'tuple', 'frozenset', 'bytearray', 'bytes', 'str', 'int', 'collections.defaultdict']);
@@ -373,12 +345,12 @@ const NO_WEAKREF_LITERALS = new Set(['list', 'dictionary', 'set', 'tuple', 'list
  * Is `name` last bound, before `at`, to a built-in list, dict, set, tuple, str or int? Those
  * cannot be weakly referenced: `weakref.proxy` would raise TypeError, so no fix is offered.
  */
-function boundToBuiltinValue(scope: Node, name: string, at: Node): boolean {
+function boundToBuiltinValue(scope: Node, name: string, at: Node, semantic: SemanticModel): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return false;
   let last: Node | undefined;
   for (const a of body.descendantsOfType('assignment')) {
-    if (!a || a.startIndex >= at.startIndex || !enclosingScope(a)?.equals(scope)) continue;
+    if (!a || a.startIndex >= at.startIndex || !semantic.frameNodeOf(a).equals(scope)) continue;
     const left = a.childForFieldName('left');
     if (left?.type === 'identifier' && left.text === name) last = a;
   }
@@ -423,23 +395,23 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
     longLived ??= longLivedNames(scope, context);
     if (cycle.some((e) => longLived!.has(e.from) || longLived!.has(e.to))) continue;
     if (cycle.some((e, k) => cycle.slice(k + 1).some((f) => exclusive(e.node, f.node, scope)))) continue;
-    if (cycle.some((e) => overwritten(scope, e, closing))) continue;
-    if (cycle.some((e) => intoClassContainer(scope, e, context.root))) continue;
+    if (cycle.some((e) => overwritten(scope, e, closing, context.semantic))) continue;
+    if (cycle.some((e) => intoClassContainer(scope, e, context))) continue;
     if (weak === undefined) {
-      weak = weakTargets(scope, context, scopes);
-      addWeakAliases(scope, weak, (slots ??= weakSlots(context.root, context)));
+      weak = weakTargets(scope, context);
+      addWeakAliases(scope, weak, (slots ??= weakSlots(context)), context.semantic);
     }
     if (cycle.some((e) => throughWeak(e, weak!))) continue;
     // A store made to see it fail (`with self.assertRaises(…)`) makes no cycle.
     if (probeContext(closing.node).expectsError) continue;
-    if (cycle.some((e) => removedElsewhere(scope, e, context.root))) continue;
-    if (reboundBetween(scope, cycle)) continue;
+    if (cycle.some((e) => removedElsewhere(scope, e, context))) continue;
+    if (reboundBetween(scope, cycle, context.semantic)) continue;
     // A parent/child back-reference is LL502's finding.
     if (deferred === undefined) {
       deferred = new Set();
-      const cls = scope.type === 'function_definition' ? classOfMethod(scope) : undefined;
+      const cls = scope.type === 'function_definition' ? context.semantic.classOfMethod(scope) : undefined;
       if (cls) {
-        for (const ref of parentBackReferences(cls, context, scopes)) {
+        for (const ref of parentBackReferences(cls, context)) {
           deferred.add(ref.store.startIndex);
           for (const f of ref.forward) deferred.add(f.startIndex);
         }
@@ -451,7 +423,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
 
     const { text } = context;
     // Lists, dicts and other built-in values cannot be weakly referenced.
-    const builtin = boundToBuiltinValue(scope, closing.to, closing.node);
+    const builtin = boundToBuiltinValue(scope, closing.to, closing.node, context.semantic);
     const after =
       'freed only when the cyclic garbage collector runs, not when the last outside reference goes away; ' +
       (builtin
@@ -495,8 +467,8 @@ export const rule: Rule = {
     (call function: (attribute object: (_) @target attribute: (identifier) @method) arguments: (argument_list) @value (#any-of? @method "append" "add" "insert" "appendleft" "setdefault")) @store
   `,
   check(context: RuleContext, matches: QueryMatch[]) {
-    // A cheap pass over the text of each store first: its target's leading name and the words of
-    // its value. A store can only be part of a cycle when its target's name is stored somewhere
+    // A textual pre-filter over each store first (it only decides which stores to look at): its
+    // target's leading name and the words of its value. A store can only be part of a cycle when its target's name is stored somewhere
     // and one of its value's names is stored into somewhere.
     const rough: Array<{ node: Node; root: string; words: string[] }> = [];
     for (const match of matches) {
@@ -529,24 +501,21 @@ export const rule: Rule = {
     const tos = new Set(candidates.map((e) => e.to));
     const linked = candidates.filter((e) => froms.has(e.to) && tos.has(e.from));
     if (linked.length === 0) return;
-    scopes = new ScopeIndex(context.root);
-    try {
-      const byScope = new Map<number, { scope: Node; edges: Edge[] }>();
-      for (const edge of linked) {
-        const scope = enclosingScope(edge.node);
-        if (!scope || scope.type === 'lambda') continue;
-        let group = byScope.get(scope.startIndex);
-        if (!group) byScope.set(scope.startIndex, (group = { scope, edges: [] }));
-        group.edges.push(edge);
-      }
-      for (const { scope, edges } of byScope.values()) {
-        // Only scopes where some name is both a source and a target can hold a cycle.
-        const sources = new Set(edges.map((e) => e.from));
-        if (!edges.some((e) => sources.has(e.to))) continue;
-        checkScope(scope, edges, context);
-      }
-    } finally {
-      scopes = undefined as unknown as ScopeIndex;
+    // Edges are grouped by the frame that runs them (a store inside a comprehension runs in the
+    // function around it).
+    const byScope = new Map<number, { scope: Node; edges: Edge[] }>();
+    for (const edge of linked) {
+      const scope = context.semantic.frameNodeOf(edge.node);
+      if (scope.type === 'lambda') continue;
+      let group = byScope.get(scope.startIndex);
+      if (!group) byScope.set(scope.startIndex, (group = { scope, edges: [] }));
+      group.edges.push(edge);
+    }
+    for (const { scope, edges } of byScope.values()) {
+      // Only scopes where some name is both a source and a target can hold a cycle.
+      const sources = new Set(edges.map((e) => e.from));
+      if (!edges.some((e) => sources.has(e.to))) continue;
+      checkScope(scope, edges, context);
     }
   },
   docs: {

@@ -1,196 +1,8 @@
 // LL502 parent-back-reference: instances that point to a parent which also holds them
 // (`self.parent = parent` + `parent.children.append(self)`): every tree is a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { classMethods, classOfMethod, heldNames, MethodInfo, rootIdentifier, ScopeIndex, Store, storeOf, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
+import { heldNames, parentBackReferences, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
-
-const WEAK_CONTAINERS = new Set(['weakref.WeakSet', 'weakref.WeakValueDictionary', 'weakref.WeakKeyDictionary']);
-
-export interface BackReference {
-  /** The back-reference store to report (`self.parent = parent` or `child.parent = self`). */
-  store: Node;
-  /** The value to make weak. */
-  value: Node;
-  /** Whether the value may be None (a parameter, not `self`). */
-  mayBeNone: boolean;
-  /** The stores that make the parent hold the child. */
-  forward: Node[];
-  message: string;
-}
-
-interface MethodStores {
-  info: MethodInfo;
-  stores: Store[];
-  calls: Node[];
-}
-
-function storesIn(info: MethodInfo, scopes: ScopeIndex): MethodStores {
-  const body = info.fn.childForFieldName('body');
-  const stores: Store[] = [];
-  const calls: Node[] = [];
-  if (body) {
-    for (const node of body.descendantsOfType(['assignment', 'call'])) {
-      if (!node || !scopes.inScope(node, info.fn)) continue;
-      const store = storeOf(node);
-      if (store) stores.push(store);
-      else if (node.type === 'call') calls.push(node);
-    }
-  }
-  return { info, stores, calls };
-}
-
-/** The attribute a container store goes into: `x.children.append(v)` / `x.children[k] = v` → `children`. */
-function containerAttribute(store: Store): Node | undefined {
-  if (store.kind === 'attribute') return undefined;
-  const container = store.kind === 'subscript' ? store.target.childForFieldName('value') : store.target;
-  const c = container ? unparenthesize(container) : undefined;
-  return c?.type === 'attribute' ? c : undefined;
-}
-
-/** Methods of the class that store their first argument into a container on their own instance. */
-function adderMethods(all: MethodStores[]): Set<string> {
-  const adders = new Set<string>();
-  for (const m of all) {
-    const self = m.info.selfName;
-    const params = m.info.fn.childForFieldName('parameters')?.namedChildren.filter((c) => c && c.type !== 'comment') ?? [];
-    const p = params[1];
-    const param = p?.type === 'identifier' ? p.text : p?.childForFieldName('name')?.text ?? p?.namedChildren.find((c) => c?.type === 'identifier')?.text;
-    if (!self || !param) continue;
-    const adds = m.stores.some((s) => {
-      const attr = containerAttribute(s);
-      return !!attr && rootIdentifier(attr)?.text === self && heldNames(s.value).some((id) => id.text === param);
-    });
-    if (adds) adders.add(m.info.name);
-  }
-  return adders;
-}
-
-function weakAttributes(all: MethodStores[], context: RuleContext): Set<string> {
-  const weak = new Set<string>();
-  for (const m of all) {
-    for (const s of m.stores) {
-      if (s.kind !== 'attribute') continue;
-      const v = unparenthesize(s.value);
-      if (v.type !== 'call') continue;
-      const fn = v.childForFieldName('function');
-      const q = fn ? context.qualifiedName(fn) : undefined;
-      if (q && WEAK_CONTAINERS.has(q)) weak.add(s.target.childForFieldName('attribute')?.text ?? '');
-    }
-  }
-  return weak;
-}
-
-/** Calls `owner.adder(arg)` of one of the class's own adder methods: the owner stores arg. */
-function adderCalls(m: MethodStores, adders: Set<string>): Array<{ node: Node; owner: Node; args: Node[] }> {
-  const out: Array<{ node: Node; owner: Node; args: Node[] }> = [];
-  for (const call of m.calls) {
-    const fn = call.childForFieldName('function');
-    if (fn?.type !== 'attribute') continue;
-    const name = fn.childForFieldName('attribute')?.text;
-    const owner = fn.childForFieldName('object');
-    if (!name || !owner || !adders.has(name)) continue;
-    const args = call.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
-    out.push({ node: call, owner, args });
-  }
-  return out;
-}
-
-function delNote(cls: Node, methods: Map<string, MethodInfo>): string {
-  if (!methods.has('__del__')) return '';
-  const name = cls.childForFieldName('name')?.text ?? 'the class';
-  return ` \`${name}\` defines \`__del__\`: since Python 3.4 the collector frees such cycles too, but \`__del__\` runs only when the collector gets to them.`;
-}
-
-/** Every parent back-reference of a class (shared with LL501, which leaves these cycles to LL502). */
-export function parentBackReferences(cls: Node, context: RuleContext, scopes: ScopeIndex): BackReference[] {
-  const methods = classMethods(cls, context);
-  const all = [...methods.values()].filter((m) => m.kind === 'instance' && m.selfName).map((m) => storesIn(m, scopes));
-  const adders = adderMethods(all);
-  const weak = weakAttributes(all, context);
-  const note = delNote(cls, methods);
-  const found: BackReference[] = [];
-  const isWeak = (attr: Node | undefined) => !!attr && weak.has(attr.childForFieldName('attribute')?.text ?? '');
-
-  // Forward stores of the instance into a container reached through `self.<attr>` (any method).
-  const throughAttribute = new Map<string, Node[]>();
-  for (const m of all) {
-    const self = m.info.selfName!;
-    for (const s of m.stores) {
-      const attr = containerAttribute(s);
-      if (!attr || isWeak(attr) || !heldNames(s.value).some((id) => id.text === self)) continue;
-      const owner = attr.childForFieldName('object');
-      if (owner?.type === 'attribute' && owner.childForFieldName('object')?.text === self) {
-        const key = owner.childForFieldName('attribute')?.text ?? '';
-        throughAttribute.set(key, [...(throughAttribute.get(key) ?? []), s.node]);
-      }
-    }
-    for (const c of adderCalls(m, adders)) {
-      if (!c.args.some((a) => unparenthesize(a).text === self)) continue;
-      const owner = unparenthesize(c.owner);
-      if (owner.type === 'attribute' && owner.childForFieldName('object')?.text === self) {
-        const key = owner.childForFieldName('attribute')?.text ?? '';
-        throughAttribute.set(key, [...(throughAttribute.get(key) ?? []), c.node]);
-      }
-    }
-  }
-
-  for (const m of all) {
-    const self = m.info.selfName!;
-    for (const s of m.stores) {
-      if (s.kind !== 'attribute') continue;
-      const value = unparenthesize(s.value);
-      if (value.type !== 'identifier') continue;
-      const object = s.target.childForFieldName('object');
-      const attrName = s.target.childForFieldName('attribute')?.text ?? '';
-      if (object?.type !== 'identifier') continue;
-      if (object.text === self && value.text !== self) {
-        // Pattern A: `self.parent = parent` + `parent.children.append(self)` (or through `self.parent`).
-        const forward: Node[] = [];
-        for (const f of m.stores) {
-          const attr = containerAttribute(f);
-          if (!attr || isWeak(attr) || !heldNames(f.value).some((id) => id.text === self)) continue;
-          if (rootIdentifier(attr)?.text === value.text) forward.push(f.node);
-        }
-        for (const c of adderCalls(m, adders)) {
-          if (unparenthesize(c.owner).text === value.text && c.args.some((a) => unparenthesize(a).text === self)) forward.push(c.node);
-        }
-        forward.push(...(throughAttribute.get(attrName) ?? []));
-        if (forward.length === 0) continue;
-        found.push({
-          store: s.node,
-          value,
-          mayBeNone: true,
-          forward,
-          message:
-            `\`${s.target.text}\` refers back to \`${value.text}\`, which also holds this instance: every parent–child pair is a reference cycle, ` +
-            `so a tree that is no longer used stays in memory until the cyclic garbage collector runs, not when its last outside reference goes away; ` +
-            `make the back-reference weak (\`weakref.proxy\` or \`weakref.ref\`).${note}`,
-        });
-      } else if (object.text !== self && value.text === self) {
-        // Pattern B: `child.parent = self` + `self.children.append(child)`.
-        const child = object.text;
-        const forward: Node[] = [];
-        for (const f of m.stores) {
-          const attr = containerAttribute(f);
-          if (!attr || isWeak(attr) || rootIdentifier(attr)?.text !== self) continue;
-          if (heldNames(f.value).some((id) => id.text === child)) forward.push(f.node);
-        }
-        if (forward.length === 0) continue;
-        found.push({
-          store: s.node,
-          value,
-          mayBeNone: false,
-          forward,
-          message:
-            `\`${s.target.text}\` refers back to \`${self}\`, which also holds \`${child}\`: every parent–child pair is a reference cycle, ` +
-            `so a tree that is no longer used stays in memory until the cyclic garbage collector runs, not when its last outside reference goes away; ` +
-            `make the back-reference weak (\`weakref.proxy\` or \`weakref.ref\`).${note}`,
-        });
-      }
-    }
-  }
-  return found;
-}
 
 export const rule: Rule = {
   code: 'LL502',
@@ -229,16 +41,14 @@ export const rule: Rule = {
       }
     }
     const classes = new Map<number, Node>();
-    let scopes: ScopeIndex | undefined;
     for (const b of backs) {
       if (!holds.has(`${b.object}>${b.value}`) && !holds.has(`${b.object}>${b.object}.${b.attr}`)) continue;
-      scopes ??= new ScopeIndex(context.root);
-      const fn = scopes.scopeOf(b.node);
-      const cls = fn.type === 'function_definition' ? classOfMethod(fn) : undefined;
+      const fn = context.semantic.frameNodeOf(b.node);
+      const cls = fn.type === 'function_definition' ? context.semantic.classOfMethod(fn) : undefined;
       if (cls) classes.set(cls.startIndex, cls);
     }
     for (const cls of classes.values()) {
-      for (const ref of parentBackReferences(cls, context, scopes!)) {
+      for (const ref of parentBackReferences(cls, context)) {
         const related: RelatedLocation[] = ref.forward.map((f) => ({ start: f.startIndex, end: f.endIndex, message: 'the parent holds the child here' }));
         const fix: Fix = {
           title: 'Make the back-reference a `weakref.proxy`',

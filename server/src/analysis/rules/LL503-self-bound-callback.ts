@@ -1,15 +1,14 @@
 // LL503 self-bound-callback: an instance stores something that refers back to itself — a bound
 // method of its own, a lambda or nested function that uses `self` — so it is its own cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { classMethods, mentionsName, MethodInfo, methodInfo, parameterNames, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
-import { enclosingScope } from '../syntax';
+import { classMethods, MethodInfo, methodInfo, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
 import type { Rule, RuleContext } from '../types';
 
 const METACLASS_SELF = new Set(['cls', 'mcs', 'mcls', 'metacls']);
 const BINDERS = new Set(['functools.partial', 'functools.partialmethod', 'types.MethodType']);
 
 /** Does a lambda or def hold `selfName` of the enclosing method strongly, in a default or its closure? */
-function closesOver(fn: Node, selfName: string): boolean {
+function closesOver(fn: Node, selfName: string, context: RuleContext): boolean {
   const params = fn.childForFieldName('parameters');
   if (params) {
     for (const p of params.namedChildren) {
@@ -18,29 +17,20 @@ function closesOver(fn: Node, selfName: string): boolean {
       if (value && rootIdentifier(value)?.text === selfName) return true;
     }
   }
-  if (parameterNames(fn).has(selfName)) return false;
-  const body = fn.childForFieldName('body');
-  if (!body || !mentionsName(body, selfName)) return false;
-  // A function that binds the name itself (`self = selfref()`) uses a local, not the closure.
-  if (fn.type === 'function_definition') {
-    for (const a of body.descendantsOfType(['assignment', 'named_expression'])) {
-      const target = a?.childForFieldName(a.type === 'assignment' ? 'left' : 'name');
-      if (target?.type === 'identifier' && target.text === selfName && enclosingScope(a!)?.equals(fn)) return false;
-    }
-  }
-  return true;
+  // The closure holds `self` when the function's code (or code nested in it) reads the method's
+  // own `self`: not a parameter, local or comprehension variable of the same name.
+  return context.semantic.readsFromEnclosing(fn, selfName);
 }
 
-/** `def name` defined in the method body itself (not deeper), if any. */
-function nestedFunction(method: Node, name: string): Node | undefined {
-  const body = method.childForFieldName('body');
-  if (!body || !definesFunction(method, name)) return undefined;
-  let found: Node | undefined;
-  for (const def of body.descendantsOfType('function_definition')) {
-    if (!def || def.childForFieldName('name')?.text !== name) continue;
-    if (enclosingScope(def)?.equals(method)) found = def;
-  }
-  return found;
+/** `def name` that the method body itself binds (not deeper), if any: the last one. */
+function nestedFunction(method: Node, name: string, context: RuleContext): Node | undefined {
+  // A textual pre-filter (it only decides whether to build the method's scope): no `def name`
+  // in the method's text, no such function.
+  if (!new RegExp(`\\bdef\\s+${name}\\b`, 'u').test(method.text)) return undefined;
+  const bindings = context.semantic.scopeFor(method).bindingsOf(name);
+  const defs = bindings.filter((b) => b.kind === 'function').map((b) => b.node.parent);
+  const last = defs[defs.length - 1];
+  return last?.type === 'function_definition' ? last : undefined;
 }
 
 interface Verdict {
@@ -66,11 +56,11 @@ function judge(value: Node, method: Node, selfName: string, methods: Map<string,
   const own = isOwnMethod(v, selfName, methods);
   if (own) return { what: `the bound method \`${selfName}.${own}\`, which refers back to \`${selfName}\``, advice: METHOD_ADVICE };
   if (v.type === 'lambda') {
-    return closesOver(v, selfName) ? { what: `a lambda that uses \`${selfName}\``, advice: CLOSURE_ADVICE } : undefined;
+    return closesOver(v, selfName, context) ? { what: `a lambda that uses \`${selfName}\``, advice: CLOSURE_ADVICE } : undefined;
   }
   if (v.type === 'identifier') {
-    const def = nestedFunction(method, v.text);
-    return def && closesOver(def, selfName) ? { what: `the nested function \`${v.text}\`, which refers to \`${selfName}\``, advice: CLOSURE_ADVICE } : undefined;
+    const def = nestedFunction(method, v.text, context);
+    return def && closesOver(def, selfName, context) ? { what: `the nested function \`${v.text}\`, which refers to \`${selfName}\``, advice: CLOSURE_ADVICE } : undefined;
   }
   if (v.type === 'call') {
     const fn = v.childForFieldName('function');
@@ -90,24 +80,13 @@ function judge(value: Node, method: Node, selfName: string, methods: Map<string,
   return undefined;
 }
 
-/** A cheap test on the value's text before any navigation: can it hold `name`? */
+/** A textual pre-filter on the value, before any navigation (it only decides whether to look): can it hold `name`? */
 function mayHold(value: Node, name: string): boolean {
   const text = value.text;
   const v = unparenthesize(value);
   if (v.type === 'identifier') return true; // a nested def: checked against the method later
   if (v.type === 'attribute') return v.text.startsWith(name + '.') || v.text.startsWith(name + ' ');
   return text.includes(name);
-}
-
-/** `def name(` somewhere in the method's text. */
-function definesFunction(method: Node, name: string): boolean {
-  const text = method.text;
-  let at = text.indexOf('def ' + name);
-  while (at !== -1) {
-    if (/^def\s+[^\s(]+\s*\(/.test(text.slice(at, at + name.length + 40)) && text.slice(at + 4).trimStart().startsWith(name)) return true;
-    at = text.indexOf('def ' + name, at + 1);
-  }
-  return false;
 }
 
 export const rule: Rule = {
@@ -133,8 +112,8 @@ export const rule: Rule = {
       const root = rootIdentifier(store.target);
       if (!root) continue;
       if (!mayHold(store.value, root.text)) continue;
-      const scope = enclosingScope(node);
-      if (scope?.type !== 'function_definition') continue;
+      const scope = context.semantic.frameNodeOf(node);
+      if (scope.type !== 'function_definition') continue;
       const info = methodInfo(scope, context);
       if (!info || info.kind !== 'instance' || !info.selfName || root.text !== info.selfName) continue;
       // In a metaclass the instance is a class: classes refer to themselves anyway.

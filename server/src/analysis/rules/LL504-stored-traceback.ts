@@ -1,8 +1,8 @@
 // LL504 stored-traceback: a caught exception (or sys.exc_info()) kept beyond its handler, so its
 // traceback keeps whole frames — and every local variable in them — alive.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
-import { enclosingScope, statementsAtKeyword } from '../syntax';
+import { heldNames, rootIdentifier, storeOf, usesExpression, stripParens as unparenthesize } from '../cycles';
+import { statementsAtKeyword } from '../syntax';
 import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
 
 /** The name bound by `except E as name` (either tree shape), with the handler's block. */
@@ -18,17 +18,13 @@ function handlerBinding(clause: Node): { name: Node; block: Node } | undefined {
   return { name, block };
 }
 
-/** Names declared `global` or `nonlocal` in a scope, with the keyword. */
-function declaredOutside(scope: Node): Map<string, string> {
+/** Names declared `global` or `nonlocal` in a scope, with the keyword (from the scope model). */
+function declaredOutside(scope: Node, context: RuleContext): Map<string, string> {
   const names = new Map<string, string>();
   if (scope.type === 'module') return names;
-  const body = scope.childForFieldName('body');
-  if (!body) return names;
-  for (const decl of body.descendantsOfType(['global_statement', 'nonlocal_statement'])) {
-    if (!decl || !enclosingScope(decl)?.equals(scope)) continue;
-    const keyword = decl.type === 'global_statement' ? 'global' : 'nonlocal';
-    for (const id of decl.namedChildren) if (id?.type === 'identifier') names.set(id.text, keyword);
-  }
+  const s = context.semantic.scopeFor(scope);
+  for (const name of s.globals) names.set(name, 'global');
+  for (const name of s.nonlocals) names.set(name, 'nonlocal');
   return names;
 }
 
@@ -41,43 +37,52 @@ function bindingHandler(node: Node, name: string): Node | undefined {
   return undefined;
 }
 
+/** Does a `raise` statement raise (or chain from) `name`? A bare `raise` re-raises the handler's exception. */
 function raises(stmt: Node, name: string): boolean {
   const value = stmt.namedChildren.find((c) => c && c.type !== 'comment');
   if (!value) return true; // bare `raise`
   const cause = stmt.childForFieldName('cause');
-  const words = (n: Node | null) => !!n && new RegExp(`(^|[^\\w.])${name.replace(/[.[\]]/g, '\\$&')}\\b`).test(n.text);
-  return words(value) || words(cause);
+  return usesExpression(value, name) || (!!cause && usesExpression(cause, name));
 }
 
-/** The text of every `raise` statement, and of every `finally` block, computed once per file. */
-const RAISE = new Set(['raise_statement']);
-
+/** The `raise` statements of the file, found once per analysis. */
 class FileFacts {
-  private raiseTexts?: string[];
+  private raiseStatements?: Node[];
 
   constructor(private readonly context: RuleContext) {}
 
+  /** Does some `raise` of the file raise what `expr` holds (`raise self.error`, `raise errors[0]`)? */
   raisedLater(expr: string): boolean {
-    this.raiseTexts ??= statementsAtKeyword(this.context.root, this.context.text, 'raise', RAISE).map((r) => r.text);
-    const re = new RegExp(`(^|[^\\w.])${expr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w])`);
-    return this.raiseTexts.some((t) => re.test(t));
+    // `statementsAtKeyword` looks for the word in the text and keeps only real `raise` statements.
+    this.raiseStatements ??= statementsAtKeyword(this.context.root, this.context.text, 'raise', RAISE);
+    return this.raiseStatements.some((r) => r.namedChildren.some((c) => !!c && c.type !== 'comment' && usesExpression(c, expr)));
   }
 }
 
-/** Does a `finally` block in this scope delete, clear or reset `expr`? */
-function releasedInFinally(scope: Node, expr: string): boolean {
+const RAISE = new Set(['raise_statement']);
+
+/** Does a `finally` block in this scope delete, clear or reset `expr` (`del x`, `x = None`, `a = x = None`, `x.clear()`)? */
+function releasedInFinally(scope: Node, expr: string, context: RuleContext): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return false;
-  const escaped = expr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const patterns = [
-    new RegExp(`^\\s*del\\s+(.*,\\s*)?${escaped}\\s*(,|$)`, 'm'),
-    new RegExp(`^\\s*${escaped}\\s*=\\s*None\\s*$`, 'm'),
-    new RegExp(`^\\s*(.*=\\s*)?${escaped}\\s*=\\s*None\\s*$`, 'm'),
-    new RegExp(`^\\s*${escaped}\\.clear\\(\\)`, 'm'),
-  ];
+  const wanted = expr.replace(/\s+/g, '');
+  const same = (n: Node | null | undefined) => !!n && unparenthesize(n).text.replace(/\s+/g, '') === wanted;
   for (const fin of body.descendantsOfType('finally_clause')) {
-    if (!fin || !enclosingScope(fin)?.equals(scope)) continue;
-    if (patterns.some((p) => p.test(fin.text))) return true;
+    if (!fin || !context.semantic.frameNodeOf(fin).equals(scope)) continue;
+    for (const n of fin.descendantsOfType(['delete_statement', 'assignment', 'call'])) {
+      if (!n || !context.semantic.frameNodeOf(n).equals(scope)) continue;
+      if (n.type === 'delete_statement') {
+        if (n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c])).some(same)) return true;
+      } else if (n.type === 'assignment') {
+        // `x = None`, and each target of a chain `a = x = None`.
+        let last: Node | null = n;
+        while (last?.type === 'assignment' && last.childForFieldName('right')?.type === 'assignment') last = last.childForFieldName('right');
+        if (same(n.childForFieldName('left')) && unparenthesize(last?.childForFieldName('right') ?? n).type === 'none') return true;
+      } else {
+        const fn = n.childForFieldName('function');
+        if (fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'clear' && same(fn.childForFieldName('object'))) return true;
+      }
+    }
   }
   return false;
 }
@@ -97,17 +102,18 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
   const binding = handlerBinding(clause);
   if (!binding) return;
   const name = binding.name.text;
-  const scope = enclosingScope(clause);
-  if (!scope) return;
+  const scope = context.semantic.frameNodeOf(clause);
   // A handler that re-raises hands the exception (and its traceback) on anyway.
   const handlerRaises = binding.block
     .descendantsOfType('raise_statement')
-    .filter((r): r is Node => !!r && enclosingScope(r)!.equals(scope) && !!bindingHandler(r, name)?.equals(clause));
+    .filter((r): r is Node => !!r && context.semantic.frameNodeOf(r).equals(scope) && !!bindingHandler(r, name)?.equals(clause));
   if (handlerRaises.some((r) => raises(r, name))) return;
-  const outside = declaredOutside(scope);
+  // Built only when a store to a plain name needs it (it builds the scope).
+  let declared: Map<string, string> | undefined;
+  const outside = { has: (n: string) => (declared ??= declaredOutside(scope, context)).has(n), get: (n: string) => (declared ??= declaredOutside(scope, context)).get(n) };
   const moduleLike = scope.type === 'module' || scope.type === 'class_definition';
   for (const node of binding.block.descendantsOfType(['assignment', 'call'])) {
-    if (!node || !enclosingScope(node)?.equals(scope) || !bindingHandler(node, name)?.equals(clause)) continue;
+    if (!node || !context.semantic.frameNodeOf(node).equals(scope) || !bindingHandler(node, name)?.equals(clause)) continue;
     let store = storeOf(node);
     let where: string;
     let keeper: string;
@@ -119,7 +125,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
       const right = node.childForFieldName('right');
       if (left?.type !== 'identifier' || !right || left.text === name) continue;
       if (!moduleLike && !outside.has(left.text)) continue;
-      if (moduleLike && deletedLater(scope, left, node, context.text)) continue;
+      if (moduleLike && deletedLater(scope, left, node, context)) continue;
       store = { node, target: left, value: right, kind: 'attribute' };
       keeper = left.text;
       where = moduleLike ? `${scope.type === 'module' ? 'The module-level name' : 'The class attribute'} \`${left.text}\`` : `The ${outside.get(left.text)} \`${left.text}\``;
@@ -131,7 +137,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     // `new.__cause__ = e` chains exceptions, as `raise new from e` does.
     const slot = store.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
     if (slot === '__cause__' || slot === '__context__') continue;
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper)) continue;
+    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) continue;
     // `new.__cause__ = e` … `raise new`: the object that keeps it is raised by this handler.
     const keeperRoot = rootIdentifier(store.target)?.text;
     if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot))) continue;
@@ -166,14 +172,13 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
     value = holder;
     holder = holder.parent;
   }
-  const scope = enclosingScope(call);
-  if (!scope) return;
+  const scope = context.semantic.frameNodeOf(call);
   const shown = `${fn!.text}()${expr.equals(call) ? '' : expr.text.slice(call.text.length)}`;
   if (holder?.type === 'argument_list') {
     const store = storeOf(holder.parent!);
     if (!store || !store.value.equals(value)) return;
     const keeper = storeTargetText(store.target, store.kind);
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper)) return;
+    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) return;
     context.report({
       node: store.node,
       message: `\`${keeper}\` keeps \`${shown}\`: its traceback keeps every frame from here to where the exception was raised alive, with all their local variables; store what you need from it instead`,
@@ -185,7 +190,7 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   if (!left) return;
   if (left.type === 'attribute' || left.type === 'subscript') {
     const keeper = storeTargetText(left, left.type);
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper)) return;
+    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) return;
     context.report({
       node: holder,
       message: `\`${left.text}\` keeps \`${shown}\`: its traceback keeps every frame from here to where the exception was raised alive, with all their local variables; store what you need from it instead`,
@@ -202,16 +207,16 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   } else return;
   if (names.length === 0) return;
   const moduleLike = scope.type === 'module' || scope.type === 'class_definition';
-  const outside = declaredOutside(scope);
+  const outside = declaredOutside(scope, context);
   // A local forms a cycle only with a traceback that runs through this very frame: one caught
   // by an `except` clause of this function. Elsewhere (a helper called from a handler) the
   // traceback starts in the caller's frame and the local dies with this one.
   const inOwnHandler = insideHandler(holder, scope);
   const kept = names.filter((n) => {
-    if (raisedInScope(scope, n.text) || aliasesOf(scope, n.text).some((a) => raisedInScope(scope, a))) return false;
-    if (moduleLike) return !deletedLater(scope, n, holder, context.text);
+    if (raisedInScope(scope, n.text, context) || aliasesOf(scope, n.text, context).some((a) => raisedInScope(scope, a, context))) return false;
+    if (moduleLike) return !deletedLater(scope, n, holder, context);
     if (outside.has(n.text)) return true;
-    return inOwnHandler && !releasedInFinally(scope, n.text);
+    return inOwnHandler && !releasedInFinally(scope, n.text, context);
   });
   if (kept.length === 0) return;
   const list = kept.map((n) => `\`${n.text}\``).join(' and ');
@@ -238,37 +243,37 @@ function insideHandler(node: Node, scope: Node): boolean {
 }
 
 /** Names assigned from `name` in this scope (`details = exc_details`). */
-function aliasesOf(scope: Node, name: string): string[] {
+function aliasesOf(scope: Node, name: string, context: RuleContext): string[] {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return [];
   const out: string[] = [];
   for (const a of body.descendantsOfType('assignment')) {
     const left = a?.childForFieldName('left');
     const right = a?.childForFieldName('right');
-    if (left?.type === 'identifier' && right?.type === 'identifier' && right.text === name && enclosingScope(a!)?.equals(scope)) out.push(left.text);
+    if (left?.type === 'identifier' && right?.type === 'identifier' && right.text === name && context.semantic.frameNodeOf(a!).equals(scope)) out.push(left.text);
   }
   return out;
 }
 
-function raisedInScope(scope: Node, name: string): boolean {
+function raisedInScope(scope: Node, name: string, context: RuleContext): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return false;
-  return body.descendantsOfType('raise_statement').some((r) => !!r && enclosingScope(r)?.equals(scope) && raises(r, name) && r.namedChildCount > 0);
+  return body.descendantsOfType('raise_statement').some((r) => !!r && context.semantic.frameNodeOf(r).equals(scope) && raises(r, name) && r.namedChildCount > 0);
 }
 
 /** A later `del name` at the same level of a module or class body. */
-function deletedLater(scope: Node, name: Node, assign: Node, text: string): boolean {
+function deletedLater(scope: Node, name: Node, assign: Node, context: RuleContext): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return false;
-  // A text test first: walking every `del` of a module per handler is what made this rule slow.
-  const later = text.slice(assign.endIndex, body.endIndex);
-  // (A `del` may span lines inside brackets: allow some distance between it and the name.)
+  // A textual pre-filter first (it only decides whether to look): walking every `del` of a module
+  // per handler is what made this rule slow. A `del` may span lines inside brackets: allow some
+  // distance between it and the name.
+  const later = context.text.slice(assign.endIndex, body.endIndex);
   if (!new RegExp(`\\bdel\\b[\\s\\S]{0,300}?${name.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(later)) return false;
   for (const del of body.descendantsOfType('delete_statement')) {
-    // Cheapest tests first: `enclosingScope` climbs parents, which tree-sitter finds from the root.
     if (!del || del.startIndex < assign.endIndex || !del.text.includes(name.text)) continue;
     if (!del.descendantsOfType('identifier').some((id) => id?.text === name.text)) continue;
-    if (enclosingScope(del)?.equals(scope)) return true;
+    if (context.semantic.frameNodeOf(del).equals(scope)) return true;
   }
   return false;
 }

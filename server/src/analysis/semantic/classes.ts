@@ -10,7 +10,12 @@ export type MethodKind = 'instance' | 'class' | 'static' | 'property';
 /** Methods that add to a container in place. */
 export const GROWING_METHODS = new Set(['append', 'extend', 'insert', 'add', 'update', 'setdefault', 'appendleft', 'extendleft', 'put', 'put_nowait', '__setitem__']);
 /** Methods that take entries out of a container (the one list every rule uses). */
-export const REMOVING_METHODS = new Set(['pop', 'popitem', 'remove', 'discard', 'clear', 'popleft', 'get_nowait', '__delitem__', 'difference_update', 'intersection_update']);
+export const REMOVING_METHODS = new Set([
+  'pop', 'popitem', 'popleft', 'remove', 'discard', 'clear', 'get_nowait', '__delitem__',
+  'difference_update', 'intersection_update', 'symmetric_difference_update',
+  // `Counter.subtract`, and the in-place `-=` / `&=` spelled as calls.
+  'subtract', '__isub__', '__iand__',
+]);
 
 export interface AttributeUse {
   /** The `self.x` attribute node. */
@@ -43,6 +48,26 @@ export interface ClassModel {
   methods: Map<string, MethodModel>;
 }
 
+const STATIC_DECORATORS = new Set(['staticmethod', 'builtins.staticmethod', 'abc.abstractstaticmethod']);
+const CLASS_DECORATORS = new Set(['classmethod', 'builtins.classmethod', 'abc.abstractclassmethod']);
+/** Compound statements of a class body whose blocks still define methods of the class. */
+const CLASS_BODY_BLOCKS = new Set(['if_statement', 'elif_clause', 'else_clause', 'try_statement', 'except_clause', 'except_group_clause', 'finally_clause', 'with_statement']);
+
+/** The defs of a class body in document order, also those under its `if`/`try`/`with` statements. */
+function methodDefinitions(body: Node | null): Node[] {
+  const out: Node[] = [];
+  const visit = (block: Node): void => {
+    for (const stmt of block.namedChildren) {
+      if (!stmt) continue;
+      const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+      if (def?.type === 'function_definition') out.push(def);
+      else if (CLASS_BODY_BLOCKS.has(stmt.type) || (stmt.type === 'block' && CLASS_BODY_BLOCKS.has(block.type))) visit(stmt);
+    }
+  };
+  if (body) visit(body);
+  return out;
+}
+
 const ENUM_BASES = /^(enum\.)?(Enum|IntEnum|StrEnum|Flag|IntFlag|ReprEnum)$/;
 const EXCEPTION_NAME = /(Error|Exception|Warning|Exit|Interrupt)$/;
 
@@ -61,6 +86,7 @@ export function decoratorCallee(decorator: Node): Node | undefined {
 
 export class ClassTable {
   private readonly models = new Map<number, ClassModel>();
+  private readonly shadowed = new Map<number, MethodModel>();
 
   constructor(
     private readonly scopes: ScopeTable,
@@ -75,10 +101,17 @@ export class ClassTable {
     return model;
   }
 
-  /** The class a def is a method of (directly in its body), if any. */
+  /**
+   * The class a def is a method of, if any: a def in the class body, also under an `if`, `try` or
+   * `with` of the body (`if sys.version_info >= …: def m(self): …` defines a method too).
+   */
   classOfMethod(fn: Node): Node | undefined {
     let p = fn.parent;
     if (p?.type === 'decorated_definition') p = p.parent;
+    while (p?.type === 'block' && p.parent && CLASS_BODY_BLOCKS.has(p.parent.type)) {
+      p = p.parent;
+      while (p && p.type !== 'block' && CLASS_BODY_BLOCKS.has(p.type)) p = p.parent;
+    }
     if (p?.type !== 'block') return undefined;
     const cls = p.parent;
     return cls?.type === 'class_definition' ? cls : undefined;
@@ -90,7 +123,15 @@ export class ClassTable {
     if (!cls) return undefined;
     const name = fn.childForFieldName('name')?.text;
     const m = name ? this.model(cls).methods.get(name) : undefined;
-    return m && m.node.equals(fn) ? m : [...this.model(cls).methods.values()].find((x) => x.node.equals(fn));
+    if (m && m.node.equals(fn)) return m;
+    // A def that a later one of the same name replaces (a property's getter before its setter)
+    // is still a method while its body runs.
+    let shadowed = this.shadowed.get(fn.id);
+    if (!shadowed) {
+      shadowed = this.method0(fn);
+      if (shadowed) this.shadowed.set(fn.id, shadowed);
+    }
+    return shadowed;
   }
 
   private build(cls: Node): ClassModel {
@@ -113,10 +154,7 @@ export class ClassTable {
     });
     const names = bases.map((b) => b.qualified ?? b.node.text);
     const methods = new Map<string, MethodModel>();
-    for (const stmt of cls.childForFieldName('body')?.namedChildren ?? []) {
-      if (!stmt) continue;
-      const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
-      if (def?.type !== 'function_definition') continue;
+    for (const def of methodDefinitions(cls.childForFieldName('body'))) {
       const m = this.method0(def);
       if (m) methods.set(m.name, m);
     }
@@ -143,13 +181,26 @@ export class ClassTable {
       return callee ? (this.qualifiedName(callee) ?? callee.text) : '';
     });
     let kind: MethodKind = 'instance';
-    if (decoratorNames.some((d) => d === 'staticmethod' || d === 'builtins.staticmethod')) kind = 'static';
-    else if (decoratorNames.some((d) => d === 'classmethod' || d === 'builtins.classmethod')) kind = 'class';
+    if (decoratorNames.some((d) => STATIC_DECORATORS.has(d))) kind = 'static';
+    else if (decoratorNames.some((d) => CLASS_DECORATORS.has(d))) kind = 'class';
     else if (decoratorNames.some((d) => /(^|\.)(property|cached_property)$/.test(d) || /\.(setter|getter|deleter)$/.test(d))) kind = 'property';
     else if (name === '__new__' || name === '__init_subclass__' || name === '__class_getitem__') kind = 'class';
     const first = def.childForFieldName('parameters')?.namedChildren.find((p) => p && p.type !== 'comment');
     const receiver = kind === 'static' || !first || first.type === 'list_splat_pattern' || first.type === 'dictionary_splat_pattern' ? undefined : parameterName(first);
-    return { name, node: def, kind, receiver, decorators, attributes: receiver ? this.attributeUses(def, receiver) : new Map() };
+    // The attribute uses are collected on first access: most questions about a method (its kind,
+    // its receiver) need no walk of its body.
+    let attributes: Map<string, AttributeUse[]> | undefined;
+    const uses = () => (attributes ??= receiver ? this.attributeUses(def, receiver) : new Map());
+    return {
+      name,
+      node: def,
+      kind,
+      receiver,
+      decorators,
+      get attributes() {
+        return uses();
+      },
+    };
   }
 
   /** `self.x` uses in a method, `self` resolved to the method's own first parameter. */
@@ -176,26 +227,46 @@ export class ClassTable {
 
 /** What an access `obj.x` does to the attribute x (or to the container it holds). */
 export function attributeUseKind(attr: Node): AttributeUse['kind'] {
-  const parent = attr.parent;
+  return containerUseKind(attr);
+}
+
+/**
+ * What the code around an expression that holds a container (a name `x`, an attribute `obj.x`)
+ * does with it: binds it (`set`), deletes it (`delete`), adds to it in place (`grow`: a growing
+ * method called, an item assigned, `+=`), takes entries out (`remove`: a removing method, called or
+ * passed on as a callback, `del x[k]`, a slice assignment, `-=` / `&=` / `^=`), or only reads it.
+ * The one answer the container rules (LL301, LL303) and the class model share.
+ */
+export function containerUseKind(expr: Node): AttributeUse['kind'] {
+  const parent = expr.parent;
   if (!parent) return 'read';
-  if ((parent.type === 'assignment' || parent.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(attr)) {
-    return parent.type === 'augmented_assignment' ? 'grow' : 'set';
+  if ((parent.type === 'assignment' || parent.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(expr)) {
+    if (parent.type === 'assignment') return 'set';
+    return SHRINKING_OPERATORS.has(parent.childForFieldName('operator')?.text ?? '') ? 'remove' : 'grow';
   }
   if (parent.type === 'pattern_list' || parent.type === 'tuple_pattern') return 'set';
-  if (parent.type === 'delete_statement' || (parent.type === 'expression_list' && parent.parent?.type === 'delete_statement')) return 'delete';
-  if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(attr)) {
+  if (isDeleted(parent)) return 'delete';
+  if (parent.type === 'attribute' && parent.childForFieldName('object')?.equals(expr)) {
     const method = parent.childForFieldName('attribute')?.text ?? '';
+    if (REMOVING_METHODS.has(method)) return 'remove';
     const call = parent.parent;
-    if (call?.type === 'call' && call.childForFieldName('function')?.equals(parent)) {
-      if (GROWING_METHODS.has(method)) return 'grow';
-      if (REMOVING_METHODS.has(method)) return 'remove';
-    }
+    if (call?.type === 'call' && call.childForFieldName('function')?.equals(parent) && GROWING_METHODS.has(method)) return 'grow';
     return 'read';
   }
-  if (parent.type === 'subscript' && parent.childForFieldName('value')?.equals(attr)) {
+  if (parent.type === 'subscript' && parent.childForFieldName('value')?.equals(expr)) {
     const holder = parent.parent;
-    if ((holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(parent)) return 'grow';
-    if (holder?.type === 'delete_statement' || (holder?.type === 'expression_list' && holder.parent?.type === 'delete_statement')) return 'remove';
+    if ((holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(parent)) {
+      // `x[a:b] = …` replaces a range, which may shrink it.
+      return parent.childForFieldName('subscript')?.type === 'slice' ? 'remove' : 'grow';
+    }
+    if (holder && isDeleted(holder)) return 'remove';
   }
   return 'read';
+}
+
+const SHRINKING_OPERATORS = new Set(['-=', '&=', '^=']);
+
+/** Is this node (a target's parent) a `del` statement or the target list of one? */
+function isDeleted(node: Node): boolean {
+  return node.type === 'delete_statement' || (node.type === 'expression_list' && node.parent?.type === 'delete_statement');
 }

@@ -11,11 +11,13 @@ import { ValueClasses } from './values';
 
 export type { Binding, BindingKind, Scope, ScopeKind } from './scopes';
 export type { AttributeUse, ClassModel, MethodKind, MethodModel } from './classes';
-export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind } from './classes';
+export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind, containerUseKind } from './classes';
 export type { FlowDomain, FlowOutcome } from './flow';
 export { catchesAll } from './flow';
 export { firstRaising, isAssertion, nodeMayRaise, plainAttributeRead } from './raising';
 export type { ParameterFate } from './summaries';
+
+const COMPREHENSION_NODES = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
 
 export class SemanticModel<F = unknown> {
   readonly scopes: ScopeTable;
@@ -47,8 +49,83 @@ export class SemanticModel<F = unknown> {
     return this.scopes.scopeFor(node);
   }
 
+  /**
+   * The node of the scope whose own code holds `node`: a def, lambda, class, comprehension, or the
+   * module (the tree's root). A def's decorators, defaults and annotations belong to the scope
+   * around it.
+   */
+  scopeNodeOf(node: Node): Node {
+    return this.scopes.enclosingScopeNode(node);
+  }
+
+  /** Is `node` the own code of the scope opened by `scopeNode` (not of a scope nested in it)? */
+  inScope(node: Node, scopeNode: Node): boolean {
+    return this.scopeNodeOf(node).equals(scopeNode);
+  }
+
+  /**
+   * The function, class or module scope around `node`, comprehensions skipped: the frame whose code
+   * runs it (a comprehension's code runs when, and where, the expression is evaluated).
+   */
+  frameNodeOf(node: Node): Node {
+    // No scope is built to answer this.
+    let n = this.scopeNodeOf(node);
+    while (COMPREHENSION_NODES.has(n.type)) n = this.scopeNodeOf(n);
+    return n;
+  }
+
+  /**
+   * The def or lambda whose call runs `node` (class bodies and comprehensions run in the frame
+   * around them); undefined when it runs at import time (module level, or a class body there).
+   */
+  functionRunning(node: Node): Node | undefined {
+    let f = this.frameNodeOf(node);
+    while (f.type === 'class_definition') f = this.frameNodeOf(f);
+    return f.type === 'function_definition' || f.type === 'lambda' ? f : undefined;
+  }
+
+  /**
+   * Every read of `name` that resolves to `scope`'s variable: in `scope` itself and in the scopes
+   * nested in it that do not bind the name themselves.
+   */
+  readsOf(scope: Scope, name: string): Node[] {
+    const out: Node[] = [];
+    const visit = (s: Scope): void => {
+      const refs = s.references.get(name);
+      if (refs && this.scopes.resolveScope(name, s) === scope) out.push(...refs);
+      for (const c of s.childNodes) {
+        const child = this.scopes.scopeFor(c);
+        if (!child.isLocal(name)) visit(child);
+      }
+    };
+    visit(scope);
+    return out;
+  }
+
+  /**
+   * Does the def or lambda `fn` (or a scope nested in it) read `name` as a variable of a scope around
+   * `fn` — a free variable its closure holds? A parameter or local of the same name is its own.
+   */
+  readsFromEnclosing(fn: Node, name: string): boolean {
+    const scope = this.scopes.scopeFor(fn);
+    if (scope.isLocal(name) || !scope.parent) return false;
+    const outer = this.scopes.resolveScope(name, scope.parent);
+    if (!outer || outer.kind === 'module') return false;
+    const reads = (s: Scope): boolean => {
+      if (s.isLocal(name) && !s.nonlocals.has(name)) return false;
+      if ((s.references.has(name) || s.nonlocals.has(name)) && this.scopes.resolveScope(name, s) === outer) return true;
+      return s.childNodes.some((c) => reads(this.scopes.scopeFor(c)));
+    };
+    return reads(scope);
+  }
+
   isBinding(id: Node): boolean {
     return this.scopes.isBinding(id);
+  }
+
+  /** The binding an identifier makes (with its kind: assignment, augmented, loop, …), if it makes one. */
+  bindingAt(id: Node): Binding | undefined {
+    return this.scopes.bindingAt(id);
   }
 
   /** The bindings a name read at `id` may see (empty for builtins and unknown names). */
@@ -58,6 +135,16 @@ export class SemanticModel<F = unknown> {
 
   classModel(cls: Node): ClassModel {
     return this.classes.model(cls);
+  }
+
+  /**
+   * The class a module binds to `name` with a class statement (at the top level or under a
+   * module-level `if`/`try`), the first one; for following base classes named in a class header.
+   */
+  moduleClass(name: string): Node | undefined {
+    const binding = this.scopes.module.bindingsOf(name).find((b) => b.kind === 'class');
+    const cls = binding?.node.parent;
+    return cls?.type === 'class_definition' ? cls : undefined;
   }
 
   method(fn: Node): MethodModel | undefined {
