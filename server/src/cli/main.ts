@@ -10,7 +10,8 @@ import { findRule, RULES } from '../analysis/registry';
 import { AnalysisOptions } from '../analysis/types';
 import { DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
 import { digestOf, discoverPythonFiles, encodeSource, isStub, STUB_REASON } from '../workspace/files';
-import { FileJob } from '../workers/check-file';
+import { FileJob, FileResult } from '../workers/check-file';
+import { compileFixed } from './compile-check';
 import { defaultWorkerCount, InProcessRunner, JobOutcome, JobRunner, WorkerPool } from '../workers/pool';
 import { displayPath, FileFailure, FileFindings, toGithub, toJson, toStatistics, toText } from './output';
 import { Progress, PROGRESS_MIN_FILES } from './progress';
@@ -255,6 +256,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   /** Files that could not be read, checked or written: the run says so and exits 2. */
   const failures: FileFailure[] = [];
   const failedPaths = new Set<string>();
+  const pendingDiffs: Array<{ path: string; shown: string; diff: NonNullable<FileResult['diff']> }> = [];
+  const pendingWrites: Array<{ path: string; shown: string; fix: NonNullable<FileResult['fix']> }> = [];
   const fail = (path: string, reason: string, message = `failed on ${displayPath(path)}: ${reason}`) => {
     warn(message);
     failures.push({ path, reason });
@@ -284,28 +287,12 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       else warn(`skipped ${shown}: ${r.unreadable}`);
       return;
     }
-    if (r.diff) {
-      // In the file's own bytes (encoding, BOM), so that patch finds the lines it changes.
-      const bom = r.diff.bom ? '\ufeff' : '';
-      const bytes = encodeSource(unifiedDiff(bom + r.diff.before, bom + r.diff.after, shown.split(sep).join('/')), r.diff.encoding, false);
-      if (bytes) {
-        diff.push(bytes);
-        wouldFix += r.diff.applied;
-        filesToFix++;
-      } else {
-        warn(`no diff for ${shown}: cannot write ${r.diff.encoding} back faithfully`);
-      }
-    }
+    // Fixed texts are compiled by python3 (one process for the run) before they are printed or written.
+    if (r.diff) pendingDiffs.push({ path, shown, diff: r.diff });
     if (r.fix?.unencodable) fail(path, `cannot write ${r.fix.unencodable} back faithfully`, `not fixed ${shown}: cannot write ${r.fix.unencodable} back faithfully`);
     if (r.fix?.bytes) {
-      if (!stdin) {
-        const written = writeFixed(path, r.fix.bytes, r.fix.original);
-        if (written !== true) {
-          fail(path, written, `not fixed ${shown}: ${written}`);
-          return;
-        }
-      }
-      fixed += r.fix.applied;
+      if (!stdin) pendingWrites.push({ path, shown, fix: r.fix });
+      else fixed += r.fix.applied;
     }
     if (stdin && fixing && (!r.error || r.fix)) process.stdout.write(r.fix?.bytes ?? input!);
     if (r.error) {
@@ -364,6 +351,41 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     await fallback?.close();
     if (analyzer) (await analyzer).dispose();
   }
+  // The fixed texts of the run, compiled by python3 at once: one that no longer compiles is
+  // neither printed nor written (its findings, computed on the fixed text, are dropped with it).
+  const compiled = compileFixed([
+    ...pendingDiffs.map((p): [string, string, string] => [p.shown, p.diff.before, p.diff.after]),
+    ...pendingWrites.map((p): [string, string, string] => [p.shown, p.fix.before ?? '', p.fix.after ?? '']),
+  ]);
+  if (compiled.unavailable && opts.verbose) warn(`fixed files not compiled with Python (${compiled.unavailable}); the built-in checks only`);
+  pendingDiffs.forEach(({ path, shown, diff: d }, i) => {
+    const broken = compiled.errors[i];
+    if (broken) {
+      fail(path, `the fixed text would not compile (${broken})`, `no diff for ${shown}: the fixed text would not compile (${broken})`);
+      return;
+    }
+    // In the file's own bytes (encoding, BOM), so that patch finds the lines it changes.
+    const bom = d.bom ? '\ufeff' : '';
+    const bytes = encodeSource(unifiedDiff(bom + d.before, bom + d.after, shown.split(sep).join('/')), d.encoding, false);
+    if (bytes) {
+      diff.push(bytes);
+      wouldFix += d.applied;
+      filesToFix++;
+    } else {
+      warn(`no diff for ${shown}: cannot write ${d.encoding} back faithfully`);
+    }
+  });
+  pendingWrites.forEach(({ path, shown, fix }, i) => {
+    const broken = compiled.errors[pendingDiffs.length + i];
+    const written = broken ? `the fixed text would not compile (${broken}); left as it is` : writeFixed(path, fix.bytes!, fix.original);
+    if (written !== true) {
+      fail(path, written, `not fixed ${shown}: ${written}`);
+      const at = results.findIndex((r) => r.path === path);
+      if (at !== -1) results.splice(at, 1);
+      return;
+    }
+    fixed += fix.applied;
+  });
   const count = results.reduce((n, r) => n + r.findings.length, 0);
   const checked = `Checked ${jobs.length} file${jobs.length === 1 ? '' : 's'}`;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('x') ? 'es' : 's'}`;

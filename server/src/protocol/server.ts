@@ -20,6 +20,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AnalysisResult, Analyzer, AnalyzedFinding } from '../analysis/engine';
 import { analyzeIncrementally } from '../analysis/incremental';
+import { withFileLineBreaks } from '../analysis/indentation';
 import { describeGenerated } from '../analysis/generated';
 import { DEFAULT_MAX_FILE_SIZE, isStub, STUB_REASON } from '../workspace/files';
 import { version } from '../version';
@@ -314,7 +315,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
             range: { start: doc.lsp.positionAt(e.start), end: doc.lsp.positionAt(e.end) },
             newText: e.text,
           });
-          for (const fix of data.fixes) {
+          const original = doc.lsp.getText();
+          for (const fix of data.fixes.map((f) => withFileLineBreaks(original, f))) {
             actions.push({
               title: fix.safety === 'safe' ? fix.title : `${fix.title} (unsafe)`,
               kind: CodeActionKind.QuickFix,
