@@ -117,10 +117,12 @@ export class LspClient {
 
   /** Spawns the server; call initialize() next (or use startServer()). */
   /** Spawns the server as vscode-languageclient does (it always adds --clientProcessId). */
-  static spawn(): LspClient {
-    const proc = spawn(process.execPath, [SERVER, 'server', '--stdio', `--clientProcessId=${process.pid}`], {
+  /** `options.env`: extra environment (test-only knobs); `options.args`: extra server arguments. */
+  static spawn(options: { env?: Record<string, string>; args?: string[] } = {}): LspClient {
+    const proc = spawn(process.execPath, [SERVER, 'server', '--stdio', `--clientProcessId=${process.pid}`, ...(options.args ?? [])], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ? { ...process.env, ...options.env } : process.env,
     });
     return new LspClient(proc);
   }

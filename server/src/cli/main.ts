@@ -19,7 +19,7 @@ import { toSarif } from './sarif';
 import { unifiedDiff } from './unidiff';
 import { registerRunCommand } from './run';
 import { version } from '../version';
-import { startServer } from '../protocol/server';
+import { DEFAULT_MAX_MESSAGE_BYTES, startServer, stdioConnection } from '../protocol/server';
 
 const EXIT_CLEAN = 0;
 const EXIT_FINDINGS = 1;
@@ -511,8 +511,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--stdio', 'talk LSP over standard input/output (the only transport)')
     // Language clients add this; the connection reads it from argv to exit with its editor.
     .option('--clientProcessId <pid>', 'the editor process to follow (added by language clients)')
-    .action(async () => {
-      startServer();
+    .addOption(new Option('--max-message-size <bytes>', 'the largest LSP message read; a bigger Content-Length ends the server (exit 2)').argParser(positiveInt).default(DEFAULT_MAX_MESSAGE_BYTES))
+    .action(async (serverOpts: { maxMessageSize: number }) => {
+      startServer(stdioConnection(serverOpts.maxMessageSize));
       setExit(-1);
     });
   registerRunCommand(program, setExit);

@@ -9,8 +9,15 @@ import {
   createConnection,
   Diagnostic,
   DidChangeConfigurationNotification,
+  DataCallback,
+  ErrorCodes,
   InitializeParams,
   InitializeResult,
+  Message,
+  MessageReader,
+  RequestMessage,
+  ResponseError,
+  ResponseMessage,
   ProposedFeatures,
   StreamMessageReader,
   StreamMessageWriter,
@@ -42,24 +49,136 @@ export const MAX_UNSETTLED_MS = 2000;
 let shutdownRequested = false;
 
 /**
- * The connection over standard input and output. A message whose header is unreadable (no or a
- * bad Content-Length) leaves the stream without framing, so nothing after it can be read: the
- * server says so and exits, and the editor restarts it, instead of running on deaf. (A bad body
- * under a good header costs only that message.) The input's end exits too, as the library's own
- * stream connection does.
+ * The largest message body the server reads (bytes). A Content-Length over it is taken as a
+ * broken header, as a missing one is: buffering 2^53 bytes would leave the server deaf for ever.
+ * 20 MB documents are refused by max-file-size long before; their JSON is well under this.
  */
-function stdioConnection(): Connection {
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/** Says why the client's stream cannot be read any further, and exits so that the editor restarts the server. */
+function unreadable(text: string): never {
+  process.stderr.write(`leaklens: unreadable message header from the client (${text.split('\n')[0]}); exiting so the editor can restart the server\n`);
+  process.exit(2);
+}
+
+/**
+ * Follows the framing of the client's byte stream beside the library's reader, only to see each
+ * header's Content-Length before the reader starts buffering that many bytes.
+ */
+class FrameWatcher {
+  private header = '';
+  private body = 0;
+  constructor(private readonly max: number) {}
+
+  feed(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.body > 0) {
+        const take = Math.min(this.body, chunk.length - at);
+        this.body -= take;
+        at += take;
+        continue;
+      }
+      const end = chunk.indexOf('\r\n\r\n', at, 'latin1');
+      // A header split across chunks: keep its start (a header is a few dozen bytes; cap it).
+      if (end === -1) {
+        this.header = (this.header + chunk.toString('latin1', at)).slice(-8192);
+        const joined = this.header.indexOf('\r\n\r\n');
+        if (joined === -1) return;
+        const rest = Buffer.from(this.header.slice(joined + 4), 'latin1');
+        this.check(this.header.slice(0, joined));
+        this.header = '';
+        this.feed(rest);
+        return;
+      }
+      this.check(this.header + chunk.toString('latin1', at, end));
+      this.header = '';
+      at = end + 4;
+    }
+  }
+
+  private check(header: string): void {
+    const m = /^content-length:[ \t]*(\S+)/im.exec(header);
+    if (!m) return; // the library's reader reports it
+    const length = Number(m[1]);
+    if (!Number.isFinite(length)) return;
+    if (length > this.max) unreadable(`Content-Length ${m[1]} is over the maximum message size of ${this.max} bytes`);
+    this.body = length;
+  }
+}
+
+const INVALID_REQUEST = -32600;
+
+/**
+ * The client's messages as the server sees them, with LSP's life-cycle rules applied before any
+ * handler runs: a second `initialize`, and any request after `shutdown`, get InvalidRequest
+ * (the library would answer them normally).
+ */
+function lifeCycleReader(inner: MessageReader, writer: StreamMessageWriter): MessageReader {
+  let initialized = false;
+  let shutdown = false;
+  const refuse = (id: number | string | null, message: string) => void writer.write({ jsonrpc: '2.0', id, error: { code: INVALID_REQUEST, message } } as ResponseMessage);
+  return {
+    onError: inner.onError,
+    onClose: inner.onClose,
+    onPartialMessage: inner.onPartialMessage,
+    dispose: () => inner.dispose(),
+    listen: (callback: DataCallback) =>
+      inner.listen((message: Message) => {
+        const request = message as RequestMessage;
+        if (typeof request.method === 'string' && request.id !== undefined) {
+          if (shutdown) return refuse(request.id, `the server is shutting down: ${request.method} after shutdown`);
+          if (request.method === 'initialize') {
+            if (initialized) return refuse(request.id, 'initialize was already received; a server is initialized once');
+            initialized = true;
+          }
+          if (request.method === 'shutdown') shutdown = true;
+        }
+        callback(message);
+      }),
+  };
+}
+
+/**
+ * The connection over standard input and output. A message whose header is unreadable (no, a bad
+ * or an absurd Content-Length) leaves the stream without framing, so nothing after it can be
+ * read: the server says so and exits, and the editor restarts it, instead of running on deaf.
+ * (A bad body under a good header costs only that message.) The input's end exits too, as the
+ * library's own stream connection does.
+ */
+export function stdioConnection(maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): Connection {
+  const watcher = new FrameWatcher(maxMessageBytes);
+  process.stdin.on('data', (chunk: Buffer) => watcher.feed(chunk));
   const reader = new StreamMessageReader(process.stdin);
   reader.onError((error) => {
     const text = error instanceof Error ? error.message : String(error);
     if (!/Content-Length|message header|so many bytes/i.test(text)) return;
-    process.stderr.write(`leaklens: unreadable message header from the client (${text.split('\n')[0]}); exiting so the editor can restart the server\n`);
-    process.exit(2);
+    unreadable(text);
   });
   const ended = () => process.exit(shutdownRequested ? 0 : 1);
   process.stdin.on('end', ended);
   process.stdin.on('close', ended);
-  return createConnection(ProposedFeatures.all, reader, new StreamMessageWriter(process.stdout));
+  const writer = new StreamMessageWriter(process.stdout);
+  return createConnection(ProposedFeatures.all, lifeCycleReader(reader, writer), writer);
+}
+
+/**
+ * A position from the client as LSP defines it (whole numbers; values past the end are clamped
+ * by the text document, negative ones to 0), or a description of what is wrong with it.
+ */
+function badPosition(p: unknown, where: string): string | undefined {
+  if (!p || typeof p !== 'object') return `${where} is not a position`;
+  for (const key of ['line', 'character'] as const) {
+    const v = (p as Record<string, unknown>)[key];
+    if (typeof v !== 'number' || !Number.isInteger(v)) return `${where}.${key} is ${JSON.stringify(v) ?? 'missing'}, not a whole number`;
+  }
+  return undefined;
+}
+
+function badRange(r: unknown, where: string): string | undefined {
+  if (!r || typeof r !== 'object') return `${where} is not a range`;
+  const { start, end } = r as { start?: unknown; end?: unknown };
+  return badPosition(start, `${where}.start`) ?? badPosition(end, `${where}.end`);
 }
 
 export function startServer(connection: Connection = stdioConnection()): void {
@@ -194,13 +313,18 @@ export function startServer(connection: Connection = stdioConnection()): void {
       try {
         return await handler(params);
       } catch (err) {
+        if (err instanceof ResponseError) throw err; // a deliberate answer, e.g. invalid parameters
         connection.console.error(`${name} failed: ${(err as Error).stack ?? err}`);
         return fallback;
       }
     };
   }
 
+  let initializeReceived = false;
   connection.onInitialize(async (params): Promise<InitializeResult> => {
+    // A second initialize would replace (and leak) the analyzer and reset the workspace.
+    if (initializeReceived) throw new ResponseError(INVALID_REQUEST, 'initialize was already received; a server is initialized once', { retry: false });
+    initializeReceived = true;
     capabilities = params.capabilities;
     workspace.setFolders(params.workspaceFolders, params.rootUri);
     analyzer = await Analyzer.create();
@@ -267,6 +391,14 @@ export function startServer(connection: Connection = stdioConnection()): void {
         log(`ignored a change to ${textDocument.uri}, which is not open`);
         return;
       }
+      const bad = Array.isArray(contentChanges)
+        ? contentChanges.map((c, i) => ('range' in c ? badRange(c.range, `contentChanges[${i}].range`) : typeof c?.text === 'string' ? undefined : `contentChanges[${i}] has no text`)).find(Boolean)
+        : 'contentChanges is not a list';
+      if (bad) {
+        // Applying part of it, or a guess, would leave this text out of step with the editor's.
+        connection.console.error(`ignored a change to ${textDocument.uri}: ${bad}`);
+        return;
+      }
       if (textDocument.version !== null && textDocument.version <= doc.version) {
         log(`ignored an out-of-order change to ${textDocument.uri} (version ${textDocument.version} after ${doc.version})`);
         return;
@@ -290,6 +422,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
 
   connection.onCodeAction(
     guarded('codeAction', [] as CodeAction[], async (params: CodeActionParams): Promise<CodeAction[]> => {
+      const bad = badRange(params.range, 'range');
+      if (bad) throw new ResponseError(ErrorCodes.InvalidParams, `codeAction: ${bad}`);
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !analyzer) return [];
       const actions: CodeAction[] = [];
@@ -301,6 +435,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
       if (wants(CodeActionKind.QuickFix)) {
         for (const diagnostic of params.context.diagnostics) {
           if (diagnostic.source !== 'leaklens') continue;
+          if (badRange(diagnostic.range, 'diagnostic.range')) continue;
           let data = diagnostic.data as DiagnosticData | undefined;
           if (!data || data.version !== doc.version) continue; // stale: the diagnostic will be re-published
           if (data.provisional) {

@@ -1,0 +1,172 @@
+// Issue 13 for the server, over stdio: protocol edges (absurd Content-Length, requests after
+// shutdown, a second initialize, positions that are not whole numbers), max-file-size for open
+// documents, the work budget and WebAssembly traps for open documents and the workspace scan, and
+// the workspace's per-file state kept by event order.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, test } from 'node:test';
+import type { CodeAction, TextEdit } from 'vscode-languageserver';
+import { applyTextEdits, codes, freshUri, LspClient, withTimeout } from './helpers/lsp-client';
+
+const MUTABLE_DEFAULT = 'def f(x=[]):\n    return len(x)\n';
+const LEAK = 'def g(p):\n    h = open(p)\n    return h.read()\n';
+
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+function folder(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklens-lsp-failures-'));
+  made.push(dir);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+const uriOf = (path: string) => pathToFileURL(path).toString();
+
+async function withClient<T>(fn: (c: LspClient) => Promise<T>, options: Parameters<typeof LspClient.spawn>[0] & { folders?: string[] } = {}): Promise<T> {
+  const c = LspClient.spawn(options);
+  try {
+    await c.initialize(options.folders ? { folders: options.folders } : {});
+    const result = await fn(c);
+    if (c.alive) await c.shutdown();
+    return result;
+  } finally {
+    c.kill();
+  }
+}
+
+/** The server still works: a small new document gets its diagnostics. */
+async function assertAnswers(c: LspClient): Promise<void> {
+  assert.ok(c.alive, `the server process is still running\n${c.describe()}`);
+  const uri = freshUri('alive');
+  await c.open(uri, MUTABLE_DEFAULT, 1);
+  const p = await c.diagnosticsFor(uri, 1);
+  assert.deepEqual(codes(p.diagnostics), ['LL201'], c.describe());
+  await c.close(uri);
+}
+
+/** Resolves once the server has logged a line matching `pattern` (bounded by the client's timeout through a request round trip). */
+async function logged(c: LspClient, pattern: RegExp, what: string): Promise<void> {
+  // Every request is answered after the notifications sent before it: a round trip flushes them.
+  for (let i = 0; i < 200 && !c.logs.some((l) => pattern.test(l)); i++) {
+    await c.request('leaklens/noSuchMethod').catch(() => undefined);
+  }
+  assert.ok(c.logs.some((l) => pattern.test(l)), `${what}\n${c.describe()}`);
+}
+
+// ---- item 8: protocol edges --------------------------------------------------------------
+
+test('an absurd Content-Length (2^53, 10^12, over --max-message-size) ends the server with exit 2 and a message', async () => {
+  const cases: Array<[string, string[]]> = [
+    [String(2 ** 53), []],
+    ['1000000000000', []],
+    ['5000', ['--max-message-size', '4096']],
+  ];
+  for (const [length, args] of cases) {
+    const c = LspClient.spawn({ args });
+    try {
+      await c.initialize();
+      await c.writeRaw(`Content-Length: ${length}\r\n\r\n{"jsonrpc":"2.0","id":99,"method":"x"}`);
+      await withTimeout(c.exited, 10_000, `the server did not exit after Content-Length ${length}\n${c.describe()}`);
+      assert.equal(c.exitCode, 2, c.describe());
+      assert.match(c.stderr, new RegExp(`unreadable message header from the client \\(Content-Length ${length} is over the maximum message size of \\d+ bytes\\)`), c.stderr);
+    } finally {
+      c.kill();
+    }
+  }
+  // A big message under the limit is read as usual.
+  const c = LspClient.spawn({ args: ['--max-message-size', '100000'] });
+  try {
+    await c.initialize();
+    const uri = freshUri('big');
+    await c.open(uri, MUTABLE_DEFAULT + '#'.repeat(50_000) + '\n');
+    assert.deepEqual(codes((await c.diagnosticsFor(uri, 1)).diagnostics), ['LL201']);
+  } finally {
+    c.kill();
+  }
+});
+
+test('after shutdown every request gets InvalidRequest; exit then ends the server with 0', async () => {
+  const c = LspClient.spawn();
+  try {
+    await c.initialize();
+    const uri = freshUri('after-shutdown');
+    await c.open(uri, MUTABLE_DEFAULT);
+    const p = await c.diagnosticsFor(uri, 1);
+    await c.request('shutdown');
+    const invalid = (err: { code?: number; message?: string }) => {
+      assert.equal(err.code, -32600, String(err.message));
+      assert.match(String(err.message), /shutting down/);
+      return true;
+    };
+    await assert.rejects(c.codeAction(uri, p.diagnostics[0].range, { diagnostics: p.diagnostics }), invalid);
+    await assert.rejects(c.request('workspace/executeCommand', { command: 'leaklens.server.scanWorkspace' }), invalid);
+    await assert.rejects(c.request('shutdown'), invalid);
+    await assert.rejects(c.request('leaklens/noSuchMethod'), invalid);
+    await c.connection.sendNotification('exit').catch(() => undefined);
+    await withTimeout(c.exited, 10_000, 'exit after shutdown');
+    assert.equal(c.exitCode, 0, c.describe());
+  } finally {
+    c.kill();
+  }
+});
+
+test('a second initialize is an error (InvalidRequest) and leaves the server as it was', async () => {
+  await withClient(async (c) => {
+    const uri = freshUri('before-second-init');
+    await c.open(uri, LEAK);
+    await c.diagnosticsFor(uri, 1);
+    await assert.rejects(c.request('initialize', { processId: null, rootUri: null, capabilities: {} }), (err: { code?: number; message?: string }) => {
+      assert.equal(err.code, -32600);
+      assert.match(String(err.message), /initialize was already received/);
+      return true;
+    });
+    // The document opened before is still known and analysed.
+    await c.change(uri, 2, [{ text: MUTABLE_DEFAULT }]);
+    assert.deepEqual(codes((await c.diagnosticsFor(uri, 2)).diagnostics), ['LL201']);
+    await assertAnswers(c);
+  });
+});
+
+test('positions that are not whole numbers are refused with a clear error; the text and tree stay in step', async () => {
+  await withClient(async (c) => {
+    const uri = freshUri('positions');
+    await c.open(uri, MUTABLE_DEFAULT);
+    await c.diagnosticsFor(uri, 1);
+    const bad: unknown[] = [
+      { line: 0, character: 1.5 },
+      { line: '0', character: 2 },
+      { line: 0.25, character: 0 },
+      { line: 0, character: null },
+      { line: 0 },
+      { line: 0, character: Number.NaN },
+    ];
+    let version = 1;
+    for (const position of bad) {
+      await c.change(uri, ++version, [{ range: { start: position, end: { line: 0, character: 4 } }, text: 'XYZ' } as never]);
+    }
+    await logged(c, /ignored a change to .*: contentChanges\[0\]\.range\.start\.character is 1\.5, not a whole number/, 'the fractional character is named');
+    await logged(c, /ignored a change to .*: contentChanges\[0\]\.range\.start\.line is "0", not a whole number/, 'the string line is named');
+    // A valid change after them applies to the text as it was: nothing of the refused ones leaked in.
+    await c.change(uri, ++version, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '# top\n' }]);
+    const p = await c.diagnosticsFor(uri, version);
+    assert.deepEqual(p.diagnostics.map((d) => [d.code, d.range.start]), [['LL201', { line: 1, character: 8 }]]);
+    const actions = (await c.codeAction(uri, p.diagnostics[0].range, { diagnostics: p.diagnostics })) as CodeAction[];
+    const edits = (actions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
+    assert.equal(applyTextEdits('# top\n' + MUTABLE_DEFAULT, edits), '# top\ndef f(x=None):\n    if x is None:\n        x = []\n    return len(x)\n');
+    // A request with such a range is answered with InvalidParams.
+    await assert.rejects(c.codeAction(uri, { start: { line: 0, character: 0.5 }, end: { line: 0, character: 1 } }, { diagnostics: [] }), (err: { code?: number }) => {
+      assert.equal(err.code, -32602);
+      return true;
+    });
+    await assertAnswers(c);
+  });
+});
