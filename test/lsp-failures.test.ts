@@ -170,3 +170,33 @@ test('positions that are not whole numbers are refused with a clear error; the t
     await assertAnswers(c);
   });
 });
+
+// ---- item 7: max-file-size for open documents ----------------------------------------------
+
+test('open documents honour max-file-size from [tool.leaklens] and from the editor setting', async () => {
+  const lowered = folder({ 'pyproject.toml': '[tool.leaklens]\nmax-file-size = 1000\n' });
+  const raised = folder({ 'pyproject.toml': '[tool.leaklens]\nmax-file-size = "4MB"\n' });
+  const bySetting = folder({});
+  const padded = (bytes: number) => MUTABLE_DEFAULT + "S = '''\n" + ('x'.repeat(99) + '\n').repeat(Math.ceil(bytes / 100)) + "'''\n";
+  await withClient(
+    async (c) => {
+      c.settings = (scope) => (scope?.startsWith(uriOf(bySetting)) ? { maxFileSize: '5MB' } : null);
+      // 2 000 bytes: under the default, over this folder's 1 000.
+      const small = uriOf(join(lowered, 'small.py'));
+      await c.open(small, padded(2000));
+      assert.deepEqual((await c.diagnosticsFor(small, 1)).diagnostics, []);
+      await logged(c, new RegExp(`skipped ${small.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: larger than max-file-size \\(1000 bytes\\)`), 'the skip names the configured size');
+      // Under the limit again: analysed.
+      await c.change(small, 2, [{ text: MUTABLE_DEFAULT }]);
+      assert.deepEqual(codes((await c.diagnosticsFor(small, 2)).diagnostics), ['LL201']);
+      // 3 MB: over the default 2 MB, under this folder's 4 MB and the other folder's 5 MB setting.
+      for (const dir of [raised, bySetting]) {
+        const big = uriOf(join(dir, 'big.py'));
+        await c.open(big, padded(3 * 1024 * 1024));
+        assert.deepEqual(codes((await c.diagnosticsFor(big, 1, 60_000)).diagnostics), ['LL201'], c.describe());
+        await c.close(big);
+      }
+    },
+    { folders: [lowered, raised, bySetting] },
+  );
+});

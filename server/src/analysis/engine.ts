@@ -316,8 +316,8 @@ export class Analyzer {
   }
 
   analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
-    return withTree(this.language, text, (tree, parsedText) => {
-      if (!tree) throw new ParseBudgetExceeded();
+    return withTree(this.language, text, (tree, parsedText, why) => {
+      if (!tree) throw new ParseBudgetExceeded(why);
       return this.analyzeTree(tree, parsedText, options);
     });
   }

@@ -19,9 +19,22 @@ export class OpenDocument {
   constructor(
     private language: Language,
     public lsp: TextDocument,
-    private readonly maxSize: number,
+    private maxSize: number,
   ) {
     this.reparse();
+  }
+
+  /** The max-file-size in force for this document (its settings are known only after it opened). */
+  get maxFileSize(): number {
+    return this.maxSize;
+  }
+
+  /** Applies the document's max-file-size: parses it when it fits now, drops the tree when it no longer does. */
+  setMaxFileSize(bytes: number): void {
+    if (bytes === this.maxSize) return;
+    const before = this.tooLarge;
+    this.maxSize = bytes;
+    if (this.tooLarge !== before || (!this.tooLarge && !this.parsed)) this.reparse();
   }
 
   get uri(): string {
@@ -37,8 +50,13 @@ export class OpenDocument {
     return this.parsed;
   }
 
+  /** Larger than max-file-size in UTF-8 bytes (as the file would be on disk). */
   get tooLarge(): boolean {
-    return this.lsp.getText().length > this.maxSize;
+    const text = this.lsp.getText();
+    // A UTF-16 unit is 1 to 3 UTF-8 bytes: count only when the length leaves it open.
+    if (text.length > this.maxSize) return true;
+    if (text.length * 3 <= this.maxSize) return false;
+    return Buffer.byteLength(text, 'utf8') > this.maxSize;
   }
 
   /** Applies one notification's changes in order: each range refers to the text the previous change left. */

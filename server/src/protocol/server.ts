@@ -211,6 +211,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
     const { settings } = await workspace.settingsFor(doc.uri);
     // The document may have changed or closed while settings were fetched: analyse what is current.
     if (documents.get(doc.uri) !== doc) return;
+    doc.setMaxFileSize(settings.maxFileSize);
     const parsed = doc.parsedDocument;
     const tree = parsed?.tree;
     if (isStub(doc.uri)) {
@@ -219,12 +220,12 @@ export function startServer(connection: Connection = stdioConnection()): void {
       return;
     }
     if (doc.tooLarge) {
-      log(`skipped ${doc.uri}: larger than max-file-size (${DEFAULT_MAX_FILE_SIZE} bytes)`);
+      log(`skipped ${doc.uri}: larger than max-file-size (${doc.maxFileSize} bytes)`);
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
       return;
     }
     if (!tree) {
-      log(`kept previous diagnostics of ${doc.uri}: the parse ran out of time`);
+      connection.console.error(`not analysed ${doc.uri}: the parse ran out of its work budget (${parsed?.budgetExceeded ?? 'unknown'}); previous diagnostics kept`);
       return;
     }
     const options = settings.options;
