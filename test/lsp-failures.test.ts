@@ -53,13 +53,9 @@ async function assertAnswers(c: LspClient): Promise<void> {
   await c.close(uri);
 }
 
-/** Resolves once the server has logged a line matching `pattern` (bounded by the client's timeout through a request round trip). */
+/** Resolves once the server has logged a line matching `pattern` (bounded by the client's default wait). */
 async function logged(c: LspClient, pattern: RegExp, what: string): Promise<void> {
-  // Every request is answered after the notifications sent before it: a round trip flushes them.
-  for (let i = 0; i < 200 && !c.logs.some((l) => pattern.test(l)); i++) {
-    await c.request('leaklens/noSuchMethod').catch(() => undefined);
-  }
-  assert.ok(c.logs.some((l) => pattern.test(l)), `${what}\n${c.describe()}`);
+  await c.waitForLog(pattern, 60_000).catch((err: Error) => assert.fail(`${what}: ${err.message}`));
 }
 
 // ---- item 8: protocol edges --------------------------------------------------------------
@@ -198,5 +194,100 @@ test('open documents honour max-file-size from [tool.leaklens] and from the edit
       }
     },
     { folders: [lowered, raised, bySetting] },
+  );
+});
+
+// ---- items 1 and 2: the work budget and WebAssembly traps, for open documents and the scan --
+
+/** 2 000 lines of long comments: tree-sitter-python's scanner would read about 200 M characters. */
+const COMMENT_RUNS = MUTABLE_DEFAULT + ('#' + 'x'.repeat(99) + '\n').repeat(2000);
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('the work budget applies to open documents: a rule over it and a parse over it are named with the document', async () => {
+  await withClient(
+    async (c) => {
+      const uri = freshUri('budget');
+      await c.open(uri, LEAK + MUTABLE_DEFAULT);
+      await c.diagnosticsFor(uri, 1);
+      await logged(c, new RegExp(`^\\[error\\] rule failed on ${escape(uri)}: LL101: stopped after 3 tree operations \\(its work budget`), 'the rule and the document are named');
+      assert.ok(c.alive);
+    },
+    { env: { LEAKLENS_TEST_RULE_BUDGET: '3' } },
+  );
+  await withClient(async (c) => {
+    const uri = freshUri('comment-runs');
+    await c.open(uri, COMMENT_RUNS);
+    await logged(c, new RegExp(`^\\[error\\] not analysed ${escape(uri)}: the parse ran out of its work budget \\(its runs of comment lines would take the parser about \\d+ million character reads\\)`), 'the parse budget names the document');
+    await assertAnswers(c);
+    // Once the text is reasonable again it is analysed.
+    await c.change(uri, 2, [{ text: MUTABLE_DEFAULT }]);
+    assert.deepEqual(codes((await c.diagnosticsFor(uri, 2)).diagnostics), ['LL201']);
+  });
+});
+
+test('the work budget applies to the workspace scan: files over it are named in the log, the others checked', async () => {
+  const dir = folder({ 'a.py': LEAK, 'comments.py': COMMENT_RUNS, 'b.py': MUTABLE_DEFAULT });
+  await withClient(
+    async (c) => {
+      await logged(c, /scanned 3 files/, 'the scan ends');
+      assert.ok(c.logs.some((l) => l.includes(`skipped ${join(dir, 'comments.py')}: the parse ran out of its work budget (its runs of comment lines`)), c.describe());
+      assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'a.py')))).diagnostics), ['LL101']);
+      assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'b.py')))).diagnostics), ['LL201']);
+    },
+    { folders: [dir] },
+  );
+  await withClient(
+    async (c) => {
+      await logged(c, /scanned 3 files/, 'the scan ends');
+      assert.ok(c.logs.some((l) => l.includes(`rule failed on ${join(dir, 'a.py')}: LL101: stopped after 3 tree operations`)), c.describe());
+    },
+    { folders: [dir], env: { LEAKLENS_TEST_RULE_BUDGET: '3' } },
+  );
+});
+
+const TRAP = 'leaklens-test-trap-here';
+
+test('a WebAssembly trap in an open document: it is reported, the runtime recreated, every other document still analysed', async () => {
+  await withClient(
+    async (c) => {
+      const before = freshUri('before-trap');
+      await c.open(before, LEAK);
+      assert.deepEqual(codes((await c.diagnosticsFor(before, 1)).diagnostics), ['LL101']);
+      const trapped = freshUri('trap');
+      await c.open(trapped, `# ${TRAP}\n${MUTABLE_DEFAULT}`);
+      await logged(c, new RegExp(`^\\[error\\] not analysed ${escape(trapped)}: WebAssembly trap \\(memory access out of bounds\\); the parser runtime is recreated`), 'the trapped document is named');
+      await logged(c, /the WebAssembly runtime was recreated after a trap/, 'the runtime is recreated');
+      // Documents opened after it, and changes to the ones opened before, are analysed.
+      const after = freshUri('after-trap');
+      await c.open(after, MUTABLE_DEFAULT);
+      assert.deepEqual(codes((await c.diagnosticsFor(after, 1)).diagnostics), ['LL201']);
+      await c.change(before, 2, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: MUTABLE_DEFAULT }]);
+      const p = await c.diagnosticsFor(before, 2);
+      assert.deepEqual(p.diagnostics.map((d) => [d.code, d.range.start.line]), [['LL201', 0], ['LL101', 3]]);
+      // The trapped document, once its text no longer traps, is analysed again.
+      await c.change(trapped, 2, [{ text: MUTABLE_DEFAULT }]);
+      assert.deepEqual(codes((await c.diagnosticsFor(trapped, 2)).diagnostics), ['LL201']);
+      // And a second trap is survived the same way.
+      await c.change(trapped, 3, [{ text: `# ${TRAP}\n` }]);
+      await c.change(after, 2, [{ text: LEAK }]);
+      assert.deepEqual(codes((await c.diagnosticsFor(after, 2)).diagnostics), ['LL101']);
+      await assertAnswers(c);
+    },
+    { env: { LEAKLENS_TEST_WASM_TRAP: TRAP } },
+  );
+});
+
+test('a WebAssembly trap during the workspace scan costs only its file: its worker is replaced, later files are checked', async () => {
+  const dir = folder({ 'a_trap.py': `# ${TRAP}\n${MUTABLE_DEFAULT}`, 'b.py': MUTABLE_DEFAULT, 'c.py': LEAK, 'd.py': MUTABLE_DEFAULT });
+  await withClient(
+    async (c) => {
+      await logged(c, /scanned 4 files/, 'the scan ends');
+      assert.ok(c.logs.some((l) => l.includes(`skipped ${join(dir, 'a_trap.py')}: WebAssembly trap: memory access out of bounds`)), c.describe());
+      assert.ok(c.logs.some((l) => /an analysis worker was replaced after a WebAssembly trap/.test(l)), c.describe());
+      for (const [name, code] of [['b.py', 'LL201'], ['c.py', 'LL101'], ['d.py', 'LL201']]) {
+        assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, name)))).diagnostics), [code], name);
+      }
+    },
+    { folders: [dir], env: { LEAKLENS_TEST_WASM_TRAP: TRAP } },
   );
 });

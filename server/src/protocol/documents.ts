@@ -16,13 +16,15 @@ export class OpenDocument {
   /** The pending whole-file analysis once typing pauses. */
   settleTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Set when parsing or analysing this text hit a WebAssembly trap: not parsed again until it changes. */
+  trapped: string | undefined;
+
+  /** Call reparse() next: the first parse may trap, and the document must exist by then. */
   constructor(
     private language: Language,
     public lsp: TextDocument,
     private maxSize: number,
-  ) {
-    this.reparse();
-  }
+  ) {}
 
   /** The max-file-size in force for this document (its settings are known only after it opened). */
   get maxFileSize(): number {
@@ -75,7 +77,10 @@ export class OpenDocument {
       }
       this.lsp = TextDocument.update(this.lsp, [change], version);
     }
-    if (full || !this.parsed || this.tooLarge) {
+    if (this.trapped) {
+      this.trapped = undefined; // a new text: worth another try
+      this.reparse();
+    } else if (full || !this.parsed || this.tooLarge) {
       this.reparse();
     } else {
       this.parsed.update(edits);
@@ -90,7 +95,29 @@ export class OpenDocument {
     this.parsed = undefined;
   }
 
-  private reparse(): void {
+  /**
+   * Before the WebAssembly runtime is recreated: the tree goes (deleted while the old runtime can
+   * still do it; abandoned if it cannot). rebuild() parses again on the new runtime.
+   */
+  dropTree(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+    this.previous = undefined;
+    try {
+      this.parsed?.dispose();
+    } catch {
+      // the broken runtime may trap again: the tree is abandoned with it
+    }
+    this.parsed = undefined;
+  }
+
+  /** After the runtime was recreated: parse with the new language (unless this text trapped). */
+  rebuild(language: Language): void {
+    this.language = language;
+    if (!this.trapped) this.reparse();
+  }
+
+  reparse(): void {
     this.previous = undefined;
     this.parsed?.dispose();
     this.parsed = this.tooLarge ? undefined : new ParsedDocument(this.language, this.lsp.getText());

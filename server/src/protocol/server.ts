@@ -26,6 +26,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AnalysisResult, Analyzer, AnalyzedFinding } from '../analysis/engine';
+import { isWasmTrap } from '../parsing/grammar';
 import { analyzeIncrementally } from '../analysis/incremental';
 import { withFileLineBreaks } from '../analysis/indentation';
 import { describeGenerated } from '../analysis/generated';
@@ -219,6 +220,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
       return;
     }
+    if (doc.trapped) return; // reported when it trapped; analysed again once it changes
     if (doc.tooLarge) {
       log(`skipped ${doc.uri}: larger than max-file-size (${doc.maxFileSize} bytes)`);
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
@@ -276,7 +278,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: result.findings.map((f) => toDiagnostic(f, doc.lsp)) });
       return result.findings;
     } catch (err) {
-      connection.console.error(`analysis of ${doc.uri} failed: ${(err as Error).stack ?? err}`);
+      if (isWasmTrap(err)) void recoverFromTrap(doc.uri, err);
+      else connection.console.error(`analysis of ${doc.uri} failed: ${(err as Error).stack ?? err}`);
       return undefined;
     }
   }
@@ -299,6 +302,10 @@ export function startServer(connection: Connection = stdioConnection()): void {
             try {
               await publish(doc);
             } catch (err) {
+              if (isWasmTrap(err)) {
+                await recoverFromTrap(u, err);
+                continue;
+              }
               connection.console.error(`analysis of ${u} failed: ${(err as Error).stack ?? err}`);
             }
           }
@@ -309,12 +316,62 @@ export function startServer(connection: Connection = stdioConnection()): void {
     });
   }
 
+  /** Set while the WebAssembly runtime is recreated after a trap; handlers wait for it, in arrival order. */
+  let recovering: Promise<void> | undefined;
+
+  /**
+   * After a WebAssembly trap: the module may be corrupt, so every tree goes, the runtime and the
+   * analyzer are recreated, and every open document is parsed and analysed again — except the
+   * one whose text trapped, which is reported and left unanalysed until it changes.
+   */
+  function recoverFromTrap(uri: string | undefined, err: unknown): Promise<void> {
+    const message = (err as Error).message;
+    const doc = uri ? documents.get(uri) : undefined;
+    connection.console.error(`not analysed ${uri ?? 'a document'}: WebAssembly trap (${message}); the parser runtime is recreated for the other documents`);
+    if (doc) {
+      doc.trapped = message;
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
+    }
+    if (recovering) return recovering;
+    const old = analyzer;
+    if (!old) return Promise.resolve();
+    analyzer = undefined;
+    for (const d of documents.values()) d.dropTree();
+    recovering = (async () => {
+      try {
+        analyzer = await old.recreate();
+        log('the WebAssembly runtime was recreated after a trap');
+      } catch (e) {
+        connection.console.error(`cannot recreate the parser after a trap: ${(e as Error).message}`);
+        return;
+      } finally {
+        recovering = undefined;
+      }
+      for (const d of documents.values()) {
+        try {
+          d.rebuild(analyzer.language);
+          if (!d.trapped) schedule(d.uri);
+        } catch (e) {
+          if (!isWasmTrap(e)) throw e;
+          void recoverFromTrap(d.uri, e);
+          return;
+        }
+      }
+    })();
+    return recovering;
+  }
+
   function guarded<P, R>(name: string, fallback: R, handler: (params: P) => R | Promise<R>): (params: P) => Promise<R> {
     return async (params: P) => {
+      if (recovering) await recovering;
       try {
         return await handler(params);
       } catch (err) {
         if (err instanceof ResponseError) throw err; // a deliberate answer, e.g. invalid parameters
+        if (isWasmTrap(err)) {
+          await recoverFromTrap((params as { textDocument?: { uri?: string } } | undefined)?.textDocument?.uri, err);
+          return fallback;
+        }
         connection.console.error(`${name} failed: ${(err as Error).stack ?? err}`);
         return fallback;
       }
@@ -380,7 +437,9 @@ export function startServer(connection: Connection = stdioConnection()): void {
       if (!analyzer) return;
       documents.get(textDocument.uri)?.dispose();
       const lsp = TextDocument.create(textDocument.uri, textDocument.languageId, textDocument.version, textDocument.text);
-      documents.set(textDocument.uri, new OpenDocument(analyzer.language, lsp, DEFAULT_MAX_FILE_SIZE));
+      const doc = new OpenDocument(analyzer.language, lsp, DEFAULT_MAX_FILE_SIZE);
+      documents.set(textDocument.uri, doc);
+      doc.reparse();
       schedule(textDocument.uri);
     }),
   );
