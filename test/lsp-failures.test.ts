@@ -291,3 +291,105 @@ test('a WebAssembly trap during the workspace scan costs only its file: its work
     { folders: [dir], env: { LEAKLENS_TEST_WASM_TRAP: TRAP } },
   );
 });
+
+// ---- item 6: the workspace's per-file state by event order ---------------------------------
+
+const CREATED = 1;
+const DELETED = 3;
+
+/**
+ * A server whose scans wait, between discovering their files and analysing them, until the test
+ * lets them go: the client holds its answer to the scan's work-done progress request.
+ */
+async function withHeldScans(dir: string, fn: (c: LspClient, release: () => void, held: () => Promise<void>) => Promise<void>): Promise<void> {
+  const c = LspClient.spawn();
+  let releaseCurrent: (() => void) | undefined;
+  let onHeld: (() => void) | undefined;
+  let heldPromise = new Promise<void>((resolve) => (onHeld = resolve));
+  c.connection.onRequest('window/workDoneProgress/create', () => {
+    onHeld?.();
+    return new Promise<null>((resolve) => (releaseCurrent = () => resolve(null)));
+  });
+  const release = () => {
+    heldPromise = new Promise<void>((resolve) => (onHeld = resolve));
+    releaseCurrent?.();
+  };
+  try {
+    await c.initialize({ folders: [dir] });
+    await fn(c, release, () => heldPromise);
+    if (c.alive) await c.shutdown();
+  } finally {
+    c.kill();
+  }
+}
+
+test('files created or renamed while a scan runs keep the diagnostics their events gave them when the scan ends', async () => {
+  const dir = folder({ 'old.py': LEAK, 'keep.py': MUTABLE_DEFAULT });
+  await withHeldScans(dir, async (c, release, held) => {
+    await held();
+    release();
+    await logged(c, /scanned 2 files/, 'the first scan ends');
+    assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'old.py')))).diagnostics), ['LL101']);
+    // A second scan: it discovers old.py and keep.py, then waits.
+    const second = held();
+    const scanning = c.request('workspace/executeCommand', { command: 'leaklens.server.scanWorkspace' });
+    await second;
+    // Meanwhile old.py is renamed to new.py and created.py appears; their events arrive.
+    renameSync(join(dir, 'old.py'), join(dir, 'new.py'));
+    writeFileSync(join(dir, 'created.py'), MUTABLE_DEFAULT);
+    await c.notify('workspace/didChangeWatchedFiles', {
+      changes: [
+        { uri: uriOf(join(dir, 'old.py')), type: DELETED },
+        { uri: uriOf(join(dir, 'new.py')), type: CREATED },
+        { uri: uriOf(join(dir, 'created.py')), type: CREATED },
+      ],
+    });
+    assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'new.py')), (p) => p.diagnostics.length > 0)).diagnostics), ['LL101']);
+    assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'created.py')), (p) => p.diagnostics.length > 0)).diagnostics), ['LL201']);
+    await c.waitForDiagnostics(uriOf(join(dir, 'old.py')), (p) => p.diagnostics.length === 0);
+    release();
+    // The command's answer comes once the scan, clean-up included, has ended.
+    await scanning;
+    assert.equal(c.logs.filter((l) => /scanned 2 files/.test(l)).length, 2, c.describe());
+    // The files it did not discover itself keep the diagnostics their events gave them.
+    assert.deepEqual(codes(c.lastPublished(uriOf(join(dir, 'new.py')))!.diagnostics), ['LL101'], c.describe());
+    assert.deepEqual(codes(c.lastPublished(uriOf(join(dir, 'created.py')))!.diagnostics), ['LL201'], c.describe());
+    assert.deepEqual(c.lastPublished(uriOf(join(dir, 'old.py')))!.diagnostics, []);
+    // A third scan finds every file on disk as it is now.
+    const third = held();
+    const again = c.request('workspace/executeCommand', { command: 'leaklens.server.scanWorkspace' });
+    await third;
+    release();
+    await again;
+    assert.deepEqual(codes(c.lastPublished(uriOf(join(dir, 'new.py')))!.diagnostics), ['LL101']);
+    assert.deepEqual(codes(c.lastPublished(uriOf(join(dir, 'keep.py')))!.diagnostics), ['LL201']);
+  });
+});
+
+test('a deleted folder takes its files\' diagnostics with it; a folder renamed into place gets them', async () => {
+  const dir = folder({ 'pkg/a.py': LEAK, 'pkg/sub/b.py': MUTABLE_DEFAULT, 'top.py': MUTABLE_DEFAULT });
+  await withClient(
+    async (c) => {
+      await logged(c, /scanned 3 files/, 'the scan ends');
+      for (const name of ['pkg/a.py', 'pkg/sub/b.py']) assert.equal((await c.waitForDiagnostics(uriOf(join(dir, name)))).diagnostics.length, 1, name);
+      // Renamed: one event for the old folder, one for the new (file watchers send no per-file events).
+      renameSync(join(dir, 'pkg'), join(dir, 'moved'));
+      await c.notify('workspace/didChangeWatchedFiles', {
+        changes: [
+          { uri: uriOf(join(dir, 'pkg')), type: DELETED },
+          { uri: uriOf(join(dir, 'moved')), type: CREATED },
+        ],
+      });
+      for (const name of ['pkg/a.py', 'pkg/sub/b.py']) await c.waitForDiagnostics(uriOf(join(dir, name)), (p) => p.diagnostics.length === 0);
+      assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'moved/a.py')))).diagnostics), ['LL101']);
+      assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'moved/sub/b.py')))).diagnostics), ['LL201']);
+      // Deleted.
+      rmSync(join(dir, 'moved'), { recursive: true });
+      await c.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(join(dir, 'moved')), type: DELETED }] });
+      for (const name of ['moved/a.py', 'moved/sub/b.py']) await c.waitForDiagnostics(uriOf(join(dir, name)), (p) => p.diagnostics.length === 0);
+      // The rest of the workspace is untouched.
+      assert.deepEqual(codes(c.lastPublished(uriOf(join(dir, 'top.py')))!.diagnostics), ['LL201']);
+    },
+    { folders: [dir] },
+  );
+});
