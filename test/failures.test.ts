@@ -220,3 +220,30 @@ test('a symbolic link to a .py file met while walking a folder is named with --v
   assert.equal(named.status, 1, named.stderr);
   assert.match(named.stdout, /^pkg\/link\.py:1:9: LL201/m);
 });
+
+test('a folder that cannot be listed is a failure (exit 2, named, an LL000 entry), not a clean run', (t) => {
+  const dir = folder({ 'good.py': 'x = 1\n' });
+  chmodSync(dir, 0o755);
+  spawnSync('mkdir', [join(dir, 'locked')]);
+  writeFileSync(join(dir, 'locked', 'a.py'), DEFAULT);
+  chmodSync(join(dir, 'locked'), 0o000);
+  try {
+    // As root every folder can be listed: the CLI then runs as nobody (setpriv), when it can.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot && spawnSync('setpriv', ['--version']).status !== 0) return t.skip('running as root without setpriv: cannot make an unreadable folder');
+    const run = (args: string[]) => {
+      const command = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
+      const r = spawnSync(command[0], command.slice(1), { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.error, undefined);
+      return r;
+    };
+    const text = run(['check', '.']);
+    assert.equal(text.status, 2, text.stderr);
+    assert.match(text.stderr, /^leaklens: cannot read folder locked: EACCES: permission denied/m, text.stderr);
+    assert.match(text.stderr, /^leaklens: 1 file could not be checked \(cannot read folder\); see above\.$/m, text.stderr);
+    const json = JSON.parse(run(['check', '--format', 'json', '.']).stdout) as Array<{ path: string; code: string }>;
+    assert.deepEqual(json.map((f) => [f.path, f.code]), [['locked', 'LL000']]);
+  } finally {
+    chmodSync(join(dir, 'locked'), 0o755);
+  }
+});

@@ -91,9 +91,10 @@ function configError(problems: string[]): string {
 }
 
 /** The settings for each file: its path argument's nearest pyproject.toml (or --config), then the flags. */
-function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: string } {
+function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: string; unreadable?: FileFailure[] } {
   const problems: string[] = [];
   const jobs: Job[] = [];
+  const unreadable: FileFailure[] = [];
   if (opts.config && !existsSync(opts.config)) return { jobs, error: `leaklens: --config ${opts.config}: no such file` };
   const explicit = opts.config ? loadPyproject(resolve(opts.config)) : undefined;
   for (const target of paths.length ? paths : ['.']) {
@@ -106,12 +107,14 @@ function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: strin
       onSkip: (path, reason) => {
         if (opts.verbose) process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${reason}\n`);
       },
+      // A folder the system refused to list: its files were not checked (exit 2).
+      onUnreadable: (path, reason) => unreadable.push({ path, reason: `cannot read folder (${reason.replace(/^cannot read folder: /, '')})` }),
     });
     for (const path of files) jobs.push({ path, settings });
   }
   if (problems.length) return { jobs, error: configError(problems) };
   const seen = new Set<string>();
-  return { jobs: jobs.filter((j) => !seen.has(j.path) && seen.add(j.path)) };
+  return { jobs: jobs.filter((j) => !seen.has(j.path) && seen.add(j.path)), unreadable };
 }
 
 /** `--stdin-filename NAME`: one job named NAME whose settings come from NAME's folder (exclude globs do not apply). */
@@ -201,7 +204,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     return EXIT_USAGE;
   }
   const stdin = opts.stdinFilename !== undefined;
-  const { jobs, error } = stdin ? planStdin(opts.stdinFilename!, opts) : plan(paths, opts);
+  const planned: { jobs: Job[]; error?: string; unreadable?: FileFailure[] } = stdin ? planStdin(opts.stdinFilename!, opts) : plan(paths, opts);
+  const { jobs, error } = planned;
   if (error) {
     process.stderr.write(error + '\n');
     return EXIT_USAGE;
@@ -263,6 +267,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     failures.push({ path, reason });
     failedPaths.add(path);
   };
+
+  for (const folder of planned.unreadable ?? []) fail(folder.path, folder.reason, `cannot read folder ${displayPath(folder.path)}: ${folder.reason.slice('cannot read folder ('.length, -1)}`);
 
   /** Reports one file's outcome; files are handled in the order of `jobs` whatever order they finish in. */
   const handle = (path: string, outcome: JobOutcome): void => {

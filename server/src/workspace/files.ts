@@ -38,6 +38,8 @@ export interface DiscoveryOptions {
   gitignore?: boolean;
   /** Called for every file or folder left out, with the reason. */
   onSkip?: (path: string, reason: string) => void;
+  /** Called for a folder the system refused to list (default: onSkip): a failure, not a choice. */
+  onUnreadable?: (path: string, reason: string) => void;
 }
 
 /** A predicate for the `exclude` globs of one configuration. */
@@ -95,7 +97,7 @@ export function discoverPythonFiles(paths: readonly string[], options: Discovery
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      skip(dir, `cannot read folder: ${(err as Error).message}`);
+      (options.onUnreadable ?? skip)(dir, `cannot read folder: ${(err as Error).message}`);
       return;
     }
     const here = useGitIgnore ? readGitIgnore(dir) : undefined;
