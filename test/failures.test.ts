@@ -173,6 +173,10 @@ test('a fixed text that the Python compiler refuses is neither written nor print
   assert.match(r.stderr, /^leaklens: not fixed b\.py: the fixed text would not compile \(SyntaxError: refused by the test compiler \(line 2\)\); left as it is$/m);
   assert.equal(readFileSync(join(dir, 'a.py'), 'utf8'), FIXABLE);
   assert.equal(readFileSync(join(dir, 'b.py'), 'utf8'), FIXABLE);
+  const stdin = cli(['check', '--fix', '--stdin-filename', 'piped.py'], dir, env, FIXABLE);
+  assert.equal(stdin.status, 2, stdin.stderr);
+  assert.equal(stdin.stdout, FIXABLE, 'the source comes back as it came');
+  assert.match(stdin.stderr, /^leaklens: not fixed standard input \(piped\.py\): the fixed text would not compile/m);
   // With the real compiler (when there is one) both are fixed.
   if (PYTHON) {
     assert.equal(cli(['check', '--fix', '.'], dir).status, 0);

@@ -393,3 +393,31 @@ test('a deleted folder takes its files\' diagnostics with it; a folder renamed i
     { folders: [dir] },
   );
 });
+
+// ---- item 3 in the editor: quick fixes and fix-all keep each block's indentation and the line breaks
+
+test('quick fixes and fix-all keep a tab-indented block in tabs next to space-indented code, and lone CR line breaks', async () => {
+  await withClient(async (c) => {
+    const uri = freshUri('tabs');
+    const text = 'def a():\n    return 1\n\ndef f(p):\n\tfor line in open(p):\n\t\tprint(line)\n';
+    await c.open(uri, text);
+    const p = await c.diagnosticsFor(uri, 1);
+    const d = p.diagnostics.find((x) => x.code === 'LL103')!;
+    assert.ok(d, c.describe());
+    const actions = (await c.codeAction(uri, d.range, { diagnostics: [d] })) as CodeAction[];
+    const edits = (actions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
+    const fixed = 'def a():\n    return 1\n\ndef f(p):\n\twith open(p) as fp:\n\t\tfor line in fp:\n\t\t\tprint(line)\n';
+    assert.equal(applyTextEdits(text, edits), fixed);
+    const all = (await c.codeAction(uri, d.range, { diagnostics: [], only: ['source.fixAll.leaklens'] })) as CodeAction[];
+    const allEdits = (all[0].edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
+    assert.equal(applyTextEdits(text, allEdits), fixed);
+
+    const cr = freshUri('cr-fix');
+    const crText = 'def g(y={}):\r    print(len(y))\r';
+    await c.open(cr, crText);
+    const q = await c.diagnosticsFor(cr, 1);
+    const crActions = (await c.codeAction(cr, q.diagnostics[0].range, { diagnostics: q.diagnostics })) as CodeAction[];
+    const crEdits = (crActions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
+    assert.equal(applyTextEdits(crText, crEdits), 'def g(y=None):\r    if y is None:\r        y = {}\r    print(len(y))\r');
+  });
+});

@@ -296,11 +296,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     // Fixed texts are compiled by python3 (one process for the run) before they are printed or written.
     if (r.diff) pendingDiffs.push({ path, shown, diff: r.diff });
     if (r.fix?.unencodable) fail(path, `cannot write ${r.fix.unencodable} back faithfully`, `not fixed ${shown}: cannot write ${r.fix.unencodable} back faithfully`);
-    if (r.fix?.bytes) {
-      if (!stdin) pendingWrites.push({ path, shown, fix: r.fix });
-      else fixed += r.fix.applied;
-    }
-    if (stdin && fixing && (!r.error || r.fix)) process.stdout.write(r.fix?.bytes ?? input!);
+    if (r.fix?.bytes) pendingWrites.push({ path, shown, fix: r.fix });
+    else if (stdin && fixing && (!r.error || r.fix)) process.stdout.write(input!);
     if (r.error) {
       fail(path, r.error, `cannot check ${what}: ${r.error}`);
       return;
@@ -383,6 +380,13 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   });
   pendingWrites.forEach(({ path, shown, fix }, i) => {
     const broken = compiled.errors[pendingDiffs.length + i];
+    if (stdin) {
+      // The fixed source is the output: the source as it came when the fix does not compile.
+      process.stdout.write(broken ? input! : fix.bytes!);
+      if (broken) fail(path, `the fixed text would not compile (${broken})`, `not fixed standard input (${shown}): the fixed text would not compile (${broken}); printed as it came`);
+      else fixed += fix.applied;
+      return;
+    }
     const written = broken ? `the fixed text would not compile (${broken}); left as it is` : writeFixed(path, fix.bytes!, fix.original);
     if (written !== true) {
       fail(path, written, `not fixed ${shown}: ${written}`);
