@@ -80,21 +80,18 @@ class FrameWatcher {
         at += take;
         continue;
       }
-      const end = chunk.indexOf('\r\n\r\n', at, 'latin1');
-      // A header split across chunks: keep its start (a header is a few dozen bytes; cap it).
+      // A header, possibly split across chunks (latin1: one character per byte, so lengths match).
+      const piece = chunk.toString('latin1', at, Math.min(chunk.length, at + 8192));
+      const joined = this.header + piece;
+      const end = joined.indexOf('\r\n\r\n');
       if (end === -1) {
-        this.header = (this.header + chunk.toString('latin1', at)).slice(-8192);
-        const joined = this.header.indexOf('\r\n\r\n');
-        if (joined === -1) return;
-        const rest = Buffer.from(this.header.slice(joined + 4), 'latin1');
-        this.check(this.header.slice(0, joined));
-        this.header = '';
-        this.feed(rest);
-        return;
+        this.header = joined.slice(-8192); // a header is a few dozen bytes; never hold more
+        at += piece.length;
+        continue;
       }
-      this.check(this.header + chunk.toString('latin1', at, end));
+      at += end + 4 - this.header.length;
       this.header = '';
-      at = end + 4;
+      this.check(joined.slice(0, end));
     }
   }
 
