@@ -158,6 +158,9 @@ test('positions that are not whole numbers are refused with a clear error; the t
     const actions = (await c.codeAction(uri, p.diagnostics[0].range, { diagnostics: p.diagnostics })) as CodeAction[];
     const edits = (actions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
     assert.equal(applyTextEdits('# top\n' + MUTABLE_DEFAULT, edits), '# top\ndef f(x=None):\n    if x is None:\n        x = []\n    return len(x)\n');
+    // Whole numbers outside the text are clamped, as LSP specifies, and the log says so.
+    await c.change(uri, ++version, [{ range: { start: { line: 40, character: 0 }, end: { line: 41, character: 0 } }, text: '' }]);
+    await logged(c, /a change to .*: contentChanges\[0\]\.range\.start is on line 40, past the last line \(\d+\); clamped to the text as LSP specifies/, 'the clamp is logged');
     // A request with such a range is answered with InvalidParams.
     await assert.rejects(c.codeAction(uri, { start: { line: 0, character: 0.5 }, end: { line: 0, character: 1 } }, { diagnostics: [] }), (err: { code?: number }) => {
       assert.equal(err.code, -32602);
