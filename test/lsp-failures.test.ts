@@ -3,13 +3,13 @@
 // documents, the work budget and WebAssembly traps for open documents and the workspace scan, and
 // the workspace's per-file state kept by event order.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import type { CodeAction, TextEdit } from 'vscode-languageserver';
-import { applyTextEdits, codes, freshUri, LspClient, withTimeout } from './helpers/lsp-client';
+import { applyTextEdits, codes, freshUri, LspClient, ROOT, withTimeout } from './helpers/lsp-client';
 
 const MUTABLE_DEFAULT = 'def f(x=[]):\n    return len(x)\n';
 const LEAK = 'def g(p):\n    h = open(p)\n    return h.read()\n';
@@ -423,4 +423,25 @@ test('quick fixes and fix-all keep a tab-indented block in tabs next to space-in
     const crEdits = (crActions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
     assert.equal(applyTextEdits(crText, crEdits), 'def g(y=None):\r    if y is None:\r        y = {}\r    print(len(y))\r');
   });
+});
+
+test('a WebAssembly trap in a file analysed on the main thread (no worker can start): reported, the runtime recreated, the rest checked', async () => {
+  // The server bundle without dist/worker.js: the scan falls back to analysing on the main thread.
+  const bundle = folder({});
+  for (const file of ['leaklens.js', 'tree-sitter-python.wasm', 'web-tree-sitter.wasm']) copyFileSync(join(ROOT, 'dist', file), join(bundle, file));
+  const dir = folder({ 'a_trap.py': `# ${TRAP}\n${MUTABLE_DEFAULT}`, 'b.py': MUTABLE_DEFAULT, 'c.py': LEAK });
+  const c = LspClient.spawnScript(join(bundle, 'leaklens.js'), ['server', '--stdio'], { LEAKLENS_TEST_WASM_TRAP: TRAP });
+  try {
+    await c.initialize({ folders: [dir] });
+    await logged(c, /scanned 3 files/, 'the scan ends');
+    assert.ok(c.logs.some((l) => l.includes('analysing files from disk on the main thread')), c.describe());
+    assert.ok(c.logs.some((l) => l.includes(`skipped ${join(dir, 'a_trap.py')}: WebAssembly trap: memory access out of bounds`)), c.describe());
+    assert.ok(c.logs.some((l) => /the WebAssembly runtime was recreated after a trap/.test(l)), c.describe());
+    assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'b.py')))).diagnostics), ['LL201']);
+    assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'c.py')))).diagnostics), ['LL101']);
+    await assertAnswers(c);
+    await c.shutdown();
+  } finally {
+    c.kill();
+  }
 });

@@ -137,8 +137,8 @@ export class LspClient {
   }
 
   /** Spawns another server entry point (a test harness script and its arguments) the same way. */
-  static spawnScript(script: string, args: string[] = []): LspClient {
-    const proc = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  static spawnScript(script: string, args: string[] = [], env?: Record<string, string>): LspClient {
+    const proc = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
     return new LspClient(proc);
   }
 

@@ -214,6 +214,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
     (uri) => documents.has(uri),
     () => !!capabilities?.workspace?.configuration,
     () => !!capabilities?.window?.workDoneProgress,
+    // A file from disk trapped on this thread (no worker could start): the same recovery.
+    () => recoverFromTrap(undefined, new Error('in a file analysed from disk')),
   );
 
   async function publish(doc: OpenDocument): Promise<void> {
@@ -336,7 +338,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
   function recoverFromTrap(uri: string | undefined, err: unknown): Promise<void> {
     const message = (err as Error).message;
     const doc = uri ? documents.get(uri) : undefined;
-    connection.console.error(`not analysed ${uri ?? 'a document'}: WebAssembly trap (${message}); the parser runtime is recreated for the other documents`);
+    if (uri) connection.console.error(`not analysed ${uri}: WebAssembly trap (${message}); the parser runtime is recreated for the other documents`);
     if (doc) {
       doc.trapped = message;
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });

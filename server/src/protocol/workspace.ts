@@ -78,6 +78,8 @@ export class Workspace {
     private readonly isOpen: (uri: string) => boolean,
     private readonly canAskConfiguration: () => boolean,
     private readonly canReportProgress: () => boolean,
+    /** After a WebAssembly trap in a disk analysis on the main thread: recreate the runtime (awaited before the next file). */
+    private readonly onTrap: () => Promise<void> = async () => undefined,
   ) {}
 
   setFolders(folders: readonly WorkspaceFolder[] | null | undefined, rootUri?: string | null): void {
@@ -192,7 +194,7 @@ export class Workspace {
     // No worker can start (e.g. worker.js missing): analyse here, one file per event-loop turn.
     if (!this.inProcess) {
       this.log(`analysing files from disk on the main thread: ${this.pool.unavailable}`);
-      this.inProcess = new InProcessRunner(() => this.analyzer());
+      this.inProcess = new InProcessRunner(() => this.analyzer(), () => this.onTrap());
     }
     return this.inProcess;
   }
