@@ -151,6 +151,11 @@ test('positions that are not whole numbers are refused with a clear error; the t
     }
     await logged(c, /ignored a change to .*: contentChanges\[0\]\.range\.start\.character is 1\.5, not a whole number/, 'the fractional character is named');
     await logged(c, /ignored a change to .*: contentChanges\[0\]\.range\.start\.line is "0", not a whole number/, 'the string line is named');
+    await c.change(uri, ++version, [null as never]);
+    await c.change(uri, ++version, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } } as never]);
+    await logged(c, /ignored a change to .*: contentChanges\[0\] is not a change/, 'a null change is named');
+    await logged(c, /ignored a change to .*: contentChanges\[0\] has no text/, 'a change without text is named');
+    assert.deepEqual(c.logs.filter((l) => /didChange failed/.test(l)), [], 'no handler failed');
     // A valid change after them applies to the text as it was: nothing of the refused ones leaked in.
     await c.change(uri, ++version, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '# top\n' }]);
     const p = await c.diagnosticsFor(uri, version);

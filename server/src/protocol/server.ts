@@ -463,7 +463,9 @@ export function startServer(connection: Connection = stdioConnection()): void {
         return;
       }
       const bad = Array.isArray(contentChanges)
-        ? contentChanges.map((c, i) => ('range' in c ? badRange(c.range, `contentChanges[${i}].range`) : typeof c?.text === 'string' ? undefined : `contentChanges[${i}] has no text`)).find(Boolean)
+        ? contentChanges
+            .map((c, i) => (!c || typeof c !== 'object' ? `contentChanges[${i}] is not a change` : typeof c.text !== 'string' ? `contentChanges[${i}] has no text` : 'range' in c ? badRange(c.range, `contentChanges[${i}].range`) : undefined))
+            .find(Boolean)
         : 'contentChanges is not a list';
       if (bad) {
         // Applying part of it, or a guess, would leave this text out of step with the editor's.
