@@ -120,3 +120,134 @@ test('--fix writes only over an unchanged file, keeps its mode, and leaves no te
   assert.equal(statSync(join(dir, 'kept.py')).mode & 0o777, 0o750);
   assert.deepEqual(spawnSync('ls', ['-A', dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort(), ['edited.py', 'kept.py']);
 });
+
+// ---- Fixes that Python accepts (item 3) and the smaller items of point 9 -------------------
+
+const PYTHON = spawnSync('python3', ['-c', 'pass']).status === 0;
+
+function compiles(text: string): string | undefined {
+  const r = spawnSync('python3', ['-c', 'import sys; compile(sys.stdin.read(), "fixed.py", "exec")'], { input: text, encoding: 'utf8' });
+  return r.status === 0 ? undefined : r.stderr;
+}
+
+test('a with-fix in a file whose functions use tabs in one and spaces in another keeps each block\'s indentation (no TabError)', () => {
+  const source = 'def a():\n    return 1\n\ndef f(p):\n\tfor line in open(p):\n\t\tprint(line)\n';
+  const dir = folder({ 'mixed.py': source, 'mixed_diff.py': source });
+  const diff = cli(['check', '--diff', 'mixed_diff.py'], dir);
+  assert.equal(diff.status, 1, diff.stderr);
+  assert.match(diff.stdout, /^\+\twith open\(p\) as fp:\n\+\t\tfor line in fp:\n\+\t\t\tprint\(line\)$/m, diff.stdout);
+  const r = cli(['check', '--fix', 'mixed.py'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  const fixed = readFileSync(join(dir, 'mixed.py'), 'utf8');
+  assert.equal(fixed, 'def a():\n    return 1\n\ndef f(p):\n\twith open(p) as fp:\n\t\tfor line in fp:\n\t\t\tprint(line)\n');
+  if (PYTHON) assert.equal(compiles(fixed), undefined);
+});
+
+test('a file with lone CR line breaks keeps them through --fix and --diff', () => {
+  const source = 'def f(p):\r    h = open(p)\r    return h.read()\r\rdef g(y={}):\r    print(len(y))\r';
+  const dir = folder({ 'cr.py': source });
+  const diff = cli(['check', '--diff', 'cr.py'], dir);
+  assert.equal(diff.status, 1, diff.stderr);
+  const r = cli(['check', '--fix', 'cr.py'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  const fixed = readFileSync(join(dir, 'cr.py'), 'utf8');
+  assert.match(fixed, /with open\(p\) as h:/);
+  assert.match(fixed, /if y is None:/);
+  assert.doesNotMatch(fixed, /\n/, JSON.stringify(fixed));
+  if (PYTHON) assert.equal(compiles(fixed), undefined);
+});
+
+test('a fixed text that the Python compiler refuses is neither written nor printed as a diff (exit 2, named)', () => {
+  const dir = folder({ 'a.py': FIXABLE, 'b.py': FIXABLE });
+  // A stand-in for python3 that refuses every fixed text (the real one accepts these fixes).
+  const fake = join(dir, 'fake-python');
+  writeFileSync(fake, `#!${process.execPath}\nlet s='';process.stdin.on('data',d=>s+=d).on('end',()=>process.stdout.write(JSON.stringify(JSON.parse(s).map(()=> 'SyntaxError: refused by the test compiler (line 2)'))));\n`);
+  chmodSync(fake, 0o755);
+  const env = { LEAKLENS_PYTHON: fake };
+  const diff = cli(['check', '--diff', '.'], dir, env);
+  assert.equal(diff.status, 2, diff.stderr);
+  assert.equal(diff.stdout, '');
+  assert.match(diff.stderr, /^leaklens: no diff for a\.py: the fixed text would not compile \(SyntaxError: refused by the test compiler \(line 2\)\)$/m);
+  const r = cli(['check', '--fix', '.'], dir, env);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^leaklens: not fixed b\.py: the fixed text would not compile \(SyntaxError: refused by the test compiler \(line 2\)\); left as it is$/m);
+  assert.equal(readFileSync(join(dir, 'a.py'), 'utf8'), FIXABLE);
+  assert.equal(readFileSync(join(dir, 'b.py'), 'utf8'), FIXABLE);
+  const stdin = cli(['check', '--fix', '--stdin-filename', 'piped.py'], dir, env, FIXABLE);
+  assert.equal(stdin.status, 2, stdin.stderr);
+  assert.equal(stdin.stdout, FIXABLE, 'the source comes back as it came');
+  assert.match(stdin.stderr, /^leaklens: not fixed standard input \(piped\.py\): the fixed text would not compile/m);
+  // With the real compiler (when there is one) both are fixed.
+  if (PYTHON) {
+    assert.equal(cli(['check', '--fix', '.'], dir).status, 0);
+    assert.match(readFileSync(join(dir, 'a.py'), 'utf8'), /if y is None:/);
+  }
+});
+
+test('--diff quotes file names with spaces or tabs and names files outside the current folder by their absolute path', () => {
+  const dir = folder({ 'sp ace.py': FIXABLE, 't\tab.py': FIXABLE, 'plain.py': FIXABLE });
+  const r = cli(['check', '--diff', '.'], dir);
+  assert.equal(r.status, 1, r.stderr);
+  const headers = r.stdout.split('\n').filter((l) => /^(---|\+\+\+) /.test(l));
+  assert.deepEqual(headers, ['--- a/plain.py', '+++ b/plain.py', '--- "a/sp ace.py"', '+++ "b/sp ace.py"', '--- "a/t\\tab.py"', '+++ "b/t\\tab.py"']);
+  const elsewhere = folder({});
+  const outside = cli(['check', '--diff', join(dir, 'plain.py')], elsewhere);
+  assert.match(outside.stdout, new RegExp(`^--- ${join(dir, 'plain.py').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n\\+\\+\\+ ${join(dir, 'plain.py').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
+  assert.doesNotMatch(outside.stdout, /a\/\//);
+  // git reads the quoted names back.
+  if (spawnSync('git', ['--version']).status === 0) {
+    spawnSync('git', ['init', '-q'], { cwd: dir });
+    const applied = spawnSync('git', ['apply', '--check', '-v', '-'], { cwd: dir, input: r.stdout, encoding: 'utf8' });
+    assert.equal(applied.status, 0, applied.stderr);
+  }
+});
+
+test('UTF-16 files are reported as such (with or without a BOM), not as binary', () => {
+  const dir = folder({});
+  writeFileSync(join(dir, 'bom.py'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('x = open("f")\n', 'utf16le')]));
+  writeFileSync(join(dir, 'be.py'), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('x = 1\n', 'utf16le').swap16()]));
+  writeFileSync(join(dir, 'nobom.py'), Buffer.from('x = 1\n', 'utf16le'));
+  const r = cli(['check', '.'], dir);
+  for (const name of ['be.py', 'bom.py', 'nobom.py']) assert.match(r.stderr, new RegExp(`^leaklens: skipped ${name.replace('.', '\\.')}: UTF-16 is not supported`, 'm'), r.stderr);
+  assert.doesNotMatch(r.stderr, /binary/);
+});
+
+test('a symbolic link to a .py file met while walking a folder is named with --verbose (not followed); named itself, it is checked', () => {
+  const dir = folder({ 'real.py': DEFAULT });
+  spawnSync('mkdir', [join(dir, 'pkg')]);
+  spawnSync('ln', ['-s', '../real.py', join(dir, 'pkg', 'link.py')]);
+  const quiet = cli(['check', 'pkg'], dir);
+  assert.equal(quiet.status, 0);
+  const verbose = cli(['check', '--verbose', 'pkg'], dir);
+  assert.match(verbose.stderr, /^leaklens: skipped pkg\/link\.py: symbolic link: not followed while walking a folder/m, verbose.stderr);
+  const named = cli(['check', 'pkg/link.py'], dir);
+  assert.equal(named.status, 1, named.stderr);
+  assert.match(named.stdout, /^pkg\/link\.py:1:9: LL201/m);
+});
+
+test('a folder that cannot be listed is a failure (exit 2, named, an LL000 entry), not a clean run', (t) => {
+  const dir = folder({ 'good.py': 'x = 1\n' });
+  chmodSync(dir, 0o755);
+  spawnSync('mkdir', [join(dir, 'locked')]);
+  writeFileSync(join(dir, 'locked', 'a.py'), DEFAULT);
+  chmodSync(join(dir, 'locked'), 0o000);
+  try {
+    // As root every folder can be listed: the CLI then runs as nobody (setpriv), when it can.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot && spawnSync('setpriv', ['--version']).status !== 0) return t.skip('running as root without setpriv: cannot make an unreadable folder');
+    const run = (args: string[]) => {
+      const command = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
+      const r = spawnSync(command[0], command.slice(1), { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.error, undefined);
+      return r;
+    };
+    const text = run(['check', '.']);
+    assert.equal(text.status, 2, text.stderr);
+    assert.match(text.stderr, /^leaklens: cannot read folder locked: EACCES: permission denied/m, text.stderr);
+    assert.match(text.stderr, /^leaklens: 1 file could not be checked \(cannot read folder\); see above\.$/m, text.stderr);
+    const json = JSON.parse(run(['check', '--format', 'json', '.']).stdout) as Array<{ path: string; code: string }>;
+    assert.deepEqual(json.map((f) => [f.path, f.code]), [['locked', 'LL000']]);
+  } finally {
+    chmodSync(join(dir, 'locked'), 0o755);
+  }
+});

@@ -41,6 +41,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // Created once and handed to every client instance: the client library only listens to
   // them (it does not dispose them), so they live as long as the extension.
   const watchers = ['**/*.py', '**/*.pyi', '**/pyproject.toml', '**/.gitignore'].map((glob) => vscode.workspace.createFileSystemWatcher(glob));
+  // A deleted or renamed folder is one event for the folder, which the globs above never match:
+  // created and deleted paths of any kind (no changes) let the server clear or find its files.
+  watchers.push(vscode.workspace.createFileSystemWatcher('**/*', false, true, false));
   context.subscriptions.push(...watchers);
 
   const manager = new ServerManager(context, output, watchers);

@@ -61,6 +61,7 @@ export class LspClient {
   exitCode: number | null | undefined;
   readonly exited: Promise<void>;
   private waiters: Waiter[] = [];
+  private logWaiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   private connectionErrors: string[] = [];
   /** Answers workspace/configuration: the `leaklens` settings for a scope URI (null: none set). */
   settings: (scopeUri: string | undefined) => unknown = () => null;
@@ -92,11 +93,19 @@ export class LspClient {
       });
     });
     const TYPES = ['', 'error', 'warning', 'info', 'log', 'debug'];
+    const addLog = (line: string) => {
+      this.logs.push(line);
+      this.logWaiters = this.logWaiters.filter((w) => {
+        if (!w.pattern.test(line)) return true;
+        w.resolve(line);
+        return false;
+      });
+    };
     this.connection.onNotification('window/logMessage', (p: LogMessageParams) => {
-      this.logs.push(`[${TYPES[p.type] ?? p.type}] ${p.message}`);
+      addLog(`[${TYPES[p.type] ?? p.type}] ${p.message}`);
     });
     this.connection.onNotification('window/showMessage', (p: LogMessageParams) => {
-      this.logs.push(`[showMessage] ${p.message}`);
+      addLog(`[showMessage] ${p.message}`);
     });
     // Requests the server may make of a client; answer them like a minimal editor would.
     this.connection.onRequest('window/workDoneProgress/create', () => null);
@@ -117,17 +126,19 @@ export class LspClient {
 
   /** Spawns the server; call initialize() next (or use startServer()). */
   /** Spawns the server as vscode-languageclient does (it always adds --clientProcessId). */
-  static spawn(): LspClient {
-    const proc = spawn(process.execPath, [SERVER, 'server', '--stdio', `--clientProcessId=${process.pid}`], {
+  /** `options.env`: extra environment (test-only knobs); `options.args`: extra server arguments. */
+  static spawn(options: { env?: Record<string, string>; args?: string[] } = {}): LspClient {
+    const proc = spawn(process.execPath, [SERVER, 'server', '--stdio', `--clientProcessId=${process.pid}`, ...(options.args ?? [])], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ? { ...process.env, ...options.env } : process.env,
     });
     return new LspClient(proc);
   }
 
   /** Spawns another server entry point (a test harness script and its arguments) the same way. */
-  static spawnScript(script: string, args: string[] = []): LspClient {
-    const proc = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  static spawnScript(script: string, args: string[] = [], env?: Record<string, string>): LspClient {
+    const proc = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
     return new LspClient(proc);
   }
 
@@ -231,6 +242,20 @@ export class LspClient {
     });
     return this.bounded(found, `publishDiagnostics for ${uri} matching ${predicate.toString()}`, timeoutMs).finally(() => {
       this.waiters = this.waiters.filter((w) => w !== waiter);
+    });
+  }
+
+  /** Resolves with the first log line (window/logMessage or showMessage, as in `logs`) matching `pattern`, already received or to come. */
+  waitForLog(pattern: RegExp, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+    const seen = this.logs.find((l) => pattern.test(l));
+    if (seen !== undefined) return Promise.resolve(seen);
+    let waiter: { pattern: RegExp; resolve: (line: string) => void } | undefined;
+    const found = new Promise<string>((resolve) => {
+      waiter = { pattern, resolve };
+      this.logWaiters.push(waiter);
+    });
+    return this.bounded(found, `a log line matching ${pattern}`, timeoutMs).finally(() => {
+      this.logWaiters = this.logWaiters.filter((w) => w !== waiter);
     });
   }
 

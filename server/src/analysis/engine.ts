@@ -6,6 +6,8 @@ import { depthExceeds } from '../parsing/depth';
 import { ParseBudgetExceeded, withTree } from '../parsing/document';
 import { isWasmTrap, loadPython, reloadPython } from '../parsing/grammar';
 import { fixAll, FixAllResult } from './fixes';
+import { adaptFix, indentationError, withFileLineBreaks } from './indentation';
+import { indentUnit } from './syntax';
 import { GeneratedMarker, generatedMarker } from './generated';
 import { FileImports, fileImports, resolveName } from './imports';
 import { RULES } from './registry';
@@ -284,7 +286,8 @@ export class Analyzer {
             start,
             end,
             related: r.related ?? [],
-            fixes: r.fixes ?? [],
+            // In the file's own indentation style where a fix mixed tabs and spaces (TabError).
+            fixes: (r.fixes ?? []).map((fix) => adaptFix(text, fix, () => indentUnit(text, root))),
             ignore: ignoreEdit(root, text, start, rule.code),
           });
         },
@@ -313,8 +316,8 @@ export class Analyzer {
   }
 
   analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
-    return withTree(this.language, text, (tree, parsedText) => {
-      if (!tree) throw new ParseBudgetExceeded();
+    return withTree(this.language, text, (tree, parsedText, why) => {
+      if (!tree) throw new ParseBudgetExceeded(why);
       return this.analyzeTree(tree, parsedText, options);
     });
   }
@@ -326,7 +329,10 @@ export class Analyzer {
       text,
       (t) => {
         const result = this.analyzeText(t, options);
-        return { findings: result.findings, clean: !result.syntaxErrors };
+        // Inserted lines break the way the file does (the analysis sees lone '\r' as '\n').
+        const findings = result.findings.map((f) => ({ ...f, fixes: f.fixes.map((fix) => withFileLineBreaks(t, fix)) }));
+        // Clean as CPython's compiler sees it: tree-sitter accepts inconsistent tabs and spaces.
+        return { findings, clean: !result.syntaxErrors && !indentationError(t) };
       },
       eligible,
     );

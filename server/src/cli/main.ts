@@ -10,7 +10,8 @@ import { findRule, RULES } from '../analysis/registry';
 import { AnalysisOptions } from '../analysis/types';
 import { DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
 import { digestOf, discoverPythonFiles, encodeSource, isStub, STUB_REASON } from '../workspace/files';
-import { FileJob } from '../workers/check-file';
+import { FileJob, FileResult } from '../workers/check-file';
+import { compileFixed } from './compile-check';
 import { defaultWorkerCount, InProcessRunner, JobOutcome, JobRunner, WorkerPool } from '../workers/pool';
 import { displayPath, FileFailure, FileFindings, toGithub, toJson, toStatistics, toText } from './output';
 import { Progress, PROGRESS_MIN_FILES } from './progress';
@@ -18,7 +19,7 @@ import { toSarif } from './sarif';
 import { unifiedDiff } from './unidiff';
 import { registerRunCommand } from './run';
 import { version } from '../version';
-import { startServer } from '../protocol/server';
+import { DEFAULT_MAX_MESSAGE_BYTES, startServer, stdioConnection } from '../protocol/server';
 
 const EXIT_CLEAN = 0;
 const EXIT_FINDINGS = 1;
@@ -90,9 +91,10 @@ function configError(problems: string[]): string {
 }
 
 /** The settings for each file: its path argument's nearest pyproject.toml (or --config), then the flags. */
-function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: string } {
+function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: string; unreadable?: FileFailure[] } {
   const problems: string[] = [];
   const jobs: Job[] = [];
+  const unreadable: FileFailure[] = [];
   if (opts.config && !existsSync(opts.config)) return { jobs, error: `leaklens: --config ${opts.config}: no such file` };
   const explicit = opts.config ? loadPyproject(resolve(opts.config)) : undefined;
   for (const target of paths.length ? paths : ['.']) {
@@ -105,12 +107,14 @@ function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: strin
       onSkip: (path, reason) => {
         if (opts.verbose) process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${reason}\n`);
       },
+      // A folder the system refused to list: its files were not checked (exit 2).
+      onUnreadable: (path, reason) => unreadable.push({ path, reason: `cannot read folder (${reason.replace(/^cannot read folder: /, '')})` }),
     });
     for (const path of files) jobs.push({ path, settings });
   }
   if (problems.length) return { jobs, error: configError(problems) };
   const seen = new Set<string>();
-  return { jobs: jobs.filter((j) => !seen.has(j.path) && seen.add(j.path)) };
+  return { jobs: jobs.filter((j) => !seen.has(j.path) && seen.add(j.path)), unreadable };
 }
 
 /** `--stdin-filename NAME`: one job named NAME whose settings come from NAME's folder (exclude globs do not apply). */
@@ -200,7 +204,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     return EXIT_USAGE;
   }
   const stdin = opts.stdinFilename !== undefined;
-  const { jobs, error } = stdin ? planStdin(opts.stdinFilename!, opts) : plan(paths, opts);
+  const planned: { jobs: Job[]; error?: string; unreadable?: FileFailure[] } = stdin ? planStdin(opts.stdinFilename!, opts) : plan(paths, opts);
+  const { jobs, error } = planned;
   if (error) {
     process.stderr.write(error + '\n');
     return EXIT_USAGE;
@@ -255,11 +260,15 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   /** Files that could not be read, checked or written: the run says so and exits 2. */
   const failures: FileFailure[] = [];
   const failedPaths = new Set<string>();
+  const pendingDiffs: Array<{ path: string; shown: string; diff: NonNullable<FileResult['diff']> }> = [];
+  const pendingWrites: Array<{ path: string; shown: string; fix: NonNullable<FileResult['fix']> }> = [];
   const fail = (path: string, reason: string, message = `failed on ${displayPath(path)}: ${reason}`) => {
     warn(message);
     failures.push({ path, reason });
     failedPaths.add(path);
   };
+
+  for (const folder of planned.unreadable ?? []) fail(folder.path, folder.reason, `cannot read folder ${displayPath(folder.path)}: ${folder.reason.slice('cannot read folder ('.length, -1)}`);
 
   /** Reports one file's outcome; files are handled in the order of `jobs` whatever order they finish in. */
   const handle = (path: string, outcome: JobOutcome): void => {
@@ -284,30 +293,11 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       else warn(`skipped ${shown}: ${r.unreadable}`);
       return;
     }
-    if (r.diff) {
-      // In the file's own bytes (encoding, BOM), so that patch finds the lines it changes.
-      const bom = r.diff.bom ? '\ufeff' : '';
-      const bytes = encodeSource(unifiedDiff(bom + r.diff.before, bom + r.diff.after, shown.split(sep).join('/')), r.diff.encoding, false);
-      if (bytes) {
-        diff.push(bytes);
-        wouldFix += r.diff.applied;
-        filesToFix++;
-      } else {
-        warn(`no diff for ${shown}: cannot write ${r.diff.encoding} back faithfully`);
-      }
-    }
+    // Fixed texts are compiled by python3 (one process for the run) before they are printed or written.
+    if (r.diff) pendingDiffs.push({ path, shown, diff: r.diff });
     if (r.fix?.unencodable) fail(path, `cannot write ${r.fix.unencodable} back faithfully`, `not fixed ${shown}: cannot write ${r.fix.unencodable} back faithfully`);
-    if (r.fix?.bytes) {
-      if (!stdin) {
-        const written = writeFixed(path, r.fix.bytes, r.fix.original);
-        if (written !== true) {
-          fail(path, written, `not fixed ${shown}: ${written}`);
-          return;
-        }
-      }
-      fixed += r.fix.applied;
-    }
-    if (stdin && fixing && (!r.error || r.fix)) process.stdout.write(r.fix?.bytes ?? input!);
+    if (r.fix?.bytes) pendingWrites.push({ path, shown, fix: r.fix });
+    else if (stdin && fixing && (!r.error || r.fix)) process.stdout.write(input!);
     if (r.error) {
       fail(path, r.error, `cannot check ${what}: ${r.error}`);
       return;
@@ -364,6 +354,48 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     await fallback?.close();
     if (analyzer) (await analyzer).dispose();
   }
+  // The fixed texts of the run, compiled by python3 at once: one that no longer compiles is
+  // neither printed nor written (its findings, computed on the fixed text, are dropped with it).
+  const compiled = compileFixed([
+    ...pendingDiffs.map((p): [string, string, string] => [p.shown, p.diff.before, p.diff.after]),
+    ...pendingWrites.map((p): [string, string, string] => [p.shown, p.fix.before ?? '', p.fix.after ?? '']),
+  ]);
+  if (compiled.unavailable && opts.verbose) warn(`fixed files not compiled with Python (${compiled.unavailable}); the built-in checks only`);
+  pendingDiffs.forEach(({ path, shown, diff: d }, i) => {
+    const broken = compiled.errors[i];
+    if (broken) {
+      fail(path, `the fixed text would not compile (${broken})`, `no diff for ${shown}: the fixed text would not compile (${broken})`);
+      return;
+    }
+    // In the file's own bytes (encoding, BOM), so that patch finds the lines it changes.
+    const bom = d.bom ? '\ufeff' : '';
+    const bytes = encodeSource(unifiedDiff(bom + d.before, bom + d.after, shown.split(sep).join('/')), d.encoding, false);
+    if (bytes) {
+      diff.push(bytes);
+      wouldFix += d.applied;
+      filesToFix++;
+    } else {
+      warn(`no diff for ${shown}: cannot write ${d.encoding} back faithfully`);
+    }
+  });
+  pendingWrites.forEach(({ path, shown, fix }, i) => {
+    const broken = compiled.errors[pendingDiffs.length + i];
+    if (stdin) {
+      // The fixed source is the output: the source as it came when the fix does not compile.
+      process.stdout.write(broken ? input! : fix.bytes!);
+      if (broken) fail(path, `the fixed text would not compile (${broken})`, `not fixed standard input (${shown}): the fixed text would not compile (${broken}); printed as it came`);
+      else fixed += fix.applied;
+      return;
+    }
+    const written = broken ? `the fixed text would not compile (${broken}); left as it is` : writeFixed(path, fix.bytes!, fix.original);
+    if (written !== true) {
+      fail(path, written, `not fixed ${shown}: ${written}`);
+      const at = results.findIndex((r) => r.path === path);
+      if (at !== -1) results.splice(at, 1);
+      return;
+    }
+    fixed += fix.applied;
+  });
   const count = results.reduce((n, r) => n + r.findings.length, 0);
   const checked = `Checked ${jobs.length} file${jobs.length === 1 ? '' : 's'}`;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('x') ? 'es' : 's'}`;
@@ -489,8 +521,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--stdio', 'talk LSP over standard input/output (the only transport)')
     // Language clients add this; the connection reads it from argv to exit with its editor.
     .option('--clientProcessId <pid>', 'the editor process to follow (added by language clients)')
-    .action(async () => {
-      startServer();
+    .addOption(new Option('--max-message-size <bytes>', 'the largest LSP message read; a bigger Content-Length ends the server (exit 2)').argParser(positiveInt).default(DEFAULT_MAX_MESSAGE_BYTES))
+    .action(async (serverOpts: { maxMessageSize: number }) => {
+      startServer(stdioConnection(serverOpts.maxMessageSize));
       setExit(-1);
     });
   registerRunCommand(program, setExit);

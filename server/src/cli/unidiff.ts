@@ -118,6 +118,18 @@ function formatLine(op: DiffOp): string {
  * closer than 2·context lines share a hunk), under `--- a/NAME` / `+++ b/NAME` headers; empty
  * when the texts are equal.
  */
+/**
+ * A file name for a `---`/`+++` line: as it is, or in double quotes with C escapes (what git
+ * writes and both `git apply` and GNU patch read) when it holds a space, a tab, a quote, a
+ * backslash or a control character — otherwise the name would end at the first blank.
+ */
+export function quoteDiffName(name: string): string {
+  if (!/[\s"\\\x00-\x1f\x7f]/.test(name)) return name;
+  const escapes: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '"': '\\"', '\\': '\\\\' };
+  return `"${name.replace(/[\t\n\r"\\\x00-\x1f\x7f]/g, (c) => escapes[c] ?? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`)}"`;
+}
+
+/** `name`: relative to the current folder (`a/`, `b/` are added), or an absolute path for a file outside it (no prefix). */
 export function unifiedDiff(before: string, after: string, name: string, context = 3): string {
   if (before === after) return '';
   const ops = diffLines(splitLines(before), splitLines(after));
@@ -142,7 +154,8 @@ export function unifiedDiff(before: string, after: string, name: string, context
     if (op.kind !== '+') o++;
     if (op.kind !== '-') n++;
   }
-  let out = `--- a/${name}\n+++ b/${name}\n`;
+  const header = (side: 'a' | 'b') => quoteDiffName(name.startsWith('/') ? name : `${side}/${name}`);
+  let out = `--- ${header('a')}\n+++ ${header('b')}\n`;
   for (const [first, last] of groups) {
     const start = Math.max(0, first - context);
     const end = Math.min(ops.length, last + 1 + context);

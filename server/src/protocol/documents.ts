@@ -16,12 +16,27 @@ export class OpenDocument {
   /** The pending whole-file analysis once typing pauses. */
   settleTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Set when parsing or analysing this text hit a WebAssembly trap: not parsed again until it changes. */
+  trapped: string | undefined;
+
+  /** Call reparse() next: the first parse may trap, and the document must exist by then. */
   constructor(
     private language: Language,
     public lsp: TextDocument,
-    private readonly maxSize: number,
-  ) {
-    this.reparse();
+    private maxSize: number,
+  ) {}
+
+  /** The max-file-size in force for this document (its settings are known only after it opened). */
+  get maxFileSize(): number {
+    return this.maxSize;
+  }
+
+  /** Applies the document's max-file-size: parses it when it fits now, drops the tree when it no longer does. */
+  setMaxFileSize(bytes: number): void {
+    if (bytes === this.maxSize) return;
+    const before = this.tooLarge;
+    this.maxSize = bytes;
+    if (this.tooLarge !== before || (!this.tooLarge && !this.parsed)) this.reparse();
   }
 
   get uri(): string {
@@ -37,8 +52,13 @@ export class OpenDocument {
     return this.parsed;
   }
 
+  /** Larger than max-file-size in UTF-8 bytes (as the file would be on disk). */
   get tooLarge(): boolean {
-    return this.lsp.getText().length > this.maxSize;
+    const text = this.lsp.getText();
+    // A UTF-16 unit is 1 to 3 UTF-8 bytes: count only when the length leaves it open.
+    if (text.length > this.maxSize) return true;
+    if (text.length * 3 <= this.maxSize) return false;
+    return Buffer.byteLength(text, 'utf8') > this.maxSize;
   }
 
   /** Applies one notification's changes in order: each range refers to the text the previous change left. */
@@ -57,7 +77,10 @@ export class OpenDocument {
       }
       this.lsp = TextDocument.update(this.lsp, [change], version);
     }
-    if (full || !this.parsed || this.tooLarge) {
+    if (this.trapped) {
+      this.trapped = undefined; // a new text: worth another try
+      this.reparse();
+    } else if (full || !this.parsed || this.tooLarge) {
       this.reparse();
     } else {
       this.parsed.update(edits);
@@ -72,7 +95,29 @@ export class OpenDocument {
     this.parsed = undefined;
   }
 
-  private reparse(): void {
+  /**
+   * Before the WebAssembly runtime is recreated: the tree goes (deleted while the old runtime can
+   * still do it; abandoned if it cannot). rebuild() parses again on the new runtime.
+   */
+  dropTree(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+    this.previous = undefined;
+    try {
+      this.parsed?.dispose();
+    } catch {
+      // the broken runtime may trap again: the tree is abandoned with it
+    }
+    this.parsed = undefined;
+  }
+
+  /** After the runtime was recreated: parse with the new language (unless this text trapped). */
+  rebuild(language: Language): void {
+    this.language = language;
+    if (!this.trapped) this.reparse();
+  }
+
+  reparse(): void {
     this.previous = undefined;
     this.parsed?.dispose();
     this.parsed = this.tooLarge ? undefined : new ParsedDocument(this.language, this.lsp.getText());

@@ -9,8 +9,15 @@ import {
   createConnection,
   Diagnostic,
   DidChangeConfigurationNotification,
+  DataCallback,
+  ErrorCodes,
   InitializeParams,
   InitializeResult,
+  Message,
+  MessageReader,
+  RequestMessage,
+  ResponseError,
+  ResponseMessage,
   ProposedFeatures,
   StreamMessageReader,
   StreamMessageWriter,
@@ -19,7 +26,9 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AnalysisResult, Analyzer, AnalyzedFinding } from '../analysis/engine';
+import { isWasmTrap } from '../parsing/grammar';
 import { analyzeIncrementally } from '../analysis/incremental';
+import { withFileLineBreaks } from '../analysis/indentation';
 import { describeGenerated } from '../analysis/generated';
 import { DEFAULT_MAX_FILE_SIZE, isStub, STUB_REASON } from '../workspace/files';
 import { version } from '../version';
@@ -41,24 +50,145 @@ export const MAX_UNSETTLED_MS = 2000;
 let shutdownRequested = false;
 
 /**
- * The connection over standard input and output. A message whose header is unreadable (no or a
- * bad Content-Length) leaves the stream without framing, so nothing after it can be read: the
- * server says so and exits, and the editor restarts it, instead of running on deaf. (A bad body
- * under a good header costs only that message.) The input's end exits too, as the library's own
- * stream connection does.
+ * The largest message body the server reads (bytes). A Content-Length over it is taken as a
+ * broken header, as a missing one is: buffering 2^53 bytes would leave the server deaf for ever.
+ * 20 MB documents are refused by max-file-size long before; their JSON is well under this.
  */
-function stdioConnection(): Connection {
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/** Says why the client's stream cannot be read any further, and exits so that the editor restarts the server. */
+function unreadable(text: string): never {
+  process.stderr.write(`leaklens: unreadable message header from the client (${text.split('\n')[0]}); exiting so the editor can restart the server\n`);
+  process.exit(2);
+}
+
+/**
+ * Follows the framing of the client's byte stream beside the library's reader, only to see each
+ * header's Content-Length before the reader starts buffering that many bytes.
+ */
+class FrameWatcher {
+  private header = '';
+  private body = 0;
+  constructor(private readonly max: number) {}
+
+  feed(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.body > 0) {
+        const take = Math.min(this.body, chunk.length - at);
+        this.body -= take;
+        at += take;
+        continue;
+      }
+      // A header, possibly split across chunks (latin1: one character per byte, so lengths match).
+      const piece = chunk.toString('latin1', at, Math.min(chunk.length, at + 8192));
+      const joined = this.header + piece;
+      const end = joined.indexOf('\r\n\r\n');
+      if (end === -1) {
+        this.header = joined.slice(-8192); // a header is a few dozen bytes; never hold more
+        at += piece.length;
+        continue;
+      }
+      at += end + 4 - this.header.length;
+      this.header = '';
+      this.check(joined.slice(0, end));
+    }
+  }
+
+  private check(header: string): void {
+    const m = /^content-length:[ \t]*(\S+)/im.exec(header);
+    if (!m) return; // the library's reader reports it
+    const length = Number(m[1]);
+    if (!Number.isFinite(length)) return;
+    if (length > this.max) unreadable(`Content-Length ${m[1]} is over the maximum message size of ${this.max} bytes`);
+    this.body = length;
+  }
+}
+
+const INVALID_REQUEST = -32600;
+
+/**
+ * The client's messages as the server sees them, with LSP's life-cycle rules applied before any
+ * handler runs: a second `initialize`, and any request after `shutdown`, get InvalidRequest
+ * (the library would answer them normally).
+ */
+function lifeCycleReader(inner: MessageReader, writer: StreamMessageWriter): MessageReader {
+  let initialized = false;
+  let shutdown = false;
+  const refuse = (id: number | string | null, message: string) => void writer.write({ jsonrpc: '2.0', id, error: { code: INVALID_REQUEST, message } } as ResponseMessage);
+  return {
+    onError: inner.onError,
+    onClose: inner.onClose,
+    onPartialMessage: inner.onPartialMessage,
+    dispose: () => inner.dispose(),
+    listen: (callback: DataCallback) =>
+      inner.listen((message: Message) => {
+        const request = message as RequestMessage;
+        if (typeof request.method === 'string' && request.id !== undefined) {
+          if (shutdown) return refuse(request.id, `the server is shutting down: ${request.method} after shutdown`);
+          if (request.method === 'initialize') {
+            if (initialized) return refuse(request.id, 'initialize was already received; a server is initialized once');
+            initialized = true;
+          }
+          if (request.method === 'shutdown') shutdown = true;
+        }
+        callback(message);
+      }),
+  };
+}
+
+/**
+ * The connection over standard input and output. A message whose header is unreadable (no, a bad
+ * or an absurd Content-Length) leaves the stream without framing, so nothing after it can be
+ * read: the server says so and exits, and the editor restarts it, instead of running on deaf.
+ * (A bad body under a good header costs only that message.) The input's end exits too, as the
+ * library's own stream connection does.
+ */
+export function stdioConnection(maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): Connection {
+  const watcher = new FrameWatcher(maxMessageBytes);
+  process.stdin.on('data', (chunk: Buffer) => watcher.feed(chunk));
   const reader = new StreamMessageReader(process.stdin);
   reader.onError((error) => {
     const text = error instanceof Error ? error.message : String(error);
     if (!/Content-Length|message header|so many bytes/i.test(text)) return;
-    process.stderr.write(`leaklens: unreadable message header from the client (${text.split('\n')[0]}); exiting so the editor can restart the server\n`);
-    process.exit(2);
+    unreadable(text);
   });
   const ended = () => process.exit(shutdownRequested ? 0 : 1);
   process.stdin.on('end', ended);
   process.stdin.on('close', ended);
-  return createConnection(ProposedFeatures.all, reader, new StreamMessageWriter(process.stdout));
+  const writer = new StreamMessageWriter(process.stdout);
+  return createConnection(ProposedFeatures.all, lifeCycleReader(reader, writer), writer);
+}
+
+/**
+ * A position from the client as LSP defines it (whole numbers; values past the end are clamped
+ * by the text document, negative ones to 0), or a description of what is wrong with it.
+ */
+function badPosition(p: unknown, where: string): string | undefined {
+  if (!p || typeof p !== 'object') return `${where} is not a position`;
+  for (const key of ['line', 'character'] as const) {
+    const v = (p as Record<string, unknown>)[key];
+    if (typeof v !== 'number' || !Number.isInteger(v)) return `${where}.${key} is ${JSON.stringify(v) ?? 'missing'}, not a whole number`;
+  }
+  return undefined;
+}
+
+/** Where a (whole-number) range reaches outside the document's text, or undefined. */
+function outsideText(doc: TextDocument, range: { start: { line: number; character: number }; end: { line: number; character: number } }, where: string): string | undefined {
+  for (const [name, p] of [['start', range.start], ['end', range.end]] as const) {
+    if (p.line < 0 || p.character < 0) return `${where}.${name} is negative (${p.line}:${p.character})`;
+    if (p.line >= doc.lineCount) return `${where}.${name} is on line ${p.line}, past the last line (${doc.lineCount - 1})`;
+    const lineEnd = p.line + 1 < doc.lineCount ? doc.offsetAt({ line: p.line + 1, character: 0 }) : doc.getText().length;
+    const length = doc.getText().slice(doc.offsetAt({ line: p.line, character: 0 }), lineEnd).replace(/\r?\n$|\r$/, '').length;
+    if (p.character > length) return `${where}.${name} is at character ${p.character} of a line of ${length}`;
+  }
+  return undefined;
+}
+
+function badRange(r: unknown, where: string): string | undefined {
+  if (!r || typeof r !== 'object') return `${where} is not a range`;
+  const { start, end } = r as { start?: unknown; end?: unknown };
+  return badPosition(start, `${where}.start`) ?? badPosition(end, `${where}.end`);
 }
 
 export function startServer(connection: Connection = stdioConnection()): void {
@@ -84,6 +214,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
     (uri) => documents.has(uri),
     () => !!capabilities?.workspace?.configuration,
     () => !!capabilities?.window?.workDoneProgress,
+    // A file from disk trapped on this thread (no worker could start): the same recovery.
+    () => recoverFromTrap(undefined, new Error('in a file analysed from disk')),
   );
 
   async function publish(doc: OpenDocument): Promise<void> {
@@ -91,6 +223,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
     const { settings } = await workspace.settingsFor(doc.uri);
     // The document may have changed or closed while settings were fetched: analyse what is current.
     if (documents.get(doc.uri) !== doc) return;
+    doc.setMaxFileSize(settings.maxFileSize);
     const parsed = doc.parsedDocument;
     const tree = parsed?.tree;
     if (isStub(doc.uri)) {
@@ -98,13 +231,14 @@ export function startServer(connection: Connection = stdioConnection()): void {
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
       return;
     }
+    if (doc.trapped) return; // reported when it trapped; analysed again once it changes
     if (doc.tooLarge) {
-      log(`skipped ${doc.uri}: larger than max-file-size (${DEFAULT_MAX_FILE_SIZE} bytes)`);
+      log(`skipped ${doc.uri}: larger than max-file-size (${doc.maxFileSize} bytes)`);
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
       return;
     }
     if (!tree) {
-      log(`kept previous diagnostics of ${doc.uri}: the parse ran out of time`);
+      connection.console.error(`not analysed ${doc.uri}: the parse ran out of its work budget (${parsed?.budgetExceeded ?? 'unknown'}); previous diagnostics kept`);
       return;
     }
     const options = settings.options;
@@ -155,7 +289,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: result.findings.map((f) => toDiagnostic(f, doc.lsp)) });
       return result.findings;
     } catch (err) {
-      connection.console.error(`analysis of ${doc.uri} failed: ${(err as Error).stack ?? err}`);
+      if (isWasmTrap(err)) void recoverFromTrap(doc.uri, err);
+      else connection.console.error(`analysis of ${doc.uri} failed: ${(err as Error).stack ?? err}`);
       return undefined;
     }
   }
@@ -178,6 +313,10 @@ export function startServer(connection: Connection = stdioConnection()): void {
             try {
               await publish(doc);
             } catch (err) {
+              if (isWasmTrap(err)) {
+                await recoverFromTrap(u, err);
+                continue;
+              }
               connection.console.error(`analysis of ${u} failed: ${(err as Error).stack ?? err}`);
             }
           }
@@ -188,18 +327,73 @@ export function startServer(connection: Connection = stdioConnection()): void {
     });
   }
 
+  /** Set while the WebAssembly runtime is recreated after a trap; handlers wait for it, in arrival order. */
+  let recovering: Promise<void> | undefined;
+
+  /**
+   * After a WebAssembly trap: the module may be corrupt, so every tree goes, the runtime and the
+   * analyzer are recreated, and every open document is parsed and analysed again — except the
+   * one whose text trapped, which is reported and left unanalysed until it changes.
+   */
+  function recoverFromTrap(uri: string | undefined, err: unknown): Promise<void> {
+    const message = (err as Error).message;
+    const doc = uri ? documents.get(uri) : undefined;
+    if (uri) connection.console.error(`not analysed ${uri}: WebAssembly trap (${message}); the parser runtime is recreated for the other documents`);
+    if (doc) {
+      doc.trapped = message;
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
+    }
+    if (recovering) return recovering;
+    const old = analyzer;
+    if (!old) return Promise.resolve();
+    analyzer = undefined;
+    for (const d of documents.values()) d.dropTree();
+    recovering = (async () => {
+      try {
+        analyzer = await old.recreate();
+        log('the WebAssembly runtime was recreated after a trap');
+      } catch (e) {
+        connection.console.error(`cannot recreate the parser after a trap: ${(e as Error).message}`);
+        return;
+      } finally {
+        recovering = undefined;
+      }
+      for (const d of documents.values()) {
+        try {
+          d.rebuild(analyzer.language);
+          if (!d.trapped) schedule(d.uri);
+        } catch (e) {
+          if (!isWasmTrap(e)) throw e;
+          void recoverFromTrap(d.uri, e);
+          return;
+        }
+      }
+    })();
+    return recovering;
+  }
+
   function guarded<P, R>(name: string, fallback: R, handler: (params: P) => R | Promise<R>): (params: P) => Promise<R> {
     return async (params: P) => {
+      if (recovering) await recovering;
       try {
         return await handler(params);
       } catch (err) {
+        if (err instanceof ResponseError) throw err; // a deliberate answer, e.g. invalid parameters
+        if (isWasmTrap(err)) {
+          await recoverFromTrap((params as { textDocument?: { uri?: string } } | undefined)?.textDocument?.uri, err);
+          return fallback;
+        }
         connection.console.error(`${name} failed: ${(err as Error).stack ?? err}`);
         return fallback;
       }
     };
   }
 
+  let initializeReceived = false;
   connection.onInitialize(async (params): Promise<InitializeResult> => {
+    // A second initialize would replace (and leak) the analyzer and reset the workspace.
+    if (initializeReceived) throw new ResponseError(INVALID_REQUEST, 'initialize was already received; a server is initialized once', { retry: false });
+    initializeReceived = true;
     capabilities = params.capabilities;
     workspace.setFolders(params.workspaceFolders, params.rootUri);
     analyzer = await Analyzer.create();
@@ -254,7 +448,9 @@ export function startServer(connection: Connection = stdioConnection()): void {
       if (!analyzer) return;
       documents.get(textDocument.uri)?.dispose();
       const lsp = TextDocument.create(textDocument.uri, textDocument.languageId, textDocument.version, textDocument.text);
-      documents.set(textDocument.uri, new OpenDocument(analyzer.language, lsp, DEFAULT_MAX_FILE_SIZE));
+      const doc = new OpenDocument(analyzer.language, lsp, DEFAULT_MAX_FILE_SIZE);
+      documents.set(textDocument.uri, doc);
+      doc.reparse();
       schedule(textDocument.uri);
     }),
   );
@@ -266,6 +462,19 @@ export function startServer(connection: Connection = stdioConnection()): void {
         log(`ignored a change to ${textDocument.uri}, which is not open`);
         return;
       }
+      const bad = Array.isArray(contentChanges)
+        ? contentChanges
+            .map((c, i) => (!c || typeof c !== 'object' ? `contentChanges[${i}] is not a change` : typeof c.text !== 'string' ? `contentChanges[${i}] has no text` : 'range' in c ? badRange(c.range, `contentChanges[${i}].range`) : undefined))
+            .find(Boolean)
+        : 'contentChanges is not a list';
+      if (bad) {
+        // Applying part of it, or a guess, would leave this text out of step with the editor's.
+        connection.console.error(`ignored a change to ${textDocument.uri}: ${bad}`);
+        return;
+      }
+      // Whole numbers past the text (or negative) are clamped, as LSP says; the log says so.
+      const outside = contentChanges.map((c, i) => ('range' in c ? outsideText(doc.lsp, c.range, `contentChanges[${i}].range`) : undefined)).find(Boolean);
+      if (outside) log(`a change to ${textDocument.uri}: ${outside}; clamped to the text as LSP specifies`);
       if (textDocument.version !== null && textDocument.version <= doc.version) {
         log(`ignored an out-of-order change to ${textDocument.uri} (version ${textDocument.version} after ${doc.version})`);
         return;
@@ -289,6 +498,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
 
   connection.onCodeAction(
     guarded('codeAction', [] as CodeAction[], async (params: CodeActionParams): Promise<CodeAction[]> => {
+      const bad = badRange(params.range, 'range');
+      if (bad) throw new ResponseError(ErrorCodes.InvalidParams, `codeAction: ${bad}`);
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !analyzer) return [];
       const actions: CodeAction[] = [];
@@ -300,6 +511,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
       if (wants(CodeActionKind.QuickFix)) {
         for (const diagnostic of params.context.diagnostics) {
           if (diagnostic.source !== 'leaklens') continue;
+          if (badRange(diagnostic.range, 'diagnostic.range')) continue;
           let data = diagnostic.data as DiagnosticData | undefined;
           if (!data || data.version !== doc.version) continue; // stale: the diagnostic will be re-published
           if (data.provisional) {
@@ -314,7 +526,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
             range: { start: doc.lsp.positionAt(e.start), end: doc.lsp.positionAt(e.end) },
             newText: e.text,
           });
-          for (const fix of data.fixes) {
+          const original = doc.lsp.getText();
+          for (const fix of data.fixes.map((f) => withFileLineBreaks(original, f))) {
             actions.push({
               title: fix.safety === 'safe' ? fix.title : `${fix.title} (unsafe)`,
               kind: CodeActionKind.QuickFix,

@@ -3,7 +3,7 @@
 // of every workspace folder with work-done progress, and results kept current from file
 // watching. Files open in the editor are never analysed from disk: the open document wins.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Connection, FileChangeType, FileEvent, MessageType, ShowMessageNotification, WorkspaceFolder } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -29,6 +29,14 @@ export function uriToPath(uri: string): string | undefined {
 
 const PYTHON_FILE = /\.pyi?$/;
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Workers idle this long are stopped (each holds a grammar and its own WASM heap, ≈ 80 MB after
  * the standard library); the next job starts them again (≈ 0.3 s). Long enough to span a burst
@@ -52,6 +60,17 @@ export class Workspace {
   /** The newest disk analysis asked for per file URI; only its result is published. */
   private latestRequest = new Map<string, number>();
   private requests = 0;
+  /**
+   * Per file URI, when its disk state last changed for us (a watch event, a publication, a
+   * clearing), on one clock shared with the scans' starts: a scan's clean-up only clears the
+   * files whose state is older than that scan (it may not judge files it never looked at).
+   */
+  private stamps = new Map<string, number>();
+  private clock = 0;
+
+  private touch(uri: string): void {
+    this.stamps.set(uri, ++this.clock);
+  }
 
   constructor(
     private readonly connection: Connection,
@@ -59,6 +78,8 @@ export class Workspace {
     private readonly isOpen: (uri: string) => boolean,
     private readonly canAskConfiguration: () => boolean,
     private readonly canReportProgress: () => boolean,
+    /** After a WebAssembly trap in a disk analysis on the main thread: recreate the runtime (awaited before the next file). */
+    private readonly onTrap: () => Promise<void> = async () => undefined,
   ) {}
 
   setFolders(folders: readonly WorkspaceFolder[] | null | undefined, rootUri?: string | null): void {
@@ -173,7 +194,7 @@ export class Workspace {
     // No worker can start (e.g. worker.js missing): analyse here, one file per event-loop turn.
     if (!this.inProcess) {
       this.log(`analysing files from disk on the main thread: ${this.pool.unavailable}`);
-      this.inProcess = new InProcessRunner(() => this.analyzer());
+      this.inProcess = new InProcessRunner(() => this.analyzer(), () => this.onTrap());
     }
     return this.inProcess;
   }
@@ -225,12 +246,14 @@ export class Workspace {
         })
       : [];
     if (diagnostics.length || this.published.has(uri)) void this.connection.sendDiagnostics({ uri, diagnostics });
+    this.touch(uri);
     if (diagnostics.length) this.published.add(uri);
     else this.published.delete(uri);
   }
 
   clear(uri: string): void {
     this.latestRequest.delete(uri); // a result still on its way for this file is dropped
+    this.touch(uri);
     if (!this.published.delete(uri)) return;
     void this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
@@ -242,6 +265,7 @@ export class Workspace {
    */
   async scan(): Promise<void> {
     const generation = ++this.scanGeneration;
+    const startedAt = ++this.clock;
     const stale = (tag: number | undefined) => tag !== undefined && tag !== generation;
     this.pool?.cancel(stale);
     this.inProcess?.cancel(stale);
@@ -281,8 +305,10 @@ export class Workspace {
         }),
       );
       if (generation !== this.scanGeneration) return;
-      // Files that were reported before but are gone from the scan (deleted, now excluded).
-      for (const uri of [...this.published]) if (!seen.has(uri)) this.clear(uri);
+      // Files that were reported before but are gone from the scan (deleted, now excluded) —
+      // not those an event or a closed editor reported since the scan started (created or
+      // renamed meanwhile): their state is newer than this scan's discovery.
+      for (const uri of [...this.published]) if (!seen.has(uri) && (this.stamps.get(uri) ?? 0) < startedAt) this.clear(uri);
       this.log(`scanned ${files.length} files in ${Date.now() - started} ms`);
       // Each worker's WASM heap has grown to what the biggest files needed and never shrinks:
       // stop the idle workers now rather than hold that memory until the next file event.
@@ -305,7 +331,15 @@ export class Workspace {
     // is published), all at once so that a burst of events keeps every worker busy.
     const handle = async (change: FileEvent): Promise<void> => {
       const path = uriToPath(change.uri);
-      if (!path || !PYTHON_FILE.test(path) || !this.folderOf(path)) return;
+      if (!path || !this.folderOf(path)) return;
+      if (!PYTHON_FILE.test(path)) {
+        // A folder: deleted (or renamed away), its files go with it; created (or renamed here),
+        // its files are found as the scan would find them.
+        if (change.type === FileChangeType.Deleted || !existsSync(path)) this.clearUnder(path);
+        else if (change.type === FileChangeType.Created && !rescan && isDirectory(path)) await this.scanFolder(path);
+        return;
+      }
+      this.touch(change.uri);
       if (change.type === FileChangeType.Deleted || !existsSync(path)) {
         if (!this.isOpen(change.uri)) this.clear(change.uri);
         return;
@@ -326,9 +360,41 @@ export class Workspace {
     }
   }
 
+  /** Clears the disk diagnostics of every file under a folder that is gone (open documents keep theirs). */
+  private clearUnder(folder: string): void {
+    const prefix = folder.endsWith(sep) ? folder : folder + sep;
+    const uris = new Set([...this.published, ...this.latestRequest.keys()]);
+    for (const uri of uris) {
+      const path = uriToPath(uri);
+      if (path && path.startsWith(prefix) && !this.isOpen(uri)) this.clear(uri);
+    }
+  }
+
+  /** A folder that appeared in a workspace folder: its Python files, by the scan's discovery rules. */
+  private async scanFolder(path: string): Promise<void> {
+    const folder = this.folderOf(path);
+    if (!folder) return;
+    const skip = await this.skipReason(pathToFileURL(join(path, '__probe__.py')).toString());
+    if (skip && skip.startsWith('inside ')) {
+      this.logSkip(path, skip);
+      return;
+    }
+    const { settings, base } = await this.settingsFor(folder.uri);
+    const { files } = discoverPythonFiles([path], { exclude: settings.exclude, base, onSkip: (p, reason) => this.log(`skipped ${p}: ${reason}`) });
+    await Promise.all(
+      files.map(async (file) => {
+        const uri = pathToFileURL(file).toString();
+        this.touch(uri);
+        if (this.isOpen(uri) || (await this.skipReason(uri))) return;
+        await this.analyzeFromDisk(file);
+      }),
+    );
+  }
+
   /** A document was closed: show its disk state again if it belongs to the workspace. */
   async onClosed(uri: string): Promise<void> {
     const path = uriToPath(uri);
+    this.touch(uri);
     this.published.add(uri); // its diagnostics are on screen until replaced
     if (path && this.folderOf(path) && existsSync(path) && !(await this.skipReason(uri))) await this.analyzeFromDisk(path);
     else this.clear(uri);

@@ -41,7 +41,7 @@ export interface FileResult {
   /** The analysis threw (a fix computed before that is still reported). */
   error?: string;
   /** fix mode, when fixes applied: the new bytes in the file's own encoding, or why there are none. */
-  fix?: { applied: number; bytes?: Uint8Array; unencodable?: string; original?: string };
+  fix?: { applied: number; bytes?: Uint8Array; unencodable?: string; original?: string; before?: string; after?: string };
   /** diff mode, when fixes changed the text: both texts and how the file is encoded. */
   diff?: { applied: number; before: string; after: string; encoding: string; bom: boolean };
 }
@@ -71,7 +71,7 @@ export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
       if (fixed.applied > 0) {
         const bytes = encodeSource(fixed.text, source.encoding, source.bom);
         if (bytes) {
-          result.fix = { applied: fixed.applied, bytes, original: source.digest };
+          result.fix = { applied: fixed.applied, bytes, original: source.digest, before: text, after: fixed.text };
           text = fixed.text;
         } else {
           result.fix = { applied: fixed.applied, unencodable: source.encoding };

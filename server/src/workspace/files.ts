@@ -45,6 +45,8 @@ export interface DiscoveryOptions {
   gitignore?: boolean;
   /** Called for every file or folder left out, with the reason. */
   onSkip?: (path: string, reason: string) => void;
+  /** Called for a folder the system refused to list (default: onSkip): a failure, not a choice. */
+  onUnreadable?: (path: string, reason: string) => void;
 }
 
 /** A predicate for the `exclude` globs of one configuration. */
@@ -82,6 +84,14 @@ function readGitIgnore(dir: string): GitIgnoreLevel | undefined {
   }
 }
 
+function isDirectoryLink(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Python files under each path (a file path is taken as given, except a stub), sorted. */
 export function discoverPythonFiles(paths: readonly string[], options: DiscoveryOptions = {}): { files: string[]; missing: string[] } {
   const files: string[] = [];
@@ -94,7 +104,7 @@ export function discoverPythonFiles(paths: readonly string[], options: Discovery
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      skip(dir, `cannot read folder: ${(err as Error).message}`);
+      (options.onUnreadable ?? skip)(dir, `cannot read folder: ${(err as Error).message}`);
       return;
     }
     const here = useGitIgnore ? readGitIgnore(dir) : undefined;
@@ -119,6 +129,11 @@ export function discoverPythonFiles(paths: readonly string[], options: Discovery
           continue;
         }
         walk(full, active);
+      } else if (entry.isSymbolicLink()) {
+        // Not followed, as git and Ruff do: a link may point out of the tree or into a loop, and
+        // the file it names is checked where it lives. Given by name, a link is followed.
+        if (/\.pyi?$/.test(entry.name)) skip(full, 'symbolic link: not followed while walking a folder (name it to check it)');
+        else if (isDirectoryLink(full)) skip(full, 'symbolic link to a folder: not followed');
       } else if (entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.pyi'))) {
         if (isStub(entry.name)) skip(full, STUB_REASON);
         else if (excluded(full)) skip(full, 'matches exclude');
@@ -187,9 +202,27 @@ export type Decoded = { ok: true; text: string; encoding: string; bom: boolean; 
 
 const CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
 
+/**
+ * UTF-32 or UTF-16 text, told by its byte order mark, or (without one) by NUL bytes that are
+ * every other byte, all on the same side, as ASCII text in UTF-16 has them.
+ */
+function wideEncoding(bytes: Uint8Array): string | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0) || (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff)) return 'UTF-32';
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return 'UTF-16';
+  if (bytes.length < 4 || bytes.length % 2 !== 0) return undefined;
+  const n = Math.min(bytes.length, 4096);
+  let even = 0;
+  let odd = 0;
+  for (let i = 0; i < n; i++) if (bytes[i] === 0) (i % 2 ? odd++ : even++);
+  const half = n / 2;
+  return (odd >= half * 0.9 && even === 0) || (even >= half * 0.9 && odd === 0) ? 'UTF-16' : undefined;
+}
+
 /** Decodes Python source: a BOM, a PEP 263 coding line, else strict UTF-8. Binary input is refused. */
 export function decodeSource(bytes: Uint8Array, maxSize = DEFAULT_MAX_FILE_SIZE): Decoded {
   if (bytes.length > maxSize) return { ok: false, reason: `larger than max-file-size (${bytes.length} > ${maxSize} bytes)` };
+  const wide = wideEncoding(bytes);
+  if (wide) return { ok: false, reason: `${wide} is not supported (CPython reads source as UTF-8 or an ASCII-compatible coding); save it as UTF-8` };
   if (bytes.indexOf(0) !== -1) return { ok: false, reason: 'binary file (contains NUL bytes)' };
   let encoding = 'utf-8';
   let body = bytes;
