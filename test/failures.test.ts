@@ -144,7 +144,8 @@ test('a with-fix in a file whose functions use tabs in one and spaces in another
 });
 
 test('a file with lone CR line breaks keeps them through --fix and --diff', () => {
-  const source = 'def f(p):\r    h = open(p)\r    return h.read()\r\rdef g(y={}):\r    print(len(y))\r';
+  // LL201's fix is safe for a default only tested for truth (an explicit None means the same there).
+  const source = 'def f(p):\r    h = open(p)\r    return h.read(1)\r\rdef g(y={}):\r    if not y:\r        return 0\r    return 1\r';
   const dir = folder({ 'cr.py': source });
   const diff = cli(['check', '--diff', 'cr.py'], dir);
   assert.equal(diff.status, 1, diff.stderr);
