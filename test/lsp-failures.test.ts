@@ -11,7 +11,8 @@ import { after, test } from 'node:test';
 import type { CodeAction, TextEdit } from 'vscode-languageserver';
 import { applyTextEdits, codes, freshUri, LspClient, ROOT, withTimeout } from './helpers/lsp-client';
 
-const MUTABLE_DEFAULT = 'def f(x=[]):\n    return len(x)\n';
+// Only tested for truth, so LL201's fix stays safe (preferred) with the explicit-None rule.
+const MUTABLE_DEFAULT = 'def f(x=[]):\n    return 1 if x else 0\n';
 const LEAK = 'def g(p):\n    h = open(p)\n    return h.read()\n';
 
 const made: string[] = [];
@@ -162,7 +163,7 @@ test('positions that are not whole numbers are refused with a clear error; the t
     assert.deepEqual(p.diagnostics.map((d) => [d.code, d.range.start]), [['LL201', { line: 1, character: 8 }]]);
     const actions = (await c.codeAction(uri, p.diagnostics[0].range, { diagnostics: p.diagnostics })) as CodeAction[];
     const edits = (actions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
-    assert.equal(applyTextEdits('# top\n' + MUTABLE_DEFAULT, edits), '# top\ndef f(x=None):\n    if x is None:\n        x = []\n    return len(x)\n');
+    assert.equal(applyTextEdits('# top\n' + MUTABLE_DEFAULT, edits), '# top\ndef f(x=None):\n    if x is None:\n        x = []\n    return 1 if x else 0\n');
     // Whole numbers outside the text are clamped, as LSP specifies, and the log says so.
     await c.change(uri, ++version, [{ range: { start: { line: 40, character: 0 }, end: { line: 41, character: 0 } }, text: '' }]);
     await logged(c, /a change to .*: contentChanges\[0\]\.range\.start is on line 40, past the last line \(\d+\); clamped to the text as LSP specifies/, 'the clamp is logged');
@@ -421,12 +422,12 @@ test('quick fixes and fix-all keep a tab-indented block in tabs next to space-in
     assert.equal(applyTextEdits(text, allEdits), fixed);
 
     const cr = freshUri('cr-fix');
-    const crText = 'def g(y={}):\r    print(len(y))\r';
+    const crText = 'def g(y={}):\r    return 1 if y else 0\r';
     await c.open(cr, crText);
     const q = await c.diagnosticsFor(cr, 1);
     const crActions = (await c.codeAction(cr, q.diagnostics[0].range, { diagnostics: q.diagnostics })) as CodeAction[];
     const crEdits = (crActions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
-    assert.equal(applyTextEdits(crText, crEdits), 'def g(y=None):\r    if y is None:\r        y = {}\r    print(len(y))\r');
+    assert.equal(applyTextEdits(crText, crEdits), 'def g(y=None):\r    if y is None:\r        y = {}\r    return 1 if y else 0\r');
   });
 });
 

@@ -50,14 +50,16 @@ export const MAX_TREE_DEPTH = 4000;
 /**
  * Work budgets, in tree operations (parsing/budget.ts): each rule may spend RULE_BUDGET_PER_NODE
  * per node of the file (plus a base for small files), all rules together FILE_BUDGET_PER_NODE.
- * On the standard library the most any rule needs is about 6 per node (LL501 on minidom.py);
- * a rule that is quadratic in the number of functions runs out on files of a thousand or so (the
- * base covers small files whose rules search a lot per finding: LL103 needs 0.4 M on 8 000 nodes).
- * An operation costs about half a microsecond, so a rule is stopped after about 10 µs per node.
+ * On the standard library the most any rule needs is about 6 per node (LL501 on minidom.py); a
+ * file where every small function opens a file (the bench's 25 000 functions) makes LL101 follow
+ * one allocation per 25 nodes on the flow model, about 30 per node; a rule that is quadratic in
+ * the number of functions still runs out on files of a few thousand (the base covers small files
+ * whose rules search a lot per finding: LL103 needs 0.4 M on 8 000 nodes). An operation costs
+ * about half a microsecond, so a rule is stopped after about 20 µs per node.
  */
-export const RULE_BUDGET_PER_NODE = 20;
+export const RULE_BUDGET_PER_NODE = 40;
 export const RULE_BUDGET_BASE = 2_000_000;
-export const FILE_BUDGET_PER_NODE = 40;
+export const FILE_BUDGET_PER_NODE = 80;
 export const FILE_BUDGET_BASE = 6_000_000;
 
 /**

@@ -130,7 +130,10 @@ function withLineBreak(inserted: string, nl: string): string {
 export function adaptEdit(text: string, edit: OffsetEdit, unit: () => string): OffsetEdit {
   let inserted = edit.text;
   if (inserted.indexOf('\n') !== -1) {
-    const lineStart = Math.max(text.lastIndexOf('\n', edit.start - 1), text.lastIndexOf('\r', edit.start - 1)) + 1;
+    // The start of the edit's line, found by stepping back over it (searching for a '\r' the file
+    // may not have would scan back to its start for every edit).
+    let lineStart = edit.start;
+    while (lineStart > 0 && text.charCodeAt(lineStart - 1) !== 10 && text.charCodeAt(lineStart - 1) !== 13) lineStart--;
     const original = new Set(text.slice(lineStart, edit.end).split(/\r\n|\r|\n/));
     const lines = inserted.split('\n');
     const atLineStart = lineStart === edit.start;

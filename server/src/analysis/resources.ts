@@ -367,6 +367,7 @@ function findFactoryCalls(context: RuleContext): Node[] {
   }
   const all = callsOfNames(context, names);
   const seen = new Set(all.map((c) => c.id));
+  let called: Map<string, number> | undefined;
   let frontier = all;
   const factoryDefs = new Set<number>();
   for (let round = 0; round < 8 && frontier.length > 0; round++) {
@@ -376,6 +377,11 @@ function findFactoryCalls(context: RuleContext): Node[] {
       // class): found by walking up, which is far cheaper than building the scopes of the file.
       const def = enclosingDef(call);
       if (!def || factoryDefs.has(def.id)) continue;
+      // Text pre-filter: a function whose name is never followed by `(` except in its own `def`
+      // has no callers in this file, so whether it is a factory does not matter here.
+      const defName = def.childForFieldName('name')?.text;
+      called ??= calledNameCounts(context.text);
+      if (!defName || (called.get(defName) ?? 0) < 2) continue;
       if (!context.semantic.returnsFreshResource(def)) continue;
       factoryDefs.add(def.id);
       const name = def.childForFieldName('name')?.text;
@@ -395,6 +401,14 @@ function findFactoryCalls(context: RuleContext): Node[] {
   const { region } = context;
   const inRegion = region ? all.filter((c) => c.startIndex >= region.start && c.startIndex < region.end) : all;
   return inRegion.sort((a, b) => a.startIndex - b.startIndex);
+}
+
+/** How often each name is followed by `(` in the text (a `def name(` counts once). */
+function calledNameCounts(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  const pattern = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/g;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+  return counts;
 }
 
 function enclosingDef(node: Node): Node | undefined {
