@@ -240,6 +240,36 @@ def _bound_names(statement):
 # --- target -----------------------------------------------------------------------------------
 
 _FUNCTION_SPEC = re.compile(r"^(?P<left>.+):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
+# `left:attr(arguments)`: the left part is as short as it can be, so a colon inside the
+# arguments (`f(d={1: 2})`) is not taken for the one before the function.
+_CALL_SPEC = re.compile(r"^(?P<left>.+?):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\((?P<args>.*)\)\s*$", re.S)
+ARGUMENTS_FILE = "<leaklens arguments>"
+
+
+def parse_call_arguments(text, spec):
+    """Checks the argument list of a `func(args...)` target; returns a code object of a lambda
+    `(i, pack) -> pack(args...)` to be evaluated in the target module's namespace."""
+    source = "lambda i, _leaklens_pack_: _leaklens_pack_(%s)" % text
+    try:
+        tree = ast.parse("_f_(%s)" % text, ARGUMENTS_FILE, "eval")
+    except SyntaxError as error:
+        where = ""
+        if error.offset:
+            # The text starts after `_f_(`: 4 columns.
+            column = error.offset - 4
+            where = " at column %d" % column if 1 <= column <= len(text) else " at the end"
+        raise RunnerError(
+            "bad arguments in target %s: %s%s (the arguments are Python expressions, e.g. `handle(i %% 50)`, "
+            "`render(user_id=i)`)" % (spec, error.msg, where),
+            "target",
+        )
+    call = tree.body
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.func.id != "_f_":
+        raise RunnerError("bad arguments in target %s: %r is not an argument list" % (spec, text), "target")
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
+            raise RunnerError("bad arguments in target %s: yield and await are not allowed in arguments" % spec, "target")
+    return compile(source, ARGUMENTS_FILE, "eval")
 
 
 class Target:
@@ -252,6 +282,9 @@ class Target:
         self.nodeid = None
         self.module = None
         self.script_args = []
+        # `func(args...)`: the text between the parentheses and its compiled form (None: no call syntax).
+        self.arguments = None
+        self.arguments_code = None
         spec = spec.strip()
         if not spec:
             raise RunnerError("empty target", "target")
@@ -260,9 +293,18 @@ class Target:
             self.nodeid = spec
             self.file = self._path(spec.split("::", 1)[0], workspace_dir)
             return
-        match = _FUNCTION_SPEC.match(spec)
+        match = None
+        if spec.endswith(")"):
+            match = _CALL_SPEC.match(spec)
+            if match and _is_drive(match.group("left")):
+                match = None
+            if match:
+                self.arguments = match.group("args").strip()
+                self.arguments_code = parse_call_arguments(self.arguments, spec)
+        if match is None:
+            match = _FUNCTION_SPEC.match(spec)
         # `C:\path\script.py` is a Windows drive, not `module:function`.
-        if match and not (len(match.group("left")) == 1 and match.group("left").isalpha()):
+        if match and not _is_drive(match.group("left")):
             self.kind = "function"
             left = match.group("left")
             self.attr = match.group("attr")
@@ -276,8 +318,9 @@ class Target:
             self.file = self._path(spec, workspace_dir)
             return
         raise RunnerError(
-            "cannot read target %r: use `module:function`, `path/to/file.py:function`, a pytest node id "
-            "(`tests/test_x.py::test_y`) or a script path (`path/to/script.py`)" % spec,
+            "cannot read target %r: use `module:function`, `path/to/file.py:function`, either with arguments "
+            "(`module:function(i, key=i %% 50)`), a pytest node id (`tests/test_x.py::test_y`) or a script path "
+            "(`path/to/script.py`)" % spec,
             "target",
         )
 
@@ -298,9 +341,16 @@ class Target:
             out["module"] = self.module_name or getattr(self.module, "__name__", None)
         if self.attr:
             out["function"] = self.attr
+        if self.arguments is not None:
+            out["arguments"] = self.arguments
+            out["call"] = "%s(%s)" % (self.attr, self.arguments)
         if self.nodeid:
             out["nodeid"] = self.nodeid
         return out
+
+
+def _is_drive(left):
+    return len(left) == 1 and left.isalpha()
 
 
 def import_file(path):
@@ -353,11 +403,12 @@ def resolve_function(target):
             raise RunnerError("%s has no attribute %r (target %s)" % (getattr(obj, "__name__", obj), part, target.spec), "target")
     if not callable(obj):
         raise RunnerError("target %s is not callable (%s)" % (target.spec, type(obj).__name__), "target")
-    check_no_arguments(obj, target.spec)
+    if target.arguments is None:
+        check_no_arguments(obj, target)
     return obj
 
 
-def check_no_arguments(function, spec):
+def check_no_arguments(function, target):
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
@@ -368,25 +419,86 @@ def check_no_arguments(function, spec):
         if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
     if required:
+        example = "%s(%s)" % (target.spec, ", ".join("i" if n == 0 else "..." for n in range(len(required))))
         raise RunnerError(
-            "target %s needs arguments (%s); LeakLens calls it with none: wrap it in a function "
-            "without parameters, or give a pytest node id to use fixtures" % (spec, ", ".join(required)),
+            "target %s needs arguments (%s): give them as Python expressions after the name, e.g. `%s` "
+            "(`i` is the call number, other names come from the target's module)"
+            % (target.spec, ", ".join(required), example),
             "target",
         )
 
 
-def make_caller(function):
-    """A no-argument callable running `function` once (coroutine functions on one event loop)."""
+def _pack(*args, **kwargs):
+    return args, kwargs
+
+
+class CallWithArguments:
+    """Calls `function(args...)` with the argument expressions evaluated afresh for every call,
+    in the target module's namespace, with `i` the number of the call (0 for the first warm-up call)."""
+
+    def __init__(self, function, target):
+        self.function = function
+        self.target = target
+        namespace = getattr(target.module, "__dict__", None)
+        if namespace is None:
+            namespace = {"__builtins__": __builtins__}
+        self.evaluate = eval(target.arguments_code, namespace)
+        self.index = 0
+        try:
+            self.signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            self.signature = None
+
+    def arguments(self):
+        index = self.index
+        self.index += 1
+        try:
+            args, kwargs = self.evaluate(index, _pack)
+        except Exception as error:
+            hint = ""
+            if isinstance(error, NameError):
+                hint = " (`i` is the call number; other names must be defined in module %s or be built-ins)" % getattr(self.target.module, "__name__", "?")
+            raise RunnerError(
+                "the arguments of target %s failed at call %d (i = %d): %s: %s%s"
+                % (self.target.spec, index + 1, index, type(error).__name__, error, hint),
+                "target-arguments",
+            )
+        if index == 0 and self.signature is not None:
+            try:
+                self.signature.bind(*args, **kwargs)
+            except TypeError as error:
+                raise RunnerError(
+                    "the arguments of target %s do not fit %s%s: %s"
+                    % (self.target.spec, self.target.attr, self.signature, error),
+                    "target-arguments",
+                )
+        return args, kwargs
+
+
+def make_caller(function, target=None):
+    """A no-argument callable running the target once (coroutine functions on one event loop)."""
+    with_arguments = CallWithArguments(function, target) if target is not None and target.arguments is not None else None
     if inspect.iscoroutinefunction(function):
         import asyncio
 
         loop = asyncio.new_event_loop()
 
-        def call_async():
-            loop.run_until_complete(function())
+        if with_arguments is not None:
+            def call_async():
+                args, kwargs = with_arguments.arguments()
+                loop.run_until_complete(function(*args, **kwargs))
+        else:
+            def call_async():
+                loop.run_until_complete(function())
 
         call_async.close = loop.close
         return call_async
+    if with_arguments is not None:
+        def call():
+            args, kwargs = with_arguments.arguments()
+            return function(*args, **kwargs)
+
+        return call
     return function
 
 
@@ -1690,7 +1802,7 @@ def main(argv=None):
             else:
                 function = resolve_function(target)
                 ctx.watch_module = target.module
-                call = make_caller(function)
+                call = make_caller(function, target)
             try:
                 measure(call, ctx)
             finally:

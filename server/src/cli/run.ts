@@ -96,7 +96,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .command('run')
     .description('run code and confirm leaks: memory growth per call (tracemalloc) or reference cycles (gc)')
     .addArgument(new Argument('<mode>', 'growth: allocations that grow on every call; cycles: reference cycles left to the garbage collector').choices(['growth', 'cycles']))
-    .argument('<target>', 'module:function, path/to/file.py:function, a pytest node id (tests/test_x.py::test_y) or a script (path/to/script.py)')
+    .argument('<target>', "module:function, path/to/file.py:function, either with arguments ('shop:handle(i % 50)': Python expressions in the module, i = the call number), a pytest node id (tests/test_x.py::test_y) or a script (path/to/script.py)")
     .argument('[script-args...]', 'arguments for a script target (after --)')
     .option('--python <path>', 'the Python interpreter to run the code with (default: $LEAKLENS_PYTHON, else python3)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))

@@ -137,6 +137,7 @@ export function formatReportText(report: RuntimeReport, options: { base?: string
   const params = describeParameters(report);
   lines.push(`LeakLens ${report.mode ?? 'run'}: ${describeTarget(report)} (${interp}${params ? `; ${params}` : ''})`);
   lines.push(`Interpreter: ${report.interpreter.executable}`);
+  if (report.target.call) lines.push(`Each call: ${report.target.call}, with i = 0, 1, 2, … (the call number, warm-up included)`);
   lines.push('');
   const calls = report.totals.calls ?? 0;
   for (const finding of report.findings) {

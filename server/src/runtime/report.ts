@@ -145,7 +145,18 @@ export interface RuntimeReport {
   runner: { version: string; file: string };
   interpreter: { executable: string; version: string; implementation: string; platform: string };
   mode: RuntimeMode | null;
-  target: { spec: string | null; kind: 'function' | 'pytest' | 'script' | null; file?: string; module?: string | null; function?: string; nodeid?: string };
+  target: {
+    spec: string | null;
+    kind: 'function' | 'pytest' | 'script' | null;
+    file?: string;
+    module?: string | null;
+    function?: string;
+    nodeid?: string;
+    /** `function(args...)` targets: the argument expressions as given (`i` is the call number). */
+    arguments?: string;
+    /** `function(args...)` targets: the call made on every run. */
+    call?: string;
+  };
   workspace: string;
   parameters: { warmup?: number; rounds?: number; calls?: number; frames?: number; minBytes?: number; watch?: string[] };
   totals: Partial<GrowthTotals & CycleTotals>;
