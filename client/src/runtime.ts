@@ -214,6 +214,8 @@ class RuntimeRunner implements vscode.Disposable {
       perUri.set(uri, [...(perUri.get(uri) ?? []), diagnostic]);
     };
     for (const finding of report.findings) {
+      // The client does not start the resources mode yet: its reports have no diagnostics here.
+      if (finding.kind === 'resource') continue;
       const diagnostic = finding.kind === 'cycle' ? this.cycleDiagnostic(finding, report, mapper) : this.growthDiagnostic(finding, report, mapper);
       if (diagnostic) add(finding.location.file, diagnostic);
     }

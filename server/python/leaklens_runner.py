@@ -53,10 +53,13 @@ DEFAULTS = {
     # filling looks like a leak.
     "growth": {"warmup": 3, "rounds": 5, "calls": 50},
     "cycles": {"warmup": 3, "rounds": 1, "calls": 20},
+    # Every unclosed resource counts: no warm-up is needed to tell it from a cache.
+    "resources": {"warmup": 0, "rounds": 1, "calls": 10},
 }
 SCRIPT_DEFAULTS = {
     "growth": {"warmup": 1, "rounds": 4, "calls": 5},
     "cycles": {"warmup": 1, "rounds": 1, "calls": 5},
+    "resources": {"warmup": 0, "rounds": 1, "calls": 3},
 }
 DEFAULT_FRAMES = 25
 DEFAULT_MIN_BYTES = 1024
@@ -575,14 +578,20 @@ class Attributor:
         Python 3.11 answers None for instances of ordinary classes; their site is then guessed
         from an attribute set in `__init__` (the frame that called the constructor).
         """
+        site, approximate, _ = self.object_origin(obj)
+        return site, approximate
+
+    def object_origin(self, obj):
+        """(site, approximate, tracemalloc traceback or None): `object_site` with the traceback
+        it was found from (for an approximate site, the traceback of the attribute)."""
         try:
             tb = tracemalloc.get_object_traceback(obj)
         except Exception:
             tb = None
         if tb is not None:
-            return self.site(tb), False
+            return self.site(tb), False, tb
         if isinstance(obj, (type, dict, list, tuple, set, frozenset)) or type(obj).__module__ == "builtins":
-            return None, False
+            return None, False, None
         # The attribute values, without touching `__dict__` (on 3.11+ that would create a dict
         # the instance did not have): 3.11+ instances refer to their values directly, older
         # ones (and instances whose dict exists) through their dict.
@@ -596,7 +605,7 @@ class Attributor:
                 elif not isinstance(referent, type):
                     values.append(referent)
         except Exception:
-            return None, False
+            return None, False, None
         for value in values:
             try:
                 tb = tracemalloc.get_object_traceback(value)
@@ -606,8 +615,8 @@ class Attributor:
                 continue
             site = self.constructor_site(tb)
             if site is not None:
-                return site, True
-        return None, False
+                return site, True, tb
+        return None, False, None
 
     def constructor_site(self, traceback_):
         """For an attribute allocated inside `__init__`: the workspace frame that called the constructor."""
@@ -1550,6 +1559,203 @@ def describe_cycle(group, calls, ctx):
 # --- pytest --------------------------------------------------------------------------------------
 
 
+# --- resources ---------------------------------------------------------------------------------
+
+MAX_RESOURCE_SITES = 100
+MAX_RESOURCE_EXAMPLES = 3
+
+
+def resource_kind(message, obj_type):
+    """file / socket / subprocess / other, from the warning's text (then the object's type)."""
+    text = message.lower()
+    if text.startswith("unclosed file") or "textiowrapper" in text or "bufferedreader" in text or "fileio" in text:
+        return "file"
+    if "socket" in text:
+        return "socket"
+    if text.startswith("subprocess ") or "popen" in text:
+        return "subprocess"
+    lowered = (obj_type or "").lower()
+    for word, kind in (("socket", "socket"), ("popen", "subprocess"), ("io.", "file"), ("wrapper", "file")):
+        if word in lowered:
+            return kind
+    return "other"
+
+
+class ResourceCapture:
+    """Records every ResourceWarning while active: the ones the warnings machinery shows (filter
+    forced to "always") and the ones raised out of a `__del__` (sys.unraisablehook). For each:
+    the text, the object's type and the tracemalloc traceback of the object, taken at once so
+    that the dying object is not kept alive by the record."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.records = []
+        self.other_unraisable = 0
+        self._catcher = None
+        self._saved_hook = None
+        self._saved_impl = None
+
+    def _record(self, message, obj, where, via):
+        obj_type = type_name(obj) if obj is not None else None
+        tb = None
+        approximate = False
+        site = None
+        if obj is not None:
+            site, approximate, tb = self.ctx.attributor.object_origin(obj)
+        self.records.append({
+            "message": message,
+            "type": obj_type,
+            "site": site,
+            "approximate": approximate,
+            "traceback": [f for f in self.ctx.attributor.frames(tb) if f["file"] != RUNNER_FILE] if tb is not None else [],
+            "where": where,
+            "via": via,
+        })
+
+    def _show(self, msg):
+        category = getattr(msg, "category", None)
+        if isinstance(category, type) and issubclass(category, ResourceWarning):
+            source = getattr(msg, "source", None)
+            try:
+                where = self.ctx.workspace.contains(msg.filename)
+                where = (where, msg.lineno) if where is not None else None
+                self._record(str(msg.message), source, where, "warning")
+            finally:
+                source = None
+                msg = None
+            return
+        # Any other warning is shown as the program would have shown it.
+        self._saved_impl(msg)
+
+    def _unraisable(self, unraisable):
+        exc_type = getattr(unraisable, "exc_type", None)
+        if not (isinstance(exc_type, type) and issubclass(exc_type, ResourceWarning)):
+            self.other_unraisable += 1
+            self._saved_hook(unraisable)
+            return
+        obj = getattr(unraisable, "object", None)
+        tb = getattr(unraisable, "exc_traceback", None)
+        where = None
+        if isinstance(obj, (types.FunctionType, types.MethodType)) or obj is None:
+            # Raised in `__del__`: the object is that method's `self`.
+            owner = None
+            while tb is not None:
+                frame = tb.tb_frame
+                real = self.ctx.workspace.contains(frame.f_code.co_filename)
+                if real is not None:
+                    where = (real, tb.tb_lineno)
+                    if owner is None:
+                        owner = frame.f_locals.get("self")
+                tb = tb.tb_next
+            obj = owner
+        try:
+            self._record(str(getattr(unraisable, "exc_value", "")) or exc_type.__name__, obj, where, "unraisable")
+        finally:
+            obj = owner = unraisable = None
+
+    def __enter__(self):
+        import warnings
+
+        self._catcher = warnings.catch_warnings()
+        self._catcher.__enter__()
+        warnings.simplefilter("always", ResourceWarning)
+        # What catch_warnings(record=True) replaces too: the last step of showing a warning,
+        # which receives the WarningMessage with its `source` (the object being finalized).
+        self._saved_impl = warnings._showwarnmsg_impl
+        warnings._showwarnmsg_impl = self._show
+        self._saved_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+        return self
+
+    def __exit__(self, *exc):
+        sys.unraisablehook = self._saved_hook
+        self._catcher.__exit__(*exc)
+        return False
+
+
+def measure_resources(call, ctx):
+    opts = ctx.options
+    started = time.time()
+    capture = ResourceCapture(ctx)
+    tracemalloc.start(opts.frames)
+    try:
+        call_counted(call, opts.warmup, "the warm-up")
+        gc.collect()
+        with capture:
+            call_counted(call, opts.calls, "the measured calls")
+            # Objects in reference cycles are finalized (and warn) only when collected.
+            gc.collect()
+            gc.collect()
+        measured = time.time() - started
+    finally:
+        tracemalloc.stop()
+    groups = {}
+    unattributed = 0
+    for record in capture.records:
+        kind = resource_kind(record["message"], record["type"])
+        site = record["site"]
+        attribution = "approximate" if record["approximate"] else "confirmed"
+        if site is None and record["where"] is not None:
+            # Allocated outside the workspace (or before tracing): the line that dropped it.
+            site = record["where"]
+            attribution = "released"
+        if site is None:
+            unattributed += 1
+            site = None
+        key = (site, kind)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                "kind": "resource",
+                "verdict": "unclosed",
+                "resource": kind,
+                "location": ctx.attributor.location(site) if site is not None else None,
+                "count": 0,
+                "perCall": 0,
+                "types": {},
+                "messages": [],
+                "traceback": record["traceback"],
+                "attribution": attribution,
+                "releasedAt": [],
+                "via": record["via"],
+            }
+        group["count"] += 1
+        if record["type"]:
+            group["types"][record["type"]] = group["types"].get(record["type"], 0) + 1
+        if len(group["messages"]) < MAX_RESOURCE_EXAMPLES and record["message"] not in group["messages"]:
+            group["messages"].append(record["message"])
+        if record["where"] is not None and attribution != "released":
+            released = ctx.attributor.location(record["where"])
+            if released not in group["releasedAt"] and len(group["releasedAt"]) < MAX_RESOURCE_EXAMPLES:
+                group["releasedAt"].append(released)
+        if not group["traceback"] and record["traceback"]:
+            group["traceback"] = record["traceback"]
+    findings = [g for g in groups.values() if g["location"] is not None]
+    for finding in findings:
+        finding["perCall"] = round(finding["count"] / float(opts.calls), 3)
+    findings.sort(key=lambda f: (-f["count"], f["location"]["file"], f["location"]["line"]))
+    if len(findings) > MAX_RESOURCE_SITES:
+        ctx.notes.append("%d allocation sites of unclosed resources; the report keeps the first %d" % (len(findings), MAX_RESOURCE_SITES))
+        del findings[MAX_RESOURCE_SITES:]
+    if unattributed:
+        ctx.notes.append(
+            "%d unclosed resource%s allocated and released outside the workspace (or before tracing started): "
+            "not reported by line" % (unattributed, "" if unattributed == 1 else "s")
+        )
+    if capture.other_unraisable:
+        ctx.notes.append("%d other exception%s ignored in finalizers (shown on stderr)" % (capture.other_unraisable, "" if capture.other_unraisable == 1 else "s"))
+    ctx.findings = findings
+    ctx.totals = {
+        "calls": opts.calls,
+        "warmupCalls": opts.warmup,
+        "seconds": round(measured, 3),
+        "warnings": len(capture.records),
+        "unclosed": sum(f["count"] for f in findings),
+        "sites": len(findings),
+        "unattributed": unattributed,
+    }
+
+
 def run_pytest(target, ctx, measure):
     try:
         import pytest
@@ -1648,7 +1854,7 @@ def parse_arguments(argv):
         cut = argv.index("--")
         argv, script_args = argv[:cut], argv[cut + 1:]
     parser = _Parser(prog="leaklens_runner.py", description="LeakLens run-time runner (see the module docstring).")
-    parser.add_argument("mode", choices=["growth", "cycles"])
+    parser.add_argument("mode", choices=["growth", "cycles", "resources"])
     parser.add_argument("target")
     parser.add_argument("--report", required=True, help="where to write the JSON report")
     parser.add_argument("--workspace", default=None, help="folder whose source files count as the user's code (default: the current folder)")
@@ -1791,8 +1997,9 @@ def main(argv=None):
         if workspace_dir not in sys.path:
             sys.path.insert(0, workspace_dir)
         ctx = Context(options, workspace, SourceIndex(), target)
-        ctx.watches = [Watch(spec) for spec in options.watch]
-        measure = measure_growth if options.mode == "growth" else measure_cycles
+        # Names are followed between growth rounds only.
+        ctx.watches = [Watch(spec) for spec in options.watch] if options.mode != "resources" else []
+        measure = {"growth": measure_growth, "cycles": measure_cycles, "resources": measure_resources}[options.mode]
         if target.kind == "pytest":
             run_pytest(target, ctx, measure)
         else:
