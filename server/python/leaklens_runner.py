@@ -1656,13 +1656,15 @@ class ResourceCapture:
     def __enter__(self):
         import warnings
 
+        if not hasattr(warnings, "_showwarnmsg_impl"):
+            raise RunnerError("this Python's warnings module has no _showwarnmsg_impl: the resources mode cannot capture warnings", "interpreter")
         self._catcher = warnings.catch_warnings()
         self._catcher.__enter__()
-        warnings.simplefilter("always", ResourceWarning)
-        # What catch_warnings(record=True) replaces too: the last step of showing a warning,
+        # The same hook catch_warnings(record=True) replaces: the last step of showing a warning,
         # which receives the WarningMessage with its `source` (the object being finalized).
         self._saved_impl = warnings._showwarnmsg_impl
         warnings._showwarnmsg_impl = self._show
+        warnings.simplefilter("always", ResourceWarning)
         self._saved_hook = sys.unraisablehook
         sys.unraisablehook = self._unraisable
         return self
@@ -1683,6 +1685,9 @@ def measure_resources(call, ctx):
         gc.collect()
         with capture:
             call_counted(call, opts.calls, "the measured calls")
+            if ctx.script is not None:
+                # Growth keeps the last run's globals alive; here they are dropped like the others.
+                ctx.script.last = None
             # Objects in reference cycles are finalized (and warn) only when collected.
             gc.collect()
             gc.collect()
