@@ -8,9 +8,13 @@ which start it with the interpreter of the user's project:
            [--watch NAME ...] [-- SCRIPT ARGS...]
     python leaklens_runner.py cycles TARGET --report FILE [--workspace DIR]
            [--warmup N] [--calls N] [--frames N] [-- SCRIPT ARGS...]
+    python leaklens_runner.py resources TARGET --report FILE [--workspace DIR]
+           [--warmup N] [--calls N] [--frames N] [-- SCRIPT ARGS...]
 
 TARGET is `pkg.mod:func`, `path/to/file.py:func` (a dotted attribute path after the colon is
-allowed: `file.py:Class.static_method`), a pytest node id (`tests/test_x.py::test_y`, run
+allowed: `file.py:Class.static_method`), either with an argument list (`pkg.mod:func(i % 50,
+key="k")`: Python expressions evaluated before every call in the function's module, `i` being the
+call number), a pytest node id (`tests/test_x.py::test_y`, run
 through pytest when pytest is importable), or a script path (`path/to/script.py`, run afresh
 as `__main__` on every call).
 
@@ -19,10 +23,13 @@ attributed to the innermost frame inside the workspace, judged per site (leak / 
 noise), checked against live objects allocated there, and explained by a retention path.
 cycles: the reference cycles the target leaves to the garbage collector (gc.DEBUG_SAVEALL),
 grouped by shape, with member types, labelled edges and allocation sites.
+resources: every ResourceWarning of the measured calls (the filter forced to "always"; the ones
+raised in finalizers through sys.unraisablehook), grouped by the allocation line of the object
+that warned (tracemalloc), typed file / socket / subprocess / other.
 
 The report (JSON, `schemaVersion` 1, see report.schema.json) is written only to --report;
-stdout and stderr belong to the program under test. Exit status: 0 nothing found, 1 leaks
-or cycles found, 2 the runner could not do its job (the reasons are in the report's errors).
+stdout and stderr belong to the program under test. Exit status: 0 nothing found, 1 leaks,
+cycles or unclosed resources found, 2 the runner could not do its job (the reasons are in the report's errors).
 """
 
 import argparse
