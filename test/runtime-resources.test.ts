@@ -112,6 +112,16 @@ describe('runner: resources mode', { skip: NO_PYTHON }, () => {
     assert.ok(['confirmed', 'approximate'].includes(session.attribution), session.attribution);
   });
 
+  test('a ResourceWarning raised in a __del__: found through that method\'s self, at the constructor call', () => {
+    const run = runner('resource_leak:strict_forget_session', ['--calls', '3']);
+    assert.equal(run.status, 1, run.dump);
+    const session = at(run.report, CALLERS, 65);
+    assert.ok(session, run.dump);
+    assert.deepEqual([session.resource, session.count, session.via], ['other', 3, 'unraisable']);
+    assert.deepEqual(session.releasedAt.map((l) => [l.line, l.function]), [[41, 'Session.__del__']], 'the line that raised');
+    assert.doesNotMatch(run.stderr, /Exception ignored/);
+  });
+
   test('a pytest test: the file its helper leaks, not the socket its fixture closes', { skip: HAVE_PYTEST ? false : 'pytest is not importable' }, () => {
     const run = runner('test_unclosed.py::test_reads_settings', ['--calls', '3']);
     assert.equal(run.status, 1, run.dump);
