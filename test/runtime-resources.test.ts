@@ -122,6 +122,18 @@ describe('runner: resources mode', { skip: NO_PYTHON }, () => {
     assert.doesNotMatch(run.stderr, /Exception ignored/);
   });
 
+  test('a subprocess never waited for: type subprocess, at the Popen line', () => {
+    const run = runner('resource_leak:start_child', ['--calls', '2']);
+    assert.equal(run.status, 1, run.dump);
+    const child = at(run.report, CALLERS, 73);
+    assert.ok(child, run.dump);
+    assert.deepEqual([child.resource, child.count, child.location.function], ['subprocess', 2, 'start_child']);
+    assert.deepEqual(child.types, { 'subprocess.Popen': 2 });
+    assert.match(child.messages[0], /^subprocess \d+ is still running$/);
+    // Popen is an ordinary class: 3.11 finds it through an attribute allocated inside Popen.__init__.
+    assert.ok(['confirmed', 'approximate'].includes(child.attribution), child.attribution);
+  });
+
   test('a pytest test: the file its helper leaks, not the socket its fixture closes', { skip: HAVE_PYTEST ? false : 'pytest is not importable' }, () => {
     const run = runner('test_unclosed.py::test_reads_settings', ['--calls', '3']);
     assert.equal(run.status, 1, run.dump);

@@ -588,9 +588,13 @@ class Attributor:
         site, approximate, _ = self.object_origin(obj)
         return site, approximate
 
-    def object_origin(self, obj):
+    def object_origin(self, obj, library_classes=False):
         """(site, approximate, tracemalloc traceback or None): `object_site` with the traceback
-        it was found from (for an approximate site, the traceback of the attribute)."""
+        it was found from (for an approximate site, the traceback of the attribute).
+
+        `library_classes`: an instance of a class defined outside the workspace (`Popen`) whose
+        attribute was allocated in library code called from a workspace line is placed on that
+        line (its `__init__` is not in the workspace, so `constructor_site` cannot see it)."""
         try:
             tb = tracemalloc.get_object_traceback(obj)
         except Exception:
@@ -621,6 +625,8 @@ class Attributor:
             if tb is None:
                 continue
             site = self.constructor_site(tb)
+            if site is None and library_classes and len(tb) and self.workspace.contains(tb[-1].filename) is None:
+                site = self.site(tb)
             if site is not None:
                 return site, True, tb
         return None, False, None
@@ -1608,7 +1614,7 @@ class ResourceCapture:
         approximate = False
         site = None
         if obj is not None:
-            site, approximate, tb = self.ctx.attributor.object_origin(obj)
+            site, approximate, tb = self.ctx.attributor.object_origin(obj, library_classes=True)
         self.records.append({
             "message": message,
             "type": obj_type,
