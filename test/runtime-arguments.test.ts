@@ -81,6 +81,27 @@ describe('targets with arguments', { skip: NO_PYTHON }, () => {
     assert.equal(dictArgument.report.target.arguments, '{1: "a", 2: "b"}, i % 2 + 1', 'a colon inside the arguments is not the target colon');
   });
 
+  test('an async def with arguments runs on one event loop; cycles mode takes arguments too', () => {
+    const asynchronous = runner('shop:handle_async(i)');
+    assert.equal(asynchronous.status, 1, asynchronous.dump);
+    assert.equal(priceSite(asynchronous.report)?.verdict, 'leak', asynchronous.dump);
+    const cycles = (target: string) => {
+      const reportPath = join(scratch, `report-${++reports}.json`);
+      const r = spawnSync(PYTHON, [RUNNER, 'cycles', target, '--report', reportPath, '--workspace', FIXTURES, '--calls', '10'], { cwd: FIXTURES, env: ENV, encoding: 'utf8', timeout: 120_000 });
+      const report = JSON.parse(readFileSync(reportPath, 'utf8')) as RuntimeReport;
+      assert.deepEqual(validateSchema(SCHEMA, report), []);
+      return { status: r.status, report };
+    };
+    const withLines = cycles('shop:order_with_lines(i, count=2)');
+    assert.equal(withLines.status, 1, JSON.stringify(withLines.report, null, 2));
+    assert.equal(withLines.report.findings.length, 1);
+    assert.equal((withLines.report.findings[0] as { count: number }).count, 10, 'one cycle per call');
+    assert.equal(withLines.report.target.call, 'order_with_lines(i, count=2)');
+    const without = cycles('shop:order_with_lines(i, count=0)');
+    assert.equal(without.status, 0, JSON.stringify(without.report, null, 2));
+    assert.equal(without.report.findings.length, 0, 'no lines, no back references');
+  });
+
   test('bad arguments: exit 2 with one message naming the problem', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['shop:handle(i +)', 'target', /^bad arguments in target shop:handle\(i \+\): invalid syntax/],
