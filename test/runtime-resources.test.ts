@@ -140,6 +140,16 @@ describe('runner: resources mode', { skip: NO_PYTHON }, () => {
     assert.deepEqual(resources(run.report).map((f) => [f.resource, f.location.file, f.location.line, f.count]), [['file', HELPERS, 13, 3]]);
   });
 
+  test('a script: every run counts, the last one too (its globals are dropped before collecting)', () => {
+    const run = runner('script_unclosed.py', ['--', 'x']);
+    assert.equal(run.status, 1, run.dump);
+    assert.equal(run.report.target.kind, 'script');
+    const file = at(run.report, join(FIXTURES, 'script_unclosed.py'), 5);
+    assert.ok(file, run.dump);
+    assert.deepEqual([file.resource, file.count, file.location.function], ['file', 3, '<module>']);
+    assert.match(run.stdout, /first line: # A script .* \['x'\]/, 'the script ran with its arguments');
+  });
+
   test('other warnings are shown to the program as usual, not captured', () => {
     const run = runner('resource_leak:other_warning', ['--calls', '2']);
     assert.equal(run.status, 1, run.dump);
