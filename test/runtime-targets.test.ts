@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { lensTargets, scanDefinitions, targetsAt } from '../server/src/runtime/targets';
+import { callTemplate, lensTargets, scanDefinitions, targetsAt } from '../server/src/runtime/targets';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -57,7 +57,11 @@ test('targetsAt: the enclosing runnable definition first, then the script', () =
   const specs = (line: number) => targetsAt('pkg/mod.py', SOURCE, line).map((c) => c.spec);
   assert.deepEqual(specs(3), ['pkg/mod.py:plain', 'pkg/mod.py']);
   assert.deepEqual(specs(7), ['pkg/mod.py:takes', 'pkg/mod.py'], 'a nested function runs through its top-level function');
-  assert.match(targetsAt('pkg/mod.py', SOURCE, 7)[0].detail, /needs a, key/);
+  assert.match(targetsAt('pkg/mod.py', SOURCE, 7)[0].detail, /needs a, key: give the call, e\.g\. takes\(i\)/);
+  assert.deepEqual(targetsAt('pkg/mod.py', SOURCE, 7)[0].required, ['a', 'key']);
+  assert.equal(callTemplate(targetsAt('pkg/mod.py', SOURCE, 7)[0]), 'pkg/mod.py:takes(i, key)', 'i for the first parameter, names to replace for the others');
+  assert.equal(callTemplate(targetsAt('pkg/mod.py', SOURCE, 3)[0]), 'pkg/mod.py:plain', 'no parameters: the spec itself');
+  assert.equal(targetsAt('pkg/mod.py', SOURCE, 3)[0].required, undefined);
   assert.deepEqual(specs(17), ['pkg/mod.py'], 'an instance method cannot be called without an instance');
   assert.deepEqual(specs(22), ['pkg/mod.py:Service.make', 'pkg/mod.py']);
   assert.deepEqual(specs(26), ['pkg/mod.py:later', 'pkg/mod.py']);

@@ -12,7 +12,7 @@ import { CLEAR_ALL_KEY, confirmationsFromReport, RUNTIME_REPORT_NOTIFICATION } f
 import { displayLocation, findingMessage, formatBytes, formatReportText, shortType, summaryLine } from '../../server/src/runtime/format';
 import { CycleFinding, GrowthFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
 import { defaultPython, RunResult, runRuntime } from '../../server/src/runtime/spawn';
-import { lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
+import { callTemplate, lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
 
 export const RUNTIME_SOURCE = 'leaklens-runtime';
 export const RUNTIME_COMMANDS = {
@@ -201,8 +201,15 @@ class RuntimeRunner implements vscode.Disposable {
     });
     if (!picked) return undefined;
     let target: string | undefined = picked.choice?.spec;
-    if (!target) {
-      target = await vscode.window.showInputBox({ title: 'LeakLens: target to run', value: choices[0]?.spec, prompt: 'module:function, path/to/file.py:function, tests/test_x.py::test_y or a script path' });
+    if (picked.choice?.required?.length) {
+      // A function with parameters: the user types the call (its arguments are Python expressions).
+      target = await vscode.window.showInputBox({
+        title: `LeakLens: call ${picked.choice.label} with`,
+        value: callTemplate(picked.choice),
+        prompt: `Arguments for ${picked.choice.required.join(', ')}: Python expressions in the module; i is the call number (handle(i), handle(i % 50), render(user_id=i))`,
+      });
+    } else if (!target) {
+      target = await vscode.window.showInputBox({ title: 'LeakLens: target to run', value: choices[0] ? callTemplate(choices[0]) : undefined, prompt: 'module:function, path/to/file.py:function, either as a call (shop:handle(i % 50)), tests/test_x.py::test_y or a script path' });
     }
     return target ? { target, folder, fileUri: document.uri, file: document.uri.fsPath } : undefined;
   }
@@ -214,6 +221,8 @@ class RuntimeRunner implements vscode.Disposable {
       perUri.set(uri, [...(perUri.get(uri) ?? []), diagnostic]);
     };
     for (const finding of report.findings) {
+      // The client does not start the resources mode yet: its reports have no diagnostics here.
+      if (finding.kind === 'resource') continue;
       const diagnostic = finding.kind === 'cycle' ? this.cycleDiagnostic(finding, report, mapper) : this.growthDiagnostic(finding, report, mapper);
       if (diagnostic) add(finding.location.file, diagnostic);
     }

@@ -8,9 +8,13 @@ which start it with the interpreter of the user's project:
            [--watch NAME ...] [-- SCRIPT ARGS...]
     python leaklens_runner.py cycles TARGET --report FILE [--workspace DIR]
            [--warmup N] [--calls N] [--frames N] [-- SCRIPT ARGS...]
+    python leaklens_runner.py resources TARGET --report FILE [--workspace DIR]
+           [--warmup N] [--calls N] [--frames N] [-- SCRIPT ARGS...]
 
 TARGET is `pkg.mod:func`, `path/to/file.py:func` (a dotted attribute path after the colon is
-allowed: `file.py:Class.static_method`), a pytest node id (`tests/test_x.py::test_y`, run
+allowed: `file.py:Class.static_method`), either with an argument list (`pkg.mod:func(i % 50,
+key="k")`: Python expressions evaluated before every call in the function's module, `i` being the
+call number), a pytest node id (`tests/test_x.py::test_y`, run
 through pytest when pytest is importable), or a script path (`path/to/script.py`, run afresh
 as `__main__` on every call).
 
@@ -19,10 +23,13 @@ attributed to the innermost frame inside the workspace, judged per site (leak / 
 noise), checked against live objects allocated there, and explained by a retention path.
 cycles: the reference cycles the target leaves to the garbage collector (gc.DEBUG_SAVEALL),
 grouped by shape, with member types, labelled edges and allocation sites.
+resources: every ResourceWarning of the measured calls (the filter forced to "always"; the ones
+raised in finalizers through sys.unraisablehook), grouped by the allocation line of the object
+that warned (tracemalloc), typed file / socket / subprocess / other.
 
 The report (JSON, `schemaVersion` 1, see report.schema.json) is written only to --report;
-stdout and stderr belong to the program under test. Exit status: 0 nothing found, 1 leaks
-or cycles found, 2 the runner could not do its job (the reasons are in the report's errors).
+stdout and stderr belong to the program under test. Exit status: 0 nothing found, 1 leaks,
+cycles or unclosed resources found, 2 the runner could not do its job (the reasons are in the report's errors).
 """
 
 import argparse
@@ -53,10 +60,13 @@ DEFAULTS = {
     # filling looks like a leak.
     "growth": {"warmup": 3, "rounds": 5, "calls": 50},
     "cycles": {"warmup": 3, "rounds": 1, "calls": 20},
+    # Every unclosed resource counts: no warm-up is needed to tell it from a cache.
+    "resources": {"warmup": 0, "rounds": 1, "calls": 10},
 }
 SCRIPT_DEFAULTS = {
     "growth": {"warmup": 1, "rounds": 4, "calls": 5},
     "cycles": {"warmup": 1, "rounds": 1, "calls": 5},
+    "resources": {"warmup": 0, "rounds": 1, "calls": 3},
 }
 DEFAULT_FRAMES = 25
 DEFAULT_MIN_BYTES = 1024
@@ -240,6 +250,36 @@ def _bound_names(statement):
 # --- target -----------------------------------------------------------------------------------
 
 _FUNCTION_SPEC = re.compile(r"^(?P<left>.+):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
+# `left:attr(arguments)`: the left part is as short as it can be, so a colon inside the
+# arguments (`f(d={1: 2})`) is not taken for the one before the function.
+_CALL_SPEC = re.compile(r"^(?P<left>.+?):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\((?P<args>.*)\)\s*$", re.S)
+ARGUMENTS_FILE = "<leaklens arguments>"
+
+
+def parse_call_arguments(text, spec):
+    """Checks the argument list of a `func(args...)` target; returns a code object of a lambda
+    `(i, pack) -> pack(args...)` to be evaluated in the target module's namespace."""
+    source = "lambda i, _leaklens_pack_: _leaklens_pack_(%s)" % text
+    try:
+        tree = ast.parse("_f_(%s)" % text, ARGUMENTS_FILE, "eval")
+    except SyntaxError as error:
+        where = ""
+        if error.offset:
+            # The text starts after `_f_(`: 4 columns.
+            column = error.offset - 4
+            where = " at column %d" % column if 1 <= column <= len(text) else " at the end"
+        raise RunnerError(
+            "bad arguments in target %s: %s%s (the arguments are Python expressions, e.g. `handle(i %% 50)`, "
+            "`render(user_id=i)`)" % (spec, error.msg, where),
+            "target",
+        )
+    call = tree.body
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.func.id != "_f_":
+        raise RunnerError("bad arguments in target %s: %r is not an argument list" % (spec, text), "target")
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
+            raise RunnerError("bad arguments in target %s: yield and await are not allowed in arguments" % spec, "target")
+    return compile(source, ARGUMENTS_FILE, "eval")
 
 
 class Target:
@@ -252,6 +292,9 @@ class Target:
         self.nodeid = None
         self.module = None
         self.script_args = []
+        # `func(args...)`: the text between the parentheses and its compiled form (None: no call syntax).
+        self.arguments = None
+        self.arguments_code = None
         spec = spec.strip()
         if not spec:
             raise RunnerError("empty target", "target")
@@ -260,9 +303,18 @@ class Target:
             self.nodeid = spec
             self.file = self._path(spec.split("::", 1)[0], workspace_dir)
             return
-        match = _FUNCTION_SPEC.match(spec)
+        match = None
+        if spec.endswith(")"):
+            match = _CALL_SPEC.match(spec)
+            if match and _is_drive(match.group("left")):
+                match = None
+            if match:
+                self.arguments = match.group("args").strip()
+                self.arguments_code = parse_call_arguments(self.arguments, spec)
+        if match is None:
+            match = _FUNCTION_SPEC.match(spec)
         # `C:\path\script.py` is a Windows drive, not `module:function`.
-        if match and not (len(match.group("left")) == 1 and match.group("left").isalpha()):
+        if match and not _is_drive(match.group("left")):
             self.kind = "function"
             left = match.group("left")
             self.attr = match.group("attr")
@@ -276,8 +328,9 @@ class Target:
             self.file = self._path(spec, workspace_dir)
             return
         raise RunnerError(
-            "cannot read target %r: use `module:function`, `path/to/file.py:function`, a pytest node id "
-            "(`tests/test_x.py::test_y`) or a script path (`path/to/script.py`)" % spec,
+            "cannot read target %r: use `module:function`, `path/to/file.py:function`, either with arguments "
+            "(`module:function(i, key=i %% 50)`), a pytest node id (`tests/test_x.py::test_y`) or a script path "
+            "(`path/to/script.py`)" % spec,
             "target",
         )
 
@@ -298,9 +351,16 @@ class Target:
             out["module"] = self.module_name or getattr(self.module, "__name__", None)
         if self.attr:
             out["function"] = self.attr
+        if self.arguments is not None:
+            out["arguments"] = self.arguments
+            out["call"] = "%s(%s)" % (self.attr, self.arguments)
         if self.nodeid:
             out["nodeid"] = self.nodeid
         return out
+
+
+def _is_drive(left):
+    return len(left) == 1 and left.isalpha()
 
 
 def import_file(path):
@@ -353,11 +413,12 @@ def resolve_function(target):
             raise RunnerError("%s has no attribute %r (target %s)" % (getattr(obj, "__name__", obj), part, target.spec), "target")
     if not callable(obj):
         raise RunnerError("target %s is not callable (%s)" % (target.spec, type(obj).__name__), "target")
-    check_no_arguments(obj, target.spec)
+    if target.arguments is None:
+        check_no_arguments(obj, target)
     return obj
 
 
-def check_no_arguments(function, spec):
+def check_no_arguments(function, target):
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
@@ -368,25 +429,86 @@ def check_no_arguments(function, spec):
         if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
     if required:
+        example = "%s(%s)" % (target.spec, ", ".join("i" if n == 0 else "..." for n in range(len(required))))
         raise RunnerError(
-            "target %s needs arguments (%s); LeakLens calls it with none: wrap it in a function "
-            "without parameters, or give a pytest node id to use fixtures" % (spec, ", ".join(required)),
+            "target %s needs arguments (%s): give them as Python expressions after the name, e.g. `%s` "
+            "(`i` is the call number, other names come from the target's module)"
+            % (target.spec, ", ".join(required), example),
             "target",
         )
 
 
-def make_caller(function):
-    """A no-argument callable running `function` once (coroutine functions on one event loop)."""
+def _pack(*args, **kwargs):
+    return args, kwargs
+
+
+class CallWithArguments:
+    """Calls `function(args...)` with the argument expressions evaluated afresh for every call,
+    in the target module's namespace, with `i` the number of the call (0 for the first warm-up call)."""
+
+    def __init__(self, function, target):
+        self.function = function
+        self.target = target
+        namespace = getattr(target.module, "__dict__", None)
+        if namespace is None:
+            namespace = {"__builtins__": __builtins__}
+        self.evaluate = eval(target.arguments_code, namespace)
+        self.index = 0
+        try:
+            self.signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            self.signature = None
+
+    def arguments(self):
+        index = self.index
+        self.index += 1
+        try:
+            args, kwargs = self.evaluate(index, _pack)
+        except Exception as error:
+            hint = ""
+            if isinstance(error, NameError):
+                hint = " (`i` is the call number; other names must be defined in module %s or be built-ins)" % getattr(self.target.module, "__name__", "?")
+            raise RunnerError(
+                "the arguments of target %s failed at call %d (i = %d): %s: %s%s"
+                % (self.target.spec, index + 1, index, type(error).__name__, error, hint),
+                "target-arguments",
+            )
+        if index == 0 and self.signature is not None:
+            try:
+                self.signature.bind(*args, **kwargs)
+            except TypeError as error:
+                raise RunnerError(
+                    "the arguments of target %s do not fit %s%s: %s"
+                    % (self.target.spec, self.target.attr, self.signature, error),
+                    "target-arguments",
+                )
+        return args, kwargs
+
+
+def make_caller(function, target=None):
+    """A no-argument callable running the target once (coroutine functions on one event loop)."""
+    with_arguments = CallWithArguments(function, target) if target is not None and target.arguments is not None else None
     if inspect.iscoroutinefunction(function):
         import asyncio
 
         loop = asyncio.new_event_loop()
 
-        def call_async():
-            loop.run_until_complete(function())
+        if with_arguments is not None:
+            def call_async():
+                args, kwargs = with_arguments.arguments()
+                loop.run_until_complete(function(*args, **kwargs))
+        else:
+            def call_async():
+                loop.run_until_complete(function())
 
         call_async.close = loop.close
         return call_async
+    if with_arguments is not None:
+        def call():
+            args, kwargs = with_arguments.arguments()
+            return function(*args, **kwargs)
+
+        return call
     return function
 
 
@@ -463,14 +585,24 @@ class Attributor:
         Python 3.11 answers None for instances of ordinary classes; their site is then guessed
         from an attribute set in `__init__` (the frame that called the constructor).
         """
+        site, approximate, _ = self.object_origin(obj)
+        return site, approximate
+
+    def object_origin(self, obj, library_classes=False):
+        """(site, approximate, tracemalloc traceback or None): `object_site` with the traceback
+        it was found from (for an approximate site, the traceback of the attribute).
+
+        `library_classes`: an instance of a class defined outside the workspace (`Popen`) whose
+        attribute was allocated in library code called from a workspace line is placed on that
+        line (its `__init__` is not in the workspace, so `constructor_site` cannot see it)."""
         try:
             tb = tracemalloc.get_object_traceback(obj)
         except Exception:
             tb = None
         if tb is not None:
-            return self.site(tb), False
+            return self.site(tb), False, tb
         if isinstance(obj, (type, dict, list, tuple, set, frozenset)) or type(obj).__module__ == "builtins":
-            return None, False
+            return None, False, None
         # The attribute values, without touching `__dict__` (on 3.11+ that would create a dict
         # the instance did not have): 3.11+ instances refer to their values directly, older
         # ones (and instances whose dict exists) through their dict.
@@ -484,7 +616,7 @@ class Attributor:
                 elif not isinstance(referent, type):
                     values.append(referent)
         except Exception:
-            return None, False
+            return None, False, None
         for value in values:
             try:
                 tb = tracemalloc.get_object_traceback(value)
@@ -493,9 +625,11 @@ class Attributor:
             if tb is None:
                 continue
             site = self.constructor_site(tb)
+            if site is None and library_classes and len(tb) and self.workspace.contains(tb[-1].filename) is None:
+                site = self.site(tb)
             if site is not None:
-                return site, True
-        return None, False
+                return site, True, tb
+        return None, False, None
 
     def constructor_site(self, traceback_):
         """For an attribute allocated inside `__init__`: the workspace frame that called the constructor."""
@@ -1438,6 +1572,208 @@ def describe_cycle(group, calls, ctx):
 # --- pytest --------------------------------------------------------------------------------------
 
 
+# --- resources ---------------------------------------------------------------------------------
+
+MAX_RESOURCE_SITES = 100
+MAX_RESOURCE_EXAMPLES = 3
+
+
+def resource_kind(message, obj_type):
+    """file / socket / subprocess / other, from the warning's text (then the object's type)."""
+    text = message.lower()
+    if text.startswith("unclosed file") or "textiowrapper" in text or "bufferedreader" in text or "fileio" in text:
+        return "file"
+    if "socket" in text:
+        return "socket"
+    if text.startswith("subprocess ") or "popen" in text:
+        return "subprocess"
+    lowered = (obj_type or "").lower()
+    for word, kind in (("socket", "socket"), ("popen", "subprocess"), ("io.", "file"), ("wrapper", "file")):
+        if word in lowered:
+            return kind
+    return "other"
+
+
+class ResourceCapture:
+    """Records every ResourceWarning while active: the ones the warnings machinery shows (filter
+    forced to "always") and the ones raised out of a `__del__` (sys.unraisablehook). For each:
+    the text, the object's type and the tracemalloc traceback of the object, taken at once so
+    that the dying object is not kept alive by the record."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.records = []
+        self.other_unraisable = 0
+        self._catcher = None
+        self._saved_hook = None
+        self._saved_impl = None
+
+    def _record(self, message, obj, where, via):
+        obj_type = type_name(obj) if obj is not None else None
+        tb = None
+        approximate = False
+        site = None
+        if obj is not None:
+            site, approximate, tb = self.ctx.attributor.object_origin(obj, library_classes=True)
+        self.records.append({
+            "message": message,
+            "type": obj_type,
+            "site": site,
+            "approximate": approximate,
+            "traceback": [f for f in self.ctx.attributor.frames(tb) if f["file"] != RUNNER_FILE] if tb is not None else [],
+            "where": where,
+            "via": via,
+        })
+
+    def _show(self, msg):
+        category = getattr(msg, "category", None)
+        if isinstance(category, type) and issubclass(category, ResourceWarning):
+            source = getattr(msg, "source", None)
+            try:
+                where = self.ctx.workspace.contains(msg.filename)
+                where = (where, msg.lineno) if where is not None else None
+                self._record(str(msg.message), source, where, "warning")
+            finally:
+                source = None
+                msg = None
+            return
+        # Any other warning is shown as the program would have shown it.
+        self._saved_impl(msg)
+
+    def _unraisable(self, unraisable):
+        exc_type = getattr(unraisable, "exc_type", None)
+        if not (isinstance(exc_type, type) and issubclass(exc_type, ResourceWarning)):
+            self.other_unraisable += 1
+            self._saved_hook(unraisable)
+            return
+        obj = getattr(unraisable, "object", None)
+        tb = getattr(unraisable, "exc_traceback", None)
+        where = None
+        if isinstance(obj, (types.FunctionType, types.MethodType)) or obj is None:
+            # Raised in `__del__`: the object is that method's `self`.
+            owner = None
+            while tb is not None:
+                frame = tb.tb_frame
+                real = self.ctx.workspace.contains(frame.f_code.co_filename)
+                if real is not None:
+                    where = (real, tb.tb_lineno)
+                    if owner is None:
+                        owner = frame.f_locals.get("self")
+                tb = tb.tb_next
+            obj = owner
+        try:
+            self._record(str(getattr(unraisable, "exc_value", "")) or exc_type.__name__, obj, where, "unraisable")
+        finally:
+            obj = owner = unraisable = None
+
+    def __enter__(self):
+        import warnings
+
+        if not hasattr(warnings, "_showwarnmsg_impl"):
+            raise RunnerError("this Python's warnings module has no _showwarnmsg_impl: the resources mode cannot capture warnings", "interpreter")
+        self._catcher = warnings.catch_warnings()
+        self._catcher.__enter__()
+        # The same hook catch_warnings(record=True) replaces: the last step of showing a warning,
+        # which receives the WarningMessage with its `source` (the object being finalized).
+        self._saved_impl = warnings._showwarnmsg_impl
+        warnings._showwarnmsg_impl = self._show
+        warnings.simplefilter("always", ResourceWarning)
+        self._saved_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+        return self
+
+    def __exit__(self, *exc):
+        sys.unraisablehook = self._saved_hook
+        self._catcher.__exit__(*exc)
+        return False
+
+
+def measure_resources(call, ctx):
+    opts = ctx.options
+    started = time.time()
+    capture = ResourceCapture(ctx)
+    tracemalloc.start(opts.frames)
+    try:
+        call_counted(call, opts.warmup, "the warm-up")
+        gc.collect()
+        with capture:
+            call_counted(call, opts.calls, "the measured calls")
+            if ctx.script is not None:
+                # Growth keeps the last run's globals alive; here they are dropped like the others.
+                ctx.script.last = None
+            # Objects in reference cycles are finalized (and warn) only when collected.
+            gc.collect()
+            gc.collect()
+        measured = time.time() - started
+    finally:
+        tracemalloc.stop()
+    groups = {}
+    unattributed = 0
+    for record in capture.records:
+        kind = resource_kind(record["message"], record["type"])
+        site = record["site"]
+        attribution = "approximate" if record["approximate"] else "confirmed"
+        if site is None and record["where"] is not None:
+            # Allocated outside the workspace (or before tracing): the line that dropped it.
+            site = record["where"]
+            attribution = "released"
+        if site is None:
+            unattributed += 1
+            site = None
+        key = (site, kind)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                "kind": "resource",
+                "verdict": "unclosed",
+                "resource": kind,
+                "location": ctx.attributor.location(site) if site is not None else None,
+                "count": 0,
+                "perCall": 0,
+                "types": {},
+                "messages": [],
+                "traceback": record["traceback"],
+                "attribution": attribution,
+                "releasedAt": [],
+                "via": record["via"],
+            }
+        group["count"] += 1
+        if record["type"]:
+            group["types"][record["type"]] = group["types"].get(record["type"], 0) + 1
+        if len(group["messages"]) < MAX_RESOURCE_EXAMPLES and record["message"] not in group["messages"]:
+            group["messages"].append(record["message"])
+        if record["where"] is not None and attribution != "released":
+            released = ctx.attributor.location(record["where"])
+            if released not in group["releasedAt"] and len(group["releasedAt"]) < MAX_RESOURCE_EXAMPLES:
+                group["releasedAt"].append(released)
+        if not group["traceback"] and record["traceback"]:
+            group["traceback"] = record["traceback"]
+    findings = [g for g in groups.values() if g["location"] is not None]
+    for finding in findings:
+        finding["perCall"] = round(finding["count"] / float(opts.calls), 3)
+    findings.sort(key=lambda f: (-f["count"], f["location"]["file"], f["location"]["line"]))
+    if len(findings) > MAX_RESOURCE_SITES:
+        ctx.notes.append("%d allocation sites of unclosed resources; the report keeps the first %d" % (len(findings), MAX_RESOURCE_SITES))
+        del findings[MAX_RESOURCE_SITES:]
+    if unattributed:
+        ctx.notes.append(
+            "%d unclosed resource%s allocated and released outside the workspace (or before tracing started): "
+            "not reported by line" % (unattributed, "" if unattributed == 1 else "s")
+        )
+    if capture.other_unraisable:
+        ctx.notes.append("%d other exception%s ignored in finalizers (shown on stderr)" % (capture.other_unraisable, "" if capture.other_unraisable == 1 else "s"))
+    ctx.findings = findings
+    ctx.totals = {
+        "calls": opts.calls,
+        "warmupCalls": opts.warmup,
+        "seconds": round(measured, 3),
+        "warnings": len(capture.records),
+        "unclosed": sum(f["count"] for f in findings),
+        "sites": len(findings),
+        "unattributed": unattributed,
+    }
+
+
 def run_pytest(target, ctx, measure):
     try:
         import pytest
@@ -1536,7 +1872,7 @@ def parse_arguments(argv):
         cut = argv.index("--")
         argv, script_args = argv[:cut], argv[cut + 1:]
     parser = _Parser(prog="leaklens_runner.py", description="LeakLens run-time runner (see the module docstring).")
-    parser.add_argument("mode", choices=["growth", "cycles"])
+    parser.add_argument("mode", choices=["growth", "cycles", "resources"])
     parser.add_argument("target")
     parser.add_argument("--report", required=True, help="where to write the JSON report")
     parser.add_argument("--workspace", default=None, help="folder whose source files count as the user's code (default: the current folder)")
@@ -1679,8 +2015,9 @@ def main(argv=None):
         if workspace_dir not in sys.path:
             sys.path.insert(0, workspace_dir)
         ctx = Context(options, workspace, SourceIndex(), target)
-        ctx.watches = [Watch(spec) for spec in options.watch]
-        measure = measure_growth if options.mode == "growth" else measure_cycles
+        # Names are followed between growth rounds only.
+        ctx.watches = [Watch(spec) for spec in options.watch] if options.mode != "resources" else []
+        measure = {"growth": measure_growth, "cycles": measure_cycles, "resources": measure_resources}[options.mode]
         if target.kind == "pytest":
             run_pytest(target, ctx, measure)
         else:
@@ -1690,7 +2027,7 @@ def main(argv=None):
             else:
                 function = resolve_function(target)
                 ctx.watch_module = target.module
-                call = make_caller(function)
+                call = make_caller(function, target)
             try:
                 measure(call, ctx)
             finally:

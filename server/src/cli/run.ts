@@ -1,5 +1,5 @@
-// `leaklens run growth|cycles TARGET`: confirms leaks by running code with the project's own
-// Python (tracemalloc and gc; nothing to install). stdout carries only the result (text or JSON);
+// `leaklens run growth|cycles|resources TARGET`: confirms leaks by running code with the
+// project's own Python (tracemalloc, gc and ResourceWarning; nothing to install). stdout carries only the result (text or JSON);
 // the program's own output goes to stderr, so `--format json` stays parseable.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
@@ -94,17 +94,19 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
 export function registerRunCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('run')
-    .description('run code and confirm leaks: memory growth per call (tracemalloc) or reference cycles (gc)')
-    .addArgument(new Argument('<mode>', 'growth: allocations that grow on every call; cycles: reference cycles left to the garbage collector').choices(['growth', 'cycles']))
-    .argument('<target>', 'module:function, path/to/file.py:function, a pytest node id (tests/test_x.py::test_y) or a script (path/to/script.py)')
+    .description('run code and confirm leaks: memory growth per call (tracemalloc), reference cycles (gc) or unclosed resources (ResourceWarning)')
+    .addArgument(
+      new Argument('<mode>', 'growth: allocations that grow on every call; cycles: reference cycles left to the garbage collector; resources: files, sockets and subprocesses never closed, by allocation line').choices(['growth', 'cycles', 'resources']),
+    )
+    .argument('<target>', "module:function, path/to/file.py:function, either with arguments ('shop:handle(i % 50)': Python expressions in the module, i = the call number), a pytest node id (tests/test_x.py::test_y) or a script (path/to/script.py)")
     .argument('[script-args...]', 'arguments for a script target (after --)')
     .option('--python <path>', 'the Python interpreter to run the code with (default: $LEAKLENS_PYTHON, else python3)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--out <file>', 'write the result to this file instead of standard output')
     .option('--workspace <dir>', 'folder whose files are your code, and the working directory (default: the current folder)')
-    .option('--warmup <n>', 'calls before measuring (default 3; scripts 1)', count(0))
+    .option('--warmup <n>', 'calls before measuring (default 3; scripts 1; resources 0)', count(0))
     .option('--rounds <n>', 'growth: measured rounds (default 5; scripts 4)', count(2))
-    .option('--calls <n>', 'calls per round (growth; default 50) or measured calls (cycles; default 20)', count(1))
+    .option('--calls <n>', 'calls per round (growth; default 50) or measured calls (cycles: default 20; resources: default 10)', count(1))
     .option('--frames <n>', 'traceback depth kept by tracemalloc (default 25)', count(1))
     .option('--min-bytes <n>', 'growth: ignore sites that grew less than this (default 1024)', count(1))
     .option('--watch <names>', 'growth: module globals or class attributes whose length to follow, e.g. _cache,Plugin.registry (repeatable)', names)
@@ -112,7 +114,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .addHelpText(
       'after',
       '\nThe program runs in the given interpreter; its own output goes to stderr.\n' +
-        'Exit status: 0 nothing found, 1 leaks or cycles found, 2 the code could not be run (see the errors).\n',
+        'Exit status: 0 nothing found, 1 leaks, cycles or unclosed resources found, 2 the code could not be run (see the errors).\n',
     )
     .action(async (mode: RuntimeMode, target: string, scriptArgs: string[], opts: RunCommandOptions) => setExit(await run(mode, target, scriptArgs, opts)));
 }

@@ -100,7 +100,7 @@ export function confirmationsFromReport(report: RuntimeReport, sources: Confirma
         addSite(root.file, root.line, 'holder', text);
         addName(root.file, held, text);
       }
-    } else {
+    } else if (finding.kind === 'cycle') {
       const summary = cycleSummary(finding);
       for (const edge of finding.edges) for (const at of edge.assignedAt ?? []) addSite(at.file, at.line, 'cycle-edge', summary);
       for (const member of finding.members) if (member.site) addSite(member.site.file, member.site.line, 'cycle-member', summary);

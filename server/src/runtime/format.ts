@@ -1,7 +1,7 @@
 // Words for run-time reports: diagnostic messages (editor) and the text report (CLI and the
 // editor's report view). One place, so that both say the same thing.
 import { relative, sep } from 'node:path';
-import { CycleFinding, GrowthFinding, RuntimeFinding, RuntimeReport, SourceLocation, WatchResult } from './report';
+import { CycleFinding, GrowthFinding, ResourceFinding, RuntimeFinding, RuntimeReport, SourceLocation, WatchResult } from './report';
 
 export function formatBytes(bytes: number): string {
   const sign = bytes < 0 ? '-' : '';
@@ -101,8 +101,25 @@ export function cycleMessage(finding: CycleFinding, calls: number): string {
   return text;
 }
 
+const RESOURCE_WORDS: Record<ResourceFinding['resource'], string> = {
+  file: 'file',
+  socket: 'socket',
+  subprocess: 'subprocess (never waited for)',
+  other: 'resource',
+};
+
+/** One-line message for an unclosed resource (the diagnostic's message). */
+export function resourceMessage(finding: ResourceFinding, calls: number): string {
+  const what = RESOURCE_WORDS[finding.resource];
+  const made = finding.perCall >= 1 ? `${round(finding.perCall, 2)} per call` : `${finding.count} in ${plural(calls, 'call')}`;
+  let text = `Unclosed ${what} at run time (${made}): ${finding.attribution === 'released' ? 'dropped here' : 'allocated here'} and never closed; Python warned: ${finding.messages[0] ?? 'ResourceWarning'}`;
+  if (finding.attribution === 'approximate') text += '; allocation site approximate (the line that called the constructor)';
+  return text;
+}
+
 export function findingMessage(finding: RuntimeFinding, report: RuntimeReport): string {
   const calls = report.totals.calls ?? 0;
+  if (finding.kind === 'resource') return resourceMessage(finding, calls);
   return finding.kind === 'cycle' ? cycleMessage(finding, calls) : growthMessage(finding, calls);
 }
 
@@ -125,7 +142,7 @@ function describeParameters(report: RuntimeReport): string {
   const parts: string[] = [];
   if (p.warmup !== undefined) parts.push(`${plural(p.warmup, 'warm-up call')}`);
   if (report.mode === 'growth' && p.rounds !== undefined && p.calls !== undefined) parts.push(`${p.rounds} rounds × ${plural(p.calls, 'call')}`);
-  if (report.mode === 'cycles' && p.calls !== undefined) parts.push(plural(p.calls, 'measured call'));
+  if ((report.mode === 'cycles' || report.mode === 'resources') && p.calls !== undefined) parts.push(plural(p.calls, 'measured call'));
   return parts.join(', ');
 }
 
@@ -137,10 +154,12 @@ export function formatReportText(report: RuntimeReport, options: { base?: string
   const params = describeParameters(report);
   lines.push(`LeakLens ${report.mode ?? 'run'}: ${describeTarget(report)} (${interp}${params ? `; ${params}` : ''})`);
   lines.push(`Interpreter: ${report.interpreter.executable}`);
+  if (report.target.call) lines.push(`Each call: ${report.target.call}, with i = 0, 1, 2, … (the call number, warm-up included)`);
   lines.push('');
   const calls = report.totals.calls ?? 0;
   for (const finding of report.findings) {
     if (finding.kind === 'growth') lines.push(...growthBlock(finding, calls, base, options.verbose));
+    else if (finding.kind === 'resource') lines.push(...resourceBlock(finding, calls, base, options.verbose));
     else lines.push(...cycleBlock(finding, calls, base));
     lines.push('');
   }
@@ -168,6 +187,13 @@ export function summaryLine(report: RuntimeReport): string {
       ? `No reference cycles from workspace code in ${plural(t.calls ?? 0, 'call')} (${seconds}).`
       : `${plural(t.cycles ?? 0, 'cycle')} of ${plural(groups, 'kind')} in ${plural(t.calls ?? 0, 'call')}${t.withFinalizer ? `, ${t.withFinalizer} with a finalizer` : ''} (${seconds}).`;
   }
+  if (report.mode === 'resources') {
+    const sites = report.findings.length;
+    const unattributed = t.unattributed ? `; ${t.unattributed} more outside the workspace` : '';
+    return sites === 0
+      ? `No unclosed resources in ${plural(t.calls ?? 0, 'call')}${unattributed} (${seconds}).`
+      : `${plural(t.unclosed ?? 0, 'unclosed resource')} from ${plural(sites, 'allocation site')} in ${plural(t.calls ?? 0, 'call')}${unattributed} (${seconds}).`;
+  }
   const leaks = t.leaks ?? 0;
   const parts = [leaks === 0 ? 'No leaks' : plural(leaks, 'leaking site')];
   if (t.bounded) parts.push(`${t.bounded} bounded`);
@@ -193,6 +219,23 @@ function growthBlock(finding: GrowthFinding, calls: number, base: string, verbos
     out.push('  allocated at:');
     for (const frame of frames) out.push(`    ${displayFile(frame.file, base)}:${frame.line}${frame.function ? ` in ${frame.function}` : ''}`);
   }
+  return out;
+}
+
+function resourceBlock(finding: ResourceFinding, calls: number, base: string, verbose?: boolean): string[] {
+  const fn = finding.location.function ? ` in ${finding.location.function}` : '';
+  const attribution = finding.attribution === 'confirmed' ? '' : ` (${finding.attribution === 'released' ? 'allocated outside the workspace; the line that dropped it' : 'approximate'})`;
+  const out = [`${displayLocation(finding.location, base)}${fn}: UNCLOSED ${finding.resource.toUpperCase()} × ${finding.count} (${round(finding.perCall, 2)} per call)${attribution}`];
+  const types = Object.entries(finding.types);
+  if (types.length) out.push(`  objects: ${types.map(([type, n]) => `${n} ${type}`).join(', ')}`);
+  for (const message of finding.messages.slice(0, verbose ? undefined : 1)) out.push(`  ResourceWarning: ${message}`);
+  if (finding.via === 'unraisable') out.push('  raised in a finalizer (passed to sys.unraisablehook)');
+  const frames = finding.traceback.filter((f) => verbose || f.workspace).slice(0, verbose ? 25 : 6);
+  if (frames.length) {
+    out.push('  allocated at:');
+    for (const frame of frames) out.push(`    ${displayFile(frame.file, base)}:${frame.line}${frame.function ? ` in ${frame.function}` : ''}`);
+  }
+  if (finding.releasedAt.length) out.push(`  last reference dropped at: ${finding.releasedAt.map((l) => displayLocation(l, base)).join(', ')}`);
   return out;
 }
 

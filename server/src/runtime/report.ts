@@ -4,7 +4,7 @@
 export const REPORT_SCHEMA = 'leaklens-runtime-report';
 export const REPORT_SCHEMA_VERSION = 1;
 
-export type RuntimeMode = 'growth' | 'cycles';
+export type RuntimeMode = 'growth' | 'cycles' | 'resources';
 export type Verdict = 'leak' | 'bounded' | 'noise';
 export type Attribution = 'confirmed' | 'approximate' | 'unconfirmed';
 
@@ -94,7 +94,32 @@ export interface CycleFinding {
   attribution: 'confirmed' | 'approximate';
 }
 
-export type RuntimeFinding = GrowthFinding | CycleFinding;
+export type ResourceKind = 'file' | 'socket' | 'subprocess' | 'other';
+
+/** `resources` mode: the ResourceWarnings of objects allocated on one line, never closed. */
+export interface ResourceFinding {
+  kind: 'resource';
+  verdict: 'unclosed';
+  /** From the warning's text (then the object's type). */
+  resource: ResourceKind;
+  /** The allocation site (innermost workspace frame), or the line that dropped it (`released`). */
+  location: SourceLocation;
+  count: number;
+  perCall: number;
+  /** Type of the object that warned → how many. */
+  types: Record<string, number>;
+  /** Up to 3 distinct warning texts. */
+  messages: string[];
+  /** Allocation traceback of the first one, innermost first. */
+  traceback: Frame[];
+  attribution: 'confirmed' | 'approximate' | 'released';
+  /** Workspace lines where the last reference went (up to 3). */
+  releasedAt: SourceLocation[];
+  /** Through the warnings machinery, or raised in a finalizer (sys.unraisablehook). */
+  via: 'warning' | 'unraisable';
+}
+
+export type RuntimeFinding = GrowthFinding | CycleFinding | ResourceFinding;
 
 export interface WatchResult {
   name: string;
@@ -139,16 +164,40 @@ export interface CycleTotals {
   withFinalizer: number;
 }
 
+export interface ResourceTotals {
+  calls: number;
+  warmupCalls: number;
+  seconds: number;
+  /** ResourceWarnings captured during the measured calls. */
+  warnings: number;
+  /** Of those, the ones reported by line. */
+  unclosed: number;
+  sites: number;
+  /** Allocated and released outside the workspace: not reported by line. */
+  unattributed: number;
+}
+
 export interface RuntimeReport {
   schema: typeof REPORT_SCHEMA;
   schemaVersion: number;
   runner: { version: string; file: string };
   interpreter: { executable: string; version: string; implementation: string; platform: string };
   mode: RuntimeMode | null;
-  target: { spec: string | null; kind: 'function' | 'pytest' | 'script' | null; file?: string; module?: string | null; function?: string; nodeid?: string };
+  target: {
+    spec: string | null;
+    kind: 'function' | 'pytest' | 'script' | null;
+    file?: string;
+    module?: string | null;
+    function?: string;
+    nodeid?: string;
+    /** `function(args...)` targets: the argument expressions as given (`i` is the call number). */
+    arguments?: string;
+    /** `function(args...)` targets: the call made on every run. */
+    call?: string;
+  };
   workspace: string;
   parameters: { warmup?: number; rounds?: number; calls?: number; frames?: number; minBytes?: number; watch?: string[] };
-  totals: Partial<GrowthTotals & CycleTotals>;
+  totals: Partial<GrowthTotals & CycleTotals & Omit<ResourceTotals, 'sites'>>;
   findings: RuntimeFinding[];
   watches: WatchResult[];
   errors: RuntimeError[];
@@ -178,7 +227,7 @@ export function parseReport(text: string): RuntimeReport {
   return report;
 }
 
-/** Findings that count as leaks: growth judged `leak`, and every cycle group. */
+/** Findings that count as leaks: growth judged `leak`, every cycle group, every unclosed resource. */
 export function isLeak(finding: RuntimeFinding): boolean {
-  return finding.kind === 'cycle' || finding.verdict === 'leak';
+  return finding.kind !== 'growth' || finding.verdict === 'leak';
 }

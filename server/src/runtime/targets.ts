@@ -30,6 +30,18 @@ export interface TargetChoice {
   detail: string;
   /** 0-based line of the definition, for CodeLens. */
   line?: number;
+  /** A function with parameters that have no default: it must be given a call (`f(i)`). */
+  required?: string[];
+}
+
+/**
+ * A call to start from for a function that needs arguments: `path.py:handle(i)`,
+ * `path.py:render(i, key)` — `i` (the call number) for the first parameter, the parameter names
+ * for the others, to be replaced by expressions. A choice that needs none is its own spec.
+ */
+export function callTemplate(choice: TargetChoice): string {
+  if (!choice.required?.length) return choice.spec;
+  return `${choice.spec}(${choice.required.map((name, index) => (index === 0 ? 'i' : name)).join(', ')})`;
 }
 
 const DEF = /^([ \t]*)(async[ \t]+)?def[ \t]+([A-Za-z_]\w*)[ \t]*\(/;
@@ -179,8 +191,12 @@ function choiceFor(definition: PyDefinition, path: string): TargetChoice | undef
     return undefined;
   }
   if (!parent) {
-    const detail = definition.required.length ? `function (needs ${definition.required.join(', ')}: it cannot be called without arguments)` : 'function (called with no arguments)';
-    return { spec: `${path}:${definition.name}`, kind: 'function', label: definition.name, detail, line: definition.line };
+    const detail = definition.required.length
+      ? `function (needs ${definition.required.join(', ')}: give the call, e.g. ${definition.name}(i); i is the call number)`
+      : 'function (called with no arguments)';
+    const choice: TargetChoice = { spec: `${path}:${definition.name}`, kind: 'function', label: definition.name, detail, line: definition.line };
+    if (definition.required.length) choice.required = [...definition.required];
+    return choice;
   }
   if (parent.kind === 'class' && !parent.parent && (definition.decorators.includes('staticmethod') || definition.decorators.includes('classmethod'))) {
     return { spec: `${path}:${parent.name}.${definition.name}`, kind: 'function', label: `${parent.name}.${definition.name}`, detail: 'static or class method', line: definition.line };
