@@ -365,6 +365,45 @@ function boundToBuiltinValue(scope: Node, name: string, at: Node, semantic: Sema
 }
 
 /**
+ * Can the stored value be weakly referenced, as far as the file shows? The method's own instance,
+ * a name the scope uses a data attribute of, or a name every binding of which is an instance of a
+ * class of this file that has no `__slots__`. Anything else (a list node of a linked structure, a parameter of unknown type)
+ * may be a list, a tuple or a slotted object, and `weakref.proxy` would raise TypeError — so no
+ * fix is offered (the behaviour judge found `weakref.proxy` on list links breaking `functools`).
+ */
+function knownWeakReferenceable(value: Node, scope: Node, context: RuleContext): boolean {
+  const v = unparenthesize(value);
+  if (v.type !== 'identifier') return false;
+  if (scope.type === 'function_definition' && v.text === methodInfo(scope, context)?.selfName) return true;
+  // `a.next = b`, `a.items[k]`, `a.queue.append(b)`: `a` has data attributes (not only methods),
+  // which lists, dicts, tuples, strings and numbers do not — an object with a `__dict__`, weakly
+  // referenceable unless its class has `__slots__` without `__weakref__`.
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  const dataAttribute = (body?.descendantsOfType('attribute') ?? []).some((a) => {
+    const object = a?.childForFieldName('object');
+    if (object?.type !== 'identifier' || object.text !== v.text) return false;
+    const holder = a!.parent;
+    return !(holder?.type === 'call' && holder.childForFieldName('function')?.equals(a!));
+  });
+  if (dataAttribute) return true;
+  const bindings = context.semantic.resolve(v);
+  if (bindings.length === 0) return false;
+  return bindings.every((b) => {
+    const assign = b.node.parent;
+    if (b.kind !== 'assignment' || assign?.type !== 'assignment' || !assign.childForFieldName('left')?.equals(b.node)) return false;
+    const right = assign.childForFieldName('right');
+    const fn = right?.type === 'call' ? right.childForFieldName('function') : null;
+    if (fn?.type !== 'identifier') return false;
+    const classes = context.semantic.resolve(fn);
+    if (classes.length !== 1 || classes[0].kind !== 'class') return false;
+    const cls = classes[0].node.parent;
+    if (cls?.type !== 'class_definition') return false;
+    const body = cls.childForFieldName('body');
+    return !(body?.namedChildren ?? []).some((st) => st?.type === 'expression_statement' && st.namedChild(0)?.type === 'assignment' && st.namedChild(0)!.childForFieldName('left')?.text === '__slots__');
+  });
+}
+
+/**
  * Proxies are unhashable: no fix where the value must be hashed — a set (`.add`, a set
  * literal) or a dict key.
  */
@@ -443,7 +482,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
       message: `\`${e.from}\` refers to \`${e.to}\` here`,
     }));
     const fixes: Fix[] = [];
-    if (!builtin && hashableNotNeeded(closing)) {
+    if (!builtin && hashableNotNeeded(closing) && knownWeakReferenceable(closing.value, scope, context)) {
       fixes.push({
         title: `Make this reference to \`${closing.to}\` a \`weakref.proxy\``,
         safety: 'unsafe',
@@ -527,7 +566,7 @@ export const rule: Rule = {
     example: 'def link(a, b):\n    a.next = b\n    b.prev = a\n',
     useInstead: 'import weakref\n\n\ndef link(a, b):\n    a.next = b\n    b.prev = weakref.proxy(a)\n',
     fixSafety:
-      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name) if name is not None else None` (just `weakref.proxy(self)` for a method\'s own instance, which is never None), and `import weakref` is added at module level when the module does not import it there (an `import weakref` inside another function does not count). No fix is offered where a proxy cannot work: for a name bound to a list, dict, set, tuple, string or number (they cannot be weakly referenced), and for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
+      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name) if name is not None else None` (just `weakref.proxy(self)` for a method\'s own instance, which is never None), and `import weakref` is added at module level when the module does not import it there (an `import weakref` inside another function does not count). No fix is offered where a proxy may not work: the fix is offered only for the method\'s own instance, a name the same code uses a data attribute of (`a.next = b`, `a.items[k] = v`: lists, dicts, tuples, strings and numbers have only methods), or a name every binding of which is an instance of a class of this file without `__slots__` (lists, dicts, tuples, strings, numbers and slotted objects cannot be weakly referenced, and a parameter or an element of a linked structure may be any of them), and never for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
     options: 'None.',
     references: [
       'https://docs.python.org/3/library/gc.html',
