@@ -119,7 +119,7 @@ def remember(event, seen=[]):
 `;
 /** The function both layers type at the end of fixall.py before saving. */
 const TYPED_FUNCTION = `def tags(names=set()):
-    return sorted(names)`;
+    return 1 if names else 0`;
 /** fix-all on save: every safe fix applied (the typed function's too), the unsafe one left alone. */
 const FIXALL_SAVED_BODY = `import json
 
@@ -144,7 +144,7 @@ def remember(event, seen=[]):
 def tags(names=None):
     if names is None:
         names = set()
-    return sorted(names)`;
+    return 1 if names else 0`;
 
 const REMEMBER = `def remember(event, seen=[]):
     seen.append(event)
@@ -634,7 +634,7 @@ if (!ENABLED) {
       await page.keyboard.press('Enter'); // auto-indents the body…
       await page.keyboard.press('Shift+Home'); // …or not: type the indentation over whatever it gave
       await page.keyboard.type(second);
-      await page.locator('.monaco-editor .view-lines', { hasText: 'return sorted(names)' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.locator('.monaco-editor .view-lines', { hasText: 'return 1 if names else 0' }).first().waitFor({ timeout: TIMEOUTS.ui });
       await screenshot(run, page, 'fix-all-before-save', false);
       await saveAndRead(file, FIXALL_SAVED_BODY);
     });
