@@ -221,6 +221,22 @@ export function weakProxySpelling(context: RuleContext): { callee: string; edits
   return weakrefSpelling(context, 'proxy');
 }
 
+/**
+ * Is the attribute a store writes private to its class (`_parent`, not `__dunder__`)? Code
+ * outside the file reads a public attribute, and a proxy there can break identity (`node.parent is
+ * root`), hashing and pickling where this file cannot see it (the behaviour judge: minidom's
+ * `parentNode`, pyclbr's `parent`); so the weak-reference fixes are offered for private ones only.
+ */
+export function privateAttributeStore(store: Node): boolean {
+  let target: Node | null | undefined = store.type === 'assignment' ? store.childForFieldName('left') : store.type === 'call' ? store.childForFieldName('function') : undefined;
+  // `a._items.append(b)` / `a._items[k] = b`: the attribute that holds the container.
+  if (store.type === 'call' && target?.type === 'attribute') target = target.childForFieldName('object');
+  while (target?.type === 'subscript') target = target.childForFieldName('value');
+  if (target?.type !== 'attribute') return false;
+  const name = target.childForFieldName('attribute')?.text ?? '';
+  return name.startsWith('_') && !/^__.*__$/.test(name);
+}
+
 /** `x` → `weakref.proxy(x)` (or the None-preserving conditional form), plus the import when needed. */
 export function weakProxyEdits(context: RuleContext, value: Node, allowNone: boolean): OffsetEdit[] {
   const { callee, edits } = weakProxySpelling(context);
