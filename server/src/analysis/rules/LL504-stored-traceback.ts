@@ -145,8 +145,23 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
       `${where} keeps the caught exception \`${name}\` beyond its \`except\` block: its traceback keeps every frame ` +
       `from here to where it was raised alive, with all their local variables; store \`${name}.with_traceback(None)\` ` +
       `or \`repr(${name})\` instead`;
-    context.report({ node, message, fixes: [withTracebackFix(held, name)] });
+    // Read back elsewhere (`exc.__context__ = self._cancelled_exc`, a report, a getter): whoever
+    // reads it may need the traceback (asyncio's own tests check it), so stripping it is no fix.
+    const readBack = slot !== undefined && attributeReadElsewhere(context.root, slot, store.target);
+    context.report({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] });
   }
+}
+
+/** Is attribute `slot` read (not stored) anywhere in the file but at `target`? */
+function attributeReadElsewhere(root: Node, slot: string, target: Node): boolean {
+  for (const a of root.descendantsOfType('attribute')) {
+    if (!a || a.equals(target) || a.childForFieldName('attribute')?.text !== slot) continue;
+    const parent = a.parent;
+    if ((parent?.type === 'assignment' || parent?.type === 'augmented_assignment') && parent.childForFieldName('left')?.equals(a)) continue;
+    if (parent?.type === 'delete_statement') continue;
+    return true;
+  }
+  return false;
 }
 
 /** What part of sys.exc_info() the expression holds: the value and traceback, or only the type. */
@@ -308,7 +323,7 @@ export const rule: Rule = {
     useInstead:
       'class Job:\n    def run(self):\n        try:\n            self.work()\n        except ValueError as e:\n            self.error = e.with_traceback(None)\n\n    def work(self):\n        raise ValueError("bad input")\n',
     fixSafety:
-      'The unsafe fix stores `e.with_traceback(None)` instead of `e`. `with_traceback` changes the exception in place and returns it, so the traceback is gone for everyone: a later bare `raise`, `logging.exception` or `traceback.print_exc()` in the same handler no longer shows where the error came from, and code that reads the stored exception\'s `__traceback__` gets `None`. Chained exceptions (`__cause__`, `__context__`) keep their own tracebacks. `sys.exc_info()` findings have no fix.',
+      'The unsafe fix stores `e.with_traceback(None)` instead of `e`. `with_traceback` changes the exception in place and returns it, so the traceback is gone for everyone: a later bare `raise`, `logging.exception` or `traceback.print_exc()` in the same handler no longer shows where the error came from, and code that reads the stored exception\'s `__traceback__` gets `None`. Chained exceptions (`__cause__`, `__context__`) keep their own tracebacks. `sys.exc_info()` findings have no fix, nor an exception stored in an attribute the file reads back elsewhere (to chain it, report it or hand it out: that reader may need the traceback — asyncio\'s `_cancelled_exc` is chained into the `CancelledError` and CPython\'s tests check its traceback).',
     options: 'None.',
     references: [
       'https://docs.python.org/3/reference/compound_stmts.html#except-clause',
