@@ -378,6 +378,10 @@ function knownWeakReferenceable(value: Node, scope: Node, context: RuleContext):
   // `a.next = b`, `a.items[k]`, `a.queue.append(b)`: `a` has data attributes (not only methods),
   // which lists, dicts, tuples, strings and numbers do not — an object with a `__dict__`, weakly
   // referenceable unless its class has `__slots__` without `__weakref__`.
+  // A loop variable, an import, a class or def name may be anything (classes, modules — where a
+  // proxy breaks identity): only parameters and assigned locals are judged by their attributes.
+  const kinds = context.semantic.resolve(v).map((b) => b.kind);
+  if (kinds.length === 0 || kinds.some((k) => k !== 'parameter' && k !== 'assignment')) return false;
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   const dataAttribute = (body?.descendantsOfType('attribute') ?? []).some((a) => {
     const object = a?.childForFieldName('object');

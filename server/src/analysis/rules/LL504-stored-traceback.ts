@@ -147,9 +147,24 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
       `or \`repr(${name})\` instead`;
     // Read back elsewhere (`exc.__context__ = self._cancelled_exc`, a report, a getter): whoever
     // reads it may need the traceback (asyncio's own tests check it), so stripping it is no fix.
-    const readBack = slot !== undefined && attributeReadElsewhere(context.root, slot, store.target);
+    const readBack = slot !== undefined && (attributeReadElsewhere(context.root, slot, store.target) || inheritsFromElsewhere(node, context));
     context.report({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] });
   }
+}
+
+/**
+ * Is the store in a method of a class with a base defined in another file? That base may read the
+ * attribute (asyncio's Task stores `_cancelled_exc` for `Future` in futures.py to chain).
+ */
+function inheritsFromElsewhere(node: Node, context: RuleContext): boolean {
+  const fn = context.semantic.frameNodeOf(node);
+  const cls = fn.type === 'function_definition' ? context.semantic.classOfMethod(fn) : undefined;
+  if (!cls) return false;
+  return context.semantic.classModel(cls).bases.some((b) => {
+    if (b.qualified === 'object' || b.qualified === 'builtins.object') return false;
+    const base = b.node.type === 'identifier' ? context.semantic.resolve(b.node) : [];
+    return !(base.length === 1 && base[0].kind === 'class');
+  });
 }
 
 /** Is attribute `slot` read (not stored) anywhere in the file but at `target`? */
@@ -323,7 +338,7 @@ export const rule: Rule = {
     useInstead:
       'class Job:\n    def run(self):\n        try:\n            self.work()\n        except ValueError as e:\n            self.error = e.with_traceback(None)\n\n    def work(self):\n        raise ValueError("bad input")\n',
     fixSafety:
-      'The unsafe fix stores `e.with_traceback(None)` instead of `e`. `with_traceback` changes the exception in place and returns it, so the traceback is gone for everyone: a later bare `raise`, `logging.exception` or `traceback.print_exc()` in the same handler no longer shows where the error came from, and code that reads the stored exception\'s `__traceback__` gets `None`. Chained exceptions (`__cause__`, `__context__`) keep their own tracebacks. `sys.exc_info()` findings have no fix, nor an exception stored in an attribute the file reads back elsewhere (to chain it, report it or hand it out: that reader may need the traceback — asyncio\'s `_cancelled_exc` is chained into the `CancelledError` and CPython\'s tests check its traceback).',
+      'The unsafe fix stores `e.with_traceback(None)` instead of `e`. `with_traceback` changes the exception in place and returns it, so the traceback is gone for everyone: a later bare `raise`, `logging.exception` or `traceback.print_exc()` in the same handler no longer shows where the error came from, and code that reads the stored exception\'s `__traceback__` gets `None`. Chained exceptions (`__cause__`, `__context__`) keep their own tracebacks. `sys.exc_info()` findings have no fix, nor an exception stored in an attribute the file reads back elsewhere, or in a class with a base from another file (to chain it, report it or hand it out: that reader may need the traceback — asyncio\'s `_cancelled_exc` is chained into the `CancelledError` and CPython\'s tests check its traceback).',
     options: 'None.',
     references: [
       'https://docs.python.org/3/reference/compound_stmts.html#except-clause',
