@@ -456,6 +456,9 @@ export function wrapFix(
   const header = `${indent}${keyword} ${managed.text} as ${name}:${tail}`;
   const regionStart = nextLineStart(text, stmt.endIndex);
   const regionEnd = last ? nextLineStart(text, last.endIndex) : regionStart;
+  // A temporary file or folder is deleted when the block ends: its `name` kept in a variable that
+  // is used after the block would then name nothing (`path = tf.name` … `run(path)`).
+  if (DELETED_ON_CLOSE.has(factory.name) && nameOutlivesBlock(name, block, regionStart, regionEnd, context)) return undefined;
   // Explicit releases that are whole statements of the block go away.
   const removed: Array<[number, number]> = [];
   for (const use of uses) {
@@ -494,6 +497,26 @@ function lentToBoundObject(id: Node, context: RuleContext): boolean {
   let n: Node = call;
   while (n.parent?.type === 'parenthesized_expression') n = n.parent;
   return n.parent?.type === 'assignment' && !!n.parent.childForFieldName('right')?.equals(n);
+}
+
+/** Factories whose release deletes what their `name` points to. */
+const DELETED_ON_CLOSE = new Set(['tempfile.NamedTemporaryFile', 'tempfile.TemporaryDirectory']);
+
+/** Does a variable bound in [start, end) from `<resource>.name` get read after `end` in the scope? */
+function nameOutlivesBlock(resource: Node | string, block: Node, start: number, end: number, context: RuleContext): boolean {
+  const res = typeof resource === 'string' ? resource : resource.text;
+  for (const a of block.descendantsOfType('assignment')) {
+    if (!a || a.startIndex < start || a.endIndex > end) continue;
+    const left = a.childForFieldName('left');
+    const right = a.childForFieldName('right');
+    if (left?.type !== 'identifier' || !right) continue;
+    const mentions = right.descendantsOfType('attribute').some((x) => !!x && x.childForFieldName('object')?.text === res && x.childForFieldName('attribute')?.text === 'name') ||
+      (right.type === 'attribute' && right.childForFieldName('object')?.text === res && right.childForFieldName('attribute')?.text === 'name');
+    if (!mentions) continue;
+    const scope = context.semantic.scopeOf(left);
+    if ((scope.references.get(left.text) ?? []).some((r) => r.startIndex >= end)) return true;
+  }
+  return false;
 }
 
 /** A tracked `name = factory(...)` allocation, and what happens to it on every path of its scope. */
