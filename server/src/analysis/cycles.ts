@@ -237,6 +237,40 @@ export function privateAttributeStore(store: Node): boolean {
   return name.startsWith('_') && !/^__.*__$/.test(name);
 }
 
+/**
+ * Does the file use attribute `slot` where a proxy differs from the object: compared by identity
+ * (`x._parent is other`, not against None), hashed (a dict key, a set member, `hash(...)`), or
+ * does the file pickle or copy objects at all (a proxy cannot be pickled)? For a private
+ * attribute the file shows every use, so these are known.
+ */
+export function proxyWouldShow(root: Node, slot: string, context: RuleContext): boolean {
+  for (const m of ['pickle', 'copy', 'copyreg', 'shelve']) if (context.localNameFor(m) || context.localNameFor(`${m}.dumps`)) return true;
+  for (const a of root.descendantsOfType('attribute')) {
+    if (!a || a.childForFieldName('attribute')?.text !== slot) continue;
+    let n: Node = a;
+    while (n.parent?.type === 'parenthesized_expression') n = n.parent;
+    const p = n.parent;
+    if (!p) continue;
+    if (p.type === 'comparison_operator') {
+      const ops = p.children.filter((c) => c && !c.isNamed).map((c) => c!.text).join(' ');
+      const other = p.namedChildren.find((c) => c && !c.equals(n));
+      if ((ops === 'is' || ops === 'is not') && other?.type !== 'none') return true;
+    }
+    if (p.type === 'subscript' && p.childForFieldName('subscript')?.equals(n)) return true;
+    if (p.type === 'set' || (p.type === 'pair' && p.childForFieldName('key')?.equals(n))) return true;
+    if (p.type === 'argument_list' && p.parent?.childForFieldName('function')?.text === 'hash') return true;
+  }
+  return false;
+}
+
+/** The attribute a store writes (`b._prev = a` → `_prev`; `a._items.append(b)` → `_items`). */
+export function storedAttribute(store: Node): string | undefined {
+  let target: Node | null | undefined = store.type === 'assignment' ? store.childForFieldName('left') : store.type === 'call' ? store.childForFieldName('function') : undefined;
+  if (store.type === 'call' && target?.type === 'attribute') target = target.childForFieldName('object');
+  while (target?.type === 'subscript') target = target.childForFieldName('value');
+  return target?.type === 'attribute' ? target.childForFieldName('attribute')?.text : undefined;
+}
+
 /** `x` → `weakref.proxy(x)` (or the None-preserving conditional form), plus the import when needed. */
 export function weakProxyEdits(context: RuleContext, value: Node, allowNone: boolean): OffsetEdit[] {
   const { callee, edits } = weakProxySpelling(context);

@@ -1,7 +1,7 @@
 // LL501 reference-cycle: within one scope, stores that make objects bound to names refer to each
 // other (`a.next = b` … `b.prev = a`, `a.me = a`, `b.items.append(a)`): a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { heldNames, isWeakValue, methodInfo, parentBackReferences, privateAttributeStore, WEAK_FACTORIES, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
+import { heldNames, isWeakValue, methodInfo, parentBackReferences, privateAttributeStore, proxyWouldShow, storedAttribute, WEAK_FACTORIES, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
 import { REMOVING_METHODS, type SemanticModel } from '../semantic';
 import { probeContext } from '../syntax';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
@@ -486,7 +486,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
       message: `\`${e.from}\` refers to \`${e.to}\` here`,
     }));
     const fixes: Fix[] = [];
-    if (!builtin && hashableNotNeeded(closing) && privateAttributeStore(closing.node) && knownWeakReferenceable(closing.value, scope, context)) {
+    if (!builtin && hashableNotNeeded(closing) && privateAttributeStore(closing.node) && !proxyWouldShow(context.root, storedAttribute(closing.node) ?? '', context) && knownWeakReferenceable(closing.value, scope, context)) {
       fixes.push({
         title: `Make this reference to \`${closing.to}\` a \`weakref.proxy\``,
         safety: 'unsafe',
@@ -570,7 +570,7 @@ export const rule: Rule = {
     example: 'def link(a, b):\n    a.next = b\n    b.prev = a\n',
     useInstead: 'import weakref\n\n\ndef link(a, b):\n    a.next = b\n    b.prev = weakref.proxy(a)\n',
     fixSafety:
-      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name) if name is not None else None` (just `weakref.proxy(self)` for a method\'s own instance, which is never None), and `import weakref` is added at module level when the module does not import it there (an `import weakref` inside another function does not count). The fix is offered only when the store writes a private attribute (`b._prev = a`, `a._items.append(b)`; not `__dunder__`): a public one is read by code outside the file, where a proxy can break identity, hashing and pickling unseen. No fix is offered where a proxy may not work: the fix is offered only for the method\'s own instance, a name the same code uses a data attribute of (`a.next = b`, `a.items[k] = v`: lists, dicts, tuples, strings and numbers have only methods), or a name every binding of which is an instance of a class of this file without `__slots__` (lists, dicts, tuples, strings, numbers and slotted objects cannot be weakly referenced, and a parameter or an element of a linked structure may be any of them), and never for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
+      'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name) if name is not None else None` (just `weakref.proxy(self)` for a method\'s own instance, which is never None), and `import weakref` is added at module level when the module does not import it there (an `import weakref` inside another function does not count). The fix is offered only when the store writes a private attribute (`b._prev = a`, `a._items.append(b)`; not `__dunder__`): a public one is read by code outside the file, where a proxy can break identity, hashing and pickling unseen; and not even then where the file compares that attribute by identity (`is`, other than with None), hashes it (a dict key, a set member, `hash()`), or pickles or copies objects at all. No fix is offered where a proxy may not work: the fix is offered only for the method\'s own instance, a name the same code uses a data attribute of (`a.next = b`, `a.items[k] = v`: lists, dicts, tuples, strings and numbers have only methods), or a name every binding of which is an instance of a class of this file without `__slots__` (lists, dicts, tuples, strings, numbers and slotted objects cannot be weakly referenced, and a parameter or an element of a linked structure may be any of them), and never for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
     options: 'None.',
     references: [
       'https://docs.python.org/3/library/gc.html',

@@ -1,7 +1,7 @@
 // LL502 parent-back-reference: instances that point to a parent which also holds them
 // (`self.parent = parent` + `parent.children.append(self)`): every tree is a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { heldNames, parentBackReferences, privateAttributeStore, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
+import { heldNames, parentBackReferences, privateAttributeStore, proxyWouldShow, storedAttribute, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
 export const rule: Rule = {
@@ -50,7 +50,7 @@ export const rule: Rule = {
     for (const cls of classes.values()) {
       for (const ref of parentBackReferences(cls, context)) {
         const related: RelatedLocation[] = ref.forward.map((f) => ({ start: f.startIndex, end: f.endIndex, message: 'the parent holds the child here' }));
-        const fixes: Fix[] = privateAttributeStore(ref.store)
+        const fixes: Fix[] = privateAttributeStore(ref.store) && !proxyWouldShow(context.root, storedAttribute(ref.store) ?? '', context)
           ? [{ title: 'Make the back-reference a `weakref.proxy`', safety: 'unsafe', edits: weakProxyEdits(context, ref.value, ref.mayBeNone) }]
           : [];
         context.report({ node: ref.store, message: ref.message, related, fixes });
@@ -68,7 +68,7 @@ export const rule: Rule = {
     useInstead:
       'import weakref\n\n\nclass Node:\n    def __init__(self, parent=None):\n        self.children = []\n        self.parent = weakref.proxy(parent) if parent is not None else None\n        if parent is not None:\n            parent.children.append(self)\n',
     fixSafety:
-      'The unsafe fix is offered only for a private back-reference attribute (`self._parent`, not `__dunder__`): a public one (`parentNode`, `parent`) is read by code outside the file, where a proxy can break identity checks (`node.parent is root`), hashing and pickling unseen (CPython\'s own tests of minidom and pyclbr fail with it). The fix wraps the back-reference in `weakref.proxy(...)`, adding `import weakref`. Because `weakref.proxy(None)` raises `TypeError`, a parent that may be None (any value other than `self`) is wrapped as `weakref.proxy(parent) if parent is not None else None`. It is unsafe because the parent is no longer kept alive by its children: code that holds only a child and expects the parent to live on gets `ReferenceError`; `child.parent is parent` becomes false; and objects whose class lacks `__weakref__` (with `__slots__`, or many built-in types) cannot be weakly referenced at all.',
+      'The unsafe fix is offered only for a private back-reference attribute (`self._parent`, not `__dunder__`): a public one (`parentNode`, `parent`) is read by code outside the file, where a proxy can break identity checks (`node.parent is root`), hashing and pickling unseen (CPython\'s own tests of minidom and pyclbr fail with it), and not even then where the file compares that attribute by identity (other than with None), hashes it, or pickles or copies objects. The fix wraps the back-reference in `weakref.proxy(...)`, adding `import weakref`. Because `weakref.proxy(None)` raises `TypeError`, a parent that may be None (any value other than `self`) is wrapped as `weakref.proxy(parent) if parent is not None else None`. It is unsafe because the parent is no longer kept alive by its children: code that holds only a child and expects the parent to live on gets `ReferenceError`; `child.parent is parent` becomes false; and objects whose class lacks `__weakref__` (with `__slots__`, or many built-in types) cannot be weakly referenced at all.',
     options: 'None.',
     references: [
       'https://docs.python.org/3/library/weakref.html#weakref.proxy',
