@@ -112,6 +112,7 @@ test('the .vsix holds the runtime files and nothing else', () => {
     'extension/dist/docs/rules/LL101.md',
     'extension/dist/docs/rules/LL201.md',
     'extension/dist/runtime/leaklens_runner.py',
+    'extension/docs/images/icon.png',
   ]) {
     entry(required);
   }
@@ -128,6 +129,8 @@ test('the .vsix holds the runtime files and nothing else', () => {
     /^extension\/package\.json$/,
     /^extension\/readme\.md$/i,
     /^extension\/LICENSE\.txt$/,
+    /^extension\/changelog\.md$/i,
+    /^extension\/docs\/images\/icon\.png$/,
     /^extension\/dist\/(extension|leaklens|worker)\.js$/,
     /^extension\/dist\/(tree-sitter-python|web-tree-sitter)\.wasm$/,
     /^extension\/dist\/docs\/rules\/LL\d{3}\.md$/,
@@ -143,6 +146,7 @@ test('the packaged manifest targets VS Code ^1.100.0 and starts dist/extension.j
   const manifest = JSON.parse(extract(zip, entry('extension/package.json')).toString('utf8'));
   assert.equal(manifest.engines?.vscode, '^1.100.0');
   assert.equal(manifest.main, './dist/extension.js');
+  assert.equal(manifest.icon, 'docs/images/icon.png', 'the Marketplace icon');
   entry(`extension/${manifest.main.replace(/^\.\//, '')}`);
 });
 
