@@ -3,40 +3,13 @@
 // whose price cache is bounded when the order ids come back and grows when every id is new.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CLI, ROOT } from './helpers/cli';
-import { validateSchema } from './helpers/json-schema';
+import { ENV, FIXTURES, NO_PYTHON, PYTHON, runRunner } from './helpers/runtime';
 import type { GrowthFinding, RuntimeReport } from '../server/src/runtime/report';
 
-const PYTHON = process.env.LEAKLENS_TEST_PYTHON ?? 'python3';
-const RUNNER = join(ROOT, 'server', 'python', 'leaklens_runner.py');
-const FIXTURES = join(ROOT, 'test', 'fixtures', 'runtime');
-const SCHEMA = JSON.parse(readFileSync(join(ROOT, 'server', 'python', 'report.schema.json'), 'utf8'));
-const ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1' };
-const HAVE_PYTHON = spawnSync(PYTHON, ['-c', 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)'], { timeout: 30_000 }).status === 0;
-const NO_PYTHON = HAVE_PYTHON ? false : `${PYTHON} (3.8+) is not available on this machine`;
-
-const scratch = mkdtempSync(join(tmpdir(), 'leaklens-arguments-test-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
-let reports = 0;
-
-function runner(target: string, extra: string[] = []): { status: number | null; report: RuntimeReport; dump: string } {
-  const reportPath = join(scratch, `report-${++reports}.json`);
-  const r = spawnSync(PYTHON, [RUNNER, 'growth', target, '--report', reportPath, '--workspace', FIXTURES, ...extra], {
-    cwd: FIXTURES,
-    env: ENV,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.ok(existsSync(reportPath), `no report written (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
-  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as RuntimeReport;
-  assert.deepEqual(validateSchema(SCHEMA, report), [], 'the report matches the schema');
-  assert.equal(report.exitCode, r.status);
-  return { status: r.status, report, dump: JSON.stringify(report, null, 2) + r.stderr };
-}
+const runner = (target: string, extra: string[] = []) => runRunner('growth', target, extra);
 
 const cli = (args: string[]) =>
   spawnSync(process.execPath, [CLI, 'run', '--python', PYTHON, '--workspace', FIXTURES, ...args], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 120_000 });
@@ -85,13 +58,7 @@ describe('targets with arguments', { skip: NO_PYTHON }, () => {
     const asynchronous = runner('shop:handle_async(i)');
     assert.equal(asynchronous.status, 1, asynchronous.dump);
     assert.equal(priceSite(asynchronous.report)?.verdict, 'leak', asynchronous.dump);
-    const cycles = (target: string) => {
-      const reportPath = join(scratch, `report-${++reports}.json`);
-      const r = spawnSync(PYTHON, [RUNNER, 'cycles', target, '--report', reportPath, '--workspace', FIXTURES, '--calls', '10'], { cwd: FIXTURES, env: ENV, encoding: 'utf8', timeout: 120_000 });
-      const report = JSON.parse(readFileSync(reportPath, 'utf8')) as RuntimeReport;
-      assert.deepEqual(validateSchema(SCHEMA, report), []);
-      return { status: r.status, report };
-    };
+    const cycles = (target: string) => runRunner('cycles', target, ['--calls', '10']);
     const withLines = cycles('shop:order_with_lines(i, count=2)');
     assert.equal(withLines.status, 1, JSON.stringify(withLines.report, null, 2));
     assert.equal(withLines.report.findings.length, 1);

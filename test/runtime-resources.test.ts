@@ -4,43 +4,17 @@
 // module return a socket and a file that their callers never close.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CLI, ROOT } from './helpers/cli';
 import { validateSchema } from './helpers/json-schema';
+import { ENV, FIXTURES, HAVE_PYTHON, NO_PYTHON, PYTHON, RUNNER, SCHEMA, pythonRuns, runRunner } from './helpers/runtime';
 import type { ResourceFinding, RuntimeReport } from '../server/src/runtime/report';
 import { formatReportText, resourceMessage } from '../server/src/runtime/format';
 
-const PYTHON = process.env.LEAKLENS_TEST_PYTHON ?? 'python3';
-const RUNNER = join(ROOT, 'server', 'python', 'leaklens_runner.py');
-const FIXTURES = join(ROOT, 'test', 'fixtures', 'runtime');
-const SCHEMA = JSON.parse(readFileSync(join(ROOT, 'server', 'python', 'report.schema.json'), 'utf8'));
-const ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1' };
-const works = (code: string) => spawnSync(PYTHON, ['-c', code], { timeout: 30_000 }).status === 0;
-const HAVE_PYTHON = works('import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)');
-const HAVE_PYTEST = HAVE_PYTHON && works('import pytest');
-const NO_PYTHON = HAVE_PYTHON ? false : `${PYTHON} (3.8+) is not available on this machine`;
+const HAVE_PYTEST = HAVE_PYTHON && pythonRuns('import pytest');
 
-const scratch = mkdtempSync(join(tmpdir(), 'leaklens-resources-test-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
-let reports = 0;
-
-function runner(target: string, extra: string[] = []): { status: number | null; report: RuntimeReport; stdout: string; stderr: string; dump: string } {
-  const reportPath = join(scratch, `report-${++reports}.json`);
-  const r = spawnSync(PYTHON, [RUNNER, 'resources', target, '--report', reportPath, '--workspace', FIXTURES, ...extra], {
-    cwd: FIXTURES,
-    env: ENV,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.ok(existsSync(reportPath), `no report written (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
-  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as RuntimeReport;
-  assert.deepEqual(validateSchema(SCHEMA, report), [], `the report matches the schema:\n${JSON.stringify(report, null, 2)}`);
-  assert.equal(report.exitCode, r.status);
-  return { status: r.status, report, stdout: r.stdout, stderr: r.stderr, dump: JSON.stringify(report, null, 2) + r.stderr };
-}
+const runner = (target: string, extra: string[] = []) => runRunner('resources', target, extra);
 
 const cli = (args: string[]) =>
   spawnSync(process.execPath, [CLI, 'run', '--python', PYTHON, '--workspace', FIXTURES, ...args], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 120_000 });

@@ -503,15 +503,14 @@ function lentToBoundObject(id: Node, context: RuleContext): boolean {
 const DELETED_ON_CLOSE = new Set(['tempfile.NamedTemporaryFile', 'tempfile.TemporaryDirectory']);
 
 /** Does a variable bound in [start, end) from `<resource>.name` get read after `end` in the scope? */
-function nameOutlivesBlock(resource: Node | string, block: Node, start: number, end: number, context: RuleContext): boolean {
-  const res = typeof resource === 'string' ? resource : resource.text;
+function nameOutlivesBlock(res: string, block: Node, start: number, end: number, context: RuleContext): boolean {
   for (const a of block.descendantsOfType('assignment')) {
     if (!a || a.startIndex < start || a.endIndex > end) continue;
     const left = a.childForFieldName('left');
     const right = a.childForFieldName('right');
     if (left?.type !== 'identifier' || !right) continue;
-    const mentions = right.descendantsOfType('attribute').some((x) => !!x && x.childForFieldName('object')?.text === res && x.childForFieldName('attribute')?.text === 'name') ||
-      (right.type === 'attribute' && right.childForFieldName('object')?.text === res && right.childForFieldName('attribute')?.text === 'name');
+    const isName = (x: Node | null) => x?.type === 'attribute' && x.childForFieldName('object')?.text === res && x.childForFieldName('attribute')?.text === 'name';
+    const mentions = isName(right) || right.descendantsOfType('attribute').some(isName);
     if (!mentions) continue;
     const scope = context.semantic.scopeOf(left);
     if ((scope.references.get(left.text) ?? []).some((r) => r.startIndex >= end)) return true;

@@ -28,16 +28,7 @@ const CLOSE = ['close'];
  * Every entry names what a call returns that holds an operating-system resource (a descriptor,
  * a socket, a process, a temporary file or folder, worker threads) until it is released.
  */
-interface CatalogueGroup {
-  reason: string;
-  names: readonly string[];
-  release: readonly string[];
-  pool?: boolean;
-  asyncOnly?: boolean;
-  withKeepsOpen?: boolean;
-  iterationCloses?: boolean;
-  fullReadCloses?: boolean;
-}
+type CatalogueGroup = Omit<FactoryInfo, 'name' | 'reason'> & { reason: string; names: readonly string[] };
 
 const GROUPS: CatalogueGroup[] = [
   {
@@ -119,17 +110,7 @@ const GROUPS: CatalogueGroup[] = [
   },
 ];
 
-function entry(group: CatalogueGroup, name: string): FactoryInfo {
-  const info: FactoryInfo = { name, release: group.release, reason: group.reason };
-  if (group.pool) info.pool = true;
-  if (group.asyncOnly) info.asyncOnly = true;
-  if (group.withKeepsOpen) info.withKeepsOpen = true;
-  if (group.iterationCloses) info.iterationCloses = true;
-  if (group.fullReadCloses) info.fullReadCloses = true;
-  return info;
-}
-
-const TABLE: FactoryInfo[] = GROUPS.flatMap((g) => g.names.map((n) => entry(g, n)));
+const TABLE: FactoryInfo[] = GROUPS.flatMap(({ names, ...info }) => names.map((name) => ({ name, ...info })));
 const BY_NAME = new Map(TABLE.map((f) => [f.name, f]));
 
 /** `ssl.SSLContext.wrap_socket` is a method of a context object: matched by its method name. */
