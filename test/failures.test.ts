@@ -4,11 +4,11 @@
 // writing atomically and only over an unchanged file.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { CLI } from './helpers/cli';
+import { CLI, ROOT } from './helpers/cli';
 
 const made: string[] = [];
 after(() => {
@@ -236,8 +236,17 @@ test('a folder that cannot be listed is a failure (exit 2, named, an LL000 entry
     // As root every folder can be listed: the CLI then runs as nobody (setpriv), when it can.
     const asRoot = process.getuid?.() === 0;
     if (asRoot && spawnSync('setpriv', ['--version']).status !== 0) return t.skip('running as root without setpriv: cannot make an unreadable folder');
+    // nobody may not reach the repository (a clone inside a private folder): it runs a copy of the bundle.
+    let cli = CLI;
+    if (asRoot) {
+      const bundle = mkdtempSync(join(tmpdir(), 'leaklens-bundle-'));
+      t.after(() => rmSync(bundle, { recursive: true, force: true }));
+      chmodSync(bundle, 0o755);
+      for (const file of ['leaklens.js', 'worker.js', 'tree-sitter-python.wasm', 'web-tree-sitter.wasm']) copyFileSync(join(ROOT, 'dist', file), join(bundle, file));
+      cli = join(bundle, 'leaklens.js');
+    }
     const run = (args: string[]) => {
-      const command = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
+      const command = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, ...args] : [process.execPath, cli, ...args];
       const r = spawnSync(command[0], command.slice(1), { cwd: dir, encoding: 'utf8', timeout: 120_000 });
       assert.equal(r.error, undefined);
       return r;
