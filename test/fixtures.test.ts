@@ -10,6 +10,8 @@
 // applying all of them (safe and unsafe, repeated passes); it must compile with python3 and
 // leave only findings that have no fix. UPDATE_SNAPSHOTS=1 rewrites the snapshots.
 // A first line `# fixture-options: target-version=3.12` analyses the file with that option.
+// Files are analysed with `all-findings` on; `LL303(low)` expects a finding of low confidence
+// (reported only with `all-findings`), a plain `LL303` a confident one.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,15 +31,16 @@ interface Expectation {
   code: string;
   safety?: string;
   fragment?: string;
+  low: boolean;
 }
 
 const EXPECT = /#\s*expect:\s*(.*)$/;
-const ITEM = /(LL\d{3})(?:\[((?:safe|unsafe)(?:\+(?:safe|unsafe))*|nofix)\])?(?:\s*"([^"]*)")?/g;
+const ITEM = /(LL\d{3})(\(low\))?(?:\[((?:safe|unsafe)(?:\+(?:safe|unsafe))*|nofix)\])?(?:\s*"([^"]*)")?/g;
 
 function optionsFor(text: string): AnalysisOptions {
   const m = /^# fixture-options:(.*)$/m.exec(text.split('\n', 1)[0]);
-  if (!m) return DEFAULT_OPTIONS;
-  const options: AnalysisOptions = { ...DEFAULT_OPTIONS };
+  const options: AnalysisOptions = { ...DEFAULT_OPTIONS, allFindings: true };
+  if (!m) return options;
   for (const [key, value] of m[1].trim().split(/\s+/).map((kv) => kv.split('='))) {
     if (key === 'target-version') {
       const [major, minor] = value.split('.').map(Number);
@@ -56,7 +59,7 @@ function parseExpectations(text: string): Expectation[] {
     const m = EXPECT.exec(content);
     if (!m) return;
     for (const item of m[1].matchAll(ITEM)) {
-      out.push({ line, code: item[1], safety: item[2], fragment: item[3] });
+      out.push({ line, code: item[1], low: item[2] !== undefined, safety: item[3], fragment: item[4] });
     }
   });
   return out;
@@ -112,6 +115,7 @@ for (const code of ruleDirs) {
           }
           const e = unmatched.splice(i, 1)[0];
           const safety = f.fixes.length === 0 ? 'nofix' : e.safety?.includes('+') ? f.fixes.map((x) => x.safety).join('+') : f.fixes[0].safety;
+          if (e.low !== (f.confidence === 'low')) problems.push(`${f.code} at line ${line + 1}: confidence is ${f.confidence ?? 'high'}, expected ${e.low ? 'low' : 'high'}`);
           if (e.safety && e.safety !== safety) problems.push(`${f.code} at line ${line + 1}: fix is ${safety}, expected ${e.safety}`);
           if (e.fragment && !f.message.includes(e.fragment)) problems.push(`${f.code} at line ${line + 1}: message "${f.message}" lacks "${e.fragment}"`);
         }

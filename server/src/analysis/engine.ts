@@ -15,7 +15,7 @@ import { collectSuppressions, ignoreEdit, isSuppressed, mayHaveSuppressions, NO_
 import { LineIndex } from './text';
 import { catalogueFactory, FactoryInfo } from './resources';
 import { SemanticModel } from './semantic';
-import { AnalysisOptions, DEFAULT_OPTIONS, Finding, Fix, LineRef, OffsetEdit, Rule, RuleContext } from './types';
+import { AnalysisOptions, DEFAULT_OPTIONS, Finding, Fix, LineRef, OffsetEdit, Rule, RuleContext, Severity } from './types';
 
 export interface AnalyzedFinding extends Finding {
   /** Inserts or extends the line's suppression comment; absent where no comment can go. */
@@ -266,6 +266,7 @@ export class Analyzer {
           const start = r.node ? r.node.startIndex : (r.start ?? 0);
           const end = r.node ? r.node.endIndex : (r.end ?? start);
           if (region && (start < region.start || end > region.end)) return;
+          if (r.confidence === 'low' && !options.allFindings) return;
           if (suppressions.byLine.size > 0 && isSuppressed(suppressions, lines.get().lineOf(start), rule.code)) return;
           let message = r.message;
           let lineRefs: LineRef[] | undefined;
@@ -282,7 +283,8 @@ export class Analyzer {
           findings.push({
             code: rule.code,
             name: rule.name,
-            severity,
+            severity: r.confidence === 'low' ? lowerSeverity(severity) : severity,
+            ...(r.confidence === 'low' ? { confidence: 'low' as const } : {}),
             message,
             ...(messageTemplate ? { messageTemplate, lineRefs } : {}),
             start,
@@ -344,4 +346,10 @@ export class Analyzer {
     this.whole.query.delete();
     this.local.query.delete();
   }
+}
+
+/** The severity one step milder (`hint` stays `hint`): where a finding of low confidence lands. */
+export function lowerSeverity(severity: Severity): Severity {
+  const order: Severity[] = ['error', 'warning', 'info', 'hint'];
+  return order[Math.min(order.indexOf(severity) + 1, order.length - 1)];
 }

@@ -47,6 +47,12 @@ export interface Finding {
    */
   messageTemplate?: string;
   lineRefs?: LineRef[];
+  /**
+   * 'low' when the rule's evidence is incomplete (it cannot tell whether the owner lives long,
+   * whether the keys are bounded, …). Such findings are reported only when `all-findings` asks,
+   * one severity lower. Absent means the rule is confident.
+   */
+  confidence?: 'low';
 }
 
 /** Documentation sections, in the order every renderer shows them. */
@@ -79,6 +85,8 @@ export interface AnalysisOptions {
   targetVersion: PythonVersion;
   /** Analyse generated files too (analysis/generated.ts); by default they are skipped. */
   includeGenerated: boolean;
+  /** Report the findings rules are not confident of (`Report.confidence: 'low'`) too. */
+  allFindings: boolean;
 }
 
 export const DEFAULT_OPTIONS: AnalysisOptions = Object.freeze({
@@ -89,6 +97,7 @@ export const DEFAULT_OPTIONS: AnalysisOptions = Object.freeze({
   largeObjectThreshold: 100_000,
   targetVersion: { major: 3, minor: 9 },
   includeGenerated: false,
+  allFindings: false,
 }) as AnalysisOptions;
 
 /** What a rule reports; the engine fills in code, name and severity. */
@@ -99,6 +108,11 @@ export interface Report {
   message: string;
   related?: RelatedLocation[];
   fixes?: Fix[];
+  /**
+   * 'low' when the evidence is incomplete (say so in the message, too): dropped unless the user
+   * asks for all findings, and then reported one severity lower than the rule's.
+   */
+  confidence?: 'low';
 }
 
 export interface RuleContext {

@@ -46,6 +46,7 @@ interface CheckOptions {
   config?: string;
   verbose?: boolean;
   jobs?: number;
+  allFindings?: boolean;
   fileTimeLimit?: number;
 }
 
@@ -63,6 +64,7 @@ function settingsFor(target: string, opts: CheckOptions, explicit: LoadedConfig 
     ...base.options,
     select: opts.select ?? base.options.select,
     ignore: opts.ignore ?? base.options.ignore,
+    allFindings: opts.allFindings ?? base.options.allFindings,
   };
   return {
     settings: { ...base, options },
@@ -467,6 +469,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--fix', 'apply safe fixes in place (with --stdin-filename: print the fixed source)')
     .option('--unsafe-fixes', 'apply unsafe fixes too (implies --fix; with --diff: show them too)')
     .option('--diff', 'print the fixes as a unified diff instead of writing them; exit 1 if there is something to fix')
+    .option('--all-findings', 'also report the findings LeakLens is not confident of (one severity lower)')
     .option('--exit-zero', 'exit 0 even when there are findings')
     .option('--stdin-filename <name>', 'check standard input, reported as NAME (settings from its folder); no paths')
     .option('--statistics', 'print the number of findings per rule (to stderr with json, sarif and github)')

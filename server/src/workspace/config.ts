@@ -32,7 +32,7 @@ export interface LoadedConfig {
 export const DEFAULT_SETTINGS: Settings = { options: DEFAULT_OPTIONS, exclude: [], maxFileSize: DEFAULT_MAX_FILE_SIZE };
 
 const SEVERITIES = new Set<Severity>(['error', 'warning', 'info', 'hint']);
-const KNOWN_KEYS = ['select', 'ignore', 'severity', 'exclude', 'extend-exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated'];
+const KNOWN_KEYS = ['select', 'ignore', 'severity', 'exclude', 'extend-exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated', 'all-findings'];
 const CODE_PREFIX = /^LL\d{0,3}$/i;
 
 /** The nearest pyproject.toml at or above `start` (a file or folder) that has a [tool.leaklens] table, else the nearest one. */
@@ -161,6 +161,11 @@ export function applyTable(base: Settings, table: Record<string, unknown>, where
     if (typeof v === 'boolean') options.includeGenerated = v;
     else problem('include-generated', 'expected true or false');
   }
+  if (table['all-findings'] !== undefined) {
+    const v = table['all-findings'];
+    if (typeof v === 'boolean') options.allFindings = v;
+    else problem('all-findings', 'expected true or false');
+  }
   if (table['max-file-size'] !== undefined) {
     const raw = table['max-file-size'];
     const v = parseSize(typeof raw === 'bigint' ? Number(raw) : raw);
@@ -213,6 +218,7 @@ const EDITOR_KEYS: Array<[string, string, unknown]> = [
   ['targetVersion', 'target-version', '3.9'],
   ['maxFileSize', 'max-file-size', '2MB'],
   ['includeGenerated', 'include-generated', false],
+  ['allFindings', 'all-findings', false],
 ];
 
 /**
