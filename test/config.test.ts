@@ -97,3 +97,24 @@ test('loadPyproject keeps the defaults for what is wrong and reports every probl
     [2, 'target-version'],
   ]);
 });
+
+test('select = ["ALL"], extend-select and --extend-select add rules; ignore still wins', () => {
+  const all = project('[tool.leaklens]\nselect = ["ALL"]\nignore = ["LL201"]\n', { 'a.py': LEAKY });
+  assert.deepEqual(codes(all), ['a.py:LL101:warning']);
+  const extended = project('[tool.leaklens]\nselect = ["LL2"]\nextend-select = ["LL101"]\n', { 'a.py': LEAKY });
+  assert.deepEqual(codes(extended), ['a.py:LL101:warning', 'a.py:LL201:warning']);
+  const onlyTwo = project('[tool.leaklens]\nselect = ["LL2"]\n', { 'a.py': LEAKY });
+  assert.deepEqual(codes(onlyTwo, ['--extend-select', 'LL101']), ['a.py:LL101:warning', 'a.py:LL201:warning']);
+  assert.deepEqual(codes(onlyTwo, ['--select', 'all']), ['a.py:LL101:warning', 'a.py:LL201:warning']);
+});
+
+test('extend-select and all-findings are checked like the other keys', () => {
+  const dir = project('[tool.leaklens]\nextend-select = ["LX1"]\nall-findings = "yes"\n', {});
+  const loaded = loadPyproject(join(dir, 'pyproject.toml'));
+  assert.deepEqual(loaded.problems.map((p) => [p.line, p.message]), [
+    [2, 'extend-select: not a rule code or prefix (or ALL): LX1'],
+    [3, 'all-findings: expected true or false'],
+  ]);
+  assert.equal(loaded.settings.options.allFindings, false);
+  assert.deepEqual(loaded.settings.options.extendSelect, []);
+});

@@ -10,7 +10,7 @@ import { adaptFix, indentationError, withFileLineBreaks } from './indentation';
 import { indentUnit } from './syntax';
 import { GeneratedMarker, generatedMarker } from './generated';
 import { FileImports, fileImports, resolveName } from './imports';
-import { RULES } from './registry';
+import { onByDefault, RULES } from './registry';
 import { collectSuppressions, ignoreEdit, isSuppressed, mayHaveSuppressions, NO_SUPPRESSIONS } from './suppressions';
 import { LineIndex } from './text';
 import { catalogueFactory, FactoryInfo } from './resources';
@@ -104,10 +104,11 @@ class LazyLines {
   }
 }
 
+/** `select` (or the default set when it is empty) plus `extend-select`, minus `ignore`. */
 export function ruleEnabled(code: string, options: AnalysisOptions): boolean {
-  const selected = options.select.length === 0 || options.select.some((p) => code.startsWith(p.toUpperCase()));
-  const ignored = options.ignore.some((p) => code.startsWith(p.toUpperCase()));
-  return selected && !ignored;
+  const matches = (prefixes: readonly string[] | undefined) => (prefixes ?? []).some((p) => p.toUpperCase() === 'ALL' || code.startsWith(p.toUpperCase()));
+  const selected = (options.select.length === 0 ? onByDefault(code) : matches(options.select)) || matches(options.extendSelect);
+  return selected && !matches(options.ignore);
 }
 
 /**

@@ -73,8 +73,10 @@ export interface PythonVersion {
 }
 
 export interface AnalysisOptions {
-  /** Codes or prefixes to enable; empty means all. */
+  /** Codes or prefixes to enable, `ALL` for every rule; empty means the default set (registry.ts). */
   select: string[];
+  /** Codes or prefixes enabled on top of `select` (or of the default set). */
+  extendSelect: string[];
   /** Codes or prefixes to disable. */
   ignore: string[];
   /** Per-code severity overrides. */
@@ -91,6 +93,7 @@ export interface AnalysisOptions {
 
 export const DEFAULT_OPTIONS: AnalysisOptions = Object.freeze({
   select: [],
+  extendSelect: [],
   ignore: [],
   severity: {},
   resourceFactories: [],

@@ -6,7 +6,7 @@ import { accessSync, appendFileSync, chmodSync, chownSync, constants, existsSync
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { renderMarkdown, renderText } from '../analysis/docs';
 import { Analyzer } from '../analysis/engine';
-import { findRule, RULES } from '../analysis/registry';
+import { findRule, onByDefault, RULES } from '../analysis/registry';
 import { AnalysisOptions } from '../analysis/types';
 import { DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
 import { digestOf, discoverPythonFiles, encodeSource, isStub, STUB_REASON } from '../workspace/files';
@@ -35,6 +35,7 @@ function list(value: string, previous: string[] = []): string[] {
 interface CheckOptions {
   format: Format;
   select?: string[];
+  extendSelect?: string[];
   ignore?: string[];
   fix?: boolean;
   unsafeFixes?: boolean;
@@ -63,6 +64,7 @@ function settingsFor(target: string, opts: CheckOptions, explicit: LoadedConfig 
   const options: AnalysisOptions = {
     ...base.options,
     select: opts.select ?? base.options.select,
+    extendSelect: opts.extendSelect ?? base.options.extendSelect,
     ignore: opts.ignore ?? base.options.ignore,
     allFindings: opts.allFindings ?? base.options.allFindings,
   };
@@ -188,7 +190,8 @@ function writeFixed(path: string, bytes: Uint8Array, digest: string | undefined)
 
 /** Usage errors in the combination of flags, else undefined. */
 function usageError(paths: string[], opts: CheckOptions): string | undefined {
-  for (const code of [...(opts.select ?? []), ...(opts.ignore ?? [])]) {
+  for (const code of [...(opts.select ?? []), ...(opts.extendSelect ?? []), ...(opts.ignore ?? [])]) {
+    if (code.toUpperCase() === 'ALL') continue;
     if (!RULES.some((r) => r.code.startsWith(code.toUpperCase()))) return `unknown rule code or prefix '${code}'`;
   }
   if (opts.stdinFilename !== undefined) {
@@ -464,7 +467,8 @@ function buildProgram(setExit: (code: number) => void): Command {
         .choices(FORMATS)
         .default('text'),
     )
-    .option('--select <codes>', 'only these rule codes or prefixes (comma-separated)', list)
+    .option('--select <codes>', 'only these rule codes or prefixes (comma-separated; ALL for every rule); default: the default rule set', list)
+    .option('--extend-select <codes>', 'these rule codes or prefixes on top of the selection (comma-separated)', list)
     .option('--ignore <codes>', 'skip these rule codes or prefixes (comma-separated)', list)
     .option('--fix', 'apply safe fixes in place (with --stdin-filename: print the fixed source)')
     .option('--unsafe-fixes', 'apply unsafe fixes too (implies --fix; with --diff: show them too)')
@@ -504,7 +508,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('rules')
     .description('list every rule')
     .action(() => {
-      for (const r of RULES) process.stdout.write(`${r.code}  ${r.name.padEnd(34)} ${r.defaultSeverity.padEnd(8)} ${r.docs.summary}\n`);
+      for (const r of RULES) process.stdout.write(`${r.code}  ${r.name.padEnd(34)} ${r.defaultSeverity.padEnd(8)} ${(onByDefault(r.code) ? 'default' : 'opt-in').padEnd(8)} ${r.docs.summary}\n`);
       setExit(EXIT_CLEAN);
     });
 

@@ -32,8 +32,8 @@ export interface LoadedConfig {
 export const DEFAULT_SETTINGS: Settings = { options: DEFAULT_OPTIONS, exclude: [], maxFileSize: DEFAULT_MAX_FILE_SIZE };
 
 const SEVERITIES = new Set<Severity>(['error', 'warning', 'info', 'hint']);
-const KNOWN_KEYS = ['select', 'ignore', 'severity', 'exclude', 'extend-exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated', 'all-findings'];
-const CODE_PREFIX = /^LL\d{0,3}$/i;
+const KNOWN_KEYS = ['select', 'extend-select', 'ignore', 'severity', 'exclude', 'extend-exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated', 'all-findings'];
+const CODE_PREFIX = /^(LL\d{0,3}|ALL)$/i;
 
 /** The nearest pyproject.toml at or above `start` (a file or folder) that has a [tool.leaklens] table, else the nearest one. */
 export function findPyproject(start: string): string | undefined {
@@ -115,12 +115,12 @@ export function applyTable(base: Settings, table: Record<string, unknown>, where
   for (const key of Object.keys(table)) {
     if (!KNOWN_KEYS.includes(key)) problem(key, `unknown option (known: ${KNOWN_KEYS.join(', ')})`);
   }
-  for (const key of ['select', 'ignore'] as const) {
+  for (const [key, field] of [['select', 'select'], ['extend-select', 'extendSelect'], ['ignore', 'ignore']] as const) {
     const codes = stringList(key);
     if (!codes) continue;
     const bad = codes.filter((c) => !CODE_PREFIX.test(c));
-    if (bad.length) problem(key, `not a rule code or prefix: ${bad.join(', ')}`);
-    options[key] = codes.filter((c) => CODE_PREFIX.test(c)).map((c) => c.toUpperCase());
+    if (bad.length) problem(key, `not a rule code or prefix (or ALL): ${bad.join(', ')}`);
+    options[field] = codes.filter((c) => CODE_PREFIX.test(c)).map((c) => c.toUpperCase());
   }
   if (table.severity !== undefined) {
     const sev = table.severity;
@@ -210,6 +210,7 @@ export function formatProblem(p: ConfigProblem): string {
 /** Editor setting names (leaklens.*) → their [tool.leaklens] key, with the contributed defaults. */
 const EDITOR_KEYS: Array<[string, string, unknown]> = [
   ['select', 'select', []],
+  ['extendSelect', 'extend-select', []],
   ['ignore', 'ignore', []],
   ['severity', 'severity', {}],
   ['exclude', 'exclude', []],
