@@ -54,7 +54,7 @@ function readLines(root, path) {
 // ---- collect ------------------------------------------------------------------------------------
 
 function runCheck(cwd) {
-  const r = spawnSync(process.execPath, [CLI, 'check', '.', '--format', 'json', '--exit-zero', '--jobs', '2'], { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync(process.execPath, [CLI, 'check', '.', '--select', 'ALL', '--format', 'json', '--exit-zero', '--jobs', '2'], { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`leaklens exited ${r.status} in ${cwd}: ${r.stderr.slice(0, 2000)}`);
   return JSON.parse(r.stdout);
 }
@@ -238,7 +238,7 @@ function packets(args) {
         const root = u.corpus === 'stdlib' ? r.stdlib : r.corpus;
         const label = u.corpus === 'stdlib' ? `Python standard library: ${u.path}` : u.path;
         const shown = excerpt(readLines(root, u.path), u);
-        parts.push(`## ${n + 1}.\n\nFile: \`${label}\`, line ${u.line}\n\nMessage${u.messages.length > 1 ? 's' : ''}:\n${u.messages.map((m) => `> ${code} ${m}`).join('\n')}\n\n\`\`\`\n${shown}\n\`\`\`\n`);
+        parts.push(`## ${n + 1}.\n\nFile: \`${label}\`, line ${u.line} (on disk: \`${join(root, u.path)}\`)\n\nMessage${u.messages.length > 1 ? 's' : ''}:\n${u.messages.map((m) => `> ${code} ${m}`).join('\n')}\n\n\`\`\`\n${shown}\n\`\`\`\n`);
       });
       parts.push(`## Documentation of ${code} (\`leaklens rule ${code}\`)\n\n\`\`\`text\n${doc.trimEnd()}\n\`\`\`\n`);
       writeFileSync(join(PACKETS, `${name}.md`), parts.join('\n'));
