@@ -6,13 +6,15 @@
 //      RUF012), bare web-tree-sitter parsing (1 thread and 2 worker threads)
 //   3. keystroke latency over LSP (didChange -> publishDiagnostics of that version) on a copy of
 //      test_enum.py, against bare web-tree-sitter edit + incremental reparse of the same script
+//   3b. a burst of pipelined changes (500, one character each): time to the last version's
+//      diagnostics, and how many publishes it made
 //   4. server RSS after a workspace scan of the standard library
 //   5. soak: server RSS over 100 000 edits
 //   6. one comparison table: figures, peers, ratios, targets met / missed
 // Knobs (environment): BENCH_CORPUS, BENCH_REPEAT, BENCH_SKIP_CHECK, BENCH_SKIP_RUFF,
 // BENCH_SKIP_PARSE, BENCH_SKIP_LATENCY, BENCH_SKIP_SCAN, BENCH_SKIP_SOAK, BENCH_TYPING_EDITS,
 // BENCH_LATENCY_BUDGET_S, BENCH_LATENCY_FILE, BENCH_SOAK_EDITS, BENCH_SOAK_GROUP,
-// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S, BENCH_SKIP_MANY. Helpers live in scripts/bench/.
+// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S, BENCH_SKIP_MANY, BENCH_BURST_CHANGES, BENCH_BURST_ROUNDS. Helpers live in scripts/bench/.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -31,6 +33,8 @@ const env = process.env;
 const skip = (name) => !!env[`BENCH_SKIP_${name}`] && env[`BENCH_SKIP_${name}`] !== '0';
 const REPEAT = Math.max(1, Number(env.BENCH_REPEAT ?? 1));
 const TYPING_EDITS = Number(env.BENCH_TYPING_EDITS ?? 500);
+const BURST_CHANGES = Number(env.BENCH_BURST_CHANGES ?? 500);
+const BURST_ROUNDS = Number(env.BENCH_BURST_ROUNDS ?? 5);
 const WARMUP_EDITS = 40;
 // The typing script stops early (and says so) once it has run this long.
 const LATENCY_BUDGET_S = Number(env.BENCH_LATENCY_BUDGET_S ?? 150);
@@ -47,7 +51,7 @@ const SOAK_SAMPLE = Math.max(1, Number(env.BENCH_SOAK_SAMPLE ?? Math.max(100, Ma
 const SOAK_BATCH = 100; // edits sent (pipelined) between waits for the diagnostics of the last one
 const SOAK_MAX_GROUP = 100;
 // Targets (product spec §6).
-const TARGET = { keystrokeRatio: 1.25, keystrokeP50Ms: 5, scanRssMB: 200, flatMBPer10k: 1 };
+const TARGET = { keystrokeRatio: 1.25, keystrokeP50Ms: 5, burstMs: 250, scanRssMB: 200, flatMBPer10k: 1 };
 
 const rows = []; // the comparison table: [measure, leaklens, peer, ratio, target, status]
 const notes = [];
@@ -400,6 +404,44 @@ await section('LSP latency', async () => {
   }
 });
 
+// ---------------------------------------------------------------- 3b. burst of queued changes
+let burst;
+await section('burst', async () => {
+  heading('3b. a burst of pipelined changes (didChange x N -> diagnostics of the last version)');
+  if (skip('LATENCY')) return void row('skipped', 'BENCH_SKIP_LATENCY is set');
+  const server = new LspServer(CLI);
+  try {
+    await server.initialize();
+    const lines = baseText.split('\n');
+    const line = Math.floor(lines.length / 2);
+    const settle = [];
+    let version = 1;
+    let publishes = 0;
+    for (let round = 0; round < BURST_ROUNDS; round++) {
+      const uri = pathToFileURL(join(tmp, `burst-${round}.py`)).toString();
+      await server.didOpen(uri, baseText, 1);
+      await server.waitForVersion(uri, 1, EDIT_TIMEOUT_MS);
+      const before = server.publishCount;
+      const t0 = performance.now();
+      // One character per change, each at the end of the previous one, all sent without waiting.
+      for (version = 2; version <= BURST_CHANGES + 1; version++) {
+        const character = version - 2;
+        void server.didChange(uri, version, [{ range: { start: { line, character }, end: { line, character } }, text: version === 2 ? '#' : 'x' }]);
+      }
+      const last = await server.waitForVersion(uri, BURST_CHANGES + 1, EDIT_TIMEOUT_MS * 10);
+      settle.push(last.at - t0);
+      publishes += server.publishCount - before;
+      await server.conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
+    }
+    burst = { ...stats(settle), publishes: publishes / BURST_ROUNDS };
+    row('changes per burst', `${BURST_CHANGES} (one character each, pipelined), ${BURST_ROUNDS} bursts`);
+    row('burst -> last version\'s diagnostics', `median ${ms(burst.p50, 0)} ms, max ${ms(burst.max, 0)} ms`);
+    row('publishes per burst', `${burst.publishes.toFixed(1)} (incremental + the settle publish when typing pauses)`);
+  } finally {
+    await server.close();
+  }
+});
+
 await section('bare tree-sitter', async () => {
   heading('3b. bare web-tree-sitter: tree.edit + incremental parse (same edit script, in-process)');
   if (skip('LATENCY')) return void row('skipped', 'BENCH_SKIP_LATENCY is set');
@@ -639,6 +681,7 @@ heading('6. comparison');
   t.push(['keystroke -> diagnostics p95', k(L?.p95), `bare reparse ${k(B?.p95)}`, ratio(L?.p95, B?.p95), `<= ${TARGET.keystrokeRatio}x`, L && B ? status(within(L.p95, B.p95)) : '']);
   t.push(['keystroke -> diagnostics p99', k(L?.p99), `bare reparse ${k(B?.p99)}`, ratio(L?.p99, B?.p99), '', '']);
   t.push(['keystroke -> diagnostics max', k(L?.max), `bare reparse ${k(B?.max)}`, ratio(L?.max, B?.max), '', '']);
+  t.push([`burst of ${BURST_CHANGES} pipelined changes -> last diagnostics (median)`, burst ? `${ms(burst.p50, 0)} ms` : 'n/a', burst ? `max ${ms(burst.max, 0)} ms, ${burst.publishes.toFixed(1)} publishes` : '', '', `<= ${TARGET.burstMs} ms`, burst ? status(burst.p50 <= TARGET.burstMs) : '']);
   t.push(['--']);
   t.push(['server RSS at the end of the stdlib scan', scan ? `${mb(scan.rss)} MB` : 'n/a', scan ? `${SCAN_IDLE_S} s later ${mb(scan.idle)}, peak ${mb(scan.hwm)} MB` : '', '', `< ${TARGET.scanRssMB} MB`, scan ? status(scan.rss < TARGET.scanRssMB) : '']);
   t.push(['server scan wall (initialize -> progress end)', scan ? secs(scan.wall) : 'n/a', `check ${secs(check)}`, ratio(scan?.wall, check), '', '']);

@@ -586,7 +586,12 @@ class Session {
       this.replay.edit(before, change, this.model.text);
     }
     this.replay.reparse(this.model.text);
-    const problem = this.probe.during(() => this.doc.update(changes));
+    // update() edits the tree; the parse happens when the tree is next read (once per burst).
+    const problem = this.probe.during(() => {
+      this.doc.update(changes);
+      assert.ok(this.doc.parsePending, 'update() parsed at once instead of waiting for the next read of the tree');
+      void this.doc.tree;
+    });
     if (problem) throw failure(this.ctx, `edited old tree: ${problem}`);
     this.check();
   }

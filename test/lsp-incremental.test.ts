@@ -98,3 +98,34 @@ test('a quick fix asked for a provisional diagnostic is computed from the whole-
     await client.waitForDiagnostics(uri, (p) => p.version === 2 && !provisional(p));
   });
 });
+
+test('a burst of pipelined changes is applied in order and analysed once, at its last version', async () => {
+  await withServer(async (client) => {
+    const uri = freshUri('burst');
+    await client.open(uri, BASE, 1);
+    await client.diagnosticsFor(uri, 1);
+    // 300 changes in one write, as a replace-all or a client that fell behind sends them: each
+    // inserts one character at the start of line 16 (`    total = 0` becomes `    ` + 300 'x' …).
+    const N = 300;
+    const frames = Array.from({ length: N }, (_, i) => {
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'textDocument/didChange',
+        params: { textDocument: { uri, version: i + 2 }, contentChanges: [{ range: { start: { line: 16, character: 4 }, end: { line: 16, character: 4 } }, text: 'x' }] },
+      });
+      return `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    });
+    const before = client.published.get(uri)?.length ?? 0;
+    await client.writeRaw(frames.join(''));
+    const last = await client.diagnosticsFor(uri, N + 1);
+    const during = (client.published.get(uri) ?? []).slice(before).map((p) => p.version);
+    // Every version analysed would be 300 publishes; the burst is read in a few chunks at most.
+    assert.ok(new Set(during).size <= 3, `versions published during the burst: ${[...new Set(during)].join(', ')}`);
+    assert.deepEqual(summary(last.diagnostics), ['LL101@10:8', 'LL303@2:0']);
+    // The server's text is the editor's: replacing exactly the 300 x's leaves a clean statement
+    // (one x too many or too few would shift the finding or break the line).
+    await client.change(uri, N + 2, [{ range: { start: { line: 16, character: 4 }, end: { line: 16, character: 4 + N } }, text: 'g = open(os.devnull)\n    ' }]);
+    const after = await client.waitForDiagnostics(uri, (p) => p.version === N + 2 && !provisional(p));
+    assert.deepEqual(summary(after.diagnostics), ['LL101@10:8', 'LL101@16:8', 'LL303@2:0']);
+  });
+});

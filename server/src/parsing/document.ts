@@ -195,12 +195,25 @@ export class ParsedDocument {
     return this.normalized;
   }
 
-  /** The current tree, or undefined when the parse ran out of time. Valid until the next update. */
+  /**
+   * The tree of the current text, or undefined when the parse ran out of its budget. Edits since
+   * the last parse are parsed here, once, however many updates brought them. Valid until the next
+   * update.
+   */
   get tree(): Tree | undefined {
+    if (this.stale) this.reparseEdited();
     return this.currentTree;
   }
 
-  /** Applies the changes in order, then reparses incrementally. */
+  /** True while updates wait for their parse (the next `tree`). */
+  get parsePending(): boolean {
+    return this.stale;
+  }
+
+  /**
+   * Applies the changes in order: the text, and `tree.edit` on the current tree for each. The parse
+   * waits for the next `tree`, so a burst of updates is parsed once.
+   */
   update(changes: readonly TextChange[]): void {
     if (this.disposed) throw new Error('document disposed');
     let text = this.currentText;
@@ -218,8 +231,8 @@ export class ParsedDocument {
       const editStart = start > 0 && text.charCodeAt(start - 1) === 13 ? start - 1 : start;
       const next = normalizeLineBreaks(text);
       if (tree) {
-        const startPosition = pointAt(normalized, editStart);
-        const oldEndPosition = pointAt(normalized, end);
+        const startPosition = this.pointOf(normalized, editStart);
+        const oldEndPosition = advance(startPosition, normalized.slice(editStart, end));
         const newEnd = start + change.text.length;
         tree.edit(
           new Edit({
@@ -243,6 +256,34 @@ export class ParsedDocument {
     }
     this.currentText = text;
     this.normalized = normalized;
+    this.stale = true;
+  }
+
+  /**
+   * A line start of the normalized text and its row, from which `pointOf` counts rows instead of
+   * from the start of the text. Every change begins at or after it (it is set to the line of the
+   * change's start), so the text before it never changes: a burst of edits in one place costs no
+   * scan of the whole text per edit.
+   */
+  private rowHint = { lineStart: 0, row: 0 };
+
+  private pointOf(text: string, offset: number): Point {
+    let { row, lineStart } = offset >= this.rowHint.lineStart ? this.rowHint : { row: 0, lineStart: 0 };
+    for (let i = text.indexOf('\n', lineStart); i !== -1 && i < offset; i = text.indexOf('\n', lineStart)) {
+      row++;
+      lineStart = i + 1;
+    }
+    this.rowHint = { lineStart, row };
+    return { row, column: offset - lineStart };
+  }
+
+  /** Edits applied since the last parse (`tree.edit` done, the parse not yet). */
+  private stale = false;
+
+  private reparseEdited(): void {
+    this.stale = false;
+    const tree = this.currentTree;
+    const summary = this.changes;
     const next = this.parse(tree);
     if (summary && tree && next) {
       for (const r of tree.getChangedRanges(next)) summary.dirty.push({ start: r.startIndex, end: r.endIndex });
@@ -258,6 +299,7 @@ export class ParsedDocument {
    * not known: the first parse, a full replacement, or a parse that ran out of time.
    */
   takeChanges(): ChangeSummary | undefined {
+    if (this.stale) this.reparseEdited();
     const taken = this.changes;
     this.changes = this.currentTree ? { edits: [], dirty: [] } : undefined;
     return taken;
@@ -265,6 +307,8 @@ export class ParsedDocument {
 
   /** Replaces the whole text (a full-sync change) with a fresh parse. */
   replace(text: string): void {
+    this.stale = false;
+    this.rowHint = { lineStart: 0, row: 0 };
     this.changes = undefined;
     this.currentText = text;
     this.normalized = normalizeLineBreaks(text);
@@ -276,6 +320,7 @@ export class ParsedDocument {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.stale = false;
     this.currentTree?.delete();
     this.currentTree = undefined;
   }

@@ -196,6 +196,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
   const documents = new Map<string, OpenDocument>();
   const pending = new Set<string>();
   let flushing = false;
+  /** How many times schedule() ran: whenQuiet() waits until a turn passes without one. */
+  let scheduled = 0;
   let capabilities: InitializeParams['capabilities'] | undefined;
   const log = (message: string) => connection.console.log(message);
   /** Open documents already logged as not analysed (stub, generated): said once, not per keystroke. */
@@ -275,10 +277,11 @@ export function startServer(connection: Connection = stdioConnection()): void {
     if (documents.get(doc.uri) !== doc || !analyzer) return undefined;
     if (doc.settled) return doc.previous?.findings;
     const parsed = doc.parsedDocument;
-    const tree = parsed?.tree;
     const options = doc.previous?.options;
-    if (!tree || !options) return undefined;
     try {
+      // Reading the tree parses edits not parsed yet (and may trap, as any parse may).
+      const tree = parsed?.tree;
+      if (!tree || !options) return undefined;
       parsed!.takeChanges();
       const result = analyzer.analyzeTree(tree, parsed!.parsedText, options);
       for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
@@ -298,33 +301,48 @@ export function startServer(connection: Connection = stdioConnection()): void {
   /** Analyses every document changed since the last turn, at its newest version only. */
   function schedule(uri: string): void {
     pending.add(uri);
+    scheduled++;
     if (flushing) return;
     flushing = true;
-    // setImmediate, not a timer: a timer waits at least a millisecond, as long as an incremental
-    // analysis takes. Changes that arrive while an analysis runs are coalesced by `pending`.
-    setImmediate(async () => {
-      try {
-        while (pending.size) {
-          const uris = [...pending];
-          pending.clear();
-          for (const u of uris) {
-            const doc = documents.get(u);
-            if (!doc) continue;
-            try {
-              await publish(doc);
-            } catch (err) {
-              if (isWasmTrap(err)) {
-                await recoverFromTrap(u, err);
-                continue;
-              }
-              connection.console.error(`analysis of ${u} failed: ${(err as Error).stack ?? err}`);
-            }
+    whenQuiet(flush);
+  }
+
+  /**
+   * Runs `fn` once a turn of the event loop has gone by without a `schedule()`. The JSON-RPC
+   * connection handles one queued message per turn, so a burst of pipelined changes is applied in
+   * full (text and `tree.edit` only) before one parse and one analysis of its last version. A lone
+   * keystroke waits two turns (microseconds). Not a timer: a timer waits at least a millisecond.
+   */
+  function whenQuiet(fn: () => void): void {
+    const seen = scheduled;
+    setImmediate(() => setImmediate(() => (scheduled === seen ? fn() : whenQuiet(fn))));
+  }
+
+  async function flush(): Promise<void> {
+    try {
+      const uris = [...pending];
+      pending.clear();
+      for (const u of uris) {
+        const doc = documents.get(u);
+        if (!doc) continue;
+        try {
+          await publish(doc);
+        } catch (err) {
+          if (isWasmTrap(err)) {
+            await recoverFromTrap(u, err);
+            continue;
           }
+          connection.console.error(`analysis of ${u} failed: ${(err as Error).stack ?? err}`);
         }
-      } finally {
-        flushing = false;
       }
-    });
+    } finally {
+      flushing = false;
+      // Changes that came in while analysing: once they have all been applied.
+      if (pending.size) {
+        flushing = true;
+        whenQuiet(flush);
+      }
+    }
   }
 
   /** Set while the WebAssembly runtime is recreated after a trap; handlers wait for it, in arrival order. */
