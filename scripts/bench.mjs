@@ -8,15 +8,17 @@
 //      test_enum.py, against bare web-tree-sitter edit + incremental reparse of the same script
 //   3b. a burst of pipelined changes (500, one character each): time to the last version's
 //      diagnostics, and how many publishes it made
+//   4a. didOpen -> first diagnostics while a 50 000-file workspace is walked and scanned, and
+//      after a configuration change there
 //   4. server RSS after a workspace scan of the standard library
 //   5. soak: server RSS over 100 000 edits
 //   6. one comparison table: figures, peers, ratios, targets met / missed
 // Knobs (environment): BENCH_CORPUS, BENCH_REPEAT, BENCH_SKIP_CHECK, BENCH_SKIP_RUFF,
 // BENCH_SKIP_PARSE, BENCH_SKIP_LATENCY, BENCH_SKIP_SCAN, BENCH_SKIP_SOAK, BENCH_TYPING_EDITS,
 // BENCH_LATENCY_BUDGET_S, BENCH_LATENCY_FILE, BENCH_SOAK_EDITS, BENCH_SOAK_GROUP,
-// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S, BENCH_SKIP_MANY, BENCH_BURST_CHANGES, BENCH_BURST_ROUNDS. Helpers live in scripts/bench/.
+// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S, BENCH_SKIP_MANY, BENCH_BURST_CHANGES, BENCH_BURST_ROUNDS, BENCH_SKIP_HUGE_WS, BENCH_HUGE_WS_FILES. Helpers live in scripts/bench/.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -35,6 +37,7 @@ const REPEAT = Math.max(1, Number(env.BENCH_REPEAT ?? 1));
 const TYPING_EDITS = Number(env.BENCH_TYPING_EDITS ?? 500);
 const BURST_CHANGES = Number(env.BENCH_BURST_CHANGES ?? 500);
 const BURST_ROUNDS = Number(env.BENCH_BURST_ROUNDS ?? 5);
+const HUGE_WS_FILES = Number(env.BENCH_HUGE_WS_FILES ?? 50000);
 const WARMUP_EDITS = 40;
 // The typing script stops early (and says so) once it has run this long.
 const LATENCY_BUDGET_S = Number(env.BENCH_LATENCY_BUDGET_S ?? 150);
@@ -51,7 +54,7 @@ const SOAK_SAMPLE = Math.max(1, Number(env.BENCH_SOAK_SAMPLE ?? Math.max(100, Ma
 const SOAK_BATCH = 100; // edits sent (pipelined) between waits for the diagnostics of the last one
 const SOAK_MAX_GROUP = 100;
 // Targets (product spec §6).
-const TARGET = { keystrokeRatio: 1.25, keystrokeP50Ms: 5, burstMs: 250, scanRssMB: 200, flatMBPer10k: 1 };
+const TARGET = { keystrokeRatio: 1.25, keystrokeP50Ms: 5, burstMs: 250, hugeWsOpenMs: 1000, scanRssMB: 200, flatMBPer10k: 1 };
 
 const rows = []; // the comparison table: [measure, leaklens, peer, ratio, target, status]
 const notes = [];
@@ -486,6 +489,39 @@ await section('bare tree-sitter', async () => {
 });
 
 
+// ---------------------------------------------------------------- 4a. an open file in a huge workspace
+let hugeWs;
+await section('huge workspace', async () => {
+  heading(`4a. didOpen -> first diagnostics while a ${int(HUGE_WS_FILES)}-file workspace is walked and scanned`);
+  if (skip('HUGE_WS')) return void row('skipped', 'BENCH_SKIP_HUGE_WS is set');
+  const root = join(tmp, 'huge-ws');
+  const body = 'def f(a, b=None):\n    return [a, b]\n';
+  for (let i = 0; i < HUGE_WS_FILES; i++) {
+    const dir = join(root, `p${i % 100}`, `q${Math.floor(i / 100) % 50}`);
+    if (i < 5000) mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `m${i}.py`), body);
+  }
+  const server = new LspServer(CLI);
+  try {
+    await server.initialize({ folders: [root] });
+    const uri = pathToFileURL(join(root, 'open.py')).toString();
+    const t0 = performance.now();
+    await server.didOpen(uri, 'def g(p):\n    h = open(p)\n    return h.read()\n', 1);
+    const first = await server.waitForVersion(uri, 1, 120000);
+    const openMs = first.at - t0;
+    const t1 = performance.now();
+    await server.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await server.didChange(uri, 2, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '#\n' }]);
+    const second = await server.waitForVersion(uri, 2, 120000);
+    hugeWs = { openMs, configMs: second.at - t1 };
+    row('didOpen -> first diagnostics (scan starting)', `${ms(openMs, 0)} ms`);
+    row('configuration change + edit -> diagnostics', `${ms(hugeWs.configMs, 0)} ms`);
+  } finally {
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 // ---------------------------------------------------------------- 4. workspace scan
 let scan;
 await section('workspace scan', async () => {
@@ -682,6 +718,7 @@ heading('6. comparison');
   t.push(['keystroke -> diagnostics p99', k(L?.p99), `bare reparse ${k(B?.p99)}`, ratio(L?.p99, B?.p99), '', '']);
   t.push(['keystroke -> diagnostics max', k(L?.max), `bare reparse ${k(B?.max)}`, ratio(L?.max, B?.max), '', '']);
   t.push([`burst of ${BURST_CHANGES} pipelined changes -> last diagnostics (median)`, burst ? `${ms(burst.p50, 0)} ms` : 'n/a', burst ? `max ${ms(burst.max, 0)} ms, ${burst.publishes.toFixed(1)} publishes` : '', '', `<= ${TARGET.burstMs} ms`, burst ? status(burst.p50 <= TARGET.burstMs) : '']);
+  t.push([`open file in a ${int(HUGE_WS_FILES)}-file workspace -> first diagnostics`, hugeWs ? `${ms(hugeWs.openMs, 0)} ms` : 'n/a', hugeWs ? `after a configuration change ${ms(hugeWs.configMs, 0)} ms` : '', '', `<= ${TARGET.hugeWsOpenMs} ms`, hugeWs ? status(hugeWs.openMs <= TARGET.hugeWsOpenMs && hugeWs.configMs <= TARGET.hugeWsOpenMs) : '']);
   t.push(['--']);
   t.push(['server RSS at the end of the stdlib scan', scan ? `${mb(scan.rss)} MB` : 'n/a', scan ? `${SCAN_IDLE_S} s later ${mb(scan.idle)}, peak ${mb(scan.hwm)} MB` : '', '', `< ${TARGET.scanRssMB} MB`, scan ? status(scan.rss < TARGET.scanRssMB) : '']);
   t.push(['server scan wall (initialize -> progress end)', scan ? secs(scan.wall) : 'n/a', `check ${secs(check)}`, ratio(scan?.wall, check), '', '']);

@@ -23,6 +23,8 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: [join(root, 'server/src/cli/main.ts')], outfile: join(dist, 'leaklens.js'), external: ['web-tree-sitter/web-tree-sitter.wasm'] }),
   // The analysis worker thread (server/src/workers/pool.ts starts `worker.js` from its own folder).
   esbuild.build({ ...common, entryPoints: [join(root, 'server/src/workers/worker.ts')], outfile: join(dist, 'worker.js'), external: ['web-tree-sitter/web-tree-sitter.wasm'] }),
+  // The folder-discovery thread (server/src/workers/discover.ts starts it from its own folder).
+  esbuild.build({ ...common, entryPoints: [join(root, 'server/src/workers/discover-worker.ts')], outfile: join(dist, 'discover-worker.js') }),
 ]);
 copyFileSync(join(root, 'grammars/tree-sitter-python.wasm'), join(dist, 'tree-sitter-python.wasm'));
 copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(dist, 'web-tree-sitter.wasm'));

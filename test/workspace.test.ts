@@ -334,3 +334,55 @@ test('a configuration change mid-scan restarts it: the old jobs are dropped and 
     () => ({ select }),
   );
 });
+
+test('the folder walk runs on a thread of its own: an open document is answered while it runs', async () => {
+  const dir = tree({ 'a.py': LEAKY });
+  // The walk is held back 3 s (as a huge tree or a slow disk would hold it); the main thread is not.
+  const client = LspClient.spawn({ env: { LEAKLENS_TEST_DISCOVERY_DELAY_MS: '3000' } });
+  try {
+    await client.initialize({ folders: [dir] });
+    const open = uri(join(dir, 'open.py'));
+    await client.open(open, LEAKY, 1);
+    const published = await client.diagnosticsFor(open, 1);
+    assert.equal(published.diagnostics.length, 2);
+    const ll201 = published.diagnostics.find((d) => d.code === 'LL201')!;
+    const actions = await client.codeAction(open, ll201.range, { diagnostics: [ll201], only: ['quickfix'] });
+    assert.ok(actions && actions.length > 0);
+    assert.equal(client.progress.filter((p) => p.kind === 'begin').length, 0, 'the scan began (its walk ended) before the open document was answered');
+    assert.equal(client.lastPublished(uri(join(dir, 'a.py'))), undefined, 'a scanned file was published before the open document was answered');
+    await scanEnded(client);
+    await client.waitForDiagnostics(uri(join(dir, 'a.py')), (p) => p.diagnostics.length === 2);
+  } finally {
+    client.kill();
+  }
+});
+
+test('a configuration change re-analyses with the last walk; a created file makes the next one walk again', async () => {
+  const dir = tree({ 'a.py': LEAKY, 'node_modules/m.py': LEAKY });
+  let select: string[] = [];
+  await withWorkspace(
+    [dir],
+    async (client) => {
+      const file = uri(join(dir, 'a.py'));
+      await scanEnded(client, 1);
+      const walks = () => client.logs.filter((l) => /skipped .*node_modules: always skipped/.test(l)).length;
+      assert.equal(walks(), 1);
+      select = ['LL201'];
+      await client.notify('workspace/didChangeConfiguration', { settings: null });
+      await scanEnded(client, 2);
+      await client.waitForDiagnostics(file, (p) => p.diagnostics.length === 1 && p.diagnostics[0].code === 'LL201');
+      assert.equal(walks(), 1, 'the folder was walked again');
+      await client.waitForLog(/scanned 1 files in \d+ ms \(the last walk of 1 of 1 folders reused/);
+      // A new file: the file set may have changed, so the next configuration change walks.
+      writeFileSync(join(dir, 'b.py'), LEAKY);
+      await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(join(dir, 'b.py')), type: 1 }] });
+      await client.waitForDiagnostics(uri(join(dir, 'b.py')), (p) => p.diagnostics.length === 1);
+      select = [];
+      await client.notify('workspace/didChangeConfiguration', { settings: null });
+      await scanEnded(client, 3);
+      assert.equal(walks(), 2, 'the folder was not walked again after a file was created');
+      await client.waitForDiagnostics(uri(join(dir, 'b.py')), (p) => p.diagnostics.length === 2);
+    },
+    () => ({ select }),
+  );
+});

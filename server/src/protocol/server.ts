@@ -445,7 +445,8 @@ export function startServer(connection: Connection = stdioConnection()): void {
     guarded('didChangeConfiguration', undefined, async () => {
       workspace.invalidate();
       for (const uri of documents.keys()) schedule(uri);
-      await workspace.scan();
+      // Settings that leave the folders, excludes and base alike cannot change the file set.
+      await workspace.scan({ reuseWalk: true });
     }),
   );
 

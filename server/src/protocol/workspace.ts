@@ -11,6 +11,7 @@ import { Analyzer } from '../analysis/engine';
 import { applyEditorSettings, DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
 import { discoverPythonFiles, discoverySkipReason, excludeMatcher } from '../workspace/files';
 import { FileJob } from '../workers/check-file';
+import { discoverHere, discoverOffThread, DiscoveryRequest, DiscoveryResult } from '../workers/discover';
 import { defaultWorkerCount, InProcessRunner, JobRunner, SubmitOptions, WorkerPool } from '../workers/pool';
 import { toDiagnostic } from './convert';
 
@@ -67,6 +68,12 @@ export class Workspace {
    */
   private stamps = new Map<string, number>();
   private clock = 0;
+  /**
+   * The last walk of each folder, keyed by what decides it (folder, exclude globs, base): a
+   * configuration change that leaves them alike re-analyses without walking again. Any created or
+   * deleted file or folder, and a change of pyproject.toml or .gitignore, forgets them.
+   */
+  private walks = new Map<string, DiscoveryResult>();
 
   private touch(uri: string): void {
     this.stamps.set(uri, ++this.clock);
@@ -261,25 +268,41 @@ export class Workspace {
   /**
    * Scans every folder: every file goes to the worker queue at once (biggest first) and results
    * are published as they come back. A newer scan supersedes a running one: the older scan's
-   * queued jobs are dropped and its running ones finish unused.
+   * queued jobs are dropped and its running ones finish unused. The folders are walked on a
+   * thread of their own; `reuseWalk` takes the last walk when nothing that decides it changed.
    */
-  async scan(): Promise<void> {
+  async scan(options: { reuseWalk?: boolean } = {}): Promise<void> {
     const generation = ++this.scanGeneration;
     const startedAt = ++this.clock;
     const stale = (tag: number | undefined) => tag !== undefined && tag !== generation;
     this.pool?.cancel(stale);
     this.inProcess?.cancel(stale);
     const started = Date.now();
-    const files: string[] = [];
+    const found: Array<{ path: string; size: number }> = [];
+    let reused = 0;
     for (const folder of this.folders) {
       const { settings, base } = await this.settingsFor(folder.uri);
-      const found = discoverPythonFiles([folder.path], {
-        exclude: settings.exclude,
-        base,
-        onSkip: (path, reason) => this.log(`skipped ${path}: ${reason}`),
-      });
-      files.push(...found.files);
+      const request: DiscoveryRequest = { paths: [folder.path], exclude: [...settings.exclude], base };
+      const key = JSON.stringify(request);
+      let walk = options.reuseWalk ? this.walks.get(key) : undefined;
+      if (!walk) {
+        walk = await discoverOffThread(request).catch((err: Error) => {
+          this.log(`folder discovery could not run on its own thread (${err.message}); walking ${folder.path} here`);
+          return discoverHere(request, (path) => {
+            try {
+              return statSync(path).size;
+            } catch {
+              return 0; // gone already: the worker reports it unreadable
+            }
+          });
+        });
+        for (const [path, reason] of walk.skipped) this.log(`skipped ${path}: ${reason}`);
+        this.walks.set(key, walk);
+      } else reused++;
+      if (generation !== this.scanGeneration) return;
+      found.push(...walk.files);
     }
+    const files = found.map((f) => f.path);
     if (generation !== this.scanGeneration) return;
     const progress = this.canReportProgress() ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
     progress?.begin('LeakLens', 0, `scanning ${files.length} Python files`, false);
@@ -288,14 +311,8 @@ export class Workspace {
     let lastReport = 0;
     try {
       await Promise.all(
-        files.map(async (path) => {
+        found.map(async ({ path, size }) => {
           seen.add(pathToFileURL(path).toString());
-          let size = 0;
-          try {
-            size = statSync(path).size;
-          } catch {
-            // gone already: the worker reports it unreadable
-          }
           await this.analyzeFromDisk(path, { size, tag: generation });
           done++;
           if (generation === this.scanGeneration && Date.now() - lastReport > 200) {
@@ -309,7 +326,7 @@ export class Workspace {
       // not those an event or a closed editor reported since the scan started (created or
       // renamed meanwhile): their state is newer than this scan's discovery.
       for (const uri of [...this.published]) if (!seen.has(uri) && (this.stamps.get(uri) ?? 0) < startedAt) this.clear(uri);
-      this.log(`scanned ${files.length} files in ${Date.now() - started} ms`);
+      this.log(`scanned ${files.length} files in ${Date.now() - started} ms${reused ? ` (the last walk of ${reused} of ${this.folders.length} folders reused: nothing that decides the file set changed)` : ''}`);
       // Each worker's WASM heap has grown to what the biggest files needed and never shrinks:
       // stop the idle workers now rather than hold that memory until the next file event.
       await this.pool?.release();
@@ -327,6 +344,8 @@ export class Workspace {
   /** Keeps disk results current. Configuration files trigger a fresh scan. */
   async onWatchedFiles(changes: readonly FileEvent[]): Promise<void> {
     const rescan = changes.some((change) => /(^|[\\/])(pyproject\.toml|\.gitignore)$/.test(uriToPath(change.uri) ?? ''));
+    // The file set of a folder may differ now: the next configuration change walks again.
+    if (rescan || changes.some((change) => change.type !== FileChangeType.Changed)) this.walks.clear();
     // Each file on its own (results may come back in any order: only the newest read of a file
     // is published), all at once so that a burst of events keeps every worker busy.
     const handle = async (change: FileEvent): Promise<void> => {
