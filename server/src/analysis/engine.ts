@@ -36,6 +36,20 @@ export interface AnalysisResult {
   imports?: FileImports;
   /** The tree has syntax errors (findings come from the parts that parsed). */
   syntaxErrors: boolean;
+  /** With syntaxErrors, on a whole-file analysis: the offset of the first error. */
+  syntaxErrorAt?: number;
+}
+
+/** Where the first syntax error of a tree starts (an ERROR or MISSING node), for messages. */
+export function firstSyntaxError(root: Node): number | undefined {
+  if (!root.hasError) return undefined;
+  let node = root;
+  for (;;) {
+    const next = node.children.find((c) => c && (c.isError || c.isMissing || c.hasError));
+    if (!next) return node.startIndex;
+    if (next.isError || next.isMissing) return next.startIndex;
+    node = next;
+  }
 }
 
 /**
@@ -317,7 +331,8 @@ export class Analyzer {
       }
     }));
     findings.sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
-    return { findings, skipped: false, syntaxErrors, ruleFailures: failures.length ? failures : undefined, imports };
+    const syntaxErrorAt = syntaxErrors && !region ? firstSyntaxError(root) : undefined;
+    return { findings, skipped: false, syntaxErrors, ...(syntaxErrorAt !== undefined ? { syntaxErrorAt } : {}), ruleFailures: failures.length ? failures : undefined, imports };
   }
 
   analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
