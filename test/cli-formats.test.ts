@@ -111,6 +111,7 @@ interface CatalogEntry {
   category: string;
   whatItDoes: string;
   markdown: string;
+  byDefault: string;
 }
 
 let catalog: CatalogEntry[] | undefined;
@@ -124,11 +125,12 @@ function ruleCatalog(): CatalogEntry[] {
     .stdout.trim()
     .split('\n')
     .map((line) => {
-      const [, code, name, severity, summary] = /^(LL\d{3}) {2}(\S+) +(error|warning|info|hint) +(.*)$/.exec(line)!;
+      const [, code, name, severity, inDefault, summary] = /^(LL\d{3}) {2}(\S+) +(error|warning|info|hint) +(default|opt-in) +(.*)$/.exec(line)!;
+      const byDefault = inDefault === 'default' ? 'on by default' : `off by default (enable with select = ["${code}"] or extend-select)`;
       const markdown = readFileSync(join(docs, `${code}.md`), 'utf8');
       const category = /^Category: (\S+) · default severity: /m.exec(markdown)![1];
       const whatItDoes = /\n## What it does\n\n([\s\S]*?)\n\n## /.exec(markdown)![1];
-      return { code, name, severity, summary, category, whatItDoes, markdown };
+      return { code, name, severity, summary, category, whatItDoes, markdown, byDefault };
     });
   assert.ok(catalog.length >= 2);
   return catalog;
@@ -160,7 +162,7 @@ function assertSarif(log: Json, cwd: string): void {
     assert.deepEqual(d.fullDescription, { text: rule.whatItDoes });
     assert.deepEqual(Object.keys(d.help).sort(), ['markdown', 'text']);
     assert.equal(d.help.markdown, rule.markdown);
-    assert.ok(d.help.text.startsWith(`${rule.code} ${rule.name}\n${rule.summary}\nCategory: ${rule.category}; default severity: ${rule.severity}\n`));
+    assert.ok(d.help.text.startsWith(`${rule.code} ${rule.name}\n${rule.summary}\nCategory: ${rule.category}; default severity: ${rule.severity}; ${rule.byDefault}\n`));
     assert.ok(d.help.text.includes(`\nWhat it does\n${rule.whatItDoes}\n`));
     assert.deepEqual(d.defaultConfiguration, { level: levels[rule.severity] });
     assert.deepEqual(d.properties, { tags: [rule.category] });
