@@ -15,7 +15,7 @@
 // Size: after a run that wrote entries, a cache with more than `maxEntries` entries loses the
 // oldest of those this run did not use, down to three quarters of the bound.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AnalyzedFinding } from '../analysis/engine';
 import type { Settings } from '../workspace/config';
@@ -87,9 +87,13 @@ export function engineFingerprint(): string {
   return fingerprint;
 }
 
-/** Test hooks (LEAKLENS_TEST_*) change what an analysis does (crashes, traps, budgets): no cache then. */
+/**
+ * Test hooks (LEAKLENS_TEST_*) change what an analysis does (crashes, traps, budgets): no cache
+ * then. Nor outside a bundle (no worker.js beside the running script, as when the compiled
+ * sources run directly): the fingerprint would not see the rules change.
+ */
 export function cacheAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
-  return !Object.keys(env).some((k) => k.startsWith('LEAKLENS_TEST_'));
+  return !Object.keys(env).some((k) => k.startsWith('LEAKLENS_TEST_')) && existsSync(join(dirname(__filename), 'worker.js'));
 }
 
 /** Whether a cached check result stands for this job: a fix or diff job only when there is nothing it may fix. */

@@ -253,8 +253,9 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   }));
   // The result cache (cli/cache.ts): one per folder; never for standard input or under test hooks.
   const caches = new Map<string, ResultCache>();
+  const caching = !stdin && opts.cache !== false && jobs.length > 0 && cacheAllowed();
   const cacheOf = (job: Job): ResultCache | undefined => {
-    if (stdin || opts.cache === false || !cacheAllowed()) return undefined;
+    if (!caching) return undefined;
     const dir = opts.cacheDir !== undefined ? resolve(opts.cacheDir) : (job.settings.cacheDir ?? join(job.configDir, CACHE_FOLDER));
     let cache = caches.get(dir);
     if (!cache) caches.set(dir, (cache = new ResultCache(dir, warn, opts.cacheMaxEntries)));
