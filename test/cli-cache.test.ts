@@ -125,6 +125,8 @@ describe('leaklens check result cache', () => {
     assert.deepEqual(fromCache(select.stderr), [0, 6]);
     assert.equal(select.stdout, check(dir, ['pkg', '--select', 'LL101', '--no-cache', '--format', 'json']).stdout);
     assert.deepEqual(fromCache(check(dir, ['pkg', '--select', 'LL101', '--verbose']).stderr), [6, 6]);
+    // An option the cache was written without knowing of is in the key all the same.
+    assert.deepEqual(fromCache(check(dir, ['pkg', '--select', 'LL101', '--all-findings', '--verbose']).stderr), [0, 6]);
     writeFileSync(join(dir, 'pyproject.toml'), '[tool.leaklens]\nselect = ["LL2"]\nlarge-object-threshold = 5\n');
     assert.deepEqual(fromCache(check(dir, ['pkg', '--verbose']).stderr), [0, 6]);
     writeFileSync(join(dir, 'pyproject.toml'), '[tool.leaklens]\nselect = ["LL2"]\nlarge-object-threshold = 5\nmax-file-size = 100\n');
