@@ -2,8 +2,10 @@
 // first). docs/performance.md explains every figure and the targets (product spec §6).
 //   1. corpus: the local Python standard library, as `leaklens check` discovers it
 //   2. cold processes over the same files: `leaklens check --quiet --exit-zero` (with --jobs 1
-//      and the default when the CLI has --jobs), Ruff's WebAssembly build (B006 B008 B019 SIM115
-//      RUF012), bare web-tree-sitter parsing (1 thread and 2 worker threads)
+//      and the default when the CLI has --jobs; --no-cache when it has a result cache), Ruff's
+//      WebAssembly build (B006 B008 B019 SIM115 RUF012), bare web-tree-sitter parsing (1 thread
+//      and 2 worker threads)
+//   2b. the result cache: a copy of the corpus checked cold (empty cache), then warm; the ratio
 //   3. keystroke latency over LSP (didChange -> publishDiagnostics of that version) on a copy of
 //      test_enum.py, against bare web-tree-sitter edit + incremental reparse of the same script
 //   3b. a burst of pipelined changes (500, one character each): time to the last version's
@@ -16,11 +18,12 @@
 // Knobs (environment): BENCH_CORPUS, BENCH_REPEAT, BENCH_SKIP_CHECK, BENCH_SKIP_RUFF,
 // BENCH_SKIP_PARSE, BENCH_SKIP_LATENCY, BENCH_SKIP_SCAN, BENCH_SKIP_SOAK, BENCH_TYPING_EDITS,
 // BENCH_LATENCY_BUDGET_S, BENCH_LATENCY_FILE, BENCH_SOAK_EDITS, BENCH_SOAK_GROUP,
-// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S, BENCH_SKIP_MANY, BENCH_BURST_CHANGES, BENCH_BURST_ROUNDS, BENCH_SKIP_HUGE_WS, BENCH_HUGE_WS_FILES. Helpers live in scripts/bench/.
+// BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S, BENCH_SKIP_MANY, BENCH_BURST_CHANGES,
+// BENCH_BURST_ROUNDS, BENCH_SKIP_HUGE_WS, BENCH_HUGE_WS_FILES, BENCH_SKIP_CACHE. Helpers live in scripts/bench/.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Edit, Language, Parser } from 'web-tree-sitter';
 import { leaklensFiles, ROOT } from './bench/corpus.mjs';
@@ -192,21 +195,26 @@ await section('corpus', async () => {
 // ---------------------------------------------------------------- 2. cold processes over the corpus
 const runs = {}; // name -> [{ wall, peakRssMB, userS, sysS, ... }]
 let hasJobs = false;
+// With a result cache the cold figures must not read it: every cold check gets --no-cache.
+let hasCache = false;
+const cold = (args) => (hasCache ? [...args, '--no-cache'] : args);
 await section('cold processes', async () => {
   heading('2. cold processes over the same files');
   if (!corpus) throw new Error('no corpus');
   try {
-    hasJobs = /--jobs\b/.test(execFileSync(process.execPath, [BIN, 'check', '--help'], { encoding: 'utf8' }));
+    const help = execFileSync(process.execPath, [BIN, 'check', '--help'], { encoding: 'utf8' });
+    hasJobs = /--jobs\b/.test(help);
+    hasCache = /--no-cache\b/.test(help);
   } catch {
     hasJobs = false;
   }
   const contenders = [];
   if (!skip('CHECK')) {
     if (hasJobs) {
-      contenders.push({ name: 'check --jobs 1', args: [BIN, 'check', CORPUS, '--quiet', '--exit-zero', '--jobs', '1'], kind: 'check' });
-      contenders.push({ name: 'check (default jobs)', args: [BIN, 'check', CORPUS, '--quiet', '--exit-zero'], kind: 'check' });
+      contenders.push({ name: 'check --jobs 1', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero', '--jobs', '1']), kind: 'check' });
+      contenders.push({ name: 'check (default jobs)', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero']), kind: 'check' });
     } else {
-      contenders.push({ name: 'check', args: [BIN, 'check', CORPUS, '--quiet', '--exit-zero'], kind: 'check' });
+      contenders.push({ name: 'check', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero']), kind: 'check' });
     }
   }
   if (!skip('RUFF')) contenders.push({ name: 'ruff-wasm', args: [join(ROOT, 'scripts', 'bench', 'run-ruff.mjs'), listFile], kind: 'json' });
@@ -261,6 +269,54 @@ await section('cold processes', async () => {
     if (best.length) row('check throughput', `${int(corpus.lines / Math.min(...best))} lines/s`);
   }
 });
+
+// ---------------------------------------------------------------- 2b. the result cache
+// The discovered files are copied into a scratch folder (the cache then lives in the copy, at the
+// current folder of the check); each repeat empties the cache, checks cold, then warm twice.
+// Both formats that carry every finding are compared byte for byte between cold and warm.
+const cacheRuns = { cold: [], warm: [] };
+if (hasCache && corpus && !skip('CACHE')) {
+  await section('result cache', async () => {
+    heading('2b. result cache: cold vs warm check of a copy of the corpus');
+    const copy = join(tmp, 'cache-copy');
+    const tree = join(copy, 'tree');
+    for (const file of readFileSync(listFile, 'utf8').split('\n').filter(Boolean)) {
+      const to = join(tree, relative(CORPUS, file));
+      mkdirSync(dirname(to), { recursive: true });
+      copyFileSync(file, to);
+    }
+    const cacheDir = join(copy, '.leaklens_cache');
+    const args = [BIN, 'check', 'tree', '--quiet', '--exit-zero'];
+    row('commands', `node bin/leaklens.js check <copy> --quiet --exit-zero (cwd: the copy's parent; cache emptied before each cold run)`);
+    for (let rep = 0; rep < REPEAT; rep++) {
+      rmSync(cacheDir, { recursive: true, force: true });
+      const c = await timedNode(args, { tmpDir: tmp, cwd: copy });
+      cacheRuns.cold.push(c);
+      row(`cold${REPEAT > 1 ? ` #${rep + 1}` : ''}`, `${secs(c.wall)}, peak RSS ${mb(c.peakRssMB)} MB, exit ${c.code}`);
+      for (let w = 0; w < 2; w++) {
+        const r = await timedNode(args, { tmpDir: tmp, cwd: copy });
+        cacheRuns.warm.push(r);
+        row(`warm${REPEAT > 1 ? ` #${rep + 1}` : ''}.${w + 1}`, `${secs(r.wall)}, peak RSS ${mb(r.peakRssMB)} MB, exit ${r.code}${r.stdout === c.stdout ? '' : ' OUTPUT DIFFERS FROM COLD'}`);
+      }
+    }
+    const coldWall = median(cacheRuns.cold.map((r) => r.wall));
+    const warmWall = median(cacheRuns.warm.map((r) => r.wall));
+    row('warm / cold wall (medians)', `${secs(warmWall)} / ${secs(coldWall)} = ${ratio(warmWall, coldWall)} (target <= 0.15x)`);
+    let size = 0;
+    let entries = 0;
+    for (const line of execFileSync('find', [join(cacheDir, 'entries'), '-type', 'f', '-printf', '%s\n'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      size += Number(line);
+      entries++;
+    }
+    row('cache on disk', `${int(entries)} entries, ${(size / 1048576).toFixed(1)} MiB of entry files`);
+    // Same bytes cold and warm, for the formats that carry every finding.
+    for (const format of ['json', 'sarif']) {
+      const out = (cache) => execFileSync(process.execPath, [BIN, 'check', 'tree', '--format', format, '--exit-zero', ...(cache ? [] : ['--no-cache'])], { cwd: copy, maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+      row(`${format}: warm == --no-cache`, out(true).equals(out(false)) ? 'yes, byte for byte' : 'NO');
+    }
+    rmSync(copy, { recursive: true, force: true });
+  });
+}
 
 const wallOf = (name) => (runs[name] ? median(runs[name].map((r) => r.wall)) : NaN);
 const cpuOf = (name) => (runs[name] && runs[name][0].userS !== undefined ? median(runs[name].map((r) => r.userS + r.sysS)) : NaN);
@@ -386,7 +442,7 @@ await section('LSP latency', async () => {
     await sleep(1500);
     const edited = join(tmp, 'test_enum_edited.py');
     writeFileSync(edited, textAfter(baseText, measuredOps, measuredOps.length));
-    const r = await timedNode([BIN, 'check', edited, '--format', 'json', '--exit-zero'], { stdoutFile: join(tmp, 'edited.json'), tmpDir: tmp });
+    const r = await timedNode(cold([BIN, 'check', edited, '--format', 'json', '--exit-zero']), { stdoutFile: join(tmp, 'edited.json'), tmpDir: tmp });
     const cli = JSON.parse(readFileSync(join(tmp, 'edited.json'), 'utf8') || '[]').map(cliKey);
     const lsp = (server.diagnostics.get(URI)?.diagnostics ?? []).map(lspKey);
     const same = sameFindings(cli, lsp);
@@ -676,7 +732,7 @@ if (!skip('MANY')) {
   let text = '';
   for (let i = 0; i < 25000; i++) text += `def f${i}(p):\n    h = open(p)\n    data = h.read()\n    return data\n`;
   writeFileSync(many, text);
-  const r = await timedNode([BIN, 'check', '--quiet', '--jobs', '1', many], { tmpDir: tmp, cwd: ROOT });
+  const r = await timedNode(cold([BIN, 'check', '--quiet', '--jobs', '1', many]), { tmpDir: tmp, cwd: ROOT });
   const stopped = r.stderr.split('\n').filter((l) => /stopped/.test(l)).map((l) => l.replace(/^.*?: (LL\d+): stopped.*$/, '$1'));
   console.log(`  ${int(text.split('\n').length - 1)} lines: ${secs(r.wall)} wall, peak RSS ${mb(r.peakRssMB)} MB, exit ${r.code}; ${stopped.length ? `stopped by the work budget: ${stopped.join(', ')}` : 'every rule finished'}`);
   console.log(`  ${r.stdout.trim().split('\n').pop()}`);
@@ -706,6 +762,11 @@ heading('6. comparison');
   t.push([`stdlib check CPU (user+sys), ${hasJobs ? '--jobs 1' : 'one process'}`, secs(cpuSerial), `Ruff-wasm ${secs(cpuOf('ruff-wasm'))}`, ratio(cpuSerial, cpuOf('ruff-wasm')), '', '']);
   t.push([`stdlib check CPU ${hasJobs ? '--jobs 1 ' : ''}vs bare parse CPU, 1 thread`, secs(cpuSerial), `parse ${secs(cpuOf('parse, 1 thread'))}`, ratio(cpuSerial, cpuOf('parse, 1 thread')), '', '']);
   if (hasJobs) t.push(['stdlib check CPU, default --jobs', secs(cpu), `parse, 2 workers ${secs(cpuOf('parse, 2 workers'))}`, ratio(cpu, cpuOf('parse, 2 workers')), '', '']);
+  if (cacheRuns.cold.length) {
+    const coldWall = median(cacheRuns.cold.map((r) => r.wall));
+    const warmWall = median(cacheRuns.warm.map((r) => r.wall));
+    t.push(['stdlib copy check wall, warm cache vs cold', secs(warmWall), `cold ${secs(coldWall)}`, ratio(warmWall, coldWall), '<= 0.15x cold', has(warmWall) && has(coldWall) ? status(warmWall <= 0.15 * coldWall) : '']);
+  }
   t.push(['peak RSS of the cold process', `${mb(rssOf(checkName))} MB`, `Ruff ${mb(rssOf('ruff-wasm'))} MB, parse ${mb(rssOf('parse, 1 thread'))} / ${mb(rssOf('parse, 2 workers'))} MB`, ratio(rssOf(checkName), rssOf('ruff-wasm')), '', '']);
   t.push(['--']);
   const L = lspLatency;

@@ -11,8 +11,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { cwd?: string; input?: string } = {}): CliResult {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
+/** `cli`: another copy of the bundle to run (default: dist/leaklens.js). */
+export function runCli(args: string[], options: { cwd?: string; input?: string; cli?: string } = {}): CliResult {
+  const result = spawnSync(process.execPath, [options.cli ?? CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     input: options.input,
     encoding: 'utf8',

@@ -12,6 +12,7 @@ import { DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPypro
 import { digestOf, discoverPythonFiles, encodeSource, isStub, STUB_REASON } from '../workspace/files';
 import { FileJob, FileResult } from '../workers/check-file';
 import { compileFixed } from './compile-check';
+import { CACHE_FOLDER, cacheAllowed, ResultCache } from './cache';
 import { defaultWorkerCount, InProcessRunner, JobOutcome, JobRunner, WorkerPool } from '../workers/pool';
 import { displayPath, FileFailure, FileFindings, toGithub, toJson, toStatistics, toText } from './output';
 import { Progress, PROGRESS_MIN_FILES } from './progress';
@@ -49,11 +50,17 @@ interface CheckOptions {
   jobs?: number;
   allFindings?: boolean;
   fileTimeLimit?: number;
+  /** false with --no-cache. */
+  cache?: boolean;
+  cacheDir?: string;
+  cacheMaxEntries?: number;
 }
 
 interface Job {
   path: string;
   settings: Settings;
+  /** The project root: the folder of the pyproject.toml in use, else the current folder (the cache lives there). */
+  configDir: string;
 }
 
 /** `--config FILE`, else the nearest pyproject.toml from `target`; then --select/--ignore on top. */
@@ -114,7 +121,7 @@ function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: strin
       // A folder the system refused to list: its files were not checked (exit 2).
       onUnreadable: (path, reason) => unreadable.push({ path, reason: `cannot read folder (${reason.replace(/^cannot read folder: /, '')})` }),
     });
-    for (const path of files) jobs.push({ path, settings });
+    for (const path of files) jobs.push({ path, settings, configDir });
   }
   if (problems.length) return { jobs, error: configError(problems) };
   const seen = new Set<string>();
@@ -126,13 +133,13 @@ function planStdin(name: string, opts: CheckOptions): { jobs: Job[]; error?: str
   if (opts.config && !existsSync(opts.config)) return { jobs: [], error: `leaklens: --config ${opts.config}: no such file` };
   const explicit = opts.config ? loadPyproject(resolve(opts.config)) : undefined;
   const path = resolve(name);
-  const { settings, problems } = settingsFor(dirname(path), opts, explicit);
+  const { settings, configDir, problems } = settingsFor(dirname(path), opts, explicit);
   if (problems.length) return { jobs: [], error: configError(problems) };
   if (isStub(path)) {
     if (opts.verbose) process.stderr.write(`leaklens: skipped ${name}: ${STUB_REASON}\n`);
     return { jobs: [] };
   }
-  return { jobs: [{ path, settings }] };
+  return { jobs: [{ path, settings, configDir }] };
 }
 
 /**
@@ -235,6 +242,27 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   }
   // A stub on standard input is not analysed; with --fix its source goes back unchanged.
   if (stdin && fixing && jobs.length === 0) process.stdout.write(input!);
+  const fileJobs = jobs.map(({ path, settings }): FileJob => ({
+    path,
+    options: settings.options,
+    maxFileSize: settings.maxFileSize,
+    mode: opts.diff ? 'diff' : fixing ? 'fix' : 'check',
+    unsafe: !!opts.unsafeFixes,
+    analyze: !opts.diff || !!opts.statistics,
+    input,
+  }));
+  // The result cache (cli/cache.ts): one per folder; never for standard input or under test hooks.
+  const caches = new Map<string, ResultCache>();
+  const caching = !stdin && opts.cache !== false && jobs.length > 0 && cacheAllowed();
+  const cacheOf = (job: Job): ResultCache | undefined => {
+    if (!caching) return undefined;
+    const dir = opts.cacheDir !== undefined ? resolve(opts.cacheDir) : (job.settings.cacheDir ?? join(job.configDir, CACHE_FOLDER));
+    let cache = caches.get(dir);
+    if (!cache) caches.set(dir, (cache = new ResultCache(dir, warn, opts.cacheMaxEntries)));
+    return cache;
+  };
+  const jobCaches = jobs.map(cacheOf);
+  const hits = jobs.map((job, i) => jobCaches[i]?.lookup(ResultCache.probe(job.path, job.settings.maxFileSize), fileJobs[i], job.settings));
   const sizes = jobs.map(({ path }) => {
     try {
       return stdin ? input!.length : statSync(path).size;
@@ -242,7 +270,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       return 0;
     }
   });
-  const workers = stdin ? 1 : (opts.jobs ?? autoJobs(sizes));
+  // Threads are started for the files the cache did not answer.
+  const workers = stdin ? 1 : (opts.jobs ?? autoJobs(sizes.filter((_, i) => !hits[i])));
   let analyzer: Promise<Analyzer> | undefined;
   // After a WebAssembly trap in this process: a fresh runtime and analyzer for the other files.
   const recreate = async () => {
@@ -320,18 +349,20 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   const outcomes: Array<JobOutcome | undefined> = new Array(jobs.length);
   let next = 0;
   let done = 0;
+  const settled = (i: number, outcome: JobOutcome): void => {
+    outcomes[i] = outcome;
+    progress.update(++done);
+    for (; next < jobs.length && outcomes[next]; next++) {
+      handle(jobs[next].path, outcomes[next]!);
+      outcomes[next] = undefined;
+    }
+  };
   try {
     await Promise.all(
-      jobs.map(({ path, settings }, i) => {
-        const job: FileJob = {
-          path,
-          options: settings.options,
-          maxFileSize: settings.maxFileSize,
-          mode: opts.diff ? 'diff' : fixing ? 'fix' : 'check',
-          unsafe: !!opts.unsafeFixes,
-          analyze: !opts.diff || !!opts.statistics,
-          input,
-        };
+      jobs.map(({ settings }, i) => {
+        const job = fileJobs[i];
+        const hit = hits[i];
+        if (hit) return Promise.resolve<JobOutcome>({ status: 'done', result: hit }).then((outcome) => settled(i, outcome));
         return runner
           .run(job, { size: sizes[i] })
           .then((outcome) => {
@@ -344,15 +375,18 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
             return fallback.run(job, { size: sizes[i] });
           })
           .then((outcome) => {
-            outcomes[i] = outcome;
-            progress.update(++done);
-            for (; next < jobs.length && outcomes[next]; next++) {
-              handle(jobs[next].path, outcomes[next]!);
-              outcomes[next] = undefined;
-            }
+            if (outcome.status === 'done') jobCaches[i]?.store(job, settings, outcome.result);
+            settled(i, outcome);
           });
       }),
     );
+    for (const [dir, cache] of caches) {
+      cache.prune();
+      if (opts.verbose) {
+        const { hits: read, stored, damaged, pruned } = cache.counts;
+        warn(`cache ${displayPath(dir)}: ${read} of ${jobCaches.filter((c) => c === cache).length} files from the cache, ${stored} stored${damaged ? `, ${damaged} damaged entries ignored` : ''}${pruned ? `, ${pruned} old entries removed` : ''}`);
+      }
+    }
   } finally {
     progress.clear();
     await runner.close();
@@ -481,6 +515,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--config <file>', 'read [tool.leaklens] from this pyproject.toml instead of the nearest one')
     .option('--verbose', 'say which files and folders were skipped and why (stubs, generated files, exclusions, …)')
     .option('--jobs <n>', 'analysis threads: 1 checks in this process; default: both cores on big trees', positiveInt)
+    .option('--no-cache', 'neither read nor write the result cache')
+    .option('--cache-dir <dir>', `keep the result cache here (default: ${CACHE_FOLDER} at the project root)`)
+    // For tests and troubleshooting: the cache's bound on entries (default 50 000).
+    .addOption(new Option('--cache-max-entries <n>').argParser(positiveInt).hideHelp())
     // For tests and troubleshooting: the per-file time limit of worker threads (default 10 s).
     .addOption(new Option('--file-time-limit <ms>').argParser(positiveInt).hideHelp())
     .addHelpText(

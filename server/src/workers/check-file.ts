@@ -24,6 +24,8 @@ export interface FileJob {
 }
 
 export interface FileResult {
+  /** sha256 of the bytes read (absent when none were: too large, not a file, a refused read). */
+  digest?: string;
   /** The file could not be read or decoded (binary, too large, unknown encoding): why. */
   unreadable?: string;
   /** With `unreadable`: the system refused the read (a failure, not a deliberate skip). */
@@ -49,6 +51,7 @@ export interface FileResult {
 export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
   const source = job.input ? decodeSource(job.input, job.maxFileSize) : readSource(job.path, job.maxFileSize);
   const result: FileResult = { findings: [] };
+  if (source.digest !== undefined) result.digest = source.digest;
   if (!source.ok) {
     result.unreadable = source.reason;
     if (source.ioError) result.readFailed = true;

@@ -20,6 +20,8 @@ export interface Settings {
   /** Globs (relative to the configuration's folder) of paths to skip. */
   exclude: string[];
   maxFileSize: number;
+  /** `cache-dir`: where `leaklens check` keeps its result cache (absolute; from the pyproject's folder). CLI only. */
+  cacheDir?: string;
 }
 
 export interface LoadedConfig {
@@ -32,7 +34,7 @@ export interface LoadedConfig {
 export const DEFAULT_SETTINGS: Settings = { options: DEFAULT_OPTIONS, exclude: [], maxFileSize: DEFAULT_MAX_FILE_SIZE };
 
 const SEVERITIES = new Set<Severity>(['error', 'warning', 'info', 'hint']);
-const KNOWN_KEYS = ['select', 'extend-select', 'ignore', 'severity', 'exclude', 'extend-exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated', 'all-findings'];
+const KNOWN_KEYS = ['select', 'extend-select', 'ignore', 'severity', 'exclude', 'extend-exclude', 'resource-factories', 'large-object-threshold', 'target-version', 'max-file-size', 'include-generated', 'all-findings', 'cache-dir'];
 const CODE_PREFIX = /^(LL\d{0,3}|ALL)$/i;
 
 /** The nearest pyproject.toml at or above `start` (a file or folder) that has a [tool.leaklens] table, else the nearest one. */
@@ -172,6 +174,11 @@ export function applyTable(base: Settings, table: Record<string, unknown>, where
     if (v) settings.maxFileSize = v;
     else problem('max-file-size', 'expected a size in bytes or a string like "2MB"');
   }
+  if (table['cache-dir'] !== undefined) {
+    const v = table['cache-dir'];
+    if (typeof v === 'string' && v.trim() !== '') settings.cacheDir = v;
+    else problem('cache-dir', 'expected a folder name');
+  }
   return { settings, problems };
 }
 
@@ -200,6 +207,8 @@ export function loadPyproject(file: string, base: Settings = DEFAULT_SETTINGS): 
     return { settings: base, source: file, problems: [{ file, line: lineOfKey(text, 'leaklens'), message: '[tool.leaklens] must be a table' }] };
   }
   const { settings, problems } = applyTable(base, table as Record<string, unknown>, (key) => ({ file, line: lineOfKey(text, key) }));
+  // A relative cache-dir is relative to the pyproject.toml that names it, wherever leaklens runs from.
+  if (settings.cacheDir !== undefined) settings.cacheDir = resolve(dirname(file), settings.cacheDir);
   return { settings, source: file, problems };
 }
 

@@ -9,12 +9,13 @@ import { TextDecoder } from 'node:util';
 
 /**
  * Folder names never descended into: Ruff's default `exclude` list (version control, tool caches,
- * environments, build output), so that LeakLens and Ruff see the same files, and `__pycache__`.
+ * environments, build output), so that LeakLens and Ruff see the same files, `__pycache__`, and
+ * LeakLens's own result cache.
  */
 export const SKIPPED_DIRS = new Set([
   '.bzr', '.direnv', '.eggs', '.git', '.git-rewrite', '.hg', '.ipynb_checkpoints', '.mypy_cache', '.nox', '.pants.d',
   '.pyenv', '.pytest_cache', '.pytype', '.ruff_cache', '.svn', '.tox', '.venv', '.vscode', '__pypackages__', '_build',
-  'buck-out', 'build', 'dist', 'node_modules', 'site-packages', 'venv', '__pycache__',
+  'buck-out', 'build', 'dist', 'node_modules', 'site-packages', 'venv', '__pycache__', '.leaklens_cache',
 ]);
 export const DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024;
 
@@ -198,7 +199,7 @@ export function discoverySkipReason(path: string, root: string, options: Discove
 }
 
 /** `ioError`: the system refused the read (permissions, I/O): the file could not be read, not merely skipped. */
-export type Decoded = { ok: true; text: string; encoding: string; bom: boolean; digest?: string } | { ok: false; reason: string; ioError?: boolean };
+export type Decoded = { ok: true; text: string; encoding: string; bom: boolean; digest?: string } | { ok: false; reason: string; ioError?: boolean; digest?: string };
 
 const CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
 
@@ -274,8 +275,8 @@ export function readSource(path: string, maxSize = DEFAULT_MAX_FILE_SIZE): Decod
   } catch (err) {
     return { ok: false, reason: (err as Error).message, ioError: true };
   }
-  const decoded = decodeSource(bytes, maxSize);
-  return decoded.ok ? { ...decoded, digest: digestOf(bytes) } : decoded;
+  // The digest of the bytes read, whatever they decode to (the CLI's result cache is keyed by it).
+  return { ...decodeSource(bytes, maxSize), digest: digestOf(bytes) };
 }
 
 /** The fingerprint `--fix` compares before writing, to leave a file alone that changed since it was read. */
