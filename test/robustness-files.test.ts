@@ -151,10 +151,13 @@ test('10 000-deep nesting is skipped with the reason; deep but legal code and br
     'ops.py': 'def g(y={}):\n    return y\nx = ' + 'not '.repeat(10000) + '1\nz = ' + '1 + '.repeat(10000) + '1\n',
     'chain.py': 'def g(y={}):\n    return y\nx = p' + '()'.repeat(70000) + '\n',
     'legal.py': 'def g(y={}):\n    return y\nx = ' + 'not '.repeat(2000) + '1\nz = p' + '()'.repeat(2000) + '\n',
-    'blocks.py': 'def g(y={}):\n    return y\n' + Array.from({ length: 100 }, (_, i) => ' '.repeat(i) + 'if x:\n').join('') + ' '.repeat(100) + 'pass\n',
+    // 99 levels of indentation compile; at 100 Python stops ("too many levels of indentation").
+    'blocks.py': 'def g(y={}):\n    return y\n' + Array.from({ length: 99 }, (_, i) => ' '.repeat(i) + 'if x:\n').join('') + ' '.repeat(99) + 'pass\n',
+    'indent100.py': 'def g(y={}):\n    return y\n' + Array.from({ length: 100 }, (_, i) => ' '.repeat(i) + 'if x:\n').join('') + ' '.repeat(100) + 'pass\n',
     'colours.py': 'RED = "\\x1b[31m"\n' + 'S = "' + '\\x1b['.repeat(300) + '"  # ' + '['.repeat(300) + '\n' + "B = b'" + '(['.repeat(300) + "'\ndef g(y={}):\n    return y\n",
   });
   for (const name of ['parens.py', 'calls.py', 'dicts.py', 'ops.py', 'chain.py']) assertSkipped(run, name, /nests deeper than 4000 syntax-tree levels/);
+  assertSkipped(run, 'indent100.py', /blocks are indented 100 levels deep or more \(Python refuses such code/);
   for (const name of ['legal.py', 'blocks.py']) {
     assert.deepEqual(run.findings.filter((f) => f.path.endsWith(name)).map((f) => [f.code, f.start.line]), [['LL201', 1]], `${name} analysed`);
   }

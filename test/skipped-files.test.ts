@@ -210,3 +210,16 @@ describe('language server over stdio', () => {
     });
   });
 });
+
+test('a file with syntax errors is checked as far as it parses, and the CLI says where the first error is; one indented 100 levels is skipped, as Python refuses it', () => {
+  // 200 levels of indentation: Python refuses more than 100 ("too many levels of indentation").
+  const deep = Array.from({ length: 200 }, (_, i) => `${' '.repeat(i)}if x:`).join('\n') + `\n${' '.repeat(200)}pass\n`;
+  const dir = tree({ 'broken.py': 'def f(:\n    pass\n\n\ndef g(p):\n    h = open(p)\n    return h.read()\n', 'deep.py': deep, 'fine.py': LEAKY });
+  const r = runCli(['check', '--no-cache', '--format', 'json', dir]);
+  assert.equal(r.status, 1, r.stderr);
+  const found = (JSON.parse(r.stdout) as Array<{ path: string; code: string }>).map((f) => `${f.path.split('/').pop()}:${f.code}`).sort();
+  assert.deepEqual(found, ['broken.py:LL101', 'fine.py:LL101', 'fine.py:LL201']);
+  assert.match(r.stderr, /broken\.py:1:7: syntax error: checked only as far as the parser could recover/);
+  assert.match(r.stderr, /skipped \S*deep\.py: blocks are indented 100 levels deep or more \(Python refuses such code/);
+  assert.doesNotMatch(r.stderr, /fine\.py/);
+});

@@ -2,7 +2,7 @@
 // drops suppressed findings and returns plain data. No LSP types, no file system.
 import { Language, Node, Query, QueryMatch, Tree } from 'web-tree-sitter';
 import { withBudget, WorkBudgetExceeded } from '../parsing/budget';
-import { depthExceeds } from '../parsing/depth';
+import { blocksNestDeeper, depthExceeds } from '../parsing/depth';
 import { ParseBudgetExceeded, withTree } from '../parsing/document';
 import { isWasmTrap, loadPython, reloadPython } from '../parsing/grammar';
 import { fixAll, FixAllResult } from './fixes';
@@ -60,6 +60,9 @@ export function firstSyntaxError(root: Node): number | undefined {
  * levels. Measured on the tree, so brackets inside strings or comments do not count.
  */
 export const MAX_TREE_DEPTH = 4000;
+
+/** CPython's tokenizer stops at 100 levels of indentation ("too many levels of indentation"). */
+export const MAX_INDENT_LEVELS = 100;
 
 /**
  * Work budgets, in tree operations (parsing/budget.ts): each rule may spend RULE_BUDGET_PER_NODE
@@ -242,6 +245,10 @@ export class Analyzer {
     }
     if (depthExceeds(scope, MAX_TREE_DEPTH)) {
       return { findings: [], skipped: true, skipReason: `the code nests deeper than ${MAX_TREE_DEPTH} syntax-tree levels (Python itself refuses such code)`, syntaxErrors };
+    }
+    // Each level of indentation is at least two tree levels: the cheap test first.
+    if (!region && depthExceeds(root, 2 * (MAX_INDENT_LEVELS - 1)) && blocksNestDeeper(root, MAX_INDENT_LEVELS - 1)) {
+      return { findings: [], skipped: true, skipReason: `blocks are indented ${MAX_INDENT_LEVELS} levels deep or more (Python refuses such code: "too many levels of indentation")`, syntaxErrors };
     }
     const merged = region ? this.local : this.whole;
     const enabled = this.rules.map((rule, i) => merged.included[i] && ruleEnabled(rule.code, options));

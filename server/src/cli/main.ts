@@ -337,6 +337,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       return;
     }
     if (r.skipReason) warn(`skipped ${shown}: ${r.skipReason}`);
+    // Checked all the same (the parts that parse), but a file Python cannot run is worth a word.
+    if (r.syntaxError) warn(`${shown}:${r.syntaxError.line}:${r.syntaxError.column}: syntax error: checked only as far as the parser could recover (Python would refuse this file)`);
     if (r.ruleFailures?.length) {
       for (const failure of r.ruleFailures) warn(`rule failed on ${shown}: ${failure}`);
       failures.push({ path, reason: `not every rule could finish (${r.ruleFailures.map((f) => f.split(':')[0]).join(', ')})` });

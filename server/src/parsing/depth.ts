@@ -28,3 +28,34 @@ export function depthExceeds(node: Node, limit: number): boolean {
     cursor.delete();
   }
 }
+
+/**
+ * True when blocks (the bodies of compound statements) nest more than `limit` deep below `node`.
+ * Python's tokenizer refuses more than 100 levels of indentation, which tree-sitter accepts. Each
+ * further level takes at least two more nodes (a statement and its block), so a subtree too
+ * small to reach the limit is not entered.
+ */
+export function blocksNestDeeper(node: Node, limit: number): boolean {
+  const cursor = node.walk();
+  try {
+    if (!cursor.gotoFirstChild()) return false;
+    const outer: number[] = [];
+    let blocks = 0;
+    for (;;) {
+      const current = cursor.currentNode;
+      const here = blocks + (current.type === 'block' ? 1 : 0);
+      if (here > limit) return true;
+      if (current.descendantCount > 2 * (limit - here) && cursor.gotoFirstChild()) {
+        outer.push(blocks);
+        blocks = here;
+        continue;
+      }
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent() || outer.length === 0) return false;
+        blocks = outer.pop()!;
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+}

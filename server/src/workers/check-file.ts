@@ -40,6 +40,8 @@ export interface FileResult {
   /** Not analysed: the engine's reason (e.g. nesting deeper than Python allows). */
   skipReason?: string;
   ruleFailures?: string[];
+  /** The file does not parse: where its first syntax error is (1-based line, column in UTF-16 units + 1). */
+  syntaxError?: { line: number; column: number };
   /** The analysis threw (a fix computed before that is still reported). */
   error?: string;
   /** fix mode, when fixes applied: the new bytes in the file's own encoding, or why there are none. */
@@ -86,6 +88,11 @@ export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
       result.findings = analysis.findings;
       result.skipReason = analysis.skipReason;
       result.ruleFailures = analysis.ruleFailures;
+      if (analysis.syntaxErrorAt !== undefined) {
+        const before = text.slice(0, analysis.syntaxErrorAt);
+        const lineStart = Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r')) + 1;
+        result.syntaxError = { line: before.split(/\r\n|\r|\n/).length, column: analysis.syntaxErrorAt - lineStart + 1 };
+      }
       if (analysis.findings.length) result.text = text;
     }
   } catch (err) {

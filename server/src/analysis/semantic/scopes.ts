@@ -250,6 +250,9 @@ export function parameterName(p: Node): Node | undefined {
   return undefined;
 }
 
+/** The node types `ScopeBuilder.visit` has a case for (every other type only visits its children). */
+const VISIT_CASES: ReadonlySet<string> = new Set(['identifier', 'function_definition', 'class_definition', 'lambda', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression', 'decorated_definition', 'attribute', 'keyword_argument', 'assignment', 'augmented_assignment', 'named_expression', 'for_statement', 'as_pattern', 'delete_statement', 'global_statement', 'nonlocal_statement', 'import_statement', 'import_from_statement', 'future_import_statement', 'case_pattern', 'keyword_pattern', 'string', 'comment']);
+
 class ScopeBuilder {
   constructor(
     private readonly table: ScopeTable,
@@ -478,7 +481,27 @@ class ScopeBuilder {
       case 'comment':
         return;
       default:
-        for (const c of node.namedChildren) if (c) this.visit(c);
+        this.visitPlain(node);
+    }
+  }
+
+  /**
+   * The children of a node `visit` has no case for, in order, without recursion through further
+   * such nodes: expression chains nest thousands deep (`not not … x`, `p()()…`) and would
+   * overflow the stack.
+   */
+  private visitPlain(node: Node): void {
+    const stack: Node[] = [];
+    const pushChildren = (n: Node) => {
+      for (let i = n.namedChildCount - 1; i >= 0; i--) {
+        const c = n.namedChild(i);
+        if (c) stack.push(c);
+      }
+    };
+    pushChildren(node);
+    for (let next = stack.pop(); next; next = stack.pop()) {
+      if (VISIT_CASES.has(next.type)) this.visit(next);
+      else pushChildren(next);
     }
   }
 
