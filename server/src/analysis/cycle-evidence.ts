@@ -4,6 +4,7 @@
 // Everything is asked of the semantic model (`context.semantic`) and memoised there.
 import type { Node } from 'web-tree-sitter';
 import { stripParens } from './cycles';
+import { REMOVING_METHODS } from './semantic';
 import type { RuleContext } from './types';
 
 /** Modules whose import at module level marks a test module. */
@@ -180,4 +181,38 @@ export function ownSlot(target: Node, self: string): boolean {
   let t = stripParens(target);
   if (t.type === 'subscript') t = stripParens(t.childForFieldName('value') ?? t);
   return t.type === 'attribute' && t.childForFieldName('object')?.type === 'identifier' && t.childForFieldName('object')?.text === self;
+}
+
+/**
+ * Does a method of the class (or an in-file base) other than `__init__` and `storing` reset
+ * `self.<attr>` — `del self.x`, `self.x = None` (or an empty literal), `self.x.clear()`/`.pop()`?
+ * The code then breaks the link itself (a getter that hands the value out and clears it).
+ */
+export function resetElsewhere(cls: Node, attr: string, storing: Node, context: RuleContext): boolean {
+  for (const c of inFileClassChain(cls, context)) {
+    for (const m of context.semantic.classModel(c).methods.values()) {
+      if (m.name === '__init__' || m.node.equals(storing)) continue;
+      for (const u of m.attributes.get(attr) ?? []) {
+        if (u.kind === 'delete' || u.kind === 'remove') return true;
+        if (u.kind === 'read' && aliasEmptied(u.node, m.node, context)) return true;
+        if (u.kind !== 'set') continue;
+        const right = u.node.parent?.type === 'assignment' ? u.node.parent.childForFieldName('right') : undefined;
+        const v = right ? stripParens(right) : undefined;
+        if (v && (v.type === 'none' || ((v.type === 'list' || v.type === 'dictionary' || v.type === 'tuple') && v.namedChildCount === 0))) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** `events = self._queue` … `events.popleft()`: the attribute emptied through a local alias. */
+function aliasEmptied(attr: Node, method: Node, context: RuleContext): boolean {
+  const assign = attr.parent;
+  if (assign?.type !== 'assignment' || !assign.childForFieldName('right')?.equals(attr)) return false;
+  const alias = assign.childForFieldName('left');
+  if (alias?.type !== 'identifier') return false;
+  return context.semantic.readsOf(context.semantic.scopeFor(method), alias.text).some((r) => {
+    const p = r.parent;
+    return p?.type === 'attribute' && p.childForFieldName('object')?.equals(r) && REMOVING_METHODS.has(p.childForFieldName('attribute')?.text ?? '');
+  });
 }
