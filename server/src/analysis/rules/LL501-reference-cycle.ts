@@ -1,6 +1,7 @@
 // LL501 reference-cycle: within one scope, stores that make objects bound to names refer to each
 // other (`a.next = b` … `b.prev = a`, `a.me = a`, `b.items.append(a)`): a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
+import { inTestCode } from '../cycle-evidence';
 import { addWeakAliases, boundToBuiltinValue, Edge, exclusive, hashableNotNeeded, intoClassContainer, knownWeakReferenceable, overwritten, reboundBetween, removedElsewhere, throughWeak, weakSlots } from '../cycle-graph';
 import { heldNames, methodInfo, parentBackReferences, privateAttributeStore, proxyWouldShow, storedAttribute, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
 import { probeContext } from '../syntax';
@@ -126,7 +127,6 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
     if (reported.has(closing.node.startIndex)) continue;
     reported.add(closing.node.startIndex);
 
-    const { text } = context;
     // Lists, dicts and other built-in values cannot be weakly referenced.
     const builtin = boundToBuiltinValue(scope, closing.to, closing.node, context.semantic);
     const after =
@@ -157,8 +157,63 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
         edits: weakProxyEdits(context, closing.value, closing.to !== (scope.type === 'function_definition' ? methodInfo(scope, context)?.selfName : undefined)),
       });
     }
-    context.report({ node: closing.node, message, related, fixes });
+    const doubt = cycleDoubt(scope, cycle, context);
+    if (doubt) context.report({ node: closing.node, message: `${message} (low confidence: ${doubt})`, related, fixes, confidence: 'low' });
+    else context.report({ node: closing.node, message: `${message}; each call makes a new such group, and nothing in the file breaks the link`, related, fixes });
   }
+}
+
+/**
+ * Why a cycle is not a confident finding, if it is not. Confident: outside test code, in a
+ * function, among objects this very call creates (each name bound only to a constructor call:
+ * a class of the file, or a capitalised name), linked through attributes (`a.next = b`,
+ * `a.items.append(b)`: not a store into a name itself, which arrays and indexes copy), and no
+ * code of the file resets the attribute (`x.next = None`, `del x.next`).
+ */
+function cycleDoubt(scope: Node, cycle: Edge[], context: RuleContext): string | undefined {
+  if (inTestCode(cycle[cycle.length - 1].node, context)) return 'test code: the objects live for one test';
+  if (scope.type !== 'function_definition') return 'built at import time, by code that runs once';
+  const names = new Set(cycle.flatMap((e) => [e.from, e.to]));
+  const own = context.semantic.scopeFor(scope);
+  for (const name of names) {
+    const bindings = own.bindingsOf(name);
+    if (bindings.length === 0 || !bindings.every((b) => b.kind === 'assignment' && constructed(b.node, context))) {
+      return `\`${name}\` is not an object this call creates (a parameter, \`self\` or a value from elsewhere): LeakLens cannot see how long it lives`;
+    }
+  }
+  for (const e of cycle) {
+    const store = storeOf(e.node);
+    const container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.kind === 'call' ? store.target : undefined;
+    if (store && store.kind !== 'attribute' && container?.type !== 'attribute') return `\`${describe(e)}\` stores into the object itself, which may copy rather than keep a reference`;
+    const slot = store?.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
+    if (slot && resetSlots(context).has(slot)) return `the file resets \`.${slot}\` somewhere, which may break the cycle`;
+  }
+  return undefined;
+}
+
+/** Is the binding's value a constructor call (a class of the file, or a capitalised callee)? */
+function constructed(id: Node, context: RuleContext): boolean {
+  const assign = id.parent;
+  const right = assign?.type === 'assignment' && assign.childForFieldName('left')?.equals(id) ? assign.childForFieldName('right') : undefined;
+  const v = right ? unparenthesize(right) : undefined;
+  const fn = v?.type === 'call' ? v.childForFieldName('function') : undefined;
+  if (!fn) return false;
+  if (fn.type === 'identifier' && context.semantic.resolve(fn).some((b) => b.kind === 'class')) return true;
+  const last = fn.type === 'attribute' ? fn.childForFieldName('attribute')?.text : fn.text;
+  return !!last && /^_?[A-Z][a-z]/.test(last);
+}
+
+/** Attribute names the file sets to None or deletes anywhere (`node.next = None`, `del node.prev`). */
+function resetSlots(context: RuleContext): Set<string> {
+  return context.semantic.memo('LL501.resetSlots', () => {
+    const out = new Set<string>();
+    for (const n of context.root.descendantsOfType(['assignment', 'delete_statement'])) {
+      if (!n) continue;
+      const targets = n.type === 'assignment' ? (unparenthesize(n.childForFieldName('right') ?? n).type === 'none' ? [n.childForFieldName('left')] : []) : n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c]));
+      for (const t of targets) if (t?.type === 'attribute') out.add(t.childForFieldName('attribute')?.text ?? '');
+    }
+    return out;
+  });
 }
 
 export const rule: Rule = {
@@ -226,11 +281,11 @@ export const rule: Rule = {
   docs: {
     summary: 'Stores in one scope that make objects refer to each other in a cycle.',
     whatItDoes:
-      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`) — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports.',
+      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`) — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports. A finding is confident only for a cycle among objects the function itself creates on each call (every name of the cycle bound only to a constructor call: a class of the file or a capitalised name), linked through attributes (`a.next = b`, `a.items.append(b)`), outside test code, where no code of the file resets the linking attribute (`x.next = None`, `del x.next`). Everything else is reported with low confidence (shown only with all-findings): cycles in test code (a test module, `test…` functions, `TestCase` classes), at module or class level, through parameters, `self` or values from elsewhere (whose lifetime LeakLens cannot see: often a process-lifetime owner), through stores into a name itself (`x[...] = x` copies into an array; `idx.append(other)` on an index returns a new one), and through attributes the file resets.',
     whyLeak:
       'CPython frees an object the moment its reference count drops to zero. Objects in a cycle keep each other\'s counts above zero, so when the program drops its last outside reference to them they are not freed: they wait, with everything they refer to, for the cyclic garbage collector. Since Python 3.4 the collector frees every such cycle, including objects with `__del__`, but only when it runs — after enough new allocations in the youngest generation, and much later for objects that survived into older generations — and never while `gc.disable()` is in force. Big object graphs, buffers and frames built into cycles therefore stay resident far longer than their code suggests.',
-    example: 'def link(a, b):\n    a.next = b\n    b.prev = a\n',
-    useInstead: 'import weakref\n\n\ndef link(a, b):\n    a.next = b\n    b.prev = weakref.proxy(a)\n',
+    example: 'class Node:\n    pass\n\n\ndef pair():\n    a = Node()\n    b = Node()\n    a.next = b\n    b.prev = a\n    return a\n',
+    useInstead: 'import weakref\n\n\nclass Node:\n    pass\n\n\ndef pair():\n    a = Node()\n    b = Node()\n    a.next = b\n    b.prev = weakref.proxy(a)\n    return a\n',
     fixSafety:
       'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name) if name is not None else None` (just `weakref.proxy(self)` for a method\'s own instance, which is never None), and `import weakref` is added at module level when the module does not import it there (an `import weakref` inside another function does not count). The fix is offered only when the store writes a private attribute (`b._prev = a`, `a._items.append(b)`; not `__dunder__`): a public one is read by code outside the file, where a proxy can break identity, hashing and pickling unseen; and not even then where the file compares that attribute by identity (`is`, other than with None), hashes it (a dict key, a set member, `hash()`), or pickles or copies objects at all. No fix is offered where a proxy may not work: the fix is offered only for the method\'s own instance, a name the same code uses a data attribute of (`a.next = b`, `a.items[k] = v`: lists, dicts, tuples, strings and numbers have only methods), or a name every binding of which is an instance of a class of this file without `__slots__` (lists, dicts, tuples, strings, numbers and slotted objects cannot be weakly referenced, and a parameter or an element of a linked structure may be any of them), and never for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
     options: 'None.',
