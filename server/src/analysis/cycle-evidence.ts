@@ -155,8 +155,9 @@ export function firstAttribute(target: Node, self: string): string | undefined {
  * store (`try: self.x = self.m … finally: del self.x`)?
  */
 export function resetInFinally(store: Node, method: Node, self: string, attr: string): boolean {
-  for (let n = store.parent; n && !n.equals(method); n = n.parent) {
-    if (n.type !== 'try_statement') continue;
+  // A `try` around the store, or one that starts after it (`self.x = self.m` then `try: … finally: del self.x`).
+  for (const n of method.childForFieldName('body')?.descendantsOfType('try_statement') ?? []) {
+    if (!n || !(n.startIndex >= store.endIndex || (n.startIndex <= store.startIndex && n.endIndex >= store.endIndex))) continue;
     const fin = n.namedChildren.find((c) => c?.type === 'finally_clause');
     if (!fin) continue;
     for (const a of fin.descendantsOfType('attribute')) {
