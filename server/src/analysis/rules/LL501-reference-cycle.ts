@@ -25,18 +25,10 @@ function longLivedNames(scope: Node, context: RuleContext): Set<string> {
     // `cls` of a class method or of a metaclass method is a class.
     if (firstName && info && (info.kind === 'class' || ['cls', 'mcs', 'mcls', 'metacls'].includes(firstName))) names.add(firstName);
   }
-  const root = context.root;
-  const body = scope.type === 'module' ? undefined : scope.childForFieldName('body');
-  for (const def of body?.descendantsOfType(['class_definition', 'function_definition']) ?? []) {
-    if (def && context.semantic.frameNodeOf(def).equals(scope)) names.add(def.childForFieldName('name')?.text ?? '');
-  }
-  for (const child of root.namedChildren) {
-    if (!child) continue;
-    const def = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
-    if (def?.type === 'class_definition' || def?.type === 'function_definition') {
-      const name = def.childForFieldName('name')?.text;
-      if (name) names.add(name);
-    }
+  // Classes and functions the scope or the module binds (by `class`/`def`), from the scope model.
+  const scopes = [context.semantic.scopeFor(scope), context.semantic.scopes.module];
+  for (const s of scopes) {
+    for (const [name, bindings] of s.bindings) if (bindings.some((b) => b.kind === 'class' || b.kind === 'function')) names.add(name);
   }
   return names;
 }
