@@ -1,8 +1,9 @@
 // LL501 reference-cycle: within one scope, stores that make objects bound to names refer to each
 // other (`a.next = b` … `b.prev = a`, `a.me = a`, `b.items.append(a)`): a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { heldNames, isWeakValue, methodInfo, parentBackReferences, privateAttributeStore, proxyWouldShow, storedAttribute, WEAK_FACTORIES, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
-import { REMOVING_METHODS, type SemanticModel } from '../semantic';
+import { inTestCode } from '../cycle-evidence';
+import { addWeakAliases, boundToBuiltinValue, Edge, exclusive, hashableNotNeeded, intoClassContainer, knownWeakReferenceable, overwritten, reboundBetween, removedElsewhere, throughWeak, weakSlots } from '../cycle-graph';
+import { heldNames, methodInfo, parentBackReferences, privateAttributeStore, proxyWouldShow, storedAttribute, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
 import { probeContext } from '../syntax';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
@@ -12,85 +13,6 @@ const ROOT = /^[(\s]*([\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*)/u;
 const NAME_ASCII = /(?<![.\w])[A-Za-z_]\w*/g;
 /** Leading names of an expression's text (not attribute names after a dot). */
 const NAME = /(?<![.\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}])[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*/gu;
-
-interface Edge {
-  from: string;
-  to: string;
-  /** The store (assignment or call). */
-  node: Node;
-  /** The identifier in the stored value that refers to `to`. */
-  value: Node;
-  /** The attribute or subscript written, for attribute stores (`a.next`). */
-  slot?: string;
-}
-
-/** Statement kinds whose branches exclude each other. */
-const BRANCHING = new Set(['if_statement', 'match_statement', 'try_statement']);
-const BRANCH_PARTS = new Set(['block', 'elif_clause', 'else_clause', 'case_clause', 'except_clause']);
-
-/** The part of a branching statement (if arm, elif, else, case, except clause) that holds node. */
-function branchPath(node: Node, scope: Node): Array<{ stmt: number; part: number }> {
-  const path: Array<{ stmt: number; part: number }> = [];
-  let child: Node = node;
-  for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
-    if (child.type === 'case_clause') {
-      // `match` cases sit in the statement's body block.
-      path.push({ stmt: n.startIndex, part: child.startIndex });
-    } else if (BRANCHING.has(n.type) && BRANCH_PARTS.has(child.type)) {
-      // The `try` body and its handlers can both run (a handler after part of the body); only
-      // two different handlers exclude each other.
-      const part = n.type === 'try_statement' && child.type !== 'except_clause' ? -1 : child.startIndex;
-      if (part !== -1) path.push({ stmt: n.startIndex, part });
-    }
-    child = n;
-  }
-  return path;
-}
-
-function exclusive(a: Node, b: Node, scope: Node): boolean {
-  const pa = branchPath(a, scope);
-  const pb = branchPath(b, scope);
-  return pa.some((x) => pb.some((y) => x.stmt === y.stmt && x.part !== y.part));
-}
-
-/** Is any name of the cycle re-bound between two of its edges? */
-function reboundBetween(scope: Node, cycle: Edge[], semantic: SemanticModel): boolean {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return true;
-  const spans = new Map<string, [number, number]>();
-  for (const e of cycle) {
-    for (const name of [e.from, e.to]) {
-      const span = spans.get(name);
-      const at = e.node.startIndex;
-      spans.set(name, span ? [Math.min(span[0], at), Math.max(span[1], at)] : [at, at]);
-    }
-  }
-  for (const id of body.descendantsOfType('identifier')) {
-    if (!id) continue;
-    const span = spans.get(id.text);
-    if (!span || id.startIndex <= span[0] || id.startIndex >= span[1]) continue;
-    // A binding of the name in this very scope (a comprehension's own loop variable is another
-    // variable). `a += b` is left out on purpose: it updates the object in place for the
-    // containers and nodes this rule sees, so the stores before and after reach the same object.
-    const binding = semantic.bindingAt(id);
-    if (binding && binding.kind !== 'augmented' && binding.scope.node.equals(scope)) return true;
-  }
-  return false;
-}
-
-/** Is an attribute edge overwritten (`a.next = other`, `del a.next`) before the cycle closes? */
-function overwritten(scope: Node, edge: Edge, closing: Edge, semantic: SemanticModel): boolean {
-  if (!edge.slot || edge === closing) return false;
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return false;
-  for (const n of body.descendantsOfType(['assignment', 'delete_statement'])) {
-    if (!n || n.startIndex <= edge.node.endIndex || n.startIndex >= closing.node.startIndex) continue;
-    if (!semantic.frameNodeOf(n).equals(scope)) continue;
-    const target = n.type === 'assignment' ? n.childForFieldName('left') : n.namedChild(0);
-    if (target?.text === edge.slot) return true;
-  }
-  return false;
-}
 
 /** Names of objects that are cyclic anyway or live for the process: classes, functions, modules. */
 function longLivedNames(scope: Node, context: RuleContext): Set<string> {
@@ -103,18 +25,10 @@ function longLivedNames(scope: Node, context: RuleContext): Set<string> {
     // `cls` of a class method or of a metaclass method is a class.
     if (firstName && info && (info.kind === 'class' || ['cls', 'mcs', 'mcls', 'metacls'].includes(firstName))) names.add(firstName);
   }
-  const root = context.root;
-  const body = scope.type === 'module' ? undefined : scope.childForFieldName('body');
-  for (const def of body?.descendantsOfType(['class_definition', 'function_definition']) ?? []) {
-    if (def && context.semantic.frameNodeOf(def).equals(scope)) names.add(def.childForFieldName('name')?.text ?? '');
-  }
-  for (const child of root.namedChildren) {
-    if (!child) continue;
-    const def = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
-    if (def?.type === 'class_definition' || def?.type === 'function_definition') {
-      const name = def.childForFieldName('name')?.text;
-      if (name) names.add(name);
-    }
+  // Classes and functions the scope or the module binds (by `class`/`def`), from the scope model.
+  const scopes = [context.semantic.scopeFor(scope), context.semantic.scopes.module];
+  for (const s of scopes) {
+    for (const [name, bindings] of s.bindings) if (bindings.some((b) => b.kind === 'class' || b.kind === 'function')) names.add(name);
   }
   return names;
 }
@@ -130,32 +44,6 @@ function storedNames(store: Store): Node[] {
     return v.namedChildren.flatMap((c) => (c && c.type !== 'comment' ? heldNames(c) : []));
   }
   return heldNames(store.value);
-}
-
-/**
- * Attributes assigned in the class body and never on instances: `self.registry.append(self)`
- * stores into a class-level container (a class registry, LL301's concern), not into the instance.
- */
-function classLevelAttributes(cls: Node, semantic: SemanticModel): Set<string> {
-  const names = new Set<string>();
-  for (const [name, bindings] of semantic.scopeFor(cls).bindings) {
-    if (bindings.some((b) => b.kind === 'assignment')) names.add(name);
-  }
-  if (names.size === 0) return names;
-  for (const name of assignedOnSelf(cls, semantic)) names.delete(name);
-  return names;
-}
-
-/** Attributes some method of the class assigns on its instance (`self.name = …`). */
-function assignedOnSelf(cls: Node, semantic: SemanticModel): Set<string> {
-  return semantic.memo(`LL501.assignedOnSelf:${cls.id}`, () => {
-    const names = new Set<string>();
-    for (const m of semantic.classModel(cls).methods.values()) {
-      if (m.kind !== 'instance' && m.kind !== 'property') continue;
-      for (const [name, uses] of m.attributes) if (uses.some((u) => u.kind === 'set')) names.add(name);
-    }
-    return names;
-  });
 }
 
 function findPath(edges: Edge[], from: string, to: string): Edge[] | undefined {
@@ -187,239 +75,6 @@ function findPath(edges: Edge[], from: string, to: string): Edge[] | undefined {
 function describe(edge: Edge): string {
   const text = edge.node.text.replace(/\s+/g, ' ');
   return text.length > 40 ? text.slice(0, 37) + '…' : text;
-}
-
-/**
- * Does the edge go through something held weakly? `self.children.add(c)` into a WeakSet, or
- * `self.master.children[k] = self` where `self.master` is a weak proxy.
- */
-function throughWeak(edge: Edge, weak: Set<string>): boolean {
-  if (weak.size === 0) return false;
-  // A name bound to a proxy or weak reference: storing it stores a weak reference.
-  if (weak.has(edge.to)) return true;
-  const store = storeOf(edge.node);
-  if (!store) return false;
-  const container = store.kind === 'call' ? store.target : store.target.childForFieldName(store.kind === 'attribute' ? 'object' : 'value');
-  const next = (n: Node): Node | null =>
-    n.type === 'attribute' ? n.childForFieldName('object') : n.type === 'subscript' ? n.childForFieldName('value') : null;
-  // The container itself may be weak (a WeakSet); any link of the chain before it may be a proxy.
-  if (store.kind !== 'attribute' && container && weak.has(container.text)) return true;
-  for (let n = container ? next(container) ?? null : null; n && n.type !== 'identifier'; n = next(n)) {
-    if (weak.has(n.text)) return true;
-  }
-  if (store.kind === 'attribute' && container && container.type !== 'identifier' && weak.has(container.text)) return true;
-  return false;
-}
-
-/** The class and its base classes defined in the same module (by plain name), nearest first. */
-function classChain(cls: Node, semantic: SemanticModel): Node[] {
-  const chain = [cls];
-  for (let i = 0; i < chain.length && chain.length < 16; i++) {
-    const bases = chain[i].childForFieldName('superclasses');
-    for (const b of bases?.namedChildren ?? []) {
-      if (b?.type !== 'identifier') continue;
-      const base = semantic.moduleClass(b.text);
-      if (base && !chain.some((c) => c.equals(base))) chain.push(base);
-    }
-  }
-  return chain;
-}
-
-/**
- * `self.registry.append(self)`, `self._by_key[k] = self`, `Cls.instances.append(self)`,
- * `type(self).all.append(self)`, `self.__class__.all.append(self)` where the container is a
- * class attribute of the method's class or of a base class in the module: the class holds the
- * instance (a class registry, LL301's concern), the instance does not refer to itself.
- */
-function intoClassContainer(scope: Node, edge: Edge, context: RuleContext): boolean {
-  if (edge.slot !== undefined || scope.type !== 'function_definition') return false;
-  const cls = context.semantic.classOfMethod(scope);
-  if (!cls) return false;
-  const store = storeOf(edge.node);
-  let container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.target;
-  // `self.bplist[key].append(self)`: the container hangs off the class attribute `bplist`.
-  while (container?.type === 'subscript') container = container.childForFieldName('value');
-  if (container?.type !== 'attribute') return false;
-  const holder = container.childForFieldName('object');
-  const chain = classChain(cls, context.semantic);
-  const names = new Set(chain.map((c) => c.childForFieldName('name')?.text));
-  const ofClass =
-    (holder?.type === 'identifier' && (holder.text === 'self' || holder.text === 'cls' || names.has(holder.text))) ||
-    (holder?.type === 'attribute' && holder.childForFieldName('attribute')?.text === '__class__' && holder.childForFieldName('object')?.type === 'identifier') ||
-    (holder?.type === 'call' && holder.childForFieldName('function')?.text === 'type');
-  if (!ofClass) return false;
-  const attribute = container.childForFieldName('attribute')?.text ?? '';
-  // Class-level in some class of the chain, and never assigned on instances anywhere in it.
-  return chain.some((c) => classLevelAttributes(c, context.semantic).has(attribute)) && chain.every((c) => !assignedOnSelf(c, context.semantic).has(attribute));
-}
-
-/** `proxy(link)` where `proxy` is a parameter defaulting to a weak factory (`proxy=_proxy`). */
-function weakThroughParameter(value: Node, context: RuleContext): boolean {
-  const v = unparenthesize(value);
-  const fn = v.type === 'call' ? v.childForFieldName('function') : null;
-  if (fn?.type !== 'identifier') return false;
-  for (let n = v.parent; n; n = n.parent) {
-    if (n.type !== 'function_definition') continue;
-    for (const p of n.childForFieldName('parameters')?.namedChildren ?? []) {
-      if (p?.type !== 'default_parameter' || p.childForFieldName('name')?.text !== fn.text) continue;
-      const d = p.childForFieldName('value');
-      const q = d ? context.qualifiedName(d) : undefined;
-      return !!q && WEAK_FACTORIES.has(q);
-    }
-    return false;
-  }
-  return false;
-}
-
-/** Attribute names that some store in the module gives a weak value (`root.prev = proxy(link)`); one file-wide walk per analysis. */
-function weakSlots(context: RuleContext): Set<string> {
-  return context.semantic.memo('LL501.weakSlots', () => {
-    const out = new Set<string>();
-    for (const a of context.root.descendantsOfType('assignment')) {
-      const left = a?.childForFieldName('left');
-      const right = a?.childForFieldName('right');
-      if (left?.type === 'attribute' && right && (isWeakValue(right, context) || weakThroughParameter(right, context))) {
-        out.add(left.childForFieldName('attribute')?.text ?? '');
-      }
-    }
-    return out;
-  });
-}
-
-/**
- * Names of the scope bound from something weak: `root = self.__root` where `self.__root` holds a
- * proxy, `link_prev = link.prev` where `.prev` attributes are given proxies in this module.
- */
-function addWeakAliases(scope: Node, weak: Set<string>, slots: Set<string>, semantic: SemanticModel): void {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  for (const a of body?.descendantsOfType('assignment') ?? []) {
-    if (!a || !semantic.frameNodeOf(a).equals(scope)) continue;
-    const left = a.childForFieldName('left');
-    const right = a.childForFieldName('right');
-    if (left?.type !== 'identifier' || !right) continue;
-    const r = unparenthesize(right);
-    if (weak.has(r.text) || (r.type === 'attribute' && slots.has(r.childForFieldName('attribute')?.text ?? ''))) weak.add(left.text);
-  }
-}
-
-/**
- * A store into a container (`self._cache[k] = self`, `x.items.append(y)`) whose entries the class
- * (or, outside classes, the module) removes again (`del self._cache[k]`, `.pop(`, `.remove(` …):
- * the cycle is broken explicitly.
- */
-function removedElsewhere(scope: Node, edge: Edge, context: RuleContext): boolean {
-  const store = storeOf(edge.node);
-  if (!store || store.kind === 'attribute') return false;
-  const container = store.kind === 'subscript' ? store.target.childForFieldName('value') : store.target;
-  // Only containers reached through an attribute (`self._cache`) are the same object elsewhere.
-  if (container?.type !== 'attribute') return false;
-  const where = (scope.type === 'function_definition' ? context.semantic.classOfMethod(scope) : undefined) ?? context.root;
-  const spelled = container.text.replace(/\s+/g, '');
-  return context.semantic.memo(`LL501.removals:${where.id}`, () => removedContainers(where)).has(spelled);
-}
-
-/** The containers a subtree removes from (`x.y.pop(…)`, `del x.y[k]`), spelled without spaces. */
-function removedContainers(where: Node): Set<string> {
-  const out = new Set<string>();
-  for (const n of where.descendantsOfType(['call', 'delete_statement'])) {
-    if (!n) continue;
-    if (n.type === 'call') {
-      const fn = n.childForFieldName('function');
-      const object = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
-      if (object && REMOVING_METHODS.has(fn!.childForFieldName('attribute')?.text ?? '')) out.add(unparenthesize(object).text.replace(/\s+/g, ''));
-      continue;
-    }
-    for (const target of n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c]))) {
-      const t = target ? unparenthesize(target) : undefined;
-      const value = t?.type === 'subscript' ? t.childForFieldName('value') : undefined;
-      if (value) out.add(unparenthesize(value).text.replace(/\s+/g, ''));
-    }
-  }
-  return out;
-}
-
-const NO_WEAKREF_CALLS = new Set(['list', 'dict', 'set', 'tuple', 'frozenset', 'bytearray', 'bytes', 'str', 'int', 'collections.defaultdict']);
-const NO_WEAKREF_LITERALS = new Set(['list', 'dictionary', 'set', 'tuple', 'list_comprehension', 'dictionary_comprehension', 'set_comprehension', 'string', 'integer']);
-
-/**
- * Is `name` last bound, before `at`, to a built-in list, dict, set, tuple, str or int? Those
- * cannot be weakly referenced: `weakref.proxy` would raise TypeError, so no fix is offered.
- */
-function boundToBuiltinValue(scope: Node, name: string, at: Node, semantic: SemanticModel): boolean {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return false;
-  let last: Node | undefined;
-  for (const a of body.descendantsOfType('assignment')) {
-    if (!a || a.startIndex >= at.startIndex || !semantic.frameNodeOf(a).equals(scope)) continue;
-    const left = a.childForFieldName('left');
-    if (left?.type === 'identifier' && left.text === name) last = a;
-  }
-  let value = last?.childForFieldName('right');
-  while (value?.type === 'assignment') value = value.childForFieldName('right');
-  if (!value) return false;
-  const v = unparenthesize(value);
-  if (NO_WEAKREF_LITERALS.has(v.type)) return true;
-  if (v.type !== 'call') return false;
-  const fn = v.childForFieldName('function');
-  return !!fn && NO_WEAKREF_CALLS.has(fn.text);
-}
-
-/**
- * Can the stored value be weakly referenced, as far as the file shows? The method's own instance,
- * a name the scope uses a data attribute of, or a name every binding of which is an instance of a
- * class of this file that has no `__slots__`. Anything else (a list node of a linked structure, a parameter of unknown type)
- * may be a list, a tuple or a slotted object, and `weakref.proxy` would raise TypeError — so no
- * fix is offered (the behaviour judge found `weakref.proxy` on list links breaking `functools`).
- */
-function knownWeakReferenceable(value: Node, scope: Node, context: RuleContext): boolean {
-  const v = unparenthesize(value);
-  if (v.type !== 'identifier') return false;
-  if (scope.type === 'function_definition' && v.text === methodInfo(scope, context)?.selfName) return true;
-  // `a.next = b`, `a.items[k]`, `a.queue.append(b)`: `a` has data attributes (not only methods),
-  // which lists, dicts, tuples, strings and numbers do not — an object with a `__dict__`, weakly
-  // referenceable unless its class has `__slots__` without `__weakref__`.
-  // A loop variable, an import, a class or def name may be anything (classes, modules — where a
-  // proxy breaks identity): only parameters and assigned locals are judged by their attributes.
-  const kinds = context.semantic.resolve(v).map((b) => b.kind);
-  if (kinds.length === 0 || kinds.some((k) => k !== 'parameter' && k !== 'assignment')) return false;
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  const dataAttribute = (body?.descendantsOfType('attribute') ?? []).some((a) => {
-    const object = a?.childForFieldName('object');
-    if (object?.type !== 'identifier' || object.text !== v.text) return false;
-    const holder = a!.parent;
-    return !(holder?.type === 'call' && holder.childForFieldName('function')?.equals(a!));
-  });
-  if (dataAttribute) return true;
-  const bindings = context.semantic.resolve(v);
-  if (bindings.length === 0) return false;
-  return bindings.every((b) => {
-    const assign = b.node.parent;
-    if (b.kind !== 'assignment' || assign?.type !== 'assignment' || !assign.childForFieldName('left')?.equals(b.node)) return false;
-    const right = assign.childForFieldName('right');
-    const fn = right?.type === 'call' ? right.childForFieldName('function') : null;
-    if (fn?.type !== 'identifier') return false;
-    const classes = context.semantic.resolve(fn);
-    if (classes.length !== 1 || classes[0].kind !== 'class') return false;
-    const cls = classes[0].node.parent;
-    if (cls?.type !== 'class_definition') return false;
-    const body = cls.childForFieldName('body');
-    return !(body?.namedChildren ?? []).some((st) => st?.type === 'expression_statement' && st.namedChild(0)?.type === 'assignment' && st.namedChild(0)!.childForFieldName('left')?.text === '__slots__');
-  });
-}
-
-/**
- * Proxies are unhashable: no fix where the value must be hashed — a set (`.add`, a set
- * literal) or a dict key.
- */
-function hashableNotNeeded(edge: Edge): boolean {
-  const call = edge.node.type === 'call' ? edge.node.childForFieldName('function') : null;
-  if (call?.childForFieldName('attribute')?.text === 'add') return false;
-  for (let n: Node | null = edge.value; n && !n.equals(edge.node); n = n.parent) {
-    const p = n.parent;
-    if (p?.type === 'set') return false;
-    if (p?.type === 'pair' && p.childForFieldName('key')?.equals(n)) return false;
-  }
-  return true;
 }
 
 function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
@@ -464,7 +119,6 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
     if (reported.has(closing.node.startIndex)) continue;
     reported.add(closing.node.startIndex);
 
-    const { text } = context;
     // Lists, dicts and other built-in values cannot be weakly referenced.
     const builtin = boundToBuiltinValue(scope, closing.to, closing.node, context.semantic);
     const after =
@@ -495,8 +149,63 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
         edits: weakProxyEdits(context, closing.value, closing.to !== (scope.type === 'function_definition' ? methodInfo(scope, context)?.selfName : undefined)),
       });
     }
-    context.report({ node: closing.node, message, related, fixes });
+    const doubt = cycleDoubt(scope, cycle, context);
+    if (doubt) context.report({ node: closing.node, message: `${message} (low confidence: ${doubt})`, related, fixes, confidence: 'low' });
+    else context.report({ node: closing.node, message: `${message}; each call makes a new such group, and nothing in the file breaks the link`, related, fixes });
   }
+}
+
+/**
+ * Why a cycle is not a confident finding, if it is not. Confident: outside test code, in a
+ * function, among objects this very call creates (each name bound only to a constructor call:
+ * a class of the file, or a capitalised name), linked through attributes (`a.next = b`,
+ * `a.items.append(b)`: not a store into a name itself, which arrays and indexes copy), and no
+ * code of the file resets the attribute (`x.next = None`, `del x.next`).
+ */
+function cycleDoubt(scope: Node, cycle: Edge[], context: RuleContext): string | undefined {
+  if (inTestCode(cycle[cycle.length - 1].node, context)) return 'test code: the objects live for one test';
+  if (scope.type !== 'function_definition') return 'built at import time, by code that runs once';
+  const names = new Set(cycle.flatMap((e) => [e.from, e.to]));
+  const own = context.semantic.scopeFor(scope);
+  for (const name of names) {
+    const bindings = own.bindingsOf(name);
+    if (bindings.length === 0 || !bindings.every((b) => b.kind === 'assignment' && constructed(b.node, context))) {
+      return `\`${name}\` is not an object this call creates (a parameter, \`self\` or a value from elsewhere): LeakLens cannot see how long it lives`;
+    }
+  }
+  for (const e of cycle) {
+    const store = storeOf(e.node);
+    const container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.kind === 'call' ? store.target : undefined;
+    if (store && store.kind !== 'attribute' && container?.type !== 'attribute') return `\`${describe(e)}\` stores into the object itself, which may copy rather than keep a reference`;
+    const slot = store?.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
+    if (slot && resetSlots(context).has(slot)) return `the file resets \`.${slot}\` somewhere, which may break the cycle`;
+  }
+  return undefined;
+}
+
+/** Is the binding's value a constructor call (a class of the file, or a capitalised callee)? */
+function constructed(id: Node, context: RuleContext): boolean {
+  const assign = id.parent;
+  const right = assign?.type === 'assignment' && assign.childForFieldName('left')?.equals(id) ? assign.childForFieldName('right') : undefined;
+  const v = right ? unparenthesize(right) : undefined;
+  const fn = v?.type === 'call' ? v.childForFieldName('function') : undefined;
+  if (!fn) return false;
+  if (fn.type === 'identifier' && context.semantic.resolve(fn).some((b) => b.kind === 'class')) return true;
+  const last = fn.type === 'attribute' ? fn.childForFieldName('attribute')?.text : fn.text;
+  return !!last && /^_?[A-Z][a-z]/.test(last);
+}
+
+/** Attribute names the file sets to None or deletes anywhere (`node.next = None`, `del node.prev`). */
+function resetSlots(context: RuleContext): Set<string> {
+  return context.semantic.memo('LL501.resetSlots', () => {
+    const out = new Set<string>();
+    for (const n of context.root.descendantsOfType(['assignment', 'delete_statement'])) {
+      if (!n) continue;
+      const targets = n.type === 'assignment' ? (unparenthesize(n.childForFieldName('right') ?? n).type === 'none' ? [n.childForFieldName('left')] : []) : n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c]));
+      for (const t of targets) if (t?.type === 'attribute') out.add(t.childForFieldName('attribute')?.text ?? '');
+    }
+    return out;
+  });
 }
 
 export const rule: Rule = {
@@ -564,11 +273,11 @@ export const rule: Rule = {
   docs: {
     summary: 'Stores in one scope that make objects refer to each other in a cycle.',
     whatItDoes:
-      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`) — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports.',
+      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`) — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports. A finding is confident only for a cycle among objects the function itself creates on each call (every name of the cycle bound only to a constructor call: a class of the file or a capitalised name), linked through attributes (`a.next = b`, `a.items.append(b)`), outside test code, where no code of the file resets the linking attribute (`x.next = None`, `del x.next`). Everything else is reported with low confidence (shown only with all-findings): cycles in test code (a test module, `test…` functions, `TestCase` classes), at module or class level, through parameters, `self` or values from elsewhere (whose lifetime LeakLens cannot see: often a process-lifetime owner), through stores into a name itself (`x[...] = x` copies into an array; `idx.append(other)` on an index returns a new one), and through attributes the file resets.',
     whyLeak:
       'CPython frees an object the moment its reference count drops to zero. Objects in a cycle keep each other\'s counts above zero, so when the program drops its last outside reference to them they are not freed: they wait, with everything they refer to, for the cyclic garbage collector. Since Python 3.4 the collector frees every such cycle, including objects with `__del__`, but only when it runs — after enough new allocations in the youngest generation, and much later for objects that survived into older generations — and never while `gc.disable()` is in force. Big object graphs, buffers and frames built into cycles therefore stay resident far longer than their code suggests.',
-    example: 'def link(a, b):\n    a.next = b\n    b.prev = a\n',
-    useInstead: 'import weakref\n\n\ndef link(a, b):\n    a.next = b\n    b.prev = weakref.proxy(a)\n',
+    example: 'class Node:\n    pass\n\n\ndef pair():\n    a = Node()\n    b = Node()\n    a.next = b\n    b.prev = a\n    return a\n',
+    useInstead: 'import weakref\n\n\nclass Node:\n    pass\n\n\ndef pair():\n    a = Node()\n    b = Node()\n    a.next = b\n    b.prev = weakref.proxy(a)\n    return a\n',
     fixSafety:
       'The unsafe fix makes the store that closes the cycle weak: the stored name becomes `weakref.proxy(name) if name is not None else None` (just `weakref.proxy(self)` for a method\'s own instance, which is never None), and `import weakref` is added at module level when the module does not import it there (an `import weakref` inside another function does not count). The fix is offered only when the store writes a private attribute (`b._prev = a`, `a._items.append(b)`; not `__dunder__`): a public one is read by code outside the file, where a proxy can break identity, hashing and pickling unseen; and not even then where the file compares that attribute by identity (`is`, other than with None), hashes it (a dict key, a set member, `hash()`), or pickles or copies objects at all. No fix is offered where a proxy may not work: the fix is offered only for the method\'s own instance, a name the same code uses a data attribute of (`a.next = b`, `a.items[k] = v`: lists, dicts, tuples, strings and numbers have only methods), or a name every binding of which is an instance of a class of this file without `__slots__` (lists, dicts, tuples, strings, numbers and slotted objects cannot be weakly referenced, and a parameter or an element of a linked structure may be any of them), and never for set elements and dict keys (proxies are unhashable). It is unsafe because the object is no longer kept alive through that reference — if it was the last strong one, using the proxy raises `ReferenceError` — because `proxy is obj` is false, and because objects without `__weakref__` support (many built-in types, classes with `__slots__`) cannot be weakly referenced at all.',
     options: 'None.',

@@ -2,7 +2,37 @@
 // (`self.parent = parent` + `parent.children.append(self)`): every tree is a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { heldNames, parentBackReferences, privateAttributeStore, proxyWouldShow, storedAttribute, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
+import { inTestCode } from '../cycle-evidence';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
+
+/**
+ * Why a back-reference is not a confident finding, if it is not. Parent/child links are usually
+ * the design of a tree that lives as long as its owner; confident only outside test code, where
+ * nothing in the file resets the back-reference (`child.parent = None`, `del self._parent`), and
+ * the cycle delays something: a `__del__` of the class, which then runs only when the collector
+ * gets to the tree.
+ */
+function backReferenceDoubt(store: Node, cls: Node, context: RuleContext): string | undefined {
+  if (inTestCode(store, context)) return 'test code: the objects live for one test';
+  const slot = storedAttribute(store);
+  if (slot && slotReset(slot, context)) return `the file resets \`.${slot}\` (a removal or teardown method), which breaks the cycle`;
+  const model = context.semantic.classModel(cls);
+  if (!model.methods.has('__del__')) {
+    return `a parent–child tree is usually the design of an owner that keeps it as long as it lives; \`${model.name}\` has no \`__del__\` whose work the cycle would delay`;
+  }
+  return undefined;
+}
+
+/** Does the file set attribute `slot` to None or delete it anywhere (`node.parent = None`, `del self._parent`)? */
+function slotReset(slot: string, context: RuleContext): boolean {
+  return context.semantic.memo(`LL502.reset:${slot}`, () =>
+    context.root.descendantsOfType(['assignment', 'delete_statement']).some((n) => {
+      if (!n) return false;
+      const targets = n.type === 'assignment' ? (unparenthesize(n.childForFieldName('right') ?? n).type === 'none' ? [n.childForFieldName('left')] : []) : n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c]));
+      return targets.some((t) => t?.type === 'attribute' && t.childForFieldName('attribute')?.text === slot);
+    }),
+  );
+}
 
 export const rule: Rule = {
   code: 'LL502',
@@ -53,20 +83,22 @@ export const rule: Rule = {
         const fixes: Fix[] = privateAttributeStore(ref.store) && !proxyWouldShow(context.root, storedAttribute(ref.store) ?? '', context)
           ? [{ title: 'Make the back-reference a `weakref.proxy`', safety: 'unsafe', edits: weakProxyEdits(context, ref.value, ref.mayBeNone) }]
           : [];
-        context.report({ node: ref.store, message: ref.message, related, fixes });
+        const doubt = backReferenceDoubt(ref.store, cls, context);
+        if (doubt) context.report({ node: ref.store, message: `${ref.message} (low confidence: ${doubt})`, related, fixes, confidence: 'low' });
+        else context.report({ node: ref.store, message: ref.message, related, fixes });
       }
     }
   },
   docs: {
     summary: 'Children that keep a strong reference to the parent that holds them.',
     whatItDoes:
-      'Flags, in a class, a back-reference store that completes a parent–child link: `self.parent = parent` in a method that also adds `self` to a container on `parent` (`parent.children.append(self)`, `parent.children[key] = self`, `.add`, `.insert`, or a method of the class that does so, such as `parent.add_child(self)`), or anywhere in the class through the attribute (`self.parent.children.append(self)`); and `child.parent = self` in a method that also adds `child` to a container on `self`. Reported on the back-reference store, with related information at the forward stores. Back-references that are already weak (`weakref.ref(parent)`, `weakref.proxy(parent)`) and weak containers (`weakref.WeakSet`, `WeakValueDictionary`) are not flagged. The message mentions `__del__` when the class defines one.',
+      'Flags, in a class, a back-reference store that completes a parent–child link: `self.parent = parent` in a method that also adds `self` to a container on `parent` (`parent.children.append(self)`, `parent.children[key] = self`, `.add`, `.insert`, or a method of the class that does so, such as `parent.add_child(self)`), or anywhere in the class through the attribute (`self.parent.children.append(self)`); and `child.parent = self` in a method that also adds `child` to a container on `self`. Reported on the back-reference store, with related information at the forward stores. Back-references that are already weak (`weakref.ref(parent)`, `weakref.proxy(parent)`) and weak containers (`weakref.WeakSet`, `WeakValueDictionary`) are not flagged. The message mentions `__del__` when the class defines one. A finding is confident only when the class defines `__del__` (whose work the cycle delays until the collector runs), outside test code, and no code of the file resets the back-reference (`child.parent = None`, `del self._parent`, as a removal or teardown method does). Everything else is reported with low confidence (shown only with all-findings): a parent–child tree is usually the deliberate design of an owner that keeps it as long as it lives (a widget tree, a schema, an application and its extensions), and test code builds such trees on purpose.',
     whyLeak:
       'The parent refers to the child through its container and the child refers back to the parent, so every parent–child pair is a reference cycle and a whole tree is one large cyclic structure. CPython frees ordinary objects as soon as their last reference goes, but objects in a cycle keep each other\'s counts above zero: a tree that the program has dropped stays in memory until the cyclic garbage collector runs — which may be much later for big trees of long-lived objects, and never while `gc.disable()` is in force. Since Python 3.4 the collector frees cycles whose objects define `__del__` as well, but those finalizers then run only at collection time.',
     example:
-      'class Node:\n    def __init__(self, parent=None):\n        self.children = []\n        self.parent = parent\n        if parent is not None:\n            parent.children.append(self)\n',
+      'class Node:\n    def __init__(self, parent=None):\n        self.children = []\n        self.parent = parent\n        if parent is not None:\n            parent.children.append(self)\n\n    def __del__(self):\n        print("node freed")\n',
     useInstead:
-      'import weakref\n\n\nclass Node:\n    def __init__(self, parent=None):\n        self.children = []\n        self.parent = weakref.proxy(parent) if parent is not None else None\n        if parent is not None:\n            parent.children.append(self)\n',
+      'import weakref\n\n\nclass Node:\n    def __init__(self, parent=None):\n        self.children = []\n        self.parent = weakref.proxy(parent) if parent is not None else None\n        if parent is not None:\n            parent.children.append(self)\n\n    def __del__(self):\n        print("node freed")\n',
     fixSafety:
       'The unsafe fix is offered only for a private back-reference attribute (`self._parent`, not `__dunder__`): a public one (`parentNode`, `parent`) is read by code outside the file, where a proxy can break identity checks (`node.parent is root`), hashing and pickling unseen (CPython\'s own tests of minidom and pyclbr fail with it), and not even then where the file compares that attribute by identity (other than with None), hashes it, or pickles or copies objects. The fix wraps the back-reference in `weakref.proxy(...)`, adding `import weakref`. Because `weakref.proxy(None)` raises `TypeError`, a parent that may be None (any value other than `self`) is wrapped as `weakref.proxy(parent) if parent is not None else None`. It is unsafe because the parent is no longer kept alive by its children: code that holds only a child and expects the parent to live on gets `ReferenceError`; `child.parent is parent` becomes false; and objects whose class lacks `__weakref__` (with `__slots__`, or many built-in types) cannot be weakly referenced at all.',
     options: 'None.',

@@ -1,7 +1,8 @@
 // LL503 self-bound-callback: an instance stores something that refers back to itself — a bound
 // method of its own, a lambda or nested function that uses `self` — so it is its own cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { classMethods, MethodInfo, methodInfo, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
+import { classMethods, MethodInfo, WEAK_FACTORIES, methodInfo, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
+import { attributeDeleted, attributesResetOnTeardown, ownSlot, firstAttribute, resourceTeardown, inFileClassChain, inTestCode, resetInFinally } from '../cycle-evidence';
 import type { Rule, RuleContext } from '../types';
 
 const METACLASS_SELF = new Set(['cls', 'mcs', 'mcls', 'metacls']);
@@ -36,7 +37,12 @@ function nestedFunction(method: Node, name: string, context: RuleContext): Node 
 interface Verdict {
   what: string;
   advice: string;
+  /** A bound method (also bound by `partial`, or wrapped in another object), or a closure. */
+  kind: 'method' | 'wrapped' | 'closure';
 }
+
+/** Calls that keep their callable argument only until they are done with it. */
+const TRANSIENT_HOLDERS = new Set(['threading.Thread', 'threading.Timer', 'multiprocessing.Process', 'weakref.finalize', 'atexit.register']);
 
 const METHOD_ADVICE = 'store a `weakref.WeakMethod` or look the method up when it is needed';
 const CLOSURE_ADVICE = 'pass the instance as an argument when calling it, or capture a `weakref.ref` to it instead';
@@ -54,26 +60,35 @@ function isOwnMethod(value: Node, selfName: string, methods: Map<string, MethodI
 function judge(value: Node, method: Node, selfName: string, methods: Map<string, MethodInfo>, context: RuleContext): Verdict | undefined {
   const v = unparenthesize(value);
   const own = isOwnMethod(v, selfName, methods);
-  if (own) return { what: `the bound method \`${selfName}.${own}\`, which refers back to \`${selfName}\``, advice: METHOD_ADVICE };
+  if (own) return { what: `the bound method \`${selfName}.${own}\`, which refers back to \`${selfName}\``, advice: METHOD_ADVICE, kind: 'method' };
   if (v.type === 'lambda') {
-    return closesOver(v, selfName, context) ? { what: `a lambda that uses \`${selfName}\``, advice: CLOSURE_ADVICE } : undefined;
+    return closesOver(v, selfName, context) ? { what: `a lambda that uses \`${selfName}\``, advice: CLOSURE_ADVICE, kind: 'closure' } : undefined;
   }
   if (v.type === 'identifier') {
     const def = nestedFunction(method, v.text, context);
-    return def && closesOver(def, selfName, context) ? { what: `the nested function \`${v.text}\`, which refers to \`${selfName}\``, advice: CLOSURE_ADVICE } : undefined;
+    return def && closesOver(def, selfName, context) ? { what: `the nested function \`${v.text}\`, which refers to \`${selfName}\``, advice: CLOSURE_ADVICE, kind: 'closure' } : undefined;
   }
   if (v.type === 'call') {
     const fn = v.childForFieldName('function');
     const name = fn ? context.qualifiedName(fn) : undefined;
-    if (!name || !BINDERS.has(name)) return undefined;
+    if (!fn || !name || TRANSIENT_HOLDERS.has(name) || WEAK_FACTORIES.has(name)) return undefined;
+    const binder = BINDERS.has(name);
+    // `PeriodicCallback(self._tick, 1000)`: an object built (a class by its name) around a bound
+    // method keeps it; what a plain function returns need not.
+    const last = name.split('.').pop() ?? '';
+    if (!binder && !/^_?[A-Z]/.test(last)) return undefined;
     const args = v.childForFieldName('arguments')?.namedChildren ?? [];
     for (const a of args) {
       if (!a) continue;
       const arg = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
       if (!arg) continue;
       const inner = unparenthesize(arg);
-      if ((inner.type === 'identifier' && inner.text === selfName) || isOwnMethod(inner, selfName, methods)) {
-        return { what: `\`${fn!.text}(…)\` bound to \`${selfName}\``, advice: METHOD_ADVICE };
+      const ownArg = isOwnMethod(inner, selfName, methods);
+      if (binder && ((inner.type === 'identifier' && inner.text === selfName) || ownArg)) {
+        return { what: `\`${fn.text}(…)\` bound to \`${selfName}\``, advice: METHOD_ADVICE, kind: 'method' };
+      }
+      if (!binder && ownArg) {
+        return { what: `a \`${fn.text}\` that holds the bound method \`${selfName}.${ownArg}\``, advice: 'keep the object elsewhere, or hand it a `weakref.WeakMethod`', kind: 'wrapped' };
       }
     }
   }
@@ -87,6 +102,64 @@ function mayHold(value: Node, name: string): boolean {
   if (v.type === 'identifier') return true; // a nested def: checked against the method later
   if (v.type === 'attribute') return v.text.startsWith(name + '.') || v.text.startsWith(name + ' ');
   return text.includes(name);
+}
+
+/**
+ * A state machine: bound methods of the instance stored into the same attribute by two or more
+ * methods (`self._next = self.state_helo` … `self._next = self.state_mail`), a dispatch by design.
+ */
+function stateMachine(cls: Node, attr: string, context: RuleContext): boolean {
+  let methods = 0;
+  for (const c of inFileClassChain(cls, context)) {
+    for (const m of context.semantic.classModel(c).methods.values()) {
+      const self = m.receiver?.text;
+      const uses = m.attributes.get(attr) ?? [];
+      if (self && uses.some((u) => u.kind === 'set' && isSelfAttribute(u.node.parent?.childForFieldName('right'), self))) methods++;
+    }
+  }
+  return methods >= 2;
+}
+
+function isSelfAttribute(value: Node | null | undefined, self: string): boolean {
+  const v = value ? unparenthesize(value) : undefined;
+  return v?.type === 'attribute' && v.childForFieldName('object')?.text === self;
+}
+
+/** Why a store is not a confident finding, if it is not. */
+function lowConfidence(target: Node, node: Node, verdict: Verdict, attr: string | undefined, cls: Node, className: string, teardown: string | undefined, context: RuleContext): string | undefined {
+  const reset = attributesResetOnTeardown(cls, context);
+  if (verdict.kind === 'closure') return 'a closure stored on the instance is often a deliberate callback; LeakLens cannot tell whether instances are many';
+  if (verdict.kind === 'wrapped') return 'LeakLens cannot see whether the object keeps the method for its whole life';
+  if (inTestCode(node, context)) return 'test code: the object lives for one test';
+  const self = context.semantic.method(context.semantic.frameNodeOf(node))?.receiver?.text ?? 'self';
+  if (!ownSlot(target, self)) return 'the method is stored on another object, whose lifetime LeakLens cannot see';
+  if (attr && attributeDeleted(cls, attr, context)) return `the class deletes \`${attr}\` itself (\`del ${self}.${attr}\`), which breaks the cycle`;
+  if (attr && (reset.has(attr) || reset.has('*'))) return `the class's teardown resets \`${attr}\`, which breaks the cycle when it runs`;
+  if (!teardown) return `\`${className}\` has no \`close()\`-like method: LeakLens cannot tell whether its instances are many and short-lived`;
+  if (attr && stateMachine(cls, attr, context)) return `several methods store bound methods in \`${attr}\` (a state machine, by design)`;
+  return undefined;
+}
+
+/**
+ * Confident only with the evidence that the cycle matters and nothing breaks it: a bound method
+ * (not a closure, which is often a deliberate lazy accessor) on a class that owns a per-instance
+ * resource (it has `close()`, `__exit__`, `connection_lost` …) whose teardown leaves this
+ * attribute in place, outside test code and outside state machines.
+ */
+function reportStore(target: Node, node: Node, verdict: Verdict, attr: string | undefined, cls: Node, context: RuleContext): void {
+  const className = context.semantic.classModel(cls).name;
+  const cycle = `${verdict.what}: every \`${className}\` is in a reference cycle with itself, so an instance the program drops is freed only when the cyclic garbage collector runs, with everything it holds`;
+  const teardown = resourceTeardown(cls, context);
+  const reason = lowConfidence(target, node, verdict, attr, cls, className, teardown, context);
+  if (reason) {
+    context.report({ node, message: `\`${target.text}\` stores ${cycle} (low confidence: ${reason}); ${verdict.advice}`, confidence: 'low' });
+    return;
+  }
+  const clear = attr ? `set \`self.${attr}\` to None in \`${teardown}()\`` : `break the link in \`${teardown}()\``;
+  context.report({
+    node,
+    message: `\`${target.text}\` stores ${cycle}, and \`${teardown}()\` leaves it in place, so even a closed instance keeps itself alive; ${clear}, or ${verdict.advice}`,
+  });
 }
 
 export const rule: Rule = {
@@ -122,23 +195,22 @@ export const rule: Rule = {
       if (!methods) methodsByClass.set(info.cls.startIndex, (methods = classMethods(info.cls, context)));
       const verdict = judge(store.value, scope, info.selfName, methods, context);
       if (!verdict) continue;
-      const where = store.kind === 'call' ? `\`${store.target.text}\`` : `\`${store.target.text}\``;
-      const message =
-        `${where} stores ${verdict.what}: every instance is in a reference cycle with itself, so it is freed only ` +
-        `when the cyclic garbage collector runs, not when its last outside reference goes away; ${verdict.advice}`;
-      context.report({ node, message });
+      const attr = firstAttribute(store.target, info.selfName);
+      // `try: self.x = self.m … finally: del self.x`: the cycle lasts for the call only.
+      if (attr && resetInFinally(node, scope, info.selfName, attr)) continue;
+      reportStore(store.target, node, verdict, attr, info.cls, context);
     }
   },
   docs: {
     summary: 'An instance stores a callback that refers back to the instance itself.',
     whatItDoes:
-      'Flags, inside an instance method, a store onto `self` (`self.x = …`, `self.x[k] = …`, `self.handlers.append(…)`) of something that holds `self`: a bound method of the same class (`self.x = self.method`), a lambda that uses `self`, a nested function whose closure uses `self`, or `functools.partial`/`types.MethodType` bound to `self` or to one of its methods. Static methods, class methods and properties are not bound methods and are not flagged; neither is a callback wrapped in `weakref.WeakMethod`. Only methods defined in the class itself are recognised.',
+      'Flags, inside an instance method, a store onto `self` (`self.x = …`, `self.x[k] = …`, `self.handlers.append(…)`) of something that holds `self`: a bound method of the same class (`self.x = self.method`), `functools.partial`/`types.MethodType` bound to `self` or to one of its methods, an object built around one of its bound methods (`self._timer = PeriodicCallback(self._tick, 1000)`), a lambda that uses `self`, or a nested function whose closure uses `self`. A finding is confident only when the evidence says the cycle matters and nothing breaks it: a bound method (or `partial`) stored in the instance\'s own attribute, in a class that releases a per-instance resource (it, or a base class in the file, has `close()`, `__exit__`, `connection_lost`, `shutdown`, `release` …), whose teardown (that method, or a method it calls) does not reset the attribute, outside test code, and not a state machine (two or more methods storing bound methods into the same attribute). Everything else is reported with low confidence (shown only with all-findings): closures, wrapped objects, stores on another object (`self.scheduler.handlers[k] = self.m`), classes without a teardown method, attributes the teardown resets or some method deletes (`del self.x`), and test code (a test module, `test…` functions, `TestCase` classes). Not reported at all: an attribute deleted or reset in a `finally` block of the same method after the store; `threading.Thread(target=self.run)` and similar holders that drop their callable when done; static methods, class methods and properties; callbacks wrapped in `weakref.WeakMethod`. Only methods defined in the class itself are recognised.',
     whyLeak:
       'A bound method keeps a reference to its instance (`__self__`), and a closure keeps the variables it uses. Stored on the instance, either one makes the instance refer to itself: a reference cycle. CPython frees an object as soon as its reference count drops to zero, but the members of a cycle never reach zero by themselves, so the instance — and everything it holds: buffers, sockets, caches — stays in memory after the program drops it, until the cyclic garbage collector happens to run (and forever while `gc.disable()` is in force).',
     example:
-      'class Button:\n    def __init__(self):\n        self.on_click = self.handle_click\n\n    def handle_click(self):\n        print("clicked")\n',
+      'class Reader:\n    def __init__(self, path, compressed):\n        self._file = open(path, "rb")\n        self._convert = None\n        if compressed:\n            self._convert = self._decompress\n\n    def _decompress(self, data):\n        return data\n\n    def close(self):\n        self._file.close()\n',
     useInstead:
-      'import weakref\n\n\nclass Button:\n    def __init__(self):\n        self.on_click = weakref.WeakMethod(self.handle_click)\n\n    def handle_click(self):\n        print("clicked")\n',
+      'class Reader:\n    def __init__(self, path, compressed):\n        self._file = open(path, "rb")\n        self._convert = None\n        if compressed:\n            self._convert = self._decompress\n\n    def _decompress(self, data):\n        return data\n\n    def close(self):\n        self._convert = None  # breaks the cycle\n        self._file.close()\n',
     fixSafety: 'There is no automatic fix: whether to look the method up on demand, keep a `weakref.WeakMethod` (and call `ref()()`), or accept the cycle depends on how the callback is used.',
     options: 'None.',
     references: [

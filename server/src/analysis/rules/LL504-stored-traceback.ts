@@ -1,90 +1,21 @@
 // LL504 stored-traceback: a caught exception (or sys.exc_info()) kept beyond its handler, so its
 // traceback keeps whole frames — and every local variable in them — alive.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { heldNames, rootIdentifier, storeOf, usesExpression, stripParens as unparenthesize } from '../cycles';
-import { statementsAtKeyword } from '../syntax';
-import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
+import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
+import { inTestCode } from '../cycle-evidence';
+import { bindingHandler, declaredOutside, deletedLater, FileFacts, handlerBinding, helperStores, keeperDoubt, raisedInScope, raises, releasedInFinally, aliasesOf } from '../kept-exceptions';
+import type { Fix, OffsetEdit, Report, Rule, RuleContext } from '../types';
 
-/** The name bound by `except E as name` (either tree shape), with the handler's block. */
-function handlerBinding(clause: Node): { name: Node; block: Node } | undefined {
-  let name: Node | null | undefined = clause.childForFieldName('alias');
-  if (!name) {
-    const pattern = clause.namedChildren.find((c) => c?.type === 'as_pattern');
-    const target = pattern?.childForFieldName('alias');
-    name = target?.type === 'as_pattern_target' ? target.namedChild(0) : target;
-  }
-  const block = clause.namedChildren.find((c) => c?.type === 'block');
-  if (name?.type !== 'identifier' || !block) return undefined;
-  return { name, block };
-}
+const KEPT_ALIVE = 'its traceback keeps every frame from there to where it was raised alive, with all their local variables (buffers, files, requests)';
 
-/** Names declared `global` or `nonlocal` in a scope, with the keyword (from the scope model). */
-function declaredOutside(scope: Node, context: RuleContext): Map<string, string> {
-  const names = new Map<string, string>();
-  if (scope.type === 'module') return names;
-  const s = context.semantic.scopeFor(scope);
-  for (const name of s.globals) names.set(name, 'global');
-  for (const name of s.nonlocals) names.set(name, 'nonlocal');
-  return names;
-}
-
-/** The nearest handler around node that binds `name`. */
-function bindingHandler(node: Node, name: string): Node | undefined {
-  for (let n = node.parent; n; n = n.parent) {
-    if (n.type === 'except_clause' && handlerBinding(n)?.name.text === name) return n;
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return undefined;
-  }
-  return undefined;
-}
-
-/** Does a `raise` statement raise (or chain from) `name`? A bare `raise` re-raises the handler's exception. */
-function raises(stmt: Node, name: string): boolean {
-  const value = stmt.namedChildren.find((c) => c && c.type !== 'comment');
-  if (!value) return true; // bare `raise`
-  const cause = stmt.childForFieldName('cause');
-  return usesExpression(value, name) || (!!cause && usesExpression(cause, name));
-}
-
-/** The `raise` statements of the file, found once per analysis. */
-class FileFacts {
-  private raiseStatements?: Node[];
-
-  constructor(private readonly context: RuleContext) {}
-
-  /** Does some `raise` of the file raise what `expr` holds (`raise self.error`, `raise errors[0]`)? */
-  raisedLater(expr: string): boolean {
-    // `statementsAtKeyword` looks for the word in the text and keeps only real `raise` statements.
-    this.raiseStatements ??= statementsAtKeyword(this.context.root, this.context.text, 'raise', RAISE);
-    return this.raiseStatements.some((r) => r.namedChildren.some((c) => !!c && c.type !== 'comment' && usesExpression(c, expr)));
-  }
-}
-
-const RAISE = new Set(['raise_statement']);
-
-/** Does a `finally` block in this scope delete, clear or reset `expr` (`del x`, `x = None`, `a = x = None`, `x.clear()`)? */
-function releasedInFinally(scope: Node, expr: string, context: RuleContext): boolean {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return false;
-  const wanted = expr.replace(/\s+/g, '');
-  const same = (n: Node | null | undefined) => !!n && unparenthesize(n).text.replace(/\s+/g, '') === wanted;
-  for (const fin of body.descendantsOfType('finally_clause')) {
-    if (!fin || !context.semantic.frameNodeOf(fin).equals(scope)) continue;
-    for (const n of fin.descendantsOfType(['delete_statement', 'assignment', 'call'])) {
-      if (!n || !context.semantic.frameNodeOf(n).equals(scope)) continue;
-      if (n.type === 'delete_statement') {
-        if (n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c])).some(same)) return true;
-      } else if (n.type === 'assignment') {
-        // `x = None`, and each target of a chain `a = x = None`.
-        let last: Node | null = n;
-        while (last?.type === 'assignment' && last.childForFieldName('right')?.type === 'assignment') last = last.childForFieldName('right');
-        if (same(n.childForFieldName('left')) && unparenthesize(last?.childForFieldName('right') ?? n).type === 'none') return true;
-      } else {
-        const fn = n.childForFieldName('function');
-        if (fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'clear' && same(fn.childForFieldName('object'))) return true;
-      }
-    }
-  }
-  return false;
+/**
+ * Reports a kept exception, confident only without a doubt (`keeperDoubt`); a keeper the function
+ * returns is handed to the caller, who may keep it on purpose.
+ */
+function reportKept(report: Report, target: Node, keeper: string, scope: Node, context: RuleContext, facts: FileFacts, doubt?: string): void {
+  const why = doubt ?? (facts.returned(keeper, scope) ? `\`${keeper}\` is returned to the caller, who may keep it on purpose` : keeperDoubt(report.node!, target, scope, context));
+  if (why) context.report({ ...report, message: `${report.message} (low confidence: ${why})`, confidence: 'low' });
+  else context.report(report);
 }
 
 function storeTargetText(target: Node, kind: string): string {
@@ -142,13 +73,30 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     const keeperRoot = rootIdentifier(store.target)?.text;
     if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot))) continue;
     const message =
-      `${where} keeps the caught exception \`${name}\` beyond its \`except\` block: its traceback keeps every frame ` +
-      `from here to where it was raised alive, with all their local variables; store \`${name}.with_traceback(None)\` ` +
-      `or \`repr(${name})\` instead`;
+      `${where} keeps the caught exception \`${name}\` beyond its \`except\` block: ${KEPT_ALIVE}, for as long as ${where} lives; ` +
+      `store \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;
     // Read back elsewhere (`exc.__context__ = self._cancelled_exc`, a report, a getter): whoever
     // reads it may need the traceback (asyncio's own tests check it), so stripping it is no fix.
     const readBack = slot !== undefined && (attributeReadElsewhere(context.root, slot, store.target) || inheritsFromElsewhere(node, context));
-    context.report({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] });
+    const plainName = node.type === 'assignment' && store.target.type === 'identifier' ? (moduleLike ? undefined : `a ${outside.get(keeper)} name: LeakLens cannot see how long it keeps the value`) : undefined;
+    reportKept({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] }, store.target, keeper, scope, context, facts, plainName);
+  }
+  for (const call of binding.block.descendantsOfType('call')) {
+    if (!call || storeOf(call) || !context.semantic.frameNodeOf(call).equals(scope) || !bindingHandler(call, name)?.equals(clause)) continue;
+    checkHelper(call, name, context, facts);
+  }
+}
+
+/** `self._record(e)` in a handler, where `_record` stores its argument on the instance. */
+function checkHelper(call: Node, name: string, context: RuleContext, facts: FileFacts): void {
+  for (const { store, target, helper } of helperStores(call, name, context)) {
+    const s = storeOf(store)!;
+    const keeper = storeTargetText(s.target, s.kind);
+    if (facts.raisedLater(keeper) || releasedInFinally(helper, keeper, context)) continue;
+    const message =
+      `\`${call.text.replace(/\s+/g, ' ')}\` keeps the caught exception \`${name}\` in \`${keeper}\` (line ${context.lineRef(store.startIndex)}): ${KEPT_ALIVE}, ` +
+      `for as long as \`${keeper}\` lives; pass \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;
+    reportKept({ node: call, message, related: [{ start: store.startIndex, end: store.endIndex, message: 'the helper stores it here' }] }, target, keeper, helper, context, facts);
   }
 }
 
@@ -209,10 +157,8 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
     if (!store || !store.value.equals(value)) return;
     const keeper = storeTargetText(store.target, store.kind);
     if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) return;
-    context.report({
-      node: store.node,
-      message: `\`${keeper}\` keeps \`${shown}\`: its traceback keeps every frame from here to where the exception was raised alive, with all their local variables; store what you need from it instead`,
-    });
+    const message = `\`${keeper}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${keeper}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
+    reportKept({ node: store.node, message }, store.target, keeper, scope, context, facts);
     return;
   }
   if (holder?.type !== 'assignment' || !holder.childForFieldName('right')?.equals(value)) return;
@@ -221,10 +167,8 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   if (left.type === 'attribute' || left.type === 'subscript') {
     const keeper = storeTargetText(left, left.type);
     if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) return;
-    context.report({
-      node: holder,
-      message: `\`${left.text}\` keeps \`${shown}\`: its traceback keeps every frame from here to where the exception was raised alive, with all their local variables; store what you need from it instead`,
-    });
+    const message = `\`${left.text}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${left.text}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
+    reportKept({ node: holder, message }, left, keeper, scope, context, facts);
     return;
   }
   // Bound to names: which of them hold the value or the traceback?
@@ -244,23 +188,27 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   const inOwnHandler = insideHandler(holder, scope);
   const kept = names.filter((n) => {
     if (raisedInScope(scope, n.text, context) || aliasesOf(scope, n.text, context).some((a) => raisedInScope(scope, a, context))) return false;
-    if (moduleLike) return !deletedLater(scope, n, holder, context);
-    if (outside.has(n.text)) return true;
+    // `del type, value, tb` after use (or in `finally`) releases it.
+    if (deletedLater(scope, n, holder, context)) return false;
+    if (moduleLike || outside.has(n.text)) return true;
     return inOwnHandler && !releasedInFinally(scope, n.text, context);
   });
   if (kept.length === 0) return;
   const list = kept.map((n) => `\`${n.text}\``).join(' and ');
   const verb = kept.length > 1 ? 'keep' : 'keeps';
+  const del = `\`del ${kept.map((n) => n.text).join(', ')}\``;
   let message: string;
+  let doubt: string;
   if (moduleLike || kept.some((n) => outside.has(n.text))) {
-    message = `${list} ${verb} the traceback of \`${shown}\` in ${kept.length > 1 ? 'globals' : 'a global'}: every frame of that traceback, with all its local variables, stays alive for the life of the process or until it is deleted`;
+    message = `${list} ${verb} the traceback of \`${shown}\` in ${kept.length > 1 ? 'globals' : 'a global'}: every frame of that traceback, with all its local variables, stays alive for the life of the process or until it is replaced; ${del} once it has been used`;
+    doubt = inTestCode(holder, context) ? 'test code' : 'one traceback at a time, replaced by the next: LeakLens cannot tell how much its frames hold';
   } else {
     message =
       `${list} ${verb} the traceback of \`${shown}\` in ${kept.length > 1 ? 'local variables' : 'a local variable'}: the traceback refers to this frame, which refers back to it, ` +
-      `so the frames and all their local variables stay in memory until the cyclic garbage collector runs; ` +
-      `\`del ${kept.map((n) => n.text).join(', ')}\` in a \`finally\` block`;
+      `so the frames and all their local variables stay in memory until the cyclic garbage collector runs; ${del} in a \`finally\` block or right after use`;
+    doubt = inTestCode(holder, context) ? 'test code' : 'a cycle of this frame on the error path: the collector frees it, LeakLens cannot tell how much it holds';
   }
-  context.report({ node: holder, message });
+  context.report({ node: holder, message: `${message} (low confidence: ${doubt})`, confidence: 'low' });
 }
 
 /** Is node inside an `except` clause of its own scope? */
@@ -268,42 +216,6 @@ function insideHandler(node: Node, scope: Node): boolean {
   for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
     if (n.type === 'except_clause') return true;
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-  }
-  return false;
-}
-
-/** Names assigned from `name` in this scope (`details = exc_details`). */
-function aliasesOf(scope: Node, name: string, context: RuleContext): string[] {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return [];
-  const out: string[] = [];
-  for (const a of body.descendantsOfType('assignment')) {
-    const left = a?.childForFieldName('left');
-    const right = a?.childForFieldName('right');
-    if (left?.type === 'identifier' && right?.type === 'identifier' && right.text === name && context.semantic.frameNodeOf(a!).equals(scope)) out.push(left.text);
-  }
-  return out;
-}
-
-function raisedInScope(scope: Node, name: string, context: RuleContext): boolean {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return false;
-  return body.descendantsOfType('raise_statement').some((r) => !!r && context.semantic.frameNodeOf(r).equals(scope) && raises(r, name) && r.namedChildCount > 0);
-}
-
-/** A later `del name` at the same level of a module or class body. */
-function deletedLater(scope: Node, name: Node, assign: Node, context: RuleContext): boolean {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return false;
-  // A textual pre-filter first (it only decides whether to look): walking every `del` of a module
-  // per handler is what made this rule slow. A `del` may span lines inside brackets: allow some
-  // distance between it and the name.
-  const later = context.text.slice(assign.endIndex, body.endIndex);
-  if (!new RegExp(`\\bdel\\b[\\s\\S]{0,300}?${name.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(later)) return false;
-  for (const del of body.descendantsOfType('delete_statement')) {
-    if (!del || del.startIndex < assign.endIndex || !del.text.includes(name.text)) continue;
-    if (!del.descendantsOfType('identifier').some((id) => id?.text === name.text)) continue;
-    if (context.semantic.frameNodeOf(del).equals(scope)) return true;
   }
   return false;
 }
@@ -330,13 +242,13 @@ export const rule: Rule = {
   docs: {
     summary: 'A caught exception or `sys.exc_info()` kept beyond its handler, with its traceback.',
     whatItDoes:
-      'Flags, on the store, an exception caught with `except … as e` that is kept after the `except` block: stored in an attribute (`self.error = e`), in a container (`errors.append(e)`, `results[key] = e`, also inside a tuple such as `errors.append((path, e))`), or in a global (a `global` name, or any name bound by a handler at module or class level). Also flags `sys.exc_info()` (or its value or traceback, or `sys.exception()`) stored in an attribute or container, or bound to local variables that no `finally` block of the function deletes (`del tb`) or resets (`tb = None`). Not flagged: handlers that re-raise (`raise`, `raise e`, `raise … from e`); stored exceptions that the code raises again later (`raise self.error`); containers cleared or deleted in a `finally` block; storing `str(e)`, `repr(e)` or attributes of the exception; `sys.exc_info()[0]` (the type alone).',
+      'Flags, on the store, an exception caught with `except … as e` that is kept after the `except` block: stored in an attribute (`self.error = e`), in a container (`errors.append(e)`, `results[key] = e`, also inside a tuple such as `errors.append((path, e))`), through a method of the class that stores its argument (`self._record(e)`), or in a global (a `global` name, or any name bound by a handler at module or class level). Also flags `sys.exc_info()` (also imported as `exc_info`; its value or traceback, or `sys.exception()`) stored in an attribute or container, or bound to local variables or globals that are not deleted afterwards. A finding is confident only when the exception is kept on the instance\'s own attribute (`self.x`, `self.x[k]`, `self.x.append(…)`) by a per-instance object — its class, or a base class in the file, has a `close()`-like method (`close`, `__exit__`, `connection_lost`, `shutdown`, `release` …) — that no other method clears (`self.x = None`, `del self.x`, `.clear()`, `.pop()` outside `__init__`), outside test code, and the function does not return it. Everything else is reported with low confidence (shown only with all-findings): other objects and local containers, globals and module-level names (an import-time error holds only import frames), local variables in a cycle with their own frame, classes without a teardown method, values the class clears itself or the function returns, and test code. Not flagged at all: handlers that re-raise (`raise`, `raise e`, `raise … from e`); stored exceptions that the code raises again later (`raise self.error`, or a helper such as `reraise(*self.errors[0])`); names and containers deleted or cleared in a `finally` block, or deleted after use (`del type, value, tb`); storing `str(e)`, `repr(e)` or attributes of the exception; `sys.exc_info()[0]` (the type alone).',
     whyLeak:
       "An exception's `__traceback__` refers to every frame between the handler and the point where it was raised, and each frame keeps all of its local variables: big buffers, open files, request objects. Python deletes the `as e` name at the end of the handler precisely to drop them; storing the exception elsewhere keeps them all alive as long as the store lives. Within a function the traceback also refers to the function's own frame, which holds the stored traceback: a reference cycle, freed only when the cyclic garbage collector runs, not when the function returns.",
     example:
-      'class Job:\n    def run(self):\n        try:\n            self.work()\n        except ValueError as e:\n            self.error = e\n\n    def work(self):\n        raise ValueError("bad input")\n',
+      'class Connection:\n    def read(self):\n        try:\n            self.work()\n        except OSError as e:\n            self.error = e\n\n    def work(self):\n        raise OSError("reset by peer")\n\n    def close(self):\n        pass\n',
     useInstead:
-      'class Job:\n    def run(self):\n        try:\n            self.work()\n        except ValueError as e:\n            self.error = e.with_traceback(None)\n\n    def work(self):\n        raise ValueError("bad input")\n',
+      'class Connection:\n    def read(self):\n        try:\n            self.work()\n        except OSError as e:\n            self.error = e.with_traceback(None)\n\n    def work(self):\n        raise OSError("reset by peer")\n\n    def close(self):\n        pass\n',
     fixSafety:
       'The unsafe fix stores `e.with_traceback(None)` instead of `e`. `with_traceback` changes the exception in place and returns it, so the traceback is gone for everyone: a later bare `raise`, `logging.exception` or `traceback.print_exc()` in the same handler no longer shows where the error came from, and code that reads the stored exception\'s `__traceback__` gets `None`. Chained exceptions (`__cause__`, `__context__`) keep their own tracebacks. `sys.exc_info()` findings have no fix, nor an exception stored in an attribute the file reads back elsewhere, or in a class with a base from another file (to chain it, report it or hand it out: that reader may need the traceback — asyncio\'s `_cancelled_exc` is chained into the `CancelledError` and CPython\'s tests check its traceback).',
     options: 'None.',

@@ -1,0 +1,188 @@
+// What LL504 (stored-traceback) weighs about a kept exception: the handler and the name it binds,
+// whether the code raises it again (a `raise`, or a helper such as `reraise(*exc_info)`), hands it
+// to the caller, or releases it (`del` in `finally` or right after use, reset to None).
+import type { Node } from 'web-tree-sitter';
+import { firstAttribute, inTestCode, ownSlot, resetElsewhere, resourceTeardown } from './cycle-evidence';
+import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize, usesExpression } from './cycles';
+import { statementsAtKeyword } from './syntax';
+import type { RuleContext } from './types';
+
+/** The name bound by `except E as name` (either tree shape), with the handler's block. */
+export function handlerBinding(clause: Node): { name: Node; block: Node } | undefined {
+  let name: Node | null | undefined = clause.childForFieldName('alias');
+  if (!name) {
+    const pattern = clause.namedChildren.find((c) => c?.type === 'as_pattern');
+    const target = pattern?.childForFieldName('alias');
+    name = target?.type === 'as_pattern_target' ? target.namedChild(0) : target;
+  }
+  const block = clause.namedChildren.find((c) => c?.type === 'block');
+  if (name?.type !== 'identifier' || !block) return undefined;
+  return { name, block };
+}
+
+/** Names declared `global` or `nonlocal` in a scope, with the keyword (from the scope model). */
+export function declaredOutside(scope: Node, context: RuleContext): Map<string, string> {
+  const names = new Map<string, string>();
+  if (scope.type === 'module') return names;
+  const s = context.semantic.scopeFor(scope);
+  for (const name of s.globals) names.set(name, 'global');
+  for (const name of s.nonlocals) names.set(name, 'nonlocal');
+  return names;
+}
+
+/** The nearest handler around node that binds `name`. */
+export function bindingHandler(node: Node, name: string): Node | undefined {
+  for (let n = node.parent; n; n = n.parent) {
+    if (n.type === 'except_clause' && handlerBinding(n)?.name.text === name) return n;
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return undefined;
+  }
+  return undefined;
+}
+
+/** Does a `raise` statement raise (or chain from) `name`? A bare `raise` re-raises the handler's exception. */
+export function raises(stmt: Node, name: string): boolean {
+  const value = stmt.namedChildren.find((c) => c && c.type !== 'comment');
+  if (!value) return true; // bare `raise`
+  const cause = stmt.childForFieldName('cause');
+  return usesExpression(value, name) || (!!cause && usesExpression(cause, name));
+}
+
+/** The `raise` statements of the file, found once per analysis. */
+export class FileFacts {
+  private raiseStatements?: Node[];
+  private raiseCalls?: Node[];
+
+  constructor(private readonly context: RuleContext) {}
+
+  /** Does some `raise` of the file raise what `expr` holds (`raise self.error`, `raise errors[0]`)? */
+  raisedLater(expr: string): boolean {
+    // `statementsAtKeyword` looks for the word in the text and keeps only real `raise` statements.
+    this.raiseStatements ??= statementsAtKeyword(this.context.root, this.context.text, 'raise', RAISE);
+    if (this.raiseStatements.some((r) => r.namedChildren.some((c) => !!c && c.type !== 'comment' && usesExpression(c, expr)))) return true;
+    // `reraise(*self.errors[0])`, `util.raise_(err)`, `raise_exc_info(exc)`: a helper re-raises it.
+    this.raiseCalls ??= this.context.root.descendantsOfType('call').filter((c): c is Node => {
+      const fn = c?.childForFieldName('function');
+      const name = fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : fn?.text;
+      return !!name && /raise/i.test(name);
+    });
+    return this.raiseCalls.some((c) => usesExpression(c.childForFieldName('arguments') ?? c, expr));
+  }
+
+  /** Does a `return` of the file hand out what `expr` holds (`return errors`, `return self.error`)? */
+  returned(expr: string, scope: Node): boolean {
+    const body = scope.type === 'module' ? undefined : scope.childForFieldName('body');
+    return (body?.descendantsOfType('return_statement') ?? []).some((r) => !!r && usesExpression(r, expr));
+  }
+}
+
+const RAISE = new Set(['raise_statement']);
+
+
+/** Does a `finally` block in this scope delete, clear or reset `expr` (`del x`, `x = None`, `a = x = None`, `x.clear()`)? */
+export function releasedInFinally(scope: Node, expr: string, context: RuleContext): boolean {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return false;
+  const wanted = expr.replace(/\s+/g, '');
+  const same = (n: Node | null | undefined) => !!n && unparenthesize(n).text.replace(/\s+/g, '') === wanted;
+  for (const fin of body.descendantsOfType('finally_clause')) {
+    if (!fin || !context.semantic.frameNodeOf(fin).equals(scope)) continue;
+    for (const n of fin.descendantsOfType(['delete_statement', 'assignment', 'call'])) {
+      if (!n || !context.semantic.frameNodeOf(n).equals(scope)) continue;
+      if (n.type === 'delete_statement') {
+        if (n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c])).some(same)) return true;
+      } else if (n.type === 'assignment') {
+        // `x = None`, and each target of a chain `a = x = None`.
+        let last: Node | null = n;
+        while (last?.type === 'assignment' && last.childForFieldName('right')?.type === 'assignment') last = last.childForFieldName('right');
+        if (same(n.childForFieldName('left')) && unparenthesize(last?.childForFieldName('right') ?? n).type === 'none') return true;
+      } else {
+        const fn = n.childForFieldName('function');
+        if (fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'clear' && same(fn.childForFieldName('object'))) return true;
+      }
+    }
+  }
+  return false;
+}
+
+
+/** Names assigned from `name` in this scope (`details = exc_details`). */
+export function aliasesOf(scope: Node, name: string, context: RuleContext): string[] {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return [];
+  const out: string[] = [];
+  for (const a of body.descendantsOfType('assignment')) {
+    const left = a?.childForFieldName('left');
+    const right = a?.childForFieldName('right');
+    if (left?.type === 'identifier' && right?.type === 'identifier' && right.text === name && context.semantic.frameNodeOf(a!).equals(scope)) out.push(left.text);
+  }
+  return out;
+}
+
+export function raisedInScope(scope: Node, name: string, context: RuleContext): boolean {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return false;
+  return body.descendantsOfType('raise_statement').some((r) => !!r && context.semantic.frameNodeOf(r).equals(scope) && raises(r, name) && r.namedChildCount > 0);
+}
+
+/** A later `del name` at the same level of a module or class body. */
+export function deletedLater(scope: Node, name: Node, assign: Node, context: RuleContext): boolean {
+  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+  if (!body) return false;
+  // A textual pre-filter first (it only decides whether to look): walking every `del` of a module
+  // per handler is what made this rule slow. A `del` may span lines inside brackets: allow some
+  // distance between it and the name.
+  const later = context.text.slice(assign.endIndex, body.endIndex);
+  if (!new RegExp(`\\bdel\\b[\\s\\S]{0,300}?${name.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(later)) return false;
+  for (const del of body.descendantsOfType('delete_statement')) {
+    if (!del || del.startIndex < assign.endIndex || !del.text.includes(name.text)) continue;
+    if (!del.descendantsOfType('identifier').some((id) => id?.text === name.text)) continue;
+    if (context.semantic.frameNodeOf(del).equals(scope)) return true;
+  }
+  return false;
+}
+
+
+/**
+ * Why keeping an exception (with its traceback) at `target` is not a confident finding, if it is
+ * not: only an attribute of a per-instance object (its class has a `close()`-like method) that no
+ * other method clears, outside test code, is. `scope` is the frame that makes the store.
+ */
+export function keeperDoubt(node: Node, target: Node, scope: Node, context: RuleContext): string | undefined {
+  if (inTestCode(node, context)) return 'test code: it lives for one test';
+  if (scope.type !== 'function_definition') return 'kept at import time, where the traceback holds only the frames of the import';
+  const m = context.semantic.method(scope);
+  const self = m?.kind === 'instance' ? m.receiver?.text : undefined;
+  const cls = context.semantic.classOfMethod(scope);
+  if (!self || !cls || !ownSlot(target, self)) return 'LeakLens cannot see how long the object that keeps it lives';
+  const attr = firstAttribute(target, self);
+  if (attr && resetElsewhere(cls, attr, scope, context)) return `the class clears \`${self}.${attr}\` itself, so it is kept until then`;
+  if (!resourceTeardown(cls, context)) return `\`${context.semantic.classModel(cls).name}\` has no \`close()\`-like method: LeakLens cannot tell whether its instances are many or live for the whole run`;
+  return undefined;
+}
+
+/**
+ * `self._record(e)` in a handler, where the method `_record` of the class stores its parameter on
+ * the instance (`self.errors.append(exc)`): the stores in the helper that keep the argument.
+ */
+export function helperStores(call: Node, name: string, context: RuleContext): Array<{ store: Node; target: Node; helper: Node }> {
+  const args = call.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
+  const index = args.findIndex((a) => a.type === 'identifier' && a.text === name);
+  if (index < 0) return [];
+  const helper = context.semantic.calleeDefinition(call);
+  if (helper?.type !== 'function_definition') return [];
+  const m = context.semantic.method(helper);
+  const self = m?.kind === 'instance' ? m.receiver?.text : undefined;
+  if (!self) return [];
+  const params = (helper.childForFieldName('parameters')?.namedChildren ?? []).filter((p): p is Node => !!p && p.type !== 'comment');
+  const param = params[index + 1];
+  const paramName = param?.type === 'identifier' ? param.text : param?.childForFieldName('name')?.text;
+  if (!paramName) return [];
+  const out: Array<{ store: Node; target: Node; helper: Node }> = [];
+  for (const node of helper.childForFieldName('body')?.descendantsOfType(['assignment', 'call']) ?? []) {
+    if (!node || !context.semantic.frameNodeOf(node).equals(helper)) continue;
+    const store = storeOf(node);
+    if (!store || rootIdentifier(store.target)?.text !== self) continue;
+    if (heldNames(store.value).some((id) => id.text === paramName)) out.push({ store: node, target: store.target, helper });
+  }
+  return out;
+}
