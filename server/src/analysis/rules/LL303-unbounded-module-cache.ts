@@ -362,6 +362,8 @@ function classify(name: Node, binding: Binding, fn: Node | null, semantic: Seman
     const origin: Origin = what ? semantic.originOf(what, fn, method?.kind === 'instance' ? method.receiver?.text : undefined) : { kind: 'unknown' };
     // A key or element from a small domain the code fixes (enum members, classes, `type(x)`,
     // module constants, a loop over a literal) cannot grow the container without bound.
+    // A list grows with every append, whatever the element: its domain bounds only keys and set members.
+    if (origin.kind === 'bounded' && key === undefined && (kind === 'list' || kind === 'deque')) return { kind: 'addition', addition: { node, how, fn, origin: { kind: 'unknown' } } };
     if (origin.kind === 'bounded') return { kind: 'other' };
     return { kind: 'addition', addition: { node, how, fn, origin } };
   };
@@ -439,7 +441,8 @@ export const rule: Rule = {
     // Cheap text test first: most module-level containers are never added to.
     const growing = namesThatMayGrow(text, bindings.map((b) => b.name));
     for (const binding of bindings) {
-      if (!growing.has(binding.name)) continue;
+      // A defaultdict also grows through plain reads (`d[k]`), which the text test does not look for.
+      if (!growing.has(binding.name) && binding.kind !== 'defaultdict') continue;
       const { semantic } = context;
       const module = semantic.scopes.module;
       // Each occurrence counts when it is the module's variable (Python's scoping rules: a local
@@ -493,7 +496,7 @@ export const rule: Rule = {
       context.report({
         node: binding.target,
         message:
-          `Module-level ${KIND_NAMES[binding.kind]} \`${binding.name}\` grows at run time (${first.how} in ${places}, ${originText(first.origin)}) and nothing in this module removes from it or rebinds it: it lives, and grows, for the life of the process. ` +
+          `Module-level ${KIND_NAMES[binding.kind]} \`${binding.name}\` grows at run time (${first.how} in ${places}), ${originText(first.origin)}, and nothing in this module removes from it or rebinds it: it lives, and grows, for the life of the process. ` +
           'Fix: bound it (`functools.lru_cache(maxsize=…)`, an eviction step), take entries out when they are done with, or hold objects weakly (`weakref.WeakValueDictionary`)' +
           (reasons.length > 0 ? `. Low confidence: ${reasons.join('; ')}` : ''),
         related,
@@ -511,9 +514,9 @@ export const rule: Rule = {
     whyLeak:
       'A module-level object lives as long as its module, which is normally the whole process. Each addition keeps a strong reference to the key and the value, so everything reachable from them stays alive too: a memo dict keyed by request data, a list of every object ever seen, a set of ids that is only ever added to. Nothing is freed until the process exits, and the memory use grows with the traffic, not with the code.',
     example:
-      'import json\n\n_parsed = {}\n\n\ndef parse(text):\n    if text not in _parsed:\n        _parsed[text] = json.loads(text)\n    return _parsed[text]\n',
+      '_tracked = {}\n\n\ndef track(obj):\n    _tracked[id(obj)] = obj\n    return len(_tracked)\n',
     useInstead:
-      'import functools\nimport json\n\n\n@functools.lru_cache(maxsize=1024)\ndef parse(text):\n    return json.loads(text)\n\n\n# Or keep the dict and bound it yourself.\n_recent = {}\n\n\ndef remember(key, value):\n    _recent[key] = value\n    if len(_recent) > 1024:\n        _recent.pop(next(iter(_recent)))\n',
+      'import weakref\n\n# Entries go when nothing else holds the object.\n_tracked = weakref.WeakValueDictionary()\n\n\ndef track(obj):\n    _tracked[id(obj)] = obj\n    return len(_tracked)\n\n\n# Or take each entry out when its use ends.\n_open = {}\n\n\ndef start(job):\n    _open[id(job)] = job\n\n\ndef finish(job):\n    _open.pop(id(job), None)\n',
     fixSafety:
       'No fix is offered: how big a cache may grow, and what to evict, depend on the program. Usual remedies are `functools.lru_cache(maxsize=…)` on the function that fills the cache, a `collections.deque(maxlen=…)` for a history, an explicit eviction step (`pop`, `popitem`), a `weakref.WeakValueDictionary` or `WeakSet` when the entries are objects that live elsewhere, or an `unregister()` function for registries.',
     options: 'None.',
