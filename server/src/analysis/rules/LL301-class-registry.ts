@@ -551,10 +551,10 @@ export const rule: Rule = {
         const p = id.parent;
         if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) {
           const access = classify(p, name, className, cls, context, methods, classes);
-          // `__del__` never runs while the registry still holds the instance it would remove.
-          if (access.method?.fn.childForFieldName('name')?.text === '__del__') continue;
           // Another class's own attribute of the same name is another container.
           if (access.via !== 'other' && (isRemoval(p, access.via, kind) || prunedThroughAlias(p, context.semantic))) {
+            // `__del__` never runs while the registry still holds the instance it would remove.
+            if (access.method?.fn.childForFieldName('name')?.text === '__del__') continue;
             removed = true;
             break;
           }

@@ -24,13 +24,24 @@ const CALLS: Record<string, Kind> = {
 /** Methods that run once per object (setting it up), not per call on a living object. */
 const SETUP_METHODS = new Set(['__init__', '__new__', '__post_init__', '__init_subclass__', '__set_name__', '__del__', 'setUp', 'setUpClass']);
 /** Method names of registration APIs: what they store is usually code (handlers, plugins), bounded by the program. */
-const REGISTRATION = /^_*(register|unregister|subscribe|add_?(handler|listener|callback|hook|observer|plugin|type|converter|filter)|on_?|connect|install|declare|define)/i;
+const REGISTRATION = /^_*(register|unregister|subscribe|add|set|allow|install|declare|define|load|use|enable|on_|connect)/i;
 
 interface Growth {
   node: Node;
   method: MethodModel;
   how: string;
   origin: Origin;
+  /** The entry is an object made by this call (`threading.Lock()`, a defaultdict's new value). */
+  fresh: boolean;
+}
+
+/** A constructor call: `Lock()`, `threading.Lock()`, `self.ThreadClass(…)` (a capitalised callee). */
+function isConstruction(value: Node | null | undefined): boolean {
+  const v = value ? unparenthesize(value) : undefined;
+  if (v?.type !== 'call') return false;
+  const callee = v.childForFieldName('function');
+  const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+  return !!name && /^_?[A-Z]/.test(name);
 }
 
 /** An empty container built by `value`, and its kind. */
@@ -50,7 +61,7 @@ function argumentsOf(call: Node): Node[] {
 }
 
 /** What `self.NAME` does at this use when it adds to the container: the key or element it adds, and how. */
-function addition(attr: Node, kind: Kind, shown: string): { node: Node; what: Node; how: string } | undefined {
+function addition(attr: Node, kind: Kind, shown: string): { node: Node; what: Node; how: string; fresh: boolean } | undefined {
   const p = attr.parent;
   if (!p) return undefined;
   if (p.type === 'attribute' && p.childForFieldName('object')?.equals(attr)) {
@@ -59,9 +70,9 @@ function addition(attr: Node, kind: Kind, shown: string): { node: Node; what: No
     if (!call) return undefined;
     const args = argumentsOf(call);
     const how = `\`${shown}.${method}(…)\``;
-    if ((method === 'append' || method === 'add') && args[0]) return { node: call, what: args[0], how };
-    if (method === 'insert' && args[1]) return { node: call, what: args[1], how };
-    if (method === 'setdefault' && args[0] && kind !== 'list' && kind !== 'set') return { node: call, what: args[0], how };
+    if ((method === 'append' || method === 'add') && args[0]) return { node: call, what: args[0], how, fresh: false };
+    if (method === 'insert' && args[1]) return { node: call, what: args[1], how, fresh: false };
+    if (method === 'setdefault' && args[0] && kind !== 'list' && kind !== 'set') return { node: call, what: args[0], how, fresh: isConstruction(args[1]) };
     return undefined;
   }
   if (p.type === 'subscript' && p.childForFieldName('value')?.equals(attr) && kind !== 'list' && kind !== 'set') {
@@ -69,10 +80,13 @@ function addition(attr: Node, kind: Kind, shown: string): { node: Node; what: No
     if (!key || key.type === 'slice') return undefined;
     const holder = p.parent;
     const target = (holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(p);
-    if (target) return { node: holder!, what: key, how: `\`${shown}[…] ${holder!.type === 'assignment' ? '=' : (holder!.childForFieldName('operator')?.text ?? '=')} …\`` };
+    if (target) {
+      const operator = holder!.type === 'assignment' ? '=' : (holder!.childForFieldName('operator')?.text ?? '=');
+      return { node: holder!, what: key, how: `\`${shown}[…] ${operator} …\``, fresh: holder!.type === 'assignment' && isConstruction(holder!.childForFieldName('right')) };
+    }
     if (holder?.type === 'delete_statement' || holder?.type === 'expression_list') return undefined;
     // A read of a defaultdict inserts the key it asks for.
-    if (kind === 'defaultdict') return { node: p, what: key, how: `\`${shown}[…]\` (a read of a defaultdict inserts the key)` };
+    if (kind === 'defaultdict') return { node: p, what: key, how: `\`${shown}[…]\` (a read of a defaultdict inserts the key)`, fresh: true };
   }
   return undefined;
 }
@@ -126,6 +140,19 @@ function moduleInstance(cls: Node, className: string, semantic: SemanticModel): 
       const callee = v?.type === 'call' ? v.childForFieldName('function') : undefined;
       if (callee?.type === 'identifier' && callee.text === className && semantic.moduleClass(className)?.equals(cls)) return a;
     }
+  }
+  return undefined;
+}
+
+/** The adding method, when the module calls it on its module-level instance at import time. */
+function calledAtImport(instance: Node, growths: Growth[], context: RuleContext): string | undefined {
+  const name = instance.childForFieldName('left')?.text;
+  const methods = new Set(growths.map((g) => g.method.name));
+  for (const call of context.root.descendantsOfType('call')) {
+    const callee = call?.childForFieldName('function');
+    if (callee?.type !== 'attribute' || callee.childForFieldName('object')?.text !== name) continue;
+    const method = callee.childForFieldName('attribute')?.text ?? '';
+    if (methods.has(method) && context.semantic.functionRunning(call!) === undefined) return method;
   }
   return undefined;
 }
@@ -197,15 +224,20 @@ export const rule: Rule = {
             if (origin.kind !== 'per-call' && origin.kind !== 'identity') continue;
             if (calledOnlyFromSetup(method, model.methods)) continue;
             if (origin.kind === 'per-call' && linksBack(method, origin.parameter)) continue;
-            growths.push({ node: add.node, method, how: add.how, origin });
+            growths.push({ node: add.node, method, how: add.how, origin, fresh: add.fresh });
           }
         }
         if (growths.length === 0) continue;
         const first = growths[0];
         const registration = growths.every((g) => REGISTRATION.test(g.method.name));
         const instance = moduleInstance(cls, model.name, semantic);
+        const setUpAtImport = instance ? calledAtImport(instance, growths, context) : undefined;
         const reasons: string[] = [];
         if (!instance) reasons.push(`LeakLens cannot tell whether \`${model.name}\` objects live long (none is bound at module level in this file)`);
+        if (setUpAtImport) reasons.push(`the module itself calls \`${setUpAtImport}\` at import time: its entries may all come from code`);
+        if (!growths.some((g) => g.origin.kind === 'identity' || g.fresh)) {
+          reasons.push('each entry is a value the caller passes (no object made per call, no `id(…)` key), and LeakLens cannot tell whether callers pass a few distinct keys or a new one per request');
+        }
         if (testModule) reasons.push('this is test code, whose objects are usually short-lived');
         if (registration) reasons.push(`\`${first.method.name}\` looks like a registration method, whose entries the program's code bounds`);
         if (handedOut) reasons.push(`\`${shown}\` is handed to other code at line ${context.lineRef(handedOut.startIndex)}, which may take entries out`);
@@ -230,7 +262,7 @@ export const rule: Rule = {
     summary: "A container an object builds in `__init__` and its methods fill per call, with nothing ever taking entries out.",
     whatItDoes:
       "Flags an instance attribute set to an empty list, set, dict, `OrderedDict`, `Counter` or `defaultdict` in `__init__` when another method of the class adds to it with a key or element that comes from the method's parameters (`self._locks[key] = Lock()`, `self._seen.add(item)`, `self._by_id[id(obj)] = obj`, `self._cache.setdefault(name, …)`), also through a read that inserts (`self._cookies[host]` on a `defaultdict`), and no code in the file takes entries out of an attribute of that name (`pop`, `popitem`, `remove`, `discard`, `clear`, `del self.x[k]`, a slice assignment, `-=`) or resets it outside `__init__` (`self.x = {}`). A removal in `__del__` does not count: while an entry is held, the object that would run `__del__` may be what the entry keeps alive, and the container dies with its object anyway.\n\n" +
-      "Confident findings need the owner to live long: the file binds an instance of the class at module level (`manager = LockManager()`), so the container lives, and grows, for the whole process. Otherwise the finding has low confidence (reported only with `all-findings`), and the message says why: LeakLens cannot tell whether the objects live long; the module is test code (it imports `unittest` or `pytest`); the adding method is a registration method (`register`, `subscribe`, `add_handler`, …), whose entries are usually bounded by the program's code; or the container is handed to other code (passed, returned, assigned) that may take entries out.\n\n" +
+      "Confident findings need evidence of both a long-lived owner and growth per call: the file binds an instance of the class at module level (`manager = LockManager()`), so the container lives for the whole process, and each entry is an object the call makes (`self._locks[key] = threading.Lock()`, a `defaultdict` read that inserts a new value) or is keyed per object (`id(obj)`, `self`). Otherwise the finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why: LeakLens cannot tell whether the objects live long; the module calls the adding method on its instance at import time (the entries come from code); the entries are values the caller passes, which may be a few distinct keys; the module is test code (it imports `unittest` or `pytest`); the adding method is a registration method (`register…`, `add…`, `set…`, `allow…`, `install…`, `subscribe`, …), whose entries are usually bounded by the program's code; or the container is handed to other code (passed, returned, assigned) that may take entries out.\n\n" +
       "Not flagged: keys or elements from a small domain fixed by the code (literals, module-level constants, enum members, classes, `type(x)`, `x.__class__`, a loop over a literal); additions in `__init__` and the other set-up methods, or in private methods only they call; containers that start non-empty; weak containers (`WeakValueDictionary`, `WeakKeyDictionary`, `WeakSet`), which are never flagged; `deque(maxlen=…)`; enums, named tuples, exceptions and protocols.",
     whyLeak:
       'A container held by an object lives as long as the object. When a method adds an entry for every new key it is called with and nothing ever removes one, the container holds every key (and value) ever seen: a lock per resource name, a cookie jar per host asked about, a record per request. In a long-lived object (a manager, a pool, a server, a module-level singleton) that is memory that grows with the traffic, until the process exits.',
