@@ -31,7 +31,7 @@ interface Growth {
   method: MethodModel;
   how: string;
   origin: Origin;
-  /** The entry is an object made by this call (`threading.Lock()`, a defaultdict's new value). */
+  /** The entry is an object made by this call (`threading.Lock()`, `self.ThreadClass(…)`). */
   fresh: boolean;
 }
 
@@ -86,7 +86,8 @@ function addition(attr: Node, kind: Kind, shown: string): { node: Node; what: No
     }
     if (holder?.type === 'delete_statement' || holder?.type === 'expression_list') return undefined;
     // A read of a defaultdict inserts the key it asks for.
-    if (kind === 'defaultdict') return { node: p, what: key, how: `\`${shown}[…]\` (a read of a defaultdict inserts the key)`, fresh: true };
+    // Its new value is an empty container, not an object the caller's work made: not counted as fresh.
+    if (kind === 'defaultdict') return { node: p, what: key, how: `\`${shown}[…]\` (a read of a defaultdict inserts the key)`, fresh: false };
   }
   return undefined;
 }
@@ -236,7 +237,7 @@ export const rule: Rule = {
         if (!instance) reasons.push(`LeakLens cannot tell whether \`${model.name}\` objects live long (none is bound at module level in this file)`);
         if (setUpAtImport) reasons.push(`the module itself calls \`${setUpAtImport}\` at import time: its entries may all come from code`);
         if (!growths.some((g) => g.origin.kind === 'identity' || g.fresh)) {
-          reasons.push('each entry is a value the caller passes (no object made per call, no `id(…)` key), and LeakLens cannot tell whether callers pass a few distinct keys or a new one per request');
+          reasons.push('each entry is a value the caller passes or an empty default (no object made per call, no `id(…)` key), and LeakLens cannot tell whether callers pass a few distinct keys or a new one per request');
         }
         if (testModule) reasons.push('this is test code, whose objects are usually short-lived');
         if (registration) reasons.push(`\`${first.method.name}\` looks like a registration method, whose entries the program's code bounds`);
@@ -262,7 +263,7 @@ export const rule: Rule = {
     summary: "A container an object builds in `__init__` and its methods fill per call, with nothing ever taking entries out.",
     whatItDoes:
       "Flags an instance attribute set to an empty list, set, dict, `OrderedDict`, `Counter` or `defaultdict` in `__init__` when another method of the class adds to it with a key or element that comes from the method's parameters (`self._locks[key] = Lock()`, `self._seen.add(item)`, `self._by_id[id(obj)] = obj`, `self._cache.setdefault(name, …)`), also through a read that inserts (`self._cookies[host]` on a `defaultdict`), and no code in the file takes entries out of an attribute of that name (`pop`, `popitem`, `remove`, `discard`, `clear`, `del self.x[k]`, a slice assignment, `-=`) or resets it outside `__init__` (`self.x = {}`). A removal in `__del__` does not count: while an entry is held, the object that would run `__del__` may be what the entry keeps alive, and the container dies with its object anyway.\n\n" +
-      "Confident findings need evidence of both a long-lived owner and growth per call: the file binds an instance of the class at module level (`manager = LockManager()`), so the container lives for the whole process, and each entry is an object the call makes (`self._locks[key] = threading.Lock()`, a `defaultdict` read that inserts a new value) or is keyed per object (`id(obj)`, `self`). Otherwise the finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why: LeakLens cannot tell whether the objects live long; the module calls the adding method on its instance at import time (the entries come from code); the entries are values the caller passes, which may be a few distinct keys; the module is test code (it imports `unittest` or `pytest`); the adding method is a registration method (`register…`, `add…`, `set…`, `allow…`, `install…`, `subscribe`, …), whose entries are usually bounded by the program's code; or the container is handed to other code (passed, returned, assigned) that may take entries out.\n\n" +
+      "Confident findings need evidence of both a long-lived owner and growth per call: the file binds an instance of the class at module level (`manager = LockManager()`), so the container lives for the whole process, and each entry is an object the call makes (`self._locks[key] = threading.Lock()`) or is keyed per object (`id(obj)`, `self`); a `defaultdict` read that inserts is growth, but its new value is only an empty container, so alone it gives low confidence. Otherwise the finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why: LeakLens cannot tell whether the objects live long; the module calls the adding method on its instance at import time (the entries come from code); the entries are values the caller passes, which may be a few distinct keys; the module is test code (it imports `unittest` or `pytest`); the adding method is a registration method (`register…`, `add…`, `set…`, `allow…`, `install…`, `subscribe`, …), whose entries are usually bounded by the program's code; or the container is handed to other code (passed, returned, assigned) that may take entries out.\n\n" +
       "Not flagged: keys or elements from a small domain fixed by the code (literals, module-level constants, enum members, classes, `type(x)`, `x.__class__`, a loop over a literal); additions in `__init__` and the other set-up methods, or in private methods only they call; containers that start non-empty; weak containers (`WeakValueDictionary`, `WeakKeyDictionary`, `WeakSet`), which are never flagged; `deque(maxlen=…)`; enums, named tuples, exceptions and protocols.",
     whyLeak:
       'A container held by an object lives as long as the object. When a method adds an entry for every new key it is called with and nothing ever removes one, the container holds every key (and value) ever seen: a lock per resource name, a cookie jar per host asked about, a record per request. In a long-lived object (a manager, a pool, a server, a module-level singleton) that is memory that grows with the traffic, until the process exits.',
