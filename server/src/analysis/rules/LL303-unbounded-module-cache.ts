@@ -280,6 +280,16 @@ function isConstantKey(key: Node | null | undefined): boolean {
   return false;
 }
 
+/** A container display or a constructor call (`Record(x)`, `{...}`, `[...]`): an object made where it is evaluated. */
+function isNewObject(value: Node): boolean {
+  const v = unparenthesize(value);
+  if (v.type === 'dictionary' || v.type === 'list' || v.type === 'set' || v.type === 'dictionary_comprehension' || v.type === 'list_comprehension') return v.namedChildCount > 0;
+  if (v.type !== 'call') return false;
+  const callee = v.childForFieldName('function');
+  const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+  return !!name && /^_?[A-Z]/.test(name);
+}
+
 function originText(origin: Origin): string {
   if (origin.kind === 'identity') return `one entry per object: ${origin.why}`;
   if (origin.kind === 'per-call') return `from parameter \`${origin.parameter}\``;
@@ -362,6 +372,11 @@ function classify(name: Node, binding: Binding, fn: Node | null, semantic: Seman
     const origin: Origin = what ? semantic.originOf(what, fn, method?.kind === 'instance' ? method.receiver?.text : undefined) : { kind: 'unknown' };
     // A key or element from a small domain the code fixes (enum members, classes, `type(x)`,
     // module constants, a loop over a literal) cannot grow the container without bound.
+    // A list that gets a new object on every call (`_events.append({...})`, `append(Record(x))`)
+    // grows with the calls themselves.
+    if (key === undefined && (kind === 'list' || kind === 'deque') && stored && isNewObject(stored)) {
+      return { kind: 'addition', addition: { node, how, fn, origin: { kind: 'identity', why: 'a new object made on every call' } } };
+    }
     // A list grows with every append, whatever the element: its domain bounds only keys and set members.
     if (origin.kind === 'bounded' && key === undefined && (kind === 'list' || kind === 'deque')) return { kind: 'addition', addition: { node, how, fn, origin: { kind: 'unknown' } } };
     if (origin.kind === 'bounded') return { kind: 'other' };
@@ -509,7 +524,7 @@ export const rule: Rule = {
     whatItDoes:
       'Flags a module-level list, dict, set, `collections.defaultdict`, `OrderedDict`, `Counter` or `deque` without a `maxlen` when code inside functions or methods adds to it (`append`, `extend`, `insert`, `add`, `update`, `setdefault`, `x[k] = v`, `d[k].append(v)` or any read `d[k]` on a defaultdict (a read that inserts), `c[k] += 1` on a Counter, `+=` / `|=` with `global`) and nothing anywhere in the module removes from it (`pop`, `popitem`, `popleft`, `remove`, `discard`, `clear`, `del x[k]`, slice assignment or deletion, `-=`) or rebinds it (`global x; x = …`). The finding is on the module-level binding; related information points at every addition.\n\n' +
       'Not flagged: additions made at import time — at module level, in a class body, or inside a function that only ever runs at import time (a module-level function or `name = lambda …` whose only uses in the module are calls or decorations made at import time, possibly through other such functions, or that is deleted with `del` once the module is set up, like `def_op` in `opcode.py`); registration decorators (a function that stores its parameter, or an attribute of it, and returns that parameter: `def register(fn): _handlers.append(fn); return fn`, `_codes.add(f.__code__)`, also inside a decorator factory); containers pruned anywhere, including through a removal method passed as a callback (`task.add_done_callback(_tasks.discard)`, `weakref.finalize(obj, _live.remove, key)`) or through a local alias (`items = _pending; items.pop()`); stores under a constant key (`_state["ready"] = True`), which cannot grow; additions under a condition that bounds the container — a size check (`if len(_cache) < 100:`, `if not _loaded:`) or an update of a key already present (`if key in _flags: _flags[key] = True`); names that a function binds locally (parameters, assignments without `global`, loop and comprehension variables, imports); dunder names such as `__all__`; weak containers.\n\n' +
-      'Confident findings need evidence that the container grows per object: the added key or element is `id(obj)` or the instance itself (`_live.append(self)`, `_frames[id(frame)] = frame`). A removal in `__del__` does not count: it never runs while the container still holds the object. Every other finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why: the key comes from a parameter and LeakLens cannot tell whether callers pass a few distinct values (names, settings, extensions, encodings) or a new one per request; the adding functions look like a registration API (`register…`, `add…`, `set…`, `install…`), filled from code at set-up time; or the module is test code (it imports `unittest` or `pytest`). Keys and elements from a small domain fixed by the code are not flagged at all: literals, module-level names and constants, enum members (`Mode.READ`), classes, `type(x)`, `x.__class__`, a loop over a literal or a module constant.\n\n' +
+      'Confident findings need evidence that the container grows per object: the added key or element is `id(obj)` or the instance itself (`_live.append(self)`, `_frames[id(frame)] = frame`), or a list gets a new object on every call (`_events.append({"id": n})`, `_log.append(Record(x))`). A removal in `__del__` does not count: it never runs while the container still holds the object. Every other finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why: the key comes from a parameter and LeakLens cannot tell whether callers pass a few distinct values (names, settings, extensions, encodings) or a new one per request; the adding functions look like a registration API (`register…`, `add…`, `set…`, `install…`), filled from code at set-up time; or the module is test code (it imports `unittest` or `pytest`). Keys and elements from a small domain fixed by the code are not flagged at all: literals, module-level names and constants, enum members (`Mode.READ`), classes, `type(x)`, `x.__class__`, a loop over a literal or a module constant.\n\n' +
       'Registration functions (`def register(name, handler): _handlers[name] = handler`) are low-confidence findings: a plain function can be called at any time and any number of times, but most registries are filled from code at start-up. A registry that is really filled only at start-up can say so with an `unregister()` (which tests need anyway, and which silences this rule), or with `# leaklens: ignore[LL303]` on the binding.',
     whyLeak:
       'A module-level object lives as long as its module, which is normally the whole process. Each addition keeps a strong reference to the key and the value, so everything reachable from them stays alive too: a memo dict keyed by request data, a list of every object ever seen, a set of ids that is only ever added to. Nothing is freed until the process exits, and the memory use grows with the traffic, not with the code.',
