@@ -15,7 +15,7 @@ const BASE = [
   '',
   '',
   'def remember(x):',
-  '    _seen.append(x)',
+  '    _seen.append(id(x))',
   '',
   '',
   'def read_config(path):',

@@ -8,13 +8,14 @@ import { rule as LL201 } from './rules/LL201-mutable-default-argument';
 import { rule as LL301 } from './rules/LL301-class-registry';
 import { rule as LL302 } from './rules/LL302-method-cache';
 import { rule as LL303 } from './rules/LL303-unbounded-module-cache';
+import { rule as LL304 } from './rules/LL304-growing-instance-container';
 import { rule as LL401 } from './rules/LL401-large-module-object';
 import { rule as LL501 } from './rules/LL501-reference-cycle';
 import { rule as LL502 } from './rules/LL502-parent-back-reference';
 import { rule as LL503 } from './rules/LL503-self-bound-callback';
 import { rule as LL504 } from './rules/LL504-stored-traceback';
 
-export const RULES: readonly Rule[] = [LL101, LL102, LL103, LL104, LL201, LL301, LL302, LL303, LL401, LL501, LL502, LL503, LL504];
+export const RULES: readonly Rule[] = [LL101, LL102, LL103, LL104, LL201, LL301, LL302, LL303, LL304, LL401, LL501, LL502, LL503, LL504];
 
 /**
  * The rules that run when `select` is not given. A rule is on by default only when a blind triage

@@ -2,7 +2,7 @@
 // create) to, with no removal anywhere in the module: every instance lives as long as the class.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { weakrefSpelling } from '../cycles';
-import { containerUseKind, type Scope, type SemanticModel } from '../semantic';
+import { containerUseKind, isTestModule, type Scope, type SemanticModel } from '../semantic';
 import { decoratorsOf, decoratorTarget, unparenthesize } from '../syntax';
 import { wordOffsets } from '../text';
 import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
@@ -53,6 +53,8 @@ interface Addition {
   /** Whether the added thing is exactly the instance (not inside a tuple, not a key). */
   direct: boolean;
   asKey: boolean;
+  /** The key an instance is stored under (a dict value), when there is one. */
+  key?: Node;
 }
 
 
@@ -256,7 +258,7 @@ function additionAt(access: Access, kind: Kind, className: string, name: string)
     if (method === 'setdefault') {
       if (isClassKey(args[0], access, className)) return undefined;
       const k = instanceKind(args[1], access, className);
-      if (k) return { node: call, how, direct: k === 'direct', asKey: false };
+      if (k) return { node: call, how, direct: k === 'direct', asKey: false, key: args[0] };
       if (instanceKind(args[0], access, className)) return { node: call, how, direct: false, asKey: true };
     }
     if (method === 'update' && args[0]?.type === 'dictionary') {
@@ -276,7 +278,7 @@ function additionAt(access: Access, kind: Kind, className: string, name: string)
     if (isClassKey(key, access, className)) return undefined;
     const how = `\`${shown}[…] = …\``;
     const k = instanceKind(holder.childForFieldName('right'), access, className);
-    if (k) return { node: holder, how, direct: k === 'direct', asKey: false };
+    if (k) return { node: holder, how, direct: k === 'direct', asKey: false, key: key ?? undefined };
     if (instanceKind(key, access, className)) return { node: holder, how: `\`${shown}[${access.method.first ?? '…'}] = …\``, direct: false, asKey: true };
     return undefined;
   }
@@ -549,7 +551,10 @@ export const rule: Rule = {
         const p = id.parent;
         if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) {
           const access = classify(p, name, className, cls, context, methods, classes);
-          if (isRemoval(p, access.via, kind) || prunedThroughAlias(p, context.semantic)) {
+          // Another class's own attribute of the same name is another container.
+          if (access.via !== 'other' && (isRemoval(p, access.via, kind) || prunedThroughAlias(p, context.semantic))) {
+            // `__del__` never runs while the registry still holds the instance it would remove.
+            if (access.method?.fn.childForFieldName('name')?.text === '__del__') continue;
             removed = true;
             break;
           }
@@ -589,17 +594,22 @@ export const rule: Rule = {
         message: a.asKey ? `an instance is used as a key of \`${shown}\` here` : `an instance is added to \`${shown}\` here`,
       }));
       const holds = additions.every((a) => a.asKey) ? 'keeps instances as keys' : 'collects instances';
-      const message = `Class attribute \`${shown}\` (a ${kind}) ${holds} (${first.how}) and nothing in this module removes them: every instance stays alive as long as the class`;
+      const reasons = lowConfidence(additions, context);
+      const message =
+        `Class attribute \`${shown}\` (a ${kind}) ${holds} (${first.how}) in \`${context.semantic.functionRunning(first.node)?.childForFieldName('name')?.text ?? '?'}\` and nothing in this module removes them (a removal in \`__del__\` does not count: it never runs while the registry holds the instance): every instance stays alive as long as the class. ` +
+        'Fix: remove the instance when it is closed or done with, or hold the instances weakly (`weakref.WeakSet`, `weakref.WeakValueDictionary`)' +
+        (reasons.length > 0 ? `. Low confidence: ${reasons.join('; ')}` : '');
       const fixes: Fix[] = [];
       const fix = weakFix(context, cls, assign, kind, container.empty, uses, additions);
       if (fix) fixes.push(fix);
-      context.report({ node: target, message, related, fixes });
+      context.report({ node: target, message, related, fixes, confidence: reasons.length > 0 ? 'low' : undefined });
     }
   },
   docs: {
     summary: "A class-level list, dict or set that collects the class's instances and never lets them go.",
     whatItDoes:
-      'Flags a class attribute initialised to a list, dict or set (`[]`, `{}`, `set()`, `list()`, `dict()`, `OrderedDict()`, `defaultdict(…)`) to which the class\'s methods add `self` or an instance they create: `Cls.instances.append(self)`, `self.registry[key] = self`, `type(self).all.add(self)`, `self.__class__.live.append(self)`, `obj = cls(); cls._all.add(obj)`, `self = super().__new__(cls); cls._interned[key] = self`, also `insert`, `extend([self])`, `+= [self]`, `setdefault(key, self)`, an instance inside a tuple, or `self` used as a key — when nothing anywhere in the module removes from that attribute (`remove`, `discard`, `pop`, `popitem`, `clear`, `del x[k]`, slice assignment, overwriting a list item, re-binding `Cls.attr = …`, a removal method passed as a callback such as `weakref.finalize(self, Cls.instances.remove, self)`, or a removal through a local alias). The finding is on the class attribute\'s binding; related information points at every addition.\n\n' +
+      'Flags a class attribute initialised to a list, dict or set (`[]`, `{}`, `set()`, `list()`, `dict()`, `OrderedDict()`, `defaultdict(…)`) to which the class\'s methods add `self` or an instance they create: `Cls.instances.append(self)`, `self.registry[key] = self`, `type(self).all.add(self)`, `self.__class__.live.append(self)`, `obj = cls(); cls._all.add(obj)`, `self = super().__new__(cls); cls._interned[key] = self`, also `insert`, `extend([self])`, `+= [self]`, `setdefault(key, self)`, an instance inside a tuple, or `self` used as a key — when nothing anywhere in the module removes from that attribute (`remove`, `discard`, `pop`, `popitem`, `clear`, `del x[k]`, slice assignment, overwriting a list item, re-binding `Cls.attr = …`, a removal method passed as a callback such as `weakref.finalize(self, Cls.instances.remove, self)`, or a removal through a local alias). The finding is on the class attribute\'s binding; related information points at every addition. A removal in `__del__` does not count: `__del__` never runs while the registry still holds the instance.\n\n' +
+      'Confident findings add the instance itself, once per instance: as an element (`append`, `add`), as a key (`registry[self] = …`), or under `id(self)`. The finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why, when the instances are stored under a key from the caller (`cls._cache[key] = obj`: an interning cache holds one instance per distinct key, which stays bounded when keys repeat), or when the module is test code (it imports `unittest` or `pytest`), whose objects are usually short-lived.\n\n' +
       'Not flagged: weak containers (`weakref.WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary`); containers that are only declared, such as Django `Meta` options, SQLAlchemy `__table_args__` / `__mapper_args__`, pydantic `Config` / `model_config`; classes registering themselves (`__init_subclass__`, metaclasses), since classes live as long as their module anyway; per-class singletons keyed by the class (`cls._instances[cls] = obj`), which hold one instance per class; containers that only ever receive other objects (handlers, names, `weakref.ref(self)`); and an instance attribute of the same name (`self.items = []` in `__init__`).',
     whyLeak:
       'A class attribute lives as long as the class, and a class defined at module level lives until the process exits. Every instance added to the container is strongly referenced from there, so it is never freed — nor is anything it references: buffers, sockets, caches, parents. The program drops its own references and believes the objects are gone, but the registry keeps them, and it grows with every instance ever created.',
@@ -620,6 +630,26 @@ export const rule: Rule = {
     ],
   },
 };
+
+/**
+ * Why the evidence of growth is incomplete, if it is: instances interned under a key from the
+ * caller (one per distinct key, bounded when keys repeat), or test code.
+ */
+function lowConfidence(additions: Addition[], context: RuleContext): string[] {
+  const reasons: string[] = [];
+  const perInstance = additions.some((a) => {
+    // The instance itself as key or element is one entry per instance.
+    if (a.asKey || !a.key) return true;
+    const fn = context.semantic.functionRunning(a.node);
+    const m = fn?.type === 'function_definition' ? context.semantic.method(fn) : undefined;
+    return !!fn && context.semantic.originOf(a.key, fn, m?.kind === 'instance' ? m.receiver?.text : undefined).kind === 'identity';
+  });
+  if (!perInstance) {
+    reasons.push('the instances are stored under a key from the caller (an interning cache holds one per distinct key, which stays bounded when keys repeat)');
+  }
+  if (context.semantic.memo('LL301:test', () => isTestModule(context.root))) reasons.push('this is test code, whose objects are usually short-lived');
+  return reasons;
+}
 
 function weakFix(
   context: RuleContext,

@@ -5,6 +5,7 @@
 import type { Node } from 'web-tree-sitter';
 import { ClassModel, ClassTable, MethodModel } from './classes';
 import { FlowDomain, FlowOutcome, runFlow } from './flow';
+import { Origin, originOf } from './growth';
 import { Binding, Scope, ScopeTable } from './scopes';
 import { CatalogueLookup, FunctionSummaries, ParameterFate } from './summaries';
 import { ValueClasses } from './values';
@@ -14,6 +15,8 @@ export type { AttributeUse, ClassModel, MethodKind, MethodModel } from './classe
 export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind, containerUseKind } from './classes';
 export type { FlowDomain, FlowOutcome } from './flow';
 export { catchesAll } from './flow';
+export type { Origin } from './growth';
+export { isTestModule } from './growth';
 export { firstRaising, isAssertion, nodeMayRaise, plainAttributeRead } from './raising';
 export type { ParameterFate } from './summaries';
 
@@ -181,6 +184,14 @@ export class SemanticModel<F = unknown> {
   /** The library class of a value when the file shows it (`Path(p)`, `zf: ZipFile`, `with ZipFile(p) as zf`). */
   classOfValue(expr: Node): string | undefined {
     return (this.valueClasses ??= new ValueClasses(this.scopes, this.qualifiedName)).classOf(expr);
+  }
+
+  /**
+   * Where a key or element added to a container in `fn` comes from: a small fixed domain, one per
+   * object (`id(x)`, `self` — `receiver` names the method's receiver), a parameter of `fn`, or unknown.
+   */
+  originOf(expr: Node, fn: Node, receiver?: string): Origin {
+    return originOf(expr, fn, this.scopes, receiver);
   }
 
   /** A value computed once per analysis (for facts several rules share). */
