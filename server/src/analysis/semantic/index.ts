@@ -14,7 +14,8 @@ export type { AttributeUse, ClassModel, MethodKind, MethodModel } from './classe
 export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind, containerUseKind } from './classes';
 export type { FlowDomain, FlowOutcome } from './flow';
 export { catchesAll } from './flow';
-export { firstRaising, isAssertion, nodeMayRaise, plainAttributeRead } from './raising';
+export { allRaising, firstRaising, isAssertion, nodeMayRaise, plainAttributeRead, rarelyRaises } from './raising';
+export type { RaiseContext } from './raising';
 export type { ParameterFate } from './summaries';
 
 const COMPREHENSION_NODES = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
