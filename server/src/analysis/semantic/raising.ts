@@ -215,7 +215,7 @@ function callArguments(call: Node): Node[] {
  * triage ("can raise in theory, not in practice"):
  * - a set-up method or a write of the subject resource called with constant arguments
  *   (`s.listen(1)`, `s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`, `f.write(b"x")`, `f.seek(0)`),
- *   `bind`/`connect` to a loopback address (`s.bind(("127.0.0.1", 0))`) — not reads, which parse
+ *   `bind`/`connect` to a loopback address on any socket (`s.bind(("127.0.0.1", 0))`) — not reads, which parse
  *   data, nor `recv`/`send` with a peer — and the getters of a descriptor's own state (`x.fileno()`, `x.getsockname()`),
  *   with a constant index into their result;
  * - a call on a descriptor the process holds (`os.close(fd)`, `os.fstat(f.fileno())`);
@@ -255,6 +255,8 @@ export function rarelyRaises(n: Node, ctx: RaiseContext): boolean {
   if (fn.type === 'attribute') {
     const object = fn.childForFieldName('object');
     const method = fn.childForFieldName('attribute')?.text ?? '';
+    // Binding or connecting to this machine's own address, whatever the socket.
+    if ((method === 'bind' || method === 'connect' || method === 'connect_ex') && args.length === 1 && loopbackAddress(args[0])) return true;
     if (object && ctx.isSubject(object) && SETUP_METHODS.has(method)) {
       // Connecting meets the network unless the address is this machine's.
       if (method === 'connect' || method === 'connect_ex' || method === 'bind') {
