@@ -121,6 +121,22 @@ export function localRegion(root: Node, text: string, dirty: readonly OffsetRang
   return undefined;
 }
 
+/**
+ * Is the function of the region called outside it (`name(` or `.name(` in the text — a textual
+ * pre-filter: a mention in a string or a comment only costs the incremental step)?
+ */
+function calledElsewhere(root: Node, text: string, region: OffsetRange): boolean {
+  let statement: Node | null = root.descendantForIndex(region.start);
+  while (statement && !(statement.startIndex === region.start && statement.endIndex === region.end && DEFINITIONS.has(statement.type))) statement = statement.parent;
+  const name = statement ? definitionOf(statement)?.childForFieldName('name')?.text : undefined;
+  if (!name) return false;
+  for (const m of text.matchAll(new RegExp(`(?<!\\w)${name}\\s*\\(`, 'g'))) {
+    const at = m.index ?? 0;
+    if (at < region.start || at >= region.end) return true;
+  }
+  return false;
+}
+
 /** Options are rebuilt per request by the settings layer: compare them by value. */
 function sameOptions(a: AnalysisOptions, b: AnalysisOptions): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
@@ -159,6 +175,10 @@ export function analyzeIncrementally(
   if (!region || region.end === region.start) return carriedAll();
   // A suppression comment that skips the file changes everything.
   if (/skip-file/.test(text.slice(region.start, region.end))) return undefined;
+  // A function the file calls elsewhere: its summary (does it return a fresh resource, does it
+  // record what it returns) decides the resource rules' findings at those calls, outside the
+  // region; they wait for the whole-file analysis at the pause.
+  if (calledElsewhere(root, text, region)) return carriedAll();
   const isLocal = new Set(analyzer.rules.filter((r) => r.locality === 'function').map((r) => r.code));
   const carried = shiftFindings(previous.findings, changes.edits).filter((f) => !(isLocal.has(f.code) && f.start >= region.start && f.end <= region.end));
   // The imports stay valid unless an edit touched an import statement or the function has one now.

@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { firstRaising, isAssertion } from './semantic';
+import { allRaising, firstRaising, isAssertion, rarelyRaises } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -220,6 +220,8 @@ function classify(id: Node, factory: FactoryInfo, scope: Node, context: RuleCont
   // `for line in inp:` with no way out of the loop but its end closes a FileInput.
   if (factory.iterationCloses && parent.type === 'for_statement' && parent.childForFieldName('right')?.equals(id) && !loopBreaks(parent)) return 'released';
   if (parent.type === 'assignment' && parent.childForFieldName('right')?.equals(id)) return 'escape';
+  // `lambda _, b=buf: use(b)`: the function object keeps the default, wherever it goes.
+  if ((parent.type === 'default_parameter' || parent.type === 'typed_default_parameter') && parent.childForFieldName('value')?.equals(id)) return 'escape';
   if (parent.type === 'global_statement' || parent.type === 'nonlocal_statement') return 'escape';
   let n: Node = id;
   while (n.parent && CONTAINERS.has(n.parent.type)) n = n.parent;
@@ -537,6 +539,12 @@ export interface Allocation {
   /** Where the resource is handed over (returned, stored, passed on), anywhere after the allocation. */
   escapes: Node[];
   verdict: Verdict;
+  /**
+   * For an `exceptional` verdict: every raise that leaves the resource owned is one that
+   * practically does not happen (`rarelyRaises`: a set-up call on the resource with constants, a
+   * loopback bind, another `open`, …) — the evidence of a finding is then incomplete.
+   */
+  rareRaisesOnly: boolean;
 }
 
 export type Verdict =
@@ -731,6 +739,9 @@ function conditionForOpen(cond: Node, name: string): boolean | undefined {
     if (ops === 'is not') return true;
     if (ops === 'is') return other.type === 'none' ? false : undefined;
     if (other.type === 'none') return ops === '!=' ? true : ops === '==' ? false : undefined;
+    // `fp != patchobj` (the path it was opened from, another name): files, sockets and processes
+    // compare by identity, so a fresh one equals nothing the code had before.
+    if (other.type === 'identifier' && other.text !== name) return ops === '!=' ? true : ops === '==' ? false : undefined;
   }
   return undefined;
 }
@@ -843,7 +854,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   // `conn.sock = FakeSocket(…)`: the connection is given a socket of the caller's, it opens none.
   if (factory.name.startsWith('http.client.') && uses.some((u) => attributeStored(u.node, 'sock'))) return undefined;
 
-  const releases = after.filter((o) => o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))).map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
+  const releases = after.filter((o) => (o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))) && !loopVariableUse(o.node, name, assign)).map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
   // The code releases it itself on its way (so passing it to a call only lends it) — not counting a
   // release in an `except` clause: that is the clean-up of a failed set-up or hand-over.
   const selfReleasing = releases.some((r) => !inHandler(r, scope));
@@ -863,6 +874,8 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       }
     }
   }
+  // The node each raise was found in (`raises` looks at one statement or condition at a time).
+  const raisingUnits = new Map<number, Node>();
   const domain: FlowDomain<Owned> = {
     key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}` : 'f'),
     evaluate(node, s) {
@@ -907,7 +920,9 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       if (terminatingCall(node, context)) return undefined;
       // A `finally` that releases the resource counts as releasing it (what else it does first is its own matter).
       if (releasingFinally.some((f) => node.startIndex >= f.startIndex && node.endIndex <= f.endIndex)) return undefined;
-      return firstRaising(node, undefined, (n) => isAssertion(n) || quietCall(n, context));
+      const found = firstRaising(node, undefined, (n) => isAssertion(n) || quietCall(n, context));
+      if (found) raisingUnits.set(found.id, node);
+      return found;
     },
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
@@ -918,7 +933,53 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   for (const s of [...outcome.normal, ...outcome.returns]) if (s.owned) events.push({ kind: 'exit', state: s });
   for (const s of outcome.raises) if (s.owned) events.push({ kind: 'raise-exit', state: s });
   const verdict = judge(events, releases, escapes, assign, body);
-  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict };
+  const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
+  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly };
+}
+
+/** Factories whose second call right after a first one practically never fails: local files, sockets not yet connected, selectors. */
+function opensLocally(call: Node, context: RuleContext): boolean {
+  const f = factoryOf(call, context);
+  if (!f) return false;
+  return ['open', 'builtins.open', 'io.open', 'codecs.open', 'os.fdopen', 'socket.socket'].includes(f.name) || f.name.startsWith('tempfile.') || f.name.startsWith('selectors.');
+}
+
+/** Does every raise that leaves the resource owned on some path practically not happen (`rarelyRaises`)? */
+function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: string, context: RuleContext): boolean {
+  const raised = new Map<number, Node>();
+  for (const e of events) if (e.state.raisedAt) raised.set(e.state.raisedAt.id, e.state.raisedAt);
+  if (raised.size === 0) return false;
+  const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context);
+  for (const at of raised.values()) {
+    const unit = units.get(at.id);
+    // A `raise`, a `with` entered, a loop's iterable: not a set-up call.
+    if (!unit || unit.type === 'with_item' || unit.type === 'raise_statement' || isLoopIterable(unit)) return false;
+    if (!allRaising(unit, undefined, (n) => isAssertion(n) || quietCall(n, context)).every((n) => rarelyRaises(n, ctx))) return false;
+  }
+  return true;
+}
+
+const CONTAINER_DISPLAYS = new Set(['list', 'set', 'dictionary', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
+
+/** What `rarelyRaises` asks, for the resource `isSubject` tells. */
+function raiseContext(isSubject: (expr: Node) => boolean, context: RuleContext) {
+  return {
+    isSubject,
+    qualifiedName: (n: Node) => context.qualifiedName(n),
+    opensResource: (c: Node) => opensLocally(c, context),
+    isPlainContainer: (expr: Node) => {
+      if (expr.type !== 'identifier') return false;
+      const bindings = context.semantic.resolve(expr);
+      return (
+        bindings.length > 0 &&
+        bindings.every((b) => {
+          const assign = b.node.parent;
+          const right = b.kind === 'assignment' && assign?.type === 'assignment' && assign.childForFieldName('left')?.equals(b.node) ? assign.childForFieldName('right') : null;
+          return !!right && CONTAINER_DISPLAYS.has(right.type);
+        })
+      );
+    },
+  };
 }
 
 /**
@@ -986,6 +1047,21 @@ export function inMainBlock(node: Node): boolean {
 function fireAndForget(call: Node, uses: Use[], context: RuleContext): boolean {
   if (!withoutPipes(call, context)) return false;
   return uses.every((u) => u.node.parent?.type === 'attribute' && u.node.parent.childForFieldName('attribute')?.text === 'pid' && u.node.parent.parent?.type !== 'call');
+}
+
+/**
+ * A use of `name` inside a `for` loop whose target binds `name` and that does not hold the
+ * allocation (`for proc in procs: proc.wait()` after `proc = Popen(…); procs.append(proc)`): it
+ * is the loop's object, not the allocation's.
+ */
+function loopVariableUse(ref: Node, name: string, assign: Node): boolean {
+  for (let n = ref.parent; n; n = n.parent) {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'for_statement' || (n.startIndex <= assign.startIndex && assign.endIndex <= n.endIndex)) continue;
+    const left = n.childForFieldName('left');
+    if (left && (left.type === 'identifier' ? [left] : left.descendantsOfType('identifier')).some((id) => id?.text === name)) return true;
+  }
+  return false;
 }
 
 function inHandler(node: Node, scope: Node): boolean {
@@ -1088,6 +1164,8 @@ export interface InitLeak {
   factory: FactoryInfo;
   attribute: string;
   raising: Node;
+  /** Every raise that loses it practically does not happen (`rarelyRaises`). */
+  rareRaisesOnly: boolean;
 }
 
 /** Methods whose call on the instance counts as releasing what it holds. */
@@ -1126,8 +1204,8 @@ export function initAttributeLeaks(context: RuleContext): InitLeak[] {
     if (opensLater(call, factory)) continue;
     const body = scope.node.childForFieldName('body');
     if (!body) continue;
-    const raising = initRaisingPath(body, stmt, object.text, attribute, factory, context);
-    if (raising) out.push({ call, factory, attribute, raising });
+    const found = initRaisingPath(body, stmt, object.text, attribute, factory, context);
+    if (found) out.push({ call, factory, attribute, raising: found.raising, rareRaisesOnly: found.rare });
   }
   return out;
 }
@@ -1139,7 +1217,7 @@ export function initAttributeLeaks(context: RuleContext): InitLeak[] {
  * call may raise in principle, but flagging every `__init__` that calls something after opening a
  * file would bury the cases that matter.
  */
-function initRaising(node: Node, receiver: string, attribute: string): Node | undefined {
+function initRaising(node: Node, receiver: string, attribute: string, all?: Node[]): Node | undefined {
   const target = `${receiver}.${attribute}`;
   const relevant = (n: Node): boolean => {
     if (n.type === 'raise_statement' || n.type === 'assert_statement') return true;
@@ -1154,17 +1232,20 @@ function initRaising(node: Node, receiver: string, attribute: string): Node | un
   };
   const visit = (n: Node): Node | undefined => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return undefined;
-    if (relevant(n)) return n;
+    if (relevant(n)) {
+      if (!all) return n;
+      all.push(n);
+    }
     for (const c of n.namedChildren) {
       const found = c ? visit(c) : undefined;
       if (found) return found;
     }
     return undefined;
   };
-  return visit(node);
+  return visit(node) ?? all?.[0];
 }
 
-function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: string, factory: FactoryInfo, context: RuleContext): Node | undefined {
+function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: string, factory: FactoryInfo, context: RuleContext): { raising: Node; rare: boolean } | undefined {
   // The occurrences of `self.attr` and of `self.m(…)` after the store.
   const uses = body.descendantsOfType('attribute').filter((a): a is Node => !!a && a.startIndex > stmt.endIndex && a.childForFieldName('object')?.type === 'identifier' && a.childForFieldName('object')!.text === receiver);
   // `registry.append(self)`, `weakref.finalize(self, …)`: the instance itself is kept elsewhere.
@@ -1197,6 +1278,8 @@ function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: st
     owned: boolean;
     raisedAt?: Node;
   }
+  // Every relevant raising node of the statement each raise was found in.
+  const raisingSets = new Map<number, Node[]>();
   const domain: FlowDomain<S> = {
     key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}` : 'f'),
     evaluate(node, s) {
@@ -1206,7 +1289,10 @@ function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: st
     },
     raises(node, s) {
       if (!s.owned || released(node)) return undefined;
-      return initRaising(node, receiver, attribute);
+      const all: Node[] = [];
+      const found = initRaising(node, receiver, attribute, all);
+      if (found) raisingSets.set(found.id, all);
+      return found;
     },
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
     onJump: (s) => s,
@@ -1214,5 +1300,19 @@ function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: st
     terminates: (node) => terminatingCall(node, context),
   };
   const outcome = context.semantic.flow(domain, body, { owned: false });
-  return outcome.raises.find((s) => s.owned)?.raisedAt;
+  const lost = outcome.raises.filter((s) => s.owned && s.raisedAt);
+  if (lost.length === 0) return undefined;
+  const target = `${receiver}.${attribute}`;
+  const ctx = raiseContext((expr) => expr.text === target, context);
+  const rare = lost.every((s) => {
+    const all = raisingSets.get(s.raisedAt!.id);
+    // A `raise` or `assert` is meant to happen.
+    return !!all && all.every((n) => n.type === 'call' && rarelyRaises(n, ctx) && callParts(n).every((p) => rarelyRaises(p, ctx)));
+  });
+  return { raising: lost[0].raisedAt!, rare };
+}
+
+/** The calls and field reads inside a call's arguments and callee that may raise too (`os.fstat(self.f.fileno())`). */
+function callParts(call: Node): Node[] {
+  return allRaising(call).filter((n) => !n.equals(call));
 }

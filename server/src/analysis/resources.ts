@@ -189,7 +189,7 @@ function stringLiteral(node: Node | undefined): string | undefined {
   return node.namedChildren.filter((c) => c?.type === 'string_content').map((c) => c!.text).join('');
 }
 
-/** Is `value` an in-memory stream: `io.BytesIO(...)`, or a local every binding of which is one? */
+/** Is `value` an in-memory stream: `io.BytesIO(...)`, or a local every binding of which is one (`buf = io.BytesIO()`, `with io.BytesIO() as buf`)? */
 function memoryStream(value: Node, model: CatalogueModel, qualifiedName: (node: Node) => string | undefined): boolean {
   let v = value;
   while (v.type === 'parenthesized_expression' && v.namedChild(0)) v = v.namedChild(0)!;
@@ -205,6 +205,12 @@ function memoryStream(value: Node, model: CatalogueModel, qualifiedName: (node: 
     bindings.length > 0 &&
     bindings.every((b) => {
       const assign = b.node.parent;
+      if (b.kind === 'with') {
+        // `with io.BytesIO() as buf:` — the tree holds `as_pattern(value, as_pattern_target(buf))`.
+        let pattern: Node | null = assign;
+        while (pattern && pattern.type !== 'as_pattern' && pattern.type !== 'with_item') pattern = pattern.parent;
+        return pattern?.type === 'as_pattern' && isStreamCall(pattern.namedChild(0));
+      }
       return b.kind === 'assignment' && assign?.type === 'assignment' && !!assign.childForFieldName('left')?.equals(b.node) && isStreamCall(assign.childForFieldName('right'));
     })
   );

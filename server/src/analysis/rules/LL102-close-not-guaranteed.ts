@@ -62,6 +62,9 @@ export const rule: Rule = {
       // In a test, the exception is the test failing: the run reports it and moves on; what it
       // leaves open for a moment is not what this rule is about.
       if (isTestFunction(a.scope)) continue;
+      // Never released nor handed over anywhere (the normal paths end the process): nothing to
+      // guarantee, and not this rule's finding.
+      if (a.releases.length === 0 && a.escapes.length === 0 && !a.uses.some((u) => u.kind === 'released')) continue;
       const { raising, release, escape } = a.verdict;
       const callText = `${a.call.childForFieldName('function')?.text ?? 'factory'}(…)`;
       const raisingLine = lineNo(context, raising.startIndex);
@@ -84,7 +87,10 @@ export const rule: Rule = {
       } else {
         message = `\`${callText}\` result bound to \`${a.name}\` is not released when line ${raisingLine} raises; use \`with\` so it is released on every path`;
       }
-      context.report({ node: a.call, message, related, fixes: fix ? [fix] : [] });
+      // Only calls that practically do not fail stand between (a set-up call on the resource with
+      // constants, a loopback bind, another local `open`): the path is a theoretical one.
+      if (a.rareRaisesOnly) message += ' (low confidence: only calls that rarely fail in practice can raise there)';
+      context.report({ node: a.call, message, related, fixes: fix ? [fix] : [], ...(a.rareRaisesOnly ? { confidence: 'low' as const } : {}) });
     }
     for (const leak of initAttributeLeaks(context)) {
       const callText = `${leak.call.childForFieldName('function')?.text ?? 'factory'}(…)`;
@@ -93,16 +99,18 @@ export const rule: Rule = {
         node: leak.call,
         message:
           `\`${callText}\` result stored in \`self.${leak.attribute}\` by \`__init__\` is not released when line ${raisingLine} raises: ` +
-          `the caller never gets the half-built instance, so nothing can close it; close it in an \`except\` clause that re-raises`,
+          `the caller never gets the half-built instance, so nothing can close it; close it in an \`except\` clause that re-raises` +
+          (leak.rareRaisesOnly ? ' (low confidence: only calls that rarely fail in practice can raise there)' : ''),
         related: [{ start: leak.raising.startIndex, end: leak.raising.endIndex, message: 'can raise after the resource is stored' }],
         fixes: [],
+        ...(leak.rareRaisesOnly ? { confidence: 'low' as const } : {}),
       });
     }
   },
   docs: {
     summary: 'A resource closed explicitly, but not when an exception is raised before the close.',
     whatItDoes:
-      'Flags a resource-factory call bound to a name whose explicit release (`x.close()`, or the factory\'s own release method: `shutdown()` for executors, `terminate()`/`join()`/`close()` for pools, `cleanup()` for `TemporaryDirectory`, `wait()`/`communicate()`/`kill()` for `Popen`) runs on every normal path, but sits outside `finally` and `with`, with code in between that can raise: a call, an attribute access, a subscript, an iteration, an `await` or `yield`, a `raise`. Test assertions (`assert`, `self.assertEqual(…)`, `self.fail(…)`) are not counted: when one fails the test has failed already. Storing an attribute on a name (`s.verify = False`) is not counted either, nor calls that do not fail on the values programs give them: printing (not to a file), logging, path arithmetic (`os.path.join`, …), clocks, `isinstance`/`hasattr`/`getattr` with a default, and a socket\'s `settimeout`/`setblocking`. A release inside `finally`, a `with` block, `contextlib.closing`, an `ExitStack` and an `except` handler that releases the resource before re-raising all count as guaranteed. Resources that are never released, or only on some normal paths, are LL101\'s. It also flags a resource that `__init__` stores on `self` (`self.sock = socket.socket()`) when a later statement of `__init__` can raise with no handler that releases it: the caller never receives the half-built instance, so nothing can close the resource (classes with a `__del__` are left alone). Test functions (named `test…`) are left alone: there the exception is the test failing, and the run reports it.',
+      'Flags a resource-factory call bound to a name whose explicit release (`x.close()`, or the factory\'s own release method: `shutdown()` for executors, `terminate()`/`join()`/`close()` for pools, `cleanup()` for `TemporaryDirectory`, `wait()`/`communicate()`/`kill()` for `Popen`) runs on every normal path, but sits outside `finally` and `with`, with code in between that can raise: a call, an attribute access, a subscript, an iteration, an `await` or `yield`, a `raise`. Test assertions (`assert`, `self.assertEqual(…)`, `self.fail(…)`) are not counted: when one fails the test has failed already. Storing an attribute on a name (`s.verify = False`) is not counted either, nor calls that do not fail on the values programs give them: printing (not to a file), logging, path arithmetic (`os.path.join`, …), clocks, `isinstance`/`hasattr`/`getattr` with a default, and a socket\'s `settimeout`/`setblocking`. A release inside `finally`, a `with` block, `contextlib.closing`, an `ExitStack` and an `except` handler that releases the resource before re-raising all count as guaranteed. Resources that are never released, or only on some normal paths, are LL101\'s — and one that is never released at all because every normal path ends the process (`sys.exit`, `os._exit`) is nobody\'s: there is no release to guarantee. Confidence: the finding is confident when something that fails on real data, on the file system or on the network can raise in between (parsing, a read, a command, a connection to another host, an unknown call); it is of low confidence (reported only with `all-findings`) when the only calls that can raise there practically never do — a set-up call or a write on the resource itself with constant arguments (`s.listen(1)`, `s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`, `f.write(b"x")`, `f.seek(0)`), `bind`/`connect` to a loopback address, the descriptor\'s own getters (`fileno()`, `getsockname()`), `os.close`/`os.fstat` on a descriptor, another local `open` or `socket()`, joining with a literal separator, a comprehension over a list the code holds, or a plain function given only constants. It also flags a resource that `__init__` stores on `self` (`self.sock = socket.socket()`) when a later statement of `__init__` can raise with no handler that releases it: the caller never receives the half-built instance, so nothing can close the resource (classes with a `__del__` are left alone). Test functions (named `test…`) are left alone: there the exception is the test failing, and the run reports it.',
     whyLeak:
       'When anything between the allocation and the release raises, the release line is skipped and the resource lives on with the exception: its traceback holds the frame, the frame holds the resource, and whoever catches the exception (a retry loop, a request handler, a test runner) keeps all of it alive. The file descriptor, socket or child process is then released only when the garbage collector gets to it, never on PyPy until a collection, and in a long-running process each failure leaks one more. `python -X dev` reports it as a `ResourceWarning`.',
     example: 'import json\n\n\ndef load(path):\n    f = open(path)\n    data = json.load(f)\n    f.close()\n    return data\n',

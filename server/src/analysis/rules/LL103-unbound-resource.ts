@@ -427,6 +427,9 @@ function inCandidateContext(call: Node): boolean {
   }
 }
 
+/** `concurrent.futures` executors: their worker threads or processes go once the executor is collected. */
+const EXECUTORS = new Set(['concurrent.futures.ThreadPoolExecutor', 'concurrent.futures.ProcessPoolExecutor']);
+
 export const rule: Rule = {
   code: 'LL103',
   name: 'unbound-resource',
@@ -451,13 +454,17 @@ export const rule: Rule = {
       const fixes: Fix[] = [];
       const fix = use.kind === 'bare' ? bareFix(call, factory) : (pathFix(call, use, factory, context) ?? withFix(call, use, factory, context));
       if (fix) fixes.push(fix);
-      context.report({ node: call, message: message(call, use, fixes), fixes });
+      // `ThreadPoolExecutor().submit(f)`: a dropped executor's workers hold it only weakly and
+      // exit once the work is done and it is collected — a late join, not a lasting leak.
+      const droppedExecutor = EXECUTORS.has(factory.name) && use.kind === 'method';
+      const text = message(call, use, fixes) + (droppedExecutor ? ' (low confidence: a dropped executor\'s workers exit once its work is done)' : '');
+      context.report({ node: call, message: text, fixes, ...(droppedExecutor ? { confidence: 'low' as const } : {}) });
     }
   },
   docs: {
     summary: 'A file, socket or connection used straight from its factory call, never bound, so nothing closes it.',
     whatItDoes:
-      'Flags a resource-factory call whose result is used without being bound to a name: a method or attribute on it (`open(p).read()`, `urlopen(u).read()`), an argument to a known reader or writer that does not keep it (`json.load(open(p))`, `print(…, file=open(p, "a"))`, `csv.reader(open(p))`, `list(open(p))`), the iterable of a `for` loop or a comprehension (`for line in open(p):`, `[l for l in open(p)]`), or a bare call statement whose result is thrown away (except `subprocess.Popen(…)` with no pipes, a process started to run on its own). It does not flag module-level code under `if __name__ == "__main__":` outside loops (the process ends right after), objects that hold no OS resource (archives or images over an in-memory stream or a given file object, anonymous `mmap`, in-memory SQLite, `data:` URLs), `with open(p) as f`, an immediate release on the call (`open(p, "w").close()`, `Popen(cmd).wait()`), a call that is returned or yielded (the caller owns it), stored, or passed to a function that may take ownership of it, a full `read()` of an `urlopen(…)` response (an HTTP response read to its end closes its connection; `read(n)`, `readline()`, iteration and attribute reads do not), or a `for` loop over `fileinput.input(…)` that runs to its end (FileInput closes its files then).',
+      'Flags a resource-factory call whose result is used without being bound to a name: a method or attribute on it (`open(p).read()`, `urlopen(u).read()`), an argument to a known reader or writer that does not keep it (`json.load(open(p))`, `print(…, file=open(p, "a"))`, `csv.reader(open(p))`, `list(open(p))`), the iterable of a `for` loop or a comprehension (`for line in open(p):`, `[l for l in open(p)]`), or a bare call statement whose result is thrown away (except `subprocess.Popen(…)` with no pipes, a process started to run on its own). It does not flag module-level code under `if __name__ == "__main__":` outside loops (the process ends right after), objects that hold no OS resource (archives or images over an in-memory stream or a given file object, anonymous `mmap`, in-memory SQLite, `data:` URLs), `with open(p) as f`, an immediate release on the call (`open(p, "w").close()`, `Popen(cmd).wait()`), a call that is returned or yielded (the caller owns it), stored, or passed to a function that may take ownership of it, a call of the file\'s own function or `self` method that records what it makes on the object before returning it (`self._pool.append(conn); return conn`: the object still holds it), a full `read()` of an `urlopen(…)` response (an HTTP response read to its end closes its connection; `read(n)`, `readline()`, iteration and attribute reads do not), or a `for` loop over `fileinput.input(…)` that runs to its end (FileInput closes its files then). Confidence: an unbound `concurrent.futures` executor used for one call (`ThreadPoolExecutor().submit(f)`) is of low confidence (reported only with `all-findings`): its workers hold it only weakly and exit once the work is done and it is collected; every other finding is confident.',
     whyLeak:
       'Nothing refers to the object after the expression, so it is closed only when the interpreter frees it. CPython happens to do that at once through reference counting, unless a traceback, a debugger or a cycle still holds it; PyPy, GraalPy and other implementations close it only at some later garbage collection, so a loop that reads many files this way runs out of file descriptors there. Data written this way may stay in the buffer until then, and `python -X dev` reports every such object as a `ResourceWarning`.',
     example: 'import json\n\n\ndef load(path):\n    return json.load(open(path))\n',

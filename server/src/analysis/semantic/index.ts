@@ -17,7 +17,8 @@ export type { FlowDomain, FlowOutcome } from './flow';
 export { catchesAll } from './flow';
 export type { Origin } from './growth';
 export { isTestModule } from './growth';
-export { firstRaising, isAssertion, nodeMayRaise, plainAttributeRead } from './raising';
+export { allRaising, firstRaising, isAssertion, nodeMayRaise, plainAttributeRead, rarelyRaises } from './raising';
+export type { RaiseContext } from './raising';
 export type { ParameterFate } from './summaries';
 
 const COMPREHENSION_NODES = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);

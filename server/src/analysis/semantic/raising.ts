@@ -106,11 +106,24 @@ export function nodeMayRaise(node: Node): boolean {
  * but its children are looked at.
  */
 export function firstRaising(node: Node, skip: (n: Node) => boolean = () => false, transparent: (n: Node) => boolean = () => false): Node | undefined {
+  return raisingNodes(node, skip, transparent, true)[0];
+}
+
+/** Every node inside `node` that may raise (as `firstRaising` finds them), in evaluation order; a raising node's children are looked at too. */
+export function allRaising(node: Node, skip: (n: Node) => boolean = () => false, transparent: (n: Node) => boolean = () => false): Node[] {
+  return raisingNodes(node, skip, transparent, false);
+}
+
+function raisingNodes(node: Node, skip: (n: Node) => boolean, transparent: (n: Node) => boolean, firstOnly: boolean): Node[] {
+  const out: Node[] = [];
   const visit = (n: Node): Node | undefined => {
     if (skip(n)) return undefined;
     if (n.type === 'call' && isRegistration(n)) return undefined;
     const through = transparent(n);
-    if (!through && nodeMayRaise(n)) return n;
+    if (!through && nodeMayRaise(n)) {
+      out.push(n);
+      if (firstOnly) return n;
+    }
     // A transparent call's callee (`self.assertEqual`) is part of it: only its arguments are looked at.
     const callee = through && n.type === 'call' ? n.childForFieldName('function') : null;
     for (const child of n.namedChildren) {
@@ -123,7 +136,8 @@ export function firstRaising(node: Node, skip: (n: Node) => boolean = () => fals
     }
     return undefined;
   };
-  return visit(node);
+  visit(node);
+  return out;
 }
 
 /**
@@ -137,4 +151,134 @@ export function isAssertion(node: Node): boolean {
   if (fn?.type !== 'attribute' || fn.childForFieldName('object')?.text !== 'self') return false;
   const name = fn.childForFieldName('attribute')?.text ?? '';
   return /^assert[A-Z_]/.test(name) || name === 'fail' || /^fail[A-Z]/.test(name);
+}
+
+/**
+ * What `rarelyRaises` needs to know of the file: whether an expression is the resource just made
+ * (the subject), a dotted name's qualified name, and whether a call makes another resource.
+ */
+export interface RaiseContext {
+  isSubject(expr: Node): boolean;
+  qualifiedName(node: Node): string | undefined;
+  opensResource(call: Node): boolean;
+  /** A local the code bound only to a list, set or dict display (`ports = []`). */
+  isPlainContainer(expr: Node): boolean;
+}
+
+/** Growing a list, set or dict the code made itself. */
+const CONTAINER_METHODS = new Set(['append', 'add', 'extend', 'insert', 'update', 'setdefault']);
+
+/** Getters that read a descriptor's own state. */
+const INSPECTION_METHODS = new Set(['fileno', 'getsockname', 'getpeername', 'gettimeout', 'getblocking', 'tell']);
+/** Calls on a descriptor the process holds: they fail only for a closed or foreign descriptor. */
+const DESCRIPTOR_CALLS = new Set(['os.close', 'os.fstat', 'os.fchmod', 'os.set_inheritable', 'os.get_inheritable', 'os.set_blocking', 'os.get_blocking', 'fcntl.fcntl']);
+/** Addresses of this machine: binding or connecting there does not meet the network. */
+/**
+ * Set-up methods of a file or socket, and writes: with constant arguments they fail only when the
+ * machine does (a full disk, no descriptors left). Reads are not among them: reading parses what
+ * is there (text decoding, a compressed or archive format), and that fails on bad data.
+ */
+const SETUP_METHODS = new Set([
+  'write', 'writelines', 'writestr', 'seek', 'truncate', 'flush',
+  'bind', 'connect', 'connect_ex', 'listen', 'accept', 'setsockopt', 'getsockopt', 'setblocking', 'settimeout', 'shutdown', 'set_inheritable',
+]);
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '']);
+const CONSTANT_TYPES = new Set(['string', 'concatenated_string', 'integer', 'float', 'true', 'false', 'none']);
+
+function constantValue(n: Node): boolean {
+  if (n.type === 'string') return !n.namedChildren.some((c) => c?.type === 'interpolation');
+  if (n.type === 'concatenated_string') return n.namedChildren.every((c) => !c || constantValue(c));
+  if (CONSTANT_TYPES.has(n.type)) return true;
+  if (n.type === 'unary_operator') return !!n.childForFieldName('argument') && constantValue(n.childForFieldName('argument')!);
+  // `socket.SOL_SOCKET`, `subprocess.PIPE`: a module's constant, named in capitals by convention.
+  if (n.type === 'attribute') return plainAttributeRead(n) && /^[A-Z][A-Z0-9_]*$/.test(n.childForFieldName('attribute')?.text ?? '');
+  if (n.type === 'parenthesized_expression' || n.type === 'tuple') return n.namedChildren.every((c) => !c || c.type === 'comment' || constantValue(c));
+  if (n.type === 'keyword_argument') return !!n.childForFieldName('value') && constantValue(n.childForFieldName('value')!);
+  return false;
+}
+
+/** `("127.0.0.1", port)`: a loopback address, whatever the port. */
+function loopbackAddress(n: Node): boolean {
+  if (n.type !== 'tuple') return false;
+  const host = n.namedChildren.find((c) => !!c && c.type !== 'comment');
+  if (host?.type !== 'string' || host.namedChildren.some((c) => c?.type === 'interpolation')) return false;
+  return LOOPBACK.has(host.namedChildren.filter((c) => c?.type === 'string_content').map((c) => c!.text).join(''));
+}
+
+function callArguments(call: Node): Node[] {
+  return (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+}
+
+/**
+ * Of a node that may raise (`nodeMayRaise`), is it one that practically does not — so that a
+ * finding resting only on such nodes is a theoretical one? Deliberately short, each from the blind
+ * triage ("can raise in theory, not in practice"):
+ * - a set-up method or a write of the subject resource called with constant arguments
+ *   (`s.listen(1)`, `s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`, `f.write(b"x")`, `f.seek(0)`),
+ *   `bind`/`connect` to a loopback address on any socket (`s.bind(("127.0.0.1", 0))`) — not reads, which parse
+ *   data, nor `recv`/`send` with a peer — and the getters of a descriptor's own state (`x.fileno()`, `x.getsockname()`),
+ *   with a constant index into their result;
+ * - a call on a descriptor the process holds (`os.close(fd)`, `os.fstat(f.fileno())`);
+ * - another resource made right after the first (`open(b)` after `open(a)` succeeded);
+ * - joining with a literal separator (`b" ".join(parts)`), and a call of a plain function name
+ *   whose every argument is a constant (`b("")`: it fails every time or never — a bug seen at
+ *   once, not an exceptional path), unless it meets the system (`subprocess`, `os`, …);
+ * - a comprehension over a plain name (iterating a list the code built), and growing a list,
+ *   set or dict the code made itself (`ports.append(x)` after `ports = []`).
+ * The callee attribute of such a call is part of it, and so is a field read of its result.
+ */
+export function rarelyRaises(n: Node, ctx: RaiseContext): boolean {
+  if (n.type === 'attribute') {
+    // `self.sock` in `self.sock.listen(1)`: the callee's chain is part of the call.
+    let outer = n;
+    while (outer.parent?.type === 'attribute' && outer.parent.childForFieldName('object')?.equals(outer)) outer = outer.parent;
+    const call = outer.parent;
+    if (call?.type === 'call' && call.childForFieldName('function')?.equals(outer)) return rarelyRaises(call, ctx);
+    // `os.fstat(fd).st_size`: a field of what such a call gives.
+    const object = n.childForFieldName('object');
+    return object?.type === 'call' && rarelyRaises(object, ctx);
+  }
+  if (n.type === 'subscript') {
+    const value = n.childForFieldName('value');
+    const index = n.childForFieldName('subscript');
+    return value?.type === 'call' && index?.type === 'integer' && inspectionCall(value);
+  }
+  if (n.type === 'for_in_clause') {
+    const right = n.childForFieldName('right');
+    return right?.type === 'identifier' || (right?.type === 'attribute' && plainAttributeRead(right));
+  }
+  if (n.type !== 'call') return false;
+  const fn = n.childForFieldName('function');
+  if (!fn) return false;
+  const args = callArguments(n);
+  if (inspectionCall(n)) return true;
+  if (fn.type === 'attribute') {
+    const object = fn.childForFieldName('object');
+    const method = fn.childForFieldName('attribute')?.text ?? '';
+    // Binding or connecting to this machine's own address, whatever the socket.
+    if ((method === 'bind' || method === 'connect' || method === 'connect_ex') && args.length === 1 && loopbackAddress(args[0])) return true;
+    if (object && ctx.isSubject(object) && SETUP_METHODS.has(method)) {
+      // Connecting meets the network unless the address is this machine's.
+      if (method === 'connect' || method === 'connect_ex' || method === 'bind') {
+        if (args.length === 1 && (loopbackAddress(args[0]) || (method === 'bind' && constantValue(args[0])))) return true;
+      } else if (args.every(constantValue)) return true;
+    }
+    if (object && CONTAINER_METHODS.has(method) && ctx.isPlainContainer(object)) return true;
+    if (method === 'join' && object && (object.type === 'string' || object.type === 'concatenated_string') && constantValue(object)) return true;
+  }
+  const q = ctx.qualifiedName(fn);
+  if (q && DESCRIPTOR_CALLS.has(q)) return true;
+  if (ctx.opensResource(n)) return true;
+  // Constants given to code that meets the system (a command, the file system, the network) still
+  // meet what is there.
+  if (q && SYSTEM_MODULES.some((m) => q.startsWith(m))) return false;
+  return args.length > 0 && args.every(constantValue) && fn.type === 'identifier';
+}
+
+const SYSTEM_MODULES = ['subprocess.', 'os.', 'shutil.', 'socket.', 'ssl.', 'urllib.', 'http.', 'requests.', 'ftplib.', 'smtplib.', 'sqlite3.', 'glob.', 'pathlib.', 'tempfile.', 'multiprocessing.', 'asyncio.'];
+
+
+function inspectionCall(call: Node): boolean {
+  const fn = call.childForFieldName('function');
+  return fn?.type === 'attribute' && INSPECTION_METHODS.has(fn.childForFieldName('attribute')?.text ?? '') && callArguments(call).length === 0;
 }

@@ -6,7 +6,7 @@
 // function already being summarised (recursion) is first taken as not fresh, and the summaries of
 // such cycles are recomputed until nothing changes.
 import type { Node } from 'web-tree-sitter';
-import type { ClassTable } from './classes';
+import { GROWING_METHODS, type ClassTable } from './classes';
 import type { ScopeTable } from './scopes';
 
 /** What the file's catalogue says about a call: the resource it makes, if any. */
@@ -166,9 +166,26 @@ export class FunctionSummaries<F> {
       }
       if (!ok || !resource) continue;
       if (this.releasesName(def, v.text)) continue;
+      // `self._pool.append(conn); return conn`: the object keeps it too, so the caller gets a
+      // shared resource, not one of its own to release.
+      if (this.recordsName(scope.references.get(v.text) ?? [])) continue;
       return resource;
     }
     return undefined;
+  }
+
+  /** Is one of these reads of a name stored in an attribute, a subscript or a container (`x.items.append(name)`, `self.d[k] = name`)? */
+  private recordsName(refs: readonly Node[]): boolean {
+    return refs.some((r) => {
+      const parent = r.parent;
+      if (parent?.type === 'assignment' && parent.childForFieldName('right')?.equals(r)) {
+        const left = parent.childForFieldName('left')?.type;
+        return left === 'attribute' || left === 'subscript';
+      }
+      if (parent?.type !== 'argument_list') return false;
+      const fn = parent.parent?.childForFieldName('function');
+      return fn?.type === 'attribute' && fn.childForFieldName('object')?.type !== 'identifier' && GROWING_METHODS.has(fn.childForFieldName('attribute')?.text ?? '');
+    });
   }
 
   /** Does the function release `name` itself, or schedule its release (`self.addCleanup(name.close)`)? */
