@@ -89,6 +89,73 @@ function cacheInfo(decorator: Node, qualified: string): CacheInfo {
   return { shown, maxsize: v.text.replace(/\s+/g, ' ') };
 }
 
+/** One statement's text on one line, shortened: `apps = Apps(installed_apps=None)`. */
+function statementText(node: Node): string {
+  let n: Node = node;
+  while (n.parent && n.parent.type !== 'block' && n.parent.type !== 'module') n = n.parent;
+  const one = n.text.replace(/\s+/g, ' ').trim();
+  return one.length > 50 ? one.slice(0, 47) + '…' : one;
+}
+
+/** Where the file makes instances of a class: a statement run at import time, and the functions that make one. */
+interface Instances {
+  /** A statement that makes one at import time, directly or through a function of the file it calls. */
+  importTime?: string;
+  /** The functions whose calls make one (a fresh instance per call). */
+  perCall: string[];
+}
+
+/** The calls of the name an identifier binds (`Name(...)`), through the scopes. */
+function callsOf(nameNode: Node, context: RuleContext): Node[] {
+  const binding = context.semantic.bindingAt(nameNode);
+  if (!binding) return [];
+  const calls: Node[] = [];
+  for (const read of context.semantic.readsOf(binding.scope, binding.name)) {
+    const call = read.parent;
+    if (call?.type === 'call' && call.childForFieldName('function')?.equals(read)) calls.push(call);
+  }
+  return calls;
+}
+
+/**
+ * The instances of `cls` this file makes: calls of the class's name found through its binding;
+ * a call at import time (module level, a class body) makes a long-lived instance, and so does a
+ * call of a function of the file, made at import time, that makes one (`manager = _load()`).
+ */
+function instancesOf(cls: Node, context: RuleContext): Instances {
+  return context.semantic.memo(`LL302.instances.${cls.id}`, () => {
+    const out: Instances = { perCall: [] };
+    const name = cls.childForFieldName('name');
+    if (!name) return out;
+    for (const call of callsOf(name, context)) {
+      const fn = context.semantic.functionRunning(call);
+      if (!fn) {
+        out.importTime ??= statementText(call);
+        continue;
+      }
+      const fname = fn.type === 'function_definition' ? fn.childForFieldName('name') : null;
+      if (!fname) continue;
+      if (!out.perCall.includes(fname.text)) out.perCall.push(fname.text);
+      // A factory of the file called at import time: its instance is made once, for good.
+      for (const outer of callsOf(fname, context)) {
+        if (!context.semantic.functionRunning(outer)) out.importTime ??= statementText(outer);
+      }
+    }
+    return out;
+  });
+}
+
+/** A `….method.cache_clear()` call in the file: the code empties this method's cache itself. */
+function cacheClearOf(method: string, context: RuleContext): string | undefined {
+  // A text pre-filter only: a file without the word has no such call.
+  if (!context.text.includes('cache_clear')) return undefined;
+  const clears = context.semantic.memo('LL302.cacheClears', () =>
+    context.root.descendantsOfType('attribute').filter((a): a is Node => !!a && a.childForFieldName('attribute')?.text === 'cache_clear' && a.childForFieldName('object')?.type === 'attribute'),
+  );
+  const hit = clears.find((a) => a.childForFieldName('object')!.childForFieldName('attribute')?.text === method);
+  return hit ? `${hit.text}()` : undefined;
+}
+
 export const rule: Rule = {
   code: 'LL302',
   name: 'method-cache',
@@ -123,18 +190,36 @@ export const rule: Rule = {
         const info = cacheInfo(c.decorator, c.qualified!);
         // maxsize=0 (or negative) caches nothing: no instance is kept.
         if (info.maxsize !== undefined && /^-?0*\d*$/.test(info.maxsize) && Number(info.maxsize) <= 0) continue;
-        const message =
-          info.maxsize === undefined
-            ? `\`${info.shown}\` on method \`${className}.${method}\` caches \`${self}\` in an unbounded cache that lives on the class: every instance it is called on stays alive for the life of the process`
-            : `\`${info.shown}\` on method \`${className}.${method}\` caches \`${self}\` in a cache that lives on the class: bounded (maxsize=${info.maxsize}), but it still keeps up to that many calls' instances alive after they are no longer used`;
-        context.report({ node: c.decorator, message });
+        const head = `\`${info.shown}\` on method \`${className}.${method}\` caches \`${self}\``;
+        if (info.maxsize !== undefined) {
+          // Bounded: at most maxsize instances stay, which the judges did not call a leak.
+          const message = `${head} in a cache that lives on the class: bounded (maxsize=${info.maxsize}), it keeps up to that many calls' instances alive after they are no longer used, but no more`;
+          context.report({ node: c.decorator, message, confidence: 'low' });
+          continue;
+        }
+        const unbounded = `${head} in an unbounded cache that lives on the class`;
+        const cleared = cacheClearOf(method, context);
+        const instances = instancesOf(cls, context);
+        if (cleared) {
+          context.report({ node: c.decorator, message: `${unbounded}, but the file empties it (\`${cleared}\`): whether instances stay alive depends on when that runs`, confidence: 'low' });
+        } else if (instances.importTime) {
+          context.report({
+            node: c.decorator,
+            message: `${unbounded}; an instance is made at import time (\`${instances.importTime}\`), which lives for the whole process anyway: only other instances it is called on would be kept`,
+            confidence: 'low',
+          });
+        } else {
+          const where = instances.perCall.length > 0 ? ` (instances are made in ${instances.perCall.slice(0, 3).map((f) => `\`${f}\``).join(', ')}, one per call)` : '';
+          context.report({ node: c.decorator, message: `${unbounded}: every instance it is called on stays alive for the life of the process${where}` });
+        }
       }
     }
   },
   docs: {
     summary: '`functools.lru_cache` or `functools.cache` on an instance method keeps the instances alive.',
     whatItDoes:
-      'Flags `functools.lru_cache` and `functools.cache`, in any spelling (`@lru_cache`, `@lru_cache()`, `@lru_cache(maxsize=None)`, `@functools.cache`, an alias such as `from functools import lru_cache as memo`), applied to a method defined directly in a class body whose first parameter is the instance. The finding is on the decorator; the message says whether the cache is unbounded (`cache`, `maxsize=None`) or bounded. Static methods, class methods, module-level functions, methods of `Enum` subclasses (members are singletons that live as long as the class anyway), methods of metaclasses (their instances are classes), `__new__` / `__init_subclass__` / `__class_getitem__` (their first parameter is the class) and `maxsize=0` (which caches nothing) are not flagged.',
+      'Flags `functools.lru_cache` and `functools.cache`, in any spelling (`@lru_cache`, `@lru_cache()`, `@lru_cache(maxsize=None)`, `@functools.cache`, an alias such as `from functools import lru_cache as memo`), applied to a method defined directly in a class body whose first parameter is the instance. The finding is on the decorator; the message says whether the cache is unbounded (`cache`, `maxsize=None`) or bounded. Static methods, class methods, module-level functions, methods of `Enum` subclasses (members are singletons that live as long as the class anyway), methods of metaclasses (their instances are classes), `__new__` / `__init_subclass__` / `__class_getitem__` (their first parameter is the class) and `maxsize=0` (which caches nothing) are not flagged.\n\n' +
+      'A finding is **confident** (reported by default) only when the cache is unbounded (`@cache`, `maxsize=None`), the file never empties it (no `….method.cache_clear()` call) and the file makes no instance of the class at import time; the message names the functions of the file that make instances (one per call) when there are some. The rest is reported with **low confidence** (only with `all-findings`, one severity lower): a bounded cache (`@lru_cache`, `@lru_cache()`, `maxsize=N`), which keeps at most that many instances; an unbounded cache the file empties with `cache_clear()`; and a class of which the file makes an instance at import time, directly (`apps = Apps()` at module level or in a class body) or through a function of the file it calls there (`manager = _load()` where `_load` makes one): such an instance, often the only one, lives for the whole process anyway. Instances are found through the binding of the class name and its reads in the file; instances made in other files are not seen.',
     whyLeak:
       'The decorator runs once, when the class body runs, and wraps the function in a single cache shared by every instance. Each call stores its arguments as the cache key, and the first argument is `self`: the cache holds a strong reference to every instance the method was called on. The cache lives on the class, which usually lives until the process exits, so those instances (and everything they reference) are never freed. With `@cache` or `maxsize=None` there is no limit at all; with a bound, up to `maxsize` recent calls keep their instances alive long after the program dropped them, which is still surprising in code that creates big objects.',
     example:
