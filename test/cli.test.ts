@@ -87,7 +87,7 @@ test('--format json follows the contract: 1-based lines, UTF-16 columns, fixes w
   const findings = JSON.parse(result.stdout);
   assert.equal(findings.length, 1);
   const [f] = findings;
-  assert.deepEqual(Object.keys(f).sort(), ['code', 'end', 'fixes', 'message', 'name', 'path', 'related', 'severity', 'start'].sort());
+  assert.deepEqual(Object.keys(f).sort(), ['code', 'confidence', 'end', 'fixes', 'message', 'name', 'path', 'related', 'severity', 'start'].sort());
   assert.equal(f.code, 'LL201');
   assert.equal(f.name, 'mutable-default-argument');
   assert.equal(f.severity, 'warning');

@@ -43,7 +43,7 @@ export function toJson(files: readonly FileFindings[], failures: readonly FileFa
   const out: unknown[] = [];
   for (const failure of failures) {
     const at = { line: 1, column: 1 };
-    out.push({ path: displayPath(failure.path), code: NOT_CHECKED_CODE, name: NOT_CHECKED_NAME, severity: 'error', message: `could not be checked: ${failure.reason}`, start: at, end: at, related: [], fixes: [] });
+    out.push({ path: displayPath(failure.path), code: NOT_CHECKED_CODE, name: NOT_CHECKED_NAME, severity: 'error', confidence: 'high', message: `could not be checked: ${failure.reason}`, start: at, end: at, related: [], fixes: [] });
   }
   for (const file of files) {
     const lines = new LineIndex(file.text);
@@ -54,6 +54,7 @@ export function toJson(files: readonly FileFindings[], failures: readonly FileFa
         code: f.code,
         name: f.name,
         severity: f.severity,
+        confidence: f.confidence ?? 'high',
         message: f.message,
         start: pos(lines, f.start),
         end: pos(lines, f.end),
