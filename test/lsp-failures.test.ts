@@ -3,9 +3,9 @@
 // documents, the work budget and WebAssembly traps for open documents and the workspace scan, and
 // the workspace's per-file state kept by event order.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import type { CodeAction, TextEdit } from 'vscode-languageserver';
@@ -447,6 +447,35 @@ test('a WebAssembly trap in a file analysed on the main thread (no worker can st
     assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'c.py')))).diagnostics), ['LL101']);
     await assertAnswers(c);
     await c.shutdown();
+  } finally {
+    c.kill();
+  }
+});
+
+test('a change event that arrives while the scan reads the same file wins, even when the scan\'s older read answers last', async () => {
+  const dir = folder({ 'race.py': LEAK });
+  const marker = join(dir, '..', `${basename(dir)}-slow-read`);
+  // The scan's read of race.py is held back 3 s after reading; the event's newer read is not.
+  const c = LspClient.spawn({ env: { LEAKLENS_TEST_WORKER_SLOW_ONCE: `race.py:3000:${marker}` } });
+  try {
+    await c.initialize({ folders: [dir] });
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(marker)) {
+      if (Date.now() > deadline) assert.fail(`the scan never read race.py\n${c.describe()}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // The scan has read the leaking text; the file changes and its event arrives.
+    writeFileSync(join(dir, 'race.py'), 'def f(p):\n    with open(p) as h:\n        return h.read()\n');
+    await c.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(join(dir, 'race.py')), type: 2 }] });
+    await logged(c, /scanned 1 files/, 'the scan ends once its slow read answers');
+    // The newer read found nothing (a file never reported needs no empty publish); the older
+    // read's LL101 must not have been published when it answered last.
+    const published = c.published.get(uriOf(join(dir, 'race.py'))) ?? [];
+    assert.ok(!published.some((p) => p.diagnostics.length > 0), `the scan's older read was published: ${JSON.stringify(published)}`);
+    // The file is still watched: leaking again, it is reported again.
+    writeFileSync(join(dir, 'race.py'), LEAK);
+    await c.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(join(dir, 'race.py')), type: 2 }] });
+    assert.deepEqual(codes((await c.waitForDiagnostics(uriOf(join(dir, 'race.py')), (p) => p.diagnostics.length > 0)).diagnostics), ['LL101']);
   } finally {
     c.kill();
   }

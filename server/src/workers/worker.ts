@@ -2,6 +2,7 @@
 // pool.ts). Loads the grammar once, creates one Analyzer, then answers one job at a time: it
 // reads and decodes the file itself (the text never crosses the main thread unless there are
 // findings to print), analyses it — every tree is deleted by the engine — and posts plain data.
+import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { Analyzer } from '../analysis/engine';
@@ -17,6 +18,13 @@ import type { JobMessage, WorkerMessage } from './pool';
  */
 const CRASH_ON = process.env.LEAKLENS_TEST_WORKER_CRASH;
 const HANG_ON = process.env.LEAKLENS_TEST_WORKER_HANG;
+/**
+ * TEST ONLY: `NAME:MS:MARKER` — the first job (in any worker: MARKER, a file, records it) for a
+ * file of base name NAME reads and analyses it, then holds its answer back MS milliseconds, as a
+ * slow disk or a busy thread would; test/lsp-failures.test.ts uses it to make an older read arrive
+ * after a newer one.
+ */
+const SLOW_ONCE = process.env.LEAKLENS_TEST_WORKER_SLOW_ONCE?.split(':');
 
 async function start(): Promise<void> {
   const port = parentPort;
@@ -33,7 +41,13 @@ async function start(): Promise<void> {
     if (message.type !== 'job') return;
     if (CRASH_ON && basename(message.job.path) === CRASH_ON) throw new Error(`test-only crash on ${CRASH_ON} (LEAKLENS_TEST_WORKER_CRASH)`);
     if (HANG_ON && basename(message.job.path) === HANG_ON) for (;;);
-    post({ type: 'result', id: message.id, result: checkFile(analyzer, message.job) });
+    const slow = SLOW_ONCE && basename(message.job.path) === SLOW_ONCE[0] && !existsSync(SLOW_ONCE[2]);
+    const result = checkFile(analyzer, message.job);
+    if (slow) {
+      writeFileSync(SLOW_ONCE![2], 'read\n');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(SLOW_ONCE![1]));
+    }
+    post({ type: 'result', id: message.id, result });
   });
   post({ type: 'ready' });
 }
