@@ -59,7 +59,7 @@ test("other linters' codes in noqa and a trailing pylint disable silence the sam
       '    f = open(p)  # pylint: disable=consider-using-with',
       '    return f.read(1)',
       'def e(x=[]):  # noqa: E501',
-      '    return x',
+      '    x.append(1)',
       '',
     ].join('\n'),
   });

@@ -43,12 +43,14 @@ for (const [name, text, options] of [
 
 test('the safe fixes of one def come as one fix that leaves the unsafe ones alone', () => {
   const text = 'def f(a=[], b={}, c=[]):\n    c.append(1)\n    return 1 if a or b else len(c)\n';
-  const { findings } = analyzer.analyzeText(text, DEFAULT_OPTIONS);
+  // `a` and `b` are only read: low confidence, reported with all-findings.
+  const options = { ...DEFAULT_OPTIONS, allFindings: true };
+  const { findings } = analyzer.analyzeText(text, options);
   const byName = (n: string) => findings.find((f) => f.message.includes(`of \`${n}\``))!;
   assert.equal(byName('a').fixes[0].safety, 'safe');
   assert.match(byName('a').fixes[0].title, /^Replace the mutable defaults of `a`, `b` with None$/);
   assert.equal(byName('c').fixes[0].safety, 'unsafe');
   assert.match(byName('c').fixes[0].title, /of `a`, `b`, `c` with None \(calls stop sharing one object; an explicit None then gets the default too\)/);
-  const safe = analyzer.fixText(text, DEFAULT_OPTIONS, false).text;
+  const safe = analyzer.fixText(text, options, false).text;
   assert.equal(safe, 'def f(a=None, b=None, c=[]):\n    if a is None:\n        a = []\n    if b is None:\n        b = {}\n    c.append(1)\n    return 1 if a or b else len(c)\n');
 });

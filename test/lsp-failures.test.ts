@@ -11,8 +11,10 @@ import { after, test } from 'node:test';
 import type { CodeAction, TextEdit } from 'vscode-languageserver';
 import { applyTextEdits, codes, freshUri, LspClient, ROOT, withTimeout } from './helpers/lsp-client';
 
-// Only tested for truth, so LL201's fix stays safe (preferred) with the explicit-None rule.
-const MUTABLE_DEFAULT = 'def f(x=[]):\n    return 1 if x else 0\n';
+// The default grows on every call: a confident LL201 (reported without all-findings), whose fix is
+// unsafe (calls stop sharing one object), so it is offered but not preferred.
+const MUTABLE_DEFAULT = 'def f(x=[]):\n    x.append(1)\n    return 1 if x else 0\n';
+const isDefaultFix = (a: CodeAction) => a.title.startsWith('Replace the mutable default');
 const LEAK = 'def g(p):\n    h = open(p)\n    return h.read()\n';
 
 const made: string[] = [];
@@ -162,8 +164,8 @@ test('positions that are not whole numbers are refused with a clear error; the t
     const p = await c.diagnosticsFor(uri, version);
     assert.deepEqual(p.diagnostics.map((d) => [d.code, d.range.start]), [['LL201', { line: 1, character: 8 }]]);
     const actions = (await c.codeAction(uri, p.diagnostics[0].range, { diagnostics: p.diagnostics })) as CodeAction[];
-    const edits = (actions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
-    assert.equal(applyTextEdits('# top\n' + MUTABLE_DEFAULT, edits), '# top\ndef f(x=None):\n    if x is None:\n        x = []\n    return 1 if x else 0\n');
+    const edits = (actions.find(isDefaultFix)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
+    assert.equal(applyTextEdits('# top\n' + MUTABLE_DEFAULT, edits), '# top\ndef f(x=None):\n    if x is None:\n        x = []\n    x.append(1)\n    return 1 if x else 0\n');
     // Whole numbers outside the text are clamped, as LSP specifies, and the log says so.
     await c.change(uri, ++version, [{ range: { start: { line: 40, character: 0 }, end: { line: 41, character: 0 } }, text: '' }]);
     await logged(c, /a change to .*: contentChanges\[0\]\.range\.start is on line 40, past the last line \(\d+\); clamped to the text as LSP specifies/, 'the clamp is logged');
@@ -272,7 +274,7 @@ test('a WebAssembly trap in an open document: it is reported, the runtime recrea
       assert.deepEqual(codes((await c.diagnosticsFor(after, 1)).diagnostics), ['LL201']);
       await c.change(before, 2, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: MUTABLE_DEFAULT }]);
       const p = await c.diagnosticsFor(before, 2);
-      assert.deepEqual(p.diagnostics.map((d) => [d.code, d.range.start.line]), [['LL201', 0], ['LL101', 3]]);
+      assert.deepEqual(p.diagnostics.map((d) => [d.code, d.range.start.line]), [['LL201', 0], ['LL101', 4]]);
       // The trapped document, once its text no longer traps, is analysed again.
       await c.change(trapped, 2, [{ text: MUTABLE_DEFAULT }]);
       assert.deepEqual(codes((await c.diagnosticsFor(trapped, 2)).diagnostics), ['LL201']);
@@ -422,12 +424,12 @@ test('quick fixes and fix-all keep a tab-indented block in tabs next to space-in
     assert.equal(applyTextEdits(text, allEdits), fixed);
 
     const cr = freshUri('cr-fix');
-    const crText = 'def g(y={}):\r    return 1 if y else 0\r';
+    const crText = 'def g(k, y={}):\r    y[k] = 1\r    return 1 if y else 0\r';
     await c.open(cr, crText);
     const q = await c.diagnosticsFor(cr, 1);
     const crActions = (await c.codeAction(cr, q.diagnostics[0].range, { diagnostics: q.diagnostics })) as CodeAction[];
-    const crEdits = (crActions.find((a) => a.isPreferred)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
-    assert.equal(applyTextEdits(crText, crEdits), 'def g(y=None):\r    if y is None:\r        y = {}\r    return 1 if y else 0\r');
+    const crEdits = (crActions.find(isDefaultFix)!.edit!.documentChanges![0] as { edits: TextEdit[] }).edits;
+    assert.equal(applyTextEdits(crText, crEdits), 'def g(k, y=None):\r    if y is None:\r        y = {}\r    y[k] = 1\r    return 1 if y else 0\r');
   });
 });
 

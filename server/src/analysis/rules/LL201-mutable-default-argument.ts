@@ -50,6 +50,17 @@ interface Use {
   itemStore?: boolean;
   /** The call of a function of this file through which the use happens (`_walk(node, acc)`). */
   via?: string;
+  /**
+   * What a mutation adds: `always` an item on every call (`append`, `extend`, `insert`, `+=`),
+   * `varying` an entry whose key comes from the call (`d[k] = v`, `s.add(x)`, `d.update(other)`),
+   * `constant` an entry under a key written in the code (`d["k"] = v`, `d.update(k=v)`), which
+   * bounds the growth. Undefined: it adds nothing (`pop`, `sort`, `clear`).
+   */
+  adds?: 'always' | 'varying' | 'constant';
+  /** The mutation empties the container (`x.clear()`, `del x[:]`): what one call adds, the next removes. */
+  clears?: boolean;
+  /** A store through a subscript (`x[k] = v`): on a list it replaces an item and adds none. */
+  byIndex?: boolean;
 }
 
 /** What a function does with one of its parameters, as far as this rule follows it. */
@@ -104,6 +115,16 @@ function isLookup(id: Node, keyed: boolean): boolean {
   return false;
 }
 
+/** Defaults that are sequences: a store through a subscript replaces an item of them. */
+function isSequenceDefault(value: Node, context: RuleContext): boolean {
+  const v = unparenthesize(value);
+  if (v.type === 'list' || v.type === 'list_comprehension') return true;
+  if (v.type !== 'call') return false;
+  const fn = v.childForFieldName('function');
+  const name = fn && context.qualifiedName(fn);
+  return !!name && ['list', 'builtins.list', 'bytearray', 'builtins.bytearray', 'collections.deque'].includes(name);
+}
+
 function isMutableDefault(value: Node, context: RuleContext): boolean {
   const v = unparenthesize(value);
   if (MUTABLE_LITERALS.has(v.type)) return true;
@@ -114,6 +135,38 @@ function isMutableDefault(value: Node, context: RuleContext): boolean {
   }
   return false;
 }
+/** Methods that add an item on every call, whatever it is. */
+const APPENDING = new Set(['append', 'extend', 'insert', 'appendleft', 'extendleft', '__iadd__']);
+/** Methods that add an entry under a key (a set's item is its own key). */
+const KEYED_INSERTS = new Set(['add', 'update', 'setdefault', '__setitem__', '__ior__']);
+const CONSTANTS = new Set(['string', 'concatenated_string', 'integer', 'float', 'true', 'false', 'none']);
+
+/** A value written in the code: a literal, or a tuple, list, set or dict of them (dict values not looked at). */
+function isConstantKey(node: Node | null | undefined): boolean {
+  if (!node) return false;
+  const n = unparenthesize(node);
+  if (CONSTANTS.has(n.type)) return true;
+  if (n.type === 'tuple' || n.type === 'list' || n.type === 'set') return n.namedChildren.every((c) => !c || c.type === 'comment' || isConstantKey(c));
+  if (n.type === 'dictionary') return n.namedChildren.every((c) => !c || c.type === 'comment' || (c.type === 'pair' && isConstantKey(c.childForFieldName('key'))));
+  // `dict(url=u)`: keyword arguments only, so the keys are in the code.
+  if (n.type === 'call' && n.childForFieldName('function')?.text === 'dict') {
+    const args = n.childForFieldName('arguments');
+    return args?.type === 'argument_list' && args.namedChildren.every((c) => !c || c.type === 'comment' || c.type === 'keyword_argument');
+  }
+  return false;
+}
+
+/** What a call of a keyed-insert method adds: entries under keys written in the code, or keys from the call. */
+function keyedInsertAdds(method: string, call: Node | undefined): 'varying' | 'constant' {
+  const args = (call?.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  if (!call || args.length === 0) return 'varying';
+  if (method === 'update' || method === '__ior__') {
+    // `d.update(k=v)`, `d.update({"k": v})`: the keys are in the code.
+    return args.every((a) => a.type === 'keyword_argument' || isConstantKey(a)) ? 'constant' : 'varying';
+  }
+  return isConstantKey(args[0]) ? 'constant' : 'varying';
+}
+
 /** How one occurrence of the parameter is used, or undefined for a read. */
 function useOf(id: Node, name: string, context: RuleContext): Use | undefined {
   let node: Node = id;
@@ -127,9 +180,12 @@ function useOf(id: Node, name: string, context: RuleContext): Use | undefined {
   const field = (f: string) => !!parent!.childForFieldName(f)?.equals(node);
   const direct = node.equals(id);
   switch (parent.type) {
-    case 'augmented_assignment':
-      if (field('left')) return { kind: 'mutated', how: `\`${name} ${parent.child(1)?.text ?? '+='} …\``, node: parent };
-      return undefined;
+    case 'augmented_assignment': {
+      if (!field('left')) return undefined;
+      const op = parent.child(1)?.text ?? '+=';
+      const adds = op === '+=' ? 'always' : op === '|=' ? (isConstantKey(parent.childForFieldName('right')) ? 'constant' : 'varying') : undefined;
+      return { kind: 'mutated', how: `\`${name} ${op} …\``, node: parent, adds };
+    }
     case 'attribute': {
       if (!direct || !field('object')) return undefined;
       const attr = parent.childForFieldName('attribute')?.text ?? '';
@@ -139,7 +195,11 @@ function useOf(id: Node, name: string, context: RuleContext): Use | undefined {
       if ((holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(parent)) {
         return { kind: 'mutated', how: `\`${parent.text} = …\``, node: holder };
       }
-      if (MUTATORS.has(attr)) return { kind: 'mutated', how: called ? `\`${name}.${attr}(…)\`` : `\`${name}.${attr}\``, node: called ? call! : parent };
+      if (MUTATORS.has(attr)) {
+        // A method passed as a callback (`cb=x.append`) adds whatever the callee gives it.
+        const adds = APPENDING.has(attr) ? 'always' : KEYED_INSERTS.has(attr) ? (called ? keyedInsertAdds(attr, call!) : 'varying') : undefined;
+        return { kind: 'mutated', how: called ? `\`${name}.${attr}(…)\`` : `\`${name}.${attr}\``, node: called ? call! : parent, adds, clears: attr === 'clear' };
+      }
       if (READERS.has(attr)) return undefined;
       return { kind: 'passed', how: called ? `calls \`${name}.${attr}(…)\`` : `hands out \`${name}.${attr}\``, node: called ? call! : parent };
     }
@@ -149,7 +209,15 @@ function useOf(id: Node, name: string, context: RuleContext): Use | undefined {
       const isTarget =
         ((holder?.type === 'assignment' || holder?.type === 'augmented_assignment') && holder.childForFieldName('left')?.equals(parent)) ||
         holder?.type === 'delete_statement';
-      if (isTarget) return { kind: 'mutated', how: `\`${name}[…] ${holder!.type === 'delete_statement' ? 'deleted' : holder!.child(1)?.text ?? '='} …\``, node: holder!, itemStore: true };
+      if (isTarget) {
+        const deleted = holder!.type === 'delete_statement';
+        const index = parent.childForFieldName('subscript');
+        const whole = index?.type === 'slice' && index.namedChildren.filter((c) => c && c.type !== 'comment').length === 0;
+        const op = deleted ? 'deleted' : holder!.child(1)?.text ?? '=';
+        // `x[k] = v` adds an entry to a dict (a list's item is replaced: see itemStore); `x[k] += 1` changes one.
+        const adds = deleted || op !== '=' || index?.type === 'slice' ? undefined : isConstantKey(index) ? 'constant' : 'varying';
+        return { kind: 'mutated', how: `\`${name}[…] ${op} …\``, node: holder!, itemStore: true, byIndex: true, adds, clears: deleted && whole };
+      }
       return undefined;
     }
     case 'return_statement':
@@ -295,10 +363,18 @@ function throughCall(call: Node, id: Node, keyed: boolean, context: RuleContext,
   const inner = summarize(def, param, keyed, context, visiting);
   visiting.delete(def.id);
   const via = short(call.childForFieldName('function')?.text ?? '');
-  const first = inner.uses.find((u) => u.kind === 'mutated') ?? inner.uses.find((u) => u.kind === 'escapes') ?? inner.uses[0];
+  const mutations = inner.uses.filter((u) => u.kind === 'mutated');
+  const first = strongestGrowth(mutations) ?? mutations[0] ?? inner.uses.find((u) => u.kind === 'escapes') ?? inner.uses[0];
   if (!first) return { use: undefined, lookup: inner.lookup };
   if (first.kind === 'passed') return { use: { kind: 'passed', how: `passes it to \`${via}(…)\`, which ${first.how}`, node: call }, lookup: inner.lookup };
-  return { use: { ...first, node: call, via: first.via ? `${via}(…)\` → \`${first.via}` : via, itemStore: inner.uses.some((u) => u.itemStore) }, lookup: inner.lookup };
+  const itemStore = inner.uses.some((u) => u.itemStore);
+  const clears = inner.uses.some((u) => u.clears);
+  return { use: { ...first, node: call, via: first.via ? `${via}(…)\` → \`${first.via}` : via, itemStore, clears }, lookup: inner.lookup };
+}
+
+/** The mutation that adds the most: one on every call, then one under a key from the call, then one under a fixed key. */
+function strongestGrowth(uses: Use[]): Use | undefined {
+  return uses.find((u) => u.adds === 'always') ?? uses.find((u) => u.adds === 'varying') ?? uses.find((u) => u.adds === 'constant');
 }
 
 /**
@@ -610,7 +686,7 @@ function guardFix(fn: Node, group: Candidate[], context: RuleContext): Fix | und
 
 interface Pending {
   candidate?: Candidate;
-  report: { node: Node; message: string; related: Array<{ start: number; end: number; message: string }> };
+  report: { node: Node; message: string; related: Array<{ start: number; end: number; message: string }>; confidence?: 'low' };
 }
 
 export const rule: Rule = {
@@ -635,7 +711,8 @@ export const rule: Rule = {
       if (!fn || !name) continue;
       const shown = short(value.text);
       if (fn.type === 'lambda') {
-        pending.push({ report: { node: value, message: `Mutable default \`${shown}\` of lambda parameter \`${name}\` is created once and shared by every call`, related: [] } });
+        // A lambda's uses are not followed: a shared-default hazard of unknown effect.
+        pending.push({ report: { node: value, message: `Mutable default \`${shown}\` of lambda parameter \`${name}\` is created once and shared by every call (a shared-default hazard; this rule does not follow lambda bodies)`, related: [], confidence: 'low' } });
         continue;
       }
       if (fn.type !== 'function_definition') continue;
@@ -643,26 +720,45 @@ export const rule: Rule = {
       const summary = summarize(fn, name, isKeyed(value, context), context, new Set([fn.id]));
       const { uses } = summary;
       const state = captured ? undefined : keepsState(value, summary);
-      const use = state ?? uses.find((u) => u.kind === 'mutated') ?? uses[0];
+      // Growth: a mutation that adds to the object (on a list, `x[i] = v` replaces an item instead).
+      const sequence = isSequenceDefault(value, context);
+      const growth = strongestGrowth(uses.filter((u) => u.kind === 'mutated' && !(sequence && u.byIndex)));
+      const emptied = uses.find((u) => u.clears);
+      // Handed out: returned, stored, or passed to a call that may keep it (`super().__reduce__(args, kwargs)`).
+      const escape = uses.find((u) => u.kind === 'escapes') ?? uses.find((u) => u.kind === 'passed' && u.node.type === 'call');
+      // Confident only when calls make the shared object grow (by items every call, or entries
+      // under keys from the call), or change it under fixed keys while handing it out, and the
+      // function never empties it; deliberate state and everything else is a shared-default
+      // hazard, reported with low confidence.
+      const confident = !captured && !state && !emptied && !!growth && (growth.adds !== 'constant' || !!escape);
+      const use = state ?? growth ?? uses.find((u) => u.kind === 'mutated') ?? uses[0];
       const through = use?.via ? ` through \`${use.via}(…)\`` : '';
       let message: string;
       const head = `Mutable default \`${shown}\` of \`${name}\` is created once and shared by every call`;
+      const hazard = 'a shared-default hazard, not a growing leak';
       if (captured) {
         message = `${head}, and it captures \`${captured}\` when the function is defined: it looks like deliberate state, so no fix is offered`;
       } else if (state) {
         message = `${head}, and the function keeps state in it between calls (${state.how}${through}): if that is deliberate, keep it; no fix is offered`;
+      } else if (confident && growth!.adds !== 'constant') {
+        message = `${head}, and the function grows it${through} (${growth!.how}) and never empties it: every call that leaves the argument out adds to the same object, which lives as long as the function`;
+      } else if (confident) {
+        message = `${head}, and the function changes it${through} (${growth!.how}) and ${escape!.how}: every call that leaves the argument out changes the same object, and whoever holds it sees the changes of later calls`;
+      } else if (growth && emptied) {
+        message = `${head}, and the function adds to it${through} (${growth.how}) but also clears it (${emptied.how}): what one call adds, the next removes, so it does not grow across calls (${hazard})`;
+      } else if (growth) {
+        message = `${head}, and the function changes it${through} (${growth.how}) under keys written in the code: every later call sees the change, but it does not grow across calls (${hazard})`;
       } else if (use?.kind === 'mutated') {
-        const grows = !use.itemStore || unparenthesize(value).type !== 'list';
-        message = `${head}, and the function mutates it${through} (${use.how})${grows ? ': it grows across calls' : ': the change is seen by every later call'}`;
+        message = `${head}, and the function changes it${through} (${use.how}): every later call sees the change, though nothing makes it grow (${hazard})`;
       } else if (use?.kind === 'escapes') {
-        message = `${head}, and the function ${use.how}${through}: callers can grow it across calls`;
+        message = `${head}, and the function ${use.how}${through}: this function does not grow it, but code that changes it there changes the shared default (${hazard} as far as this file shows)`;
       } else if (use) {
-        message = `${head}, and the function ${use.how}: whatever happens to it there is shared by every later call`;
+        message = `${head}, and the function ${use.how}: whatever happens to it there is shared by every later call; this rule sees no growth (a shared-default hazard)`;
       } else {
-        message = `${head}; default to None and create it in the body`;
+        message = `${head}; the function only reads it, so it does not grow (${hazard}): default to None and create it in the body`;
       }
       const related = use ? [{ start: use.node.startIndex, end: use.node.endIndex, message: use.kind === 'mutated' ? `\`${name}\` is mutated here` : use.kind === 'escapes' ? `\`${name}\` escapes here` : `\`${name}\` is used here` }] : [];
-      const entry: Pending = { report: { node: value, message, related } };
+      const entry: Pending = { report: { node: value, message, related, ...(confident ? {} : { confidence: 'low' as const }) } };
       if (!captured && !state) {
         const candidate: Candidate = { param, value, name, shares: !!use, changesNone: !keepsNoneContract(fn, param, value, name, summary, context) };
         entry.candidate = candidate;
@@ -688,9 +784,11 @@ export const rule: Rule = {
   docs: {
     summary: 'A parameter default that builds a mutable object once, at definition time.',
     whatItDoes:
-      'Flags parameter defaults that create a mutable object: `[]`, `{}`, `set()`, `list()`, `dict()`, `bytearray()`, list/dict/set comprehensions and `collections.defaultdict/OrderedDict/deque/Counter(...)`, in `def`, `async def` and `lambda`. The message says whether the function mutates the default or lets it escape.',
+      'Flags parameter defaults that create a mutable object: `[]`, `{}`, `set()`, `list()`, `dict()`, `bytearray()`, list/dict/set comprehensions and `collections.defaultdict/OrderedDict/deque/Counter(...)`, in `def`, `async def` and `lambda`.\n\n' +
+      'A finding is **confident** (reported by default) only when the function makes the shared object grow across calls and never empties it: it adds an item on every call (`x.append(v)`, `x.extend(v)`, `x.insert(i, v)`, `x += [...]`), or an entry under a key that comes from the call (`x[key] = v`, `x.add(v)`, `x.update(other)`, `x.setdefault(key, v)`), itself or through a function of the same file it hands the default to; or it changes it under keys written in the code (`x["k"] = v`, `x.update(k=v)`) while also handing it out (returning or storing it), so that every holder sees the changes of later calls.\n\n' +
+      'Everything else is a shared-default hazard rather than a growing leak and is reported with **low confidence** (only with `all-findings`, one severity lower; the fix is the same): a default that is only read, iterated or copied (`len(x)`, `for v in x`, `other.extend(x)`, `d.update(x)`, `[*x]`); one that is stored, returned or passed to a function the rule does not follow, with no growth in this function; changes that add nothing (`pop`, `remove`, `sort`, `x[0] = v` on a list) or only under keys written in the code; a function that also empties it (`x.clear()`, `del x[:]`), so that what one call adds the next removes; deliberate state (a counter or memo kept in it, a value captured when the function is defined); and lambdas, whose bodies the rule does not follow. The message says which of these it is and never calls a default that is only read or copied a growing one.',
     whyLeak:
-      'Python evaluates a default once, when the `def` runs, and every call that omits the argument receives that same object. When the function appends to it, updates it or hands it out, the object grows with every call and is never freed: it lives as long as the function does, usually for the whole process.',
+      'Python evaluates a default once, when the `def` runs, and every call that omits the argument receives that same object. When the function appends to it or adds entries under keys from its arguments, the object grows with every call and is never freed: it lives as long as the function does, usually for the whole process. A default that is only read never grows; sharing it is harmless until some code changes it, which is why such findings are of low confidence.',
     example: 'def remember(item, seen=[]):\n    seen.append(item)\n    return len(seen)\n',
     useInstead: 'def remember(item, seen=None):\n    if seen is None:\n        seen = []\n    seen.append(item)\n    return len(seen)\n',
     fixSafety:
