@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CodeAction, Diagnostic, PublishDiagnosticsParams, TextDocumentContentChangeEvent, TextEdit } from 'vscode-languageserver';
 import {
   applyTextEdits,
   codes,
-  freshUri,
+  freshUri as freshUriAnywhere,
   LspClient,
   offsetAt,
   positionAt,
@@ -140,6 +140,16 @@ async function openAndWait(c: LspClient, uri: string, text: string, version = 1)
   assertWellFormed(p, text);
   return p;
 }
+
+/**
+ * The samples' defaults are only read (LL201 of low confidence, reported with all-findings), and
+ * their safe fixes are what these tests exercise: documents live in a folder whose pyproject.toml
+ * turns all-findings on.
+ */
+const allFindingsDir = mkdtempSync(join(tmpdir(), 'leaklens-lsp-all-'));
+writeFileSync(join(allFindingsDir, 'pyproject.toml'), '[tool.leaklens]\nall-findings = true\n');
+after(() => rmSync(allFindingsDir, { recursive: true, force: true }));
+const freshUri = (name?: string) => pathToFileURL(join(allFindingsDir, fileURLToPath(freshUriAnywhere(name)).split('/').pop()!)).toString();
 
 const MUTABLE_DEFAULT = 'def f(x=[]):\n    return 1 if x else 0\n';
 const UNCLOSED = 'def g(p):\n    f = open(p)\n    data = f.read()\n    return data\n';
