@@ -184,7 +184,7 @@ describe('leaklens check result cache', () => {
 
   test('timed-out files are not cached: the next run analyses them', () => {
     // Big enough to take more than 1 ms, small enough for spawnSync's output buffer.
-    const big = Array.from({ length: 300 }, (_, i) => `def f${i}(p, x=[]):\n    h = open(p)\n    return h.read()\n`).join('');
+    const big = Array.from({ length: 300 }, (_, i) => `def f${i}(p, x=[]):\n    h = open(p)\n    x.append(p)\n    return h.read()\n`).join('');
     const dir = project({ 'a.py': big, 'b.py': big.replace(/def f/g, 'def g') });
     const limited = check(dir, ['.', '--jobs', '2', '--file-time-limit', '1', '--verbose', '--select', 'LL201']);
     assert.equal(limited.status, 2, limited.stderr);

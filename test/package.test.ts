@@ -165,7 +165,7 @@ test('the packaged server bundle runs on its own, away from the repository', () 
     writeFileSync(join(dist, file), extract(zip, entry(`extension/dist/${file}`)));
   }
   const source = join(work, 'leaky.py');
-  writeFileSync(source, 'def f(x=[]): return x\n');
+  writeFileSync(source, 'def f(x=[]): x.append(1); return x\n');
   const env = { ...process.env };
   delete env.NODE_PATH;
   const result = spawnSync(process.execPath, [join(dist, 'leaklens.js'), 'check', source], {

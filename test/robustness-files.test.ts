@@ -41,9 +41,13 @@ function tempDir(): string {
   return dir;
 }
 
-/** `leaklens check --format json <args>` with a time limit; a timeout or a signal fails the test. */
+/**
+ * `leaklens check --format json --all-findings <args>` with a time limit; a timeout or a signal
+ * fails the test. The samples' LL201 defaults are only read (low confidence): all-findings reports
+ * them, and these tests use them to see that a file was analysed.
+ */
 function check(args: string[], input?: string | Buffer): Run {
-  const r = spawnSync(process.execPath, [CLI, 'check', '--format', 'json', ...args], {
+  const r = spawnSync(process.execPath, [CLI, 'check', '--format', 'json', '--all-findings', ...args], {
     cwd: ROOT,
     input,
     encoding: 'utf8',
@@ -311,6 +315,8 @@ test('workspace scan over bad files: the scan ends, skips are logged, the server
     'missing.py': '=[]\nexcept',
   };
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  // good.py's and lonecr.py's defaults are only read (LL201 of low confidence): the folder asks for all findings.
+  writeFileSync(join(dir, 'pyproject.toml'), '[tool.leaklens]\nall-findings = true\n');
   mkdirSync(join(dir, 'folder.py'));
   const fifo = join(dir, 'pipe.py');
   const hasFifo = spawnSync('mkfifo', [fifo]).status === 0;
@@ -345,7 +351,7 @@ test('workspace scan over bad files: the scan ends, skips are logged, the server
     writeFileSync(join(dir, 'good.py'), GOOD + '\n\ndef h(z=set()):\n    return z\n');
     await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri('good.py'), type: 2 }] });
     await client.waitForDiagnostics(uri('good.py'), (p) => p.diagnostics.length === 2, 30_000);
-    const probe = freshUri('probe');
+    const probe = uri('probe.py');
     await client.open(probe, GOOD, 1);
     assert.deepEqual(codes((await client.diagnosticsFor(probe, 1, 30_000)).diagnostics), ['LL201']);
     assert.ok(client.alive, client.describe());

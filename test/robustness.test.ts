@@ -5,12 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CodeAction, PublishDiagnosticsParams, TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import {
   applyTextEdits,
   codes,
-  freshUri,
+  freshUri as freshUriAnywhere,
   LspClient,
   offsetAt,
   positionAt,
@@ -18,6 +19,16 @@ import {
   withServer,
   withTimeout,
 } from './helpers/lsp-client';
+
+/**
+ * The samples' defaults are only read (LL201 of low confidence, reported with all-findings), and
+ * these tests use that finding to see that the server still analyses: documents live in a folder
+ * whose pyproject.toml turns all-findings on.
+ */
+const allFindingsDir = mkdtempSync(join(tmpdir(), 'leaklens-robust-all-'));
+writeFileSync(join(allFindingsDir, 'pyproject.toml'), '[tool.leaklens]\nall-findings = true\n');
+after(() => rmSync(allFindingsDir, { recursive: true, force: true }));
+const freshUri = (name?: string) => pathToFileURL(join(allFindingsDir, fileURLToPath(freshUriAnywhere(name)).split('/').pop()!)).toString();
 
 const MUTABLE_DEFAULT = 'def f(x=[]):\n    return 1 if x else 0\n';
 const UNCLOSED = 'def g(p):\n    f = open(p)\n    data = f.read()\n    return data\n';

@@ -118,9 +118,10 @@ describe('CLI', () => {
 
 const uri = (path: string) => pathToFileURL(path).toString();
 
+/** LEAKY's default is only read (LL201 of low confidence): the editor settings ask for all findings too. */
 async function withWorkspace<T>(folder: string, settings: LspClient['settings'], fn: (client: LspClient) => Promise<T>): Promise<T> {
   const client = LspClient.spawn();
-  client.settings = settings;
+  client.settings = (scopeUri) => ({ allFindings: true, ...(settings(scopeUri) as object | null) });
   try {
     await client.initialize({ folders: [folder] });
     return await fn(client);
@@ -215,7 +216,8 @@ test('a file with syntax errors is checked as far as it parses, and the CLI says
   // 200 levels of indentation: Python refuses more than 100 ("too many levels of indentation").
   const deep = Array.from({ length: 200 }, (_, i) => `${' '.repeat(i)}if x:`).join('\n') + `\n${' '.repeat(200)}pass\n`;
   const dir = tree({ 'broken.py': 'def f(:\n    pass\n\n\ndef g(p):\n    h = open(p)\n    return h.read()\n', 'deep.py': deep, 'fine.py': LEAKY });
-  const r = runCli(['check', '--no-cache', '--format', 'json', dir]);
+  // fine.py's default is only read (LL201 of low confidence): all findings are asked for.
+  const r = runCli(['check', '--no-cache', '--format', 'json', '--all-findings', dir]);
   assert.equal(r.status, 1, r.stderr);
   const found = (JSON.parse(r.stdout) as Array<{ path: string; code: string }>).map((f) => `${f.path.split('/').pop()}:${f.code}`).sort();
   assert.deepEqual(found, ['broken.py:LL101', 'fine.py:LL101', 'fine.py:LL201']);

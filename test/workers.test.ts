@@ -24,7 +24,7 @@ function corpus(): string {
   mkdirSync(odd);
   writeFileSync(join(odd, 'binary.py'), Buffer.from([0x64, 0x65, 0x66, 0x00, 0x01]));
   writeFileSync(join(odd, 'bad_utf8.py'), Buffer.from('x = "\xff"\n', 'latin1'));
-  writeFileSync(join(odd, 'latin1.py'), Buffer.from('# -*- coding: latin-1 -*-\n# caf\xe9\ndef f(x=[]):\n    return x\n', 'latin1'));
+  writeFileSync(join(odd, 'latin1.py'), Buffer.from('# -*- coding: latin-1 -*-\n# caf\xe9\ndef f(x=[]):\n    x.append(1)\n    return x\n', 'latin1'));
   writeFileSync(join(odd, 'bom.py'), '\ufeffdef g(p):\n    h = open(p)\n    return h.read()\n');
   writeFileSync(join(odd, 'deep.py'), 'x = ' + '('.repeat(5000) + '1' + ')'.repeat(5000) + '\n');
   writeFileSync(join(odd, 'crlf.py'), 'def f(x={}):\r\n    return x\r\n');

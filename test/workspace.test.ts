@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { codes, LspClient, SERVER } from './helpers/lsp-client';
 
-const LEAKY = 'def f(x=[]):\n    return len(x)\n\n\ndef g(p):\n    h = open(p)\n    return h.read()\n';
+const LEAKY = 'def f(x=[]):\n    x.append(1)\n    return len(x)\n\n\ndef g(p):\n    h = open(p)\n    return h.read()\n';
 const CLEAN = 'def f(x=None):\n    return x\n';
 
 function tree(files: Record<string, string>): string {
@@ -126,7 +126,7 @@ test('file watching: created, changed, deleted and renamed files', async () => {
     await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(created), type: 1 }] });
     await client.waitForDiagnostics(uri(created), (p) => p.diagnostics.length === 2);
 
-    writeFileSync(created, 'def f(x=[]):\n    return x\n');
+    writeFileSync(created, 'def f(x=[]):\n    x.append(1)\n    return x\n');
     await client.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(created), type: 2 }] });
     await client.waitForDiagnostics(uri(created), (p) => p.diagnostics.length === 1);
 
