@@ -36,7 +36,7 @@ export interface AnalysisResult {
   imports?: FileImports;
   /** The tree has syntax errors (findings come from the parts that parsed). */
   syntaxErrors: boolean;
-  /** With syntaxErrors, on a whole-file analysis: the offset of the first error. */
+  /** With syntaxErrors, from `analyzeText` (not `analyzeTree`, the server's path): the offset of the first error. */
   syntaxErrorAt?: number;
 }
 
@@ -338,14 +338,16 @@ export class Analyzer {
       }
     }));
     findings.sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
-    const syntaxErrorAt = syntaxErrors && !region ? firstSyntaxError(root) : undefined;
-    return { findings, skipped: false, syntaxErrors, ...(syntaxErrorAt !== undefined ? { syntaxErrorAt } : {}), ruleFailures: failures.length ? failures : undefined, imports };
+    return { findings, skipped: false, syntaxErrors, ruleFailures: failures.length ? failures : undefined, imports };
   }
 
   analyzeText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
     return withTree(this.language, text, (tree, parsedText, why) => {
       if (!tree) throw new ParseBudgetExceeded(why);
-      return this.analyzeTree(tree, parsedText, options);
+      const result = this.analyzeTree(tree, parsedText, options);
+      // Only here, for whole files checked at once: the server's analyses while typing skip it.
+      if (result.syntaxErrors && !result.skipped) result.syntaxErrorAt = firstSyntaxError(tree.rootNode);
+      return result;
     });
   }
 
