@@ -2,11 +2,14 @@
 // project's own Python (tracemalloc, gc and ResourceWarning; nothing to install). stdout carries only the result (text or JSON);
 // the program's own output goes to stderr, so `--format json` stays parseable.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { Analyzer } from '../analysis/engine';
+import { DEFAULT_OPTIONS } from '../analysis/types';
 import { formatReportText } from '../runtime/format';
-import { RuntimeMode } from '../runtime/report';
+import { RuntimeMode, RuntimeReport } from '../runtime/report';
 import { defaultPython, runRuntime } from '../runtime/spawn';
+import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '../runtime/static-match';
 
 const EXIT_RUNNER_ERROR = 2;
 
@@ -72,6 +75,7 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
     return EXIT_RUNNER_ERROR;
   }
   const report = result.report;
+  if (mode === 'resources') await addStaticMatches(report, workspace);
   const output = opts.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report, { base: workspace, verbose: opts.verbose });
   if (opts.out) {
     try {
@@ -88,6 +92,52 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
     for (const error of report.errors) process.stderr.write(`leaklens: ${error.message}\n`);
   }
   return report.exitCode ?? result.exitCode ?? EXIT_RUNNER_ERROR;
+}
+
+/**
+ * Runs the static resource rules a run confirms (LL101, LL103, LL104; low-confidence findings included, whatever the
+ * configuration selects) on the workspace's Python files an unclosed resource stands on, and
+ * records on each finding which of them found it (runtime/static-match.ts).
+ */
+async function addStaticMatches(report: RuntimeReport, workspace: string): Promise<void> {
+  if (!report.findings.some((f) => f.kind === 'resource')) return;
+  let analyzer: Analyzer | undefined;
+  try {
+    analyzer = await Analyzer.create();
+  } catch (error) {
+    process.stderr.write(`leaklens: static analysis unavailable, unclosed resources are not compared with it: ${(error as Error).message}\n`);
+    return;
+  }
+  const options = { ...DEFAULT_OPTIONS, select: [...CONFIRMED_BY_RESOURCES], allFindings: true };
+  const findingsOf = (file: string): StaticFindingLine[] | undefined => {
+    const inside = relative(workspace, file);
+    if (!file.endsWith('.py') || inside.startsWith('..') || inside.split(sep).includes('..')) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const result = analyzer!.analyzeText(text, options);
+      if (result.skipped) return undefined;
+      return result.findings.map((f) => ({ code: f.code, line: lineOf(text, f.start), ...(f.confidence ? { confidence: f.confidence } : {}) }));
+    } catch {
+      return undefined; // a file over the work budget: not known
+    }
+  };
+  try {
+    matchStaticFindings(report, findingsOf);
+  } finally {
+    analyzer.dispose();
+  }
+}
+
+/** 1-based line of a UTF-16 offset. */
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 /** Adds `run` to the `leaklens` program. */
