@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Connection, Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver';
 import { CLEAR_ALL_KEY, ConfirmedName, ConfirmedSite, FileConfirmations, RUNTIME_REPORT_NOTIFICATION, RuntimeReportParams } from '../runtime/confirm';
+import { CONFIRMED_BY_RESOURCES } from '../runtime/static-match';
 
 export const CONFIRMED_SUFFIX = ' — confirmed at run time: ';
 /** Rules whose message quotes the name of the global, class attribute or method that grows. */
@@ -38,7 +39,8 @@ export function resolveSiteLine(site: ConfirmedSite, lines: string[] | undefined
 
 /**
  * The diagnostics with those confirmed by the run marked (pure). A LeakLens diagnostic is
- * confirmed when a confirmed site lies on one of its lines, or when it is LL301/LL302/LL303/LL401
+ * confirmed when a confirmed site lies on one of its lines (an unclosed resource's lines confirm
+ * only LL101, LL103 and LL104), or when it is LL301/LL302/LL303/LL401
  * and its message quotes a name that grew.
  */
 export function markConfirmed(diagnostics: Diagnostic[], confirmations: Confirmations | undefined, text: string | undefined): Diagnostic[] {
@@ -51,10 +53,11 @@ export function markConfirmed(diagnostics: Diagnostic[], confirmations: Confirma
     if (d.source !== 'leaklens') return d;
     const { start, end } = d.range;
     const last = end.character === 0 && end.line > start.line ? end.line - 1 : end.line;
-    const onLine = sites.find((s) => s.line >= start.line && s.line <= last);
+    const code = String(d.code);
+    const onLine = sites.find((s) => s.line >= start.line && s.line <= last && (s.site.kind !== 'resource' || CONFIRMED_BY_RESOURCES.includes(code)));
     let summary = onLine?.site.summary;
     const message = typeof d.message === 'string' ? d.message : d.message.value;
-    if (!summary && NAMED_RULES.has(String(d.code))) {
+    if (!summary && NAMED_RULES.has(code)) {
       summary = confirmations.names.find((n) => message.includes(`\`${n.name}\``))?.summary;
     }
     if (!summary) return d;
