@@ -1,5 +1,6 @@
-// Run-time confirmation in VS Code: "Track Memory Growth…" and "Find Reference Cycles…" run the
-// function or test under the cursor (or the script) with the project's Python, through
+// Run-time confirmation in VS Code: "Track Memory Growth…", "Find Reference Cycles…" and "Find
+// Unclosed Resources…" run the function or test under the cursor (or the script) with the
+// project's Python, through
 // server/python/leaklens_runner.py (shipped in dist/runtime/). Results become diagnostics of
 // their own source (`leaklens-runtime`) with the retention path or the cycle as related
 // information, a readable report (a read-only document), and confirmations sent to the
@@ -9,8 +10,9 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { CLEAR_ALL_KEY, confirmationsFromReport, RUNTIME_REPORT_NOTIFICATION } from '../../server/src/runtime/confirm';
-import { displayLocation, findingMessage, formatBytes, formatReportText, shortType, summaryLine } from '../../server/src/runtime/format';
-import { CycleFinding, GrowthFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
+import { displayLocation, findingMessage, formatBytes, formatReportText, shortType, staticText, summaryLine } from '../../server/src/runtime/format';
+import { CycleFinding, GrowthFinding, isLeak, ResourceFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
+import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '../../server/src/runtime/static-match';
 import { defaultPython, RunResult, runRuntime } from '../../server/src/runtime/spawn';
 import { callTemplate, lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
 
@@ -18,6 +20,7 @@ export const RUNTIME_SOURCE = 'leaklens-runtime';
 export const RUNTIME_COMMANDS = {
   trackGrowth: 'leaklens.trackMemoryGrowth',
   findCycles: 'leaklens.findReferenceCycles',
+  findResources: 'leaklens.findUnclosedResources',
   showReport: 'leaklens.showRuntimeReport',
   clear: 'leaklens.clearRuntimeResults',
 } as const;
@@ -25,6 +28,13 @@ const REPORT_SCHEME = 'leaklens-report';
 /** Watched names taken from static findings, at most. */
 const MAX_WATCHES = 20;
 const PYTHON_API_TIMEOUT_MS = 5_000;
+/** The call last typed for a function, per workspace: `leaklens.lastCall` → { "path.py:function": "path.py:function(i % 50)" }. */
+const LAST_CALLS_KEY = 'leaklens.lastCall';
+const MODE_TITLES: Record<RuntimeMode, string> = {
+  growth: 'LeakLens: Track Memory Growth',
+  cycles: 'LeakLens: Find Reference Cycles',
+  resources: 'LeakLens: Find Unclosed Resources',
+};
 
 /** Arguments the commands accept (CodeLens and tests pass them; the palette passes none). */
 export interface RunRequest {
@@ -87,6 +97,7 @@ class RuntimeRunner implements vscode.Disposable {
       vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, this.lenses),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.trackGrowth, (arg?: unknown, target?: unknown) => this.run('growth', toRequest(arg, target))),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.findCycles, (arg?: unknown, target?: unknown) => this.run('cycles', toRequest(arg, target))),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.findResources, (arg?: unknown, target?: unknown) => this.run('resources', toRequest(arg, target))),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.showReport, () => this.showReport()),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.clear, () => this.clear()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.lenses.refresh()),
@@ -118,7 +129,7 @@ class RuntimeRunner implements vscode.Disposable {
       return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
     };
     const watch = mode === 'growth' ? watchedNames(folder, fileUri) : [];
-    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${target}` : `LeakLens: finding reference cycles of ${target}`;
+    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${target}` : mode === 'cycles' ? `LeakLens: finding reference cycles of ${target}` : `LeakLens: finding unclosed resources of ${target}`;
     this.output.appendLine(`\n$ ${python.path} leaklens_runner.py ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
     const result: RunResult = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title, cancellable: true },
@@ -159,6 +170,7 @@ class RuntimeRunner implements vscode.Disposable {
     const report = result.report;
     const key = `${mode} ${target}`;
     const mapper = new PathMapper();
+    if (mode === 'resources') matchStaticFindings(report, (file) => staticFindingsOf(mapper.uri(file)));
     this.publish(key, report, mapper);
     this.last = { key, report, base: folder.uri.fsPath };
     this.reports.set(report, folder.uri.fsPath);
@@ -169,7 +181,7 @@ class RuntimeRunner implements vscode.Disposable {
       status: report.errors.length ? 'failed' : 'done',
       exitCode: report.exitCode,
       findings: report.findings.length,
-      leaks: report.findings.filter((f) => f.kind === 'cycle' || f.verdict === 'leak').length,
+      leaks: report.findings.filter(isLeak).length,
       error: report.errors[0]?.message,
       report: REPORT_URI.toString(),
     };
@@ -196,18 +208,21 @@ class RuntimeRunner implements vscode.Disposable {
     const items: Array<vscode.QuickPickItem & { choice?: TargetChoice }> = choices.map((choice) => ({ label: choice.label, description: choice.spec, detail: choice.detail, choice }));
     items.push({ label: 'Enter a target…', detail: 'module:function, path/to/file.py:function, tests/test_x.py::test_y or a script path' });
     const picked = await vscode.window.showQuickPick(items, {
-      title: mode === 'growth' ? 'LeakLens: Track Memory Growth' : 'LeakLens: Find Reference Cycles',
+      title: MODE_TITLES[mode],
       placeHolder: 'What to run (repeatedly)',
     });
     if (!picked) return undefined;
     let target: string | undefined = picked.choice?.spec;
     if (picked.choice?.required?.length) {
-      // A function with parameters: the user types the call (its arguments are Python expressions).
+      // A function with parameters: the user types the call (its arguments are Python expressions),
+      // offered as last typed for this function.
+      const lastCalls = this.context.workspaceState.get<Record<string, string>>(LAST_CALLS_KEY, {});
       target = await vscode.window.showInputBox({
         title: `LeakLens: call ${picked.choice.label} with`,
-        value: callTemplate(picked.choice),
+        value: lastCalls[picked.choice.spec] ?? callTemplate(picked.choice),
         prompt: `Arguments for ${picked.choice.required.join(', ')}: Python expressions in the module; i is the call number (handle(i), handle(i % 50), render(user_id=i))`,
       });
+      if (target) await this.context.workspaceState.update(LAST_CALLS_KEY, { ...lastCalls, [picked.choice.spec]: target });
     } else if (!target) {
       target = await vscode.window.showInputBox({ title: 'LeakLens: target to run', value: choices[0] ? callTemplate(choices[0]) : undefined, prompt: 'module:function, path/to/file.py:function, either as a call (shop:handle(i % 50)), tests/test_x.py::test_y or a script path' });
     }
@@ -221,9 +236,9 @@ class RuntimeRunner implements vscode.Disposable {
       perUri.set(uri, [...(perUri.get(uri) ?? []), diagnostic]);
     };
     for (const finding of report.findings) {
-      // The client does not start the resources mode yet: its reports have no diagnostics here.
-      if (finding.kind === 'resource') continue;
-      const diagnostic = finding.kind === 'cycle' ? this.cycleDiagnostic(finding, report, mapper) : this.growthDiagnostic(finding, report, mapper);
+      const diagnostic = finding.kind === 'resource'
+        ? this.resourceDiagnostic(finding, report, mapper)
+        : finding.kind === 'cycle' ? this.cycleDiagnostic(finding, report, mapper) : this.growthDiagnostic(finding, report, mapper);
       if (diagnostic) add(finding.location.file, diagnostic);
     }
     this.byKey.set(key, perUri);
@@ -253,6 +268,25 @@ class RuntimeRunner implements vscode.Disposable {
     }
     for (const frame of finding.traceback.slice(1).filter((f) => f.workspace).slice(0, 5)) {
       related.push(new vscode.DiagnosticRelatedInformation(location(mapper, frame.file, frame.line), `called from ${frame.function ?? 'here'}`));
+    }
+    if (related.length) diagnostic.relatedInformation = related;
+    return diagnostic;
+  }
+
+  /** On the allocation line (or, allocated outside the workspace, the line that dropped it). */
+  private resourceDiagnostic(finding: ResourceFinding, report: RuntimeReport, mapper: PathMapper): vscode.Diagnostic {
+    const known = staticText(finding, report.workspace);
+    const message = `${findingMessage(finding, report)}${known ? ` — ${known}` : ''}`;
+    const severity = finding.attribution === 'confirmed' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
+    const diagnostic = new vscode.Diagnostic(lineRange(finding.location.file, finding.location.line), message, severity);
+    diagnostic.source = RUNTIME_SOURCE;
+    diagnostic.code = 'unclosed-resource';
+    const related: vscode.DiagnosticRelatedInformation[] = [];
+    for (const frame of finding.traceback.slice(1).filter((f) => f.workspace).slice(0, 5)) {
+      related.push(new vscode.DiagnosticRelatedInformation(location(mapper, frame.file, frame.line), `allocated through ${frame.function ?? 'here'}`));
+    }
+    for (const at of finding.releasedAt) {
+      related.push(new vscode.DiagnosticRelatedInformation(location(mapper, at.file, at.line), `last reference dropped here${at.function ? ` (${at.function})` : ''}`));
     }
     if (related.length) diagnostic.relatedInformation = related;
     return diagnostic;
@@ -309,9 +343,12 @@ class RuntimeRunner implements vscode.Disposable {
       else if (choice === 'Show Report') void this.showReport();
       return;
     }
-    const leaks = report.findings.filter((f) => f.kind === 'cycle' || f.verdict === 'leak');
+    const leaks = report.findings.filter(isLeak);
     let text: string;
-    if (mode === 'cycles') {
+    if (mode === 'resources') {
+      const missed = leaks.filter((f) => f.kind === 'resource' && f.static?.length === 0).length;
+      text = `LeakLens: ${summaryLine(report)}${missed ? ` ${missed === 1 ? 'One was' : `${missed} were`} not found by static analysis.` : ''}`;
+    } else if (mode === 'cycles') {
       text = leaks.length ? `LeakLens: ${summaryLine(report)}` : `LeakLens: no reference cycles from ${report.target.spec}.`;
     } else if (leaks.length) {
       const first = leaks[0] as GrowthFinding;
@@ -325,7 +362,7 @@ class RuntimeRunner implements vscode.Disposable {
 
   private async showReport(): Promise<void> {
     if (!this.last) {
-      void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…" or "Find Reference Cycles…".');
+      void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…", "Find Reference Cycles…" or "Find Unclosed Resources…".');
       return;
     }
     const document = await vscode.workspace.openTextDocument(REPORT_URI);
@@ -420,6 +457,19 @@ function watchedNames(folder: vscode.WorkspaceFolder, fileUri: vscode.Uri | unde
   return out;
 }
 
+/**
+ * The static findings the editor holds for a file (its LeakLens diagnostics, low-confidence ones
+ * only with leaklens.allFindings), by 1-based line; undefined outside the workspace's Python files.
+ */
+function staticFindingsOf(uri: vscode.Uri): StaticFindingLine[] | undefined {
+  if (uri.scheme !== 'file' || !uri.fsPath.endsWith('.py') || !vscode.workspace.getWorkspaceFolder(uri)) return undefined;
+  return vscode.languages
+    .getDiagnostics(uri)
+    .filter((d) => d.source === 'leaklens')
+    .map((d) => ({ code: typeof d.code === 'object' ? String(d.code.value) : String(d.code ?? ''), line: d.range.start.line + 1 }))
+    .filter((f) => CONFIRMED_BY_RESOURCES.includes(f.code));
+}
+
 /** Report paths are real paths; the editor may know the files through a symlinked folder. */
 class PathMapper {
   private readonly folders: Array<{ real: string; path: string }> = [];
@@ -484,7 +534,7 @@ class ReportDocuments implements vscode.TextDocumentContentProvider, vscode.Disp
   }
 }
 
-/** "Track memory growth | Find reference cycles" above tests and argument-less functions. */
+/** "Track memory growth | Find reference cycles | Find unclosed resources" above tests and argument-less functions. */
 class RuntimeLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
@@ -505,6 +555,7 @@ class RuntimeLenses implements vscode.CodeLensProvider, vscode.Disposable {
       lenses.push(
         new vscode.CodeLens(range, { title: 'Track memory growth', command: RUNTIME_COMMANDS.trackGrowth, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} repeatedly and report what keeps growing` }),
         new vscode.CodeLens(range, { title: 'Find reference cycles', command: RUNTIME_COMMANDS.findCycles, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} and report the reference cycles it leaves to the garbage collector` }),
+        new vscode.CodeLens(range, { title: 'Find unclosed resources', command: RUNTIME_COMMANDS.findResources, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} and report the files, sockets and subprocesses it never closes, by allocation line` }),
       );
     }
     return lenses;

@@ -175,6 +175,32 @@ def connect(host):
 // Run-time confirmation: a global that grows on every call, and a parent <-> child cycle.
 const GROWING = readFileSync(join(ROOT, 'test', 'fixtures', 'runtime', 'growing_global.py'), 'utf8');
 const TREE = readFileSync(join(ROOT, 'test', 'fixtures', 'runtime', 'parent_child.py'), 'utf8');
+// Unclosed resources at run time: a socket returned by a helper in another module (static analysis
+// cannot follow it) and a file opened in the caller's module (LL101 finds it, the run confirms it).
+const NETIO = `import socket
+
+
+def open_channel():
+    channel = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    channel.bind(("127.0.0.1", 0))
+    return channel
+`;
+const SERVICE = `import netio
+
+
+def local_port():
+    channel = netio.open_channel()
+    return channel.getsockname()[1]
+
+
+def read_config(path=__file__):
+    handle = open(path)
+    return handle.readline()
+
+
+def handle():
+    return local_port(), read_config()
+`;
 const WORKSPACE_SETTINGS = JSON.stringify({ 'editor.codeActionsOnSave': { 'source.fixAll.leaklens': 'explicit' } }, null, 2);
 
 // --- the run ----------------------------------------------------------------------------------
@@ -253,6 +279,8 @@ if (!ENABLED) {
       'unopened.py': UNOPENED,
       'growing.py': GROWING,
       'tree.py': TREE,
+      'netio.py': NETIO,
+      'service.py': SERVICE,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
       'leaklens-e2e.json': JSON.stringify({ results: join(run.dir, 'host-results.json') }),
     });
@@ -261,6 +289,8 @@ if (!ENABLED) {
       'fixall.py': FIXALL,
       'settings.py': SETTINGS_PY,
       'unopened.py': UNOPENED,
+      'netio.py': NETIO,
+      'service.py': SERVICE,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
     });
     // The test extension goes in before the .vsix install creates extensions.json.
@@ -457,6 +487,27 @@ if (!ENABLED) {
       assert.match(r.diagnostics[0].message, /Node -\.children-> list -\[0\]-> Node -\.parent-> Node; with a finalizer \(Node\.__del__\): cyclic garbage, freed late, at a GC pause/);
       assert.ok(r.diagnostics[0].related.includes('tree.py:5 Node .parent → Node: set here'), r.diagnostics[0].related.join('\n'));
       assert.match(r.reportFirstLine, /^LeakLens cycles: tree\.py:build_tree \(CPython 3\./);
+    });
+
+    e2e('Find Unclosed Resources runs service.py:handle: the helper\'s socket (missed statically) and the caller\'s file (LL101, confirmed at run time)', {}, async () => {
+      const r = observed<{
+        outcome: { status: string; exitCode: number; leaks: number };
+        netio: Array<DiagnosticInfo & { related: string[] }>;
+        service: Array<DiagnosticInfo & { related: string[] }>;
+        confirmed: DiagnosticInfo;
+        reportText: string;
+      }>('runtimeResources');
+      assert.deepEqual([r.outcome.status, r.outcome.exitCode, r.outcome.leaks], ['done', 1, 2]);
+      assert.deepEqual(r.netio.map((d) => [d.source, d.code, d.severity, d.line, d.text]), [
+        ['leaklens-runtime', 'unclosed-resource', 'Warning', 5, 'channel = socket.socket(socket.AF_INET, socket.SOCK_STREAM)'],
+      ]);
+      assert.match(r.netio[0].message, /^Unclosed socket at run time \(1 per call\): allocated here and never closed; Python warned: unclosed <socket\.socket .* — not found by static analysis \(LL101, LL103, LL104\)$/);
+      assert.ok(r.netio[0].related.includes('service.py:5 allocated through local_port'), r.netio[0].related.join('\n'));
+      assert.deepEqual(r.service.map((d) => [d.code, d.line, d.text]), [['unclosed-resource', 10, 'handle = open(path)']]);
+      assert.match(r.service[0].message, /^Unclosed file at run time \(1 per call\): .* — also found by static analysis: LL101 at service\.py:10$/);
+      assert.equal(r.confirmed.line, 10);
+      assert.match(r.confirmed.message, /— confirmed at run time: file left unclosed \(1 per call\)$/);
+      assert.match(r.reportText, /\nnetio\.py:5 in open_channel: UNCLOSED SOCKET × 3 \(1 per call\)\n(?:  .*\n)*  not found by static analysis/);
     });
   });
 
@@ -671,6 +722,23 @@ if (!ENABLED) {
       } finally {
         writeFileSync(settingsFile, WORKSPACE_SETTINGS);
       }
+    });
+
+    e2e('Find unclosed resources from its CodeLens: the allocation line squiggled, its hover says what static analysis found', { ui: true, timeout: 150_000 }, async () => {
+      await openFile('service.py');
+      const lenses = page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Find unclosed resources' });
+      await waitFor('the "Find unclosed resources" lenses of service.py', async () => (await lenses.count()) >= 3, { timeout: TIMEOUTS.diagnostics });
+      await lenses.last().click(); // the lens of handle(), the last function
+      await page.locator('.notifications-toasts', { hasText: 'unclosed resources from 2 allocation sites' }).waitFor({ timeout: 90_000 });
+      const [line, column] = positionOf(SERVICE, 'open(path)', 2);
+      await goTo(line, column);
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      const hover = page.locator('.monaco-hover', { hasText: 'Unclosed file at run time' });
+      await hover.first().waitFor({ timeout: TIMEOUTS.ui });
+      assert.match(await hover.first().innerText(), /also found by static analysis: LL101 at service\.py:10/);
+      await screenshot(run, page, 'runtime-resources');
+      await page.keyboard.press('Escape');
     });
   });
 }

@@ -415,6 +415,25 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
     return { outcome, diagnostics: found, reportFirstLine: report.lineAt(0).text };
   });
 
+  await observe('runtimeResources', async () => {
+    const doc = await open(folder, 'service.py', true);
+    await diagnosticsOf(doc, (ds) => ds.some((d) => codeOf(d) === 'LL101'), 'the static LL101 finding of service.py');
+    const outcome = await vscode.commands.executeCommand('leaklens.findUnclosedResources', { target: 'service.py:handle', uri: doc.uri.toString(), calls: 3 });
+    const netioUri = vscode.Uri.joinPath(folder, 'netio.py');
+    const netioDoc = await vscode.workspace.openTextDocument(netioUri);
+    const netio = await untilDiagnostics('a leaklens-runtime diagnostic on netio.py', () => {
+      const ds = runtimeDiagnostics(netioUri);
+      return ds.length ? ds.map((d) => withRelated(netioDoc, d)) : undefined;
+    }, 60_000);
+    const service = runtimeDiagnostics(doc.uri).map((d) => withRelated(doc, d));
+    const confirmed = await untilDiagnostics('LL101 of service.py marked "confirmed at run time"', () => {
+      const d = leakLens(doc.uri).find((x) => codeOf(x) === 'LL101' && x.message.includes('confirmed at run time'));
+      return d ? describe(doc, d) : undefined;
+    }, 10_000);
+    const report = await vscode.workspace.openTextDocument(vscode.Uri.parse((outcome as { report: string }).report));
+    return { outcome, netio, service, confirmed, reportText: report.getText() };
+  });
+
   results.done = true;
   results.observations.total = { ok: true, ms: Date.now() - started };
   write();
