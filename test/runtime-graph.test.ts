@@ -1,6 +1,7 @@
 // Pictures of run-time findings (server/src/runtime/graph.ts → DOT, svg.ts → SVG through the
 // WebAssembly Graphviz): on reports the real runner writes for the fixture programs, then
-// `leaklens run cycles|growth --format dot|svg` as a process. SVG is parsed by Python's XML parser.
+// `leaklens run cycles|growth --format dot|svg` as a process, and the report view's page
+// (client/src/report-page.ts). SVG is parsed by Python's XML parser.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { ENV, FIXTURES, NO_PYTHON, PYTHON, runRunner } from './helpers/runtime';
 import { findingDot, hasGraph, html, locationUrl, parseLocationUrl, quote, reportDot } from '../server/src/runtime/graph';
 import type { CycleFinding, GrowthFinding, RuntimeReport } from '../server/src/runtime/report';
 import { checkDot, renderSvg } from '../server/src/runtime/svg';
+import { renderPage } from '../client/src/report-page';
 
 interface SvgSummary {
   /** Per `<g class="node">`: its text lines and the link around it, if any. */
@@ -133,6 +135,37 @@ describe('graph.ts: DOT of runner reports', { skip: NO_PYTHON }, () => {
     assert.equal(parseLocationUrl('file:///tmp/c.py'), undefined);
     assert.equal(parseLocationUrl('file:///tmp/c.py#L0'), undefined);
     assert.equal(parseLocationUrl('command:workbench.action.terminal.new#L1'), undefined);
+  });
+});
+
+describe("the report view's page (client/src/report-page.ts)", { skip: NO_PYTHON }, () => {
+  test('a picture per cycle with its links, a strict CSP, nothing remote, the text report escaped', async () => {
+    const report = runRunner('cycles', 'parent_child:build_tree', ['--calls', '10']).report;
+    const cycle = cycleOf(report);
+    const { html, state, links } = await renderPage(report, FIXTURES);
+    assert.deepEqual(state, { graphs: 1, nodes: cycle.members.length, edges: cycle.edges.length, failed: 0 });
+    assert.deepEqual([...links].sort(), [...new Set(cycle.members.map((m) => `file://${m.site!.file}#L${m.site!.line}`))].sort());
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1] ?? '';
+    assert.match(csp, /^default-src 'none'; style-src 'nonce-[^']+'; script-src 'nonce-[^']+';/);
+    assert.doesNotMatch(html, /https?:\/\/(?!www\.w3\.org\/)/, 'no remote address but the SVG namespaces');
+    assert.doesNotMatch(html, /<\?xml|<!DOCTYPE svg/, 'the SVG prologue is dropped inside HTML');
+    assert.equal((html.match(/<script /g) ?? []).length, 1);
+    assert.equal((html.match(/<svg /g) ?? []).length, 1);
+    assert.match(html, /<pre>LeakLens cycles: parent_child:build_tree /);
+    // Text from the program is escaped in the HTML parts.
+    const tricky: RuntimeReport = JSON.parse(JSON.stringify(report));
+    tricky.target.spec = '<script>alert(1)</script>';
+    const page = await renderPage(tricky, FIXTURES);
+    assert.doesNotMatch(page.html, /<script>alert/);
+    assert.match(page.html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  });
+
+  test('a run with nothing to draw says so', async () => {
+    const report = runRunner('growth', 'bounded_cache:compute').report;
+    const { html, state } = await renderPage(report, FIXTURES);
+    assert.equal(report.findings.filter(hasGraph).length, 0, 'a bounded cache has no retention path to show');
+    assert.deepEqual(state, { graphs: 0, nodes: 0, edges: 0, failed: 0 });
+    assert.match(html, /No finding of this run has a retention path or a reference cycle to draw/);
   });
 });
 

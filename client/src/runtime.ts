@@ -2,8 +2,9 @@
 // function or test under the cursor (or the script) with the project's Python, through
 // server/python/leaklens_runner.py (shipped in dist/runtime/). Results become diagnostics of
 // their own source (`leaklens-runtime`) with the retention path or the cycle as related
-// information, a readable report (a read-only document), and confirmations sent to the
-// language server, which marks the static findings the run confirmed.
+// information, a readable report (a read-only document, and the report view of report-view.ts,
+// which draws the retention paths and cycles), and confirmations sent to the language server,
+// which marks the static findings the run confirmed.
 // Running code needs a trusted workspace: everything here checks it.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -13,6 +14,7 @@ import { displayLocation, findingMessage, formatBytes, formatReportText, shortTy
 import { CycleFinding, GrowthFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
 import { defaultPython, RunResult, runRuntime } from '../../server/src/runtime/spawn';
 import { callTemplate, lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
+import { ReportView, ReportViewState } from './report-view';
 
 export const RUNTIME_SOURCE = 'leaklens-runtime';
 export const RUNTIME_COMMANDS = {
@@ -73,6 +75,7 @@ class RuntimeRunner implements vscode.Disposable {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection(RUNTIME_SOURCE);
   private readonly output = vscode.window.createOutputChannel('LeakLens Run');
   private readonly reports = new ReportDocuments();
+  private readonly view = new ReportView((file) => new PathMapper().uri(file));
   /** Diagnostics per run key, merged into the collection. */
   private readonly byKey = new Map<string, Map<string, vscode.Diagnostic[]>>();
   private last: StoredRun | undefined;
@@ -100,6 +103,7 @@ class RuntimeRunner implements vscode.Disposable {
     for (const s of this.subscriptions) s.dispose();
     this.lenses.dispose();
     this.reports.dispose();
+    this.view.dispose();
   }
 
   private async run(mode: RuntimeMode, request: RunRequest): Promise<RunOutcome> {
@@ -323,13 +327,13 @@ class RuntimeRunner implements vscode.Disposable {
     if (choice === 'Show Report') void this.showReport();
   }
 
-  private async showReport(): Promise<void> {
+  /** The report view (pictures, then the text); resolves to what it shows. */
+  private async showReport(): Promise<ReportViewState | undefined> {
     if (!this.last) {
       void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…" or "Find Reference Cycles…".');
-      return;
+      return undefined;
     }
-    const document = await vscode.workspace.openTextDocument(REPORT_URI);
-    await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+    return this.view.show(this.last.report, this.last.base);
   }
 
   private async clear(): Promise<void> {
