@@ -16,7 +16,7 @@ import { renderPage } from '../client/src/report-page';
 
 interface SvgSummary {
   /** Per `<g class="node">`: its text lines and the link around it, if any. */
-  nodes: Array<{ id: string; texts: string[]; href: string | null }>;
+  nodes: Array<{ id: string; texts: string[]; href: string | null; classes: string[] }>;
   /** Per `<g class="edge">`: its title (`a->b`) and label. */
   edges: Array<{ title: string; texts: string[] }>;
 }
@@ -31,14 +31,15 @@ root = ET.fromstring(sys.stdin.buffer.read())
 assert root.tag == SVG + 'svg', root.tag
 out = {'nodes': [], 'edges': []}
 for g in root.iter(SVG + 'g'):
-    kind = g.get('class')
+    classes = (g.get('class') or '').split()
+    kind = classes[0] if classes else None
     if kind not in ('node', 'edge'):
         continue
     texts = [''.join(t.itertext()) for t in g.iter(SVG + 'text')]
     title = ''.join(g.find(SVG + 'title').itertext())
     if kind == 'node':
         links = [a.get(XLINK) for a in g.iter(SVG + 'a') if a.get(XLINK)]
-        out['nodes'].append({'id': title, 'texts': texts, 'href': links[0] if links else None})
+        out['nodes'].append({'id': title, 'texts': texts, 'href': links[0] if links else None, 'classes': classes[1:]})
     else:
         out['edges'].append({'title': title, 'texts': texts})
 print(json.dumps(out))
@@ -74,6 +75,9 @@ describe('graph.ts: DOT of runner reports', { skip: NO_PYTHON }, () => {
     assert.deepEqual(svg.edges.map((e) => e.texts.join('')).sort(), cycle.edges.map((e) => e.label).sort());
     assert.deepEqual(svg.edges.map((e) => e.title).sort(), cycle.edges.map((e) => `f0_n${e.from}->f0_n${e.to}`).sort());
     assert.ok(svg.nodes.some((n) => n.texts.includes('has __del__')), 'Node defines __del__');
+    assert.deepEqual(svg.nodes.filter((n) => n.classes.includes('finalizer')).map((n) => n.texts[0]), ['Node', 'Node']);
+    assert.match(dot, /label="reference cycle of 3 objects from parent_child\.py:15/);
+    assert.doesNotMatch(findingDot(cycle, 0, { base: FIXTURES, titles: false }), /label="reference cycle/);
   });
 
   test('a retention path: module → class → .registry → … → the object allocated on the line, which links to it', async () => {
@@ -92,6 +96,7 @@ describe('graph.ts: DOT of runner reports', { skip: NO_PYTHON }, () => {
     assert.ok(last.texts.includes('allocated at class_registry.py:6'), last.texts.join(' | '));
     assert.ok(last.texts.some((t) => /^\+\d+ B per call$/.test(t)), last.texts.join(' | '));
     assert.deepEqual(parseLocationUrl(last.href ?? ''), { file: leak.location.file, line: 6 });
+    assert.deepEqual(svg.nodes.filter((n) => n.classes.includes('leak')).map((n) => n.id), [last.id]);
     // The class attribute's definition (`registry = []`, line 3) links from the list it names.
     const registry = svg.nodes[steps.findIndex((s) => s.label === '.registry')];
     assert.ok(registry.texts.includes('defined at class_registry.py:3'), registry.texts.join(' | '));

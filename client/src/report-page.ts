@@ -32,12 +32,12 @@ export async function renderPage(report: RuntimeReport, base: string): Promise<{
     if (!hasGraph(finding)) continue;
     let picture: string;
     try {
-      const svg = await renderSvg(findingDot(finding, index, { base }));
+      const svg = await renderSvg(findingDot(finding, index, { base, titles: false }));
       // The document's prologue (XML declaration, DOCTYPE, comments) has no place inside HTML.
       picture = svg.slice(svg.indexOf('<svg'));
       state.graphs++;
-      state.nodes += (picture.match(/<g id="[^"]*" class="node">/g) ?? []).length;
-      state.edges += (picture.match(/<g id="[^"]*" class="edge">/g) ?? []).length;
+      state.nodes += (picture.match(/<g id="[^"]*" class="node[ "]/g) ?? []).length;
+      state.edges += (picture.match(/<g id="[^"]*" class="edge[ "]/g) ?? []).length;
       for (const m of picture.matchAll(/xlink:href="([^"]*)"/g)) links.add(m[1].replace(/&amp;/g, '&'));
     } catch (error) {
       state.failed++;
@@ -57,10 +57,12 @@ export async function renderPage(report: RuntimeReport, base: string): Promise<{
   body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 16px 24px; }
   h1 { font-size: 1.2em; } h2 { font-size: 1em; font-weight: 600; }
   .graph { overflow-x: auto; background: var(--vscode-editor-background); border: 1px solid var(--vscode-panel-border, #8884); border-radius: 4px; padding: 8px; }
-  .graph svg { max-width: 100%; height: auto; }
+  .graph svg { display: block; margin: 0 auto; }
   .graph svg text { fill: var(--vscode-editor-foreground); }
   .graph svg .node polygon, .graph svg .node path, .graph svg .edge path { stroke: var(--vscode-editor-foreground); }
   .graph svg .node path { fill: var(--vscode-editor-background); }
+  .graph svg .node.leak path { stroke: var(--vscode-errorForeground); stroke-width: 2; }
+  .graph svg .node.finalizer path { stroke: var(--vscode-editorWarning-foreground); stroke-width: 2; }
   .graph svg .edge polygon { fill: var(--vscode-editor-foreground); stroke: var(--vscode-editor-foreground); }
   .graph svg .cluster > path, .graph svg .cluster > polygon { stroke: var(--vscode-descriptionForeground); fill: none; }
   .graph svg a { cursor: pointer; }

@@ -4,7 +4,7 @@
 // build of Graphviz, for the CLI (`--format dot|svg`) and the editor's report view.
 //
 // Every node is a box with the object's type (and its length when the runner gives one, as in
-// `list[253]`); edges carry the reference (`.attr`, `[3]`, a global's name). A node with a
+// `list[253]`), drawn top to bottom (the report view is a narrow side panel); edges carry the reference (`.attr`, `[3]`, a global's name). A node with a
 // source location links to it: `URL` is `file:///path#L<line>` (browsers open the file; the report
 // view intercepts the click and opens the editor at the line). Node ids are `f<finding>_n<index>`:
 // the same report always gives the same text.
@@ -15,6 +15,8 @@ import { CycleFinding, GrowthFinding, RuntimeFinding, RuntimeReport, SourceLocat
 export interface GraphOptions {
   /** Paths inside this folder are shown relative to it. */
   base?: string;
+  /** Label each finding's cluster with what it is (default true; the report view has headings instead). */
+  titles?: boolean;
 }
 
 /** A finding that has a picture: a growth finding with a retention path, or a cycle. */
@@ -41,7 +43,7 @@ export function findingDot(finding: GrowthFinding | CycleFinding, index: number,
 function digraph(name: string, bodies: string[]): string {
   return [
     `digraph ${quote(name)} {`,
-    '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.4, bgcolor="transparent"];',
+    '  graph [rankdir=TB, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.35, bgcolor="transparent"];',
     '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=11, margin="0.12,0.06"];',
     '  edge [fontname="Helvetica", fontsize=10];',
     ...bodies,
@@ -57,7 +59,7 @@ function findingCluster(finding: GrowthFinding | CycleFinding, index: number, op
     : `kept alive: ${displayLocation(finding.location, options.base)} grows ${formatBytes(finding.growth.bytesPerCall)} per call`;
   return [
     `  subgraph ${quote(`cluster_f${index}`)} {`,
-    `    label=${quote(title)}; labeljust="l"; style="dashed"; color="#888888";`,
+    `    ${options.titles === false ? '' : `label=${quote(title)}; labeljust="l"; `}style="dashed"; color="#888888";`,
     ...lines.map((line) => `    ${line}`),
     '  }',
   ].join('\n');
@@ -71,14 +73,16 @@ interface NodeSpec {
   details: string[];
   link?: SourceLocation | { file: string; line: number };
   tooltip: string;
-  emphasis?: boolean;
+  /** Outlined: `leak` (the object allocated on the reported line), `finalizer` (a class with `__del__`). */
+  emphasis?: 'leak' | 'finalizer';
 }
 
 function node(spec: NodeSpec): string {
   const rows = [`<B>${html(spec.title)}</B>`, ...spec.details.map((d) => `<FONT POINT-SIZE="9">${html(d)}</FONT>`)];
   const attributes = [`label=<${rows.join('<BR/>')}>`, `tooltip=${quote(spec.tooltip)}`];
   if (spec.link) attributes.push(`URL=${quote(locationUrl(spec.link.file, spec.link.line))}`, 'target="_top"');
-  if (spec.emphasis) attributes.push('color="#c62828"', 'penwidth=1.6');
+  // `class` reaches the SVG (`<g class="node leak">`): the report view colours it with the theme.
+  if (spec.emphasis) attributes.push('color="#c62828"', 'penwidth=1.6', `class=${quote(spec.emphasis)}`);
   return `${spec.id} [${attributes.join(', ')}];`;
 }
 
@@ -111,7 +115,7 @@ function retentionStatements(finding: GrowthFinding, index: number, options: Gra
       details.push(`allocated at ${displayLocation(finding.location, options.base)}`, `+${formatBytes(finding.growth.bytesPerCall)} per call`);
     }
     const title = i === 0 && step.type === 'module' ? step.label.replace(/^module /, '') : step.type;
-    out.push(node({ id, title, details, link, tooltip: i === 0 ? step.label : `${step.label} (${step.type})`, emphasis: last }));
+    out.push(node({ id, title, details, link, tooltip: i === 0 ? step.label : `${step.label} (${step.type})`, emphasis: last ? 'leak' : undefined }));
     if (i > 0) out.push(edge(`f${index}_n${i - 1}`, id, step.label));
   });
   return out;
@@ -126,7 +130,7 @@ function cycleStatements(finding: CycleFinding, index: number, options: GraphOpt
     if (member.count > 1) details.push(`× ${member.count}`);
     if (member.site) details.push(`allocated at ${displayLocation(member.site, options.base)}${member.approximate ? ' (approximate)' : ''}`);
     if (finalizers.has(short)) details.push('has __del__');
-    out.push(node({ id: `f${index}_n${i}`, title: short, details, link: member.site ?? undefined, tooltip: member.type, emphasis: finalizers.has(short) }));
+    out.push(node({ id: `f${index}_n${i}`, title: short, details, link: member.site ?? undefined, tooltip: member.type, emphasis: finalizers.has(short) ? 'finalizer' : undefined }));
   });
   for (const e of finding.edges) {
     if (!finding.members[e.from] || !finding.members[e.to]) continue;
