@@ -163,6 +163,10 @@ describe("the report view's page (client/src/report-page.ts)", { skip: NO_PYTHON
     const page = await renderPage(tricky, FIXTURES);
     assert.doesNotMatch(page.html, /<script>alert/);
     assert.match(page.html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    // A link is kept as the page's script will read it (the attribute's character references resolved).
+    const odd = join(FIXTURES, "R&D's <tree>", 'x.py');
+    cycleOf(tricky).members[0].site = { file: odd, line: 3, function: null };
+    assert.ok((await renderPage(tricky, FIXTURES)).links.has(locationUrl(odd, 3)));
   });
 
   test('a run with nothing to draw says so', async () => {

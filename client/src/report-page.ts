@@ -18,6 +18,16 @@ export interface ReportViewState {
   failed: number;
 }
 
+/** An attribute value as the page's script reads it (getAttribute): XML character references resolved. */
+function unescapeXml(text: string): string {
+  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+  return text.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (whole, ref: string) => {
+    if (ref.startsWith('#x')) return String.fromCodePoint(parseInt(ref.slice(2), 16));
+    if (ref.startsWith('#')) return String.fromCodePoint(Number(ref.slice(1)));
+    return named[ref] ?? whole;
+  });
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
@@ -38,7 +48,7 @@ export async function renderPage(report: RuntimeReport, base: string): Promise<{
       state.graphs++;
       state.nodes += (picture.match(/<g id="[^"]*" class="node[ "]/g) ?? []).length;
       state.edges += (picture.match(/<g id="[^"]*" class="edge[ "]/g) ?? []).length;
-      for (const m of picture.matchAll(/xlink:href="([^"]*)"/g)) links.add(m[1].replace(/&amp;/g, '&'));
+      for (const m of picture.matchAll(/xlink:href="([^"]*)"/g)) links.add(unescapeXml(m[1]));
     } catch (error) {
       state.failed++;
       picture = `<p class="error">${escapeHtml((error as Error).message)}</p>`;
@@ -50,7 +60,7 @@ export async function renderPage(report: RuntimeReport, base: string): Promise<{
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src {{cspSource}} data:;">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>LeakLens Run Report</title>
 <style nonce="${nonce}">

@@ -9,6 +9,7 @@ import { renderPage, ReportViewState } from './report-page';
 
 export type { ReportViewState } from './report-page';
 export const REPORT_VIEW_TYPE = 'leaklens.runtimeReport';
+
 export class ReportView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   /** The links the current page holds: the only ones a message may open. */
@@ -16,7 +17,7 @@ export class ReportView implements vscode.Disposable {
 
   constructor(private readonly mapUri: (file: string) => vscode.Uri) {}
 
-  async show(report: RuntimeReport, base: string): Promise<ReportViewState> {
+  async show(report: RuntimeReport, base: string, reveal = true): Promise<ReportViewState> {
     const { html, state, links } = await renderPage(report, base);
     if (!this.panel) {
       this.panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, 'LeakLens Run Report', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
@@ -26,12 +27,17 @@ export class ReportView implements vscode.Disposable {
       });
       this.panel.onDidDispose(() => (this.panel = undefined));
       this.panel.webview.onDidReceiveMessage((message: unknown) => void this.onMessage(message));
-    } else {
+    } else if (reveal) {
       this.panel.reveal(vscode.ViewColumn.Beside, true);
     }
     this.links = links;
-    this.panel.webview.html = html.replace(/\{\{cspSource\}\}/g, this.panel.webview.cspSource);
+    this.panel.webview.html = html;
     return state;
+  }
+
+  /** A new run while the view is open: show it there (an open view never shows an older run). */
+  async refresh(report: RuntimeReport, base: string): Promise<void> {
+    if (this.panel) await this.show(report, base, false);
   }
 
   private async onMessage(message: unknown): Promise<void> {

@@ -166,6 +166,7 @@ class RuntimeRunner implements vscode.Disposable {
     this.publish(key, report, mapper);
     this.last = { key, report, base: folder.uri.fsPath };
     this.reports.set(report, folder.uri.fsPath);
+    await this.view.refresh(report, folder.uri.fsPath).catch((error) => this.output.appendLine(`[LeakLens] the report view: ${String(error)}`));
     this.output.appendLine(`[LeakLens] ${summaryLine(report)}`);
     await this.sendConfirmations(report, mapper);
     void this.announce(mode, request, resolved.file, report);
