@@ -3,8 +3,9 @@
 // project's Python, through
 // server/python/leaklens_runner.py (shipped in dist/runtime/). Results become diagnostics of
 // their own source (`leaklens-runtime`) with the retention path or the cycle as related
-// information, a readable report (a read-only document), and confirmations sent to the
-// language server, which marks the static findings the run confirmed.
+// information, a readable report (a read-only document, and the report view of report-view.ts,
+// which draws the retention paths and cycles), and confirmations sent to the language server,
+// which marks the static findings the run confirmed.
 // Running code needs a trusted workspace: everything here checks it.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -15,6 +16,7 @@ import { CycleFinding, GrowthFinding, isLeak, ResourceFinding, RuntimeMode, Runt
 import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '../../server/src/runtime/static-match';
 import { defaultPython, RunResult, runRuntime } from '../../server/src/runtime/spawn';
 import { callTemplate, lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
+import { ReportView, ReportViewState } from './report-view';
 
 export const RUNTIME_SOURCE = 'leaklens-runtime';
 export const RUNTIME_COMMANDS = {
@@ -83,6 +85,7 @@ class RuntimeRunner implements vscode.Disposable {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection(RUNTIME_SOURCE);
   private readonly output = vscode.window.createOutputChannel('LeakLens Run');
   private readonly reports = new ReportDocuments();
+  private readonly view = new ReportView((file) => new PathMapper().uri(file));
   /** Diagnostics per run key, merged into the collection. */
   private readonly byKey = new Map<string, Map<string, vscode.Diagnostic[]>>();
   private last: StoredRun | undefined;
@@ -111,6 +114,7 @@ class RuntimeRunner implements vscode.Disposable {
     for (const s of this.subscriptions) s.dispose();
     this.lenses.dispose();
     this.reports.dispose();
+    this.view.dispose();
   }
 
   private async run(mode: RuntimeMode, request: RunRequest): Promise<RunOutcome> {
@@ -174,6 +178,7 @@ class RuntimeRunner implements vscode.Disposable {
     this.publish(key, report, mapper);
     this.last = { key, report, base: folder.uri.fsPath };
     this.reports.set(report, folder.uri.fsPath);
+    await this.view.refresh(report, folder.uri.fsPath).catch((error) => this.output.appendLine(`[LeakLens] the report view: ${String(error)}`));
     this.output.appendLine(`[LeakLens] ${summaryLine(report)}`);
     await this.sendConfirmations(report, mapper);
     void this.announce(mode, request, resolved.file, report);
@@ -360,13 +365,13 @@ class RuntimeRunner implements vscode.Disposable {
     if (choice === 'Show Report') void this.showReport();
   }
 
-  private async showReport(): Promise<void> {
+  /** The report view (pictures, then the text); resolves to what it shows. */
+  private async showReport(): Promise<ReportViewState | undefined> {
     if (!this.last) {
       void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…", "Find Reference Cycles…" or "Find Unclosed Resources…".');
-      return;
+      return undefined;
     }
-    const document = await vscode.workspace.openTextDocument(REPORT_URI);
-    await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+    return this.view.show(this.last.report, this.last.base);
   }
 
   private async clear(): Promise<void> {

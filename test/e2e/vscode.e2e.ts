@@ -291,6 +291,7 @@ if (!ENABLED) {
       'unopened.py': UNOPENED,
       'netio.py': NETIO,
       'service.py': SERVICE,
+      'tree.py': TREE,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
     });
     // The test extension goes in before the .vsix install creates extensions.json.
@@ -481,12 +482,14 @@ if (!ENABLED) {
     });
 
     e2e('Find Reference Cycles runs tree.py:build_tree: a cycle with a finalizer, its edges as related information, a report', {}, async () => {
-      const r = observed<{ outcome: { status: string; exitCode: number }; diagnostics: Array<DiagnosticInfo & { related: string[] }>; reportFirstLine: string }>('runtimeCycles');
+      const r = observed<{ outcome: { status: string; exitCode: number }; diagnostics: Array<DiagnosticInfo & { related: string[] }>; reportFirstLine: string; view: unknown }>('runtimeCycles');
       assert.deepEqual([r.outcome.status, r.outcome.exitCode], ['done', 1]);
       assert.deepEqual(r.diagnostics.map((d) => [d.code, d.line, d.text]), [['cycle', 15, 'root = Node()']]);
       assert.match(r.diagnostics[0].message, /Node -\.children-> list -\[0\]-> Node -\.parent-> Node; with a finalizer \(Node\.__del__\): cyclic garbage, freed late, at a GC pause/);
       assert.ok(r.diagnostics[0].related.includes('tree.py:5 Node .parent → Node: set here'), r.diagnostics[0].related.join('\n'));
       assert.match(r.reportFirstLine, /^LeakLens cycles: tree\.py:build_tree \(CPython 3\./);
+      // Show Run-time Report: the view draws the cycle (two Node objects and their list, three references).
+      assert.deepEqual(r.view, { graphs: 1, nodes: 3, edges: 3, failed: 0 });
     });
 
     e2e('Find Unclosed Resources runs service.py:handle: the helper\'s socket (missed statically) and the caller\'s file (LL101, confirmed at run time)', {}, async () => {
@@ -739,6 +742,43 @@ if (!ENABLED) {
       assert.match(await hover.first().innerText(), /also found by static analysis: LL101 at service\.py:10/);
       await screenshot(run, page, 'runtime-resources');
       await page.keyboard.press('Escape');
+      // Its toast would otherwise still offer "Show Report" to the next test.
+      await page.keyboard.press('F1');
+      await quickInput().fill('>Notifications: Clear All Notifications');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Clear All Notifications' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      await page.locator('.notifications-toasts .notification-toast', { hasText: 'unclosed resources' }).waitFor({ state: 'detached', timeout: TIMEOUTS.ui });
+    });
+
+    e2e('Find Reference Cycles from the palette, then the report view: the cycle as a graph; a click on a node opens its allocation line', { ui: true, timeout: 180_000 }, async () => {
+      await openFile('tree.py');
+      await goTo(16, 5); // inside build_tree
+      await page.keyboard.press('F1');
+      await quickInput().fill('>LeakLens: Find Reference Cycles');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Find Reference Cycles' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      // The target choice: the function under the cursor.
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'build_tree' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await quickInput().fill('build_tree');
+      await page.keyboard.press('Enter');
+      const show = page.locator('.notifications-toasts .monaco-button', { hasText: 'Show Report' }).first();
+      await show.waitFor({ timeout: 90_000 });
+      await show.click();
+      // The webview: an iframe in the workbench holding the page's own iframe.
+      const view = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+      const nodes = view.locator('.graph svg g.node');
+      await waitFor('the report view to draw the 3 objects of the cycle', async () => (await nodes.count()) === 3, { timeout: TIMEOUTS.ui });
+      const edgeLabels = (await view.locator('.graph svg g.edge text').allTextContents()).map((t) => t.trim()).sort();
+      assert.deepEqual(edgeLabels, ['.children', '.parent', '[0]']);
+      const nodeTexts = (await nodes.allTextContents()).join(' | ');
+      assert.match(nodeTexts, /allocated at tree\.py:16/);
+      log(`ui: report view nodes ${JSON.stringify(nodeTexts)}`);
+      await screenshot(run, page, 'runtime-graph');
+      // A click on the child Node (allocated on line 16) opens tree.py at that line.
+      await goTo(1, 1);
+      await view.locator('.graph svg g.node', { hasText: 'allocated at tree.py:16' }).locator('a').first().click();
+      await page.locator('.statusbar', { hasText: 'Ln 16, Col 1' }).waitFor({ timeout: TIMEOUTS.ui });
+      await page.locator('.tabs-container .tab.active', { hasText: 'tree.py' }).waitFor({ timeout: TIMEOUTS.ui });
     });
   });
 }

@@ -1,5 +1,6 @@
 // `leaklens run growth|cycles|resources TARGET`: confirms leaks by running code with the
-// project's own Python (tracemalloc, gc and ResourceWarning; nothing to install). stdout carries only the result (text or JSON);
+// project's own Python (tracemalloc, gc and ResourceWarning; nothing to install). stdout carries only the result (text, JSON,
+// or the findings' graph as DOT or SVG);
 // the program's own output goes to stderr, so `--format json` stays parseable.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -7,15 +8,17 @@ import { relative, resolve, sep } from 'node:path';
 import { Analyzer } from '../analysis/engine';
 import { DEFAULT_OPTIONS } from '../analysis/types';
 import { formatReportText } from '../runtime/format';
+import { hasGraph, reportDot } from '../runtime/graph';
 import { RuntimeMode, RuntimeReport } from '../runtime/report';
 import { defaultPython, runRuntime } from '../runtime/spawn';
 import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '../runtime/static-match';
+import { renderSvg } from '../runtime/svg';
 
 const EXIT_RUNNER_ERROR = 2;
 
 interface RunCommandOptions {
   python?: string;
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'dot' | 'svg';
   out?: string;
   workspace?: string;
   warmup?: number;
@@ -76,7 +79,20 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
   }
   const report = result.report;
   if (mode === 'resources') await addStaticMatches(report, workspace);
-  const output = opts.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report, { base: workspace, verbose: opts.verbose });
+  let output: string;
+  if (opts.format === 'dot' || opts.format === 'svg') {
+    // The pictures of the findings (retention paths, cycles); the text summary goes to stderr.
+    if (!report.findings.some(hasGraph)) process.stderr.write('leaklens: no finding has a retention path or a cycle to draw: the graph is empty\n');
+    const dot = reportDot(report, { base: workspace });
+    try {
+      output = opts.format === 'dot' ? dot : await renderSvg(dot);
+    } catch (error) {
+      process.stderr.write(`leaklens: ${(error as Error).message}\n`);
+      return EXIT_RUNNER_ERROR;
+    }
+  } else {
+    output = opts.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report, { base: workspace, verbose: opts.verbose });
+  }
   if (opts.out) {
     try {
       writeFileSync(opts.out, output);
@@ -87,7 +103,7 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
   } else {
     process.stdout.write(output);
   }
-  if (report.errors.length && opts.format === 'json') {
+  if (report.errors.length && opts.format !== 'text') {
     // The JSON carries them; say it on stderr too so a script's log shows why it failed.
     for (const error of report.errors) process.stderr.write(`leaklens: ${error.message}\n`);
   }
@@ -151,7 +167,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .argument('<target>', "module:function, path/to/file.py:function, either with arguments ('shop:handle(i % 50)': Python expressions in the module, i = the call number), a pytest node id (tests/test_x.py::test_y) or a script (path/to/script.py)")
     .argument('[script-args...]', 'arguments for a script target (after --)')
     .option('--python <path>', 'the Python interpreter to run the code with (default: $LEAKLENS_PYTHON, else python3)')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'output format: text, json, or the retention paths and cycles as a graph (dot: Graphviz source; svg: drawn)').choices(['text', 'json', 'dot', 'svg']).default('text'))
     .option('--out <file>', 'write the result to this file instead of standard output')
     .option('--workspace <dir>', 'folder whose files are your code, and the working directory (default: the current folder)')
     .option('--warmup <n>', 'calls before measuring (default 3; scripts 1; resources 0)', count(0))

@@ -412,7 +412,9 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
       return ds.length ? ds.map((d) => withRelated(doc, d)) : undefined;
     }, 60_000);
     const report = await vscode.workspace.openTextDocument(vscode.Uri.parse((outcome as { report: string }).report));
-    return { outcome, diagnostics: found, reportFirstLine: report.lineAt(0).text };
+    // The report view: what its pictures hold (graphs, nodes, edges), as the command returns it.
+    const view = await vscode.commands.executeCommand('leaklens.showRuntimeReport');
+    return { outcome, diagnostics: found, reportFirstLine: report.lineAt(0).text, view };
   });
 
   await observe('runtimeResources', async () => {
