@@ -15,11 +15,12 @@ import { toDiagnostic } from '../server/src/protocol/convert';
 import { CONFIRMED_SUFFIX, markConfirmed, RuntimeConfirmations } from '../server/src/protocol/runtime';
 import { CLEAR_ALL_KEY, confirmationsFromReport, RUNTIME_REPORT_NOTIFICATION, RuntimeReportParams } from '../server/src/runtime/confirm';
 import type { RuntimeReport } from '../server/src/runtime/report';
+import { launchArguments } from '../server/src/runtime/spawn';
 import { DEFAULT_SETTINGS } from '../server/src/workspace/config';
 import { LspClient, ROOT } from './helpers/lsp-client';
 
 const PYTHON = process.env.LEAKLENS_TEST_PYTHON ?? 'python3';
-const RUNNER = join(ROOT, 'server', 'python', 'leaklens_runner.py');
+const LAUNCH = launchArguments(join(ROOT, 'server', 'python', 'leaklens_runner'));
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'runtime');
 const ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
 const HAVE_PYTHON = spawnSync(PYTHON, ['-c', 'import sys; sys.exit(sys.version_info < (3, 8))']).status === 0;
@@ -37,7 +38,7 @@ let runs = 0;
 function report(mode: 'growth' | 'cycles', target: string, defaults = false): RuntimeReport {
   const path = join(scratch, `r${++runs}.json`);
   const counts = defaults ? [] : mode === 'growth' ? ['--rounds', '3', '--calls', '40'] : ['--calls', '10'];
-  const r = spawnSync(PYTHON, [RUNNER, mode, target, '--report', path, '--workspace', FIXTURES, ...counts], { cwd: FIXTURES, env: ENV, encoding: 'utf8' });
+  const r = spawnSync(PYTHON, [...LAUNCH, mode, target, '--report', path, '--workspace', FIXTURES, ...counts], { cwd: FIXTURES, env: ENV, encoding: 'utf8' });
   assert.ok(r.status === 0 || r.status === 1, r.stderr + r.stdout);
   return JSON.parse(readFileSync(path, 'utf8'));
 }

@@ -1,6 +1,6 @@
 // Run-time confirmation in VS Code: "Track Memory Growth…" and "Find Reference Cycles…" run the
 // function or test under the cursor (or the script) with the project's Python, through
-// server/python/leaklens_runner.py (shipped in dist/runtime/). Results become diagnostics of
+// the runner package server/python/leaklens_runner/ (shipped as dist/runtime/leaklens_runner/). Results become diagnostics of
 // their own source (`leaklens-runtime`) with the retention path or the cycle as related
 // information, a readable report (a read-only document), and confirmations sent to the
 // language server, which marks the static findings the run confirmed.
@@ -119,7 +119,7 @@ class RuntimeRunner implements vscode.Disposable {
     };
     const watch = mode === 'growth' ? watchedNames(folder, fileUri) : [];
     const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${target}` : `LeakLens: finding reference cycles of ${target}`;
-    this.output.appendLine(`\n$ ${python.path} leaklens_runner.py ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
+    this.output.appendLine(`\n$ ${python.path} leaklens_runner ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
     const result: RunResult = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title, cancellable: true },
         async (progress, token) => {
@@ -136,7 +136,7 @@ class RuntimeRunner implements vscode.Disposable {
               rounds: mode === 'growth' ? count('rounds') : undefined,
               calls: count('calls'),
               watch,
-              runner: this.context.asAbsolutePath(join('dist', 'runtime', 'leaklens_runner.py')),
+              runner: this.context.asAbsolutePath(join('dist', 'runtime', 'leaklens_runner')),
               signal: controller.signal,
               onStdout: (text) => this.output.append(text),
               onStderr: (text) => this.output.append(text),
