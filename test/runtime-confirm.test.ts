@@ -79,6 +79,61 @@ describe('confirmations from a real run, on the real analyzer diagnostics', { sk
     }
   });
 
+  test('LL301/LL302/LL303/LL401 carry data.subject; a run confirms them by that name alone, never by the message text', () => {
+    const cases: Array<[string, string, string, { kind: string; name: string }]> = [
+      ['growing_global.py', 'growing_global.py:record', 'LL303', { kind: 'global', name: '_EVENTS' }],
+      ['class_registry.py', 'class_registry.py:load_plugin', 'LL301', { kind: 'classAttribute', name: 'Plugin.registry' }],
+      ['method_cache.py', 'method_cache.py:handle_request', 'LL302', { kind: 'method', name: 'Service.lookup' }],
+    ];
+    for (const [file, target, code, subject] of cases) {
+      const params = confirmationsFromReport(report('growth', target), sources);
+      const store = new RuntimeConfirmations();
+      store.apply(params);
+      const before = diagnostics(fixture(file));
+      const finding = before.find((d) => d.code === code);
+      assert.ok(finding, `${file}: the static rule fires`);
+      assert.deepEqual((finding.data as { subject?: unknown }).subject, subject, `${file}: ${code}'s subject`);
+      // Names only: no line of the run may confirm it.
+      const namesOnly = { sites: [], names: store.forUri(uriOf(fixture(file)))!.names };
+      assert.ok(namesOnly.names.some((n) => n.name === subject.name), JSON.stringify(namesOnly));
+      const text = readFileSync(fixture(file), 'utf8');
+      assert.deepEqual(confirmed(markConfirmed(before, namesOnly, text)).map((d) => d.code), [code], `${file}: confirmed by its subject`);
+      // The same diagnostics without a subject: the message still quotes the name, which does not count.
+      const withoutSubject = before.map((d) => ({ ...d, data: { ...(d.data as object), subject: undefined } }));
+      assert.ok(withoutSubject.some((d) => String(d.message).includes(`\`${subject.name}\``)), `${file}: the message names it`);
+      assert.deepEqual(confirmed(markConfirmed(withoutSubject, namesOnly, text)), [], `${file}: no subject, no confirmation by name`);
+      // Another subject of the same name in another place is confirmed by the same name, a different one is not.
+      const other = before.map((d) => (d.code === code ? { ...d, data: { ...(d.data as object), subject: { ...subject, name: `${subject.name}2` } } } : d));
+      assert.deepEqual(confirmed(markConfirmed(other, namesOnly, text)), [], `${file}: a different subject name is not confirmed`);
+    }
+  });
+
+  test('LL401: a large module global and a large class attribute name their subject', () => {
+    const path = join(scratch, 'big.py');
+    const text = 'TABLE = list(range(500000))\n\n\nclass Cache:\n    SLOTS = [0] * 400000\n';
+    const found = diagnostics(path, text).filter((d) => d.code === 'LL401');
+    assert.deepEqual(found.map((d) => (d.data as { subject?: unknown }).subject), [
+      { kind: 'global', name: 'TABLE' },
+      { kind: 'classAttribute', name: 'Cache.SLOTS' },
+    ]);
+    const names = { sites: [], names: [{ name: 'Cache.SLOTS', summary: '`Cache.SLOTS` grew' }] };
+    const marked = confirmed(markConfirmed(found, names, text));
+    assert.deepEqual(marked.map((d) => d.range.start.line), [4]);
+  });
+
+  test('leaklens check --format json carries the subject', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'leaklens.js'), 'check', '--format', 'json', '--no-cache', 'class_registry.py', 'growing_global.py', 'method_cache.py'], { cwd: FIXTURES, encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    const findings = JSON.parse(r.stdout) as Array<{ code: string; subject?: unknown }>;
+    const subjects = findings.filter((f) => ['LL301', 'LL302', 'LL303'].includes(f.code)).map((f) => [f.code, f.subject]);
+    assert.deepEqual(subjects.sort(), [
+      ['LL301', { kind: 'classAttribute', name: 'Plugin.registry' }],
+      ['LL302', { kind: 'method', name: 'Service.lookup' }],
+      ['LL303', { kind: 'global', name: '_EVENTS' }],
+    ]);
+    assert.ok(findings.filter((f) => !['LL301', 'LL302', 'LL303', 'LL401'].includes(f.code)).every((f) => !('subject' in f)), 'other rules have no subject');
+  });
+
   test('LL502 on a parent back-reference is confirmed by the cycle run', () => {
     const params = confirmationsFromReport(report('cycles', 'parent_child.py:build_tree'), sources);
     const store = new RuntimeConfirmations();
