@@ -1,8 +1,8 @@
 // Bundles the extension client, the server/CLI and its analysis worker with esbuild and copies
 // both wasm files next to the server bundle, where server/src/parsing/grammar.ts looks for them first.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, cpSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
@@ -40,6 +40,13 @@ copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(dist,
 copyFileSync(require.resolve('@viz-js/viz'), join(dist, 'viz.cjs'));
 // The run-time runner (standard-library Python), started by `leaklens run` and the editor's commands.
 mkdirSync(join(dist, 'runtime'), { recursive: true });
-copyFileSync(join(root, 'server/python/leaklens_runner.py'), join(dist, 'runtime', 'leaklens_runner.py'));
+// The run-time runner is a package (a folder): its .py files only, never a __pycache__; the
+// previous copy goes first, so a module removed from the sources does not linger in dist/.
+rmSync(join(dist, 'runtime', 'leaklens_runner'), { recursive: true, force: true });
+rmSync(join(dist, 'runtime', 'leaklens_runner.py'), { force: true });
+cpSync(join(root, 'server/python/leaklens_runner'), join(dist, 'runtime', 'leaklens_runner'), {
+  recursive: true,
+  filter: (source) => basename(source) !== '__pycache__' && (statSync(source).isDirectory() || source.endsWith('.py')),
+});
 // Rule pages for the editor's offline documentation links, rendered from the rule files.
 execFileSync(process.execPath, [join(dist, 'leaklens.js'), 'docs', join(dist, 'docs', 'rules')], { stdio: 'inherit' });

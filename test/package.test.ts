@@ -4,7 +4,7 @@
 // which a fresh CI machine may not have.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -113,7 +113,10 @@ test('the .vsix holds the runtime files and nothing else', () => {
     'extension/dist/viz.cjs',
     'extension/dist/docs/rules/LL101.md',
     'extension/dist/docs/rules/LL201.md',
-    'extension/dist/runtime/leaklens_runner.py',
+    'extension/dist/runtime/leaklens_runner/__init__.py',
+    'extension/dist/runtime/leaklens_runner/__main__.py',
+    'extension/dist/runtime/leaklens_runner/cli.py',
+    'extension/dist/runtime/leaklens_runner/growth.py',
     'extension/docs/images/icon.png',
   ]) {
     entry(required);
@@ -123,6 +126,7 @@ test('the .vsix holds the runtime files and nothing else', () => {
     assert.doesNotMatch(name, /(^|\/)node_modules\//, `node_modules in the .vsix: ${name}`);
     assert.doesNotMatch(name, /^extension\/(out|test|server|client|scripts|scratch|grammars|examples)\//, `build or source folder in the .vsix: ${name}`);
     assert.doesNotMatch(name, /\.ts$/, `TypeScript source in the .vsix: ${name}`);
+    assert.doesNotMatch(name, /__pycache__|\.pyc$/, `Python bytecode in the .vsix: ${name}`);
   }
   // The allow-list itself: anything new must be added to .vscodeignore and here on purpose.
   const allowed = [
@@ -137,7 +141,7 @@ test('the .vsix holds the runtime files and nothing else', () => {
     /^extension\/dist\/(tree-sitter-python|web-tree-sitter)\.wasm$/,
     /^extension\/dist\/viz\.cjs$/,
     /^extension\/dist\/docs\/rules\/LL\d{3}\.md$/,
-    /^extension\/dist\/runtime\/leaklens_runner\.py$/,
+    /^extension\/dist\/runtime\/leaklens_runner\/\w+\.py$/,
   ];
   const unexpected = names.filter((n) => !allowed.some((re) => re.test(n)));
   assert.deepEqual(unexpected, [], 'files outside the allow-list in the .vsix');
@@ -194,7 +198,14 @@ test('the packaged server bundle runs on its own, away from the repository', () 
 test('the packaged CLI runs code with the packaged runner (leaklens run), away from the repository', { skip: spawnSync('python3', ['-c', 'pass']).error ? 'no python3 on this machine' : false }, () => {
   const dist = join(work, 'extracted-run', 'extension', 'dist');
   mkdirSync(join(dist, 'runtime'), { recursive: true });
-  for (const file of ['leaklens.js', 'runtime/leaklens_runner.py']) {
+  mkdirSync(join(dist, 'runtime', 'leaklens_runner'));
+  const runnerFiles = names.filter((n) => n.startsWith('extension/dist/runtime/leaklens_runner/')).map((n) => n.slice('extension/dist/'.length));
+  assert.deepEqual(
+    runnerFiles.map((f) => f.slice('runtime/leaklens_runner/'.length)).sort(),
+    readdirSync(join(ROOT, 'server', 'python', 'leaklens_runner')).filter((f) => f.endsWith('.py')).sort(),
+    'every module of the runner package is in the .vsix',
+  );
+  for (const file of ['leaklens.js', ...runnerFiles]) {
     writeFileSync(join(dist, file), extract(zip, entry(`extension/dist/${file}`)));
   }
   writeFileSync(join(work, 'grows.py'), '_SEEN = []\n\n\ndef remember():\n    _SEEN.append([0] * 20)\n');
@@ -206,14 +217,15 @@ test('the packaged CLI runs code with the packaged runner (leaklens run), away f
   });
   assert.equal(result.status, 1, result.stdout + result.stderr);
   const report = JSON.parse(result.stdout);
-  assert.equal(report.runner.file, realpathSync(join(dist, 'runtime', 'leaklens_runner.py')));
+  assert.equal(report.runner.file, realpathSync(join(dist, 'runtime', 'leaklens_runner')));
   assert.deepEqual(report.findings.map((f: { verdict: string; location: { line: number } }) => [f.verdict, f.location.line]), [['leak', 5]]);
 });
 
 test('the packaged CLI draws the retention path with the packaged Graphviz (dist/viz.cjs), away from the repository', { skip: spawnSync('python3', ['-c', 'pass']).error ? 'no python3 on this machine' : false }, () => {
   const dist = join(work, 'extracted-svg', 'extension', 'dist');
-  mkdirSync(join(dist, 'runtime'), { recursive: true });
-  for (const file of ['leaklens.js', 'viz.cjs', 'runtime/leaklens_runner.py']) {
+  mkdirSync(join(dist, 'runtime', 'leaklens_runner'), { recursive: true });
+  const runnerFiles = names.filter((n) => n.startsWith('extension/dist/runtime/leaklens_runner/')).map((n) => n.slice('extension/dist/'.length));
+  for (const file of ['leaklens.js', 'viz.cjs', ...runnerFiles]) {
     writeFileSync(join(dist, file), extract(zip, entry(`extension/dist/${file}`)));
   }
   writeFileSync(join(work, 'keeps.py'), '_KEPT = []\n\n\ndef keep():\n    _KEPT.append([0] * 20)\n');

@@ -15,11 +15,12 @@ import { toDiagnostic } from '../server/src/protocol/convert';
 import { CONFIRMED_SUFFIX, markConfirmed, RuntimeConfirmations } from '../server/src/protocol/runtime';
 import { CLEAR_ALL_KEY, confirmationsFromReport, RUNTIME_REPORT_NOTIFICATION, RuntimeReportParams } from '../server/src/runtime/confirm';
 import type { RuntimeReport } from '../server/src/runtime/report';
+import { launchArguments } from '../server/src/runtime/spawn';
 import { DEFAULT_SETTINGS } from '../server/src/workspace/config';
 import { LspClient, ROOT } from './helpers/lsp-client';
 
 const PYTHON = process.env.LEAKLENS_TEST_PYTHON ?? 'python3';
-const RUNNER = join(ROOT, 'server', 'python', 'leaklens_runner.py');
+const LAUNCH = launchArguments(join(ROOT, 'server', 'python', 'leaklens_runner'));
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'runtime');
 const ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
 const HAVE_PYTHON = spawnSync(PYTHON, ['-c', 'import sys; sys.exit(sys.version_info < (3, 8))']).status === 0;
@@ -37,7 +38,7 @@ let runs = 0;
 function report(mode: 'growth' | 'cycles' | 'resources', target: string, defaults = false): RuntimeReport {
   const path = join(scratch, `r${++runs}.json`);
   const counts = defaults ? [] : mode === 'growth' ? ['--rounds', '3', '--calls', '40'] : mode === 'resources' ? ['--calls', '2'] : ['--calls', '10'];
-  const r = spawnSync(PYTHON, [RUNNER, mode, target, '--report', path, '--workspace', FIXTURES, ...counts], { cwd: FIXTURES, env: ENV, encoding: 'utf8' });
+  const r = spawnSync(PYTHON, [...LAUNCH, mode, target, '--report', path, '--workspace', FIXTURES, ...counts], { cwd: FIXTURES, env: ENV, encoding: 'utf8' });
   assert.ok(r.status === 0 || r.status === 1, r.stderr + r.stdout);
   return JSON.parse(readFileSync(path, 'utf8'));
 }
@@ -76,6 +77,61 @@ describe('confirmations from a real run, on the real analyzer diagnostics', { sk
       assert.match(String(marked[0].message), message);
       assert.equal((marked[0].data as { version: number }).version, 1, 'the data code actions need is kept');
     }
+  });
+
+  test('LL301/LL302/LL303/LL401 carry data.subject; a run confirms them by that name alone, never by the message text', () => {
+    const cases: Array<[string, string, string, { kind: string; name: string }]> = [
+      ['growing_global.py', 'growing_global.py:record', 'LL303', { kind: 'global', name: '_EVENTS' }],
+      ['class_registry.py', 'class_registry.py:load_plugin', 'LL301', { kind: 'classAttribute', name: 'Plugin.registry' }],
+      ['method_cache.py', 'method_cache.py:handle_request', 'LL302', { kind: 'method', name: 'Service.lookup' }],
+    ];
+    for (const [file, target, code, subject] of cases) {
+      const params = confirmationsFromReport(report('growth', target), sources);
+      const store = new RuntimeConfirmations();
+      store.apply(params);
+      const before = diagnostics(fixture(file));
+      const finding = before.find((d) => d.code === code);
+      assert.ok(finding, `${file}: the static rule fires`);
+      assert.deepEqual((finding.data as { subject?: unknown }).subject, subject, `${file}: ${code}'s subject`);
+      // Names only: no line of the run may confirm it.
+      const namesOnly = { sites: [], names: store.forUri(uriOf(fixture(file)))!.names };
+      assert.ok(namesOnly.names.some((n) => n.name === subject.name), JSON.stringify(namesOnly));
+      const text = readFileSync(fixture(file), 'utf8');
+      assert.deepEqual(confirmed(markConfirmed(before, namesOnly, text)).map((d) => d.code), [code], `${file}: confirmed by its subject`);
+      // The same diagnostics without a subject: the message still quotes the name, which does not count.
+      const withoutSubject = before.map((d) => ({ ...d, data: { ...(d.data as object), subject: undefined } }));
+      assert.ok(withoutSubject.some((d) => String(d.message).includes(`\`${subject.name}\``)), `${file}: the message names it`);
+      assert.deepEqual(confirmed(markConfirmed(withoutSubject, namesOnly, text)), [], `${file}: no subject, no confirmation by name`);
+      // Another subject of the same name in another place is confirmed by the same name, a different one is not.
+      const other = before.map((d) => (d.code === code ? { ...d, data: { ...(d.data as object), subject: { ...subject, name: `${subject.name}2` } } } : d));
+      assert.deepEqual(confirmed(markConfirmed(other, namesOnly, text)), [], `${file}: a different subject name is not confirmed`);
+    }
+  });
+
+  test('LL401: a large module global and a large class attribute name their subject', () => {
+    const path = join(scratch, 'big.py');
+    const text = 'TABLE = list(range(500000))\n\n\nclass Cache:\n    SLOTS = [0] * 400000\n';
+    const found = diagnostics(path, text).filter((d) => d.code === 'LL401');
+    assert.deepEqual(found.map((d) => (d.data as { subject?: unknown }).subject), [
+      { kind: 'global', name: 'TABLE' },
+      { kind: 'classAttribute', name: 'Cache.SLOTS' },
+    ]);
+    const names = { sites: [], names: [{ name: 'Cache.SLOTS', summary: '`Cache.SLOTS` grew' }] };
+    const marked = confirmed(markConfirmed(found, names, text));
+    assert.deepEqual(marked.map((d) => d.range.start.line), [4]);
+  });
+
+  test('leaklens check --format json carries the subject', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'leaklens.js'), 'check', '--format', 'json', '--no-cache', 'class_registry.py', 'growing_global.py', 'method_cache.py'], { cwd: FIXTURES, encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    const findings = JSON.parse(r.stdout) as Array<{ code: string; subject?: unknown }>;
+    const subjects = findings.filter((f) => ['LL301', 'LL302', 'LL303'].includes(f.code)).map((f) => [f.code, f.subject]);
+    assert.deepEqual(subjects.sort(), [
+      ['LL301', { kind: 'classAttribute', name: 'Plugin.registry' }],
+      ['LL302', { kind: 'method', name: 'Service.lookup' }],
+      ['LL303', { kind: 'global', name: '_EVENTS' }],
+    ]);
+    assert.ok(findings.filter((f) => !['LL301', 'LL302', 'LL303', 'LL401'].includes(f.code)).every((f) => !('subject' in f)), 'other rules have no subject');
   });
 
   test('LL502 on a parent back-reference is confirmed by the cycle run', () => {

@@ -1,4 +1,4 @@
-// The run-time runner (server/python/leaklens_runner.py) against leaky and clean fixture
+// The run-time runner (server/python/leaklens_runner/) against leaky and clean fixture
 // programs in test/fixtures/runtime/, on this machine's Python: verdicts, lines, retention
 // paths, cycles, pytest and script targets, errors and exit codes; every report is checked
 // against server/python/report.schema.json. Then the same through `leaklens run` as a process.
@@ -12,10 +12,10 @@ import { CLI, ROOT } from './helpers/cli';
 import { validateSchema } from './helpers/json-schema';
 import type { CycleFinding, GrowthFinding, RuntimeReport } from '../server/src/runtime/report';
 import { cycleMessage, formatReportText, growthMessage } from '../server/src/runtime/format';
-import { runRuntime } from '../server/src/runtime/spawn';
+import { launchArguments, runRuntime } from '../server/src/runtime/spawn';
 
 const PYTHON = process.env.LEAKLENS_TEST_PYTHON ?? 'python3';
-const RUNNER = join(ROOT, 'server', 'python', 'leaklens_runner.py');
+const LAUNCH = launchArguments(join(ROOT, 'server', 'python', 'leaklens_runner'));
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'runtime');
 const SCHEMA = JSON.parse(readFileSync(join(ROOT, 'server', 'python', 'report.schema.json'), 'utf8'));
 // Keep the fixture folder free of __pycache__ (pytest's assertion rewriting honours this too);
@@ -44,7 +44,7 @@ interface Run {
 /** Runs the runner directly; the report must exist and match the schema. */
 function runner(mode: 'growth' | 'cycles', target: string, extra: string[] = [], options: { python?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Run {
   const reportPath = join(scratch, `report-${++reports}.json`);
-  const r = spawnSync(options.python ?? PYTHON, [RUNNER, mode, target, '--report', reportPath, '--workspace', FIXTURES, ...extra], {
+  const r = spawnSync(options.python ?? PYTHON, [...LAUNCH, mode, target, '--report', reportPath, '--workspace', FIXTURES, ...extra], {
     cwd: options.cwd ?? FIXTURES,
     env: options.env ?? ENV,
     encoding: 'utf8',
@@ -260,8 +260,8 @@ describe('runner: cycles mode', { skip: NO_PYTHON }, () => {
     writeFileSync(probe, [
       'import gc, sys',
       'sys.path.insert(0, sys.argv[1])',
-      'import leaklens_runner',
-      'code = leaklens_runner.main(["cycles", "parent_child.py:build_tree", "--report", sys.argv[2], "--workspace", sys.argv[3]])',
+      'from leaklens_runner import cli',
+      'code = cli.main(["cycles", "parent_child.py:build_tree", "--report", sys.argv[2], "--workspace", sys.argv[3]])',
       'print(code, gc.get_debug(), len(gc.garbage))',
     ].join('\n'));
     const r = spawnSync(PYTHON, [probe, join(ROOT, 'server', 'python'), join(scratch, 'probe.json'), FIXTURES], { cwd: FIXTURES, env: ENV, encoding: 'utf8' });
@@ -298,7 +298,7 @@ describe('runner: errors and exit codes', { skip: NO_PYTHON }, () => {
     assert.equal(rounds.status, 2);
     assert.match(rounds.report.errors[0].message, /--rounds must be at least 2/);
     const reportPath = join(scratch, 'usage.json');
-    const r = spawnSync(PYTHON, [RUNNER, 'sideways', 'x', '--report', reportPath], { cwd: FIXTURES, env: ENV, encoding: 'utf8' });
+    const r = spawnSync(PYTHON, [...LAUNCH, 'sideways', 'x', '--report', reportPath], { cwd: FIXTURES, env: ENV, encoding: 'utf8' });
     assert.equal(r.status, 2);
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
     assert.deepEqual(validateSchema(SCHEMA, report), []);

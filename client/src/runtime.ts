@@ -1,7 +1,7 @@
 // Run-time confirmation in VS Code: "Track Memory Growth…", "Find Reference Cycles…" and "Find
 // Unclosed Resources…" run the function or test under the cursor (or the script) with the
-// project's Python, through
-// server/python/leaklens_runner.py (shipped in dist/runtime/). Results become diagnostics of
+// project's Python, through the runner package server/python/leaklens_runner/ (shipped as
+// dist/runtime/leaklens_runner/). Results become diagnostics of
 // their own source (`leaklens-runtime`) with the retention path or the cycle as related
 // information, a readable report (a read-only document, and the report view of report-view.ts,
 // which draws the retention paths and cycles), and confirmations sent to the language server,
@@ -134,7 +134,7 @@ class RuntimeRunner implements vscode.Disposable {
     };
     const watch = mode === 'growth' ? watchedNames(folder, fileUri) : [];
     const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${target}` : mode === 'cycles' ? `LeakLens: finding reference cycles of ${target}` : `LeakLens: finding unclosed resources of ${target}`;
-    this.output.appendLine(`\n$ ${python.path} leaklens_runner.py ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
+    this.output.appendLine(`\n$ ${python.path} leaklens_runner ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
     const result: RunResult = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title, cancellable: true },
         async (progress, token) => {
@@ -151,7 +151,7 @@ class RuntimeRunner implements vscode.Disposable {
               rounds: mode === 'growth' ? count('rounds') : undefined,
               calls: count('calls'),
               watch,
-              runner: this.context.asAbsolutePath(join('dist', 'runtime', 'leaklens_runner.py')),
+              runner: this.context.asAbsolutePath(join('dist', 'runtime', 'leaklens_runner')),
               signal: controller.signal,
               onStdout: (text) => this.output.append(text),
               onStderr: (text) => this.output.append(text),
@@ -440,6 +440,7 @@ async function pythonFromExtension(resource: vscode.Uri): Promise<string | undef
  * editors; the runner follows their length from round to round.
  */
 function watchedNames(folder: vscode.WorkspaceFolder, fileUri: vscode.Uri | undefined): string[] {
+  // The growing global / class attribute / method cache of each finding, from its `data.subject`.
   const uris = new Map<string, vscode.Uri>();
   if (fileUri) uris.set(fileUri.toString(), fileUri);
   for (const editor of vscode.window.visibleTextEditors) uris.set(editor.document.uri.toString(), editor.document.uri);
@@ -450,16 +451,27 @@ function watchedNames(folder: vscode.WorkspaceFolder, fileUri: vscode.Uri | unde
     for (const d of vscode.languages.getDiagnostics(uri)) {
       if (d.source !== 'leaklens') continue;
       const code = typeof d.code === 'object' ? String(d.code.value) : String(d.code ?? '');
-      let name: string | undefined;
-      if (code === 'LL303') name = /^Module-level \w+ `([A-Za-z_]\w*)`/.exec(d.message)?.[1];
-      else if (code === 'LL301') name = /^Class attribute `([A-Za-z_][\w.]*)`/.exec(d.message)?.[1];
-      else if (code === 'LL302') name = /on method `([A-Za-z_][\w.]*)`/.exec(d.message)?.[1];
+      if (!WATCHED_RULES.has(code)) continue;
+      const name = subjectOf(d);
       const spec = name ? `${path}:${name}` : undefined;
       if (spec && !out.includes(spec)) out.push(spec);
       if (out.length >= MAX_WATCHES) return out;
     }
   }
   return out;
+}
+
+const WATCHED_RULES = new Set(['LL301', 'LL302', 'LL303']);
+
+/**
+ * `data.subject.name` of a LeakLens diagnostic (the language client keeps the LSP diagnostic's
+ * `data` on the object it hands to VS Code), when it is a dotted Python name.
+ */
+function subjectOf(d: vscode.Diagnostic): string | undefined {
+  const data = (d as vscode.Diagnostic & { data?: unknown }).data;
+  const subject = data && typeof data === 'object' ? (data as { subject?: unknown }).subject : undefined;
+  const name = subject && typeof subject === 'object' ? (subject as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(name) ? name : undefined;
 }
 
 /**

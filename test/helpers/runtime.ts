@@ -9,9 +9,12 @@ import { after } from 'node:test';
 import { ROOT } from './cli';
 import { validateSchema } from './json-schema';
 import type { RuntimeReport } from '../../server/src/runtime/report';
+import { launchArguments } from '../../server/src/runtime/spawn';
 
 export const PYTHON = process.env.LEAKLENS_TEST_PYTHON ?? 'python3';
-export const RUNNER = join(ROOT, 'server', 'python', 'leaklens_runner.py');
+/** The runner's folder (the package) in the source tree, and how spawn.ts starts it. */
+export const RUNNER = join(ROOT, 'server', 'python', 'leaklens_runner');
+export const LAUNCH = launchArguments(RUNNER);
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'runtime');
 export const SCHEMA = JSON.parse(readFileSync(join(ROOT, 'server', 'python', 'report.schema.json'), 'utf8'));
 export const ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1' };
@@ -36,10 +39,10 @@ const scratch = mkdtempSync(join(tmpdir(), 'leaklens-runner-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 let reports = 0;
 
-/** Runs `leaklens_runner.py MODE TARGET --report … --workspace FIXTURES`; the report must exist, match the schema and carry the exit code. */
+/** Runs `leaklens_runner MODE TARGET --report … --workspace FIXTURES`; the report must exist, match the schema and carry the exit code. */
 export function runRunner(mode: string, target: string, extra: string[] = []): RunnerRun {
   const reportPath = join(scratch, `report-${++reports}.json`);
-  const r = spawnSync(PYTHON, [RUNNER, mode, target, '--report', reportPath, '--workspace', FIXTURES, ...extra], {
+  const r = spawnSync(PYTHON, [...LAUNCH, mode, target, '--report', reportPath, '--workspace', FIXTURES, ...extra], {
     cwd: FIXTURES,
     env: ENV,
     encoding: 'utf8',

@@ -309,6 +309,7 @@ export class Analyzer {
             ...(r.confidence === 'low' ? { confidence: 'low' as const } : {}),
             message,
             ...(messageTemplate ? { messageTemplate, lineRefs } : {}),
+            ...(r.subject ? { subject: { kind: r.subject.kind, name: r.subject.name } } : {}),
             start,
             end,
             related: r.related ?? [],

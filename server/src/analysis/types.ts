@@ -31,6 +31,17 @@ export interface LineRef {
   line: number;
 }
 
+/**
+ * What a finding is about, by the name a run-time report gives it (the global, class attribute or
+ * method whose container grew): set by the rules whose findings a run can confirm by name
+ * (LL301, LL302, LL303, LL401); runtime confirmations match it, never the message text.
+ */
+export interface FindingSubject {
+  kind: 'global' | 'classAttribute' | 'method';
+  /** `_cache` (a module global), `Plugin.registry` (class attribute), `Service.lookup` (method). */
+  name: string;
+}
+
 export interface Finding {
   code: string;
   name: string;
@@ -53,6 +64,7 @@ export interface Finding {
    * one severity lower. Absent means the rule is confident.
    */
   confidence?: 'low';
+  subject?: FindingSubject;
 }
 
 /** Documentation sections, in the order every renderer shows them. */
@@ -116,6 +128,8 @@ export interface Report {
    * asks for all findings, and then reported one severity lower than the rule's.
    */
   confidence?: 'low';
+  /** The global, class attribute or method the finding is about (see `FindingSubject`). */
+  subject?: FindingSubject;
 }
 
 export interface RuleContext {

@@ -56,6 +56,7 @@ export function toJson(files: readonly FileFindings[], failures: readonly FileFa
         severity: f.severity,
         confidence: f.confidence ?? 'high',
         message: f.message,
+        ...(f.subject ? { subject: f.subject } : {}),
         start: pos(lines, f.start),
         end: pos(lines, f.end),
         related: f.related.map((r) => ({ path, start: pos(lines, r.start), end: pos(lines, r.end), message: r.message })),

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Diagnostic, DiagnosticSeverity, TextEdit } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Analyzer, AnalyzedFinding } from '../analysis/engine';
-import { AnalysisOptions, Fix, OffsetEdit, Severity } from '../analysis/types';
+import { AnalysisOptions, FindingSubject, Fix, OffsetEdit, Severity } from '../analysis/types';
 
 export const FIX_ALL_KIND = 'source.fixAll.leaklens';
 
@@ -18,6 +18,8 @@ export interface DiagnosticData {
    * its fixes are re-derived from that analysis before they are offered.
    */
   provisional?: boolean;
+  /** What the finding is about (LL301, LL302, LL303, LL401): run-time confirmations match its name. */
+  subject?: FindingSubject;
 }
 
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
@@ -36,6 +38,7 @@ export function toDiagnostic(f: AnalyzedFinding, doc: TextDocument, provisional 
   const range = (start: number, end: number) => ({ start: doc.positionAt(start), end: doc.positionAt(end) });
   const data: DiagnosticData = { version: doc.version, fixes: f.fixes, ignore: f.ignore };
   if (provisional) data.provisional = true;
+  if (f.subject) data.subject = f.subject;
   return {
     range: range(f.start, f.end),
     severity: SEVERITY[f.severity],

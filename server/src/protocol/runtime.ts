@@ -14,8 +14,6 @@ import { CLEAR_ALL_KEY, ConfirmedName, ConfirmedSite, FileConfirmations, RUNTIME
 import { CONFIRMED_BY_RESOURCES } from '../runtime/static-match';
 
 export const CONFIRMED_SUFFIX = ' — confirmed at run time: ';
-/** Rules whose message quotes the name of the global, class attribute or method that grows. */
-const NAMED_RULES = new Set(['LL301', 'LL302', 'LL303', 'LL401']);
 const ATTACHED = Symbol('leaklens.runtimeConfirmations');
 /** How far a site's line is followed when edits moved it (lines above and below). */
 const FOLLOW_LINES = 200;
@@ -40,8 +38,9 @@ export function resolveSiteLine(site: ConfirmedSite, lines: string[] | undefined
 /**
  * The diagnostics with those confirmed by the run marked (pure). A LeakLens diagnostic is
  * confirmed when a confirmed site lies on one of its lines (an unclosed resource's lines confirm
- * only LL101, LL103 and LL104), or when it is LL301/LL302/LL303/LL401
- * and its message quotes a name that grew.
+ * only LL101, LL103 and LL104), or when its `data.subject` (set by LL301/LL302/LL303/LL401: the
+ * global, class attribute or method it is about) is a name that grew. The message text is never
+ * searched for names.
  */
 export function markConfirmed(diagnostics: Diagnostic[], confirmations: Confirmations | undefined, text: string | undefined): Diagnostic[] {
   if (!confirmations || (!confirmations.sites.length && !confirmations.names.length)) return diagnostics;
@@ -57,13 +56,19 @@ export function markConfirmed(diagnostics: Diagnostic[], confirmations: Confirma
     const onLine = sites.find((s) => s.line >= start.line && s.line <= last && (s.site.kind !== 'resource' || CONFIRMED_BY_RESOURCES.includes(code)));
     let summary = onLine?.site.summary;
     const message = typeof d.message === 'string' ? d.message : d.message.value;
-    if (!summary && NAMED_RULES.has(code)) {
-      summary = confirmations.names.find((n) => message.includes(`\`${n.name}\``))?.summary;
-    }
-    if (!summary) return d;
     const data = d.data && typeof d.data === 'object' ? (d.data as Record<string, unknown>) : {};
+    const subject = subjectName(data.subject);
+    if (!summary && subject !== undefined) summary = confirmations.names.find((n) => n.name === subject)?.summary;
+    if (!summary) return d;
     return { ...d, message: `${message}${CONFIRMED_SUFFIX}${summary}`, data: { ...data, confirmed: true, runtime: summary } };
   });
+}
+
+/** The name in a diagnostic's `data.subject` (`{ kind, name }`), if it has a well-formed one. */
+function subjectName(subject: unknown): string | undefined {
+  if (!subject || typeof subject !== 'object') return undefined;
+  const name = (subject as { name?: unknown }).name;
+  return typeof name === 'string' && name ? name : undefined;
 }
 
 /** Confirmations per run key (`growth <target>`), merged per URI. */

@@ -25,7 +25,7 @@ export interface ConfirmedSite {
 }
 
 export interface ConfirmedName {
-  /** `_cache`, `Plugin.registry`: matched against the `name` quoted in LL301/LL302/LL303/LL401 messages. */
+  /** `_cache`, `Plugin.registry`, `Service.lookup`: matched against the `data.subject.name` of diagnostics (LL301/LL302/LL303/LL401). */
   name: string;
   summary: string;
 }

@@ -1,4 +1,4 @@
-// The JSON report written by server/python/leaklens_runner.py (schema: server/python/report.schema.json).
+// The JSON report written by the runner package server/python/leaklens_runner/ (schema: server/python/report.schema.json).
 // Plain data, no editor or LSP types: shared by the CLI (`leaklens run`) and the VS Code client.
 
 export const REPORT_SCHEMA = 'leaklens-runtime-report';

@@ -1,4 +1,5 @@
-// Starts server/python/leaklens_runner.py with the user's interpreter and reads its report.
+// Starts the runner (the package server/python/leaklens_runner/, shipped as
+// dist/runtime/leaklens_runner/) with the user's interpreter and reads its report.
 // The interpreter is run directly with an argument list (never through a shell); stdout and
 // stderr belong to the program under test and are streamed to the caller; the report comes
 // back through a file in a private temporary folder.
@@ -8,7 +9,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseReport, RuntimeMode, RuntimeReport } from './report';
 
-export const RUNNER_FILE = 'leaklens_runner.py';
+export const RUNNER_FOLDER = 'leaklens_runner';
+
+/**
+ * `python -c BOOTSTRAP RUNNER_FOLDER_PATH mode target ...`: the runner's parent folder is on
+ * sys.path only while its package is imported (no bytecode written into it), then removed, so
+ * that none of its module names (growth, targets, cli, report...) hides a module of the program
+ * and the program's sys.path and environment (PYTHONPATH, for the processes it starts) hold no
+ * trace of it. The '' that `-c` puts first on sys.path goes too (the runner adds the workspace).
+ * sys.argv[0] becomes the runner's folder.
+ */
+export const RUNNER_BOOTSTRAP = [
+  'import os, sys',
+  'sys.argv[0] = sys.argv.pop(1)',
+  "if sys.path[:1] == ['']: del sys.path[0]",
+  'p = os.path.dirname(os.path.abspath(sys.argv[0]))',
+  'sys.path.insert(0, p); b = sys.dont_write_bytecode; sys.dont_write_bytecode = True',
+  'try: from leaklens_runner import cli',
+  'finally: sys.path.remove(p); sys.dont_write_bytecode = b',
+  'del os, p, b',
+  'sys.exit(cli.run())',
+].join('\n');
+
+/** The interpreter's arguments that start the runner in `runnerFolder`, before the runner's own. */
+export function launchArguments(runnerFolder: string): string[] {
+  return ['-c', RUNNER_BOOTSTRAP, runnerFolder];
+}
 /** After a cancel: SIGTERM first, SIGKILL if the program is still there this much later. */
 const KILL_GRACE_MS = 2_000;
 const STDERR_TAIL = 4_000;
@@ -16,11 +42,11 @@ const STDERR_TAIL = 4_000;
 /** The runner shipped beside the bundle (dist/runtime/), else the one in the source tree. */
 export function findRunner(): string | undefined {
   const candidates = [
-    join(__dirname, 'runtime', RUNNER_FILE), // dist/leaklens.js, dist/extension.js
-    join(__dirname, '..', '..', 'python', RUNNER_FILE), // server/src/runtime (sources)
-    join(__dirname, '..', '..', '..', '..', 'server', 'python', RUNNER_FILE), // out/server/src/runtime
+    join(__dirname, 'runtime', RUNNER_FOLDER), // dist/leaklens.js, dist/extension.js
+    join(__dirname, '..', '..', 'python', RUNNER_FOLDER), // server/src/runtime (sources)
+    join(__dirname, '..', '..', '..', '..', 'server', 'python', RUNNER_FOLDER), // out/server/src/runtime
   ];
-  return candidates.find((path) => existsSync(path));
+  return candidates.find((path) => existsSync(join(path, 'cli.py')));
 }
 
 /** `python3` where that is the usual name, `python` on Windows. */
@@ -44,7 +70,7 @@ export interface RunOptions {
   watch?: string[];
   /** Arguments for a script target (its sys.argv[1:]). */
   scriptArgs?: string[];
-  /** Path of leaklens_runner.py (default: findRunner()). */
+  /** Path of the runner's folder, leaklens_runner/ (default: findRunner()). */
   runner?: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
@@ -66,7 +92,7 @@ export interface RunResult {
 }
 
 export function runnerArguments(options: RunOptions, runner: string, reportPath: string): string[] {
-  const args = [runner, options.mode, options.target, '--report', reportPath, '--workspace', options.workspace];
+  const args = [...launchArguments(runner), options.mode, options.target, '--report', reportPath, '--workspace', options.workspace];
   const counts: Array<[string, number | undefined]> = [
     ['--warmup', options.warmup],
     ['--rounds', options.mode === 'growth' ? options.rounds : undefined],
@@ -84,7 +110,7 @@ export function runnerArguments(options: RunOptions, runner: string, reportPath:
 export function runRuntime(options: RunOptions): Promise<RunResult> {
   const runner = options.runner ?? findRunner();
   if (!runner) {
-    return Promise.resolve({ exitCode: null, signal: null, cancelled: false, stderrTail: '', command: [], failure: `${RUNNER_FILE} was not found next to LeakLens` });
+    return Promise.resolve({ exitCode: null, signal: null, cancelled: false, stderrTail: '', command: [], failure: `the runner (${RUNNER_FOLDER}/) was not found next to LeakLens` });
   }
   const folder = mkdtempSync(join(tmpdir(), 'leaklens-run-'));
   const reportPath = join(folder, 'report.json');

@@ -392,7 +392,8 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
       const ds = runtimeDiagnostics(doc.uri);
       return ds.length ? ds.map((d) => withRelated(doc, d)) : undefined;
     }, 60_000);
-    return { outcome, diagnostics: found };
+    const report = await vscode.workspace.openTextDocument(vscode.Uri.parse((outcome as { report: string }).report));
+    return { outcome, diagnostics: found, reportText: report.getText() };
   });
 
   await observe('runtimeConfirmed', async () => {

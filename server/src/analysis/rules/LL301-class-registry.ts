@@ -602,7 +602,7 @@ export const rule: Rule = {
       const fixes: Fix[] = [];
       const fix = weakFix(context, cls, assign, kind, container.empty, uses, additions);
       if (fix) fixes.push(fix);
-      context.report({ node: target, message, related, fixes, confidence: reasons.length > 0 ? 'low' : undefined });
+      context.report({ node: target, message, related, fixes, confidence: reasons.length > 0 ? 'low' : undefined, subject: { kind: 'classAttribute', name: shown } });
     }
   },
   docs: {

@@ -2,7 +2,7 @@
 // lives on the function, which lives on the class, and its keys hold `self`.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { decoratorTarget, unparenthesize } from '../syntax';
-import type { Rule, RuleContext } from '../types';
+import type { FindingSubject, Rule, RuleContext } from '../types';
 
 const CACHES = new Set(['functools.lru_cache', 'functools.cache']);
 const ENUMS = new Set(['enum.Enum', 'enum.IntEnum', 'enum.StrEnum', 'enum.Flag', 'enum.IntFlag', 'enum.ReprEnum']);
@@ -186,6 +186,8 @@ export const rule: Rule = {
       if (exempt.get(cls.id)) continue;
       const method = fn.childForFieldName('name')?.text ?? '?';
       const className = cls.childForFieldName('name')?.text ?? '?';
+      // The name a run gives the cache: the method, through its class.
+      const subject: FindingSubject = { kind: 'method', name: `${className}.${method}` };
       for (const c of caches) {
         const info = cacheInfo(c.decorator, c.qualified!);
         // maxsize=0 (or negative) caches nothing: no instance is kept.
@@ -194,23 +196,24 @@ export const rule: Rule = {
         if (info.maxsize !== undefined) {
           // Bounded: at most maxsize instances stay, which the judges did not call a leak.
           const message = `${head} in a cache that lives on the class: bounded (maxsize=${info.maxsize}), it keeps up to that many calls' instances alive after they are no longer used, but no more`;
-          context.report({ node: c.decorator, message, confidence: 'low' });
+          context.report({ node: c.decorator, message, confidence: 'low', subject });
           continue;
         }
         const unbounded = `${head} in an unbounded cache that lives on the class`;
         const cleared = cacheClearOf(method, context);
         const instances = instancesOf(cls, context);
         if (cleared) {
-          context.report({ node: c.decorator, message: `${unbounded}, but the file empties it (\`${cleared}\`): whether instances stay alive depends on when that runs`, confidence: 'low' });
+          context.report({ node: c.decorator, message: `${unbounded}, but the file empties it (\`${cleared}\`): whether instances stay alive depends on when that runs`, confidence: 'low', subject });
         } else if (instances.importTime) {
           context.report({
             node: c.decorator,
             message: `${unbounded}; an instance is made at import time (\`${instances.importTime}\`), which lives for the whole process anyway: only other instances it is called on would be kept`,
             confidence: 'low',
+            subject,
           });
         } else {
           const where = instances.perCall.length > 0 ? ` (instances are made in ${instances.perCall.slice(0, 3).map((f) => `\`${f}\``).join(', ')}, one per call)` : '';
-          context.report({ node: c.decorator, message: `${unbounded}: every instance it is called on stays alive for the life of the process${where}` });
+          context.report({ node: c.decorator, message: `${unbounded}: every instance it is called on stays alive for the life of the process${where}`, subject });
         }
       }
     }

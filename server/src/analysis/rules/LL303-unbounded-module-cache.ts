@@ -516,6 +516,7 @@ export const rule: Rule = {
           (reasons.length > 0 ? `. Low confidence: ${reasons.join('; ')}` : ''),
         related,
         confidence: reasons.length > 0 ? 'low' : undefined,
+        subject: { kind: 'global', name: binding.name },
       });
     }
   },

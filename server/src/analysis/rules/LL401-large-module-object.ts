@@ -2,7 +2,7 @@
 // constant expressions, which then stays in memory for the life of the process.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { lineBreakOf, nextLineStart, statementsOf, unparenthesize } from '../syntax';
-import type { Fix, Rule, RuleContext } from '../types';
+import type { FindingSubject, Fix, Rule, RuleContext } from '../types';
 
 /**
  * What a constant expression is estimated to build. `bytes` is a lower bound in bytes for
@@ -694,7 +694,10 @@ export const rule: Rule = {
           }
         }
       }
-      context.report({ node: assign, message, fixes });
+      const subject: FindingSubject = scope.type === 'module'
+        ? { kind: 'global', name }
+        : { kind: 'classAttribute', name: `${scope.childForFieldName('name')?.text ?? '?'}.${name}` };
+      context.report({ node: assign, message, fixes, subject });
     }
   },
   docs: {
