@@ -448,13 +448,9 @@ function watchedNames(folder: vscode.WorkspaceFolder, fileUri: vscode.Uri | unde
   for (const uri of uris.values()) {
     if (uri.scheme !== 'file' || vscode.workspace.getWorkspaceFolder(uri)?.uri.toString() !== folder.uri.toString()) continue;
     const path = relative(folder.uri.fsPath, uri.fsPath).split(sep).join('/');
-    for (const d of vscode.languages.getDiagnostics(uri)) {
-      if (d.source !== 'leaklens') continue;
-      const code = typeof d.code === 'object' ? String(d.code.value) : String(d.code ?? '');
-      if (!WATCHED_RULES.has(code)) continue;
-      const name = subjectOf(d);
-      const spec = name ? `${path}:${name}` : undefined;
-      if (spec && !out.includes(spec)) out.push(spec);
+    for (const name of subjects.get(uri.toString()) ?? []) {
+      const spec = `${path}:${name}`;
+      if (!out.includes(spec)) out.push(spec);
       if (out.length >= MAX_WATCHES) return out;
     }
   }
@@ -462,11 +458,27 @@ function watchedNames(folder: vscode.WorkspaceFolder, fileUri: vscode.Uri | unde
 }
 
 const WATCHED_RULES = new Set(['LL301', 'LL302', 'LL303']);
+/** Per URI, the `data.subject.name` of the LL301/LL302/LL303 diagnostics last published (recorded by the client's middleware). */
+const subjects = new Map<string, string[]>();
 
 /**
- * `data.subject.name` of a LeakLens diagnostic (the language client keeps the LSP diagnostic's
- * `data` on the object it hands to VS Code), when it is a dotted Python name.
+ * Called by the language client's middleware with each publication: keeps the subjects of the
+ * container findings (the LSP diagnostic's `data`, which the language client keeps on the
+ * objects it converts but VS Code's diagnostic collections do not promise to hand back).
  */
+export function recordSubjects(uri: vscode.Uri, diagnostics: readonly vscode.Diagnostic[]): void {
+  const names: string[] = [];
+  for (const d of diagnostics) {
+    const code = typeof d.code === 'object' ? String(d.code.value) : String(d.code ?? '');
+    if (!WATCHED_RULES.has(code)) continue;
+    const name = subjectOf(d);
+    if (name && !names.includes(name)) names.push(name);
+  }
+  if (names.length) subjects.set(uri.toString(), names);
+  else subjects.delete(uri.toString());
+}
+
+/** `data.subject.name` of a diagnostic, when it is a dotted Python name. */
 function subjectOf(d: vscode.Diagnostic): string | undefined {
   const data = (d as vscode.Diagnostic & { data?: unknown }).data;
   const subject = data && typeof data === 'object' ? (data as { subject?: unknown }).subject : undefined;
