@@ -568,6 +568,8 @@ interface Owned {
   jump?: Node;
   /** Flags set since the allocation (`close = True`): name → value, known in later conditions. */
   flags?: ReadonlyMap<string, boolean>;
+  /** Names holding the result of the process's own `poll()` (`status = p.poll()`), tested later. */
+  polled?: readonly string[];
 }
 const FREE: Owned = { owned: false };
 
@@ -865,6 +867,9 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
 
   const events: PathEvent[] = [];
   const guards = allocationGuards(assign, scope, context);
+  // A process whose pipes need nothing more on any path (none, or each closed in a `finally`):
+  // once its own `poll()` has returned a status, nothing of it is left to release.
+  const pollable = factory.name === 'subprocess.Popen' && pipesClosedInFinally(call, occurrences, scope, context);
   const releasingFinally: Node[] = [];
   for (const r of releases) {
     for (let n = r.parent; n && !n.equals(scope); n = n.parent) {
@@ -877,13 +882,14 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   // The node each raise was found in (`raises` looks at one statement or condition at a time).
   const raisingUnits = new Map<number, Node>();
   const domain: FlowDomain<Owned> = {
-    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}` : 'f'),
+    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
     evaluate(node, s) {
       if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
         if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
         return { owned: true };
       }
       if (!s.owned) return s;
+      if (pollable) s = trackPolled(node, name, s, context);
       const flag = flagAssignment(node);
       if (flag) return { ...s, flags: new Map([...(s.flags ?? []), flag]) };
       const inNode = occurrencesIn(occurrences, node.startIndex, node.endIndex);
@@ -927,6 +933,8 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
     condition: (cond, s) => (s.owned ? (conditionForOpen(cond, name) ?? knownCondition(cond, guards, s.flags)) : undefined),
+    // `if status is not None:` after `status = p.poll()`: on that branch the child has been reaped.
+    assume: (cond, s, value) => (s.owned && s.polled?.length && pollReaped(cond, s.polled, value) ? FREE : s),
     terminates: (node) => terminatingCall(node, context),
   };
   const outcome = context.semantic.flow(domain, body, FREE);
@@ -935,6 +943,94 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const verdict = judge(events, releases, escapes, assign, body);
   const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
   return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly };
+}
+
+/** The streams `Popen(…)` opens pipes for (`stdout=subprocess.PIPE` …). */
+function pipedStreams(call: Node, context: RuleContext): string[] {
+  const out: string[] = [];
+  for (const arg of call.childForFieldName('arguments')?.namedChildren ?? []) {
+    if (arg?.type !== 'keyword_argument') continue;
+    const key = arg.childForFieldName('name')?.text ?? '';
+    const value = arg.childForFieldName('value');
+    if ((key === 'stdin' || key === 'stdout' || key === 'stderr') && value && context.qualifiedName(value) === 'subprocess.PIPE') out.push(key);
+  }
+  return out;
+}
+
+/** Has the process no pipes, or is each of them closed in a `finally` of the scope (`p.stdout.close()`)? */
+function pipesClosedInFinally(call: Node, occurrences: Occurrence[], scope: Node, context: RuleContext): boolean {
+  const streams = pipedStreams(call, context);
+  // `Popen(*args, **kw)`: the pipes are not known.
+  if ((call.childForFieldName('arguments')?.namedChildren ?? []).some((a) => a?.type === 'dictionary_splat')) return false;
+  if (streams.length === 0) return true;
+  const closedInFinally = (expr: Node): boolean => {
+    const close = expr.parent;
+    if (close?.type !== 'attribute' || !close.childForFieldName('object')?.equals(expr) || close.childForFieldName('attribute')?.text !== 'close') return false;
+    return close.parent?.type === 'call' && !!close.parent.childForFieldName('function')?.equals(close) && inFinally(close.parent, scope);
+  };
+  const scopeInfo = context.semantic.scopeFor(scope);
+  return streams.every((stream) =>
+    occurrences.some((o) => {
+      const attr = o.node.parent;
+      if (attr?.type !== 'attribute' || !attr.childForFieldName('object')?.equals(o.node) || attr.childForFieldName('attribute')?.text !== stream) return false;
+      if (closedInFinally(attr)) return true;
+      // `stdin = p.stdin` … `finally: stdin.close()`.
+      const a = attr.parent;
+      const alias = a?.type === 'assignment' && a.childForFieldName('right')?.equals(attr) ? a.childForFieldName('left') : undefined;
+      if (alias?.type !== 'identifier') return false;
+      return (scopeInfo.references.get(alias.text) ?? []).some((ref) => ref.startIndex > alias.endIndex && closedInFinally(ref));
+    }),
+  );
+}
+
+/**
+ * The names holding this process's `poll()` result after `node`: `status = p.poll()` adds
+ * `status`; any other binding of a tracked name (found through the scope model) drops it.
+ */
+function trackPolled(node: Node, name: string, s: Owned, context: RuleContext): Owned {
+  let polled = s.polled ?? [];
+  if (polled.length > 0) {
+    const rebound = new Set(node.descendantsOfType('identifier').filter((id): id is Node => !!id && polled.includes(id.text) && context.semantic.isBinding(id)).map((id) => id.text));
+    if (rebound.size > 0) polled = polled.filter((p) => !rebound.has(p));
+  }
+  const a = node.type === 'expression_statement' ? node.namedChild(0) : undefined;
+  const left = a?.type === 'assignment' ? a.childForFieldName('left') : undefined;
+  const right = a?.type === 'assignment' ? a.childForFieldName('right') : undefined;
+  if (left?.type === 'identifier' && right?.type === 'call' && (right.childForFieldName('arguments')?.namedChildren.filter((c) => c && c.type !== 'comment').length ?? 0) === 0) {
+    const fn = right.childForFieldName('function');
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : undefined;
+    if (obj?.type === 'identifier' && obj.text === name && fn!.childForFieldName('attribute')?.text === 'poll') polled = [...polled.filter((p) => p !== left.text), left.text];
+  }
+  if (polled === s.polled || (polled.length === 0 && !s.polled)) return s;
+  return { ...s, polled: polled.length ? polled : undefined };
+}
+
+/**
+ * Does `cond` having the value `value` say that one of `polled` is not None (the child exited)?
+ * `status is not None` / `status != None` true, `status is None` false, `status` true (a non-zero
+ * exit code), and through `not`, `and` (true) and `or` (false).
+ */
+function pollReaped(cond: Node, polled: readonly string[], value: boolean): boolean {
+  let c = cond;
+  while (c.type === 'parenthesized_expression' && c.namedChild(0)) c = c.namedChild(0)!;
+  if (c.type === 'identifier') return value && polled.includes(c.text);
+  if (c.type === 'not_operator') {
+    const inner = c.childForFieldName('argument');
+    return !!inner && pollReaped(inner, polled, !value);
+  }
+  if (c.type === 'boolean_operator') {
+    const op = c.childForFieldName('operator')?.text ?? c.children.find((x) => x && !x.isNamed)?.text;
+    const left = c.childForFieldName('left');
+    const right = c.childForFieldName('right');
+    if ((op === 'and' && value) || (op === 'or' && !value)) return (!!left && pollReaped(left, polled, value)) || (!!right && pollReaped(right, polled, value));
+    return false;
+  }
+  if (c.type === 'comparison_operator' && c.namedChildCount === 2 && c.namedChild(0)?.type === 'identifier' && polled.includes(c.namedChild(0)!.text) && c.namedChild(1)?.type === 'none') {
+    const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text).join(' ');
+    if (ops === 'is not' || ops === '!=') return value;
+    if (ops === 'is' || ops === '==') return !value;
+  }
+  return false;
 }
 
 /** Factories whose second call right after a first one practically never fails: local files, sockets not yet connected, selectors. */
