@@ -1,5 +1,5 @@
 // LL101 unclosed-resource: a resource bound to a name and not released on some path of its scope.
-import { ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, trackAllocation, withIsClose, wrapFix } from '../resource-flow';
+import { Allocation, ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, trackAllocation, withIsClose, withoutPipes, wrapFix } from '../resource-flow';
 import type { FactoryInfo } from '../resources';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
@@ -15,6 +15,25 @@ function advice(factory: FactoryInfo): string {
   if (factory.name === 'tempfile.TemporaryDirectory') return 'call `cleanup()` in a `finally`, or use `with` (which binds the path, not the object)';
   if (factory.name === 'http.client.HTTPConnection' || factory.name === 'http.client.HTTPSConnection') return 'call `close()` in a `finally` (or wrap it in `contextlib.closing`)';
   return 'use `with` so it is closed promptly';
+}
+
+const STOPPING = new Set(['terminate', 'kill', 'send_signal']);
+
+/**
+ * A process started without pipes (and without `**kwargs` that could hold some) that the code
+ * never stops itself: this process holds no descriptor of it, only the child's entry (which
+ * subprocess reaps when later processes start, and `Popen.__del__` hands on while it runs), and a
+ * process nobody stops is often meant to outlive the function (a browser, a detached job). Not
+ * waiting for it is then not clearly a leak. One the code terminates or kills and then drops is a
+ * zombie, and stays confident.
+ */
+function mayBeDetached(a: Allocation, context: RuleContext): boolean {
+  if (a.factory.name !== 'subprocess.Popen' || !withoutPipes(a.call, context)) return false;
+  if ((a.call.childForFieldName('arguments')?.namedChildren ?? []).some((arg) => arg?.type === 'dictionary_splat' || arg?.type === 'list_splat')) return false;
+  return !a.uses.some((u) => {
+    const attr = u.node.parent;
+    return attr?.type === 'attribute' && attr.childForFieldName('object')?.equals(u.node) && STOPPING.has(attr.childForFieldName('attribute')?.text ?? '');
+  });
 }
 
 export const rule: Rule = {
@@ -62,13 +81,15 @@ export const rule: Rule = {
       // HTTPConnection without __enter__, TemporaryDirectory binding a path, FTP/SMTP quitting),
       // and never for a resource the code hands over somewhere (the `with` would close it under the new owner).
       const fix = withIsClose(a.factory) && a.escapes.length === 0 ? wrapFix(a.stmt, name, call, fixUses, a.factory, a.scope, context, (r) => exitEquivalent(r, a.factory)) : undefined;
-      context.report({ node: call, message, related, fixes: fix ? [fix] : [] });
+      const detached = mayBeDetached(a, context);
+      if (detached) message += ' (low confidence: started without pipes and never stopped here, it may be meant to outlive this code)';
+      context.report({ node: call, message, related, fixes: fix ? [fix] : [], ...(detached ? { confidence: 'low' as const } : {}) });
     }
   },
   docs: {
     summary: 'A file, socket, connection, process or pool bound to a name and not released on some path.',
     whatItDoes:
-      'Flags a resource-factory call (`open`, `socket.socket`, `sqlite3.connect`, `subprocess.Popen`, … and the `resource-factories` option) whose result is bound to a local or module name and is never released on some path of its scope. Each allocation is tracked, not each name: re-binding the name before the release leaks the first resource. A resource that escapes (returned, yielded, stored in an attribute or container, passed to a call that may keep it) is not flagged here, nor one used in `with`, released in `finally`, handed to `contextlib.closing`, `ExitStack.enter_context`/`callback`, `atexit.register` or `weakref.finalize`, nor code inside `__enter__`/`__aenter__` or a `@contextmanager` function, nor module-level executors and pools that live for the process. Methods count as factories when the file shows the receiver\'s class (`Path(p).open()`, `path.open()` on a parameter annotated `Path`, `zf.open(name)` on a `ZipFile`), and so do the file\'s own functions and `self` methods that return a fresh resource — not one that also records what it returns on the object (`self.open_sockets.append(s); return s`, `self._used[key] = conn`): the object keeps that resource, and the caller shares it. Archives and images over an in-memory stream (`io.BytesIO`, `io.StringIO`, by a call, a name bound to one, or `with io.BytesIO() as buf`) hold no OS resource and are not flagged. A release through a loop variable of the same name (`for proc in procs: proc.wait()`) releases the loop\'s object, not the allocation\'s. A wrapper that owns what it wraps takes it over (`io.TextIOWrapper(open(p, "rb"))` is the resource then); one that does not (`gzip.GzipFile(fileobj=f)`, `zipfile.ZipFile(f)`, `tarfile.open(fileobj=f)`, a class of the file that only stores it) leaves `f` to be closed by its owner. A full `read()` of an `urlopen` response and a `fileinput` iterated to its end count as releases, since both close what they opened. A process\'s `poll()` that returned a status has reaped it: `if p.poll() is not None:`, and a result kept in a variable and tested later (`status = p.poll()` … `if status is not None: break`), count as the release on that branch — the kept form only when the process has no pipes or each of them is closed in a `finally` (`p.stdout.close()`, or a name bound to `p.stdout`), since otherwise the pipes are still open there.',
+      'Flags a resource-factory call (`open`, `socket.socket`, `sqlite3.connect`, `subprocess.Popen`, … and the `resource-factories` option) whose result is bound to a local or module name and is never released on some path of its scope. Each allocation is tracked, not each name: re-binding the name before the release leaks the first resource. A resource that escapes (returned, yielded, stored in an attribute or container, passed to a call that may keep it) is not flagged here, nor one used in `with`, released in `finally`, handed to `contextlib.closing`, `ExitStack.enter_context`/`callback`, `atexit.register` or `weakref.finalize`, nor code inside `__enter__`/`__aenter__` or a `@contextmanager` function, nor module-level executors and pools that live for the process. Methods count as factories when the file shows the receiver\'s class (`Path(p).open()`, `path.open()` on a parameter annotated `Path`, `zf.open(name)` on a `ZipFile`), and so do the file\'s own functions and `self` methods that return a fresh resource — not one that also records what it returns on the object (`self.open_sockets.append(s); return s`, `self._used[key] = conn`): the object keeps that resource, and the caller shares it. Archives and images over an in-memory stream (`io.BytesIO`, `io.StringIO`, by a call, a name bound to one, or `with io.BytesIO() as buf`) hold no OS resource and are not flagged. A release through a loop variable of the same name (`for proc in procs: proc.wait()`) releases the loop\'s object, not the allocation\'s. A wrapper that owns what it wraps takes it over (`io.TextIOWrapper(open(p, "rb"))` is the resource then); one that does not (`gzip.GzipFile(fileobj=f)`, `zipfile.ZipFile(f)`, `tarfile.open(fileobj=f)`, a class of the file that only stores it) leaves `f` to be closed by its owner. A full `read()` of an `urlopen` response and a `fileinput` iterated to its end count as releases, since both close what they opened. A process\'s `poll()` that returned a status has reaped it: `if p.poll() is not None:`, and a result kept in a variable and tested later (`status = p.poll()` … `if status is not None: break`), count as the release on that branch — the kept form only when the process has no pipes or each of them is closed in a `finally` (`p.stdout.close()`, or a name bound to `p.stdout`), since otherwise the pipes are still open there. Confidence: a process started without pipes that the code never terminates, kills or signals is of low confidence (reported only with `all-findings`): this process holds no descriptor of it, and a process nobody stops is often meant to outlive the function (a browser, a detached job); one the code stops and then drops without waiting is a zombie, and one with pipes holds descriptors, and both stay confident.',
     whyLeak:
       'An unreleased resource holds an operating-system handle (a file descriptor, a socket, a child process, worker threads) and its buffers until the garbage collector happens to finalise the object. CPython does that when the last reference goes, but only if nothing else still refers to it; PyPy and other implementations do it much later; a reference cycle or a traceback keeps it alive indefinitely. Under load this exhausts file descriptors and memory, and `python -X dev` reports it as `ResourceWarning: unclosed file`.',
     example: 'def first_line(path):\n    f = open(path)\n    line = f.readline()\n    return line\n',
