@@ -603,6 +603,7 @@ function allocationGuards(assign: Node, scope: Node, context: RuleContext): Map<
     };
     return ok(cond);
   };
+  literalsBefore(assign, scope, context, out);
   let child: Node = assign;
   for (let n = assign.parent; n && !n.equals(scope); child = n, n = n.parent) {
     if (n.type === 'if_statement') {
@@ -628,6 +629,81 @@ function allocationGuards(assign: Node, scope: Node, context: RuleContext): Map<
 }
 
 const LITERALS = new Set(['string', 'integer', 'float', 'true', 'false', 'none']);
+
+/** The truth value of a literal, when the text shows it. */
+function literalTruthValue(n: Node): boolean | undefined {
+  if (n.type === 'none' || n.type === 'false') return false;
+  if (n.type === 'true') return true;
+  if (n.type === 'integer') return !/^0+$|^0[xXoObB]0+$/.test(n.text.replace(/_/g, ''));
+  if (n.type === 'string') {
+    if (n.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+    return n.namedChildren.some((c) => c?.type === 'string_content' && c.text.length > 0);
+  }
+  return undefined;
+}
+
+/**
+ * Is `later` (after `alloc` in the text) in another branch of an `if` than `alloc`, with no loop
+ * around either inside the scope — so that it never runs on a path through the allocation?
+ */
+function otherBranch(alloc: Node, later: Node, scope: Node): boolean {
+  const contains = (n: Node, x: Node) => n.startIndex <= x.startIndex && x.endIndex <= n.endIndex;
+  let common: Node | undefined;
+  for (let n = alloc.parent; n && !n.equals(scope); n = n.parent) {
+    if (LOOPS.has(n.type)) return false;
+    if (!common && contains(n, later)) {
+      if (n.type !== 'if_statement') return false;
+      const clause = (x: Node) => n.namedChildren.find((c) => !!c && contains(c, x));
+      const a = clause(alloc);
+      const b = clause(later);
+      const cond = n.childForFieldName('condition');
+      if (!a || !b || a.equals(b) || (cond && (a.equals(cond) || b.equals(cond)))) return false;
+      common = n;
+    }
+  }
+  return !!common;
+}
+
+/**
+ * Names the code gives a literal before the allocation on its path (`tmp = None`, `mode = "w"`),
+ * with no binding in between and none after it that could run on a path through the allocation:
+ * their value is known there, so a later `if tmp:` is too. Bindings come from the scope model.
+ */
+function literalsBefore(assign: Node, scope: Node, context: RuleContext, out: Map<string, boolean>): void {
+  const scopeInfo = context.semantic.scopeFor(scope);
+  const decided = new Map<string, Node | null>();
+  let child: Node = statementOf(assign);
+  for (let n = child.parent; n; child = n, n = n.parent) {
+    if (n.type === 'block' || n.type === 'module') {
+      const stmts = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+      for (let i = stmts.indexOf(stmts.find((c) => c.equals(child))!) - 1; i >= 0; i--) {
+        const st = stmts[i];
+        const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+        const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+        const right = a?.type === 'assignment' ? a.childForFieldName('right') : null;
+        if (left?.type === 'identifier' && right && LITERALS.has(right.type) && !decided.has(left.text)) {
+          decided.set(left.text, right);
+          continue;
+        }
+        for (const id of st.type === 'function_definition' || st.type === 'class_definition' ? [st.childForFieldName('name')] : st.descendantsOfType('identifier')) {
+          if (id && !decided.has(id.text) && context.semantic.isBinding(id)) decided.set(id.text, null);
+        }
+      }
+    }
+    if (n.equals(scope)) break;
+  }
+  for (const [name, literal] of decided) {
+    if (!literal || scopeInfo.globals.has(name) || scopeInfo.nonlocals.has(name)) continue;
+    if (scopeInfo.bindingsOf(name).some((b) => b.node.startIndex > assign.startIndex && !otherBranch(assign, b.node, scope))) continue;
+    const truth = literalTruthValue(literal);
+    if (truth === undefined) continue;
+    out.set(name, truth);
+    if (literal.type === 'none') {
+      out.set(`${name} is None`, true);
+      out.set(`${name} is not None`, false);
+    } else if (literal.type === 'string' || literal.type === 'integer') out.set(`${name} == ${literal.text.replace(/'/g, '"')}`, true);
+  }
+}
 
 /**
  * With `name == "gzip"` known true, another test of the same name against literals is known too:
@@ -856,11 +932,15 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   // `conn.sock = FakeSocket(…)`: the connection is given a socket of the caller's, it opens none.
   if (factory.name.startsWith('http.client.') && uses.some((u) => attributeStored(u.node, 'sock'))) return undefined;
 
-  const releases = after.filter((o) => (o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))) && !loopVariableUse(o.node, name, assign)).map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
+  const releaseOccurrences = after.filter((o) => (o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))) && !loopVariableUse(o.node, name, assign));
+  const releases = releaseOccurrences.map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
   // The code releases it itself on its way (so passing it to a call only lends it) — not counting a
   // release in an `except` clause: that is the clean-up of a failed set-up or hand-over.
   const selfReleasing = releases.some((r) => !inHandler(r, scope));
-  const escapes = after.filter((o) => o.kind === 'escape' || (o.kind === 'escape-arg' && !selfReleasing)).map((o) => statementOf(o.node));
+  const escapeOccurrences = after.filter((o) => o.kind === 'escape' || (o.kind === 'escape-arg' && !selfReleasing));
+  const escapes = escapeOccurrences.map((o) => statementOf(o.node));
+  // The occurrences at which some path of the flow gave the resource up (released or handed over).
+  const reached = new Set<number>();
   // A process started on purpose and left to run: never waited for, and nothing but its `pid` read
   // (CPython reaps such children itself when later processes start).
   if (factory.name === 'subprocess.Popen' && releases.length === 0 && escapes.length === 0 && fireAndForget(call, uses, context)) return undefined;
@@ -903,11 +983,13 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
             continue;
           case 'escape-arg':
             if (selfReleasing && !rebinds) continue;
+            reached.add(o.node.id);
             return FREE;
           case 'rebind':
             events.push({ kind: 'rebound', state: s, at: statementOf(o.node) });
             return FREE;
           default:
+            reached.add(o.node.id);
             return FREE;
         }
       }
@@ -940,7 +1022,13 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const outcome = context.semantic.flow(domain, body, FREE);
   for (const s of [...outcome.normal, ...outcome.returns]) if (s.owned) events.push({ kind: 'exit', state: s });
   for (const s of outcome.raises) if (s.owned) events.push({ kind: 'raise-exit', state: s });
-  const verdict = judge(events, releases, escapes, assign, body);
+  // The exceptional verdict names a release or hand-over that some path reaches (`if tmp: f.close()`
+  // with `tmp = None` known at the allocation is not one), when the flow saw any.
+  const onPath = <T>(list: T[], occ: Occurrence[]) => list.filter((_, i) => reached.has(occ[i].node.id));
+  const reachedReleases = onPath(releases, releaseOccurrences);
+  const reachedEscapes = onPath(escapes, escapeOccurrences);
+  const named = reachedReleases.length + reachedEscapes.length > 0 ? { releases: reachedReleases, escapes: reachedEscapes } : { releases, escapes };
+  const verdict = judge(events, releases, escapes, assign, body, named);
   const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
   return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly };
 }
@@ -1173,7 +1261,7 @@ function inFinally(node: Node, scope: Node): boolean {
   return false;
 }
 
-function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: Node, body: Node): Verdict {
+function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: Node, body: Node, named: { releases: Node[]; escapes: Node[] } = { releases, escapes }): Verdict {
   const normal = events.filter((e) => e.kind !== 'raise-exit' && !e.state.raisedAt);
   const rebound = normal.find((e) => e.kind === 'rebound');
   if (rebound) return { kind: 'rebound', at: rebound.at! };
@@ -1193,9 +1281,9 @@ function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: N
   if (exceptional) {
     const raising = exceptional.state.raisedAt ?? exceptional.at ?? assign;
     // The release or hand-over the raise skips: one after it (a release before it, in a handler, is another path's).
-    const release = releases.find((r) => r.startIndex > raising.startIndex);
-    const escape = escapes.find((e) => e.startIndex > raising.startIndex);
-    return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : releases[0]), escape: escape ?? escapes[0] };
+    const release = named.releases.find((r) => r.startIndex > raising.startIndex);
+    const escape = named.escapes.find((e) => e.startIndex > raising.startIndex);
+    return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : named.releases[0]), escape: escape ?? named.escapes[0] };
   }
   return { kind: 'released' };
 }
