@@ -1008,8 +1008,10 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       if (terminatingCall(node, context)) return undefined;
       // A `finally` that releases the resource counts as releasing it (what else it does first is its own matter).
       if (releasingFinally.some((f) => node.startIndex >= f.startIndex && node.endIndex <= f.endIndex)) return undefined;
-      const found = firstRaising(node, undefined, (n) => isAssertion(n) || quietCall(n, context));
-      if (found) raisingUnits.set(found.id, node);
+      // `not sock and …` with `sock` open: `and` stops at its left operand, the rest never runs.
+      const evaluated = shortCircuited(node, (c) => conditionForOpen(c, name) ?? knownCondition(c, guards, s.flags));
+      const found = firstRaising(evaluated, undefined, (n) => isAssertion(n) || quietCall(n, context));
+      if (found) raisingUnits.set(found.id, evaluated);
       return found;
     },
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
@@ -1031,6 +1033,22 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const verdict = judge(events, releases, escapes, assign, body, named);
   const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
   return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly };
+}
+
+/**
+ * The part of a condition that runs when `and`/`or` stop early: `a and b` with `a` known false,
+ * `a or b` with `a` known true, is only `a` (through parentheses and `not`). Otherwise the node.
+ */
+function shortCircuited(node: Node, known: (c: Node) => boolean | undefined): Node {
+  let c = node;
+  while ((c.type === 'parenthesized_expression' || c.type === 'not_operator') && c.namedChild(0)) c = c.type === 'not_operator' ? (c.childForFieldName('argument') ?? c) : c.namedChild(0)!;
+  if (c.type !== 'boolean_operator') return node;
+  const left = c.childForFieldName('left');
+  if (!left) return node;
+  const op = c.childForFieldName('operator')?.text ?? c.children.find((x) => x && !x.isNamed)?.text;
+  const v = known(left);
+  if ((op === 'and' && v === false) || (op === 'or' && v === true)) return shortCircuited(left, known);
+  return node;
 }
 
 /** The streams `Popen(…)` opens pipes for (`stdout=subprocess.PIPE` …). */
