@@ -959,6 +959,9 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       }
     }
   }
+  // A pytest fixture's generator is resumed with next() for its teardown, never thrown into: its
+  // `yield` does not raise.
+  const fixtureDriven = scope.type === 'function_definition' && drivenByPytest(scope, context);
   // The node each raise was found in (`raises` looks at one statement or condition at a time).
   const raisingUnits = new Map<number, Node>();
   const domain: FlowDomain<Owned> = {
@@ -1010,7 +1013,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       if (releasingFinally.some((f) => node.startIndex >= f.startIndex && node.endIndex <= f.endIndex)) return undefined;
       // `not sock and …` with `sock` open: `and` stops at its left operand, the rest never runs.
       const evaluated = shortCircuited(node, (c) => conditionForOpen(c, name) ?? knownCondition(c, guards, s.flags));
-      const found = firstRaising(evaluated, undefined, (n) => isAssertion(n) || quietCall(n, context));
+      const found = firstRaising(evaluated, undefined, (n) => isAssertion(n) || quietCall(n, context) || (n.type === 'yield' && fixtureDriven));
       if (found) raisingUnits.set(found.id, evaluated);
       return found;
     },
@@ -1049,6 +1052,17 @@ function shortCircuited(node: Node, known: (c: Node) => boolean | undefined): No
   const v = known(left);
   if ((op === 'and' && v === false) || (op === 'or' && v === true)) return shortCircuited(left, known);
   return node;
+}
+
+const FIXTURE_DECORATORS = new Set(['pytest.fixture', 'pytest.yield_fixture', 'pytest_asyncio.fixture']);
+
+/** Is this def a pytest fixture (`@pytest.fixture`, `@pytest.fixture(scope=…)`, resolved through imports)? */
+function drivenByPytest(def: Node, context: RuleContext): boolean {
+  return decoratorsOf(def).some((d) => {
+    const target = decoratorTarget(d);
+    const q = target ? context.qualifiedName(target) : undefined;
+    return !!q && FIXTURE_DECORATORS.has(q);
+  });
 }
 
 /** The streams `Popen(…)` opens pipes for (`stdout=subprocess.PIPE` …). */

@@ -176,11 +176,14 @@ const DESCRIPTOR_CALLS = new Set(['os.close', 'os.fstat', 'os.fchmod', 'os.set_i
 /**
  * Set-up methods of a file or socket, and writes: with constant arguments they fail only when the
  * machine does (a full disk, no descriptors left). Reads are not among them: reading parses what
- * is there (text decoding, a compressed or archive format), and that fails on bad data.
+ * is there (text decoding, a compressed or archive format), and that fails on bad data. Signals to
+ * a child the process started itself (`p.terminate()`, `p.send_signal(signal.SIGINT)`): sending
+ * one to a child that has already exited is skipped or ignored, so they do not fail either.
  */
 const SETUP_METHODS = new Set([
   'write', 'writelines', 'writestr', 'seek', 'truncate', 'flush',
   'bind', 'connect', 'connect_ex', 'listen', 'accept', 'setsockopt', 'getsockopt', 'setblocking', 'settimeout', 'shutdown', 'set_inheritable',
+  'terminate', 'send_signal',
 ]);
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '']);
 const CONSTANT_TYPES = new Set(['string', 'concatenated_string', 'integer', 'float', 'true', 'false', 'none']);
