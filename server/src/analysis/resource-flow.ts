@@ -1157,6 +1157,11 @@ function pollReaped(cond: Node, polled: readonly string[], value: boolean): bool
 function opensLocally(call: Node, context: RuleContext): boolean {
   const f = factoryOf(call, context);
   if (!f) return false;
+  // `io.TextIOWrapper(open(p, "rb"))`: an owning wrapper made at once around such a call.
+  if (OWNING_WRAPPERS.has(f.name)) {
+    const first = call.childForFieldName('arguments')?.namedChildren.find((a) => !!a && a.type !== 'comment');
+    return first?.type === 'call' && opensLocally(first, context);
+  }
   return ['open', 'builtins.open', 'io.open', 'codecs.open', 'os.fdopen', 'socket.socket'].includes(f.name) || f.name.startsWith('tempfile.') || f.name.startsWith('selectors.');
 }
 
