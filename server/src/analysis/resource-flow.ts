@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { allRaising, firstRaising, isAssertion, rarelyRaises } from './semantic';
+import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -545,6 +545,12 @@ export interface Allocation {
    * loopback bind, another `open`, …) — the evidence of a finding is then incomplete.
    */
   rareRaisesOnly: boolean;
+  /**
+   * For an `exceptional` verdict: every raise that leaves the resource owned is caught by handlers
+   * that all end the process (`sys.exit()`, `fail_json()`) — only a failure inside such a handler,
+   * before it exits, gets out with the resource.
+   */
+  failureEndsProcess: boolean;
 }
 
 export type Verdict =
@@ -1035,7 +1041,8 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const named = reachedReleases.length + reachedEscapes.length > 0 ? { releases: reachedReleases, escapes: reachedEscapes } : { releases, escapes };
   const verdict = judge(events, releases, escapes, assign, body, named);
   const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
-  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly };
+  const failureEndsProcess = verdict.kind === 'exceptional' && caughtByExitingHandlers(events, scope, context);
+  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly, failureEndsProcess };
 }
 
 /**
@@ -1178,6 +1185,34 @@ function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: str
     if (!allRaising(unit, undefined, (n) => isAssertion(n) || quietCall(n, context)).every((n) => rarelyRaises(n, ctx))) return false;
   }
   return true;
+}
+
+/**
+ * Is every raise that leaves the resource owned made inside the body of a `try` whose handlers
+ * catch everything (`except Exception:` or bare, possibly after narrower ones) and each end by
+ * ending the process? Such a failure takes the process, and its descriptors, with it; the path
+ * that still leaks is a second failure inside a handler, before its exit.
+ */
+function caughtByExitingHandlers(events: PathEvent[], scope: Node, context: RuleContext): boolean {
+  const raised = new Map<number, Node>();
+  for (const e of events) if (e.state.raisedAt) raised.set(e.state.raisedAt.id, e.state.raisedAt);
+  if (raised.size === 0 || events.some((e) => !e.state.raisedAt)) return false;
+  const endsProcess = (handler: Node): boolean => {
+    const block = handler.namedChildren.find((c) => c?.type === 'block');
+    const stmts = (block?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
+    return stmts.length > 0 && terminatingCall(stmts[stmts.length - 1], context);
+  };
+  return [...raised.values()].every((at) => {
+    for (let n = at.parent; n && !n.equals(scope); n = n.parent) {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'try_statement' || !n.childForFieldName('body') || !(at.startIndex >= n.childForFieldName('body')!.startIndex && at.endIndex <= n.childForFieldName('body')!.endIndex)) continue;
+      const handlers = n.namedChildren.filter((c): c is Node => !!c && (c.type === 'except_clause' || c.type === 'except_group_clause'));
+      // The nearest `try` that handles anything decides: its handlers catch it or let it through.
+      if (handlers.length === 0) continue;
+      return handlers.some((h) => catchesAll(h)) && handlers.every(endsProcess);
+    }
+    return false;
+  });
 }
 
 const CONTAINER_DISPLAYS = new Set(['list', 'set', 'dictionary', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
