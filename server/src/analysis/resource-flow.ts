@@ -691,7 +691,9 @@ function literalsBefore(assign: Node, scope: Node, context: RuleContext, out: Ma
           decided.set(left.text, right);
           continue;
         }
-        for (const id of st.type === 'function_definition' || st.type === 'class_definition' ? [st.childForFieldName('name')] : st.descendantsOfType('identifier')) {
+        // A definition binds its name only (its body is another scope).
+        const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+        for (const id of def?.type === 'function_definition' || def?.type === 'class_definition' ? [def.childForFieldName('name')] : st.descendantsOfType('identifier')) {
           if (id && !decided.has(id.text) && context.semantic.isBinding(id)) decided.set(id.text, null);
         }
       }
