@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { allRaising, firstRaising, isAssertion, rarelyRaises } from './semantic';
+import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -545,6 +545,12 @@ export interface Allocation {
    * loopback bind, another `open`, …) — the evidence of a finding is then incomplete.
    */
   rareRaisesOnly: boolean;
+  /**
+   * For an `exceptional` verdict: every raise that leaves the resource owned is caught by handlers
+   * that all end the process (`sys.exit()`, `fail_json()`) — only a failure inside such a handler,
+   * before it exits, gets out with the resource.
+   */
+  failureEndsProcess: boolean;
 }
 
 export type Verdict =
@@ -568,6 +574,8 @@ interface Owned {
   jump?: Node;
   /** Flags set since the allocation (`close = True`): name → value, known in later conditions. */
   flags?: ReadonlyMap<string, boolean>;
+  /** Names holding the result of the process's own `poll()` (`status = p.poll()`), tested later. */
+  polled?: readonly string[];
 }
 const FREE: Owned = { owned: false };
 
@@ -601,6 +609,7 @@ function allocationGuards(assign: Node, scope: Node, context: RuleContext): Map<
     };
     return ok(cond);
   };
+  literalsBefore(assign, scope, context, out);
   let child: Node = assign;
   for (let n = assign.parent; n && !n.equals(scope); child = n, n = n.parent) {
     if (n.type === 'if_statement') {
@@ -626,6 +635,83 @@ function allocationGuards(assign: Node, scope: Node, context: RuleContext): Map<
 }
 
 const LITERALS = new Set(['string', 'integer', 'float', 'true', 'false', 'none']);
+
+/** The truth value of a literal, when the text shows it. */
+function literalTruthValue(n: Node): boolean | undefined {
+  if (n.type === 'none' || n.type === 'false') return false;
+  if (n.type === 'true') return true;
+  if (n.type === 'integer') return !/^0+$|^0[xXoObB]0+$/.test(n.text.replace(/_/g, ''));
+  if (n.type === 'string') {
+    if (n.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+    return n.namedChildren.some((c) => c?.type === 'string_content' && c.text.length > 0);
+  }
+  return undefined;
+}
+
+/**
+ * Is `later` (after `alloc` in the text) in another branch of an `if` than `alloc`, with no loop
+ * around either inside the scope — so that it never runs on a path through the allocation?
+ */
+function otherBranch(alloc: Node, later: Node, scope: Node): boolean {
+  const contains = (n: Node, x: Node) => n.startIndex <= x.startIndex && x.endIndex <= n.endIndex;
+  let common: Node | undefined;
+  for (let n = alloc.parent; n && !n.equals(scope); n = n.parent) {
+    if (LOOPS.has(n.type)) return false;
+    if (!common && contains(n, later)) {
+      if (n.type !== 'if_statement') return false;
+      const clause = (x: Node) => n.namedChildren.find((c) => !!c && contains(c, x));
+      const a = clause(alloc);
+      const b = clause(later);
+      const cond = n.childForFieldName('condition');
+      if (!a || !b || a.equals(b) || (cond && (a.equals(cond) || b.equals(cond)))) return false;
+      common = n;
+    }
+  }
+  return !!common;
+}
+
+/**
+ * Names the code gives a literal before the allocation on its path (`tmp = None`, `mode = "w"`),
+ * with no binding in between and none after it that could run on a path through the allocation:
+ * their value is known there, so a later `if tmp:` is too. Bindings come from the scope model.
+ */
+function literalsBefore(assign: Node, scope: Node, context: RuleContext, out: Map<string, boolean>): void {
+  const scopeInfo = context.semantic.scopeFor(scope);
+  const decided = new Map<string, Node | null>();
+  let child: Node = statementOf(assign);
+  for (let n = child.parent; n; child = n, n = n.parent) {
+    if (n.type === 'block' || n.type === 'module') {
+      const stmts = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+      for (let i = stmts.indexOf(stmts.find((c) => c.equals(child))!) - 1; i >= 0; i--) {
+        const st = stmts[i];
+        const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+        const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+        const right = a?.type === 'assignment' ? a.childForFieldName('right') : null;
+        if (left?.type === 'identifier' && right && LITERALS.has(right.type) && !decided.has(left.text)) {
+          decided.set(left.text, right);
+          continue;
+        }
+        // A definition binds its name only (its body is another scope).
+        const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+        for (const id of def?.type === 'function_definition' || def?.type === 'class_definition' ? [def.childForFieldName('name')] : st.descendantsOfType('identifier')) {
+          if (id && !decided.has(id.text) && context.semantic.isBinding(id)) decided.set(id.text, null);
+        }
+      }
+    }
+    if (n.equals(scope)) break;
+  }
+  for (const [name, literal] of decided) {
+    if (!literal || scopeInfo.globals.has(name) || scopeInfo.nonlocals.has(name)) continue;
+    if (scopeInfo.bindingsOf(name).some((b) => b.node.startIndex > assign.startIndex && !otherBranch(assign, b.node, scope))) continue;
+    const truth = literalTruthValue(literal);
+    if (truth === undefined) continue;
+    out.set(name, truth);
+    if (literal.type === 'none') {
+      out.set(`${name} is None`, true);
+      out.set(`${name} is not None`, false);
+    } else if (literal.type === 'string' || literal.type === 'integer') out.set(`${name} == ${literal.text.replace(/'/g, '"')}`, true);
+  }
+}
 
 /**
  * With `name == "gzip"` known true, another test of the same name against literals is known too:
@@ -854,17 +940,24 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   // `conn.sock = FakeSocket(…)`: the connection is given a socket of the caller's, it opens none.
   if (factory.name.startsWith('http.client.') && uses.some((u) => attributeStored(u.node, 'sock'))) return undefined;
 
-  const releases = after.filter((o) => (o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))) && !loopVariableUse(o.node, name, assign)).map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
+  const releaseOccurrences = after.filter((o) => (o.kind === 'release-call' || (o.kind === 'released' && inFinally(o.node, scope))) && !loopVariableUse(o.node, name, assign));
+  const releases = releaseOccurrences.map((o) => (o.kind === 'release-call' || o.node.parent?.type === 'attribute' ? o.node.parent!.parent! : o.node));
   // The code releases it itself on its way (so passing it to a call only lends it) — not counting a
   // release in an `except` clause: that is the clean-up of a failed set-up or hand-over.
   const selfReleasing = releases.some((r) => !inHandler(r, scope));
-  const escapes = after.filter((o) => o.kind === 'escape' || (o.kind === 'escape-arg' && !selfReleasing)).map((o) => statementOf(o.node));
+  const escapeOccurrences = after.filter((o) => o.kind === 'escape' || (o.kind === 'escape-arg' && !selfReleasing));
+  const escapes = escapeOccurrences.map((o) => statementOf(o.node));
+  // The occurrences at which some path of the flow gave the resource up (released or handed over).
+  const reached = new Set<number>();
   // A process started on purpose and left to run: never waited for, and nothing but its `pid` read
   // (CPython reaps such children itself when later processes start).
   if (factory.name === 'subprocess.Popen' && releases.length === 0 && escapes.length === 0 && fireAndForget(call, uses, context)) return undefined;
 
   const events: PathEvent[] = [];
   const guards = allocationGuards(assign, scope, context);
+  // A process whose pipes need nothing more on any path (none, or each closed in a `finally`):
+  // once its own `poll()` has returned a status, nothing of it is left to release.
+  const pollable = factory.name === 'subprocess.Popen' && pipesClosedInFinally(call, occurrences, scope, context);
   const releasingFinally: Node[] = [];
   for (const r of releases) {
     for (let n = r.parent; n && !n.equals(scope); n = n.parent) {
@@ -874,16 +967,20 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       }
     }
   }
+  // A pytest fixture's generator is resumed with next() for its teardown, never thrown into: its
+  // `yield` does not raise.
+  const fixtureDriven = scope.type === 'function_definition' && drivenByPytest(scope, context);
   // The node each raise was found in (`raises` looks at one statement or condition at a time).
   const raisingUnits = new Map<number, Node>();
   const domain: FlowDomain<Owned> = {
-    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}` : 'f'),
+    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
     evaluate(node, s) {
       if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
         if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
         return { owned: true };
       }
       if (!s.owned) return s;
+      if (pollable) s = trackPolled(node, name, s, context);
       const flag = flagAssignment(node);
       if (flag) return { ...s, flags: new Map([...(s.flags ?? []), flag]) };
       const inNode = occurrencesIn(occurrences, node.startIndex, node.endIndex);
@@ -897,11 +994,13 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
             continue;
           case 'escape-arg':
             if (selfReleasing && !rebinds) continue;
+            reached.add(o.node.id);
             return FREE;
           case 'rebind':
             events.push({ kind: 'rebound', state: s, at: statementOf(o.node) });
             return FREE;
           default:
+            reached.add(o.node.id);
             return FREE;
         }
       }
@@ -920,27 +1019,158 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       if (terminatingCall(node, context)) return undefined;
       // A `finally` that releases the resource counts as releasing it (what else it does first is its own matter).
       if (releasingFinally.some((f) => node.startIndex >= f.startIndex && node.endIndex <= f.endIndex)) return undefined;
-      const found = firstRaising(node, undefined, (n) => isAssertion(n) || quietCall(n, context));
-      if (found) raisingUnits.set(found.id, node);
+      // `not sock and …` with `sock` open: `and` stops at its left operand, the rest never runs.
+      const evaluated = shortCircuited(node, (c) => conditionForOpen(c, name) ?? knownCondition(c, guards, s.flags));
+      const found = firstRaising(evaluated, undefined, (n) => isAssertion(n) || quietCall(n, context) || (n.type === 'yield' && fixtureDriven));
+      if (found) raisingUnits.set(found.id, evaluated);
       return found;
     },
     onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
     condition: (cond, s) => (s.owned ? (conditionForOpen(cond, name) ?? knownCondition(cond, guards, s.flags)) : undefined),
+    // `if status is not None:` after `status = p.poll()`: on that branch the child has been reaped.
+    assume: (cond, s, value) => (s.owned && s.polled?.length && pollReaped(cond, s.polled, value) ? FREE : s),
     terminates: (node) => terminatingCall(node, context),
   };
   const outcome = context.semantic.flow(domain, body, FREE);
   for (const s of [...outcome.normal, ...outcome.returns]) if (s.owned) events.push({ kind: 'exit', state: s });
   for (const s of outcome.raises) if (s.owned) events.push({ kind: 'raise-exit', state: s });
-  const verdict = judge(events, releases, escapes, assign, body);
+  // The exceptional verdict names a release or hand-over that some path reaches (`if tmp: f.close()`
+  // with `tmp = None` known at the allocation is not one), when the flow saw any.
+  const onPath = <T>(list: T[], occ: Occurrence[]) => list.filter((_, i) => reached.has(occ[i].node.id));
+  const reachedReleases = onPath(releases, releaseOccurrences);
+  const reachedEscapes = onPath(escapes, escapeOccurrences);
+  const named = reachedReleases.length + reachedEscapes.length > 0 ? { releases: reachedReleases, escapes: reachedEscapes } : { releases, escapes };
+  const verdict = judge(events, releases, escapes, assign, body, named);
   const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
-  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly };
+  const failureEndsProcess = verdict.kind === 'exceptional' && caughtByExitingHandlers(events, scope, context);
+  return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly, failureEndsProcess };
+}
+
+/**
+ * The part of a condition that runs when `and`/`or` stop early: `a and b` with `a` known false,
+ * `a or b` with `a` known true, is only `a` (through parentheses and `not`). Otherwise the node.
+ */
+function shortCircuited(node: Node, known: (c: Node) => boolean | undefined): Node {
+  let c = node;
+  while ((c.type === 'parenthesized_expression' || c.type === 'not_operator') && c.namedChild(0)) c = c.type === 'not_operator' ? (c.childForFieldName('argument') ?? c) : c.namedChild(0)!;
+  if (c.type !== 'boolean_operator') return node;
+  const left = c.childForFieldName('left');
+  if (!left) return node;
+  const op = c.childForFieldName('operator')?.text ?? c.children.find((x) => x && !x.isNamed)?.text;
+  const v = known(left);
+  if ((op === 'and' && v === false) || (op === 'or' && v === true)) return shortCircuited(left, known);
+  return node;
+}
+
+const FIXTURE_DECORATORS = new Set(['pytest.fixture', 'pytest.yield_fixture', 'pytest_asyncio.fixture']);
+
+/** Is this def a pytest fixture (`@pytest.fixture`, `@pytest.fixture(scope=…)`, resolved through imports)? */
+function drivenByPytest(def: Node, context: RuleContext): boolean {
+  return decoratorsOf(def).some((d) => {
+    const target = decoratorTarget(d);
+    const q = target ? context.qualifiedName(target) : undefined;
+    return !!q && FIXTURE_DECORATORS.has(q);
+  });
+}
+
+/** The streams `Popen(…)` opens pipes for (`stdout=subprocess.PIPE` …). */
+function pipedStreams(call: Node, context: RuleContext): string[] {
+  const out: string[] = [];
+  for (const arg of call.childForFieldName('arguments')?.namedChildren ?? []) {
+    if (arg?.type !== 'keyword_argument') continue;
+    const key = arg.childForFieldName('name')?.text ?? '';
+    const value = arg.childForFieldName('value');
+    if ((key === 'stdin' || key === 'stdout' || key === 'stderr') && value && context.qualifiedName(value) === 'subprocess.PIPE') out.push(key);
+  }
+  return out;
+}
+
+/** Has the process no pipes, or is each of them closed in a `finally` of the scope (`p.stdout.close()`)? */
+function pipesClosedInFinally(call: Node, occurrences: Occurrence[], scope: Node, context: RuleContext): boolean {
+  const streams = pipedStreams(call, context);
+  // `Popen(*args, **kw)`: the pipes are not known.
+  if ((call.childForFieldName('arguments')?.namedChildren ?? []).some((a) => a?.type === 'dictionary_splat')) return false;
+  if (streams.length === 0) return true;
+  const closedInFinally = (expr: Node): boolean => {
+    const close = expr.parent;
+    if (close?.type !== 'attribute' || !close.childForFieldName('object')?.equals(expr) || close.childForFieldName('attribute')?.text !== 'close') return false;
+    return close.parent?.type === 'call' && !!close.parent.childForFieldName('function')?.equals(close) && inFinally(close.parent, scope);
+  };
+  const scopeInfo = context.semantic.scopeFor(scope);
+  return streams.every((stream) =>
+    occurrences.some((o) => {
+      const attr = o.node.parent;
+      if (attr?.type !== 'attribute' || !attr.childForFieldName('object')?.equals(o.node) || attr.childForFieldName('attribute')?.text !== stream) return false;
+      if (closedInFinally(attr)) return true;
+      // `stdin = p.stdin` … `finally: stdin.close()`.
+      const a = attr.parent;
+      const alias = a?.type === 'assignment' && a.childForFieldName('right')?.equals(attr) ? a.childForFieldName('left') : undefined;
+      if (alias?.type !== 'identifier') return false;
+      return (scopeInfo.references.get(alias.text) ?? []).some((ref) => ref.startIndex > alias.endIndex && closedInFinally(ref));
+    }),
+  );
+}
+
+/**
+ * The names holding this process's `poll()` result after `node`: `status = p.poll()` adds
+ * `status`; any other binding of a tracked name (found through the scope model) drops it.
+ */
+function trackPolled(node: Node, name: string, s: Owned, context: RuleContext): Owned {
+  let polled = s.polled ?? [];
+  if (polled.length > 0) {
+    const rebound = new Set(node.descendantsOfType('identifier').filter((id): id is Node => !!id && polled.includes(id.text) && context.semantic.isBinding(id)).map((id) => id.text));
+    if (rebound.size > 0) polled = polled.filter((p) => !rebound.has(p));
+  }
+  const a = node.type === 'expression_statement' ? node.namedChild(0) : undefined;
+  const left = a?.type === 'assignment' ? a.childForFieldName('left') : undefined;
+  const right = a?.type === 'assignment' ? a.childForFieldName('right') : undefined;
+  if (left?.type === 'identifier' && right?.type === 'call' && (right.childForFieldName('arguments')?.namedChildren.filter((c) => c && c.type !== 'comment').length ?? 0) === 0) {
+    const fn = right.childForFieldName('function');
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : undefined;
+    if (obj?.type === 'identifier' && obj.text === name && fn!.childForFieldName('attribute')?.text === 'poll') polled = [...polled.filter((p) => p !== left.text), left.text];
+  }
+  if (polled === s.polled || (polled.length === 0 && !s.polled)) return s;
+  return { ...s, polled: polled.length ? polled : undefined };
+}
+
+/**
+ * Does `cond` having the value `value` say that one of `polled` is not None (the child exited)?
+ * `status is not None` / `status != None` true, `status is None` false, `status` true (a non-zero
+ * exit code), and through `not`, `and` (true) and `or` (false).
+ */
+function pollReaped(cond: Node, polled: readonly string[], value: boolean): boolean {
+  let c = cond;
+  while (c.type === 'parenthesized_expression' && c.namedChild(0)) c = c.namedChild(0)!;
+  if (c.type === 'identifier') return value && polled.includes(c.text);
+  if (c.type === 'not_operator') {
+    const inner = c.childForFieldName('argument');
+    return !!inner && pollReaped(inner, polled, !value);
+  }
+  if (c.type === 'boolean_operator') {
+    const op = c.childForFieldName('operator')?.text ?? c.children.find((x) => x && !x.isNamed)?.text;
+    const left = c.childForFieldName('left');
+    const right = c.childForFieldName('right');
+    if ((op === 'and' && value) || (op === 'or' && !value)) return (!!left && pollReaped(left, polled, value)) || (!!right && pollReaped(right, polled, value));
+    return false;
+  }
+  if (c.type === 'comparison_operator' && c.namedChildCount === 2 && c.namedChild(0)?.type === 'identifier' && polled.includes(c.namedChild(0)!.text) && c.namedChild(1)?.type === 'none') {
+    const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text).join(' ');
+    if (ops === 'is not' || ops === '!=') return value;
+    if (ops === 'is' || ops === '==') return !value;
+  }
+  return false;
 }
 
 /** Factories whose second call right after a first one practically never fails: local files, sockets not yet connected, selectors. */
 function opensLocally(call: Node, context: RuleContext): boolean {
   const f = factoryOf(call, context);
   if (!f) return false;
+  // `io.TextIOWrapper(open(p, "rb"))`: an owning wrapper made at once around such a call.
+  if (OWNING_WRAPPERS.has(f.name)) {
+    const first = call.childForFieldName('arguments')?.namedChildren.find((a) => !!a && a.type !== 'comment');
+    return first?.type === 'call' && opensLocally(first, context);
+  }
   return ['open', 'builtins.open', 'io.open', 'codecs.open', 'os.fdopen', 'socket.socket'].includes(f.name) || f.name.startsWith('tempfile.') || f.name.startsWith('selectors.');
 }
 
@@ -957,6 +1187,34 @@ function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: str
     if (!allRaising(unit, undefined, (n) => isAssertion(n) || quietCall(n, context)).every((n) => rarelyRaises(n, ctx))) return false;
   }
   return true;
+}
+
+/**
+ * Is every raise that leaves the resource owned made inside the body of a `try` whose handlers
+ * catch everything (`except Exception:` or bare, possibly after narrower ones) and each end by
+ * ending the process? Such a failure takes the process, and its descriptors, with it; the path
+ * that still leaks is a second failure inside a handler, before its exit.
+ */
+function caughtByExitingHandlers(events: PathEvent[], scope: Node, context: RuleContext): boolean {
+  const raised = new Map<number, Node>();
+  for (const e of events) if (e.state.raisedAt) raised.set(e.state.raisedAt.id, e.state.raisedAt);
+  if (raised.size === 0 || events.some((e) => !e.state.raisedAt)) return false;
+  const endsProcess = (handler: Node): boolean => {
+    const block = handler.namedChildren.find((c) => c?.type === 'block');
+    const stmts = (block?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
+    return stmts.length > 0 && terminatingCall(stmts[stmts.length - 1], context);
+  };
+  return [...raised.values()].every((at) => {
+    for (let n = at.parent; n && !n.equals(scope); n = n.parent) {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'try_statement' || !n.childForFieldName('body') || !(at.startIndex >= n.childForFieldName('body')!.startIndex && at.endIndex <= n.childForFieldName('body')!.endIndex)) continue;
+      const handlers = n.namedChildren.filter((c): c is Node => !!c && (c.type === 'except_clause' || c.type === 'except_group_clause'));
+      // The nearest `try` that handles anything decides: its handlers catch it or let it through.
+      if (handlers.length === 0) continue;
+      return handlers.some((h) => catchesAll(h)) && handlers.every(endsProcess);
+    }
+    return false;
+  });
 }
 
 const CONTAINER_DISPLAYS = new Set(['list', 'set', 'dictionary', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
@@ -1077,7 +1335,7 @@ function inFinally(node: Node, scope: Node): boolean {
   return false;
 }
 
-function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: Node, body: Node): Verdict {
+function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: Node, body: Node, named: { releases: Node[]; escapes: Node[] } = { releases, escapes }): Verdict {
   const normal = events.filter((e) => e.kind !== 'raise-exit' && !e.state.raisedAt);
   const rebound = normal.find((e) => e.kind === 'rebound');
   if (rebound) return { kind: 'rebound', at: rebound.at! };
@@ -1097,9 +1355,9 @@ function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: N
   if (exceptional) {
     const raising = exceptional.state.raisedAt ?? exceptional.at ?? assign;
     // The release or hand-over the raise skips: one after it (a release before it, in a handler, is another path's).
-    const release = releases.find((r) => r.startIndex > raising.startIndex);
-    const escape = escapes.find((e) => e.startIndex > raising.startIndex);
-    return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : releases[0]), escape: escape ?? escapes[0] };
+    const release = named.releases.find((r) => r.startIndex > raising.startIndex);
+    const escape = named.escapes.find((e) => e.startIndex > raising.startIndex);
+    return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : named.releases[0]), escape: escape ?? named.escapes[0] };
   }
   return { kind: 'released' };
 }

@@ -1,6 +1,7 @@
 // LL101 unclosed-resource: a resource bound to a name and not released on some path of its scope.
-import { ALLOCATION_QUERY, allocationCandidates, exitEquivalent, lineNo, trackAllocation, withIsClose, wrapFix } from '../resource-flow';
+import { Allocation, ALLOCATION_QUERY, allocationCandidates, calleeName, exitEquivalent, lineNo, trackAllocation, Use, withIsClose, withoutPipes, wrapFix } from '../resource-flow';
 import type { FactoryInfo } from '../resources';
+import type { Node } from 'web-tree-sitter';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
 /**
@@ -15,6 +16,77 @@ function advice(factory: FactoryInfo): string {
   if (factory.name === 'tempfile.TemporaryDirectory') return 'call `cleanup()` in a `finally`, or use `with` (which binds the path, not the object)';
   if (factory.name === 'http.client.HTTPConnection' || factory.name === 'http.client.HTTPSConnection') return 'call `close()` in a `finally` (or wrap it in `contextlib.closing`)';
   return 'use `with` so it is closed promptly';
+}
+
+const STOPPING = new Set(['terminate', 'kill', 'send_signal']);
+
+/**
+ * A process started without pipes (and without `**kwargs` that could hold some) that the code
+ * never stops itself: this process holds no descriptor of it, only the child's entry (which
+ * subprocess reaps when later processes start, and `Popen.__del__` hands on while it runs), and a
+ * process nobody stops is often meant to outlive the function (a browser, a detached job). Not
+ * waiting for it is then not clearly a leak. One the code terminates or kills and then drops is a
+ * zombie, and stays confident.
+ */
+function mayBeDetached(a: Allocation, context: RuleContext): boolean {
+  if (a.factory.name !== 'subprocess.Popen' || !withoutPipes(a.call, context)) return false;
+  if ((a.call.childForFieldName('arguments')?.namedChildren ?? []).some((arg) => arg?.type === 'dictionary_splat' || arg?.type === 'list_splat')) return false;
+  return !a.uses.some((u) => {
+    const attr = u.node.parent;
+    return attr?.type === 'attribute' && attr.childForFieldName('object')?.equals(u.node) && STOPPING.has(attr.childForFieldName('attribute')?.text ?? '');
+  });
+}
+
+/** `name.method` when the use is the object of an attribute (`p.stdout`, `img.convert`). */
+function attributeOf(u: Use): { node: Node; name: string } | undefined {
+  const attr = u.node.parent;
+  if (attr?.type !== 'attribute' || !attr.childForFieldName('object')?.equals(u.node)) return undefined;
+  return { node: attr, name: attr.childForFieldName('attribute')?.text ?? '' };
+}
+
+/**
+ * A file whose descriptor is duplicated onto another (`os.dup2(f.fileno(), sys.stdout.fileno())`,
+ * a process redirecting its standard streams for the rest of its life): the duplicates are what
+ * the process uses; only this one extra descriptor stays open.
+ */
+function descriptorDuplicated(a: Allocation, context: RuleContext): boolean {
+  return a.uses.some((u) => {
+    const attr = attributeOf(u);
+    const call = attr?.name === 'fileno' ? attr.node.parent : undefined;
+    const args = call?.type === 'call' ? call.parent : undefined;
+    const outer = args?.type === 'argument_list' && args.namedChildren[0]?.equals(call!) ? args.parent : undefined;
+    return outer?.type === 'call' && calleeName(outer, context).qualified === 'os.dup2';
+  });
+}
+
+/** Image methods that load the pixel data (after which Pillow closes a file it opened itself). */
+const PIL_LOADING = new Set(['load', 'convert', 'getextrema', 'getdata', 'getpixel', 'tobytes', 'copy', 'crop', 'resize', 'rotate', 'transpose', 'thumbnail', 'save', 'split', 'histogram', 'filter', 'point', 'quantize']);
+const ARRAY_FROM = new Set(['numpy.asarray', 'numpy.array']);
+
+/**
+ * `PIL.Image.open(path)` whose image the code loads (`img.convert(…)`, `np.asarray(img)`): Pillow
+ * closes a file it opened from a path once it has loaded a single-frame image, so the common case
+ * leaks nothing; a multi-frame image (an animated GIF, a TIFF stack) keeps it open. A file object
+ * passed in is never closed by Pillow and stays confident.
+ */
+function imageLoaded(a: Allocation, context: RuleContext): boolean {
+  if (a.factory.name !== 'PIL.Image.open') return false;
+  const source = a.call.childForFieldName('arguments')?.namedChildren[0];
+  if (!source || source.type === 'call' || source.type === 'keyword_argument') return false;
+  return a.uses.some((u) => {
+    const attr = attributeOf(u);
+    if (attr && PIL_LOADING.has(attr.name) && attr.node.parent?.type === 'call') return true;
+    const args = u.node.parent;
+    return args?.type === 'argument_list' && args.parent?.type === 'call' && ARRAY_FROM.has(calleeName(args.parent, context).qualified ?? '');
+  });
+}
+
+/** Why a finding is of low confidence, as words appended to its message; undefined: confident. */
+function weakEvidence(a: Allocation, context: RuleContext): string | undefined {
+  if (mayBeDetached(a, context)) return 'started without pipes and never stopped here, it may be meant to outlive this code';
+  if (descriptorDuplicated(a, context)) return 'its descriptor is duplicated onto another descriptor (`os.dup2`), which the process goes on using; only this one extra descriptor stays open';
+  if (imageLoaded(a, context)) return 'Pillow closes the file it opened from a path once it loads a single-frame image, which this code does; a multi-frame image keeps it open';
+  return undefined;
 }
 
 export const rule: Rule = {
@@ -62,13 +134,15 @@ export const rule: Rule = {
       // HTTPConnection without __enter__, TemporaryDirectory binding a path, FTP/SMTP quitting),
       // and never for a resource the code hands over somewhere (the `with` would close it under the new owner).
       const fix = withIsClose(a.factory) && a.escapes.length === 0 ? wrapFix(a.stmt, name, call, fixUses, a.factory, a.scope, context, (r) => exitEquivalent(r, a.factory)) : undefined;
-      context.report({ node: call, message, related, fixes: fix ? [fix] : [] });
+      const weak = weakEvidence(a, context);
+      if (weak) message += ` (low confidence: ${weak})`;
+      context.report({ node: call, message, related, fixes: fix ? [fix] : [], ...(weak ? { confidence: 'low' as const } : {}) });
     }
   },
   docs: {
     summary: 'A file, socket, connection, process or pool bound to a name and not released on some path.',
     whatItDoes:
-      'Flags a resource-factory call (`open`, `socket.socket`, `sqlite3.connect`, `subprocess.Popen`, … and the `resource-factories` option) whose result is bound to a local or module name and is never released on some path of its scope. Each allocation is tracked, not each name: re-binding the name before the release leaks the first resource. A resource that escapes (returned, yielded, stored in an attribute or container, passed to a call that may keep it) is not flagged here, nor one used in `with`, released in `finally`, handed to `contextlib.closing`, `ExitStack.enter_context`/`callback`, `atexit.register` or `weakref.finalize`, nor code inside `__enter__`/`__aenter__` or a `@contextmanager` function, nor module-level executors and pools that live for the process. Methods count as factories when the file shows the receiver\'s class (`Path(p).open()`, `path.open()` on a parameter annotated `Path`, `zf.open(name)` on a `ZipFile`), and so do the file\'s own functions and `self` methods that return a fresh resource — not one that also records what it returns on the object (`self.open_sockets.append(s); return s`, `self._used[key] = conn`): the object keeps that resource, and the caller shares it. Archives and images over an in-memory stream (`io.BytesIO`, `io.StringIO`, by a call, a name bound to one, or `with io.BytesIO() as buf`) hold no OS resource and are not flagged. A release through a loop variable of the same name (`for proc in procs: proc.wait()`) releases the loop\'s object, not the allocation\'s. A wrapper that owns what it wraps takes it over (`io.TextIOWrapper(open(p, "rb"))` is the resource then); one that does not (`gzip.GzipFile(fileobj=f)`, `zipfile.ZipFile(f)`, `tarfile.open(fileobj=f)`, a class of the file that only stores it) leaves `f` to be closed by its owner. A full `read()` of an `urlopen` response and a `fileinput` iterated to its end count as releases, since both close what they opened.',
+      'Flags a resource-factory call (`open`, `socket.socket`, `sqlite3.connect`, `subprocess.Popen`, … and the `resource-factories` option) whose result is bound to a local or module name and is never released on some path of its scope. Each allocation is tracked, not each name: re-binding the name before the release leaks the first resource. A resource that escapes (returned, yielded, stored in an attribute or container, passed to a call that may keep it) is not flagged here, nor one used in `with`, released in `finally`, handed to `contextlib.closing`, `ExitStack.enter_context`/`callback`, `atexit.register` or `weakref.finalize`, nor code inside `__enter__`/`__aenter__` or a `@contextmanager` function, nor module-level executors and pools that live for the process. Methods count as factories when the file shows the receiver\'s class (`Path(p).open()`, `path.open()` on a parameter annotated `Path`, `zf.open(name)` on a `ZipFile`), and so do the file\'s own functions and `self` methods that return a fresh resource — not one that also records what it returns on the object (`self.open_sockets.append(s); return s`, `self._used[key] = conn`): the object keeps that resource, and the caller shares it. Archives and images over an in-memory stream (`io.BytesIO`, `io.StringIO`, by a call, a name bound to one, or `with io.BytesIO() as buf`) hold no OS resource and are not flagged. A release through a loop variable of the same name (`for proc in procs: proc.wait()`) releases the loop\'s object, not the allocation\'s. A wrapper that owns what it wraps takes it over (`io.TextIOWrapper(open(p, "rb"))` is the resource then); one that does not (`gzip.GzipFile(fileobj=f)`, `zipfile.ZipFile(f)`, `tarfile.open(fileobj=f)`, a class of the file that only stores it) leaves `f` to be closed by its owner. A full `read()` of an `urlopen` response and a `fileinput` iterated to its end count as releases, since both close what they opened. A process\'s `poll()` that returned a status has reaped it: `if p.poll() is not None:`, and a result kept in a variable and tested later (`status = p.poll()` … `if status is not None: break`), count as the release on that branch — the kept form only when the process has no pipes or each of them is closed in a `finally` (`p.stdout.close()`, or a name bound to `p.stdout`), since otherwise the pipes are still open there. Confidence: a process started without pipes that the code never terminates, kills or signals is of low confidence (reported only with `all-findings`): this process holds no descriptor of it, and a process nobody stops is often meant to outlive the function (a browser, a detached job); one the code stops and then drops without waiting is a zombie, and one with pipes holds descriptors, and both stay confident. Also of low confidence: a file whose descriptor is duplicated onto another with `os.dup2` (a process redirecting its standard streams); `PIL.Image.open(path)` whose image the code loads (`convert()`, `getextrema()`, `np.asarray(img)`), since Pillow closes a file it opened from a path once it has loaded a single-frame image (a multi-frame one keeps it open).',
     whyLeak:
       'An unreleased resource holds an operating-system handle (a file descriptor, a socket, a child process, worker threads) and its buffers until the garbage collector happens to finalise the object. CPython does that when the last reference goes, but only if nothing else still refers to it; PyPy and other implementations do it much later; a reference cycle or a traceback keeps it alive indefinitely. Under load this exhausts file descriptors and memory, and `python -X dev` reports it as `ResourceWarning: unclosed file`.',
     example: 'def first_line(path):\n    f = open(path)\n    line = f.readline()\n    return line\n',

@@ -25,6 +25,11 @@ export interface FlowDomain<S> {
   onJump(state: S, jump: Node): S;
   /** A branch condition's value in `state`, when the domain knows it. */
   condition(condition: Node, state: S): boolean | undefined;
+  /**
+   * The state on the branch where `condition` has the value `value` (`if status is not None:` —
+   * what the test tells about the state there); the state itself when absent or nothing is learnt.
+   */
+  assume?(condition: Node, state: S, value: boolean): S;
   /** A statement after which the path ends without leaving the function (`sys.exit()`, `self.fail()`). */
   terminates(node: Node): boolean;
 }
@@ -194,8 +199,9 @@ export class FlowRunner<S> {
     const literal = literalTruth(condition);
     for (const s of after) {
       const v = literal ?? this.domain.condition(condition, s);
-      if (v !== false) yes.push(s);
-      if (v !== true) no.push(s);
+      const assume = this.domain.assume;
+      if (v !== false) yes.push(assume ? assume.call(this.domain, condition, s, true) : s);
+      if (v !== true) no.push(assume ? assume.call(this.domain, condition, s, false) : s);
     }
     return { yes, no };
   }

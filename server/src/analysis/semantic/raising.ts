@@ -52,12 +52,27 @@ function operandsSimple(node: Node): boolean {
   return true;
 }
 
+const LITERAL_ITEMS = new Set(['string', 'integer', 'float', 'true', 'false', 'none']);
+
+/** `x in ["a", "b"]` / `x not in ("a", 1)`: a plain name (or attribute read) tested against a list, tuple or set of literals. */
+function literalDisplayMembership(node: Node): boolean {
+  if (node.type !== 'comparison_operator' || node.namedChildCount !== 2) return false;
+  const left = node.namedChild(0)!;
+  const right = node.namedChild(1)!;
+  if (!(left.type === 'identifier' || (left.type === 'attribute' && plainAttributeRead(left)))) return false;
+  if (right.type !== 'list' && right.type !== 'tuple' && right.type !== 'set') return false;
+  return right.namedChildren.every((c) => !c || c.type === 'comment' || (LITERAL_ITEMS.has(c.type) && !(c.type === 'string' && c.namedChildren.some((p) => p?.type === 'interpolation'))));
+}
+
 function operatorRaises(node: Node): boolean {
+  if (literalDisplayMembership(node)) return false;
   const simple = operandsSimple(node);
   for (const c of node.children) {
     if (!c || c.isNamed || !RAISING_OPERATORS.has(c.type)) continue;
     // `"b" in mode` of a literal in a name: a membership test of ordinary values does not fail.
     if ((c.type === 'in' || c.type === 'not in') && simple && node.namedChildren.some((o) => o?.type === 'string')) continue;
+    // `name in ["zip", "tar"]`: compared with each literal of the display, which does not fail.
+    if ((c.type === 'in' || c.type === 'not in') && literalDisplayMembership(node)) continue;
     return true;
   }
   return !simple;
@@ -176,11 +191,14 @@ const DESCRIPTOR_CALLS = new Set(['os.close', 'os.fstat', 'os.fchmod', 'os.set_i
 /**
  * Set-up methods of a file or socket, and writes: with constant arguments they fail only when the
  * machine does (a full disk, no descriptors left). Reads are not among them: reading parses what
- * is there (text decoding, a compressed or archive format), and that fails on bad data.
+ * is there (text decoding, a compressed or archive format), and that fails on bad data. Signals to
+ * a child the process started itself (`p.terminate()`, `p.send_signal(signal.SIGINT)`): sending
+ * one to a child that has already exited is skipped or ignored, so they do not fail either.
  */
 const SETUP_METHODS = new Set([
   'write', 'writelines', 'writestr', 'seek', 'truncate', 'flush',
   'bind', 'connect', 'connect_ex', 'listen', 'accept', 'setsockopt', 'getsockopt', 'setblocking', 'settimeout', 'shutdown', 'set_inheritable',
+  'terminate', 'send_signal',
 ]);
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '']);
 const CONSTANT_TYPES = new Set(['string', 'concatenated_string', 'integer', 'float', 'true', 'false', 'none']);
