@@ -70,6 +70,8 @@ export interface RunOptions {
   watch?: string[];
   /** Arguments for a script target (its sys.argv[1:]). */
   scriptArgs?: string[];
+  /** Suites (a folder or a test file as the target): seconds of its own time each test may take (0: no limit). */
+  testTimeout?: number;
   /** Path of the runner's folder, leaklens_runner/ (default: findRunner()). */
   runner?: string;
   env?: NodeJS.ProcessEnv;
@@ -102,6 +104,7 @@ export function runnerArguments(options: RunOptions, runner: string, reportPath:
   ];
   for (const [flag, value] of counts) if (value !== undefined) args.push(flag, String(value));
   if (options.mode !== 'resources') for (const name of options.watch ?? []) args.push('--watch', name);
+  if (options.testTimeout !== undefined) args.push('--test-timeout', String(options.testTimeout));
   if (options.scriptArgs?.length) args.push('--', ...options.scriptArgs);
   return args;
 }
@@ -127,6 +130,14 @@ export function runRuntime(options: RunOptions): Promise<RunResult> {
       if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
       let { report, failure } = result;
+      if (cancelled && !failure && existsSync(reportPath)) {
+        // A suite writes the report of the tests done when it is stopped (marked cancelled).
+        try {
+          report = parseReport(readFileSync(reportPath, 'utf8'));
+        } catch {
+          report = undefined;
+        }
+      }
       if (!failure && !cancelled) {
         try {
           report = parseReport(readFileSync(reportPath, 'utf8'));
