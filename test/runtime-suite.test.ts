@@ -3,11 +3,12 @@
 // test/fixtures/runtime/suite/ (two leaking tests of different sizes among clean ones, a failing
 // test, a slow one for the time limit, a skipped one, a file left open, a file that is not a test).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { CLI, ROOT } from './helpers/cli';
 import { validateSchema } from './helpers/json-schema';
 import { ENV, FIXTURES, HAVE_PYTHON, LAUNCH, NO_PYTHON, PYTHON, SCHEMA, pythonRuns, runRunner } from './helpers/runtime';
 import type { RuntimeReport, SuiteTest } from '../server/src/runtime/report';
@@ -67,6 +68,9 @@ function checkGrowthSuite(report: RuntimeReport, stderr: string, dump: string, c
   assert.match(stderr, /^\[\d\/8\] suite\/test_orders\.py::test_slow_report: timed out$/m);
   assert.match(stderr, /^\[\d\/8\] suite\/test_orders\.py::test_rejects_negative_prices: failed: AssertionError: negative prices must be rejected$/m);
 }
+
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, [CLI, 'run', '--python', PYTHON, '--workspace', FIXTURES, ...args], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 180_000 });
 
 describe('runner: test suites', { skip: NO_PYTHON }, () => {
   test('growth of a folder with pytest: every test on its own, leaking tests worst first, failures and time-outs apart', { skip: HAVE_PYTEST ? false : 'pytest is not importable' }, () => {
@@ -130,5 +134,39 @@ describe('runner: test suites', { skip: NO_PYTHON }, () => {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+
+  test('leaklens run growth FOLDER: the table of leaking tests worst first, their findings, the other outcomes, exit 1', () => {
+    const r = cli(['growth', 'suite', ...TIMEOUT, '--collector', 'unittest']);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const out = r.stdout;
+    assert.match(out, /^LeakLens growth of the tests in test\/fixtures\/runtime\/suite|^LeakLens growth of the tests in suite/m);
+    const table = out.slice(out.indexOf('Leaking tests, worst first:'));
+    assert.ok(out.includes('Leaking tests, worst first:'), out);
+    const rows = table.split('\n').slice(1, 3);
+    assert.match(rows[0], /^\s+\+4\.1 KiB per call  suite\/test_orders\.py::test_remembers_orders\s+suite\/test_orders\.py:8$/, out);
+    assert.match(rows[1], /^\s+\+1\.1 KiB per call  suite\/test_cases\.py::LookupTests::test_lookup_keeps_history\s+suite\/test_cases\.py:11$/, out);
+    assert.match(out, /^Failed \(not measured\):\n  suite\/test_orders\.py::test_rejects_negative_prices: AssertionError: negative prices must be rejected$/m);
+    assert.match(out, /^Timed out \(not measured\):\n  suite\/test_orders\.py::test_slow_report: over the time limit of 1\.5 s/m);
+    assert.match(out, /^Skipped:\n  suite\/test_cases\.py::LookupTests::test_remote_lookup: needs a network$/m);
+    assert.match(out, /^== suite\/test_orders\.py::test_remembers_orders: leak \+4\.1 KiB per call\n  suite\/store\.py:8 in remember: LEAK/m);
+    assert.match(out, /^8 tests: \d leaking, (\d bounded, )?\d clean, 1 failed, 1 timed out, 1 skipped \(\d+\.\d s\)\.$/m);
+    assert.match(r.stderr, /^\[\d\/8\] suite\/test_orders\.py::test_remembers_orders: leak \+4\.1 KiB per call$/m, 'the progress goes to stderr');
+  });
+
+  test('--fail-on: leak (default) ignores failed and timed-out tests, error counts them, never exits 0; the JSON carries the suite', () => {
+    // --min-bytes far above any growth: no test leaks; test_orders.py still has a failure and a time-out.
+    const base = ['growth', 'suite/test_orders.py', ...TIMEOUT, '--collector', 'unittest', '--min-bytes', '100000000', '--format', 'json'];
+    const leak = cli(base);
+    assert.equal(leak.status, 0, leak.stderr);
+    const report = JSON.parse(leak.stdout) as RuntimeReport;
+    assert.deepEqual(validateSchema(SCHEMA, report), []);
+    assert.deepEqual([report.totals.failed, report.totals.timeout, report.totals.leaking], [1, 1, 0]);
+    assert.equal(cli([...base, '--fail-on', 'error']).status, 1);
+    const leaking = ['growth', 'suite/test_orders.py', ...TIMEOUT, '--collector', 'unittest'];
+    assert.equal(cli([...leaking, '--fail-on', 'never']).status, 0);
+    const bad = cli(['growth', 'suite', '--collector', 'unittest', '--test-timeout', 'soon']);
+    assert.equal(bad.status, 2, 'a bad --test-timeout is a usage error');
+    assert.match(bad.stderr, /--test-timeout.*a number of seconds is expected/);
   });
 });

@@ -72,6 +72,8 @@ export interface RunOptions {
   scriptArgs?: string[];
   /** Suites (a folder or a test file as the target): seconds of its own time each test may take (0: no limit). */
   testTimeout?: number;
+  /** Suites: how tests are collected (default auto: pytest when importable, else unittest). */
+  collector?: 'auto' | 'pytest' | 'unittest';
   /** Path of the runner's folder, leaklens_runner/ (default: findRunner()). */
   runner?: string;
   env?: NodeJS.ProcessEnv;
@@ -105,6 +107,7 @@ export function runnerArguments(options: RunOptions, runner: string, reportPath:
   for (const [flag, value] of counts) if (value !== undefined) args.push(flag, String(value));
   if (options.mode !== 'resources') for (const name of options.watch ?? []) args.push('--watch', name);
   if (options.testTimeout !== undefined) args.push('--test-timeout', String(options.testTimeout));
+  if (options.collector !== undefined) args.push('--collector', options.collector);
   if (options.scriptArgs?.length) args.push('--', ...options.scriptArgs);
   return args;
 }
