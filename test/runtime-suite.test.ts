@@ -99,6 +99,16 @@ describe('runner: test suites', { skip: NO_PYTHON }, () => {
     assert.match(run.stderr, /^\[\d\/5\] suite\/test_orders\.py::test_reads_config: 2 unclosed$/m);
   });
 
+  for (const collector of ['pytest', 'unittest']) {
+    test(`a test file that cannot be imported is a failed test, the others run (${collector})`, { skip: collector === 'pytest' && !HAVE_PYTEST ? 'pytest is not importable' : false }, () => {
+      const run = runRunner('growth', 'suite_broken', ['--collector', collector]);
+      assert.equal(run.status, 0, run.dump);
+      assert.deepEqual(tests(run.report).map((t) => [t.nodeid, t.outcome]), [['suite_broken/test_fine.py::test_still_runs', 'passed'], ['suite_broken/test_import_error.py', 'failed']], run.dump);
+      assert.match(tests(run.report)[1].message!, /ModuleNotFoundError: No module named 'no_such_module_for_leaklens'/);
+      assert.equal(tests(run.report)[1].file, join(FIXTURES, 'suite_broken', 'test_import_error.py'));
+    });
+  }
+
   test('cycles mode on a suite, and a folder without tests: errors, exit 2', () => {
     const cycles = runRunner('cycles', 'suite', ['--collector', 'unittest']);
     assert.equal(cycles.status, 2);

@@ -530,18 +530,26 @@ def run_with_pytest(run):
     class SuitePlugin:
         def __init__(self):
             self.current = None
+            self.collect_errors = []
 
         def pytest_collectreport(self, report):
             if report.failed:
                 lines = [l for l in str(report.longrepr).splitlines() if l.strip()]
                 message = (lines or ["collection failed"])[-1].strip()
-                path = os.path.join(str(getattr(report, "fspath", "") or ""))
+                if message.startswith("E "):
+                    message = message[1:].strip()
+                path = str(getattr(report, "fspath", "") or "")
+                path = os.path.abspath(os.path.join(str(session_root[0]), path)) if path and not os.path.isabs(path) else path
                 nodeid = report.nodeid or relative_nodeid(run.path, run.workspace_dir)
-                run.total += 1
-                run.record(nodeid, os.path.abspath(path) if path and os.path.isfile(path) else None, "failed", message="pytest could not collect it: %s" % message, tb=str(report.longrepr))
+                self.collect_errors.append((nodeid, path if path and os.path.isfile(path) else None, "pytest could not collect it: %s" % message, str(report.longrepr)))
+
+        def pytest_sessionstart(self, session):
+            session_root[0] = getattr(session.config, "rootpath", None) or getattr(session.config, "rootdir", "")
 
         def pytest_collection_modifyitems(self, session, config, items):
-            run.collected(len(items) + run.total)
+            run.collected(len(items) + len(self.collect_errors))
+            for nodeid, path, message, tb in self.collect_errors:
+                run.record(nodeid, path, "failed", message=message, tb=tb)
             for item in items:
                 self._wrap(item)
 
@@ -634,8 +642,10 @@ def run_with_pytest(run):
                 return
             run.record(item.nodeid, state["file"], outcome, state["ctx"] if outcome == "passed" else None, seconds, message, tb)
 
+    session_root = [""]
     plugin = SuitePlugin()
-    args = [run.path, "-p", "no:cacheprovider", "-s", "-q", "--no-header", "-p", "no:randomly"]
+    # A test file that cannot be imported is one failed test; the others still run.
+    args = [run.path, "-p", "no:cacheprovider", "-s", "-q", "--no-header", "-p", "no:randomly", "--continue-on-collection-errors"]
     status = pytest.main(args, plugins=[plugin])
     if int(status) == 2 and run.cancel.requested is False and not run.tests:
         # Interrupted without a cancel: a KeyboardInterrupt of the tests themselves.
