@@ -159,9 +159,18 @@ class RuntimeRunner implements vscode.Disposable {
           const subscription = token.onCancellationRequested(() => controller.abort());
           progress.report({ message: `with ${python.path}` });
           let done = 0;
+          let pending = '';
           const onProgress = (text: string) => {
-            // Suites: `[3/12] nodeid: result` lines → `3/12 tests` in the notification.
-            for (const match of text.matchAll(SUITE_PROGRESS)) {
+            // Suites: `[3/12] nodeid: result` lines → `3/12 tests` in the notification (whole lines only: chunks split them).
+            pending += text;
+            const cut = pending.lastIndexOf('\n');
+            if (cut < 0) {
+              if (pending.length > 64_000) pending = '';
+              return;
+            }
+            const lines = pending.slice(0, cut);
+            pending = pending.slice(cut + 1);
+            for (const match of lines.matchAll(SUITE_PROGRESS)) {
               const [n, total] = [Number(match[1]), Number(match[2])];
               const increment = total > 0 && n > done ? ((n - done) * 100) / total : undefined;
               done = Math.max(done, n);
