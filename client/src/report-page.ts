@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { findingMessage, formatReportText, summaryLine } from '../../server/src/runtime/format';
 import { findingDot, hasGraph } from '../../server/src/runtime/graph';
-import { RuntimeReport } from '../../server/src/runtime/report';
+import { allFindings, RuntimeReport } from '../../server/src/runtime/report';
 import { renderSvg } from '../../server/src/runtime/svg';
 
 /** What the view shows (returned by the Show Run-time Report command, for tests). */
@@ -38,7 +38,7 @@ export async function renderPage(report: RuntimeReport, base: string): Promise<{
   const state: ReportViewState = { graphs: 0, nodes: 0, edges: 0, failed: 0 };
   const links = new Set<string>();
   const sections: string[] = [];
-  for (const [index, finding] of report.findings.entries()) {
+  for (const [index, finding] of allFindings(report).entries()) {
     if (!hasGraph(finding)) continue;
     let picture: string;
     try {

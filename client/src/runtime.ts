@@ -7,12 +7,12 @@
 // which draws the retention paths and cycles), and confirmations sent to the language server,
 // which marks the static findings the run confirmed.
 // Running code needs a trusted workspace: everything here checks it.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { CLEAR_ALL_KEY, confirmationsFromReport, RUNTIME_REPORT_NOTIFICATION } from '../../server/src/runtime/confirm';
-import { displayLocation, findingMessage, formatBytes, formatReportText, shortType, staticText, summaryLine } from '../../server/src/runtime/format';
-import { CycleFinding, GrowthFinding, isLeak, ResourceFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
+import { displayLocation, findingMessage, formatBytes, formatReportText, shortType, staticText, summaryLine, testMessage, testResult } from '../../server/src/runtime/format';
+import { allFindings, CycleFinding, GrowthFinding, isLeak, leakingTests, ResourceFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
 import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '../../server/src/runtime/static-match';
 import { defaultPython, RunResult, runRuntime } from '../../server/src/runtime/spawn';
 import { callTemplate, lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
@@ -48,7 +48,18 @@ export interface RunRequest {
   warmup?: number;
   rounds?: number;
   calls?: number;
+  /** Run every test of `uri` (a folder or a test file), e.g. from the Explorer's context menu. */
+  suite?: boolean;
 }
+
+/** `test_*.py` / `*_test.py`: a file the runner takes as a suite of tests. */
+export function isTestFileName(path: string): boolean {
+  const name = basename(path);
+  return name.endsWith('.py') && (name.startsWith('test_') || name.endsWith('_test.py'));
+}
+
+/** A progress line of a suite on the runner's stderr: `[3/12] tests/test_x.py::test_y: leak +2.1 KiB per call`. */
+const SUITE_PROGRESS = /^\[(\d+)\/(\d+)\] (.*)$/gm;
 
 /** What a command resolves to (for tests and other extensions). */
 export interface RunOutcome {
@@ -56,6 +67,9 @@ export interface RunOutcome {
   exitCode?: number | null;
   findings?: number;
   leaks?: number;
+  /** Suites: the tests run and the ones that leak. */
+  tests?: number;
+  leakingTests?: number;
   error?: string;
   report?: string;
 }
@@ -132,8 +146,11 @@ class RuntimeRunner implements vscode.Disposable {
       const value = request[name] ?? settings.get<number | null>(name) ?? undefined;
       return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
     };
-    const watch = mode === 'growth' ? watchedNames(folder, fileUri) : [];
-    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${target}` : mode === 'cycles' ? `LeakLens: finding reference cycles of ${target}` : `LeakLens: finding unclosed resources of ${target}`;
+    const suite = resolved.suite ?? false;
+    const watch = mode === 'growth' && !suite ? watchedNames(folder, fileUri) : [];
+    const subject = suite ? `the tests in ${target}` : target;
+    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${subject}` : mode === 'cycles' ? `LeakLens: finding reference cycles of ${subject}` : `LeakLens: finding unclosed resources of ${subject}`;
+    const testTimeout = settings.get<number>('testTimeout');
     this.output.appendLine(`\n$ ${python.path} leaklens_runner ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
     const result: RunResult = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title, cancellable: true },
@@ -141,6 +158,25 @@ class RuntimeRunner implements vscode.Disposable {
           const controller = new AbortController();
           const subscription = token.onCancellationRequested(() => controller.abort());
           progress.report({ message: `with ${python.path}` });
+          let done = 0;
+          let pending = '';
+          const onProgress = (text: string) => {
+            // Suites: `[3/12] nodeid: result` lines → `3/12 tests` in the notification (whole lines only: chunks split them).
+            pending += text;
+            const cut = pending.lastIndexOf('\n');
+            if (cut < 0) {
+              if (pending.length > 64_000) pending = '';
+              return;
+            }
+            const lines = pending.slice(0, cut);
+            pending = pending.slice(cut + 1);
+            for (const match of lines.matchAll(SUITE_PROGRESS)) {
+              const [n, total] = [Number(match[1]), Number(match[2])];
+              const increment = total > 0 && n > done ? ((n - done) * 100) / total : undefined;
+              done = Math.max(done, n);
+              progress.report({ message: n === 0 ? `${total} tests collected` : `${n}/${total} tests — ${match[3]}`, increment });
+            }
+          };
           try {
             return await runRuntime({
               python: python.path,
@@ -151,17 +187,21 @@ class RuntimeRunner implements vscode.Disposable {
               rounds: mode === 'growth' ? count('rounds') : undefined,
               calls: count('calls'),
               watch,
+              testTimeout: suite && typeof testTimeout === 'number' && testTimeout >= 0 ? testTimeout : undefined,
               runner: this.context.asAbsolutePath(join('dist', 'runtime', 'leaklens_runner')),
               signal: controller.signal,
               onStdout: (text) => this.output.append(text),
-              onStderr: (text) => this.output.append(text),
+              onStderr: (text) => {
+                this.output.append(text);
+                if (suite) onProgress(text);
+              },
             });
           } finally {
             subscription.dispose();
           }
         },
       );
-    if (result.cancelled) {
+    if (result.cancelled && !result.report?.suite) {
       this.output.appendLine('[LeakLens] cancelled: the program was stopped.');
       return { status: 'cancelled' };
     }
@@ -181,19 +221,25 @@ class RuntimeRunner implements vscode.Disposable {
     await this.view.refresh(report, folder.uri.fsPath).catch((error) => this.output.appendLine(`[LeakLens] the report view: ${String(error)}`));
     this.output.appendLine(`[LeakLens] ${summaryLine(report)}`);
     await this.sendConfirmations(report, mapper);
+    if (result.cancelled) {
+      // A suite stopped part way: the tests done are shown, the others were not run.
+      this.output.appendLine(`[LeakLens] cancelled: ${summaryLine(report)}`);
+      return { status: 'cancelled', tests: report.suite?.tests.length, leakingTests: leakingTests(report).length, report: REPORT_URI.toString() };
+    }
     void this.announce(mode, request, resolved.file, report);
     return {
       status: report.errors.length ? 'failed' : 'done',
       exitCode: report.exitCode,
-      findings: report.findings.length,
-      leaks: report.findings.filter(isLeak).length,
+      findings: allFindings(report).length,
+      leaks: allFindings(report).filter(isLeak).length,
+      ...(report.suite ? { tests: report.suite.tests.length, leakingTests: leakingTests(report).length } : {}),
       error: report.errors[0]?.message,
       report: REPORT_URI.toString(),
     };
   }
 
   /** The target of a request, or a choice offered to the user. */
-  private async resolveTarget(mode: RuntimeMode, request: RunRequest): Promise<{ target: string; folder: vscode.WorkspaceFolder; fileUri?: vscode.Uri; file?: string } | undefined> {
+  private async resolveTarget(mode: RuntimeMode, request: RunRequest): Promise<{ target: string; folder: vscode.WorkspaceFolder; fileUri?: vscode.Uri; file?: string; suite?: boolean } | undefined> {
     const editor = vscode.window.activeTextEditor;
     const fileUri = request.uri ? (typeof request.uri === 'string' ? vscode.Uri.parse(request.uri) : request.uri) : editor?.document.uri;
     const folder = (fileUri && vscode.workspace.getWorkspaceFolder(fileUri)) ?? vscode.workspace.workspaceFolders?.[0];
@@ -201,7 +247,14 @@ class RuntimeRunner implements vscode.Disposable {
       void vscode.window.showWarningMessage('LeakLens: open a folder (a workspace) to run code from it.');
       return undefined;
     }
-    if (request.target) return { target: request.target, folder, fileUri, file: fileUri?.fsPath };
+    if (request.suite && fileUri?.scheme === 'file') {
+      if (mode === 'cycles') {
+        void vscode.window.showInformationMessage('LeakLens: Find Reference Cycles runs one function or test; the tests of a folder or file run with Track Memory Growth or Find Unclosed Resources.');
+        return undefined;
+      }
+      return { target: suiteSpec(folder, fileUri.fsPath), folder, fileUri: isFolder(fileUri.fsPath) ? undefined : fileUri, file: fileUri.fsPath, suite: true };
+    }
+    if (request.target) return { target: request.target, folder, fileUri, file: fileUri?.fsPath, suite: isSuiteTarget(folder, request.target) };
     if (!editor || editor.document.languageId !== 'python' || editor.document.uri.scheme !== 'file') {
       void vscode.window.showInformationMessage('LeakLens: open a Python file and put the cursor in the function or test to run.');
       return undefined;
@@ -211,12 +264,26 @@ class RuntimeRunner implements vscode.Disposable {
     const path = relative(folder.uri.fsPath, document.uri.fsPath).split(sep).join('/');
     const choices = targetsAt(path, document.getText(), editor.selection.active.line);
     const items: Array<vscode.QuickPickItem & { choice?: TargetChoice }> = choices.map((choice) => ({ label: choice.label, description: choice.spec, detail: choice.detail, choice }));
-    items.push({ label: 'Enter a target…', detail: 'module:function, path/to/file.py:function, tests/test_x.py::test_y or a script path' });
+    const SUITE_FILE = 'suite-file';
+    const SUITE_FOLDER = 'suite-folder';
+    if (mode !== 'cycles') {
+      if (isTestFileName(path)) items.push({ label: 'Every test of this file', description: path, detail: 'each test measured on its own; the leaking tests listed, worst first', choice: { label: SUITE_FILE, spec: path } as TargetChoice });
+      items.push({ label: 'Every test in a folder…', detail: 'a folder of test files (test_*.py, *_test.py), each test measured on its own', choice: { label: SUITE_FOLDER, spec: '' } as TargetChoice });
+    }
+    items.push({ label: 'Enter a target…', detail: 'module:function, path/to/file.py:function, tests/test_x.py::test_y, a script path, a test file or a folder of tests' });
     const picked = await vscode.window.showQuickPick(items, {
       title: MODE_TITLES[mode],
       placeHolder: 'What to run (repeatedly)',
     });
     if (!picked) return undefined;
+    if (picked.choice?.label === SUITE_FILE) return { target: path, folder, fileUri: document.uri, file: document.uri.fsPath, suite: true };
+    if (picked.choice?.label === SUITE_FOLDER) {
+      const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, defaultUri: vscode.Uri.file(dirname(document.uri.fsPath)), openLabel: 'Run Its Tests', title: MODE_TITLES[mode] });
+      const picked = chosen?.[0];
+      if (!picked) return undefined;
+      const inFolder = vscode.workspace.getWorkspaceFolder(picked) ?? folder;
+      return { target: suiteSpec(inFolder, picked.fsPath), folder: inFolder, file: picked.fsPath, suite: true };
+    }
     let target: string | undefined = picked.choice?.spec;
     if (picked.choice?.required?.length) {
       // A function with parameters: the user types the call (its arguments are Python expressions),
@@ -231,7 +298,7 @@ class RuntimeRunner implements vscode.Disposable {
     } else if (!target) {
       target = await vscode.window.showInputBox({ title: 'LeakLens: target to run', value: choices[0] ? callTemplate(choices[0]) : undefined, prompt: 'module:function, path/to/file.py:function, either as a call (shop:handle(i % 50)), tests/test_x.py::test_y or a script path' });
     }
-    return target ? { target, folder, fileUri: document.uri, file: document.uri.fsPath } : undefined;
+    return target ? { target, folder, fileUri: document.uri, file: document.uri.fsPath, suite: isSuiteTarget(folder, target) } : undefined;
   }
 
   private publish(key: string, report: RuntimeReport, mapper: PathMapper): void {
@@ -245,6 +312,24 @@ class RuntimeRunner implements vscode.Disposable {
         ? this.resourceDiagnostic(finding, report, mapper)
         : finding.kind === 'cycle' ? this.cycleDiagnostic(finding, report, mapper) : this.growthDiagnostic(finding, report, mapper);
       if (diagnostic) add(finding.location.file, diagnostic);
+    }
+    for (const test of leakingTests(report)) {
+      // A suite: the leaking test's def line, and its findings (said of that test, with its own call count).
+      const own = { ...report, totals: test.totals ?? {} } as RuntimeReport;
+      const sites: vscode.DiagnosticRelatedInformation[] = [];
+      for (const finding of test.findings) {
+        const diagnostic = finding.kind === 'resource' ? this.resourceDiagnostic(finding, own, mapper) : this.growthDiagnostic(finding, own, mapper);
+        if (!diagnostic) continue;
+        diagnostic.message += ` — in test ${test.nodeid}`;
+        add(finding.location.file, diagnostic);
+        if (finding.kind === 'resource' || finding.verdict === 'leak') sites.push(new vscode.DiagnosticRelatedInformation(location(mapper, finding.location.file, finding.location.line), finding.kind === 'resource' ? 'allocated here, never closed' : 'grows here'));
+      }
+      if (!test.file || !test.line) continue;
+      const diagnostic = new vscode.Diagnostic(lineRange(test.file, test.line), testMessage(test, report.mode), vscode.DiagnosticSeverity.Warning);
+      diagnostic.source = RUNTIME_SOURCE;
+      diagnostic.code = report.mode === 'resources' ? 'test-unclosed' : 'test-leak';
+      if (sites.length) diagnostic.relatedInformation = sites;
+      add(test.file, diagnostic);
     }
     this.byKey.set(key, perUri);
     this.refreshCollection();
@@ -350,6 +435,15 @@ class RuntimeRunner implements vscode.Disposable {
     }
     const leaks = report.findings.filter(isLeak);
     let text: string;
+    if (report.suite) {
+      const leaking = leakingTests(report);
+      text = leaking.length
+        ? `LeakLens: ${leaking.length} of ${report.suite.tests.length} tests ${mode === 'resources' ? 'leave resources unclosed' : 'leak'}; worst: ${leaking[0].nodeid} (${testResult(leaking[0])}). ${summaryLine(report)}`
+        : `LeakLens: ${summaryLine(report)}`;
+      const choice = await (leaking.length ? vscode.window.showWarningMessage(text, ...actions) : vscode.window.showInformationMessage(text, ...actions));
+      if (choice === 'Show Report') void this.showReport();
+      return;
+    }
     if (mode === 'resources') {
       const missed = leaks.filter((f) => f.kind === 'resource' && f.static?.length === 0).length;
       text = `LeakLens: ${summaryLine(report)}${missed ? ` ${missed === 1 ? 'One was' : `${missed} were`} not found by static analysis.` : ''}`;
@@ -389,12 +483,35 @@ class RuntimeRunner implements vscode.Disposable {
 }
 
 function toRequest(arg: unknown, target: unknown): RunRequest {
-  // From CodeLens: (uri, target); from code: a RunRequest; from the palette: nothing (or the editor's URI from a menu).
+  // From CodeLens: (uri, target); from code: a RunRequest; from the palette: nothing (or the editor's URI from a menu);
+  // from the Explorer's context menu: (uri, selected uris), a folder or a test file whose tests to run.
   if (typeof target === 'string') return { uri: arg instanceof vscode.Uri || typeof arg === 'string' ? (arg as vscode.Uri | string) : undefined, target };
+  if (arg instanceof vscode.Uri && Array.isArray(target) && arg.scheme === 'file' && (isFolder(arg.fsPath) || isTestFileName(arg.fsPath))) return { uri: arg, suite: true };
   if (arg instanceof vscode.Uri) return { uri: arg };
   if (typeof arg === 'string') return { target: arg };
   if (arg && typeof arg === 'object') return arg as RunRequest;
   return {};
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The runner's target for a folder or test file: its path in the workspace folder (`.` for the folder itself). */
+function suiteSpec(folder: vscode.WorkspaceFolder, path: string): string {
+  const rel = relative(folder.uri.fsPath, path).split(sep).join('/');
+  return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
+}
+
+/** Does the runner take this target as a suite (a folder, or a test file without `:function`)? */
+function isSuiteTarget(folder: vscode.WorkspaceFolder, target: string): boolean {
+  if (target.includes('::') || /:[A-Za-z_][\w.]*(\(.*\))?\s*$/s.test(target.replace(/^[A-Za-z]:[\\/]/, ''))) return false;
+  const path = isAbsolute(target) ? target : join(folder.uri.fsPath, target);
+  return isFolder(path) || (isTestFileName(path) && existsSync(path));
 }
 
 /** `tests/test_x.py::test_y` → `tests/test_x.py:test_y` (a plain call, without pytest), for top-level tests. */
@@ -579,6 +696,14 @@ class RuntimeLenses implements vscode.CodeLensProvider, vscode.Disposable {
     if (!folder) return [];
     const path = relative(folder.uri.fsPath, document.uri.fsPath).split(sep).join('/');
     const lenses: vscode.CodeLens[] = [];
+    if (isTestFileName(path)) {
+      // The whole file as a suite, at its top.
+      const top = new vscode.Range(0, 0, 0, 0);
+      lenses.push(
+        new vscode.CodeLens(top, { title: 'Track memory growth of every test', command: RUNTIME_COMMANDS.trackGrowth, arguments: [{ uri: document.uri, suite: true }], tooltip: `LeakLens: run each test of ${path} on its own and list the tests that leak, worst first` }),
+        new vscode.CodeLens(top, { title: 'Find unclosed resources of every test', command: RUNTIME_COMMANDS.findResources, arguments: [{ uri: document.uri, suite: true }], tooltip: `LeakLens: run each test of ${path} and list the tests that leave files, sockets or subprocesses unclosed` }),
+      );
+    }
     for (const choice of lensTargets(path, document.getText())) {
       const range = new vscode.Range(choice.line ?? 0, 0, choice.line ?? 0, 0);
       lenses.push(

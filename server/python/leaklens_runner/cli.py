@@ -27,6 +27,7 @@ from .cycles import measure_cycles
 from .growth import Watch, measure_growth
 from .report import interpreter_info, parameters, write_report
 from .resources import measure_resources
+from .suite import run_suite, suite_path
 from .targets import ScriptRunner, Target, make_caller, resolve_function, run_pytest
 from .workspace import SourceIndex, Workspace
 
@@ -56,6 +57,8 @@ def parse_arguments(argv):
     parser.add_argument("--frames", type=int, default=DEFAULT_FRAMES)
     parser.add_argument("--min-bytes", type=int, default=DEFAULT_MIN_BYTES, dest="min_bytes")
     parser.add_argument("--watch", action="append", default=[], help="a module global or class attribute whose length to follow (repeatable)")
+    parser.add_argument("--test-timeout", type=float, default=None, dest="test_timeout", help="suites: seconds each test may take (default 60; 0: no limit)")
+    parser.add_argument("--collector", choices=["auto", "pytest", "unittest"], default="auto", help="suites: how tests are collected (default: pytest when importable)")
     options = parser.parse_args(argv)
     options.script_args = script_args
     return options
@@ -74,6 +77,8 @@ def validate(options):
         problems.append("--frames must be between 1 and 1000")
     if options.min_bytes < 1:
         problems.append("--min-bytes must be at least 1")
+    if options.test_timeout is not None and not options.test_timeout >= 0:
+        problems.append("--test-timeout must be 0 (no limit) or more seconds")
     return problems
 
 
@@ -154,6 +159,10 @@ def main(argv=None):
             raise RunnerError("LeakLens needs Python 3.8 or newer (this is %s)" % platform.python_version(), "interpreter")
         if not os.path.isdir(workspace_dir):
             raise RunnerError("no such workspace folder: %s" % workspace_dir, "usage")
+        suite = suite_path(options.target, workspace_dir)
+        if suite is not None:
+            # A folder or a test file: every test measured on its own (suite.py writes the report).
+            return run_suite(options, report, workspace_dir, suite, started)
         target = Target(options.target, workspace_dir)
         defaults = (SCRIPT_DEFAULTS if target.kind == "script" else DEFAULTS)[options.mode]
         for name in ("warmup", "rounds", "calls"):

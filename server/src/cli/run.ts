@@ -9,7 +9,7 @@ import { Analyzer } from '../analysis/engine';
 import { DEFAULT_OPTIONS } from '../analysis/types';
 import { formatReportText } from '../runtime/format';
 import { hasGraph, reportDot } from '../runtime/graph';
-import { RuntimeMode, RuntimeReport } from '../runtime/report';
+import { allFindings, RuntimeMode, RuntimeReport } from '../runtime/report';
 import { defaultPython, runRuntime } from '../runtime/spawn';
 import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '../runtime/static-match';
 import { renderSvg } from '../runtime/svg';
@@ -28,6 +28,31 @@ interface RunCommandOptions {
   minBytes?: number;
   watch?: string[];
   verbose?: boolean;
+  testTimeout?: number;
+  collector?: 'auto' | 'pytest' | 'unittest';
+  failOn: FailOn;
+}
+
+type FailOn = 'leak' | 'error' | 'never';
+
+/**
+ * The exit status CI gates on, from the runner's report: 2 when the runner could not run the code
+ * (its errors; a cancel too), else by `--fail-on`: leak = 1 when something leaks (a leaking test
+ * of a suite, a leak, cycle or unclosed resource of one target); error = 1 also when a test
+ * failed or timed out; never = 0.
+ */
+export function exitStatus(report: RuntimeReport, failOn: FailOn): number {
+  if (report.errors.length || report.exitCode === EXIT_RUNNER_ERROR) return EXIT_RUNNER_ERROR;
+  if (failOn === 'never') return 0;
+  if (report.exitCode === 1) return 1;
+  if (failOn === 'error' && ((report.totals.failed ?? 0) > 0 || (report.totals.timeout ?? 0) > 0)) return 1;
+  return 0;
+}
+
+function seconds(value: string): number {
+  const n = Number(value.trim());
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError('a number of seconds is expected (0: no limit).');
+  return n;
 }
 
 function count(minimum: number) {
@@ -64,6 +89,8 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
       frames: opts.frames,
       minBytes: opts.minBytes,
       watch: opts.watch,
+      testTimeout: opts.testTimeout,
+      collector: opts.collector,
       scriptArgs,
       signal: controller.signal,
       onStdout: toStderr,
@@ -82,7 +109,7 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
   let output: string;
   if (opts.format === 'dot' || opts.format === 'svg') {
     // The pictures of the findings (retention paths, cycles); the text summary goes to stderr.
-    if (!report.findings.some(hasGraph)) process.stderr.write('leaklens: no finding has a retention path or a cycle to draw: the graph is empty\n');
+    if (!allFindings(report).some(hasGraph)) process.stderr.write('leaklens: no finding has a retention path or a cycle to draw: the graph is empty\n');
     const dot = reportDot(report, { base: workspace });
     try {
       output = opts.format === 'dot' ? dot : await renderSvg(dot);
@@ -107,7 +134,7 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
     // The JSON carries them; say it on stderr too so a script's log shows why it failed.
     for (const error of report.errors) process.stderr.write(`leaklens: ${error.message}\n`);
   }
-  return report.exitCode ?? result.exitCode ?? EXIT_RUNNER_ERROR;
+  return exitStatus(report, opts.failOn);
 }
 
 /**
@@ -177,10 +204,14 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .option('--min-bytes <n>', 'growth: ignore sites that grew less than this (default 1024)', count(1))
     .option('--watch <names>', 'growth: module globals or class attributes whose length to follow, e.g. _cache,Plugin.registry (repeatable)', names)
     .option('--verbose', 'full tracebacks in the text output')
+    .option('--test-timeout <seconds>', 'suites (a folder or a test file): seconds of its own time each test may take (default 60; 0: no limit)', seconds)
+    .addOption(new Option('--collector <how>', 'suites: how tests are collected (auto: pytest when importable, else unittest)').choices(['auto', 'pytest', 'unittest']))
+    .addOption(new Option('--fail-on <what>', 'exit 1 when: leak (something leaks), error (also a test failed or timed out), never').choices(['leak', 'error', 'never']).default('leak'))
     .addHelpText(
       'after',
       '\nThe program runs in the given interpreter; its own output goes to stderr.\n' +
-        'Exit status: 0 nothing found, 1 leaks, cycles or unclosed resources found, 2 the code could not be run (see the errors).\n',
+        'A folder or a test file (test_*.py, *_test.py) is a suite: every test is measured on its own and the leaking tests are listed, worst first.\n' +
+        'Exit status: 0 nothing found, 1 leaks, cycles or unclosed resources found (--fail-on error: also a test failed or timed out; --fail-on never: 0), 2 the code could not be run or the run was cancelled (see the errors).\n',
     )
     .action(async (mode: RuntimeMode, target: string, scriptArgs: string[], opts: RunCommandOptions) => setExit(await run(mode, target, scriptArgs, opts)));
 }

@@ -4,7 +4,7 @@
 // that keep them alive, watched names that grew, the stores that close a cycle) and the names
 // that grew. The server marks its diagnostics on those lines as confirmed.
 import { formatBytes, shortType } from './format';
-import { CycleFinding, GrowthFinding, ResourceFinding, RuntimeReport } from './report';
+import { allFindings, CycleFinding, GrowthFinding, ResourceFinding, RuntimeReport } from './report';
 import { resourceLines } from './static-match';
 
 export const RUNTIME_REPORT_NOTIFICATION = 'leaklens/runtimeReport';
@@ -96,7 +96,7 @@ export function confirmationsFromReport(report: RuntimeReport, sources: Confirma
     if (!target.names.some((n) => n.name === name)) target.names.push({ name, summary });
   };
 
-  for (const finding of report.findings) {
+  for (const finding of allFindings(report)) {
     if (finding.kind === 'growth') {
       if (finding.verdict !== 'leak') continue;
       const g = (finding as GrowthFinding).growth;
@@ -110,7 +110,7 @@ export function confirmationsFromReport(report: RuntimeReport, sources: Confirma
         addName(root.file, held, text);
       }
     } else if (finding.kind === 'resource') {
-      const summary = resourceSummary(finding, report.totals.calls ?? 0);
+      const summary = resourceSummary(finding, report.totals.calls ?? report.parameters.calls ?? 0);
       for (const at of resourceLines(finding)) addSite(at.file, at.line, 'resource', summary);
     } else if (finding.kind === 'cycle') {
       const summary = cycleSummary(finding);

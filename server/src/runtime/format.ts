@@ -1,7 +1,7 @@
 // Words for run-time reports: diagnostic messages (editor) and the text report (CLI and the
 // editor's report view). One place, so that both say the same thing.
 import { relative, sep } from 'node:path';
-import { CycleFinding, GrowthFinding, ResourceFinding, RuntimeFinding, RuntimeReport, SourceLocation, WatchResult } from './report';
+import { CycleFinding, GrowthFinding, leakingTests, ResourceFinding, RuntimeFinding, RuntimeReport, SourceLocation, SuiteTest, WatchResult } from './report';
 
 export function formatBytes(bytes: number): string {
   const sign = bytes < 0 ? '-' : '';
@@ -157,6 +157,7 @@ function describeParameters(report: RuntimeReport): string {
 
 /** The whole report as text (CLI `--format text`, the editor's report view). */
 export function formatReportText(report: RuntimeReport, options: { base?: string; verbose?: boolean } = {}): string {
+  if (report.suite) return formatSuiteText(report, options);
   const base = options.base ?? report.workspace;
   const lines: string[] = [];
   const interp = `${report.interpreter.implementation} ${report.interpreter.version}`;
@@ -187,6 +188,7 @@ export function formatReportText(report: RuntimeReport, options: { base?: string
 }
 
 export function summaryLine(report: RuntimeReport): string {
+  if (report.suite) return suiteSummaryLine(report);
   const t = report.totals;
   const seconds = `${report.seconds.toFixed(1)} s`;
   if (report.errors.length && !report.findings.length) return `The run failed (${seconds}).`;
@@ -270,4 +272,116 @@ function cycleBlock(finding: CycleFinding, calls: number, base: string): string[
     ? `  has a finalizer (${finding.finalizer.types.join(', ')}): cyclic garbage, freed late, at a GC pause (Python 3.4+ collects it)`
     : '  freed only by the garbage collector, at its next pause');
   return out;
+}
+
+// --- test suites (report.suite): a table of the leaking tests, worst first, then their findings ---
+
+/** `+4.1 KiB per call` / `2 unclosed` / `failed` … : what a suite's test came to, in a few words. */
+export function testResult(test: SuiteTest): string {
+  if (test.outcome === 'timeout') return 'timed out';
+  if (test.outcome !== 'passed') return test.outcome;
+  if (test.verdict === 'leak') return `leak ${signed(test.bytesPerCall ?? 0)} per call`;
+  if (test.verdict === 'unclosed') return `${test.unclosed ?? 0} unclosed`;
+  return test.verdict ?? 'clean';
+}
+
+/** The diagnostic on a leaking test's def line. */
+export function testMessage(test: SuiteTest, mode: RuntimeReport['mode']): string {
+  const calls = test.totals?.calls ?? 0;
+  if (mode === 'resources') {
+    const sites = test.findings.map((f) => `${shortFile(f.location.file)}:${f.location.line}`);
+    return `This test leaves ${plural(test.unclosed ?? 0, 'resource')} unclosed in ${plural(calls, 'call')} at run time (allocated at ${sites.join(', ')})`;
+  }
+  const sites = test.findings.filter((f) => f.verdict === 'leak').map((f) => `${shortFile(f.location.file)}:${f.location.line}`);
+  return `This test leaks at run time: ${signed(test.bytesPerCall ?? 0)} per call over ${plural(calls, 'call')} (growing at ${sites.join(', ')})`;
+}
+
+/** A finding's message, said of the test that produced it. */
+export function testFindingMessage(finding: GrowthFinding | ResourceFinding, test: SuiteTest): string {
+  const calls = test.totals?.calls ?? 0;
+  const text = finding.kind === 'resource' ? resourceMessage(finding, calls) : growthMessage(finding, calls);
+  return `${text} — in test ${test.nodeid}`;
+}
+
+function shortFile(file: string): string {
+  const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  return i >= 0 ? file.slice(i + 1) : file;
+}
+
+function formatSuiteText(report: RuntimeReport, options: { base?: string; verbose?: boolean }): string {
+  const base = options.base ?? report.workspace;
+  const suite = report.suite!;
+  const lines: string[] = [];
+  const interp = `${report.interpreter.implementation} ${report.interpreter.version}`;
+  const p = report.parameters;
+  const params: string[] = [];
+  if (p.warmup !== undefined) params.push(plural(p.warmup, 'warm-up call'));
+  if (report.mode === 'growth' && p.rounds !== undefined && p.calls !== undefined) params.push(`${p.rounds} rounds × ${plural(p.calls, 'call')}`);
+  if (report.mode === 'resources' && p.calls !== undefined) params.push(plural(p.calls, 'measured call'));
+  const limit = suite.testTimeout > 0 ? `, at most ${round(suite.testTimeout)} s each` : '';
+  lines.push(`LeakLens ${report.mode ?? 'run'} of the tests in ${displayFile(suite.path, base)} (${interp}; ${params.join(', ')} per test${limit}; collected by ${suite.collector ?? 'nobody'})`);
+  lines.push(`Interpreter: ${report.interpreter.executable}`);
+  lines.push('');
+  const leaking = leakingTests(report);
+  const idWidth = Math.min(70, Math.max(0, ...leaking.map((t) => t.nodeid.length)));
+  if (leaking.length) {
+    lines.push(report.mode === 'resources' ? 'Tests that leave resources unclosed, worst first:' : 'Leaking tests, worst first:');
+    for (const test of leaking) {
+      const amount = report.mode === 'resources' ? `${test.unclosed ?? 0} unclosed` : `${signed(test.bytesPerCall ?? 0)} per call`;
+      const where = test.file ? `  ${displayFile(test.file, base)}:${test.line ?? 1}` : '';
+      lines.push(`  ${amount.padStart(18)}  ${test.nodeid.padEnd(idWidth)}${where}`);
+    }
+    lines.push('');
+  }
+  const groups: Array<[string, SuiteTest[]]> = [
+    ['Bounded (a cache filling up, not a leak)', suite.tests.filter((t) => t.outcome === 'passed' && t.verdict === 'bounded')],
+    ['Failed (not measured)', suite.tests.filter((t) => t.outcome === 'failed')],
+    ['Timed out (not measured)', suite.tests.filter((t) => t.outcome === 'timeout')],
+    ['Skipped', suite.tests.filter((t) => t.outcome === 'skipped')],
+  ];
+  for (const [title, group] of groups) {
+    if (!group.length) continue;
+    lines.push(`${title}:`);
+    for (const test of group) lines.push(`  ${test.nodeid}${test.message ? `: ${test.message.split('\n')[0]}` : ''}`);
+    lines.push('');
+  }
+  const clean = suite.tests.filter((t) => t.outcome === 'passed' && t.verdict === 'clean');
+  if (clean.length && options.verbose) {
+    lines.push('Clean:');
+    for (const test of clean) lines.push(`  ${test.nodeid}`);
+    lines.push('');
+  }
+  for (const test of leaking) {
+    lines.push(`== ${test.nodeid}: ${testResult(test)}`);
+    const calls = test.totals?.calls ?? 0;
+    for (const finding of test.findings) {
+      if (finding.kind === 'growth' && finding.verdict !== 'leak' && !options.verbose) continue;
+      lines.push(...(finding.kind === 'resource' ? resourceBlock(finding, calls, base, options.verbose) : growthBlock(finding, calls, base, options.verbose)).map((l) => `  ${l}`));
+    }
+    for (const note of test.notes ?? []) lines.push(`  Note: ${note}`);
+    lines.push('');
+  }
+  for (const note of report.notes) lines.push(`Note: ${note}`);
+  for (const error of report.errors) {
+    lines.push(`Error: ${error.message}`);
+    if (error.traceback && options.verbose !== false) lines.push(...error.traceback.trimEnd().split('\n').map((l) => `  ${l}`));
+  }
+  lines.push(summaryLine(report));
+  return lines.join('\n') + '\n';
+}
+
+function suiteSummaryLine(report: RuntimeReport): string {
+  const t = report.totals;
+  const suite = report.suite!;
+  const seconds = `${report.seconds.toFixed(1)} s`;
+  const parts: string[] = [];
+  const leaking = t.leaking ?? 0;
+  parts.push(report.mode === 'resources' ? `${leaking} leaving resources unclosed` : `${leaking} leaking`);
+  if (t.bounded) parts.push(`${t.bounded} bounded`);
+  parts.push(`${t.clean ?? 0} clean`);
+  if (t.failed) parts.push(`${t.failed} failed`);
+  if (t.timeout) parts.push(`${t.timeout} timed out`);
+  if (t.skipped) parts.push(`${t.skipped} skipped`);
+  const done = suite.cancelled ? `Cancelled after ${t.run ?? suite.tests.length} of ${plural(t.tests ?? 0, 'test')}` : plural(t.tests ?? suite.tests.length, 'test');
+  return `${done}: ${parts.join(', ')} (${seconds}).`;
 }

@@ -10,7 +10,7 @@
 // the same report always gives the same text.
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { displayLocation, formatBytes, shortType } from './format';
-import { CycleFinding, GrowthFinding, RuntimeFinding, RuntimeReport, SourceLocation } from './report';
+import { allFindings, CycleFinding, GrowthFinding, RuntimeFinding, RuntimeReport, SourceLocation } from './report';
 
 export interface GraphOptions {
   /** Paths inside this folder are shown relative to it. */
@@ -29,7 +29,7 @@ export function hasGraph(finding: RuntimeFinding): finding is GrowthFinding | Cy
 export function reportDot(report: RuntimeReport, options: GraphOptions = {}): string {
   const base = options.base ?? report.workspace;
   const clusters: string[] = [];
-  report.findings.forEach((finding, index) => {
+  allFindings(report).forEach((finding, index) => {
     if (hasGraph(finding)) clusters.push(findingCluster(finding, index, { base }));
   });
   return digraph(`leaklens ${report.mode ?? 'run'} ${report.target.spec ?? ''}`.trim(), clusters);

@@ -192,6 +192,55 @@ export interface ResourceTotals {
   unattributed: number;
 }
 
+export type TestOutcome = 'passed' | 'failed' | 'timeout' | 'skipped';
+
+/** One test of a suite, measured on its own. */
+export interface SuiteTest {
+  /** pytest's node id (the unittest collector writes the same form). */
+  nodeid: string;
+  file: string | null;
+  /** The test's def line. */
+  line: number | null;
+  outcome: TestOutcome;
+  /** Only for a test that passed: growth leak / bounded / clean; resources unclosed / clean. */
+  verdict: 'leak' | 'bounded' | 'clean' | 'unclosed' | null;
+  /** growth: the leaking sites' bytes per call, summed. */
+  bytesPerCall?: number;
+  /** resources: unclosed resources in its measured calls. */
+  unclosed?: number;
+  findings: Array<GrowthFinding | ResourceFinding>;
+  totals?: Partial<GrowthTotals & ResourceTotals>;
+  seconds: number;
+  /** Why it failed, timed out or was skipped. */
+  message?: string;
+  traceback?: string;
+  notes?: string[];
+}
+
+export interface SuiteSection {
+  path: string;
+  collector: 'pytest' | 'unittest' | null;
+  testTimeout: number;
+  /** Stopped by a cancel: the tests listed are the ones done. */
+  cancelled: boolean;
+  /** Worst first. */
+  tests: SuiteTest[];
+}
+
+export interface SuiteTotals {
+  tests: number;
+  run: number;
+  seconds: number;
+  passed: number;
+  failed: number;
+  timeout: number;
+  skipped: number;
+  leaking: number;
+  bounded: number;
+  clean: number;
+  unclosed?: number;
+}
+
 export interface RuntimeReport {
   schema: typeof REPORT_SCHEMA;
   schemaVersion: number;
@@ -200,7 +249,7 @@ export interface RuntimeReport {
   mode: RuntimeMode | null;
   target: {
     spec: string | null;
-    kind: 'function' | 'pytest' | 'script' | null;
+    kind: 'function' | 'pytest' | 'script' | 'suite' | null;
     file?: string;
     module?: string | null;
     function?: string;
@@ -211,12 +260,14 @@ export interface RuntimeReport {
     call?: string;
   };
   workspace: string;
-  parameters: { warmup?: number; rounds?: number; calls?: number; frames?: number; minBytes?: number; watch?: string[] };
-  totals: Partial<GrowthTotals & CycleTotals & Omit<ResourceTotals, 'sites'>>;
+  parameters: { warmup?: number; rounds?: number; calls?: number; frames?: number; minBytes?: number; watch?: string[]; testTimeout?: number };
+  totals: Partial<GrowthTotals & CycleTotals & Omit<ResourceTotals, 'sites'> & SuiteTotals>;
   findings: RuntimeFinding[];
   watches: WatchResult[];
   errors: RuntimeError[];
   notes: string[];
+  /** A folder or test file run as a suite (target.kind 'suite'); the top-level findings are then empty. */
+  suite?: SuiteSection;
   exitCode: 0 | 1 | 2;
   seconds: number;
 }
@@ -240,6 +291,16 @@ export function parseReport(text: string): RuntimeReport {
     if (!Array.isArray(report[key])) throw new Error(`the runner's report has no ${key} list`);
   }
   return report;
+}
+
+/** The tests of a suite that leak (growth) or leave resources unclosed, worst first. */
+export function leakingTests(report: RuntimeReport): SuiteTest[] {
+  return (report.suite?.tests ?? []).filter((t) => t.outcome === 'passed' && (t.verdict === 'leak' || t.verdict === 'unclosed'));
+}
+
+/** Every finding of a report: its own, or those of the tests of a suite. */
+export function allFindings(report: RuntimeReport): RuntimeFinding[] {
+  return report.suite ? report.findings.concat(...report.suite.tests.map((t) => t.findings)) : report.findings;
 }
 
 /** Findings that count as leaks: growth judged `leak`, every cycle group, every unclosed resource. */

@@ -70,6 +70,10 @@ export interface RunOptions {
   watch?: string[];
   /** Arguments for a script target (its sys.argv[1:]). */
   scriptArgs?: string[];
+  /** Suites (a folder or a test file as the target): seconds of its own time each test may take (0: no limit). */
+  testTimeout?: number;
+  /** Suites: how tests are collected (default auto: pytest when importable, else unittest). */
+  collector?: 'auto' | 'pytest' | 'unittest';
   /** Path of the runner's folder, leaklens_runner/ (default: findRunner()). */
   runner?: string;
   env?: NodeJS.ProcessEnv;
@@ -102,6 +106,8 @@ export function runnerArguments(options: RunOptions, runner: string, reportPath:
   ];
   for (const [flag, value] of counts) if (value !== undefined) args.push(flag, String(value));
   if (options.mode !== 'resources') for (const name of options.watch ?? []) args.push('--watch', name);
+  if (options.testTimeout !== undefined) args.push('--test-timeout', String(options.testTimeout));
+  if (options.collector !== undefined) args.push('--collector', options.collector);
   if (options.scriptArgs?.length) args.push('--', ...options.scriptArgs);
   return args;
 }
@@ -127,6 +133,14 @@ export function runRuntime(options: RunOptions): Promise<RunResult> {
       if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
       let { report, failure } = result;
+      if (cancelled && !failure && existsSync(reportPath)) {
+        // A suite writes the report of the tests done when it is stopped (marked cancelled).
+        try {
+          report = parseReport(readFileSync(reportPath, 'utf8'));
+        } catch {
+          report = undefined;
+        }
+      }
       if (!failure && !cancelled) {
         try {
           report = parseReport(readFileSync(reportPath, 'utf8'));

@@ -5,6 +5,7 @@
 // lines is one static analysis missed (typically a resource returned by a helper in another
 // module). Pure: the caller says how to get a file's static findings (the CLI analyses the file,
 // the editor reads its diagnostics).
+import { allFindings } from './report';
 import type { ResourceFinding, RuntimeReport, StaticMatch } from './report';
 
 /** The static resource rules. */
@@ -47,7 +48,7 @@ export function matchStaticFindings(report: RuntimeReport, findingsOf: (file: st
     if (!cache.has(file)) cache.set(file, findingsOf(file));
     return cache.get(file);
   };
-  for (const finding of report.findings) {
+  for (const finding of allFindings(report)) {
     if (finding.kind !== 'resource') continue;
     let known = false;
     const matches: StaticMatch[] = [];
