@@ -201,6 +201,18 @@ def read_config(path=__file__):
 def handle():
     return local_port(), read_config()
 `;
+// A test folder with one leaking test among two: run as a suite from the editor.
+const SUITE_TEST = `_SEEN = []
+
+
+def test_remembers_items():
+    _SEEN.append(bytearray(4096))
+    assert _SEEN
+
+
+def test_adds_up():
+    assert sum([1, 2, 3]) == 6
+`;
 const WORKSPACE_SETTINGS = JSON.stringify({ 'editor.codeActionsOnSave': { 'source.fixAll.leaklens': 'explicit' } }, null, 2);
 
 // --- the run ----------------------------------------------------------------------------------
@@ -281,6 +293,7 @@ if (!ENABLED) {
       'tree.py': TREE,
       'netio.py': NETIO,
       'service.py': SERVICE,
+      'tests/test_cart.py': SUITE_TEST,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
       'leaklens-e2e.json': JSON.stringify({ results: join(run.dir, 'host-results.json') }),
     });
@@ -492,6 +505,16 @@ if (!ENABLED) {
       assert.match(r.reportFirstLine, /^LeakLens cycles: tree\.py:build_tree \(CPython 3\./);
       // Show Run-time Report: the view draws the cycle (two Node objects and their list, three references).
       assert.deepEqual(r.view, { graphs: 1, nodes: 3, edges: 3, failed: 0 });
+    });
+
+    e2e('Track Memory Growth of a test folder runs each test: the leaking one is flagged on its def line, the clean one is not', {}, async () => {
+      const r = observed<{ outcome: { status: string; exitCode: number; tests: number; leakingTests: number }; diagnostics: Array<DiagnosticInfo & { related: string[] }>; reportText: string }>('runtimeSuite');
+      assert.deepEqual([r.outcome.status, r.outcome.exitCode, r.outcome.tests, r.outcome.leakingTests], ['done', 1, 2, 1], JSON.stringify(r, null, 1));
+      const onDef = r.diagnostics.filter((d) => d.code === 'test-leak');
+      assert.deepEqual(onDef.map((d) => [d.source, d.line, d.text]), [['leaklens-runtime', 4, 'def test_remembers_items():']], JSON.stringify(r.diagnostics, null, 1));
+      assert.match(onDef[0].message, /^This test leaks at run time: \+[\d.]+ (KiB|B) per call/);
+      assert.ok(!r.diagnostics.some((d) => d.line === 9), 'nothing on the clean test');
+      assert.match(r.reportText, /^LeakLens growth of the tests in tests /);
     });
 
     e2e('Find Unclosed Resources runs service.py:handle: the helper\'s socket (missed statically) and the caller\'s file (LL101, confirmed at run time)', {}, async () => {

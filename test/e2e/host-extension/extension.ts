@@ -388,7 +388,7 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
   const reportOf = async (outcome: unknown, mode: string): Promise<string> => {
     const uri = vscode.Uri.parse((outcome as { report: string }).report);
     const doc = await vscode.workspace.openTextDocument(uri);
-    const ready = () => doc.getText().startsWith(`LeakLens ${mode}: `);
+    const ready = () => doc.getText().startsWith(`LeakLens ${mode}: `) || doc.getText().startsWith(`LeakLens ${mode} of the tests in `);
     if (ready()) return doc.getText();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -453,6 +453,16 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
       return d ? describe(doc, d) : undefined;
     }, 10_000);
     return { outcome, netio, service, confirmed, reportText: await reportOf(outcome, 'resources') };
+  });
+
+  await observe('runtimeSuite', async () => {
+    const doc = await open(folder, 'tests/test_cart.py', true);
+    const outcome = await vscode.commands.executeCommand('leaklens.trackMemoryGrowth', { target: 'tests', uri: doc.uri.toString() });
+    const found = await untilDiagnostics('a leaklens-runtime diagnostic on tests/test_cart.py', () => {
+      const ds = runtimeDiagnostics(doc.uri);
+      return ds.length ? ds.map((d) => withRelated(doc, d)) : undefined;
+    }, 120_000);
+    return { outcome, diagnostics: found, reportText: await reportOf(outcome, 'growth') };
   });
 
   results.done = true;
