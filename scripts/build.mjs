@@ -18,9 +18,18 @@ const common = {
   define: { 'import.meta.url': '__leaklensImportMetaUrl' },
   banner: { js: "const __leaklensImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
+// Graphviz (@viz-js/viz, WebAssembly inside one 1.2 MB JavaScript file) is not bundled twice: the
+// extension and the CLI both require `./viz.cjs`, copied next to them below, and only when a
+// picture is drawn (server/src/runtime/svg.ts).
+const sharedGraphviz = {
+  name: 'shared-graphviz',
+  setup(build) {
+    build.onResolve({ filter: /^@viz-js\/viz$/ }, () => ({ path: './viz.cjs', external: true }));
+  },
+};
 await Promise.all([
-  esbuild.build({ ...common, entryPoints: [join(root, 'client/src/extension.ts')], outfile: join(dist, 'extension.js'), external: ['vscode'] }),
-  esbuild.build({ ...common, entryPoints: [join(root, 'server/src/cli/main.ts')], outfile: join(dist, 'leaklens.js'), external: ['web-tree-sitter/web-tree-sitter.wasm'] }),
+  esbuild.build({ ...common, entryPoints: [join(root, 'client/src/extension.ts')], outfile: join(dist, 'extension.js'), external: ['vscode'], plugins: [sharedGraphviz] }),
+  esbuild.build({ ...common, entryPoints: [join(root, 'server/src/cli/main.ts')], outfile: join(dist, 'leaklens.js'), external: ['web-tree-sitter/web-tree-sitter.wasm'], plugins: [sharedGraphviz] }),
   // The analysis worker thread (server/src/workers/pool.ts starts `worker.js` from its own folder).
   esbuild.build({ ...common, entryPoints: [join(root, 'server/src/workers/worker.ts')], outfile: join(dist, 'worker.js'), external: ['web-tree-sitter/web-tree-sitter.wasm'] }),
   // The folder-discovery thread (server/src/workers/discover.ts starts it from its own folder).
@@ -28,6 +37,7 @@ await Promise.all([
 ]);
 copyFileSync(join(root, 'grammars/tree-sitter-python.wasm'), join(dist, 'tree-sitter-python.wasm'));
 copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(dist, 'web-tree-sitter.wasm'));
+copyFileSync(require.resolve('@viz-js/viz'), join(dist, 'viz.cjs'));
 // The run-time runner (standard-library Python), started by `leaklens run` and the editor's commands.
 mkdirSync(join(dist, 'runtime'), { recursive: true });
 // The run-time runner is a package (a folder): its .py files only, never a __pycache__; the

@@ -35,9 +35,9 @@ const sources = { toUri: uriOf, readLines: (file: string) => readFileSync(file, 
 
 let runs = 0;
 /** A run with fewer calls than the default unless `defaults` (the verdicts on noise need the default rounds). */
-function report(mode: 'growth' | 'cycles', target: string, defaults = false): RuntimeReport {
+function report(mode: 'growth' | 'cycles' | 'resources', target: string, defaults = false): RuntimeReport {
   const path = join(scratch, `r${++runs}.json`);
-  const counts = defaults ? [] : mode === 'growth' ? ['--rounds', '3', '--calls', '40'] : ['--calls', '10'];
+  const counts = defaults ? [] : mode === 'growth' ? ['--rounds', '3', '--calls', '40'] : mode === 'resources' ? ['--calls', '2'] : ['--calls', '10'];
   const r = spawnSync(PYTHON, [...LAUNCH, mode, target, '--report', path, '--workspace', FIXTURES, ...counts], { cwd: FIXTURES, env: ENV, encoding: 'utf8' });
   assert.ok(r.status === 0 || r.status === 1, r.stderr + r.stdout);
   return JSON.parse(readFileSync(path, 'utf8'));
@@ -141,6 +141,26 @@ describe('confirmations from a real run, on the real analyzer diagnostics', { sk
     const marked = confirmed(markConfirmed(diagnostics(fixture('parent_child.py')), store.forUri(uriOf(fixture('parent_child.py'))), readFileSync(fixture('parent_child.py'), 'utf8')));
     assert.deepEqual(marked.map((d) => d.code), ['LL502']);
     assert.match(String(marked[0].message), /confirmed at run time: reference cycle \(Node, list\) made 1 per call, freed late at a GC pause$/);
+  });
+
+  test('an unclosed file confirms LL101 on its open() line; the LL102 of a helper\'s socket is not confirmed by a run that left it unclosed on a normal path', () => {
+    const mine = fixture('resource_static.py');
+    const store = new RuntimeConfirmations();
+    store.apply(confirmationsFromReport(report('resources', 'resource_static:read_header'), sources));
+    const marked = confirmed(markConfirmed(diagnostics(mine), store.forUri(uriOf(mine)), readFileSync(mine, 'utf8')));
+    assert.deepEqual(marked.map((d) => [d.code, d.range.start.line + 1]), [['LL101', 4]]);
+    assert.match(String(marked[0].message), /— confirmed at run time: file left unclosed \(1 per call\)$/);
+
+    const helpers = fixture('net_helpers.py');
+    const all = { ...DEFAULT_SETTINGS.options, allFindings: true };
+    const text = readFileSync(helpers, 'utf8');
+    const doc = TextDocument.create(uriOf(helpers), 'python', 1, text);
+    const list = analyzer.analyzeText(text, all).findings.map((f) => toDiagnostic(f, doc));
+    assert.ok(list.some((d) => d.code === 'LL102' && d.range.start.line + 1 === 7), 'LL102 (low) on the socket() line of the helper');
+    const params = confirmationsFromReport(report('resources', 'resource_leak:handle'), sources);
+    assert.ok(params.files.find((f) => f.uri === uriOf(helpers))?.sites.some((s) => s.kind === 'resource' && s.line === 6), JSON.stringify(params));
+    store.apply(params);
+    assert.deepEqual(confirmed(markConfirmed(list, store.forUri(uriOf(helpers)), text)), []);
   });
 
   test('a bounded cache and noise confirm nothing', () => {

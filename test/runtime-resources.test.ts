@@ -165,4 +165,23 @@ describe('leaklens run resources', { skip: NO_PYTHON }, () => {
     assert.match(resourceMessage(socket, 2), /^Unclosed socket at run time \(1 per call\): allocated here and never closed; Python warned: unclosed <socket\.socket/);
     assert.match(formatReportText(report, { base: FIXTURES }), /4 unclosed resources from 2 allocation sites in 2 calls/);
   });
+
+  test('each unclosed resource is compared with the static rules: the helpers in another module were missed, an open() in the function itself was found by LL101', () => {
+    const missed = cli(['resources', 'resource_leak:handle', '--format', 'json', '--calls', '2']);
+    assert.equal(missed.status, 1, missed.stderr);
+    const report = JSON.parse(missed.stdout) as RuntimeReport;
+    assert.deepEqual(validateSchema(SCHEMA, report), []);
+    assert.deepEqual(resources(report).map((f) => [f.location.line, f.static]), [[7, []], [13, []]], 'no LL101-LL104 finding on the helpers\' lines nor their callers\'');
+
+    const found = cli(['resources', 'resource_static:read_header', '--format', 'json', '--calls', '2']);
+    assert.equal(found.status, 1, found.stderr);
+    const one = resources(JSON.parse(found.stdout) as RuntimeReport);
+    const file = join(FIXTURES, 'resource_static.py');
+    assert.deepEqual(one.map((f) => [f.location.file, f.location.line, f.static]), [[file, 4, [{ code: 'LL101', file, line: 4 }]]]);
+
+    const text = cli(['resources', 'resource_static:read_header', '--calls', '2']);
+    assert.match(text.stdout, /\nresource_static\.py:4 in read_header: UNCLOSED FILE × 2 .*\n(?:  .*\n)*  also found by static analysis: LL101 at resource_static\.py:4\n/);
+    const none = cli(['resources', 'resource_leak:handle', '--calls', '2']);
+    assert.equal((none.stdout.match(/  not found by static analysis \(LL101, LL103, LL104\)\n/g) ?? []).length, 2, none.stdout);
+  });
 });

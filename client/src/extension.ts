@@ -12,7 +12,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { registerRuntime } from './runtime';
+import { recordSubjects, registerRuntime } from './runtime';
 
 const SECTION = 'leaklens';
 /** `Diagnostic.source` of every LeakLens finding (server/src/protocol/convert.ts). */
@@ -244,6 +244,12 @@ function createClient(context: vscode.ExtensionContext, outputChannel: vscode.Lo
     synchronize: { fileEvents: watchers },
     outputChannel,
     middleware: {
+      // The subjects of the findings (data.subject: the global, class attribute or method a
+      // container finding is about) for the run-time commands' watched names.
+      handleDiagnostics: (uri, diagnostics, next) => {
+        recordSubjects(uri, diagnostics);
+        next(uri, diagnostics);
+      },
       workspace: {
         // The server registers for workspace/didChangeConfiguration on "leaklens", so toggling
         // leaklens.enable would also notify a client that is being stopped (an error pop-up).

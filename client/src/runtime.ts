@@ -1,23 +1,28 @@
-// Run-time confirmation in VS Code: "Track Memory Growth…" and "Find Reference Cycles…" run the
-// function or test under the cursor (or the script) with the project's Python, through
-// the runner package server/python/leaklens_runner/ (shipped as dist/runtime/leaklens_runner/). Results become diagnostics of
+// Run-time confirmation in VS Code: "Track Memory Growth…", "Find Reference Cycles…" and "Find
+// Unclosed Resources…" run the function or test under the cursor (or the script) with the
+// project's Python, through the runner package server/python/leaklens_runner/ (shipped as
+// dist/runtime/leaklens_runner/). Results become diagnostics of
 // their own source (`leaklens-runtime`) with the retention path or the cycle as related
-// information, a readable report (a read-only document), and confirmations sent to the
-// language server, which marks the static findings the run confirmed.
+// information, a readable report (a read-only document, and the report view of report-view.ts,
+// which draws the retention paths and cycles), and confirmations sent to the language server,
+// which marks the static findings the run confirmed.
 // Running code needs a trusted workspace: everything here checks it.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { CLEAR_ALL_KEY, confirmationsFromReport, RUNTIME_REPORT_NOTIFICATION } from '../../server/src/runtime/confirm';
-import { displayLocation, findingMessage, formatBytes, formatReportText, shortType, summaryLine } from '../../server/src/runtime/format';
-import { CycleFinding, GrowthFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
+import { displayLocation, findingMessage, formatBytes, formatReportText, shortType, staticText, summaryLine } from '../../server/src/runtime/format';
+import { CycleFinding, GrowthFinding, isLeak, ResourceFinding, RuntimeMode, RuntimeReport } from '../../server/src/runtime/report';
+import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '../../server/src/runtime/static-match';
 import { defaultPython, RunResult, runRuntime } from '../../server/src/runtime/spawn';
 import { callTemplate, lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
+import { ReportView, ReportViewState } from './report-view';
 
 export const RUNTIME_SOURCE = 'leaklens-runtime';
 export const RUNTIME_COMMANDS = {
   trackGrowth: 'leaklens.trackMemoryGrowth',
   findCycles: 'leaklens.findReferenceCycles',
+  findResources: 'leaklens.findUnclosedResources',
   showReport: 'leaklens.showRuntimeReport',
   clear: 'leaklens.clearRuntimeResults',
 } as const;
@@ -25,6 +30,13 @@ const REPORT_SCHEME = 'leaklens-report';
 /** Watched names taken from static findings, at most. */
 const MAX_WATCHES = 20;
 const PYTHON_API_TIMEOUT_MS = 5_000;
+/** The call last typed for a function, per workspace: `leaklens.lastCall` → { "path.py:function": "path.py:function(i % 50)" }. */
+const LAST_CALLS_KEY = 'leaklens.lastCall';
+const MODE_TITLES: Record<RuntimeMode, string> = {
+  growth: 'LeakLens: Track Memory Growth',
+  cycles: 'LeakLens: Find Reference Cycles',
+  resources: 'LeakLens: Find Unclosed Resources',
+};
 
 /** Arguments the commands accept (CodeLens and tests pass them; the palette passes none). */
 export interface RunRequest {
@@ -73,6 +85,7 @@ class RuntimeRunner implements vscode.Disposable {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection(RUNTIME_SOURCE);
   private readonly output = vscode.window.createOutputChannel('LeakLens Run');
   private readonly reports = new ReportDocuments();
+  private readonly view = new ReportView((file) => new PathMapper().uri(file));
   /** Diagnostics per run key, merged into the collection. */
   private readonly byKey = new Map<string, Map<string, vscode.Diagnostic[]>>();
   private last: StoredRun | undefined;
@@ -87,6 +100,7 @@ class RuntimeRunner implements vscode.Disposable {
       vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, this.lenses),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.trackGrowth, (arg?: unknown, target?: unknown) => this.run('growth', toRequest(arg, target))),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.findCycles, (arg?: unknown, target?: unknown) => this.run('cycles', toRequest(arg, target))),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.findResources, (arg?: unknown, target?: unknown) => this.run('resources', toRequest(arg, target))),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.showReport, () => this.showReport()),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.clear, () => this.clear()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.lenses.refresh()),
@@ -100,6 +114,7 @@ class RuntimeRunner implements vscode.Disposable {
     for (const s of this.subscriptions) s.dispose();
     this.lenses.dispose();
     this.reports.dispose();
+    this.view.dispose();
   }
 
   private async run(mode: RuntimeMode, request: RunRequest): Promise<RunOutcome> {
@@ -118,7 +133,7 @@ class RuntimeRunner implements vscode.Disposable {
       return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
     };
     const watch = mode === 'growth' ? watchedNames(folder, fileUri) : [];
-    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${target}` : `LeakLens: finding reference cycles of ${target}`;
+    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${target}` : mode === 'cycles' ? `LeakLens: finding reference cycles of ${target}` : `LeakLens: finding unclosed resources of ${target}`;
     this.output.appendLine(`\n$ ${python.path} leaklens_runner ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
     const result: RunResult = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title, cancellable: true },
@@ -159,9 +174,11 @@ class RuntimeRunner implements vscode.Disposable {
     const report = result.report;
     const key = `${mode} ${target}`;
     const mapper = new PathMapper();
+    if (mode === 'resources') matchStaticFindings(report, (file) => staticFindingsOf(mapper.uri(file)));
     this.publish(key, report, mapper);
     this.last = { key, report, base: folder.uri.fsPath };
     this.reports.set(report, folder.uri.fsPath);
+    await this.view.refresh(report, folder.uri.fsPath).catch((error) => this.output.appendLine(`[LeakLens] the report view: ${String(error)}`));
     this.output.appendLine(`[LeakLens] ${summaryLine(report)}`);
     await this.sendConfirmations(report, mapper);
     void this.announce(mode, request, resolved.file, report);
@@ -169,7 +186,7 @@ class RuntimeRunner implements vscode.Disposable {
       status: report.errors.length ? 'failed' : 'done',
       exitCode: report.exitCode,
       findings: report.findings.length,
-      leaks: report.findings.filter((f) => f.kind === 'cycle' || f.verdict === 'leak').length,
+      leaks: report.findings.filter(isLeak).length,
       error: report.errors[0]?.message,
       report: REPORT_URI.toString(),
     };
@@ -196,18 +213,21 @@ class RuntimeRunner implements vscode.Disposable {
     const items: Array<vscode.QuickPickItem & { choice?: TargetChoice }> = choices.map((choice) => ({ label: choice.label, description: choice.spec, detail: choice.detail, choice }));
     items.push({ label: 'Enter a target…', detail: 'module:function, path/to/file.py:function, tests/test_x.py::test_y or a script path' });
     const picked = await vscode.window.showQuickPick(items, {
-      title: mode === 'growth' ? 'LeakLens: Track Memory Growth' : 'LeakLens: Find Reference Cycles',
+      title: MODE_TITLES[mode],
       placeHolder: 'What to run (repeatedly)',
     });
     if (!picked) return undefined;
     let target: string | undefined = picked.choice?.spec;
     if (picked.choice?.required?.length) {
-      // A function with parameters: the user types the call (its arguments are Python expressions).
+      // A function with parameters: the user types the call (its arguments are Python expressions),
+      // offered as last typed for this function.
+      const lastCalls = this.context.workspaceState.get<Record<string, string>>(LAST_CALLS_KEY, {});
       target = await vscode.window.showInputBox({
         title: `LeakLens: call ${picked.choice.label} with`,
-        value: callTemplate(picked.choice),
+        value: lastCalls[picked.choice.spec] ?? callTemplate(picked.choice),
         prompt: `Arguments for ${picked.choice.required.join(', ')}: Python expressions in the module; i is the call number (handle(i), handle(i % 50), render(user_id=i))`,
       });
+      if (target) await this.context.workspaceState.update(LAST_CALLS_KEY, { ...lastCalls, [picked.choice.spec]: target });
     } else if (!target) {
       target = await vscode.window.showInputBox({ title: 'LeakLens: target to run', value: choices[0] ? callTemplate(choices[0]) : undefined, prompt: 'module:function, path/to/file.py:function, either as a call (shop:handle(i % 50)), tests/test_x.py::test_y or a script path' });
     }
@@ -221,9 +241,9 @@ class RuntimeRunner implements vscode.Disposable {
       perUri.set(uri, [...(perUri.get(uri) ?? []), diagnostic]);
     };
     for (const finding of report.findings) {
-      // The client does not start the resources mode yet: its reports have no diagnostics here.
-      if (finding.kind === 'resource') continue;
-      const diagnostic = finding.kind === 'cycle' ? this.cycleDiagnostic(finding, report, mapper) : this.growthDiagnostic(finding, report, mapper);
+      const diagnostic = finding.kind === 'resource'
+        ? this.resourceDiagnostic(finding, report, mapper)
+        : finding.kind === 'cycle' ? this.cycleDiagnostic(finding, report, mapper) : this.growthDiagnostic(finding, report, mapper);
       if (diagnostic) add(finding.location.file, diagnostic);
     }
     this.byKey.set(key, perUri);
@@ -253,6 +273,25 @@ class RuntimeRunner implements vscode.Disposable {
     }
     for (const frame of finding.traceback.slice(1).filter((f) => f.workspace).slice(0, 5)) {
       related.push(new vscode.DiagnosticRelatedInformation(location(mapper, frame.file, frame.line), `called from ${frame.function ?? 'here'}`));
+    }
+    if (related.length) diagnostic.relatedInformation = related;
+    return diagnostic;
+  }
+
+  /** On the allocation line (or, allocated outside the workspace, the line that dropped it). */
+  private resourceDiagnostic(finding: ResourceFinding, report: RuntimeReport, mapper: PathMapper): vscode.Diagnostic {
+    const known = staticText(finding, report.workspace);
+    const message = `${findingMessage(finding, report)}${known ? ` — ${known}` : ''}`;
+    const severity = finding.attribution === 'confirmed' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
+    const diagnostic = new vscode.Diagnostic(lineRange(finding.location.file, finding.location.line), message, severity);
+    diagnostic.source = RUNTIME_SOURCE;
+    diagnostic.code = 'unclosed-resource';
+    const related: vscode.DiagnosticRelatedInformation[] = [];
+    for (const frame of finding.traceback.slice(1).filter((f) => f.workspace).slice(0, 5)) {
+      related.push(new vscode.DiagnosticRelatedInformation(location(mapper, frame.file, frame.line), `allocated through ${frame.function ?? 'here'}`));
+    }
+    for (const at of finding.releasedAt) {
+      related.push(new vscode.DiagnosticRelatedInformation(location(mapper, at.file, at.line), `last reference dropped here${at.function ? ` (${at.function})` : ''}`));
     }
     if (related.length) diagnostic.relatedInformation = related;
     return diagnostic;
@@ -309,9 +348,12 @@ class RuntimeRunner implements vscode.Disposable {
       else if (choice === 'Show Report') void this.showReport();
       return;
     }
-    const leaks = report.findings.filter((f) => f.kind === 'cycle' || f.verdict === 'leak');
+    const leaks = report.findings.filter(isLeak);
     let text: string;
-    if (mode === 'cycles') {
+    if (mode === 'resources') {
+      const missed = leaks.filter((f) => f.kind === 'resource' && f.static?.length === 0).length;
+      text = `LeakLens: ${summaryLine(report)}${missed ? ` ${missed === 1 ? 'One was' : `${missed} were`} not found by static analysis.` : ''}`;
+    } else if (mode === 'cycles') {
       text = leaks.length ? `LeakLens: ${summaryLine(report)}` : `LeakLens: no reference cycles from ${report.target.spec}.`;
     } else if (leaks.length) {
       const first = leaks[0] as GrowthFinding;
@@ -323,13 +365,13 @@ class RuntimeRunner implements vscode.Disposable {
     if (choice === 'Show Report') void this.showReport();
   }
 
-  private async showReport(): Promise<void> {
+  /** The report view (pictures, then the text); resolves to what it shows. */
+  private async showReport(): Promise<ReportViewState | undefined> {
     if (!this.last) {
-      void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…" or "Find Reference Cycles…".');
-      return;
+      void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…", "Find Reference Cycles…" or "Find Unclosed Resources…".');
+      return undefined;
     }
-    const document = await vscode.workspace.openTextDocument(REPORT_URI);
-    await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+    return this.view.show(this.last.report, this.last.base);
   }
 
   private async clear(): Promise<void> {
@@ -398,6 +440,7 @@ async function pythonFromExtension(resource: vscode.Uri): Promise<string | undef
  * editors; the runner follows their length from round to round.
  */
 function watchedNames(folder: vscode.WorkspaceFolder, fileUri: vscode.Uri | undefined): string[] {
+  // The growing global / class attribute / method cache of each finding, from its `data.subject`.
   const uris = new Map<string, vscode.Uri>();
   if (fileUri) uris.set(fileUri.toString(), fileUri);
   for (const editor of vscode.window.visibleTextEditors) uris.set(editor.document.uri.toString(), editor.document.uri);
@@ -405,19 +448,55 @@ function watchedNames(folder: vscode.WorkspaceFolder, fileUri: vscode.Uri | unde
   for (const uri of uris.values()) {
     if (uri.scheme !== 'file' || vscode.workspace.getWorkspaceFolder(uri)?.uri.toString() !== folder.uri.toString()) continue;
     const path = relative(folder.uri.fsPath, uri.fsPath).split(sep).join('/');
-    for (const d of vscode.languages.getDiagnostics(uri)) {
-      if (d.source !== 'leaklens') continue;
-      const code = typeof d.code === 'object' ? String(d.code.value) : String(d.code ?? '');
-      let name: string | undefined;
-      if (code === 'LL303') name = /^Module-level \w+ `([A-Za-z_]\w*)`/.exec(d.message)?.[1];
-      else if (code === 'LL301') name = /^Class attribute `([A-Za-z_][\w.]*)`/.exec(d.message)?.[1];
-      else if (code === 'LL302') name = /on method `([A-Za-z_][\w.]*)`/.exec(d.message)?.[1];
-      const spec = name ? `${path}:${name}` : undefined;
-      if (spec && !out.includes(spec)) out.push(spec);
+    for (const name of subjects.get(uri.toString()) ?? []) {
+      const spec = `${path}:${name}`;
+      if (!out.includes(spec)) out.push(spec);
       if (out.length >= MAX_WATCHES) return out;
     }
   }
   return out;
+}
+
+const WATCHED_RULES = new Set(['LL301', 'LL302', 'LL303']);
+/** Per URI, the `data.subject.name` of the LL301/LL302/LL303 diagnostics last published (recorded by the client's middleware). */
+const subjects = new Map<string, string[]>();
+
+/**
+ * Called by the language client's middleware with each publication: keeps the subjects of the
+ * container findings (the LSP diagnostic's `data`, which the language client keeps on the
+ * objects it converts but VS Code's diagnostic collections do not promise to hand back).
+ */
+export function recordSubjects(uri: vscode.Uri, diagnostics: readonly vscode.Diagnostic[]): void {
+  const names: string[] = [];
+  for (const d of diagnostics) {
+    const code = typeof d.code === 'object' ? String(d.code.value) : String(d.code ?? '');
+    if (!WATCHED_RULES.has(code)) continue;
+    const name = subjectOf(d);
+    if (name && !names.includes(name)) names.push(name);
+  }
+  if (names.length) subjects.set(uri.toString(), names);
+  else subjects.delete(uri.toString());
+}
+
+/** `data.subject.name` of a diagnostic, when it is a dotted Python name. */
+function subjectOf(d: vscode.Diagnostic): string | undefined {
+  const data = (d as vscode.Diagnostic & { data?: unknown }).data;
+  const subject = data && typeof data === 'object' ? (data as { subject?: unknown }).subject : undefined;
+  const name = subject && typeof subject === 'object' ? (subject as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(name) ? name : undefined;
+}
+
+/**
+ * The static findings the editor holds for a file (its LeakLens diagnostics, low-confidence ones
+ * only with leaklens.allFindings), by 1-based line; undefined outside the workspace's Python files.
+ */
+function staticFindingsOf(uri: vscode.Uri): StaticFindingLine[] | undefined {
+  if (uri.scheme !== 'file' || !uri.fsPath.endsWith('.py') || !vscode.workspace.getWorkspaceFolder(uri)) return undefined;
+  return vscode.languages
+    .getDiagnostics(uri)
+    .filter((d) => d.source === 'leaklens')
+    .map((d) => ({ code: typeof d.code === 'object' ? String(d.code.value) : String(d.code ?? ''), line: d.range.start.line + 1 }))
+    .filter((f) => CONFIRMED_BY_RESOURCES.includes(f.code));
 }
 
 /** Report paths are real paths; the editor may know the files through a symlinked folder. */
@@ -484,7 +563,7 @@ class ReportDocuments implements vscode.TextDocumentContentProvider, vscode.Disp
   }
 }
 
-/** "Track memory growth | Find reference cycles" above tests and argument-less functions. */
+/** "Track memory growth | Find reference cycles | Find unclosed resources" above tests and argument-less functions. */
 class RuntimeLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
@@ -505,6 +584,7 @@ class RuntimeLenses implements vscode.CodeLensProvider, vscode.Disposable {
       lenses.push(
         new vscode.CodeLens(range, { title: 'Track memory growth', command: RUNTIME_COMMANDS.trackGrowth, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} repeatedly and report what keeps growing` }),
         new vscode.CodeLens(range, { title: 'Find reference cycles', command: RUNTIME_COMMANDS.findCycles, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} and report the reference cycles it leaves to the garbage collector` }),
+        new vscode.CodeLens(range, { title: 'Find unclosed resources', command: RUNTIME_COMMANDS.findResources, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} and report the files, sockets and subprocesses it never closes, by allocation line` }),
       );
     }
     return lenses;

@@ -175,6 +175,32 @@ def connect(host):
 // Run-time confirmation: a global that grows on every call, and a parent <-> child cycle.
 const GROWING = readFileSync(join(ROOT, 'test', 'fixtures', 'runtime', 'growing_global.py'), 'utf8');
 const TREE = readFileSync(join(ROOT, 'test', 'fixtures', 'runtime', 'parent_child.py'), 'utf8');
+// Unclosed resources at run time: a socket returned by a helper in another module (static analysis
+// cannot follow it) and a file opened in the caller's module (LL101 finds it, the run confirms it).
+const NETIO = `import socket
+
+
+def open_channel():
+    channel = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    channel.bind(("127.0.0.1", 0))
+    return channel
+`;
+const SERVICE = `import netio
+
+
+def local_port():
+    channel = netio.open_channel()
+    return channel.getsockname()[1]
+
+
+def read_config(path=__file__):
+    handle = open(path)
+    return handle.readline()
+
+
+def handle():
+    return local_port(), read_config()
+`;
 const WORKSPACE_SETTINGS = JSON.stringify({ 'editor.codeActionsOnSave': { 'source.fixAll.leaklens': 'explicit' } }, null, 2);
 
 // --- the run ----------------------------------------------------------------------------------
@@ -253,6 +279,8 @@ if (!ENABLED) {
       'unopened.py': UNOPENED,
       'growing.py': GROWING,
       'tree.py': TREE,
+      'netio.py': NETIO,
+      'service.py': SERVICE,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
       'leaklens-e2e.json': JSON.stringify({ results: join(run.dir, 'host-results.json') }),
     });
@@ -261,6 +289,9 @@ if (!ENABLED) {
       'fixall.py': FIXALL,
       'settings.py': SETTINGS_PY,
       'unopened.py': UNOPENED,
+      'netio.py': NETIO,
+      'service.py': SERVICE,
+      'tree.py': TREE,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
     });
     // The test extension goes in before the .vsix install creates extensions.json.
@@ -435,7 +466,9 @@ if (!ENABLED) {
     });
 
     e2e('Track Memory Growth runs growing.py:record with python3: a leaklens-runtime leak on the append line, kept alive by _EVENTS', {}, async () => {
-      const r = observed<{ outcome: { status: string; exitCode: number; leaks: number }; diagnostics: Array<DiagnosticInfo & { related: string[] }> }>('runtimeGrowth');
+      const r = observed<{ outcome: { status: string; exitCode: number; leaks: number }; diagnostics: Array<DiagnosticInfo & { related: string[] }>; reportText: string }>('runtimeGrowth');
+      // The static LL303 finding's data.subject made the run follow _EVENTS's length.
+      assert.match(r.reportText, /_EVENTS: \d+ → \d+ items \(\+1 per call\): grows on every round/);
       assert.deepEqual([r.outcome.status, r.outcome.exitCode, r.outcome.leaks], ['done', 1, 1]);
       assert.deepEqual(r.diagnostics.map((d) => [d.source, d.code, d.severity, d.line, d.text]), [
         ['leaklens-runtime', 'growth', 'Warning', 6, '_EVENTS.append({"id": len(_EVENTS), "tags": [len(_EVENTS), "seen"]})'],
@@ -451,12 +484,35 @@ if (!ENABLED) {
     });
 
     e2e('Find Reference Cycles runs tree.py:build_tree: a cycle with a finalizer, its edges as related information, a report', {}, async () => {
-      const r = observed<{ outcome: { status: string; exitCode: number }; diagnostics: Array<DiagnosticInfo & { related: string[] }>; reportFirstLine: string }>('runtimeCycles');
+      const r = observed<{ outcome: { status: string; exitCode: number }; diagnostics: Array<DiagnosticInfo & { related: string[] }>; reportFirstLine: string; view: unknown }>('runtimeCycles');
       assert.deepEqual([r.outcome.status, r.outcome.exitCode], ['done', 1]);
       assert.deepEqual(r.diagnostics.map((d) => [d.code, d.line, d.text]), [['cycle', 15, 'root = Node()']]);
       assert.match(r.diagnostics[0].message, /Node -\.children-> list -\[0\]-> Node -\.parent-> Node; with a finalizer \(Node\.__del__\): cyclic garbage, freed late, at a GC pause/);
       assert.ok(r.diagnostics[0].related.includes('tree.py:5 Node .parent → Node: set here'), r.diagnostics[0].related.join('\n'));
       assert.match(r.reportFirstLine, /^LeakLens cycles: tree\.py:build_tree \(CPython 3\./);
+      // Show Run-time Report: the view draws the cycle (two Node objects and their list, three references).
+      assert.deepEqual(r.view, { graphs: 1, nodes: 3, edges: 3, failed: 0 });
+    });
+
+    e2e('Find Unclosed Resources runs service.py:handle: the helper\'s socket (missed statically) and the caller\'s file (LL101, confirmed at run time)', {}, async () => {
+      const r = observed<{
+        outcome: { status: string; exitCode: number; leaks: number };
+        netio: Array<DiagnosticInfo & { related: string[] }>;
+        service: Array<DiagnosticInfo & { related: string[] }>;
+        confirmed: DiagnosticInfo;
+        reportText: string;
+      }>('runtimeResources');
+      assert.deepEqual([r.outcome.status, r.outcome.exitCode, r.outcome.leaks], ['done', 1, 2]);
+      assert.deepEqual(r.netio.map((d) => [d.source, d.code, d.severity, d.line, d.text]), [
+        ['leaklens-runtime', 'unclosed-resource', 'Warning', 5, 'channel = socket.socket(socket.AF_INET, socket.SOCK_STREAM)'],
+      ]);
+      assert.match(r.netio[0].message, /^Unclosed socket at run time \(1 per call\): allocated here and never closed; Python warned: unclosed <socket\.socket .* — not found by static analysis \(LL101, LL103, LL104\)$/);
+      assert.ok(r.netio[0].related.includes('service.py:5 allocated through local_port'), r.netio[0].related.join('\n'));
+      assert.deepEqual(r.service.map((d) => [d.code, d.line, d.text]), [['unclosed-resource', 10, 'handle = open(path)']]);
+      assert.match(r.service[0].message, /^Unclosed file at run time \(1 per call\): .* — also found by static analysis: LL101 at service\.py:10$/);
+      assert.equal(r.confirmed.line, 10);
+      assert.match(r.confirmed.message, /— confirmed at run time: file left unclosed \(1 per call\)$/);
+      assert.match(r.reportText, /\nnetio\.py:5 in open_channel: UNCLOSED SOCKET × 3 \(1 per call\)\n(?:  .*\n)*  not found by static analysis/);
     });
   });
 
@@ -671,6 +727,60 @@ if (!ENABLED) {
       } finally {
         writeFileSync(settingsFile, WORKSPACE_SETTINGS);
       }
+    });
+
+    e2e('Find unclosed resources from its CodeLens: the allocation line squiggled, its hover says what static analysis found', { ui: true, timeout: 150_000 }, async () => {
+      await openFile('service.py');
+      const lenses = page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Find unclosed resources' });
+      await waitFor('the "Find unclosed resources" lenses of service.py', async () => (await lenses.count()) >= 3, { timeout: TIMEOUTS.diagnostics });
+      await lenses.last().click(); // the lens of handle(), the last function
+      await page.locator('.notifications-toasts', { hasText: 'unclosed resources from 2 allocation sites' }).waitFor({ timeout: 90_000 });
+      const [line, column] = positionOf(SERVICE, 'open(path)', 2);
+      await goTo(line, column);
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      const hover = page.locator('.monaco-hover', { hasText: 'Unclosed file at run time' });
+      await hover.first().waitFor({ timeout: TIMEOUTS.ui });
+      assert.match(await hover.first().innerText(), /also found by static analysis: LL101 at service\.py:10/);
+      await screenshot(run, page, 'runtime-resources');
+      await page.keyboard.press('Escape');
+      // Its toast would otherwise still offer "Show Report" to the next test.
+      await page.keyboard.press('F1');
+      await quickInput().fill('>Notifications: Clear All Notifications');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Clear All Notifications' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      await page.locator('.notifications-toasts .notification-toast', { hasText: 'unclosed resources' }).waitFor({ state: 'detached', timeout: TIMEOUTS.ui });
+    });
+
+    e2e('Find Reference Cycles from the palette, then the report view: the cycle as a graph; a click on a node opens its allocation line', { ui: true, timeout: 180_000 }, async () => {
+      await openFile('tree.py');
+      await goTo(16, 5); // inside build_tree
+      await page.keyboard.press('F1');
+      await quickInput().fill('>LeakLens: Find Reference Cycles');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Find Reference Cycles' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      // The target choice: the function under the cursor.
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'build_tree' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await quickInput().fill('build_tree');
+      await page.keyboard.press('Enter');
+      const show = page.locator('.notifications-toasts .monaco-button', { hasText: 'Show Report' }).first();
+      await show.waitFor({ timeout: 90_000 });
+      await show.click();
+      // The webview: an iframe in the workbench holding the page's own iframe.
+      const view = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+      const nodes = view.locator('.graph svg g.node');
+      await waitFor('the report view to draw the 3 objects of the cycle', async () => (await nodes.count()) === 3, { timeout: TIMEOUTS.ui });
+      const edgeLabels = (await view.locator('.graph svg g.edge text').allTextContents()).map((t) => t.trim()).sort();
+      assert.deepEqual(edgeLabels, ['.children', '.parent', '[0]']);
+      const nodeTexts = (await nodes.allTextContents()).join(' | ');
+      assert.match(nodeTexts, /allocated at tree\.py:16/);
+      log(`ui: report view nodes ${JSON.stringify(nodeTexts)}`);
+      await screenshot(run, page, 'runtime-graph');
+      // A click on the child Node (allocated on line 16) opens tree.py at that line.
+      await goTo(1, 1);
+      await view.locator('.graph svg g.node', { hasText: 'allocated at tree.py:16' }).locator('a').first().click();
+      await page.locator('.statusbar', { hasText: 'Ln 16, Col 1' }).waitFor({ timeout: TIMEOUTS.ui });
+      await page.locator('.tabs-container .tab.active', { hasText: 'tree.py' }).waitFor({ timeout: TIMEOUTS.ui });
     });
   });
 }

@@ -1,18 +1,24 @@
 // `leaklens run growth|cycles|resources TARGET`: confirms leaks by running code with the
-// project's own Python (tracemalloc, gc and ResourceWarning; nothing to install). stdout carries only the result (text or JSON);
+// project's own Python (tracemalloc, gc and ResourceWarning; nothing to install). stdout carries only the result (text, JSON,
+// or the findings' graph as DOT or SVG);
 // the program's own output goes to stderr, so `--format json` stays parseable.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { Analyzer } from '../analysis/engine';
+import { DEFAULT_OPTIONS } from '../analysis/types';
 import { formatReportText } from '../runtime/format';
-import { RuntimeMode } from '../runtime/report';
+import { hasGraph, reportDot } from '../runtime/graph';
+import { RuntimeMode, RuntimeReport } from '../runtime/report';
 import { defaultPython, runRuntime } from '../runtime/spawn';
+import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '../runtime/static-match';
+import { renderSvg } from '../runtime/svg';
 
 const EXIT_RUNNER_ERROR = 2;
 
 interface RunCommandOptions {
   python?: string;
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'dot' | 'svg';
   out?: string;
   workspace?: string;
   warmup?: number;
@@ -72,7 +78,21 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
     return EXIT_RUNNER_ERROR;
   }
   const report = result.report;
-  const output = opts.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report, { base: workspace, verbose: opts.verbose });
+  if (mode === 'resources') await addStaticMatches(report, workspace);
+  let output: string;
+  if (opts.format === 'dot' || opts.format === 'svg') {
+    // The pictures of the findings (retention paths, cycles); the text summary goes to stderr.
+    if (!report.findings.some(hasGraph)) process.stderr.write('leaklens: no finding has a retention path or a cycle to draw: the graph is empty\n');
+    const dot = reportDot(report, { base: workspace });
+    try {
+      output = opts.format === 'dot' ? dot : await renderSvg(dot);
+    } catch (error) {
+      process.stderr.write(`leaklens: ${(error as Error).message}\n`);
+      return EXIT_RUNNER_ERROR;
+    }
+  } else {
+    output = opts.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report, { base: workspace, verbose: opts.verbose });
+  }
   if (opts.out) {
     try {
       writeFileSync(opts.out, output);
@@ -83,11 +103,57 @@ async function run(mode: RuntimeMode, target: string, scriptArgs: string[], opts
   } else {
     process.stdout.write(output);
   }
-  if (report.errors.length && opts.format === 'json') {
+  if (report.errors.length && opts.format !== 'text') {
     // The JSON carries them; say it on stderr too so a script's log shows why it failed.
     for (const error of report.errors) process.stderr.write(`leaklens: ${error.message}\n`);
   }
   return report.exitCode ?? result.exitCode ?? EXIT_RUNNER_ERROR;
+}
+
+/**
+ * Runs the static resource rules a run confirms (LL101, LL103, LL104; low-confidence findings included, whatever the
+ * configuration selects) on the workspace's Python files an unclosed resource stands on, and
+ * records on each finding which of them found it (runtime/static-match.ts).
+ */
+async function addStaticMatches(report: RuntimeReport, workspace: string): Promise<void> {
+  if (!report.findings.some((f) => f.kind === 'resource')) return;
+  let analyzer: Analyzer | undefined;
+  try {
+    analyzer = await Analyzer.create();
+  } catch (error) {
+    process.stderr.write(`leaklens: static analysis unavailable, unclosed resources are not compared with it: ${(error as Error).message}\n`);
+    return;
+  }
+  const options = { ...DEFAULT_OPTIONS, select: [...CONFIRMED_BY_RESOURCES], allFindings: true };
+  const findingsOf = (file: string): StaticFindingLine[] | undefined => {
+    const inside = relative(workspace, file);
+    if (!file.endsWith('.py') || inside.startsWith('..') || inside.split(sep).includes('..')) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const result = analyzer!.analyzeText(text, options);
+      if (result.skipped) return undefined;
+      return result.findings.map((f) => ({ code: f.code, line: lineOf(text, f.start), ...(f.confidence ? { confidence: f.confidence } : {}) }));
+    } catch {
+      return undefined; // a file over the work budget: not known
+    }
+  };
+  try {
+    matchStaticFindings(report, findingsOf);
+  } finally {
+    analyzer.dispose();
+  }
+}
+
+/** 1-based line of a UTF-16 offset. */
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 /** Adds `run` to the `leaklens` program. */
@@ -101,7 +167,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .argument('<target>', "module:function, path/to/file.py:function, either with arguments ('shop:handle(i % 50)': Python expressions in the module, i = the call number), a pytest node id (tests/test_x.py::test_y) or a script (path/to/script.py)")
     .argument('[script-args...]', 'arguments for a script target (after --)')
     .option('--python <path>', 'the Python interpreter to run the code with (default: $LEAKLENS_PYTHON, else python3)')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'output format: text, json, or the retention paths and cycles as a graph (dot: Graphviz source; svg: drawn)').choices(['text', 'json', 'dot', 'svg']).default('text'))
     .option('--out <file>', 'write the result to this file instead of standard output')
     .option('--workspace <dir>', 'folder whose files are your code, and the working directory (default: the current folder)')
     .option('--warmup <n>', 'calls before measuring (default 3; scripts 1; resources 0)', count(0))

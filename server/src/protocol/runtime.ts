@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Connection, Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver';
 import { CLEAR_ALL_KEY, ConfirmedName, ConfirmedSite, FileConfirmations, RUNTIME_REPORT_NOTIFICATION, RuntimeReportParams } from '../runtime/confirm';
+import { CONFIRMED_BY_RESOURCES } from '../runtime/static-match';
 
 export const CONFIRMED_SUFFIX = ' — confirmed at run time: ';
 const ATTACHED = Symbol('leaklens.runtimeConfirmations');
@@ -36,9 +37,10 @@ export function resolveSiteLine(site: ConfirmedSite, lines: string[] | undefined
 
 /**
  * The diagnostics with those confirmed by the run marked (pure). A LeakLens diagnostic is
- * confirmed when a confirmed site lies on one of its lines, or when its `data.subject` (set by
- * LL301/LL302/LL303/LL401: the global, class attribute or method it is about) is a name that grew.
- * The message text is never searched for names.
+ * confirmed when a confirmed site lies on one of its lines (an unclosed resource's lines confirm
+ * only LL101, LL103 and LL104), or when its `data.subject` (set by LL301/LL302/LL303/LL401: the
+ * global, class attribute or method it is about) is a name that grew. The message text is never
+ * searched for names.
  */
 export function markConfirmed(diagnostics: Diagnostic[], confirmations: Confirmations | undefined, text: string | undefined): Diagnostic[] {
   if (!confirmations || (!confirmations.sites.length && !confirmations.names.length)) return diagnostics;
@@ -50,7 +52,8 @@ export function markConfirmed(diagnostics: Diagnostic[], confirmations: Confirma
     if (d.source !== 'leaklens') return d;
     const { start, end } = d.range;
     const last = end.character === 0 && end.line > start.line ? end.line - 1 : end.line;
-    const onLine = sites.find((s) => s.line >= start.line && s.line <= last);
+    const code = String(d.code);
+    const onLine = sites.find((s) => s.line >= start.line && s.line <= last && (s.site.kind !== 'resource' || CONFIRMED_BY_RESOURCES.includes(code)));
     let summary = onLine?.site.summary;
     const message = typeof d.message === 'string' ? d.message : d.message.value;
     const data = d.data && typeof d.data === 'object' ? (d.data as Record<string, unknown>) : {};

@@ -4,13 +4,15 @@
 // that keep them alive, watched names that grew, the stores that close a cycle) and the names
 // that grew. The server marks its diagnostics on those lines as confirmed.
 import { formatBytes, shortType } from './format';
-import { CycleFinding, GrowthFinding, RuntimeReport } from './report';
+import { CycleFinding, GrowthFinding, ResourceFinding, RuntimeReport } from './report';
+import { resourceLines } from './static-match';
 
 export const RUNTIME_REPORT_NOTIFICATION = 'leaklens/runtimeReport';
 /** `key` that clears every confirmation (with `files: []`). */
 export const CLEAR_ALL_KEY = '*';
 
-export type SiteKind = 'allocation' | 'holder' | 'watch' | 'cycle-edge' | 'cycle-member';
+/** `resource`: a line of an unclosed resource (allocation, callers, drop); it confirms only LL101, LL103 and LL104. */
+export type SiteKind = 'allocation' | 'holder' | 'watch' | 'cycle-edge' | 'cycle-member' | 'resource';
 
 export interface ConfirmedSite {
   /** 0-based line, as in LSP. */
@@ -58,7 +60,14 @@ function cycleSummary(finding: CycleFinding): string {
   return `reference cycle (${types}) made ${rate}${late}`;
 }
 
-/** The confirmations a report carries, grouped per file. Only leaks and cycles confirm anything. */
+const RESOURCE_NOUNS: Record<ResourceFinding['resource'], string> = { file: 'file', socket: 'socket', subprocess: 'subprocess', other: 'resource' };
+
+function resourceSummary(finding: ResourceFinding, calls: number): string {
+  const rate = finding.perCall >= 1 ? `${Number.isInteger(finding.perCall) ? finding.perCall : finding.perCall.toFixed(2)} per call` : `${finding.count} in ${calls} calls`;
+  return `${RESOURCE_NOUNS[finding.resource]} left unclosed (${rate})`;
+}
+
+/** The confirmations a report carries, grouped per file. Only leaks, cycles and unclosed resources confirm anything. */
 export function confirmationsFromReport(report: RuntimeReport, sources: ConfirmationSources): RuntimeReportParams {
   const files = new Map<string, FileConfirmations>();
   const linesCache = new Map<string, string[] | undefined>();
@@ -100,6 +109,9 @@ export function confirmationsFromReport(report: RuntimeReport, sources: Confirma
         addSite(root.file, root.line, 'holder', text);
         addName(root.file, held, text);
       }
+    } else if (finding.kind === 'resource') {
+      const summary = resourceSummary(finding, report.totals.calls ?? 0);
+      for (const at of resourceLines(finding)) addSite(at.file, at.line, 'resource', summary);
     } else if (finding.kind === 'cycle') {
       const summary = cycleSummary(finding);
       for (const edge of finding.edges) for (const at of edge.assignedAt ?? []) addSite(at.file, at.line, 'cycle-edge', summary);

@@ -117,6 +117,15 @@ export function resourceMessage(finding: ResourceFinding, calls: number): string
   return text;
 }
 
+/** What static analysis says of an unclosed resource: "also found by LL101 (line 12)", "not found by static analysis", or undefined (not known). */
+export function staticText(finding: ResourceFinding, base?: string): string | undefined {
+  if (!finding.static) return undefined;
+  if (!finding.static.length) return 'not found by static analysis (LL101, LL103, LL104)';
+  const where = (m: { code: string; file: string; line: number; confidence?: 'low' }) =>
+    `${m.code} at ${base !== undefined ? displayFile(m.file, base) : m.file}:${m.line}${m.confidence === 'low' ? ' (low confidence)' : ''}`;
+  return `also found by static analysis: ${finding.static.map(where).join(', ')}`;
+}
+
 export function findingMessage(finding: RuntimeFinding, report: RuntimeReport): string {
   const calls = report.totals.calls ?? 0;
   if (finding.kind === 'resource') return resourceMessage(finding, calls);
@@ -239,6 +248,8 @@ function resourceBlock(finding: ResourceFinding, calls: number, base: string, ve
     for (const frame of frames) out.push(`    ${displayFile(frame.file, base)}:${frame.line}${frame.function ? ` in ${frame.function}` : ''}`);
   }
   if (finding.releasedAt.length) out.push(`  last reference dropped at: ${finding.releasedAt.map((l) => displayLocation(l, base)).join(', ')}`);
+  const known = staticText(finding, base);
+  if (known) out.push(`  ${known}`);
   return out;
 }
 

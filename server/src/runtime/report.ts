@@ -117,6 +117,21 @@ export interface ResourceFinding {
   releasedAt: SourceLocation[];
   /** Through the warnings machinery, or raised in a finalizer (sys.unraisablehook). */
   via: 'warning' | 'unraisable';
+  /**
+   * Added by LeakLens after the run, not by the runner (runtime/static-match.ts): the static
+   * LL101, LL103 and LL104 findings on the finding's lines; empty = static analysis did not find it; absent =
+   * not known (its files could not be analysed).
+   */
+  static?: StaticMatch[];
+}
+
+/** A static resource finding (LL101, LL103, LL104) on one of a run-time resource finding's lines. */
+export interface StaticMatch {
+  code: string;
+  file: string;
+  line: number;
+  /** 'low' for a finding reported only with all-findings. */
+  confidence?: 'low';
 }
 
 export type RuntimeFinding = GrowthFinding | CycleFinding | ResourceFinding;

@@ -384,6 +384,26 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
     related: (d.relatedInformation ?? []).map((r) => `${r.location.uri.path.split('/').pop()}:${r.location.range.start.line + 1} ${r.message}`),
   });
 
+  // The report is one read-only document whose text each run replaces: wait for this run's.
+  const reportOf = async (outcome: unknown, mode: string): Promise<string> => {
+    const uri = vscode.Uri.parse((outcome as { report: string }).report);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const ready = () => doc.getText().startsWith(`LeakLens ${mode}: `);
+    if (ready()) return doc.getText();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        subscription.dispose();
+        reject(new Error(`the report document never showed the ${mode} run; it starts: ${doc.lineAt(0).text}`));
+      }, 10_000);
+      const subscription = vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document.uri.toString() !== uri.toString() || !ready()) return;
+        clearTimeout(timer);
+        subscription.dispose();
+        resolve(doc.getText());
+      });
+    });
+  };
+
   await observe('runtimeGrowth', async () => {
     const doc = await open(folder, 'growing.py', true);
     await diagnosticsOf(doc, (ds) => ds.some((d) => codeOf(d) === 'LL303'), 'the static LL303 finding of growing.py');
@@ -392,7 +412,7 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
       const ds = runtimeDiagnostics(doc.uri);
       return ds.length ? ds.map((d) => withRelated(doc, d)) : undefined;
     }, 60_000);
-    return { outcome, diagnostics: found };
+    return { outcome, diagnostics: found, reportText: await reportOf(outcome, 'growth') };
   });
 
   await observe('runtimeConfirmed', async () => {
@@ -411,8 +431,28 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
       const ds = runtimeDiagnostics(doc.uri);
       return ds.length ? ds.map((d) => withRelated(doc, d)) : undefined;
     }, 60_000);
-    const report = await vscode.workspace.openTextDocument(vscode.Uri.parse((outcome as { report: string }).report));
-    return { outcome, diagnostics: found, reportFirstLine: report.lineAt(0).text };
+    const reportFirstLine = (await reportOf(outcome, 'cycles')).split('\n')[0];
+    // The report view: what its pictures hold (graphs, nodes, edges), as the command returns it.
+    const view = await vscode.commands.executeCommand('leaklens.showRuntimeReport');
+    return { outcome, diagnostics: found, reportFirstLine, view };
+  });
+
+  await observe('runtimeResources', async () => {
+    const doc = await open(folder, 'service.py', true);
+    await diagnosticsOf(doc, (ds) => ds.some((d) => codeOf(d) === 'LL101'), 'the static LL101 finding of service.py');
+    const outcome = await vscode.commands.executeCommand('leaklens.findUnclosedResources', { target: 'service.py:handle', uri: doc.uri.toString(), calls: 3 });
+    const netioUri = vscode.Uri.joinPath(folder, 'netio.py');
+    const netioDoc = await vscode.workspace.openTextDocument(netioUri);
+    const netio = await untilDiagnostics('a leaklens-runtime diagnostic on netio.py', () => {
+      const ds = runtimeDiagnostics(netioUri);
+      return ds.length ? ds.map((d) => withRelated(netioDoc, d)) : undefined;
+    }, 60_000);
+    const service = runtimeDiagnostics(doc.uri).map((d) => withRelated(doc, d));
+    const confirmed = await untilDiagnostics('LL101 of service.py marked "confirmed at run time"', () => {
+      const d = leakLens(doc.uri).find((x) => codeOf(x) === 'LL101' && x.message.includes('confirmed at run time'));
+      return d ? describe(doc, d) : undefined;
+    }, 10_000);
+    return { outcome, netio, service, confirmed, reportText: await reportOf(outcome, 'resources') };
   });
 
   results.done = true;
