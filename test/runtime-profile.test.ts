@@ -134,3 +134,30 @@ describe('profile words', { skip: NO_PYTHON }, () => {
     assert.match(text, /^Profiled 1 call: 7\.\d MiB allocated, -?\d+(\.\d)? (B|KiB) held after the calls, peak 7\.\d MiB \([\d.]+ s, [\d.]+ s of it in the tracer\)\.$/m);
   });
 });
+
+describe('leaklens run profile', { skip: NO_PYTHON }, () => {
+  test('text: a table per function of the call tree, exit 0', () => {
+    const r = cli(['profile', 'profile_lines.py:handle(i)', '--calls', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^LeakLens profile: profile_lines\.py:handle\(i\) \(CPython [\d.]+; 0 warm-up calls, 2 profiled calls\)$/m);
+    const tables = [...r.stdout.matchAll(/^profile_lines\.py:(\d+) (\w+)$/gm)].map((m) => m[2]);
+    assert.deepEqual(tables, ['handle', 'build_and_drop', 'squares', 'keep']);
+    assert.match(r.stdout, new RegExp(`^ +${lineOf('buffer = bytearray(size)')} +2 +512\\.\\d KiB +512\\.\\d KiB +\\d+\\.\\d KiB {6}buffer = bytearray\\(size\\)$`, 'm'));
+    assert.match(r.stdout, /^Profiled 2 calls: /m);
+  });
+
+  test('json: the report with its profile section, matching the schema', () => {
+    const r = cli(['profile', 'profile_lines:build_and_drop', '--format', 'json']);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as RuntimeReport;
+    assert.deepEqual(validateSchema(SCHEMA, report), []);
+    assert.equal(report.mode, 'profile');
+    assert.ok(profiled(report, 'values = squares(n)').allocated > 7 * MiB);
+  });
+
+  test('a target that does not exist: exit 2 with the reason', () => {
+    const r = cli(['profile', 'profile_lines:no_such_function']);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /^Error: .*no_such_function/m);
+  });
+});
