@@ -12,6 +12,8 @@ import { validateSchema } from './helpers/json-schema';
 import { ENV, FIXTURES, NO_PYTHON, PYTHON, SCHEMA, runRunner } from './helpers/runtime';
 import type { ProfileLine, RuntimeReport } from '../server/src/runtime/report';
 import { formatReportText, profileAnnotation, profileLineShown } from '../server/src/runtime/format';
+import { locationUrl } from '../server/src/runtime/graph';
+import { renderPage } from '../client/src/report-page';
 
 const MiB = 1024 * 1024;
 const FILE = join(FIXTURES, 'profile_lines.py');
@@ -159,5 +161,26 @@ describe('leaklens run profile', { skip: NO_PYTHON }, () => {
     const r = cli(['profile', 'profile_lines:no_such_function']);
     assert.equal(r.status, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /^Error: .*no_such_function/m);
+  });
+});
+
+describe("the report view's page of a profile", { skip: NO_PYTHON }, () => {
+  test('a table per function, every source line with a link to it, numbers on the lines that ran', async () => {
+    const report = runRunner('profile', 'profile_lines:build_and_drop').report;
+    const { html, state, links } = await renderPage(report, FIXTURES);
+    const ran = report.profile!.lines.length;
+    const sourceLines = report.profile!.functions.reduce((n, f) => n + f.source.length, 0);
+    assert.deepEqual(state, { graphs: 0, nodes: 0, edges: 0, failed: 0, profileTables: 2, profileRows: ran });
+    assert.equal(links.size, sourceLines);
+    assert.ok(links.has(locationUrl(FILE, lineOf('values = squares(n)'))));
+    assert.equal((html.match(/<table class="profile">/g) ?? []).length, 2);
+    assert.match(html, /<h2>build_and_drop — profile_lines\.py:\d+<\/h2>/);
+    assert.match(html, /<tr class="allocates"><td><a href="file:[^"]+#L\d+">\d+<\/a><\/td><td>1<\/td><td>7\.\d MiB<\/td>.*?<td class="source">    values = squares\(n\)<\/td><\/tr>/);
+    assert.doesNotMatch(html, /No finding of this run has a retention path/);
+    // Source text is escaped.
+    const tricky: RuntimeReport = JSON.parse(JSON.stringify(report));
+    tricky.profile!.functions[0].source[1] = '    x = "<script>alert(1)</script>"';
+    const page = await renderPage(tricky, FIXTURES);
+    assert.doesNotMatch(page.html, /<script>alert/);
   });
 });
