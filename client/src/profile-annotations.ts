@@ -83,9 +83,17 @@ export class ProfileAnnotations implements vscode.Disposable {
     for (const key of keys) this.hide(key);
   }
 
-  /** The annotations visible editors show, per document URI (test hook; real decorations). */
+  /** The annotations the visible editors show, per document URI (the test hook): what was given
+   * to their setDecorations. The editor events may still be on their way when it is asked, so
+   * the visible editors are brought up to date first, as those events would. */
   current(): Record<string, ShownAnnotation[]> {
-    return Object.fromEntries(this.shown);
+    const visible = new Set<string>();
+    for (const editor of vscode.window.visibleTextEditors) {
+      const key = editor.document.uri.toString();
+      visible.add(key);
+      if (this.files.has(key) && !this.shown.has(key)) this.apply(editor);
+    }
+    return Object.fromEntries([...this.shown].filter(([key]) => visible.has(key)));
   }
 
   private apply(editor: vscode.TextEditor): void {
