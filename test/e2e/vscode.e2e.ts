@@ -812,6 +812,12 @@ if (!ENABLED) {
     });
 
     e2e('Profile memory from its CodeLens: annotations at the end of the lines that allocate; Clear Memory Profile removes them', { ui: true, timeout: 150_000 }, async () => {
+      // The report view of the previous test would squeeze the editor: close every editor first.
+      await page.keyboard.press('F1');
+      await quickInput().fill('>View: Close All Editor Groups');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Close All Editor Groups' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      await page.locator('iframe.webview').waitFor({ state: 'detached', timeout: TIMEOUTS.ui });
       await openFile('profile_lines.py');
       const lenses = page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Profile memory' });
       await waitFor('the "Profile memory" lenses of profile_lines.py', async () => (await lenses.count()) >= 2, { timeout: TIMEOUTS.diagnostics });
