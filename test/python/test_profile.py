@@ -5,7 +5,7 @@ import gc
 import tracemalloc
 import unittest
 
-from leaklens_runner.profile import ALLOCATED, HITS, PEAK, LineTracer, held_by_site, measure_profile, profile_report
+from leaklens_runner.profile import ALLOCATED, HITS, PEAK, LineTracer, held_by_site, measure_profile, profile_report, tracing_artefacts
 
 from support import TempWorkspace
 
@@ -187,6 +187,17 @@ class Held(unittest.TestCase):
             self.assertLess(abs(sites.get((self.mod.__file__, line_of(self.mod, text)), 0)), 1024)
         # The snapshot taken for `before` is still alive, but it lives in tracemalloc's files.
         self.assertLess(abs(outside), 64 * 1024)
+
+
+class TracingArtefacts(unittest.TestCase):
+    def test_def_lines_that_never_ran_and_line_zero_are_tracing_tables(self):
+        held = {("m.py", 0): 100, ("m.py", 5): 50, ("m.py", 7): 30, ("m.py", 9): 20}
+        stats = {("m.py", 7): [1, 0, 0, 0], ("m.py", 9): [1, 0, 0, 1]}
+        # Line 5 is the def line of a traced function that never ran as a line; line 7 the def
+        # line of one whose def statement ran (an import), so its held bytes stay.
+        first_lines = {("m.py", 5), ("m.py", 7)}
+        self.assertEqual(tracing_artefacts(held, stats, first_lines), 150)
+        self.assertEqual(held, {("m.py", 7): 30, ("m.py", 9): 20})
 
 
 class Report(unittest.TestCase):

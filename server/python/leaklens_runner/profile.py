@@ -247,11 +247,12 @@ class LineTracer(object):
 
 def tracing_artefacts(held, stats, first_lines):
     """Takes out of `held` the blocks on the `def` line of a traced function that never ran as a
-    line: what CPython allocates once per code object when it is traced (its line table, its
-    instrumentation), which the untraced program would not hold. Returns their size."""
+    line, and on line 0 (a module's code before its first line): what CPython allocates once per
+    code object when it is traced (its line table, its instrumentation), which the untraced
+    program would not hold. Returns their size."""
     total = 0
     for key in list(held):
-        if key in first_lines and key not in stats:
+        if key[1] < 1 or (key in first_lines and key not in stats):
             total += held.pop(key)
     return total
 
