@@ -41,9 +41,8 @@ import threading
 import time
 import tracemalloc
 
-from .common import RUNNER_DIR
+from .common import RUNNER_DIR, RunnerError
 from .context import TargetFailure
-from .common import RunnerError
 
 
 MAX_PROFILE_LINES = 2000
