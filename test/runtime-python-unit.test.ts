@@ -23,7 +23,7 @@ test('the Python unit tests of the runner pass (python3 -m unittest discover -s 
   assert.match(r.stderr, /^OK\b/m, output);
   // Every test module was found: a module that fails to import shows up as a failure above, one
   // that is not named test_*.py would silently not run.
-  for (const module of ['test_targets', 'test_growth', 'test_cycles', 'test_retention', 'test_suite']) {
+  for (const module of ['test_targets', 'test_growth', 'test_cycles', 'test_retention', 'test_suite', 'test_profile']) {
     assert.match(r.stderr, new RegExp(`\\(${module}\\.`), `${module} ran:\n${output}`);
   }
 });

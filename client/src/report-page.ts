@@ -4,9 +4,9 @@
 // The page loads nothing: its CSP allows only its own nonce'd script and style; the script posts a
 // clicked allocation link to the extension (`{ type: 'open', url }`).
 import { randomBytes } from 'node:crypto';
-import { findingMessage, formatReportText, summaryLine } from '../../server/src/runtime/format';
-import { findingDot, hasGraph } from '../../server/src/runtime/graph';
-import { allFindings, RuntimeReport } from '../../server/src/runtime/report';
+import { displayFile, findingMessage, formatBytes, formatReportText, summaryLine } from '../../server/src/runtime/format';
+import { findingDot, hasGraph, locationUrl } from '../../server/src/runtime/graph';
+import { allFindings, ProfileLine, RuntimeReport } from '../../server/src/runtime/report';
 import { renderSvg } from '../../server/src/runtime/svg';
 
 /** What the view shows (returned by the Show Run-time Report command, for tests). */
@@ -16,6 +16,9 @@ export interface ReportViewState {
   edges: number;
   /** Findings whose picture could not be drawn (the reason is in the view). */
   failed: number;
+  /** A profile: the tables drawn (one per function) and their rows with numbers. */
+  profileTables?: number;
+  profileRows?: number;
 }
 
 /** An attribute value as the page's script reads it (getAttribute): XML character references resolved. */
@@ -55,6 +58,7 @@ export async function renderPage(report: RuntimeReport, base: string): Promise<{
     }
     sections.push(`<section class="finding"><h2>${escapeHtml(findingMessage(finding, report))}</h2><div class="graph">${picture}</div></section>`);
   }
+  const profile = report.profile ? profileSections(report, base, state, links) : [];
   const text = formatReportText(report, { base });
   const html = `<!DOCTYPE html>
 <html lang="en">
@@ -79,18 +83,25 @@ export async function renderPage(report: RuntimeReport, base: string): Promise<{
   .graph svg a:hover text { text-decoration: underline; }
   .none { color: var(--vscode-descriptionForeground); }
   .error { color: var(--vscode-errorForeground); }
+  table.profile { border-collapse: collapse; font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); }
+  table.profile th, table.profile td { padding: 1px 8px; text-align: right; white-space: pre; }
+  table.profile th { border-bottom: 1px solid var(--vscode-panel-border, #8884); }
+  table.profile td.source, table.profile th.source { text-align: left; }
+  table.profile tr.allocates td { color: var(--vscode-editorWarning-foreground); }
+  table.profile tr.allocates td.source { color: var(--vscode-editor-foreground); }
+  table.profile a { color: var(--vscode-textLink-foreground); cursor: pointer; text-decoration: none; }
   pre { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); white-space: pre-wrap; }
 </style>
 </head>
 <body>
 <h1>${escapeHtml(summaryLine(report))}</h1>
-${sections.length ? sections.join('\n') : '<p class="none">No finding of this run has a retention path or a reference cycle to draw.</p>'}
+${profile.length ? profile.join('\n') : sections.length ? sections.join('\n') : '<p class="none">No finding of this run has a retention path or a reference cycle to draw.</p>'}
 <h2>Report</h2>
 <pre>${escapeHtml(text)}</pre>
 <script nonce="${nonce}">
   const vscode = acquireVsCodeApi();
   document.addEventListener('click', (event) => {
-    const link = event.target instanceof Element ? event.target.closest('.graph a') : null;
+    const link = event.target instanceof Element ? event.target.closest('.graph a, .profile a') : null;
     if (!link) return;
     event.preventDefault();
     const url = link.getAttribute('xlink:href') || link.getAttribute('href');
@@ -101,4 +112,34 @@ ${sections.length ? sections.join('\n') : '<p class="none">No finding of this ru
 </html>
 `;
   return { html, state, links };
+}
+
+/** A profile's tables, one per function: every source line, the numbers of the lines that ran;
+ * a line number opens the file there. */
+function profileSections(report: RuntimeReport, base: string, state: ReportViewState, links: Set<string>): string[] {
+  const profile = report.profile!;
+  state.profileTables = 0;
+  state.profileRows = 0;
+  const out: string[] = [];
+  for (const fn of profile.functions) {
+    const byLine = new Map<number, ProfileLine>();
+    for (const line of profile.lines) if (line.file === fn.file && line.function === fn.function) byLine.set(line.line, line);
+    const rows = fn.source.map((source, index) => {
+      const number = fn.line + index;
+      const url = locationUrl(fn.file, number);
+      links.add(url);
+      const line = byLine.get(number);
+      const cells = line ? [String(line.hits), formatBytes(line.allocated), formatBytes(line.held), formatBytes(line.peak)] : ['', '', '', ''];
+      if (line) state.profileRows!++;
+      const allocates = line && (line.allocated >= 1024 * 1024 || line.held >= 1024 * 1024) ? ' class="allocates"' : '';
+      return `<tr${allocates}><td><a href="${escapeHtml(url)}">${number}</a></td>${cells.map((c) => `<td>${c}</td>`).join('')}<td class="source">${escapeHtml(source)}</td></tr>`;
+    });
+    state.profileTables++;
+    out.push(
+      `<section class="profile"><h2>${escapeHtml(fn.function)} — ${escapeHtml(displayFile(fn.file, base))}:${fn.line}</h2>` +
+        '<table class="profile"><thead><tr><th>Line</th><th>Hits</th><th>Allocated</th><th>Held</th><th>Peak</th><th class="source">Source</th></tr></thead>' +
+        `<tbody>${rows.join('')}</tbody></table></section>`,
+    );
+  }
+  return out;
 }

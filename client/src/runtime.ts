@@ -5,7 +5,8 @@
 // their own source (`leaklens-runtime`) with the retention path or the cycle as related
 // information, a readable report (a read-only document, and the report view of report-view.ts,
 // which draws the retention paths and cycles), and confirmations sent to the language server,
-// which marks the static findings the run confirmed.
+// which marks the static findings the run confirmed. "Profile Memory…" shows a line-by-line memory
+// profile as end-of-line annotations (profile-annotations.ts) and as tables in the report.
 // Running code needs a trusted workspace: everything here checks it.
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
@@ -17,6 +18,7 @@ import { CONFIRMED_BY_RESOURCES, matchStaticFindings, StaticFindingLine } from '
 import { defaultPython, RunResult, runRuntime } from '../../server/src/runtime/spawn';
 import { callTemplate, lensTargets, TargetChoice, targetsAt } from '../../server/src/runtime/targets';
 import { ReportView, ReportViewState } from './report-view';
+import { ProfileAnnotations } from './profile-annotations';
 
 export const RUNTIME_SOURCE = 'leaklens-runtime';
 export const RUNTIME_COMMANDS = {
@@ -25,6 +27,10 @@ export const RUNTIME_COMMANDS = {
   findResources: 'leaklens.findUnclosedResources',
   showReport: 'leaklens.showRuntimeReport',
   clear: 'leaklens.clearRuntimeResults',
+  profile: 'leaklens.profileMemory',
+  clearProfile: 'leaklens.clearMemoryProfile',
+  /** Not in the palette: the profile annotations the visible editors show (for tests). */
+  profileAnnotations: 'leaklens.profileAnnotations',
 } as const;
 const REPORT_SCHEME = 'leaklens-report';
 /** Watched names taken from static findings, at most. */
@@ -36,6 +42,7 @@ const MODE_TITLES: Record<RuntimeMode, string> = {
   growth: 'LeakLens: Track Memory Growth',
   cycles: 'LeakLens: Find Reference Cycles',
   resources: 'LeakLens: Find Unclosed Resources',
+  profile: 'LeakLens: Profile Memory',
 };
 
 /** Arguments the commands accept (CodeLens and tests pass them; the palette passes none). */
@@ -100,6 +107,7 @@ class RuntimeRunner implements vscode.Disposable {
   private readonly output = vscode.window.createOutputChannel('LeakLens Run');
   private readonly reports = new ReportDocuments();
   private readonly view = new ReportView((file) => new PathMapper().uri(file));
+  private readonly profile = new ProfileAnnotations((file) => new PathMapper().uri(file));
   /** Diagnostics per run key, merged into the collection. */
   private readonly byKey = new Map<string, Map<string, vscode.Diagnostic[]>>();
   private last: StoredRun | undefined;
@@ -117,6 +125,9 @@ class RuntimeRunner implements vscode.Disposable {
       vscode.commands.registerCommand(RUNTIME_COMMANDS.findResources, (arg?: unknown, target?: unknown) => this.run('resources', toRequest(arg, target))),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.showReport, () => this.showReport()),
       vscode.commands.registerCommand(RUNTIME_COMMANDS.clear, () => this.clear()),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.profile, (arg?: unknown, target?: unknown) => this.run('profile', toRequest(arg, target))),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.clearProfile, () => this.profile.clear()),
+      vscode.commands.registerCommand(RUNTIME_COMMANDS.profileAnnotations, () => this.profile.current()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.lenses.refresh()),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration('leaklens.runtime.codeLens')) this.lenses.refresh();
@@ -129,6 +140,7 @@ class RuntimeRunner implements vscode.Disposable {
     this.lenses.dispose();
     this.reports.dispose();
     this.view.dispose();
+    this.profile.dispose();
   }
 
   private async run(mode: RuntimeMode, request: RunRequest): Promise<RunOutcome> {
@@ -143,13 +155,14 @@ class RuntimeRunner implements vscode.Disposable {
     const python = await findPython(fileUri ?? folder.uri);
     const settings = vscode.workspace.getConfiguration('leaklens.runtime', fileUri ?? folder.uri);
     const count = (name: 'warmup' | 'rounds' | 'calls'): number | undefined => {
-      const value = request[name] ?? settings.get<number | null>(name) ?? undefined;
+      // The settings are for the measuring modes: a profile is one call unless asked for more.
+      const value = request[name] ?? (mode === 'profile' ? undefined : settings.get<number | null>(name)) ?? undefined;
       return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
     };
     const suite = resolved.suite ?? false;
     const watch = mode === 'growth' && !suite ? watchedNames(folder, fileUri) : [];
     const subject = suite ? `the tests in ${target}` : target;
-    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${subject}` : mode === 'cycles' ? `LeakLens: finding reference cycles of ${subject}` : `LeakLens: finding unclosed resources of ${subject}`;
+    const title = mode === 'growth' ? `LeakLens: tracking memory growth of ${subject}` : mode === 'cycles' ? `LeakLens: finding reference cycles of ${subject}` : mode === 'profile' ? `LeakLens: profiling the memory of ${subject}` : `LeakLens: finding unclosed resources of ${subject}`;
     const testTimeout = settings.get<number>('testTimeout');
     this.output.appendLine(`\n$ ${python.path} leaklens_runner ${mode} ${target}   (interpreter from ${python.from}; in ${folder.uri.fsPath})`);
     const result: RunResult = await vscode.window.withProgress(
@@ -218,6 +231,7 @@ class RuntimeRunner implements vscode.Disposable {
     this.publish(key, report, mapper);
     this.last = { key, report, base: folder.uri.fsPath };
     this.reports.set(report, folder.uri.fsPath);
+    if (mode === 'profile') this.profile.show(report);
     await this.view.refresh(report, folder.uri.fsPath).catch((error) => this.output.appendLine(`[LeakLens] the report view: ${String(error)}`));
     this.output.appendLine(`[LeakLens] ${summaryLine(report)}`);
     await this.sendConfirmations(report, mapper);
@@ -444,7 +458,9 @@ class RuntimeRunner implements vscode.Disposable {
       if (choice === 'Show Report') void this.showReport();
       return;
     }
-    if (mode === 'resources') {
+    if (mode === 'profile') {
+      text = `LeakLens: ${summaryLine(report)}`;
+    } else if (mode === 'resources') {
       const missed = leaks.filter((f) => f.kind === 'resource' && f.static?.length === 0).length;
       text = `LeakLens: ${summaryLine(report)}${missed ? ` ${missed === 1 ? 'One was' : `${missed} were`} not found by static analysis.` : ''}`;
     } else if (mode === 'cycles') {
@@ -462,7 +478,7 @@ class RuntimeRunner implements vscode.Disposable {
   /** The report view (pictures, then the text); resolves to what it shows. */
   private async showReport(): Promise<ReportViewState | undefined> {
     if (!this.last) {
-      void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…", "Find Reference Cycles…" or "Find Unclosed Resources…".');
+      void vscode.window.showInformationMessage('LeakLens: no run yet. Use "LeakLens: Track Memory Growth…", "Find Reference Cycles…", "Find Unclosed Resources…" or "Profile Memory…".');
       return undefined;
     }
     return this.view.show(this.last.report, this.last.base);
@@ -680,7 +696,7 @@ class ReportDocuments implements vscode.TextDocumentContentProvider, vscode.Disp
   }
 }
 
-/** "Track memory growth | Find reference cycles | Find unclosed resources" above tests and argument-less functions. */
+/** "Track memory growth | Find reference cycles | Find unclosed resources | Profile memory" above tests and argument-less functions. */
 class RuntimeLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
@@ -710,6 +726,7 @@ class RuntimeLenses implements vscode.CodeLensProvider, vscode.Disposable {
         new vscode.CodeLens(range, { title: 'Track memory growth', command: RUNTIME_COMMANDS.trackGrowth, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} repeatedly and report what keeps growing` }),
         new vscode.CodeLens(range, { title: 'Find reference cycles', command: RUNTIME_COMMANDS.findCycles, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} and report the reference cycles it leaves to the garbage collector` }),
         new vscode.CodeLens(range, { title: 'Find unclosed resources', command: RUNTIME_COMMANDS.findResources, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} and report the files, sockets and subprocesses it never closes, by allocation line` }),
+        new vscode.CodeLens(range, { title: 'Profile memory', command: RUNTIME_COMMANDS.profile, arguments: [document.uri, choice.spec], tooltip: `LeakLens: run ${choice.spec} once and show what each line allocates, holds and peaks at` }),
       );
     }
     return lenses;

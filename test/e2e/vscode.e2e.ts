@@ -175,6 +175,8 @@ def connect(host):
 // Run-time confirmation: a global that grows on every call, and a parent <-> child cycle.
 const GROWING = readFileSync(join(ROOT, 'test', 'fixtures', 'runtime', 'growing_global.py'), 'utf8');
 const TREE = readFileSync(join(ROOT, 'test', 'fixtures', 'runtime', 'parent_child.py'), 'utf8');
+// The memory profile: a function that builds a large list and drops it, one that keeps a buffer.
+const PROFILE = readFileSync(join(ROOT, 'test', 'fixtures', 'runtime', 'profile_lines.py'), 'utf8');
 // Unclosed resources at run time: a socket returned by a helper in another module (static analysis
 // cannot follow it) and a file opened in the caller's module (LL101 finds it, the run confirms it).
 const NETIO = `import socket
@@ -294,6 +296,7 @@ if (!ENABLED) {
       'netio.py': NETIO,
       'service.py': SERVICE,
       'tests/test_cart.py': SUITE_TEST,
+      'profile_lines.py': PROFILE,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
       'leaklens-e2e.json': JSON.stringify({ results: join(run.dir, 'host-results.json') }),
     });
@@ -305,6 +308,7 @@ if (!ENABLED) {
       'netio.py': NETIO,
       'service.py': SERVICE,
       'tree.py': TREE,
+      'profile_lines.py': PROFILE,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
     });
     // The test extension goes in before the .vsix install creates extensions.json.
@@ -536,6 +540,30 @@ if (!ENABLED) {
       assert.equal(r.confirmed.line, 10);
       assert.match(r.confirmed.message, /— confirmed at run time: file left unclosed \(1 per call\)$/);
       assert.match(r.reportText, /\nnetio\.py:5 in open_channel: UNCLOSED SOCKET × 3 \(1 per call\)\n(?:  .*\n)*  not found by static analysis/);
+    });
+
+    e2e('Profile Memory runs profile_lines.py:handle(i) twice: end-of-line annotations on the lines that allocate, kept while the text is the one that ran', {}, async () => {
+      type Shown = Array<{ line: number; text: string }>;
+      const r = observed<{
+        outcome: { status: string; exitCode: number; findings: number };
+        shown: Shown; view: Record<string, number>; hidden: Shown | null; again: Shown; afterEdit: Shown | null; afterUndo: Shown | null; kept: Shown; cleared: Shown | null;
+      }>('runtimeProfile');
+      assert.deepEqual([r.outcome.status, r.outcome.exitCode, r.outcome.findings], ['done', 0, 0]);
+      const lineOf = (text: string) => PROFILE.split('\n').findIndex((l) => l.includes(text)) + 1;
+      const at = (shown: Shown, text: string) => shown.find((a) => a.line === lineOf(text))?.text;
+      // The list: megabytes while the line ran (two calls of about 3.8 MiB), nothing held after.
+      assert.match(at(r.shown, 'values = squares(n)') ?? '', /^\+7\.\d MiB alloc · 0 B held · peak 3\.\d MiB$/, JSON.stringify(r.shown));
+      assert.match(at(r.shown, 'return [i * i') ?? '', /^\+7\.\d MiB alloc · \d+ B held · peak 3\.\d MiB$/);
+      // The kept buffer: 256 KiB per call, held.
+      assert.match(at(r.shown, 'buffer = bytearray(size)') ?? '', /^\+512\.\d KiB alloc · 512\.\d KiB held · peak 2\d\d\.\d KiB$/);
+      assert.equal(at(r.shown, 'values = None'), undefined, 'a line that allocates nothing has no annotation');
+      assert.equal(r.view.profileTables, 4, JSON.stringify(r.view));
+      assert.equal(r.hidden, null, 'a hidden editor shows nothing');
+      assert.deepEqual(r.again, r.shown, 'shown again with the editor');
+      assert.equal(r.afterEdit, null, 'gone once the document is edited');
+      assert.equal(r.afterUndo, null, 'and not back after an undo');
+      assert.match(at(r.kept, 'buffer = bytearray(size)') ?? '', /^\+1\.0 MiB alloc · 1\.0 MiB held · peak 1\.0 MiB$/);
+      assert.equal(r.cleared, null, 'Clear Memory Profile removes them');
     });
   });
 
@@ -804,6 +832,42 @@ if (!ENABLED) {
       await view.locator('.graph svg g.node', { hasText: 'allocated at tree.py:16' }).locator('a').first().click();
       await page.locator('.statusbar', { hasText: 'Ln 16, Col 1' }).waitFor({ timeout: TIMEOUTS.ui });
       await page.locator('.tabs-container .tab.active', { hasText: 'tree.py' }).waitFor({ timeout: TIMEOUTS.ui });
+    });
+
+    e2e('Profile memory from its CodeLens: annotations at the end of the lines that allocate; Clear Memory Profile removes them', { ui: true, timeout: 150_000 }, async () => {
+      // The report view of the previous test would squeeze the editor: close every editor first.
+      await page.keyboard.press('F1');
+      await quickInput().fill('>View: Close All Editor Groups');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Close All Editor Groups' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      await page.locator('iframe.webview').waitFor({ state: 'detached', timeout: TIMEOUTS.ui });
+      await openFile('profile_lines.py');
+      const lenses = page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Profile memory' });
+      await waitFor('the "Profile memory" lenses of profile_lines.py', async () => (await lenses.count()) >= 2, { timeout: TIMEOUTS.diagnostics });
+      await lenses.first().click(); // build_and_drop, the first function with a lens
+      await page.locator('.notifications-toasts', { hasText: 'Profiled 1 call' }).waitFor({ timeout: 90_000 });
+      // A decoration's `after` text: a pseudo-element's content, or injected text, in the editor's lines.
+      const read = `(() => {
+        const out = [];
+        for (const el of document.querySelectorAll('.monaco-editor .view-lines span')) {
+          const after = getComputedStyle(el, '::after').content;
+          if (after && after.includes(' alloc ')) out.push(after);
+          else if (/ced-/.test(el.className) && (el.textContent || '').includes(' alloc ')) out.push(el.textContent);
+        }
+        return out;
+      })()`;
+      const shown = await waitFor('the profile annotations in the editor', async () => {
+        const texts = await page.evaluate<string[]>(read);
+        return texts.length >= 2 ? texts : undefined;
+      }, { timeout: TIMEOUTS.ui });
+      log(`ui: profile annotations ${JSON.stringify(shown)}`);
+      assert.ok(shown.some((t) => /\+7\.\d MiB alloc · 0 B held · peak 7\.\d MiB/.test(t)), shown.join('\n'));
+      await screenshot(run, page, 'runtime-profile');
+      await page.keyboard.press('F1');
+      await quickInput().fill('>LeakLens: Clear Memory Profile');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Clear Memory Profile' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      await waitFor('the annotations to go', async () => ((await page.evaluate<string[]>(read)).length === 0 ? true : undefined), { timeout: TIMEOUTS.ui });
     });
   });
 }

@@ -13,6 +13,8 @@ its module names (growth, targets, cli...) hides a module of the user's program:
            [--warmup N] [--calls N] [--frames N] [-- SCRIPT ARGS...]
     python path/to/leaklens_runner resources TARGET --report FILE [--workspace DIR]
            [--warmup N] [--calls N] [--frames N] [-- SCRIPT ARGS...]
+    python path/to/leaklens_runner profile TARGET --report FILE [--workspace DIR]
+           [--warmup N] [--calls N] [--frames N] [-- SCRIPT ARGS...]
 
 TARGET is `pkg.mod:func`, `path/to/file.py:func` (a dotted attribute path after the colon is
 allowed: `file.py:Class.static_method`), either with an argument list (`pkg.mod:func(i % 50,
@@ -29,6 +31,9 @@ grouped by shape, with member types, labelled edges and allocation sites.
 resources: every ResourceWarning of the measured calls (the filter forced to "always"; the ones
 raised in finalizers through sys.unraisablehook), grouped by the allocation line of the object
 that warned (tracemalloc), typed file / socket / subprocess / other.
+profile: a line-by-line memory profile of the calls (sys.settrace on workspace frames,
+tracemalloc readings at each line): hits, allocated, peak and held memory per line, the callees'
+lines too (profile.py says what each number means). Never a verdict: exit status 0 when it ran.
 
 The report (JSON, `schemaVersion` 1, see report.schema.json) is written only to --report;
 stdout and stderr belong to the program under test. Exit status: 0 nothing found, 1 leaks,
@@ -37,6 +42,6 @@ cycles or unclosed resources found, 2 the runner could not do its job (the reaso
 Modules: common (constants, errors, the runner's own files), workspace (the user's files and
 sources), targets (target specs, arguments, callers, scripts, pytest), attribution (tracebacks
 and objects to workspace lines), retention (edge labels, retention paths), context (one run's
-state), growth, cycles, resources (the three modes), report (the report file), cli (the command
+state), growth, cycles, resources, profile (the four modes), report (the report file), cli (the command
 line). Nothing is imported here: importing the package runs nothing.
 """

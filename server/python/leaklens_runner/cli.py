@@ -25,6 +25,7 @@ from .common import (
 from .context import Context, TargetFailure
 from .cycles import measure_cycles
 from .growth import Watch, measure_growth
+from .profile import measure_profile
 from .report import interpreter_info, parameters, write_report
 from .resources import measure_resources
 from .suite import run_suite, suite_path
@@ -47,7 +48,7 @@ def parse_arguments(argv):
         cut = argv.index("--")
         argv, script_args = argv[:cut], argv[cut + 1:]
     parser = _Parser(prog="leaklens_runner", description="LeakLens run-time runner (see the module docstring).")
-    parser.add_argument("mode", choices=["growth", "cycles", "resources"])
+    parser.add_argument("mode", choices=["growth", "cycles", "resources", "profile"])
     parser.add_argument("target")
     parser.add_argument("--report", required=True, help="where to write the JSON report")
     parser.add_argument("--workspace", default=None, help="folder whose source files count as the user's code (default: the current folder)")
@@ -177,8 +178,8 @@ def main(argv=None):
             sys.path.insert(0, workspace_dir)
         ctx = Context(options, workspace, SourceIndex(), target)
         # Names are followed between growth rounds only.
-        ctx.watches = [Watch(spec) for spec in options.watch] if options.mode != "resources" else []
-        measure = {"growth": measure_growth, "cycles": measure_cycles, "resources": measure_resources}[options.mode]
+        ctx.watches = [Watch(spec) for spec in options.watch] if options.mode in ("growth", "cycles") else []
+        measure = {"growth": measure_growth, "cycles": measure_cycles, "resources": measure_resources, "profile": measure_profile}[options.mode]
         if target.kind == "pytest":
             run_pytest(target, ctx, measure)
         else:
@@ -199,7 +200,11 @@ def main(argv=None):
         report["findings"] = ctx.findings
         report["watches"] = [w.report(options.calls) for w in ctx.watches]
         report["totals"] = ctx.totals
-        if options.mode == "growth":
+        if options.mode == "profile":
+            # A profile is no verdict.
+            report["profile"] = ctx.profile
+            status = EXIT_CLEAN
+        elif options.mode == "growth":
             status = EXIT_FINDINGS if any(f["verdict"] == "leak" for f in ctx.findings) else EXIT_CLEAN
         else:
             status = EXIT_FINDINGS if ctx.findings else EXIT_CLEAN

@@ -18,11 +18,14 @@ DEFAULTS = {
     "cycles": {"warmup": 3, "rounds": 1, "calls": 20},
     # Every unclosed resource counts: no warm-up is needed to tell it from a cache.
     "resources": {"warmup": 0, "rounds": 1, "calls": 10},
+    # One traced call, as memory_profiler shows it; --warmup fills caches first (untraced).
+    "profile": {"warmup": 0, "rounds": 1, "calls": 1},
 }
 SCRIPT_DEFAULTS = {
     "growth": {"warmup": 1, "rounds": 4, "calls": 5},
     "cycles": {"warmup": 1, "rounds": 1, "calls": 5},
     "resources": {"warmup": 0, "rounds": 1, "calls": 3},
+    "profile": {"warmup": 0, "rounds": 1, "calls": 1},
 }
 DEFAULT_FRAMES = 25
 DEFAULT_MIN_BYTES = 1024

@@ -22,6 +22,7 @@ class Context:
         self.samples = {}
         self.watch_module = None
         self.script = None
+        self.profile = None
 
     def held_containers(self):
         return [self.samples, self.findings, self.watches, self.errors, self.notes] + list(self.samples.values())

@@ -114,6 +114,14 @@ class SourceIndex:
                 best = (start, qualname)
         return best[1] if best else "<module>"
 
+    def function_span(self, path, line):
+        """(def line, last line, qualified name) of the innermost function holding `line`, or None."""
+        best = None
+        for start, end, qualname, _ in self._load(path)["functions"]:
+            if start <= line <= end and (best is None or start >= best[0]):
+                best = (start, end, qualname)
+        return best
+
     def global_line(self, path, name):
         return self._load(path)["globals"].get(name)
 

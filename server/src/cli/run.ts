@@ -1,4 +1,4 @@
-// `leaklens run growth|cycles|resources TARGET`: confirms leaks by running code with the
+// `leaklens run growth|cycles|resources|profile TARGET`: confirms leaks by running code with the
 // project's own Python (tracemalloc, gc and ResourceWarning; nothing to install). stdout carries only the result (text, JSON,
 // or the findings' graph as DOT or SVG);
 // the program's own output goes to stderr, so `--format json` stays parseable.
@@ -187,9 +187,9 @@ function lineOf(text: string, offset: number): number {
 export function registerRunCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('run')
-    .description('run code and confirm leaks: memory growth per call (tracemalloc), reference cycles (gc) or unclosed resources (ResourceWarning)')
+    .description('run code and confirm leaks: memory growth per call (tracemalloc), reference cycles (gc) or unclosed resources (ResourceWarning); or profile its memory line by line')
     .addArgument(
-      new Argument('<mode>', 'growth: allocations that grow on every call; cycles: reference cycles left to the garbage collector; resources: files, sockets and subprocesses never closed, by allocation line').choices(['growth', 'cycles', 'resources']),
+      new Argument('<mode>', 'growth: allocations that grow on every call; cycles: reference cycles left to the garbage collector; resources: files, sockets and subprocesses never closed, by allocation line; profile: what each line allocates, holds and peaks at during one call (or --calls N)').choices(['growth', 'cycles', 'resources', 'profile']),
     )
     .argument('<target>', "module:function, path/to/file.py:function, either with arguments ('shop:handle(i % 50)': Python expressions in the module, i = the call number), a pytest node id (tests/test_x.py::test_y) or a script (path/to/script.py)")
     .argument('[script-args...]', 'arguments for a script target (after --)')
@@ -197,9 +197,9 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .addOption(new Option('--format <format>', 'output format: text, json, or the retention paths and cycles as a graph (dot: Graphviz source; svg: drawn)').choices(['text', 'json', 'dot', 'svg']).default('text'))
     .option('--out <file>', 'write the result to this file instead of standard output')
     .option('--workspace <dir>', 'folder whose files are your code, and the working directory (default: the current folder)')
-    .option('--warmup <n>', 'calls before measuring (default 3; scripts 1; resources 0)', count(0))
+    .option('--warmup <n>', 'calls before measuring (default 3; scripts 1; resources and profile 0)', count(0))
     .option('--rounds <n>', 'growth: measured rounds (default 5; scripts 4)', count(2))
-    .option('--calls <n>', 'calls per round (growth; default 50) or measured calls (cycles: default 20; resources: default 10)', count(1))
+    .option('--calls <n>', 'calls per round (growth; default 50) or measured calls (cycles: default 20; resources: default 10; profile: default 1)', count(1))
     .option('--frames <n>', 'traceback depth kept by tracemalloc (default 25)', count(1))
     .option('--min-bytes <n>', 'growth: ignore sites that grew less than this (default 1024)', count(1))
     .option('--watch <names>', 'growth: module globals or class attributes whose length to follow, e.g. _cache,Plugin.registry (repeatable)', names)
@@ -211,7 +211,7 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
       'after',
       '\nThe program runs in the given interpreter; its own output goes to stderr.\n' +
         'A folder or a test file (test_*.py, *_test.py) is a suite: every test is measured on its own and the leaking tests are listed, worst first.\n' +
-        'Exit status: 0 nothing found, 1 leaks, cycles or unclosed resources found (--fail-on error: also a test failed or timed out; --fail-on never: 0), 2 the code could not be run or the run was cancelled (see the errors).\n',
+        'Exit status: 0 nothing found (profile: the profile was taken), 1 leaks, cycles or unclosed resources found (--fail-on error: also a test failed or timed out; --fail-on never: 0), 2 the code could not be run or the run was cancelled (see the errors).\n',
     )
     .action(async (mode: RuntimeMode, target: string, scriptArgs: string[], opts: RunCommandOptions) => setExit(await run(mode, target, scriptArgs, opts)));
 }

@@ -1,7 +1,7 @@
 // Words for run-time reports: diagnostic messages (editor) and the text report (CLI and the
 // editor's report view). One place, so that both say the same thing.
 import { relative, sep } from 'node:path';
-import { CycleFinding, GrowthFinding, leakingTests, ResourceFinding, RuntimeFinding, RuntimeReport, SourceLocation, SuiteTest, WatchResult } from './report';
+import { CycleFinding, GrowthFinding, leakingTests, ProfileLine, ResourceFinding, RuntimeFinding, RuntimeReport, SourceLocation, SuiteTest, WatchResult } from './report';
 
 export function formatBytes(bytes: number): string {
   const sign = bytes < 0 ? '-' : '';
@@ -152,6 +152,7 @@ function describeParameters(report: RuntimeReport): string {
   if (p.warmup !== undefined) parts.push(`${plural(p.warmup, 'warm-up call')}`);
   if (report.mode === 'growth' && p.rounds !== undefined && p.calls !== undefined) parts.push(`${p.rounds} rounds × ${plural(p.calls, 'call')}`);
   if ((report.mode === 'cycles' || report.mode === 'resources') && p.calls !== undefined) parts.push(plural(p.calls, 'measured call'));
+  if (report.mode === 'profile' && p.calls !== undefined) parts.push(plural(p.calls, 'profiled call'));
   return parts.join(', ');
 }
 
@@ -173,6 +174,7 @@ export function formatReportText(report: RuntimeReport, options: { base?: string
     else lines.push(...cycleBlock(finding, calls, base));
     lines.push('');
   }
+  if (report.profile) lines.push(...profileTables(report, base));
   if (report.watches.length) {
     lines.push('Watched names:');
     for (const watch of report.watches) lines.push(`  ${watchText(watch)}`);
@@ -192,6 +194,7 @@ export function summaryLine(report: RuntimeReport): string {
   const t = report.totals;
   const seconds = `${report.seconds.toFixed(1)} s`;
   if (report.errors.length && !report.findings.length) return `The run failed (${seconds}).`;
+  if (report.mode === 'profile') return profileSummary(report);
   if (report.mode === 'cycles') {
     const groups = report.findings.length;
     return groups === 0
@@ -384,4 +387,46 @@ function suiteSummaryLine(report: RuntimeReport): string {
   if (t.skipped) parts.push(`${t.skipped} skipped`);
   const done = suite.cancelled ? `Cancelled after ${t.run ?? suite.tests.length} of ${plural(t.tests ?? 0, 'test')}` : plural(t.tests ?? suite.tests.length, 'test');
   return `${done}: ${parts.join(', ')} (${seconds}).`;
+}
+
+/** The end-of-line annotation of a profiled line: `+7.6 MiB alloc · 0 B held · peak 7.7 MiB`. */
+export function profileAnnotation(line: ProfileLine): string {
+  return `+${formatBytes(line.allocated)} alloc · ${formatBytes(line.held)} held · peak ${formatBytes(line.peak)}`;
+}
+
+/** Does the line get an annotation: it allocated or holds memory. */
+export function profileLineShown(line: ProfileLine): boolean {
+  return line.allocated > 0 || line.held !== 0;
+}
+
+function profileSummary(report: RuntimeReport): string {
+  const t = report.totals;
+  const tracer = t.tracerSeconds !== undefined ? `, ${t.tracerSeconds.toFixed(1)} s of it in the tracer` : '';
+  return `Profiled ${plural(t.calls ?? 0, 'call')}: ${formatBytes(t.allocated ?? 0)} allocated, ${formatBytes(t.held ?? 0)} held after the calls, peak ${formatBytes(t.peak ?? 0)}${t.peakExact === false ? ' (a lower bound)' : ''} (${report.seconds.toFixed(1)} s${tracer}).`;
+}
+
+/** memory_profiler's table, one per function: every line of the function, the numbers of the ones that ran. */
+function profileTables(report: RuntimeReport, base: string): string[] {
+  const profile = report.profile!;
+  const out: string[] = [];
+  const header = ['Line', 'Hits', 'Allocated', 'Held', 'Peak'];
+  const widths = [6, 8, 11, 11, 11];
+  const row = (cells: string[], text: string) => cells.map((c, i) => c.padStart(widths[i])).join(' ') + '  ' + text;
+  for (const fn of profile.functions) {
+    const byLine = new Map<number, ProfileLine>();
+    for (const line of profile.lines) if (line.file === fn.file && line.function === fn.function) byLine.set(line.line, line);
+    out.push(`${displayFile(fn.file, base)}:${fn.line} ${fn.function}`);
+    out.push(row(header, 'Source'));
+    out.push(row(widths.map((w) => '-'.repeat(w)), '-'.repeat(6)));
+    fn.source.forEach((text, index) => {
+      const number = fn.line + index;
+      const line = byLine.get(number);
+      const cells = line
+        ? [String(number), String(line.hits), formatBytes(line.allocated), formatBytes(line.held), formatBytes(line.peak)]
+        : [String(number), '', '', '', ''];
+      out.push(row(cells, text).trimEnd());
+    });
+    out.push('');
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
 export const REPORT_SCHEMA = 'leaklens-runtime-report';
 export const REPORT_SCHEMA_VERSION = 1;
 
-export type RuntimeMode = 'growth' | 'cycles' | 'resources';
+export type RuntimeMode = 'growth' | 'cycles' | 'resources' | 'profile';
 export type Verdict = 'leak' | 'bounded' | 'noise';
 export type Attribution = 'confirmed' | 'approximate' | 'unconfirmed';
 
@@ -241,6 +241,50 @@ export interface SuiteTotals {
   unclosed?: number;
 }
 
+/** `profile` mode: one workspace line of the profiled calls (byte counts; see docs/runtime.md). */
+export interface ProfileLine {
+  file: string;
+  line: number;
+  function: string;
+  /** Runs of the line (a run inside a run of the same line, recursion, is part of the outer one). */
+  hits: number;
+  /** Traced memory at the end of each run minus at its start, when positive, summed; callees included. */
+  allocated: number;
+  /** Still allocated after the calls and a gc.collect() by blocks this line allocated (innermost workspace frame). */
+  held: number;
+  /** Highest traced memory while the line ran, above the start of its call of the target. */
+  peak: number;
+  source: string;
+}
+
+export interface ProfileFunction {
+  file: string;
+  function: string;
+  /** The `def` line (for `<module>`, the first profiled line) and the last line. */
+  line: number;
+  endLine: number;
+  /** The source lines line..endLine. */
+  source: string[];
+}
+
+export interface ProfileTotals {
+  calls: number;
+  warmupCalls: number;
+  seconds: number;
+  tracerSeconds: number;
+  events: number;
+  /** The increases between consecutive trace events, each counted once. */
+  allocated: number;
+  held: number;
+  heldOutside: number;
+  heldByTracing: number;
+  peak: number;
+  /** false on Python 3.8 (no tracemalloc.reset_peak): peaks are lower bounds. */
+  peakExact: boolean;
+  lines: number;
+  functions: number;
+}
+
 export interface RuntimeReport {
   schema: typeof REPORT_SCHEMA;
   schemaVersion: number;
@@ -261,9 +305,11 @@ export interface RuntimeReport {
   };
   workspace: string;
   parameters: { warmup?: number; rounds?: number; calls?: number; frames?: number; minBytes?: number; watch?: string[]; testTimeout?: number };
-  totals: Partial<GrowthTotals & CycleTotals & Omit<ResourceTotals, 'sites'> & SuiteTotals>;
+  totals: Partial<GrowthTotals & CycleTotals & Omit<ResourceTotals, 'sites'> & SuiteTotals & ProfileTotals>;
   findings: RuntimeFinding[];
   watches: WatchResult[];
+  /** `profile` mode only. */
+  profile?: { lines: ProfileLine[]; functions: ProfileFunction[] };
   errors: RuntimeError[];
   notes: string[];
   /** A folder or test file run as a suite (target.kind 'suite'); the top-level findings are then empty. */

@@ -105,7 +105,7 @@ export function runnerArguments(options: RunOptions, runner: string, reportPath:
     ['--min-bytes', options.mode === 'growth' ? options.minBytes : undefined],
   ];
   for (const [flag, value] of counts) if (value !== undefined) args.push(flag, String(value));
-  if (options.mode !== 'resources') for (const name of options.watch ?? []) args.push('--watch', name);
+  if (options.mode === 'growth' || options.mode === 'cycles') for (const name of options.watch ?? []) args.push('--watch', name);
   if (options.testTimeout !== undefined) args.push('--test-timeout', String(options.testTimeout));
   if (options.collector !== undefined) args.push('--collector', options.collector);
   if (options.scriptArgs?.length) args.push('--', ...options.scriptArgs);

@@ -465,6 +465,34 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
     return { outcome, diagnostics: found, reportText: await reportOf(outcome, 'growth') };
   });
 
+  await observe('runtimeProfile', async () => {
+    const doc = await open(folder, 'profile_lines.py', true);
+    const outcome = await vscode.commands.executeCommand('leaklens.profileMemory', { target: 'profile_lines.py:handle(i)', uri: doc.uri.toString(), calls: 2 });
+    type Shown = Record<string, Array<{ line: number; text: string }>>;
+    const annotations = () => vscode.commands.executeCommand<Shown>('leaklens.profileAnnotations');
+    const key = doc.uri.toString();
+    const shown = (await annotations())[key];
+    const view = await vscode.commands.executeCommand('leaklens.showRuntimeReport');
+    // Another document in the same editor hides the annotations with the editor; showing the
+    // document again brings them back.
+    await open(folder, 'tree.py', true);
+    const hidden = (await annotations())[key] ?? null;
+    const editor = await vscode.window.showTextDocument(doc, { preview: false });
+    const again = (await annotations())[key];
+    // An edit moves lines: the annotations go, for good.
+    await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), '# moved\n'));
+    const afterEdit = (await annotations())[key] ?? null;
+    await vscode.commands.executeCommand('undo');
+    const afterUndo = (await annotations())[key] ?? null;
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    // Profile again, then Clear Memory Profile.
+    await vscode.commands.executeCommand('leaklens.profileMemory', { target: 'profile_lines.py:keep', uri: doc.uri.toString() });
+    const kept = (await annotations())[key];
+    await vscode.commands.executeCommand('leaklens.clearMemoryProfile');
+    const cleared = (await annotations())[key] ?? null;
+    return { outcome, shown, view, hidden, again, afterEdit, afterUndo, kept, cleared };
+  });
+
   results.done = true;
   results.observations.total = { ok: true, ms: Date.now() - started };
   write();
