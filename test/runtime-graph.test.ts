@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CLI, ROOT } from './helpers/cli';
 import { ENV, FIXTURES, NO_PYTHON, PYTHON, runRunner } from './helpers/runtime';
+import { formatBytes } from '../server/src/runtime/format';
 import { findingDot, hasGraph, html, locationUrl, parseLocationUrl, quote, reportDot } from '../server/src/runtime/graph';
 import type { CycleFinding, GrowthFinding, RuntimeReport } from '../server/src/runtime/report';
 import { checkDot, renderSvg } from '../server/src/runtime/svg';
@@ -70,6 +71,9 @@ describe('graph.ts: DOT of runner reports', { skip: NO_PYTHON }, () => {
       assert.ok(member.site, 'the fixture members have allocation sites');
       assert.ok(n.texts.some((t) => t.startsWith(`allocated at parent_child.py:${member.site!.line}`)), n.texts.join(' | '));
       assert.deepEqual(parseLocationUrl(n.href ?? ''), { file: member.site!.file, line: member.site!.line });
+      // Each box says how big the object itself is (sys.getsizeof, an instance with its __dict__).
+      assert.ok(typeof member.bytes === 'number' && member.bytes > 0, JSON.stringify(member));
+      assert.ok(n.texts.includes(member.count > 1 ? `${formatBytes(member.bytes!)} each` : formatBytes(member.bytes!)), n.texts.join(' | '));
     });
     assert.equal(svg.edges.length, cycle.edges.length);
     assert.deepEqual(svg.edges.map((e) => e.texts.join('')).sort(), cycle.edges.map((e) => e.label).sort());
@@ -92,6 +96,11 @@ describe('graph.ts: DOT of runner reports', { skip: NO_PYTHON }, () => {
     assert.deepEqual(svg.edges.map((e) => e.texts.join('')), steps.slice(1).map((s) => s.label));
     assert.equal(svg.nodes[0].texts[0], 'class_registry');
     assert.deepEqual(svg.nodes.slice(1).map((n) => n.texts[0]), steps.slice(1).map((s) => s.type));
+    // Every object on the path (not the module) says its own size in bytes.
+    steps.slice(1).forEach((step, i) => {
+      assert.ok(typeof step.bytes === 'number' && step.bytes > 0, JSON.stringify(step));
+      assert.ok(svg.nodes[i + 1].texts.includes(formatBytes(step.bytes!)), svg.nodes[i + 1].texts.join(' | '));
+    });
     const last = svg.nodes[svg.nodes.length - 1];
     assert.ok(last.texts.includes('allocated at class_registry.py:6'), last.texts.join(' | '));
     assert.ok(last.texts.some((t) => /^\+\d+ B per call$/.test(t)), last.texts.join(' | '));

@@ -5,7 +5,7 @@ import sys
 import types
 import unittest
 
-from leaklens_runner.retention import _key_text, edge_label, instance_dict, retention_path, short_type, type_name
+from leaklens_runner.retention import _key_text, edge_label, instance_dict, object_size, retention_path, short_type, type_name
 
 from support import TempWorkspace
 
@@ -16,6 +16,28 @@ class Thing(object):
 
 class Slotted(object):
     __slots__ = ("first", "second")
+
+
+class ObjectSizes(unittest.TestCase):
+    def test_the_object_itself_not_what_it_refers_to(self):
+        big = bytearray(100000)
+        holder = [big]
+        self.assertEqual(object_size(big), sys.getsizeof(big))
+        self.assertEqual(object_size(holder), sys.getsizeof(holder))
+        self.assertLess(object_size(holder), 1000)
+
+    def test_an_instance_counts_its_dict_a_class_does_not(self):
+        thing = Thing()
+        thing.payload = "x"
+        self.assertEqual(object_size(thing), sys.getsizeof(thing) + sys.getsizeof(thing.__dict__))
+        self.assertEqual(object_size(Thing), sys.getsizeof(Thing))
+        self.assertEqual(object_size(Slotted()), sys.getsizeof(Slotted()))
+
+    def test_an_object_that_cannot_say_gives_none(self):
+        class Broken(object):
+            def __sizeof__(self):
+                raise RuntimeError("no size")
+        self.assertIsNone(object_size(Broken()))
 
 
 class EdgeLabels(unittest.TestCase):

@@ -10,7 +10,7 @@ import tracemalloc
 from .attribution import is_workspace_instance
 from .common import MAX_CYCLE_GROUPS, MAX_EDGES, MAX_MEMBERS
 from .context import call_counted
-from .retention import edge_label, instance_dict, type_name
+from .retention import edge_label, instance_dict, object_size, type_name
 
 
 def strongly_connected(adjacency):
@@ -164,7 +164,11 @@ def cycle_groups(saved, ctx):
         signature = (tuple(sorted(member_keys.values(), key=_member_sort)), tuple(sorted(edges, key=_edge_sort)))
         group = groups.get(signature)
         if group is None:
-            group = groups[signature] = {"count": 0, "size": len(visible), "members": list(member_keys.values()), "edges": edges, "objects": [saved[i] for i in visible]}
+            sizes = {}
+            for i, key in member_keys.items():
+                if key not in sizes:
+                    sizes[key] = object_size(saved[i])
+            group = groups[signature] = {"count": 0, "size": len(visible), "members": list(member_keys.values()), "edges": edges, "objects": [saved[i] for i in visible], "sizes": sizes}
         group["count"] += 1
     out = []
     calls = float(ctx.options.calls)
@@ -206,6 +210,7 @@ def describe_cycle(group, calls, ctx):
             "count": counts[key],
             "site": ctx.attributor.location(site) if site else None,
             "approximate": bool(approx),
+            "bytes": group["sizes"].get(key),
         })
     files = set()
     for key in distinct:

@@ -9,6 +9,20 @@ import types
 from .common import MAX_FRONTIER, MAX_PATH_DEPTH, is_runner_file, runner_namespaces
 
 
+
+def object_size(obj):
+    """Bytes of one object as the pictures show it: sys.getsizeof (the object itself, not what it
+    refers to), plus its instance __dict__ when it has one (where an instance keeps its
+    attributes). None when the object cannot say."""
+    try:
+        size = sys.getsizeof(obj)
+        d = getattr(obj, "__dict__", None) if not isinstance(obj, type) else None
+        if isinstance(d, dict):
+            size += sys.getsizeof(d)
+        return int(size)
+    except Exception:
+        return None
+
 def type_name(obj):
     cls = type(obj)
     module = getattr(cls, "__module__", None)
@@ -252,7 +266,7 @@ def describe_chain(chain, module_name, module, ctx):
         elif len(steps) == 2 and isinstance(chain[1], type) and root["attribute"] is None and label.startswith("."):
             root["attribute"] = label[1:]
         owner = None
-        steps.append({"label": label or "(ref)", "type": short_type(current)})
+        steps.append({"label": label or "(ref)", "type": short_type(current), "bytes": object_size(current)})
         i += 1
     if real_file is not None and root["name"]:
         root["file"] = real_file

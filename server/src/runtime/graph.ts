@@ -4,7 +4,7 @@
 // build of Graphviz, for the CLI (`--format dot|svg`) and the editor's report view.
 //
 // Every node is a box with the object's type (and its length when the runner gives one, as in
-// `list[253]`), drawn top to bottom (the report view is a narrow side panel); edges carry the reference (`.attr`, `[3]`, a global's name). A node with a
+// `list[253]`) and its size in bytes (sys.getsizeof, plus an instance's __dict__), drawn top to bottom (the report view is a narrow side panel); edges carry the reference (`.attr`, `[3]`, a global's name). A node with a
 // source location links to it: `URL` is `file:///path#L<line>` (browsers open the file; the report
 // view intercepts the click and opens the editor at the line). Node ids are `f<finding>_n<index>`:
 // the same report always gives the same text.
@@ -105,6 +105,8 @@ function retentionStatements(finding: GrowthFinding, index: number, options: Gra
     let link: NodeSpec['link'];
     if (i === 0 && step.type === 'module') {
       details.push('module');
+    } else if (typeof step.bytes === 'number') {
+      details.push(formatBytes(step.bytes));
     }
     if (i === rootStep && root?.file && root.line) {
       link = { file: root.file, line: root.line };
@@ -127,6 +129,7 @@ function cycleStatements(finding: CycleFinding, index: number, options: GraphOpt
   finding.members.forEach((member, i) => {
     const short = shortType(member.type);
     const details: string[] = [];
+    if (typeof member.bytes === 'number') details.push(member.count > 1 ? `${formatBytes(member.bytes)} each` : formatBytes(member.bytes));
     if (member.count > 1) details.push(`× ${member.count}`);
     if (member.site) details.push(`allocated at ${displayLocation(member.site, options.base)}${member.approximate ? ' (approximate)' : ''}`);
     if (finalizers.has(short)) details.push('has __del__');

@@ -36,7 +36,8 @@ export interface RetentionRoot {
 
 export interface Retention {
   complete: boolean;
-  steps: Array<{ label: string; type: string }>;
+  /** `bytes`: sys.getsizeof of the object (plus its instance `__dict__`); absent for the module. */
+  steps: Array<{ label: string; type: string; bytes?: number | null }>;
   text: string;
   root: RetentionRoot | null;
 }
@@ -67,6 +68,8 @@ export interface CycleMember {
   count: number;
   site: SourceLocation | null;
   approximate: boolean;
+  /** sys.getsizeof of one such member (plus its instance `__dict__`). */
+  bytes?: number | null;
 }
 
 export interface CycleEdge {
