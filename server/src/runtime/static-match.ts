@@ -12,8 +12,9 @@ import type { ResourceFinding, RuntimeReport, StaticMatch } from './report';
 export const RESOURCE_RULES: readonly string[] = ['LL101', 'LL102', 'LL103', 'LL104'];
 /**
  * Those an unclosed resource of a run confirms. Not LL102: it is about the paths where an
- * exception is raised between the allocation and the release, and a measured call that raises
- * fails the run — what a run finds unclosed was dropped on a normal path.
+ * exception is raised between the allocation and the release, and a run cannot tell which path
+ * dropped the resource — one forgotten on a normal path would "confirm" a failure that never
+ * happened.
  */
 export const CONFIRMED_BY_RESOURCES: readonly string[] = ['LL101', 'LL103', 'LL104'];
 
