@@ -77,11 +77,13 @@ export function cellAt(map: NotebookMap, offset: number): number {
 
 /**
  * A module position (0-based line of the module, as `LineIndex.position` gives it) as the cell's
- * number and the 1-based line and column within the cell. `lineOf` answers a module offset's line.
+ * number and the 1-based line and column within the cell. `lineOf` answers a module offset's line;
+ * `isEnd`: the offset ends a range.
  */
-export function cellPosition(map: NotebookMap, offset: number, line: number, character: number, lineOf: (offset: number) => number): { cell: number; line: number; column: number } {
+export function cellPosition(map: NotebookMap, offset: number, line: number, character: number, lineOf: (offset: number) => number, isEnd = false): { cell: number; line: number; column: number } {
   if (map.starts.length === 0) return { cell: 1, line: line + 1, column: character + 1 };
-  const k = cellAt(map, offset);
+  // The end of a range that stops where a cell begins is the end of the cell before (its line after the last).
+  const k = cellAt(map, isEnd && offset > 0 ? offset - 1 : offset);
   return { cell: map.numbers[k], line: line - lineOf(map.starts[k]) + 1, column: character + 1 };
 }
 

@@ -21,12 +21,12 @@ export interface JsonPosition {
 }
 
 /** Positions of one file's findings: in the file, or in a notebook's cells. */
-export function positions(file: FileFindings): (offset: number) => JsonPosition {
+export function positions(file: FileFindings): (offset: number, isEnd?: boolean) => JsonPosition {
   const lines = new LineIndex(file.text);
   const map = file.notebook;
-  return (offset: number) => {
+  return (offset: number, isEnd = false) => {
     const p = lines.position(offset);
-    if (map) return cellPosition(map, offset, p.line, p.character, (o) => lines.lineOf(o));
+    if (map) return cellPosition(map, offset, p.line, p.character, (o) => lines.lineOf(o), isEnd);
     return { line: p.line + 1, column: p.character + 1 };
   };
 }
@@ -76,12 +76,12 @@ export function toJson(files: readonly FileFindings[], failures: readonly FileFa
         message: f.message,
         ...(f.subject ? { subject: f.subject } : {}),
         start,
-        end: at(f.end),
-        related: f.related.map((r) => ({ path, start: at(r.start), end: at(r.end), message: r.message })),
+        end: at(f.end, true),
+        related: f.related.map((r) => ({ path, start: at(r.start), end: at(r.end, true), message: r.message })),
         fixes: f.fixes.map((fix) => ({
           title: fix.title,
           safety: fix.safety,
-          edits: fix.edits.map((e) => ({ start: at(e.start), end: at(e.end), text: e.text })),
+          edits: fix.edits.map((e) => ({ start: at(e.start), end: at(e.end, true), text: e.text })),
         })),
       });
     }
@@ -126,7 +126,7 @@ export function toGithub(files: readonly FileFindings[], failures: readonly File
     const path = escapeGithubProperty(displayPath(file.path).split(sep).join('/'));
     for (const f of file.findings) {
       const s = at(f.start);
-      const e = at(f.end);
+      const e = at(f.end, true);
       // In a notebook the line and column are the cell's: the title names the cell.
       const title = escapeGithubProperty(`${f.code} ${f.name}${s.cell !== undefined ? ` (cell ${s.cell})` : ''}`);
       const props = `file=${path},line=${s.line},col=${s.column},endLine=${e.line},endColumn=${e.column},title=${title}`;

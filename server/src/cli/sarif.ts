@@ -39,9 +39,9 @@ export function artifactLocation(path: string, cwd = process.cwd()): ArtifactLoc
   return { uri: rel.split(sep).map(encodeURIComponent).join('/'), uriBaseId: SRCROOT };
 }
 
-function region(at: (offset: number) => JsonPosition, start: number, end: number): Region {
+function region(at: (offset: number, isEnd?: boolean) => JsonPosition, start: number, end: number): Region {
   const s = at(start);
-  const e = at(end);
+  const e = at(end, true);
   const out: Region = { startLine: s.line, startColumn: s.column, endLine: e.line, endColumn: e.column };
   if (s.cell !== undefined) out.properties = e.cell !== undefined && e.cell !== s.cell ? { cell: s.cell, endCell: e.cell } : { cell: s.cell };
   return out;
