@@ -156,6 +156,11 @@ describe('leaklens check on notebooks', () => {
     };
     const text = JSON.stringify(nb, null, 1) + '\n';
     const dir = project({}, { 'across.ipynb': text });
+    // Not offered either: no [*] on these findings, none counted as fixable.
+    const c = runCli(['check', '--no-cache', 'across.ipynb'], { cwd: dir });
+    assert.match(c.stdout, /^across\.ipynb:cell 1:1:7: LL101 `open/m);
+    assert.match(c.stdout, /^across\.ipynb:cell 3:1:5: LL101 `open/m);
+    assert.doesNotMatch(c.stdout, /fixable/);
     const r = runCli(['check', '--no-cache', '--fix', 'across.ipynb'], { cwd: dir });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /across\.ipynb: fix not applied: Wrap `log` in `with`: its edit spans two cells/);

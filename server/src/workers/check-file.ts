@@ -145,6 +145,7 @@ function checkNotebook(analyzer: Analyzer, job: FileJob, source: { text: string;
   }
   let text = nb.module;
   let map = notebookMap(nb);
+  let current = nb;
   const generated = job.options.includeGenerated ? undefined : generatedMarker(text);
   if (generated) {
     result.generated = describeGenerated(generated);
@@ -176,11 +177,17 @@ function checkNotebook(analyzer: Analyzer, job: FileJob, source: { text: string;
             result.fix = { applied: fixed.applied, bytes, original: source.digest, before: text, after: fixed.text };
             text = again.notebook.module;
             map = notebookMap(again.notebook);
+            current = again.notebook;
           }
         }
       }
     }
-    if (job.analyze) analyze(analyzer, job, text, result, map);
+    if (job.analyze) {
+      analyze(analyzer, job, text, result, map);
+      // Fixes --fix would refuse here (an edit across cells, over a magic) are not offered at all.
+      const tracker = new CellTracker(current);
+      result.findings = result.findings.map((f) => ({ ...f, fixes: f.fixes.filter((x) => !tracker.refusal(x.edits)) }));
+    }
   } catch (err) {
     failed(err, result);
   }
