@@ -4,7 +4,7 @@
 // --fix writes back only the changed cells' `source` lines.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -166,6 +166,24 @@ describe('leaklens check on notebooks', () => {
     assert.match(r.stderr, /across\.ipynb: fix not applied: Wrap `log` in `with`: its edit spans two cells/);
     assert.match(r.stderr, /across\.ipynb: fix not applied: Wrap `f` in `with`: its edit touches a masked IPython magic/);
     assert.equal(readFileSync(join(dir, 'across.ipynb'), 'utf8'), text);
+  });
+
+  test('the fixed notebook is compiled with python3 as its module, magics masked; refused, nothing is written', () => {
+    const dir = project({ 'analysis.ipynb': 'analysis.ipynb' });
+    // A stand-in for python3 that keeps what it was given and refuses every fixed text.
+    const fake = join(dir, 'fake-python');
+    const seen = join(dir, 'seen.json');
+    writeFileSync(fake, `#!${process.execPath}\nlet s='';process.stdin.on('data',d=>s+=d).on('end',()=>{require('fs').writeFileSync(${JSON.stringify(seen)},s);process.stdout.write(JSON.stringify(JSON.parse(s).map(()=>'SyntaxError: refused by the test compiler (line 2)')))});\n`);
+    chmodSync(fake, 0o755);
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'leaklens.js'), 'check', '--no-cache', '--unsafe-fixes', 'analysis.ipynb'], { cwd: dir, encoding: 'utf8', env: { ...process.env, LEAKLENS_PYTHON: fake } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /not fixed analysis\.ipynb: the fixed text would not compile \(SyntaxError: refused by the test compiler \(line 2\)\); left as it is/);
+    assert.equal(readFileSync(join(dir, 'analysis.ipynb'), 'utf8'), readFileSync(join(FIXTURES, 'analysis.ipynb'), 'utf8'));
+    const [[name, before, after]] = JSON.parse(readFileSync(seen, 'utf8')) as Array<[string, string, string]>;
+    assert.equal(name, 'analysis.ipynb');
+    assert.ok(before.startsWith('import pandas as pd\n0 '), before);
+    assert.match(after, /^del PADDING$/m);
+    assert.doesNotMatch(after, /"cells"|!pip|%matplotlib/);
   });
 
   test('a broken notebook is a per-file failure (exit 2), the others are still checked', () => {
