@@ -59,6 +59,16 @@ describe('masking IPython syntax', () => {
     assert.equal(text.split('\r\n')[1], '    0' + ' '.repeat('!echo \u{1F600} {n}'.length - 1));
   });
 
+  test('inside brackets or after a backslash a line continues Python: `%` there is modulo', () => {
+    const src = 'x = (10\n% 3)\ny = 10 \\\n% 3\nz = {\n  "a": 1}\n%who\n';
+    assert.equal(maskCell(src).text, src.replace('%who', '0   '));
+    const inString = 's = """a\\\n!b"""\n!ls\n';
+    assert.equal(maskCell(inString).text, inString.replace('!ls', '0  '));
+    // An escape's own brackets and quotes open nothing.
+    const opaque = '!echo ( "\n%who\nx = 1\n';
+    assert.equal(maskCell(opaque).text, '0' + ' '.repeat(8) + '\n0   \nx = 1\n');
+  });
+
   test('a magic continued with a backslash is masked to its end', () => {
     assert.equal(maskCell('!echo a \\\n  b\nx = 1').text, '0        \n  0\nx = 1');
   });

@@ -222,8 +222,12 @@ interface LineSpan {
   end: number;
   /** The line begins inside a triple-quoted string. */
   inString: boolean;
+  /** The line continues a logical line: inside brackets, or after a backslash. */
+  continues: boolean;
   /** End of the code before a comment (trailing blanks excluded), outside strings. */
   codeEnd: number;
+  /** Where masked IPython syntax begins on the line, or -1. */
+  magicFrom: number;
 }
 
 /** Lines of a cell with Python's string and comment state at each line start. */
@@ -231,10 +235,17 @@ function scanLines(src: string): LineSpan[] {
   const lines: LineSpan[] = [];
   let triple: string | undefined;
   let single: string | undefined;
+  let depth = 0;
+  let backslash = false;
   let i = 0;
+  // A backslash escapes the next character, but never a line break (the line ends there).
+  const escape = (at: number) => (at + 1 < src.length && src[at + 1] !== '\n' && src[at + 1] !== '\r' ? 2 : 1);
+  let magicContinues = false;
   while (i <= src.length) {
     const start = i;
     const inString = triple !== undefined;
+    const continues = depth > 0 || backslash;
+    const depthBefore = depth;
     let codeEnd = start;
     let comment = false;
     while (i < src.length && src[i] !== '\n' && src[i] !== '\r') {
@@ -244,7 +255,7 @@ function scanLines(src: string): LineSpan[] {
         continue;
       }
       if (triple) {
-        if (c === '\\') i += 2;
+        if (c === '\\') i += escape(i);
         else if (src.startsWith(triple, i)) {
           i += 3;
           triple = undefined;
@@ -253,7 +264,7 @@ function scanLines(src: string): LineSpan[] {
         continue;
       }
       if (single) {
-        if (c === '\\') i += 2;
+        if (c === '\\') i += escape(i);
         else {
           if (c === single) single = undefined;
           i++;
@@ -269,17 +280,31 @@ function scanLines(src: string): LineSpan[] {
           continue;
         }
         single = c;
-      } else if (c !== ' ' && c !== '\t' && c !== '\f') codeEnd = i + 1;
+      } else if (c !== ' ' && c !== '\t' && c !== '\f') {
+        if ('([{'.includes(c)) depth++;
+        else if (')]}'.includes(c)) depth = Math.max(0, depth - 1);
+        codeEnd = i + 1;
+      }
       i++;
     }
     const end = Math.min(i, src.length);
+    backslash = !comment && !triple && src[end - 1] === '\\';
     // A one-quote string ends at the line's end (unless continued by a backslash).
     if (single && src[end - 1] !== '\\') single = undefined;
-    lines.push({ start, end, inString, codeEnd });
+    const magicFrom = magicStart(src, start, end, codeEnd, magicContinues ? 'rest' : inString || continues ? 'none' : 'start');
+    if (magicFrom !== -1) {
+      // The escape is opaque to Python: its brackets and quotes open nothing.
+      depth = depthBefore;
+      triple = undefined;
+      single = undefined;
+      magicContinues = src[end - 1] === '\\';
+      backslash = false;
+    } else magicContinues = false;
+    lines.push({ start, end, inString, continues, codeEnd, magicFrom });
     if (i >= src.length) break;
     i += src[i] === '\r' && src[i + 1] === '\n' ? 2 : 1;
     if (i === src.length) {
-      lines.push({ start: i, end: i, inString: triple !== undefined, codeEnd: i });
+      lines.push({ start: i, end: i, inString: triple !== undefined, continues: depth > 0 || backslash, codeEnd: i, magicFrom: -1 });
       break;
     }
   }
@@ -288,6 +313,23 @@ function scanLines(src: string): LineSpan[] {
 
 const ASSIGN_MAGIC = /^[ \t]*[A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*[ \t]*=[ \t]*(?=[!%])/;
 
+/**
+ * Where IPython syntax begins on a line, or -1. `rest`: the line continues a masked escape;
+ * `none`: inside a string or a logical line (`% 2` inside brackets is Python's modulo); `start`:
+ * the line starts a logical line.
+ */
+function magicStart(src: string, start: number, end: number, codeEnd: number, where: 'rest' | 'none' | 'start'): number {
+  const line = src.slice(start, end);
+  const lead = start + (line.length - line.trimStart().length);
+  if (lead >= end || where === 'none') return -1;
+  if (where === 'rest') return lead;
+  const first = src[lead];
+  if (first === '%' || first === '!' || first === '?') return lead;
+  if (codeEnd > start && src[codeEnd - 1] === '?') return lead;
+  const m = ASSIGN_MAGIC.exec(line);
+  return m ? start + m[0].length : -1;
+}
+
 /** Masks a cell's IPython syntax; ranges are relative to the cell. */
 export function maskCell(src: string): { text: string; masked: Array<[number, number]> } {
   const lines = scanLines(src);
@@ -295,7 +337,7 @@ export function maskCell(src: string): { text: string; masked: Array<[number, nu
   const chars = src.split('');
   const blank = (from: number, to: number, lead: string) => {
     if (to <= from) return;
-    for (let j = from; j < to; j++) chars[j] = ' ';
+    for (let j = from; j < to; j++) if (chars[j] !== '\n' && chars[j] !== '\r') chars[j] = ' ';
     if (lead) chars[from] = lead;
     masked.push([from, to]);
   };
@@ -306,29 +348,7 @@ export function maskCell(src: string): { text: string; masked: Array<[number, nu
     for (const l of lines) blank(l.start, l.end, '');
     return { text: chars.join(''), masked };
   }
-  let continued = false;
-  for (const l of lines) {
-    const line = src.slice(l.start, l.end);
-    const lead = l.start + (line.length - line.trimStart().length);
-    if (continued) {
-      // The rest of a masked magic continued with a backslash.
-      blank(lead, l.end, '0');
-      continued = line.endsWith('\\');
-      continue;
-    }
-    if (l.inString || lead >= l.end) continue;
-    const first = src[lead];
-    let from = -1;
-    if (first === '%' || first === '!' || first === '?') from = lead;
-    else if (l.codeEnd > l.start && src[l.codeEnd - 1] === '?') from = lead;
-    else {
-      const m = ASSIGN_MAGIC.exec(line);
-      if (m) from = l.start + m[0].length;
-    }
-    if (from === -1) continue;
-    blank(from, l.end, '0');
-    continued = line.endsWith('\\');
-  }
+  for (const l of lines) if (l.magicFrom !== -1) blank(l.magicFrom, l.end, '0');
   return { text: chars.join(''), masked };
 }
 
