@@ -55,6 +55,17 @@ describe('leaklens check on notebooks', () => {
     assert.match(r.stderr, /skipped ignored: ignored by \.gitignore/);
   });
 
+  test('a line a message names is the cell\'s line', () => {
+    const nb = { cells: [
+      { cell_type: 'markdown', metadata: {}, source: ['# Title'] },
+      { cell_type: 'code', execution_count: 1, metadata: {}, outputs: [], source: ['f = open("x")\n', 'f.read()'] },
+      { cell_type: 'code', execution_count: 2, metadata: {}, outputs: [], source: ['f = open("y")\n', 'f.read()'] },
+    ], metadata: {}, nbformat: 4, nbformat_minor: 5 };
+    const dir = project({}, { 'rebound.ipynb': JSON.stringify(nb, null, 1) });
+    const r = runCli(['check', '--no-cache', 'rebound.ipynb'], { cwd: dir });
+    assert.match(r.stdout, /^rebound\.ipynb:cell 2:1:5: LL101 .*`f` is re-bound on line 1 of cell 3 before/m);
+  });
+
   test('exclude globs apply to notebooks as to .py files', () => {
     const dir = project({ 'nb/analysis.ipynb': 'analysis.ipynb' }, { 'pyproject.toml': '[tool.leaklens]\nexclude = ["*.ipynb"]\n', 'ok.py': 'x = 1\n' });
     const r = runCli(['check', '--no-cache', '.'], { cwd: dir });
