@@ -106,6 +106,13 @@ describe('leaklens check on notebooks', () => {
     assert.ok(results.every((x) => x.fixes === undefined));
   });
 
+  test('github: the cell\'s line and column, the cell named in the title', () => {
+    const dir = project({ 'analysis.ipynb': 'analysis.ipynb' });
+    const r = runCli(['check', '--no-cache', '--format', 'github', 'analysis.ipynb'], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout.split('\n')[0], /^::warning file=analysis\.ipynb,line=1,col=7,endLine=1,endColumn=27,title=LL101 unclosed-resource \(cell 3\)::/);
+  });
+
   test('--fix writes only the changed cells\' source lines; outputs, metadata and layout stay byte for byte', () => {
     const dir = project({ 'analysis.ipynb': 'analysis.ipynb', 'strings.ipynb': 'strings.ipynb' });
     const before = readFileSync(join(dir, 'analysis.ipynb'), 'utf8');
