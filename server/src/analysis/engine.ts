@@ -5,7 +5,7 @@ import { withBudget, WorkBudgetExceeded } from '../parsing/budget';
 import { blocksNestDeeper, depthExceeds } from '../parsing/depth';
 import { ParseBudgetExceeded, withTree } from '../parsing/document';
 import { isWasmTrap, loadPython, reloadPython } from '../parsing/grammar';
-import { fixAll, FixAllResult } from './fixes';
+import { fixAll, FixAllHooks, FixAllResult } from './fixes';
 import { adaptFix, indentationError, withFileLineBreaks } from './indentation';
 import { indentUnit } from './syntax';
 import { GeneratedMarker, generatedMarker } from './generated';
@@ -353,7 +353,7 @@ export class Analyzer {
   }
 
   /** Applies safe fixes (and unsafe ones when asked) until none is left. */
-  fixText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS, unsafe = false): FixAllResult {
+  fixText(text: string, options: AnalysisOptions = DEFAULT_OPTIONS, unsafe = false, hooks?: FixAllHooks): FixAllResult {
     const eligible = (fix: Fix) => fix.safety === 'safe' || unsafe;
     return fixAll(
       text,
@@ -365,6 +365,9 @@ export class Analyzer {
         return { findings, clean: !result.syntaxErrors && !indentationError(t) };
       },
       eligible,
+      undefined,
+      undefined,
+      hooks,
     );
   }
 

@@ -33,6 +33,16 @@ export function compatibleFixes(findings: readonly Finding[], eligible: (fix: Fi
   return chosen;
 }
 
+/**
+ * A caller's say in fix-all (notebooks: analysis/notebook.ts's CellTracker): `mayApply` refuses a
+ * fix on the current text, `applied` hears of every set of edits applied together (offsets in the
+ * text they were applied to).
+ */
+export interface FixAllHooks {
+  mayApply?: (fix: Fix) => boolean;
+  applied?: (edits: readonly OffsetEdit[]) => void;
+}
+
 export interface FixAllResult {
   text: string;
   applied: number;
@@ -50,6 +60,7 @@ export function fixAll(
   eligible: (fix: Fix) => boolean,
   maxPasses = 10,
   maxAnalyses = 40,
+  hooks: FixAllHooks = {},
 ): FixAllResult {
   let current = text;
   let applied = 0;
@@ -66,12 +77,13 @@ export function fixAll(
   const rejected = new Set<string>();
   const key = (fix: Fix) => JSON.stringify(fix.edits);
   while (passes < maxPasses && analyses < maxAnalyses) {
-    const fixes = compatibleFixes(state.findings, (f) => eligible(f) && !rejected.has(key(f)));
+    const fixes = compatibleFixes(state.findings, (f) => eligible(f) && !rejected.has(key(f)) && (hooks.mayApply?.(f) ?? true));
     if (fixes.length === 0) break;
     passes++;
     const candidate = applyEdits(current, fixes.flatMap((f) => f.edits));
     const next = counted(candidate);
     if (next.clean || !state.clean) {
+      hooks.applied?.(fixes.flatMap((f) => f.edits));
       current = candidate;
       applied += fixes.length;
       state = next;
@@ -84,6 +96,7 @@ export function fixAll(
       const single = applyEdits(current, fix.edits);
       const result = counted(single);
       if (result.clean) {
+        hooks.applied?.(fix.edits);
         current = single;
         state = result;
         applied++;

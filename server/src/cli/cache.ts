@@ -19,6 +19,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { dirname, join } from 'node:path';
 import type { AnalyzedFinding } from '../analysis/engine';
 import type { Settings } from '../workspace/config';
+import { isNotebookPath, notebookMap, readNotebook } from '../analysis/notebook';
 import { decodeSource, digestOf } from '../workspace/files';
 import type { FileJob, FileResult } from '../workers/check-file';
 import { version } from '../version';
@@ -44,6 +45,7 @@ interface Stored {
   generated?: string;
   unreadable?: string;
   skipReason?: string;
+  notPython?: string;
 }
 
 /** JSON with object keys sorted at every level: the same settings always hash the same way. */
@@ -111,7 +113,8 @@ function isStored(value: unknown): value is Stored {
     v.findings.every((f) => f && typeof f === 'object' && typeof f.code === 'string' && typeof f.start === 'number' && typeof f.end === 'number' && Array.isArray(f.fixes) && Array.isArray(f.related)) &&
     optionalString('generated') &&
     optionalString('unreadable') &&
-    optionalString('skipReason')
+    optionalString('skipReason') &&
+    optionalString('notPython')
   );
 }
 
@@ -182,11 +185,19 @@ export class ResultCache {
     const result: FileResult = { findings: job.analyze ? stored.findings : [], digest: probe.digest };
     if (stored.generated !== undefined) result.generated = stored.generated;
     if (stored.unreadable !== undefined) result.unreadable = stored.unreadable;
+    if (stored.notPython !== undefined) result.notPython = stored.notPython;
     if (stored.skipReason !== undefined && job.analyze) result.skipReason = stored.skipReason;
     if (result.findings.length) {
       const decoded = decodeSource(probe.bytes, settings.maxFileSize);
       if (!decoded.ok) return undefined;
       result.text = decoded.text;
+      if (isNotebookPath(job.path)) {
+        // The findings' offsets are in the notebook's virtual module: rebuilt from the same bytes.
+        const nb = readNotebook(decoded.text);
+        if (!nb.ok) return undefined;
+        result.text = nb.notebook.module;
+        result.notebook = notebookMap(nb.notebook);
+      }
     }
     this.counts.hits++;
     return result;
@@ -213,11 +224,12 @@ export class ResultCache {
   store(job: FileJob, settings: Settings, result: FileResult): void {
     if (this.unwritable !== undefined || !result.digest) return;
     if (result.trap || result.error || result.readFailed || result.ruleFailures?.length || result.fix || result.diff) return;
-    const decidedBeforeAnalysis = result.generated !== undefined || result.unreadable !== undefined;
+    const decidedBeforeAnalysis = result.generated !== undefined || result.unreadable !== undefined || result.notPython !== undefined;
     if (!job.analyze && !decidedBeforeAnalysis) return;
     const stored: Stored = { findings: result.findings };
     if (result.generated !== undefined) stored.generated = result.generated;
     if (result.unreadable !== undefined) stored.unreadable = result.unreadable;
+    if (result.notPython !== undefined) stored.notPython = result.notPython;
     if (result.skipReason !== undefined) stored.skipReason = result.skipReason;
     const key = this.keyOf(result.digest, settings);
     this.used.add(key);

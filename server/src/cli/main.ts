@@ -115,6 +115,7 @@ function plan(paths: string[], opts: CheckOptions): { jobs: Job[]; error?: strin
     const { files } = discoverPythonFiles([target], {
       exclude: settings.exclude,
       base: configDir,
+      notebooks: true,
       onSkip: (path, reason) => {
         if (opts.verbose) process.stderr.write(`leaklens: skipped ${displayPath(path)}: ${reason}\n`);
       },
@@ -319,6 +320,11 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       if (stdin && fixing) process.stdout.write(input!);
       return;
     }
+    if (r.notPython) {
+      if (opts.verbose) warn(`skipped ${shown}: ${r.notPython}`);
+      if (stdin && fixing) process.stdout.write(input!);
+      return;
+    }
     if (r.unreadable) {
       // Standard input that cannot be decoded, or a read the system refused, is a failure; a file
       // that is binary, too large or in an unknown encoding is skipped on purpose.
@@ -328,6 +334,7 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       return;
     }
     // Fixed texts are compiled by python3 (one process for the run) before they are printed or written.
+    for (const refused of r.refusedFixes ?? []) warn(`${shown}: fix not applied: ${refused} (notebook cells are fixed one by one)`);
     if (r.diff) pendingDiffs.push({ path, shown, diff: r.diff });
     if (r.fix?.unencodable) fail(path, `cannot write ${r.fix.unencodable} back faithfully`, `not fixed ${shown}: cannot write ${r.fix.unencodable} back faithfully`);
     if (r.fix?.bytes) pendingWrites.push({ path, shown, fix: r.fix });
@@ -338,13 +345,13 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
     }
     if (r.skipReason) warn(`skipped ${shown}: ${r.skipReason}`);
     // Checked all the same (the parts that parse), but a file Python cannot run is worth a word.
-    if (r.syntaxError) warn(`${shown}:${r.syntaxError.line}:${r.syntaxError.column}: syntax error: checked only as far as the parser could recover (Python would refuse this file)`);
+    if (r.syntaxError) warn(`${shown}:${r.syntaxError.cell !== undefined ? `cell ${r.syntaxError.cell}:` : ''}${r.syntaxError.line}:${r.syntaxError.column}: syntax error: checked only as far as the parser could recover (Python would refuse this file)`);
     if (r.ruleFailures?.length) {
       for (const failure of r.ruleFailures) warn(`rule failed on ${shown}: ${failure}`);
       failures.push({ path, reason: `not every rule could finish (${r.ruleFailures.map((f) => f.split(':')[0]).join(', ')})` });
       failedPaths.add(path);
     }
-    if (r.findings.length) results.push({ path, text: r.text!, findings: r.findings });
+    if (r.findings.length) results.push({ path, text: r.text!, findings: r.findings, ...(r.notebook ? { notebook: r.notebook } : {}) });
   };
 
   let fallback: InProcessRunner | undefined;
@@ -398,7 +405,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   // The fixed texts of the run, compiled by python3 at once: one that no longer compiles is
   // neither printed nor written (its findings, computed on the fixed text, are dropped with it).
   const compiled = compileFixed([
-    ...pendingDiffs.map((p): [string, string, string] => [p.shown, p.diff.before, p.diff.after]),
+    // A notebook's pair is its virtual module (magics masked), before and after the fixes.
+    ...pendingDiffs.map((p): [string, string, string] => [p.shown, ...(p.diff.compile ?? [p.diff.before, p.diff.after])]),
     ...pendingWrites.map((p): [string, string, string] => [p.shown, p.fix.before ?? '', p.fix.after ?? '']),
   ]);
   if (compiled.unavailable && opts.verbose) warn(`fixed files not compiled with Python (${compiled.unavailable}); the built-in checks only`);

@@ -2,22 +2,38 @@
 // workflow commands, per-rule statistics). SARIF is in sarif.ts.
 import { relative, sep } from 'node:path';
 import type { AnalyzedFinding } from '../analysis/engine';
+import { cellPosition, NotebookMap } from '../analysis/notebook';
 import { LineIndex } from '../analysis/text';
 
 export interface FileFindings {
   path: string;
   text: string;
   findings: AnalyzedFinding[];
+  /** A notebook: `text` is its virtual module; positions are reported in cells. */
+  notebook?: NotebookMap;
 }
 
-interface JsonPosition {
+/** 1-based; `cell` (1-based among all the notebook's cells) for a notebook, whose line is then the cell's. */
+export interface JsonPosition {
+  cell?: number;
   line: number;
   column: number;
 }
 
-function pos(lines: LineIndex, offset: number): JsonPosition {
-  const p = lines.position(offset);
-  return { line: p.line + 1, column: p.character + 1 };
+/** Positions of one file's findings: in the file, or in a notebook's cells. */
+export function positions(file: FileFindings): (offset: number, isEnd?: boolean) => JsonPosition {
+  const lines = new LineIndex(file.text);
+  const map = file.notebook;
+  return (offset: number, isEnd = false) => {
+    const p = lines.position(offset);
+    if (map) return cellPosition(map, offset, p.line, p.character, (o) => lines.lineOf(o), isEnd);
+    return { line: p.line + 1, column: p.character + 1 };
+  };
+}
+
+/** `cell 3:2:5` in a notebook, `2:5` elsewhere (the text format's position). */
+export function positionLabel(p: JsonPosition): string {
+  return `${p.cell !== undefined ? `cell ${p.cell}:` : ''}${p.line}:${p.column}`;
 }
 
 /** A file that could not be read, checked or written, and why. */
@@ -46,24 +62,26 @@ export function toJson(files: readonly FileFindings[], failures: readonly FileFa
     out.push({ path: displayPath(failure.path), code: NOT_CHECKED_CODE, name: NOT_CHECKED_NAME, severity: 'error', confidence: 'high', message: `could not be checked: ${failure.reason}`, start: at, end: at, related: [], fixes: [] });
   }
   for (const file of files) {
-    const lines = new LineIndex(file.text);
+    const at = positions(file);
     const path = displayPath(file.path);
     for (const f of file.findings) {
+      const start = at(f.start);
       out.push({
         path,
+        ...(start.cell !== undefined ? { cell: start.cell } : {}),
         code: f.code,
         name: f.name,
         severity: f.severity,
         confidence: f.confidence ?? 'high',
         message: f.message,
         ...(f.subject ? { subject: f.subject } : {}),
-        start: pos(lines, f.start),
-        end: pos(lines, f.end),
-        related: f.related.map((r) => ({ path, start: pos(lines, r.start), end: pos(lines, r.end), message: r.message })),
+        start,
+        end: at(f.end, true),
+        related: f.related.map((r) => ({ path, start: at(r.start), end: at(r.end, true), message: r.message })),
         fixes: f.fixes.map((fix) => ({
           title: fix.title,
           safety: fix.safety,
-          edits: fix.edits.map((e) => ({ start: pos(lines, e.start), end: pos(lines, e.end), text: e.text })),
+          edits: fix.edits.map((e) => ({ start: at(e.start), end: at(e.end, true), text: e.text })),
         })),
       });
     }
@@ -74,12 +92,11 @@ export function toJson(files: readonly FileFindings[], failures: readonly FileFa
 export function toText(files: readonly FileFindings[]): string {
   let out = '';
   for (const file of files) {
-    const lines = new LineIndex(file.text);
+    const at = positions(file);
     const path = displayPath(file.path);
     for (const f of file.findings) {
-      const p = pos(lines, f.start);
       const fixable = f.fixes.some((x) => x.safety === 'safe') ? ' [*]' : '';
-      out += `${path}:${p.line}:${p.column}: ${f.code}${fixable} ${f.message}\n`;
+      out += `${path}:${positionLabel(at(f.start))}: ${f.code}${fixable} ${f.message}\n`;
     }
   }
   return out;
@@ -105,12 +122,13 @@ export function toGithub(files: readonly FileFindings[], failures: readonly File
     out += `::error file=${path},title=${escapeGithubProperty('LeakLens: file not checked')}::${escapeGithubData(`could not be checked: ${f.reason}`)}\n`;
   }
   for (const file of files) {
-    const lines = new LineIndex(file.text);
+    const at = positions(file);
     const path = escapeGithubProperty(displayPath(file.path).split(sep).join('/'));
     for (const f of file.findings) {
-      const s = pos(lines, f.start);
-      const e = pos(lines, f.end);
-      const title = escapeGithubProperty(`${f.code} ${f.name}`);
+      const s = at(f.start);
+      const e = at(f.end, true);
+      // In a notebook the line and column are the cell's: the title names the cell.
+      const title = escapeGithubProperty(`${f.code} ${f.name}${s.cell !== undefined ? ` (cell ${s.cell})` : ''}`);
       const props = `file=${path},line=${s.line},col=${s.column},endLine=${e.line},endColumn=${e.column},title=${title}`;
       out += `::${GITHUB_LEVELS[f.severity]} ${props}::${escapeGithubData(f.message)}\n`;
     }

@@ -7,9 +7,8 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { renderMarkdown, renderText } from '../analysis/docs';
-import { LineIndex } from '../analysis/text';
 import type { OffsetEdit, Rule, Severity } from '../analysis/types';
-import { displayPath, FileFailure, FileFindings } from './output';
+import { displayPath, FileFailure, FileFindings, JsonPosition, positions } from './output';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 export const SRCROOT = '%SRCROOT%';
@@ -28,6 +27,8 @@ interface Region {
   startColumn: number;
   endLine: number;
   endColumn: number;
+  /** A notebook: the region is in this cell (1-based among all cells); its lines are the cell's. */
+  properties?: { cell: number; endCell?: number };
 }
 
 /** A cwd-relative URI reference with `/` and escaped segments under %SRCROOT%, else an absolute file URI. */
@@ -38,10 +39,12 @@ export function artifactLocation(path: string, cwd = process.cwd()): ArtifactLoc
   return { uri: rel.split(sep).map(encodeURIComponent).join('/'), uriBaseId: SRCROOT };
 }
 
-function region(lines: LineIndex, start: number, end: number): Region {
-  const s = lines.position(start);
-  const e = lines.position(end);
-  return { startLine: s.line + 1, startColumn: s.character + 1, endLine: e.line + 1, endColumn: e.character + 1 };
+function region(at: (offset: number, isEnd?: boolean) => JsonPosition, start: number, end: number): Region {
+  const s = at(start);
+  const e = at(end, true);
+  const out: Region = { startLine: s.line, startColumn: s.column, endLine: e.line, endColumn: e.column };
+  if (s.cell !== undefined) out.properties = e.cell !== undefined && e.cell !== s.cell ? { cell: s.cell, endCell: e.cell } : { cell: s.cell };
+  return out;
 }
 
 function ruleDescriptor(rule: Rule): unknown {
@@ -60,7 +63,7 @@ export function toSarif(files: readonly FileFindings[], rules: readonly Rule[], 
   const index = new Map(rules.map((r, i) => [r.code, i]));
   const results: unknown[] = [];
   for (const file of files) {
-    const lines = new LineIndex(file.text);
+    const lines = positions(file);
     const artifact = artifactLocation(file.path, cwd);
     const physical = (start: number, end: number) => ({ artifactLocation: artifact, region: region(lines, start, end) });
     for (const f of file.findings) {
@@ -74,7 +77,8 @@ export function toSarif(files: readonly FileFindings[], rules: readonly Rule[], 
       if (f.related.length) {
         result.relatedLocations = f.related.map((r, i) => ({ id: i + 1, physicalLocation: physical(r.start, r.end), message: { text: r.message } }));
       }
-      const safe = f.fixes.filter((x) => x.safety === 'safe');
+      // A notebook's fix edits are in cells, not in the artifact's JSON text: SARIF fixes would misplace them.
+      const safe = file.notebook ? [] : f.fixes.filter((x) => x.safety === 'safe');
       if (safe.length) {
         result.fixes = safe.map((fix) => ({
           description: { text: fix.title },

@@ -46,6 +46,8 @@ export interface DiscoveryOptions {
   gitignore?: boolean;
   /** Called for every file or folder left out, with the reason. */
   onSkip?: (path: string, reason: string) => void;
+  /** Also find Jupyter notebooks (`.ipynb`), under the same rules as `.py` files (the CLI; not yet the server). */
+  notebooks?: boolean;
   /** Called for a folder the system refused to list (default: onSkip): a failure, not a choice. */
   onUnreadable?: (path: string, reason: string) => void;
 }
@@ -133,9 +135,9 @@ export function discoverPythonFiles(paths: readonly string[], options: Discovery
       } else if (entry.isSymbolicLink()) {
         // Not followed, as git and Ruff do: a link may point out of the tree or into a loop, and
         // the file it names is checked where it lives. Given by name, a link is followed.
-        if (/\.pyi?$/.test(entry.name)) skip(full, 'symbolic link: not followed while walking a folder (name it to check it)');
+        if (/\.pyi?$/.test(entry.name) || (options.notebooks && entry.name.endsWith('.ipynb'))) skip(full, 'symbolic link: not followed while walking a folder (name it to check it)');
         else if (isDirectoryLink(full)) skip(full, 'symbolic link to a folder: not followed');
-      } else if (entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.pyi'))) {
+      } else if (entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.pyi') || (options.notebooks && entry.name.endsWith('.ipynb')))) {
         if (isStub(entry.name)) skip(full, STUB_REASON);
         else if (excluded(full)) skip(full, 'matches exclude');
         else if (gitIgnored(active, full, false)) skip(full, 'ignored by .gitignore');
