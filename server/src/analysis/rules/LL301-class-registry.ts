@@ -2,24 +2,21 @@
 // create) to, with no removal anywhere in the module: every instance lives as long as the class.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { weakrefSpelling } from '../cycles';
-import { containerUseKind, isTestModule, type Scope, type SemanticModel } from '../semantic';
+import { containerUseKind, isTestModule, type ContainerKind, type Scope, type SemanticModel } from '../semantic';
 import { decoratorsOf, decoratorTarget, unparenthesize } from '../syntax';
 import { wordOffsets } from '../text';
 import type { Fix, OffsetEdit, RelatedLocation, Rule, RuleContext } from '../types';
 
 type Kind = 'list' | 'set' | 'dict';
 
-const CALLS: Record<string, Kind> = {
-  list: 'list',
-  'builtins.list': 'list',
-  set: 'set',
-  'builtins.set': 'set',
-  dict: 'dict',
-  'builtins.dict': 'dict',
-  'collections.OrderedDict': 'dict',
-  'collections.defaultdict': 'dict',
-};
-const LITERALS: Record<string, Kind> = { list: 'list', set: 'set', dictionary: 'dict' };
+/**
+ * LL301 asks only whether instances are stored, so it folds the semantic model's container kinds
+ * (semantic/growth.ts, the one table of constructors) into three: an `OrderedDict`, a `defaultdict`
+ * and a `Counter` are dicts (`Cls._live[self] += 1` on a Counter keeps the instance as a key), a
+ * deque is a list (a deque bounded by `maxlen` drops old instances itself and is not followed).
+ * Comprehensions are left out: a class body that computes its container is not a registry.
+ */
+const KINDS: Record<ContainerKind, Kind> = { list: 'list', deque: 'list', set: 'set', dict: 'dict', defaultdict: 'dict', counter: 'dict' };
 /** Names that only declare configuration for a framework (Django, SQLAlchemy, pydantic, attrs). */
 const DECLARATION_CLASSES = new Set(['Meta', 'Config', 'Params']);
 const DECLARATION_NAMES = new Set(['__table_args__', '__mapper_args__', '__slots__', '__all__', 'model_config']);
@@ -77,15 +74,10 @@ function mayGrow(text: string, offsets: number[], name: string, growth: RegExp):
 }
 
 function containerKind(value: Node, context: RuleContext): { kind: Kind; empty: boolean } | undefined {
-  const v = unparenthesize(value);
-  if (LITERALS[v.type]) return { kind: LITERALS[v.type], empty: v.namedChildCount === 0 };
-  if (v.type !== 'call') return undefined;
-  const fn = v.childForFieldName('function');
-  const q = fn ? context.qualifiedName(fn) : undefined;
-  const kind = q ? CALLS[q] : undefined;
-  if (!kind) return undefined;
-  const args = v.childForFieldName('arguments')?.namedChildren.filter((c) => c && c.type !== 'comment') ?? [];
-  return { kind, empty: args.length === 0 && (q === 'list' || q === 'set' || q === 'dict' || q?.startsWith('builtins.') === true) };
+  const built = context.semantic.containerBuilt(value);
+  if (!built || built.comprehension || built.bounded) return undefined;
+  // The weak fix replaces only a builtin that starts empty.
+  return { kind: KINDS[built.kind], empty: built.empty && built.builtin };
 }
 
 
@@ -608,7 +600,7 @@ export const rule: Rule = {
   docs: {
     summary: "A class-level list, dict or set that collects the class's instances and never lets them go.",
     whatItDoes:
-      'Flags a class attribute initialised to a list, dict or set (`[]`, `{}`, `set()`, `list()`, `dict()`, `OrderedDict()`, `defaultdict(…)`) to which the class\'s methods add `self` or an instance they create: `Cls.instances.append(self)`, `self.registry[key] = self`, `type(self).all.add(self)`, `self.__class__.live.append(self)`, `obj = cls(); cls._all.add(obj)`, `self = super().__new__(cls); cls._interned[key] = self`, also `insert`, `extend([self])`, `+= [self]`, `setdefault(key, self)`, an instance inside a tuple, or `self` used as a key — when nothing anywhere in the module removes from that attribute (`remove`, `discard`, `pop`, `popitem`, `clear`, `del x[k]`, slice assignment, overwriting a list item, re-binding `Cls.attr = …`, a removal method passed as a callback such as `weakref.finalize(self, Cls.instances.remove, self)`, or a removal through a local alias). The finding is on the class attribute\'s binding; related information points at every addition. A removal in `__del__` does not count: `__del__` never runs while the registry still holds the instance.\n\n' +
+      'Flags a class attribute initialised to a list, dict or set (`[]`, `{}`, `set()`, `list()`, `dict()`, `OrderedDict()`, `defaultdict(…)`, `Counter()`, or a `deque()` without a `maxlen`, also spelled through `typing`) to which the class\'s methods add `self` or an instance they create: `Cls.instances.append(self)`, `self.registry[key] = self`, `type(self).all.add(self)`, `self.__class__.live.append(self)`, `obj = cls(); cls._all.add(obj)`, `self = super().__new__(cls); cls._interned[key] = self`, also `insert`, `extend([self])`, `+= [self]`, `setdefault(key, self)`, an instance inside a tuple, or `self` used as a key — when nothing anywhere in the module removes from that attribute (`remove`, `discard`, `pop`, `popitem`, `clear`, `del x[k]`, slice assignment, overwriting a list item, re-binding `Cls.attr = …`, a removal method passed as a callback such as `weakref.finalize(self, Cls.instances.remove, self)`, or a removal through a local alias). The finding is on the class attribute\'s binding; related information points at every addition. A removal in `__del__` does not count: `__del__` never runs while the registry still holds the instance.\n\n' +
       'Confident findings add the instance itself, once per instance: as an element (`append`, `add`), as a key (`registry[self] = …`), or under `id(self)`. The finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why, when the instances are stored under a key from the caller (`cls._cache[key] = obj`: an interning cache holds one instance per distinct key, which stays bounded when keys repeat), or when the module is test code (it imports `unittest` or `pytest`), whose objects are usually short-lived.\n\n' +
       'Not flagged: weak containers (`weakref.WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary`); containers that are only declared, such as Django `Meta` options, SQLAlchemy `__table_args__` / `__mapper_args__`, pydantic `Config` / `model_config`; classes registering themselves (`__init_subclass__`, metaclasses), since classes live as long as their module anyway; per-class singletons keyed by the class (`cls._instances[cls] = obj`), which hold one instance per class; containers that only ever receive other objects (handlers, names, `weakref.ref(self)`); and an instance attribute of the same name (`self.items = []` in `__init__`).',
     whyLeak:

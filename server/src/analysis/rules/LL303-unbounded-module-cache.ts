@@ -1,35 +1,16 @@
 // LL303 unbounded-module-cache: a module-level container that functions add to and nothing
 // ever removes from, so it grows for the life of the process.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { containerUseKind, isTestModule, REMOVING_METHODS, type Origin, type SemanticModel } from '../semantic';
+import { CONTAINER_KIND_NAMES, containerUseKind, isTestModule, REMOVING_METHODS, type ContainerKind, type Origin, type SemanticModel } from '../semantic';
 import { unparenthesize } from '../syntax';
 import { wordOffsets } from '../text';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
-type Kind = 'list' | 'deque' | 'set' | 'dict' | 'defaultdict' | 'counter';
+type Kind = ContainerKind;
 
-const LITERALS: Record<string, Kind> = {
-  list: 'list',
-  list_comprehension: 'list',
-  set: 'set',
-  set_comprehension: 'set',
-  dictionary: 'dict',
-  dictionary_comprehension: 'dict',
-};
-const CALLS: Record<string, Kind> = {
-  list: 'list',
-  'builtins.list': 'list',
-  set: 'set',
-  'builtins.set': 'set',
-  dict: 'dict',
-  'builtins.dict': 'dict',
-  'collections.OrderedDict': 'dict',
-  'typing.OrderedDict': 'dict',
-  'collections.defaultdict': 'defaultdict',
-  'collections.Counter': 'counter',
-  'collections.deque': 'deque',
-};
-const KIND_NAMES: Record<Kind, string> = { list: 'list', deque: 'deque', set: 'set', dict: 'dict', defaultdict: 'defaultdict', counter: 'Counter' };
+// The container constructors are the semantic model's one table (semantic/growth.ts): LL303 follows
+// every kind, displays and comprehensions included, but not a deque bounded by `maxlen`.
+const KIND_NAMES = CONTAINER_KIND_NAMES;
 const DICT_LIKE = new Set<Kind>(['dict', 'defaultdict', 'counter']);
 
 /** Methods that add, per kind. */
@@ -217,20 +198,9 @@ function namesThatMayGrow(text: string, names: string[]): Set<string> {
 
 /** The kind of container a module-level value builds, if it is one this rule tracks. */
 function containerKind(value: Node, context: RuleContext): Kind | undefined {
-  const v = unparenthesize(value);
-  if (LITERALS[v.type]) return LITERALS[v.type];
-  if (v.type !== 'call') return undefined;
-  const fn = v.childForFieldName('function');
-  const q = fn ? context.qualifiedName(fn) : undefined;
-  const kind = q ? CALLS[q] : undefined;
-  if (kind !== 'deque') return kind;
+  const built = context.semantic.containerBuilt(value);
   // A deque with a maxlen is bounded.
-  const args = v.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
-  const positional = args.filter((a) => a.type !== 'keyword_argument');
-  let maxlen: Node | undefined = positional[1];
-  for (const a of args) if (a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'maxlen') maxlen = a.childForFieldName('value') ?? undefined;
-  if (maxlen && unparenthesize(maxlen).type !== 'none') return undefined;
-  return kind;
+  return built && !built.bounded ? built.kind : undefined;
 }
 
 /** Container bindings made at module level, including inside module-level if/try/with/for blocks. */
@@ -523,7 +493,7 @@ export const rule: Rule = {
   docs: {
     summary: 'A module-level container that functions add to and nothing ever removes from.',
     whatItDoes:
-      'Flags a module-level list, dict, set, `collections.defaultdict`, `OrderedDict`, `Counter` or `deque` without a `maxlen` when code inside functions or methods adds to it (`append`, `extend`, `insert`, `add`, `update`, `setdefault`, `x[k] = v`, `d[k].append(v)` or any read `d[k]` on a defaultdict (a read that inserts), `c[k] += 1` on a Counter, `+=` / `|=` with `global`) and nothing anywhere in the module removes from it (`pop`, `popitem`, `popleft`, `remove`, `discard`, `clear`, `del x[k]`, slice assignment or deletion, `-=`) or rebinds it (`global x; x = …`). The finding is on the module-level binding; related information points at every addition.\n\n' +
+      'Flags a module-level list, dict, set, `collections.defaultdict`, `OrderedDict`, `Counter` or `deque` without a `maxlen` (also the `typing` spellings: `typing.Counter()`, `typing.DefaultDict(list)`) when code inside functions or methods adds to it (`append`, `extend`, `insert`, `add`, `update`, `setdefault`, `x[k] = v`, `d[k].append(v)` or any read `d[k]` on a defaultdict (a read that inserts), `c[k] += 1` on a Counter, `+=` / `|=` with `global`) and nothing anywhere in the module removes from it (`pop`, `popitem`, `popleft`, `remove`, `discard`, `clear`, `del x[k]`, slice assignment or deletion, `-=`) or rebinds it (`global x; x = …`). The finding is on the module-level binding; related information points at every addition.\n\n' +
       'Not flagged: additions made at import time — at module level, in a class body, or inside a function that only ever runs at import time (a module-level function or `name = lambda …` whose only uses in the module are calls or decorations made at import time, possibly through other such functions, or that is deleted with `del` once the module is set up, like `def_op` in `opcode.py`); registration decorators (a function that stores its parameter, or an attribute of it, and returns that parameter: `def register(fn): _handlers.append(fn); return fn`, `_codes.add(f.__code__)`, also inside a decorator factory); containers pruned anywhere, including through a removal method passed as a callback (`task.add_done_callback(_tasks.discard)`, `weakref.finalize(obj, _live.remove, key)`) or through a local alias (`items = _pending; items.pop()`); stores under a constant key (`_state["ready"] = True`), which cannot grow; additions under a condition that bounds the container — a size check (`if len(_cache) < 100:`, `if not _loaded:`) or an update of a key already present (`if key in _flags: _flags[key] = True`); names that a function binds locally (parameters, assignments without `global`, loop and comprehension variables, imports); dunder names such as `__all__`; weak containers.\n\n' +
       'Confident findings need evidence that the container grows per object: the added key or element is `id(obj)` or the instance itself (`_live.append(self)`, `_frames[id(frame)] = frame`), or a list gets a new object on every call (`_events.append({"id": n})`, `_log.append(Record(x))`). A removal in `__del__` does not count: it never runs while the container still holds the object. Every other finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why: the key comes from a parameter and LeakLens cannot tell whether callers pass a few distinct values (names, settings, extensions, encodings) or a new one per request; the adding functions look like a registration API (`register…`, `add…`, `set…`, `install…`), filled from code at set-up time; or the module is test code (it imports `unittest` or `pytest`). Keys and elements from a small domain fixed by the code are not flagged at all: literals, module-level names and constants, enum members (`Mode.READ`), classes, `type(x)`, `x.__class__`, a loop over a literal or a module constant.\n\n' +
       'Registration functions (`def register(name, handler): _handlers[name] = handler`) are low-confidence findings: a plain function can be called at any time and any number of times, but most registries are filled from code at start-up. A registry that is really filled only at start-up can say so with an `unregister()` (which tests need anyway, and which silences this rule), or with `# leaklens: ignore[LL303]` on the binding.',

@@ -3,28 +3,19 @@
 // long as the object lives. Confident only when the file shows the object living long (an instance
 // bound at module level); otherwise low confidence, and the message says what is unknown.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { containerUseKind, isTestModule, type MethodModel, type Origin, type SemanticModel } from '../semantic';
+import { CONTAINER_KIND_NAMES, containerUseKind, isTestModule, type ContainerKind, type MethodModel, type Origin, type SemanticModel } from '../semantic';
 import { unparenthesize } from '../syntax';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
-type Kind = 'list' | 'set' | 'dict' | 'defaultdict';
+type Kind = ContainerKind;
 
-const LITERALS: Record<string, Kind> = { list: 'list', set: 'set', dictionary: 'dict' };
-const CALLS: Record<string, Kind> = {
-  list: 'list',
-  'builtins.list': 'list',
-  set: 'set',
-  'builtins.set': 'set',
-  dict: 'dict',
-  'builtins.dict': 'dict',
-  'collections.OrderedDict': 'dict',
-  'collections.Counter': 'dict',
-  'collections.defaultdict': 'defaultdict',
-};
 /** Methods that run once per object (setting it up), not per call on a living object. */
 const SETUP_METHODS = new Set(['__init__', '__new__', '__post_init__', '__init_subclass__', '__set_name__', '__del__', 'setUp', 'setUpClass']);
 /** Method names of registration APIs: what they store is usually code (handlers, plugins), bounded by the program. */
 const REGISTRATION = /^_*(register|unregister|subscribe|add|set|allow|install|declare|define|load|use|enable|on_|connect)/i;
+
+/** Kinds without keys: what is added is an element. */
+const SEQUENCE_OR_SET = new Set<Kind>(['list', 'deque', 'set']);
 
 interface Growth {
   node: Node;
@@ -44,16 +35,16 @@ function isConstruction(value: Node | null | undefined): boolean {
   return !!name && /^_?[A-Z]/.test(name);
 }
 
-/** An empty container built by `value`, and its kind. */
+/**
+ * An empty container built by `value`, and its kind, from the semantic model's one table of
+ * container constructors (semantic/growth.ts). A `defaultdict` may name its default factory; a deque
+ * bounded by `maxlen` drops old entries itself; comprehensions are not empty.
+ */
 function emptyContainer(value: Node, context: RuleContext): Kind | undefined {
-  const v = unparenthesize(value);
-  if (LITERALS[v.type]) return v.namedChildCount === 0 ? LITERALS[v.type] : undefined;
-  if (v.type !== 'call') return undefined;
-  const callee = v.childForFieldName('function');
-  const kind = callee ? CALLS[context.qualifiedName(callee) ?? ''] : undefined;
-  const args = v.childForFieldName('arguments')?.namedChildren.filter((c) => c && c.type !== 'comment') ?? [];
-  if (kind === 'defaultdict') return args.length <= 1 ? kind : undefined;
-  return kind && args.length === 0 ? kind : undefined;
+  const built = context.semantic.containerBuilt(value);
+  if (!built || built.comprehension || built.bounded) return undefined;
+  if (built.kind === 'defaultdict') return built.arguments.length <= 1 ? built.kind : undefined;
+  return built.empty ? built.kind : undefined;
 }
 
 function argumentsOf(call: Node): Node[] {
@@ -70,12 +61,12 @@ function addition(attr: Node, kind: Kind, shown: string): { node: Node; what: No
     if (!call) return undefined;
     const args = argumentsOf(call);
     const how = `\`${shown}.${method}(…)\``;
-    if ((method === 'append' || method === 'add') && args[0]) return { node: call, what: args[0], how, fresh: false };
+    if ((method === 'append' || method === 'add' || (method === 'appendleft' && kind === 'deque')) && args[0]) return { node: call, what: args[0], how, fresh: false };
     if (method === 'insert' && args[1]) return { node: call, what: args[1], how, fresh: false };
-    if (method === 'setdefault' && args[0] && kind !== 'list' && kind !== 'set') return { node: call, what: args[0], how, fresh: isConstruction(args[1]) };
+    if (method === 'setdefault' && args[0] && !SEQUENCE_OR_SET.has(kind)) return { node: call, what: args[0], how, fresh: isConstruction(args[1]) };
     return undefined;
   }
-  if (p.type === 'subscript' && p.childForFieldName('value')?.equals(attr) && kind !== 'list' && kind !== 'set') {
+  if (p.type === 'subscript' && p.childForFieldName('value')?.equals(attr) && !SEQUENCE_OR_SET.has(kind)) {
     const key = p.childForFieldName('subscript');
     if (!key || key.type === 'slice') return undefined;
     const holder = p.parent;
@@ -117,9 +108,19 @@ function prunedNames(context: RuleContext): Set<string> {
       if (!attr) continue;
       const name = attr.childForFieldName('attribute')?.text;
       if (!name || out.has(name)) continue;
+      const fn = context.semantic.functionRunning(attr);
+      // `pending = self._pending` then `while pending: pending.popleft()`: drained through a local alias.
+      const holder = attr.parent;
+      const alias = holder?.type === 'assignment' && holder.childForFieldName('right')?.equals(attr) ? holder.childForFieldName('left') : undefined;
+      if (fn && alias?.type === 'identifier' && fn.childForFieldName('name')?.text !== '__del__') {
+        const reads = context.semantic.readsOf(context.semantic.scopeFor(fn), alias.text);
+        if (reads.some((r) => ['remove', 'delete'].includes(containerUseKind(r) ?? ''))) {
+          out.add(name);
+          continue;
+        }
+      }
       const use = containerUseKind(attr);
       if (use !== 'remove' && use !== 'delete' && use !== 'set') continue;
-      const fn = context.semantic.functionRunning(attr);
       const fnName = fn?.type === 'function_definition' ? fn.childForFieldName('name')?.text : undefined;
       // `__init__` builds it; `__del__` does not run while something else still holds the object.
       if (use === 'set' && (fnName === undefined || SETUP_METHODS.has(fnName))) continue;
@@ -250,9 +251,9 @@ export const rule: Rule = {
           end: g.node.endIndex,
           message: `\`${shown}\` grows here (${g.how} in \`${g.method.name}\`, ${describe(g.origin)})`,
         }));
-        const fix = kind === 'list' || kind === 'set' ? 'remove each element when it is done with' : `take entries out when done (\`${shown}.pop(key, None)\`)`;
+        const fix = SEQUENCE_OR_SET.has(kind) ? 'remove each element when it is done with' : `take entries out when done (\`${shown}.pop(key, None)\`)`;
         const message =
-          `\`${shown}\` (a ${kind} made in \`${model.name}.__init__\`) grows in \`${first.method.name}\` (${first.how}, ${describe(first.origin)}) and no code takes entries out (no pop, remove, del, clear or reset; \`__del__\` does not count): ` +
+          `\`${shown}\` (a ${CONTAINER_KIND_NAMES[kind]} made in \`${model.name}.__init__\`) grows in \`${first.method.name}\` (${first.how}, ${describe(first.origin)}) and no code takes entries out (no pop, remove, del, clear or reset; \`__del__\` does not count): ` +
           `it holds one entry per distinct value for as long as ${owner}. Fix: ${fix}, bound it (an LRU with a maximum size), or hold the entries weakly (\`weakref.WeakValueDictionary\`)` +
           (reasons.length > 0 ? `. Low confidence: ${reasons.join('; ')}` : '');
         context.report({ node: created.node, message, related, confidence: reasons.length > 0 ? 'low' : undefined });
@@ -262,7 +263,7 @@ export const rule: Rule = {
   docs: {
     summary: "A container an object builds in `__init__` and its methods fill per call, with nothing ever taking entries out.",
     whatItDoes:
-      "Flags an instance attribute set to an empty list, set, dict, `OrderedDict`, `Counter` or `defaultdict` in `__init__` when another method of the class adds to it with a key or element that comes from the method's parameters (`self._locks[key] = Lock()`, `self._seen.add(item)`, `self._by_id[id(obj)] = obj`, `self._cache.setdefault(name, …)`), also through a read that inserts (`self._cookies[host]` on a `defaultdict`), and no code in the file takes entries out of an attribute of that name (`pop`, `popitem`, `remove`, `discard`, `clear`, `del self.x[k]`, a slice assignment, `-=`) or resets it outside `__init__` (`self.x = {}`). A removal in `__del__` does not count: while an entry is held, the object that would run `__del__` may be what the entry keeps alive, and the container dies with its object anyway.\n\n" +
+      "Flags an instance attribute set to an empty list, set, dict, `OrderedDict`, `Counter`, `defaultdict` or `deque` (without a `maxlen`; the `typing` spellings too) in `__init__` when another method of the class adds to it with a key or element that comes from the method's parameters (`self._locks[key] = Lock()`, `self._seen.add(item)`, `self._queue.appendleft(item)`, `self._by_id[id(obj)] = obj`, `self._cache.setdefault(name, …)`), also through a read that inserts (`self._cookies[host]` on a `defaultdict`), and no code in the file takes entries out of an attribute of that name (`pop`, `popitem`, `popleft`, `remove`, `discard`, `clear`, `del self.x[k]`, a slice assignment, `-=`, also through a local alias: `pending = self._pending; pending.popleft()`) or resets it outside `__init__` (`self.x = {}`). A removal in `__del__` does not count: while an entry is held, the object that would run `__del__` may be what the entry keeps alive, and the container dies with its object anyway.\n\n" +
       "Confident findings need evidence of both a long-lived owner and growth per call: the file binds an instance of the class at module level (`manager = LockManager()`), so the container lives for the whole process, and each entry is an object the call makes (`self._locks[key] = threading.Lock()`) or is keyed per object (`id(obj)`, `self`); a `defaultdict` read that inserts is growth, but its new value is only an empty container, so alone it gives low confidence. Otherwise the finding has low confidence (reported only with `all-findings`, one severity lower), and the message says why: LeakLens cannot tell whether the objects live long; the module calls the adding method on its instance at import time (the entries come from code); the entries are values the caller passes, which may be a few distinct keys; the module is test code (it imports `unittest` or `pytest`); the adding method is a registration method (`register…`, `add…`, `set…`, `allow…`, `install…`, `subscribe`, …), whose entries are usually bounded by the program's code; or the container is handed to other code (passed, returned, assigned) that may take entries out.\n\n" +
       "Not flagged: keys or elements from a small domain fixed by the code (literals, module-level constants, enum members, classes, `type(x)`, `x.__class__`, a loop over a literal); additions in `__init__` and the other set-up methods, or in private methods only they call; containers that start non-empty; weak containers (`WeakValueDictionary`, `WeakKeyDictionary`, `WeakSet`), which are never flagged; `deque(maxlen=…)`; enums, named tuples, exceptions and protocols.",
     whyLeak:

@@ -6,6 +6,102 @@
 import type { Node } from 'web-tree-sitter';
 import type { ScopeTable } from './scopes';
 
+/**
+ * The kinds of container the container rules (LL301, LL303, LL304) follow. `defaultdict` is its
+ * own kind because a read (`d[k]`) inserts; `counter` because a read does not (`Counter.__missing__`
+ * returns 0 without storing) while `c[k] += 1` adds; `deque` because it has its own adders
+ * (`appendleft`, `extendleft`) and may be bounded by `maxlen`.
+ */
+export type ContainerKind = 'list' | 'deque' | 'set' | 'dict' | 'defaultdict' | 'counter';
+
+/**
+ * The one table of container constructors, by the qualified name of the callee (resolved through
+ * the file's imports, so `from collections import OrderedDict as OD; OD()` and `import typing as t;
+ * t.Counter()` are found). Decided on purpose:
+ * - `typing.OrderedDict`, `typing.Counter`, `typing.Deque`, `typing.DefaultDict` are callable
+ *   aliases that build the collections class, so they count; `typing.List`, `typing.Dict` and
+ *   `typing.Set` refuse to be called (TypeError), so they are absent.
+ * - `OrderedDict` is a plain dict to these rules (its `move_to_end`/`popitem(last=False)` trimming
+ *   is a removal like any other).
+ * - `Counter` and `defaultdict` keep their own kinds; a rule that has no use for the difference
+ *   treats them as dicts (LL301 does: it only asks whether instances are stored).
+ * - `builtins.list` etc. are the spellings after `import builtins`; a bare `list` is the builtin
+ *   unless the file rebinds it (the qualified name is then the file's own).
+ */
+const CONTAINER_CALLS: Readonly<Record<string, ContainerKind>> = {
+  list: 'list',
+  'builtins.list': 'list',
+  set: 'set',
+  'builtins.set': 'set',
+  dict: 'dict',
+  'builtins.dict': 'dict',
+  'collections.OrderedDict': 'dict',
+  'typing.OrderedDict': 'dict',
+  'collections.defaultdict': 'defaultdict',
+  'typing.DefaultDict': 'defaultdict',
+  'collections.Counter': 'counter',
+  'typing.Counter': 'counter',
+  'collections.deque': 'deque',
+  'typing.Deque': 'deque',
+};
+/** Displays and comprehensions, by node type. */
+const CONTAINER_LITERALS: Readonly<Record<string, { kind: ContainerKind; comprehension: boolean }>> = {
+  list: { kind: 'list', comprehension: false },
+  set: { kind: 'set', comprehension: false },
+  dictionary: { kind: 'dict', comprehension: false },
+  list_comprehension: { kind: 'list', comprehension: true },
+  set_comprehension: { kind: 'set', comprehension: true },
+  dictionary_comprehension: { kind: 'dict', comprehension: true },
+};
+/** How the container kinds are named in messages. */
+export const CONTAINER_KIND_NAMES: Readonly<Record<ContainerKind, string>> = { list: 'list', deque: 'deque', set: 'set', dict: 'dict', defaultdict: 'defaultdict', counter: 'Counter' };
+
+/** What a value expression builds, when it builds a container of a followed kind. */
+export interface ContainerConstruction {
+  kind: ContainerKind;
+  /** The callee's qualified name (`collections.deque`), or undefined for a display or comprehension. */
+  callee?: string;
+  /** A display (`[]`, `{}`, `{1, 2}`) or comprehension rather than a call. */
+  literal: boolean;
+  comprehension: boolean;
+  /** It starts with no entries: an empty display, or a call with no arguments. */
+  empty: boolean;
+  /** The call's arguments (comments left out); empty for a display. */
+  arguments: Node[];
+  /** A `deque` given a `maxlen` that is not None: it drops old entries itself. */
+  bounded: boolean;
+  /** A builtin (`[]`, `list()`, `builtins.dict()`), which a weak container can stand in for. */
+  builtin: boolean;
+}
+
+/**
+ * The container `value` builds (through parentheses), looked up in the one table above; the callee
+ * resolved by `qualifiedName` (the file's imports and bindings).
+ */
+export function containerConstruction(value: Node, qualifiedName: (node: Node) => string | undefined): ContainerConstruction | undefined {
+  const v = unwrap(value);
+  const literal = CONTAINER_LITERALS[v.type];
+  if (literal) {
+    const empty = !literal.comprehension && v.namedChildren.every((c) => !c || c.type === 'comment');
+    return { kind: literal.kind, literal: true, comprehension: literal.comprehension, empty, arguments: [], bounded: false, builtin: true };
+  }
+  if (v.type !== 'call') return undefined;
+  const fn = v.childForFieldName('function');
+  const callee = fn ? qualifiedName(fn) : undefined;
+  const kind = callee !== undefined && Object.prototype.hasOwnProperty.call(CONTAINER_CALLS, callee) ? CONTAINER_CALLS[callee] : undefined;
+  if (!kind) return undefined;
+  const args = v.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
+  let bounded = false;
+  if (kind === 'deque') {
+    // `deque(iterable, maxlen)` or `deque(maxlen=n)`: bounded unless the bound is None.
+    let maxlen: Node | undefined = args.filter((a) => a.type !== 'keyword_argument')[1];
+    for (const a of args) if (a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'maxlen') maxlen = a.childForFieldName('value') ?? undefined;
+    bounded = !!maxlen && unwrap(maxlen).type !== 'none';
+  }
+  const builtin = callee === 'list' || callee === 'set' || callee === 'dict' || callee!.startsWith('builtins.');
+  return { kind, callee, literal: false, comprehension: false, empty: args.length === 0, arguments: args, bounded, builtin };
+}
+
 export type Origin =
   /** From a small domain the code fixes (literal, module-level name, class, `type(x)`, enum member). */
   | { kind: 'bounded'; why: string }

@@ -5,7 +5,7 @@
 import type { Node } from 'web-tree-sitter';
 import { ClassModel, ClassTable, MethodModel } from './classes';
 import { FlowDomain, FlowOutcome, runFlow } from './flow';
-import { Origin, originOf } from './growth';
+import { ContainerConstruction, containerConstruction, Origin, originOf } from './growth';
 import { Binding, Scope, ScopeTable } from './scopes';
 import { CatalogueLookup, FunctionSummaries, ParameterFate } from './summaries';
 import { ValueClasses } from './values';
@@ -15,8 +15,8 @@ export type { AttributeUse, ClassModel, MethodKind, MethodModel } from './classe
 export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind, containerUseKind } from './classes';
 export type { FlowDomain, FlowOutcome } from './flow';
 export { catchesAll } from './flow';
-export type { Origin } from './growth';
-export { isTestModule } from './growth';
+export type { ContainerConstruction, ContainerKind, Origin } from './growth';
+export { CONTAINER_KIND_NAMES, isTestModule } from './growth';
 export { allRaising, firstRaising, isAssertion, nodeMayRaise, plainAttributeRead, rarelyRaises } from './raising';
 export type { RaiseContext } from './raising';
 export type { ParameterFate } from './summaries';
@@ -193,6 +193,15 @@ export class SemanticModel<F = unknown> {
    */
   originOf(expr: Node, fn: Node, receiver?: string): Origin {
     return originOf(expr, fn, this.scopes, receiver);
+  }
+
+  /**
+   * The container a value builds (`[]`, `dict()`, `collections.deque(maxlen=10)`, `typing.Counter()`),
+   * from the one table of container constructors in growth.ts, the callee resolved through the
+   * file's imports.
+   */
+  containerBuilt(value: Node): ContainerConstruction | undefined {
+    return containerConstruction(value, this.qualifiedName);
   }
 
   /** A value computed once per analysis (for facts several rules share). */
