@@ -484,8 +484,6 @@ if (!ENABLED) {
 
     e2e('Track Memory Growth runs growing.py:record with python3: a leaklens-runtime leak on the append line, kept alive by _EVENTS', {}, async () => {
       const r = observed<{ outcome: { status: string; exitCode: number; leaks: number }; diagnostics: Array<DiagnosticInfo & { related: string[] }>; reportText: string }>('runtimeGrowth');
-      // The static LL303 finding's data.subject made the run follow _EVENTS's length.
-      assert.match(r.reportText, /_EVENTS: \d+ → \d+ items \(\+1 per call\): grows on every round/);
       assert.deepEqual([r.outcome.status, r.outcome.exitCode, r.outcome.leaks], ['done', 1, 1]);
       assert.deepEqual(r.diagnostics.map((d) => [d.source, d.code, d.severity, d.line, d.text]), [
         ['leaklens-runtime', 'growth', 'Warning', 6, '_EVENTS.append({"id": len(_EVENTS), "tags": [len(_EVENTS), "seen"]})'],
