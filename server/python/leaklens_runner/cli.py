@@ -26,7 +26,7 @@ from .context import Context, TargetFailure
 from .cycles import measure_cycles
 from .growth import Watch, measure_growth
 from .profile import measure_profile
-from .report import interpreter_info, parameters, write_report
+from .report import finish_report, interpreter_info, parameters, write_report
 from .resources import measure_resources
 from .suite import run_suite, suite_path
 from .targets import ScriptRunner, Target, make_caller, resolve_function, run_pytest
@@ -240,13 +240,4 @@ def main(argv=None):
         report["notes"].extend(ctx.notes)
         if report["target"].get("kind") is None:
             report["target"] = ctx.target.describe()
-    if report["errors"]:
-        status = EXIT_ERROR
-    report["exitCode"] = status
-    report["seconds"] = round(time.time() - started, 3)
-    try:
-        write_report(options.report, report)
-    except (OSError, ValueError, TypeError) as error:
-        sys.stderr.write("leaklens_runner: cannot write the report to %s: %s\n" % (options.report, error))
-        return EXIT_ERROR
-    return status
+    return finish_report(options, report, status, started)

@@ -34,16 +34,21 @@ class Context:
         self.errors.append(entry)
 
 
+def call_once(call, phase, index):
+    """Calls the target; what it raises becomes a TargetFailure of that call (1-based `index`)."""
+    try:
+        call()
+    except RunnerError:
+        raise
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        raise TargetFailure(error, phase, index)
+
+
 def call_counted(call, count, phase):
     for index in range(count):
-        try:
-            call()
-        except RunnerError:
-            raise
-        except BaseException as error:
-            if isinstance(error, KeyboardInterrupt):
-                raise
-            raise TargetFailure(error, phase, index + 1)
+        call_once(call, phase, index + 1)
 
 
 class TargetFailure(Exception):

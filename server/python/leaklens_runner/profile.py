@@ -41,8 +41,8 @@ import threading
 import time
 import tracemalloc
 
-from .common import RUNNER_DIR, RunnerError
-from .context import TargetFailure
+from .common import RUNNER_DIR
+from .context import call_once
 
 
 MAX_PROFILE_LINES = 2000
@@ -350,14 +350,14 @@ def measure_profile(call, ctx):
     tracemalloc.start(opts.frames)
     try:
         for index in range(opts.warmup):
-            _call(call, "the warm-up", index)
+            call_once(call, "the warm-up", index + 1)
         gc.collect()
         before = tracemalloc.take_snapshot()
         started = time.perf_counter()
         for index in range(opts.calls):
             tracer.start()
             try:
-                _call(call, "the profiled calls", index)
+                call_once(call, "the profiled calls", index + 1)
             finally:
                 tracer.stop()
         seconds = time.perf_counter() - started
@@ -405,12 +405,3 @@ def measure_profile(call, ctx):
     ctx.totals = totals
 
 
-def _call(call, phase, index):
-    try:
-        call()
-    except RunnerError:
-        raise
-    except BaseException as error:
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        raise TargetFailure(error, phase, index + 1)

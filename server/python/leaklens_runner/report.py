@@ -4,6 +4,9 @@ import json
 import os
 import platform
 import sys
+import time
+
+from .common import EXIT_ERROR
 
 
 def interpreter_info():
@@ -33,3 +36,17 @@ def write_report(path, report):
         handle.write(text)
         handle.write("\n")
     os.replace(temporary, path)
+
+
+def finish_report(options, report, status, started):
+    """Exit code (errors win), duration, the file written; the runner's exit status."""
+    if report["errors"]:
+        status = EXIT_ERROR
+    report["exitCode"] = status
+    report["seconds"] = round(time.time() - started, 3)
+    try:
+        write_report(options.report, report)
+    except (OSError, ValueError, TypeError) as error:
+        sys.stderr.write("leaklens_runner: cannot write the report to %s: %s\n" % (options.report, error))
+        return EXIT_ERROR
+    return status

@@ -18,7 +18,7 @@ import unittest
 from .common import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, RunnerError
 from .context import Context, TargetFailure
 from .growth import measure_growth
-from .report import parameters, write_report
+from .report import finish_report, parameters
 from .resources import measure_resources
 from .targets import import_file
 from .workspace import SourceIndex, Workspace
@@ -738,13 +738,4 @@ def run_suite(options, report, workspace_dir, path, started):
         report["notes"].extend(run.notes)
         if cancelled:
             errors.append({"kind": "interrupted", "message": "cancelled after %d of %d tests" % (len(tests), max(run.total, len(tests)))})
-    if errors:
-        status = EXIT_ERROR
-    report["exitCode"] = status
-    report["seconds"] = round(time.time() - started, 3)
-    try:
-        write_report(options.report, report)
-    except (OSError, ValueError, TypeError) as error:
-        sys.stderr.write("leaklens_runner: cannot write the report to %s: %s\n" % (options.report, error))
-        return EXIT_ERROR
-    return status
+    return finish_report(options, report, status, started)

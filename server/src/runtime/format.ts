@@ -180,13 +180,7 @@ export function formatReportText(report: RuntimeReport, options: { base?: string
     for (const watch of report.watches) lines.push(`  ${watchText(watch)}`);
     lines.push('');
   }
-  for (const note of report.notes) lines.push(`Note: ${note}`);
-  for (const error of report.errors) {
-    lines.push(`Error: ${error.message}`);
-    if (error.traceback && options.verbose !== false) lines.push(...error.traceback.trimEnd().split('\n').map((l) => `  ${l}`));
-  }
-  lines.push(summaryLine(report));
-  return lines.join('\n') + '\n';
+  return finishText(lines, report, options);
 }
 
 export function summaryLine(report: RuntimeReport): string {
@@ -364,13 +358,7 @@ function formatSuiteText(report: RuntimeReport, options: { base?: string; verbos
     for (const note of test.notes ?? []) lines.push(`  Note: ${note}`);
     lines.push('');
   }
-  for (const note of report.notes) lines.push(`Note: ${note}`);
-  for (const error of report.errors) {
-    lines.push(`Error: ${error.message}`);
-    if (error.traceback && options.verbose !== false) lines.push(...error.traceback.trimEnd().split('\n').map((l) => `  ${l}`));
-  }
-  lines.push(summaryLine(report));
-  return lines.join('\n') + '\n';
+  return finishText(lines, report, options);
 }
 
 function suiteSummaryLine(report: RuntimeReport): string {
@@ -429,4 +417,15 @@ function profileTables(report: RuntimeReport, base: string): string[] {
     out.push('');
   }
   return out;
+}
+
+/** The end every text report shares: the run's notes, its errors (with tracebacks unless `verbose: false`), the summary line. */
+function finishText(lines: string[], report: RuntimeReport, options: { verbose?: boolean }): string {
+  for (const note of report.notes) lines.push(`Note: ${note}`);
+  for (const error of report.errors) {
+    lines.push(`Error: ${error.message}`);
+    if (error.traceback && options.verbose !== false) lines.push(...error.traceback.trimEnd().split('\n').map((l) => `  ${l}`));
+  }
+  lines.push(summaryLine(report));
+  return lines.join('\n') + '\n';
 }
