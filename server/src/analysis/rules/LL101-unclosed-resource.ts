@@ -81,8 +81,84 @@ function imageLoaded(a: Allocation, context: RuleContext): boolean {
   });
 }
 
+function unparenthesized(n: Node | null | undefined): Node | undefined {
+  while (n?.type === 'parenthesized_expression') n = n.namedChildren[0];
+  return n ?? undefined;
+}
+
+/** The names a loop condition needs to be false to go on: `not n`, `n is None`, `n == None`, in an `and`. */
+function namesRequiredFalse(cond: Node | null | undefined): Node[] {
+  const c = unparenthesized(cond);
+  if (!c) return [];
+  if (c.type === 'boolean_operator' && c.childForFieldName('operator')?.text === 'and') {
+    return [...namesRequiredFalse(c.childForFieldName('left')), ...namesRequiredFalse(c.childForFieldName('right'))];
+  }
+  if (c.type === 'not_operator') {
+    const arg = unparenthesized(c.childForFieldName('argument'));
+    return arg?.type === 'identifier' ? [arg] : [];
+  }
+  if (c.type === 'comparison_operator' && c.namedChildCount === 2) {
+    const op = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text).join(' ');
+    const left = unparenthesized(c.namedChild(0));
+    if ((op === 'is' || op === '==') && c.namedChild(1)?.type === 'none' && left?.type === 'identifier') return [left];
+  }
+  return [];
+}
+
+const FALSE_LITERALS = new Set(['none', 'false']);
+function falseLiteral(v: Node): boolean {
+  if (FALSE_LITERALS.has(v.type)) return true;
+  if (v.type === 'integer') return Number(v.text) === 0;
+  if (v.type === 'string') return v.namedChildren.every((c) => c?.type === 'string_start' || c?.type === 'string_end');
+  return (v.type === 'list' || v.type === 'tuple' || v.type === 'dictionary' || v.type === 'set') && v.namedChildCount === 0;
+}
+
+function within(n: Node, outer: Node): boolean {
+  return n.startIndex >= outer.startIndex && n.endIndex <= outer.endIndex;
+}
+
+function inHandler(n: Node, stop: Node): boolean {
+  for (let p = n.parent; p && !p.equals(stop); p = p.parent) if (p.type === 'except_clause' || p.type === 'except_group_clause') return true;
+  return false;
+}
+
+/**
+ * A loop that opens until an open succeeds (`while files and not current: try: current =
+ * files.pop(0); f = open(current) except OSError: current = None`): its condition needs a name to
+ * be false, the iteration sets that name before the open on the open's own path, and only an
+ * `except` handler sets it back to a false value. A successful open then ends the loop unless the
+ * value set is itself false — which the analysis cannot tell, so the re-binding is not certain.
+ */
+function retryLoop(a: Allocation, loop: Node, context: RuleContext): string | undefined {
+  if (loop.type !== 'while_statement') return undefined;
+  const body = loop.childForFieldName('body');
+  if (!body) return undefined;
+  for (const id of namesRequiredFalse(loop.childForFieldName('condition'))) {
+    if (id.text === a.name) continue;
+    const bindings = context.semantic.resolve(id).filter((b) => within(b.node, body));
+    const valueOf = (b: { node: Node }): Node | undefined => {
+      const assign = b.node.parent;
+      return assign?.type === 'assignment' && assign.childForFieldName('left')?.equals(b.node) ? (assign.childForFieldName('right') ?? undefined) : undefined;
+    };
+    const sets = bindings.filter((b) => {
+      const v = valueOf(b);
+      const stmt = b.node.parent?.parent;
+      return v && !falseLiteral(v) && !inHandler(b.node, body) && stmt?.type === 'expression_statement' && stmt.startIndex <= a.stmt.startIndex && stmt.parent && within(a.stmt, stmt.parent);
+    });
+    const resets = bindings.filter((b) => !sets.includes(b) && (!valueOf(b) || falseLiteral(valueOf(b)!)));
+    if (sets.length > 0 && resets.length > 0 && resets.every((b) => inHandler(b.node, body))) {
+      return `the loop on line ${lineNo(context, loop.startIndex)} goes on only while \`${id.text}\` is false, which this iteration sets before the open and only the failure handler resets: only a failed open repeats the loop, unless \`${id.text}\` is set to a false value`;
+    }
+  }
+  return undefined;
+}
+
 /** Why a finding is of low confidence, as words appended to its message; undefined: confident. */
 function weakEvidence(a: Allocation, context: RuleContext): string | undefined {
+  if (a.verdict.kind === 'conditional' && a.verdict.loop) {
+    const retry = retryLoop(a, a.verdict.loop, context);
+    if (retry) return retry;
+  }
   if (mayBeDetached(a, context)) return 'started without pipes and never stopped here, it may be meant to outlive this code';
   if (descriptorDuplicated(a, context)) return 'its descriptor is duplicated onto another descriptor (`os.dup2`), which the process goes on using; only this one extra descriptor stays open';
   if (imageLoaded(a, context)) return 'Pillow closes the file it opened from a path once it loads a single-frame image, which this code does; a multi-frame image keeps it open';
@@ -142,7 +218,7 @@ export const rule: Rule = {
   docs: {
     summary: 'A file, socket, connection, process or pool bound to a name and not released on some path.',
     whatItDoes:
-      'Flags a resource-factory call (`open`, `socket.socket`, `sqlite3.connect`, `subprocess.Popen`, … and the `resource-factories` option) whose result is bound to a local or module name and is never released on some path of its scope. Each allocation is tracked, not each name: re-binding the name before the release leaks the first resource. A resource that escapes (returned, yielded, stored in an attribute or container, passed to a call that may keep it) is not flagged here, nor one used in `with`, released in `finally`, handed to `contextlib.closing`, `ExitStack.enter_context`/`callback`, `atexit.register` or `weakref.finalize`, nor code inside `__enter__`/`__aenter__` or a `@contextmanager` function, nor module-level executors and pools that live for the process. Methods count as factories when the file shows the receiver\'s class (`Path(p).open()`, `path.open()` on a parameter annotated `Path`, `zf.open(name)` on a `ZipFile`), and so do the file\'s own functions and `self` methods that return a fresh resource — not one that also records what it returns on the object (`self.open_sockets.append(s); return s`, `self._used[key] = conn`): the object keeps that resource, and the caller shares it. Archives and images over an in-memory stream (`io.BytesIO`, `io.StringIO`, by a call, a name bound to one, or `with io.BytesIO() as buf`) hold no OS resource and are not flagged. A release through a loop variable of the same name (`for proc in procs: proc.wait()`) releases the loop\'s object, not the allocation\'s. A wrapper that owns what it wraps takes it over (`io.TextIOWrapper(open(p, "rb"))` is the resource then); one that does not (`gzip.GzipFile(fileobj=f)`, `zipfile.ZipFile(f)`, `tarfile.open(fileobj=f)`, a class of the file that only stores it) leaves `f` to be closed by its owner. A full `read()` of an `urlopen` response and a `fileinput` iterated to its end count as releases, since both close what they opened. A process\'s `poll()` that returned a status has reaped it: `if p.poll() is not None:`, and a result kept in a variable and tested later (`status = p.poll()` … `if status is not None: break`), count as the release on that branch — the kept form only when the process has no pipes or each of them is closed in a `finally` (`p.stdout.close()`, or a name bound to `p.stdout`), since otherwise the pipes are still open there. Confidence: a process started without pipes that the code never terminates, kills or signals is of low confidence (reported only with `all-findings`): this process holds no descriptor of it, and a process nobody stops is often meant to outlive the function (a browser, a detached job); one the code stops and then drops without waiting is a zombie, and one with pipes holds descriptors, and both stay confident. Also of low confidence: a file whose descriptor is duplicated onto another with `os.dup2` (a process redirecting its standard streams); `PIL.Image.open(path)` whose image the code loads (`convert()`, `getextrema()`, `np.asarray(img)`), since Pillow closes a file it opened from a path once it has loaded a single-frame image (a multi-frame one keeps it open).',
+      'Flags a resource-factory call (`open`, `socket.socket`, `sqlite3.connect`, `subprocess.Popen`, … and the `resource-factories` option) whose result is bound to a local or module name and is never released on some path of its scope. Each allocation is tracked, not each name: re-binding the name before the release leaks the first resource. A resource that escapes (returned, yielded, stored in an attribute or container, passed to a call that may keep it) is not flagged here, nor one used in `with`, released in `finally`, handed to `contextlib.closing`, `ExitStack.enter_context`/`callback`, `atexit.register` or `weakref.finalize`, nor code inside `__enter__`/`__aenter__` or a `@contextmanager` function, nor module-level executors and pools that live for the process. Methods count as factories when the file shows the receiver\'s class (`Path(p).open()`, `path.open()` on a parameter annotated `Path`, `zf.open(name)` on a `ZipFile`), and so do the file\'s own functions and `self` methods that return a fresh resource — not one that also records what it returns on the object (`self.open_sockets.append(s); return s`, `self._used[key] = conn`): the object keeps that resource, and the caller shares it. Archives and images over an in-memory stream (`io.BytesIO`, `io.StringIO`, by a call, a name bound to one, or `with io.BytesIO() as buf`) hold no OS resource and are not flagged. A release through a loop variable of the same name (`for proc in procs: proc.wait()`) releases the loop\'s object, not the allocation\'s. A wrapper that owns what it wraps takes it over (`io.TextIOWrapper(open(p, "rb"))` is the resource then); one that does not (`gzip.GzipFile(fileobj=f)`, `zipfile.ZipFile(f)`, `tarfile.open(fileobj=f)`, a class of the file that only stores it) leaves `f` to be closed by its owner. A full `read()` of an `urlopen` response and a `fileinput` iterated to its end count as releases, since both close what they opened. A process\'s `poll()` that returned a status has reaped it: `if p.poll() is not None:`, and a result kept in a variable and tested later (`status = p.poll()` … `if status is not None: break`), count as the release on that branch — the kept form only when the process has no pipes or each of them is closed in a `finally` (`p.stdout.close()`, or a name bound to `p.stdout`), since otherwise the pipes are still open there. Confidence: a process started without pipes that the code never terminates, kills or signals is of low confidence (reported only with `all-findings`): this process holds no descriptor of it, and a process nobody stops is often meant to outlive the function (a browser, a detached job); one the code stops and then drops without waiting is a zombie, and one with pipes holds descriptors, and both stay confident. Also of low confidence: a file whose descriptor is duplicated onto another with `os.dup2` (a process redirecting its standard streams); `PIL.Image.open(path)` whose image the code loads (`convert()`, `getextrema()`, `np.asarray(img)`), since Pillow closes a file it opened from a path once it has loaded a single-frame image (a multi-frame one keeps it open); a re-binding in a loop that opens until an open succeeds (`while files and not current:` with `current = files.pop(0)` set before the open and reset to `None` only in the `except` handler), since only a failed open repeats that loop unless the value set is itself false.',
     whyLeak:
       'An unreleased resource holds an operating-system handle (a file descriptor, a socket, a child process, worker threads) and its buffers until the garbage collector happens to finalise the object. CPython does that when the last reference goes, but only if nothing else still refers to it; PyPy and other implementations do it much later; a reference cycle or a traceback keeps it alive indefinitely. Under load this exhausts file descriptors and memory, and `python -X dev` reports it as `ResourceWarning: unclosed file`.',
     example: 'def first_line(path):\n    f = open(path)\n    line = f.readline()\n    return line\n',
