@@ -10,15 +10,16 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { escapeGithubData, escapeGithubProperty } from '../server/src/cli/output';
 import { unifiedDiff } from '../server/src/cli/unidiff';
-import { CLI, ROOT, runCli as runCliOnly } from './helpers/cli';
+import { CLI, ROOT, runCli as runCliOnly, withAllRules } from './helpers/cli';
 
 /**
  * The samples' LL201 defaults that are only read are of low confidence (reported with
  * --all-findings, one severity lower); their safe fixes are what these tests exercise, so every
  * `check` here asks for all findings.
  */
-const withAllFindings = (args: string[]) => (args[0] === 'check' ? ['check', '--all-findings', ...args.slice(1)] : args);
-const runCli: typeof runCliOnly = (args, ...rest) => runCliOnly(withAllFindings(args), ...rest);
+const allFindings = (args: string[]) => (args[0] === 'check' ? ['check', '--all-findings', ...args.slice(1)] : args);
+const withAllFindings = (args: string[]) => withAllRules(allFindings(args));
+const runCli: typeof runCliOnly = (args, options) => runCliOnly(allFindings(args), options);
 
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
 
@@ -544,10 +545,11 @@ test('--stdin-filename checks standard input, reported as NAME, in every format'
 });
 
 test('--stdin-filename takes the configuration from NAME\'s folder', () => {
-  const dir = tempDir({ 'sub/pyproject.toml': '[tool.leaklens]\nselect = ["LL1"]\n' });
-  const codes = (name: string) => (JSON.parse(runCli(['check', '--format', 'json', '--stdin-filename', name], { cwd: dir, input: LEAKY }).stdout) as Json[]).map((f) => f.code);
-  assert.deepEqual(codes('sub/deeper/x.py'), ['LL101']);
-  assert.deepEqual(codes('other/x.py'), ['LL101', 'LL201', 'LL201']);
+  const dir = tempDir({ 'sub/pyproject.toml': '[tool.leaklens]\nselect = ["LL2"]\n' });
+  // The configuration's own choice of rules, else the default set (LL101).
+  const codes = (name: string) => (JSON.parse(runCli(['check', '--format', 'json', '--stdin-filename', name], { cwd: dir, input: LEAKY, defaults: true }).stdout) as Json[]).map((f) => f.code);
+  assert.deepEqual(codes('sub/deeper/x.py'), ['LL201', 'LL201']);
+  assert.deepEqual(codes('other/x.py'), ['LL101']);
   const broken = tempDir({ 'pyproject.toml': '[tool.leaklens]\nlarge-object-threshold = -3\n' });
   const bad = runCli(['check', '--stdin-filename', 'x.py'], { cwd: broken, input: LEAKY });
   assert.equal(bad.status, 2);

@@ -116,7 +116,7 @@ describe('leaklens check on notebooks', () => {
   test('--fix writes only the changed cells\' source lines; outputs, metadata and layout stay byte for byte', () => {
     const dir = project({ 'analysis.ipynb': 'analysis.ipynb', 'strings.ipynb': 'strings.ipynb' });
     const before = readFileSync(join(dir, 'analysis.ipynb'), 'utf8');
-    const r = runCli(['check', '--no-cache', '--unsafe-fixes', 'analysis.ipynb'], { cwd: dir });
+    const r = runCli(['check', '--select', 'ALL', '--no-cache', '--unsafe-fixes', 'analysis.ipynb'], { cwd: dir });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /no findings; 4 fixed/);
     const fixed = readFileSync(join(dir, 'analysis.ipynb'), 'utf8');
@@ -193,7 +193,7 @@ describe('leaklens check on notebooks', () => {
     const seen = join(dir, 'seen.json');
     writeFileSync(fake, `#!${process.execPath}\nlet s='';process.stdin.on('data',d=>s+=d).on('end',()=>{require('fs').writeFileSync(${JSON.stringify(seen)},s);process.stdout.write(JSON.stringify(JSON.parse(s).map(()=>'SyntaxError: refused by the test compiler (line 2)')))});\n`);
     chmodSync(fake, 0o755);
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'leaklens.js'), 'check', '--no-cache', '--unsafe-fixes', 'analysis.ipynb'], { cwd: dir, encoding: 'utf8', env: { ...process.env, LEAKLENS_PYTHON: fake } });
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'leaklens.js'), 'check', '--select', 'ALL', '--no-cache', '--unsafe-fixes', 'analysis.ipynb'], { cwd: dir, encoding: 'utf8', env: { ...process.env, LEAKLENS_PYTHON: fake } });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /not fixed analysis\.ipynb: the fixed text would not compile \(SyntaxError: refused by the test compiler \(line 2\)\); left as it is/);
     assert.equal(readFileSync(join(dir, 'analysis.ipynb'), 'utf8'), readFileSync(join(FIXTURES, 'analysis.ipynb'), 'utf8'));

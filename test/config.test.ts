@@ -19,8 +19,9 @@ function project(pyproject: string | undefined, files: Record<string, string>): 
   return dir;
 }
 
+/** The findings of `check DIR` as `file:code:severity`, with the configuration's own rule choice (or the default set). */
 function codes(dir: string, args: string[] = []): string[] {
-  const result = runCli(['check', '--format', 'json', ...args, dir]);
+  const result = runCli(['check', '--format', 'json', ...args, dir], { defaults: true });
   assert.ok(result.status === 0 || result.status === 1, `exit ${result.status}: ${result.stderr}`);
   return (JSON.parse(result.stdout) as Array<{ path: string; code: string; severity: string }>).map((f) => `${f.path.split('/').pop()}:${f.code}:${f.severity}`).sort();
 }
@@ -97,6 +98,18 @@ test('loadPyproject keeps the defaults for what is wrong and reports every probl
     [4, 'severity'],
     [2, 'target-version'],
   ]);
+});
+
+test('the default set is LL101 alone: no select runs only LL101; --select ALL and extend-select bring the others', () => {
+  const growing = 'def remember(event, seen=[]):\n    seen.append(event)\n    return len(seen)\n';
+  const dir = project('[project]\nname = "x"\n', { 'a.py': LEAKY, 'b.py': growing });
+  assert.deepEqual(codes(dir), ['a.py:LL101:warning']);
+  assert.deepEqual(codes(dir, ['--select', 'ALL']), ['a.py:LL101:warning', 'a.py:LL201:warning', 'b.py:LL201:warning']);
+  assert.deepEqual(codes(dir, ['--extend-select', 'LL201']), ['a.py:LL101:warning', 'a.py:LL201:warning', 'b.py:LL201:warning']);
+  const rules = runCli(['rules']).stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/).slice(0, 4).join(' '));
+  assert.deepEqual(rules.filter((r) => r.endsWith(' default')).map((r) => r.split(' ')[0]), ['LL101']);
+  assert.equal(rules.filter((r) => r.endsWith(' opt-in')).length, 13);
+  assert.match(runCli(['rule', 'LL201']).stdout, /off by default \(enable with select = \["LL201"\] or extend-select\)/);
 });
 
 test('select = ["ALL"], extend-select and --extend-select add rules; ignore still wins', () => {

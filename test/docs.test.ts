@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { DOC_SECTIONS } from '../server/src/analysis/docs';
 import { Analyzer } from '../server/src/analysis/engine';
+import { DEFAULT_OPTIONS } from '../server/src/analysis/types';
 import { RULES } from '../server/src/analysis/registry';
 import { ROOT, runCli } from './helpers/cli';
 
@@ -25,9 +26,11 @@ for (const rule of RULES) {
     });
 
     test('the Example fires the rule and the Use-instead code does not', () => {
-      const example = analyzer.analyzeText(rule.docs.example).findings.filter((f) => f.code === rule.code);
+      // The rule alone, whether or not it is in the default set.
+      const options = { ...DEFAULT_OPTIONS, select: [rule.code] };
+      const example = analyzer.analyzeText(rule.docs.example, options).findings.filter((f) => f.code === rule.code);
       assert.ok(example.length > 0, `${rule.code}: its Example is not flagged`);
-      const fixed = analyzer.analyzeText(rule.docs.useInstead).findings.filter((f) => f.code === rule.code);
+      const fixed = analyzer.analyzeText(rule.docs.useInstead, options).findings.filter((f) => f.code === rule.code);
       assert.deepEqual(fixed.map((f) => f.message), [], `${rule.code}: its Use-instead code is flagged`);
     });
 

@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { CLI, ROOT } from './helpers/cli';
+import { CLI, ROOT, withAllRules } from './helpers/cli';
 
 const made: string[] = [];
 after(() => {
@@ -24,10 +24,11 @@ function folder(files: Record<string, string>): string {
 
 /**
  * The samples' LL201 defaults are only read (low confidence, reported with --all-findings): their
- * fixes are the safe ones these tests apply, so every `check` here asks for all findings.
+ * fixes are the safe ones these tests apply, so every `check` here asks for all findings (and all
+ * rules: only LL101 is on by default).
  */
 function cli(args: string[], cwd: string, env: Record<string, string> = {}, input?: string) {
-  const all = args[0] === 'check' ? ['check', '--all-findings', ...args.slice(1)] : args;
+  const all = withAllRules(args[0] === 'check' ? ['check', '--all-findings', ...args.slice(1)] : args);
   const r = spawnSync(process.execPath, [CLI, ...all], { cwd, input, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
   assert.equal(r.error, undefined, `the CLI did not finish: ${r.error}`);
   assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, r.stderr);

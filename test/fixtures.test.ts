@@ -39,7 +39,7 @@ const ITEM = /(LL\d{3})(\(low\))?(?:\[((?:safe|unsafe)(?:\+(?:safe|unsafe))*|nof
 
 function optionsFor(text: string): AnalysisOptions {
   const m = /^# fixture-options:(.*)$/m.exec(text.split('\n', 1)[0]);
-  const options: AnalysisOptions = { ...DEFAULT_OPTIONS, allFindings: true };
+  const options: AnalysisOptions = { ...DEFAULT_OPTIONS, allFindings: true, select: ['ALL'] };
   if (!m) return options;
   for (const [key, value] of m[1].trim().split(/\s+/).map((kv) => kv.split('='))) {
     if (key === 'target-version') {

@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Analyzer, AnalyzedFinding } from '../server/src/analysis/engine';
 import { analyzeIncrementally, localRegion, PreviousAnalysis, shiftFindings } from '../server/src/analysis/incremental';
-import { DEFAULT_OPTIONS } from '../server/src/analysis/types';
+import { DEFAULT_OPTIONS as DEFAULTS } from '../server/src/analysis/types';
+
+// Every rule, not only the default set (LL101): incremental analysis must agree on all of them.
+const DEFAULT_OPTIONS = { ...DEFAULTS, select: ['ALL'] };
 import { ParsedDocument, withTree } from '../server/src/parsing/document';
 import { hex, Random, seedsFromEnv } from './helpers/random';
 

@@ -8,6 +8,9 @@ import { after, before, test } from 'node:test';
 import { Analyzer } from '../server/src/analysis/engine';
 import { DEFAULT_OPTIONS } from '../server/src/analysis/types';
 
+/** Every rule (only LL101 is on by default). */
+const ALL_RULES = { ...DEFAULT_OPTIONS, select: ['ALL'] };
+
 const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'rules', 'LL201');
 let analyzer: Analyzer;
 
@@ -23,9 +26,9 @@ function many(n: number): string {
 }
 
 for (const [name, text, options] of [
-  ['convergence_params.py', readFileSync(join(FIXTURES, 'convergence_params.py'), 'utf8'), { ...DEFAULT_OPTIONS, targetVersion: { major: 3, minor: 9 } }],
-  ['convergence.py', readFileSync(join(FIXTURES, 'convergence.py'), 'utf8'), DEFAULT_OPTIONS],
-  ['a def with 30 mutable defaults', many(30), DEFAULT_OPTIONS],
+  ['convergence_params.py', readFileSync(join(FIXTURES, 'convergence_params.py'), 'utf8'), { ...ALL_RULES, targetVersion: { major: 3, minor: 9 } }],
+  ['convergence.py', readFileSync(join(FIXTURES, 'convergence.py'), 'utf8'), ALL_RULES],
+  ['a def with 30 mutable defaults', many(30), ALL_RULES],
 ] as const) {
   test(`fix-all converges on ${name}`, () => {
     for (const unsafe of [false, true]) {
@@ -44,7 +47,7 @@ for (const [name, text, options] of [
 test('the safe fixes of one def come as one fix that leaves the unsafe ones alone', () => {
   const text = 'def f(a=[], b={}, c=[]):\n    c.append(1)\n    return 1 if a or b else len(c)\n';
   // `a` and `b` are only read: low confidence, reported with all-findings.
-  const options = { ...DEFAULT_OPTIONS, allFindings: true };
+  const options = { ...DEFAULT_OPTIONS, allFindings: true, select: ['LL201'] };
   const { findings } = analyzer.analyzeText(text, options);
   const byName = (n: string) => findings.find((f) => f.message.includes(`of \`${n}\``))!;
   assert.equal(byName('a').fixes[0].safety, 'safe');

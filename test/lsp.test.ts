@@ -186,6 +186,33 @@ test('didOpen publishes versioned diagnostics with code, source, severity, docum
   });
 });
 
+test('the default set (LL101 alone) unless initializationOptions.settings or workspace/configuration select more', async () => {
+  const text = MUTABLE_DEFAULT + '\n\n' + UNCLOSED + '\n\ndef h(items=[]):\n    items.append(1)\n    return items\n';
+  const published = async (settings: Record<string, unknown> | null, answer?: Record<string, unknown>) => {
+    const dir = mkdtempSync(join(tmp, 'defaults-'));
+    writeFileSync(join(dir, 'pyproject.toml'), '[tool.leaklens]\nall-findings = true\n');
+    const c = LspClient.spawn();
+    try {
+      if (answer) c.settings = () => answer;
+      // With a folder the client answers workspace/configuration; without one it cannot.
+      await c.initialize(answer ? { folders: [dir], settings } : { settings });
+      const uri = answer ? pathToFileURL(join(dir, 'a.py')).toString() : freshUri('defaults');
+      await c.open(uri, text, 1);
+      return codes((await c.diagnosticsFor(uri, 1)).diagnostics);
+    } finally {
+      if (c.alive) await c.shutdown().catch(() => undefined);
+      c.kill();
+    }
+  };
+  assert.deepEqual(await published(null), ['LL101']);
+  assert.deepEqual(await published({ select: ['ALL'] }), ['LL101', 'LL201', 'LL201']);
+  assert.deepEqual(await published({ extendSelect: ['LL201'] }), ['LL101', 'LL201', 'LL201']);
+  // The client's own answer wins over the initialization options, key by key.
+  assert.deepEqual(await published({ select: ['ALL'] }, { select: ['LL1'] }), ['LL101']);
+  assert.deepEqual(await published({ select: ['ALL'] }, { ignore: ['LL201'] }), ['LL101']);
+  assert.deepEqual(await published(null, { select: ['LL2'] }), ['LL201', 'LL201']);
+});
+
 test('incremental sync: several changes in one didChange, each relative to the previous one, with UTF-16 positions', async () => {
   await withServer(async (c) => {
     const uri = freshUri('incremental');

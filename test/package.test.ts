@@ -174,7 +174,7 @@ test('the packaged server bundle runs on its own, away from the repository', () 
   writeFileSync(source, 'def f(x=[]): x.append(1); return x\n');
   const env = { ...process.env };
   delete env.NODE_PATH;
-  const result = spawnSync(process.execPath, [join(dist, 'leaklens.js'), 'check', source], {
+  const result = spawnSync(process.execPath, [join(dist, 'leaklens.js'), 'check', '--select', 'ALL', source], {
     cwd: work,
     env,
     encoding: 'utf8',
@@ -184,7 +184,7 @@ test('the packaged server bundle runs on its own, away from the repository', () 
   assert.match(result.stdout, /leaky\.py:1:\d+: LL201 /, result.stdout + result.stderr);
   // The analysis worker threads (dist/worker.js) find the wasm files the same way.
   writeFileSync(join(work, 'other.py'), 'def g(p):\n    h = open(p)\n    return h.read()\n');
-  const threaded = spawnSync(process.execPath, [join(dist, 'leaklens.js'), 'check', '--jobs', '2', source, join(work, 'other.py')], {
+  const threaded = spawnSync(process.execPath, [join(dist, 'leaklens.js'), 'check', '--select', 'ALL', '--jobs', '2', source, join(work, 'other.py')], {
     cwd: work,
     env,
     encoding: 'utf8',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { CLI, ROOT } from './helpers/cli';
+import { CLI, ROOT, withAllRules } from './helpers/cli';
 import { codes, freshUri, LspClient } from './helpers/lsp-client';
 
 const GOOD = 'def f(x=[]):\n    return x\n';
@@ -44,10 +44,11 @@ function tempDir(): string {
 /**
  * `leaklens check --format json --all-findings <args>` with a time limit; a timeout or a signal
  * fails the test. The samples' LL201 defaults are only read (low confidence): all-findings reports
- * them, and these tests use them to see that a file was analysed.
+ * them, and these tests use them to see that a file was analysed (with every rule: only LL101 is
+ * on by default).
  */
 function check(args: string[], input?: string | Buffer): Run {
-  const r = spawnSync(process.execPath, [CLI, 'check', '--format', 'json', '--all-findings', ...args], {
+  const r = spawnSync(process.execPath, [CLI, ...withAllRules(['check', '--format', 'json', '--all-findings', ...args])], {
     cwd: ROOT,
     input,
     encoding: 'utf8',

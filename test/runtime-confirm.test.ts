@@ -51,7 +51,7 @@ after(() => analyzer?.dispose());
 
 function diagnostics(path: string, text = readFileSync(path, 'utf8')): Diagnostic[] {
   const doc = TextDocument.create(uriOf(path), 'python', 1, text);
-  return analyzer.analyzeText(text, DEFAULT_SETTINGS.options).findings.map((f) => toDiagnostic(f, doc));
+  return analyzer.analyzeText(text, { ...DEFAULT_SETTINGS.options, select: ['ALL'] }).findings.map((f) => toDiagnostic(f, doc));
 }
 
 function confirmed(list: Diagnostic[]): Diagnostic[] {
@@ -122,7 +122,7 @@ describe('confirmations from a real run, on the real analyzer diagnostics', { sk
   });
 
   test('leaklens check --format json carries the subject', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'leaklens.js'), 'check', '--format', 'json', '--no-cache', 'class_registry.py', 'growing_global.py', 'method_cache.py'], { cwd: FIXTURES, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'leaklens.js'), 'check', '--select', 'ALL', '--format', 'json', '--no-cache', 'class_registry.py', 'growing_global.py', 'method_cache.py'], { cwd: FIXTURES, encoding: 'utf8' });
     assert.equal(r.status, 1, r.stderr);
     const findings = JSON.parse(r.stdout) as Array<{ code: string; subject?: unknown }>;
     const subjects = findings.filter((f) => ['LL301', 'LL302', 'LL303'].includes(f.code)).map((f) => [f.code, f.subject]);
@@ -152,7 +152,7 @@ describe('confirmations from a real run, on the real analyzer diagnostics', { sk
     assert.match(String(marked[0].message), /— confirmed at run time: file left unclosed \(1 per call\)$/);
 
     const helpers = fixture('net_helpers.py');
-    const all = { ...DEFAULT_SETTINGS.options, allFindings: true };
+    const all = { ...DEFAULT_SETTINGS.options, allFindings: true, select: ['ALL'] };
     const text = readFileSync(helpers, 'utf8');
     const doc = TextDocument.create(uriOf(helpers), 'python', 1, text);
     const list = analyzer.analyzeText(text, all).findings.map((f) => toDiagnostic(f, doc));

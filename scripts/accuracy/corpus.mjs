@@ -45,8 +45,7 @@ export function loadCorpus() {
 }
 
 /** Replaces the text between `<!-- name:begin -->` and `<!-- name:end -->` in docs/accuracy.md, if both are there. */
-export function refreshBlock(name, body) {
-  const file = join(ROOT, 'docs', 'accuracy.md');
+export function refreshBlock(name, body, file = join(ROOT, 'docs', 'accuracy.md')) {
   if (!existsSync(file)) return;
   const text = readFileSync(file, 'utf8');
   const begin = `<!-- ${name}:begin -->`;

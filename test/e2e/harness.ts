@@ -114,6 +114,8 @@ export function createRun(): Run {
         // The samples' read-only mutable defaults are LL201 findings of low confidence: shown here
         // (one severity lower) so that their quick fixes can be tested.
         'leaklens.allFindings': true,
+        // Only LL101 is on by default; the editor features are tested on every rule.
+        'leaklens.select': ['ALL'],
         'security.workspace.trust.enabled': false,
         'telemetry.telemetryLevel': 'off',
         'extensions.autoUpdate': false,

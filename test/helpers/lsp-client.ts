@@ -177,10 +177,17 @@ export class LspClient {
   }
 
   /** With `folders` (paths), behaves like an editor with a workspace: configuration, progress, folders. */
-  async initialize(options: { folders?: string[] } = {}): Promise<InitializeResult> {
+  /**
+   * `settings`: the `initializationOptions.settings` to send. The tests exercise every rule, so by
+   * default they ask for all of them (`select: ["ALL"]`; only LL101 is on by default); `null`
+   * sends none, as an editor that leaves LeakLens at its defaults does.
+   */
+  async initialize(options: { folders?: string[]; settings?: Record<string, unknown> | null } = {}): Promise<InitializeResult> {
     const folders = options.folders?.map((path) => ({ uri: pathToFileURL(path).toString(), name: path }));
+    const settings = options.settings === undefined ? { select: ['ALL'] } : options.settings;
     const result = await this.request<InitializeResult>('initialize', {
       processId: process.pid,
+      ...(settings ? { initializationOptions: { settings } } : {}),
       rootUri: folders?.[0]?.uri ?? null,
       workspaceFolders: folders ?? null,
       capabilities: {

@@ -414,6 +414,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
     initializeReceived = true;
     capabilities = params.capabilities;
     workspace.setFolders(params.workspaceFolders, params.rootUri);
+    workspace.setInitialSettings(params.initializationOptions);
     analyzer = await Analyzer.create();
     return {
       capabilities: {

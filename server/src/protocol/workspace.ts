@@ -49,6 +49,8 @@ export class Workspace {
   folders: Folder[] = [];
   /** Folder URI → its editor settings (null until asked; cleared when settings change). */
   private editorSettings = new Map<string, Promise<Record<string, unknown> | null>>();
+  /** `initializationOptions.settings`: what an editor without workspace/configuration (or under it) sets. */
+  private initialSettings: Record<string, unknown> | null = null;
   private configs = new Map<string, LoadedConfig>();
   private pyprojectOf = new Map<string, string | undefined>();
   /** Files whose disk diagnostics are currently published. */
@@ -123,14 +125,26 @@ export class Workspace {
     void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `LeakLens: ${message}` });
   }
 
+  /**
+   * Settings given once in `initialize` (`initializationOptions: { settings: { select: ["ALL"] } }`):
+   * the `leaklens.*` keys without the prefix, for editors that configure a server that way
+   * (Neovim's `init_options`, Helix, Zed). Values the client returns for workspace/configuration
+   * take precedence over them, key by key.
+   */
+  setInitialSettings(options: unknown): void {
+    const settings = options && typeof options === 'object' ? (options as { settings?: unknown }).settings : undefined;
+    this.initialSettings = settings && typeof settings === 'object' && !Array.isArray(settings) ? (settings as Record<string, unknown>) : null;
+  }
+
   private editorValues(scopeUri: string | undefined): Promise<Record<string, unknown> | null> {
-    if (!this.canAskConfiguration()) return Promise.resolve(null);
+    const initial = this.initialSettings;
+    if (!this.canAskConfiguration()) return Promise.resolve(initial);
     const key = scopeUri ?? '';
     let pending = this.editorSettings.get(key);
     if (!pending) {
       pending = this.connection.workspace
         .getConfiguration({ scopeUri, section: 'leaklens' })
-        .then((v) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : null))
+        .then((v) => (v && typeof v === 'object' ? { ...initial, ...(v as Record<string, unknown>) } : initial))
         .catch(() => null);
       this.editorSettings.set(key, pending);
     }
