@@ -19,9 +19,12 @@ function reportKept(report: Report, target: Node, keeper: string, scope: Node, c
 }
 
 function storeTargetText(target: Node, kind: string): string {
-  // `self.errors[key] = e` is kept by `self.errors`; `errors.append(e)` by `errors`.
-  if (kind === 'subscript') return target.childForFieldName('value')?.text ?? target.text;
-  return target.text;
+  return keeperOf(target, kind).text;
+}
+
+/** What keeps the value: `self.errors[key] = e` is kept by `self.errors`; `errors.append(e)` by `errors`. */
+function keeperOf(target: Node, kind: string): Node {
+  return (kind === 'subscript' ? target.childForFieldName('value') : undefined) ?? target;
 }
 
 function withTracebackFix(values: Node[], name: string): Fix {
@@ -68,7 +71,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     // `new.__cause__ = e` chains exceptions, as `raise new from e` does.
     const slot = store.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
     if (slot === '__cause__' || slot === '__context__') continue;
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) continue;
+    if (facts.raisedLater(keeperOf(store.target, store.kind), keeper) || releasedInFinally(scope, keeper, context)) continue;
     // `new.__cause__ = e` … `raise new`: the object that keeps it is raised by this handler.
     const keeperRoot = rootIdentifier(store.target)?.text;
     if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot))) continue;
@@ -92,7 +95,7 @@ function checkHelper(call: Node, name: string, context: RuleContext, facts: File
   for (const { store, target, helper } of helperStores(call, name, context)) {
     const s = storeOf(store)!;
     const keeper = storeTargetText(s.target, s.kind);
-    if (facts.raisedLater(keeper) || releasedInFinally(helper, keeper, context)) continue;
+    if (facts.raisedLater(keeperOf(s.target, s.kind), keeper) || releasedInFinally(helper, keeper, context)) continue;
     const message =
       `\`${call.text.replace(/\s+/g, ' ')}\` keeps the caught exception \`${name}\` in \`${keeper}\` (line ${context.lineRef(store.startIndex)}): ${KEPT_ALIVE}, ` +
       `for as long as \`${keeper}\` lives; pass \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;
@@ -156,7 +159,7 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
     const store = storeOf(holder.parent!);
     if (!store || !store.value.equals(value)) return;
     const keeper = storeTargetText(store.target, store.kind);
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) return;
+    if (facts.raisedLater(keeperOf(store.target, store.kind), keeper) || releasedInFinally(scope, keeper, context)) return;
     const message = `\`${keeper}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${keeper}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
     reportKept({ node: store.node, message }, store.target, keeper, scope, context, facts);
     return;
@@ -166,7 +169,7 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   if (!left) return;
   if (left.type === 'attribute' || left.type === 'subscript') {
     const keeper = storeTargetText(left, left.type);
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) return;
+    if (facts.raisedLater(keeperOf(left, left.type), keeper) || releasedInFinally(scope, keeper, context)) return;
     const message = `\`${left.text}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${left.text}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
     reportKept({ node: holder, message }, left, keeper, scope, context, facts);
     return;

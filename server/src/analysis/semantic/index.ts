@@ -4,6 +4,7 @@
 // first question that needs it. Rules reach it as `RuleContext.semantic`.
 import type { Node } from 'web-tree-sitter';
 import { ClassAttributes } from './class-attributes';
+import { Reraises } from './reraise';
 import { ClassModel, ClassTable, MethodModel } from './classes';
 import { FlowDomain, FlowOutcome, runFlow } from './flow';
 import { ContainerConstruction, containerConstruction, Origin, originOf } from './growth';
@@ -42,6 +43,7 @@ export class SemanticModel<F = unknown> {
   private constantSizes?: ConstantSizes;
   private readonly importTime = new Map<number, boolean>();
   private attributesOfClasses?: ClassAttributes;
+  private reraises?: Reraises;
 
   constructor(
     readonly root: Node,
@@ -288,6 +290,17 @@ export class SemanticModel<F = unknown> {
    */
   get classAttributes(): ClassAttributes {
     return (this.attributesOfClasses ??= new ClassAttributes(this));
+  }
+
+  /**
+   * Is the value kept at `keeper` (a name or attribute chain: `errors`, `self.error`) raised again:
+   * by a `raise` or a raise helper reading the same variable (nested functions included; a
+   * function's variable it returns, when a caller binds the result and raises it), or the same
+   * attribute through the receiver of any method of the same class? undefined when the model
+   * cannot say: a parameter (the caller's object), a name it cannot resolve, another expression.
+   */
+  raisedAgain(keeper: Node): boolean | undefined {
+    return (this.reraises ??= new Reraises(this)).raisedAgain(keeper);
   }
 
   /** A value computed once per analysis (for facts several rules share). */
