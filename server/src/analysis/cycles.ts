@@ -227,7 +227,32 @@ export function weakProxySpelling(context: RuleContext): { callee: string; edits
  * root`), hashing and pickling where this file cannot see it (the behaviour judge: minidom's
  * `parentNode`, pyclbr's `parent`); so the weak-reference fixes are offered for private ones only.
  */
+/**
+ * `setattr(obj, "name", value)` or `object.__setattr__(obj, "name", value)` with a literal,
+ * plain attribute name: the attribute store it spells. Undefined for anything else (a computed
+ * name, keywords, splats, another callee).
+ */
+export function setattrStore(call: Node): { object: Node; attribute: string; value: Node } | undefined {
+  if (call.type !== 'call') return undefined;
+  const fn = call.childForFieldName('function');
+  const isSetattr = fn?.type === 'identifier' && fn.text === 'setattr';
+  const isObjectSetattr = fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === '__setattr__' && fn.childForFieldName('object')?.text === 'object';
+  if (!isSetattr && !isObjectSetattr) return undefined;
+  const args = call.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
+  if (args.length !== 3 || args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) return undefined;
+  const [object, name, value] = args;
+  if (name.type !== 'string' || name.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+  const prefix = (name.child(0)?.text ?? '').replace(/["']/g, '').toLowerCase();
+  if (prefix.includes('f') || prefix.includes('b')) return undefined;
+  const content = name.namedChildren.filter((c) => c?.type === 'string_content');
+  const attribute = content.length === 1 ? content[0]!.text : '';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(attribute)) return undefined;
+  return { object: unparenthesize(object), attribute, value };
+}
+
 export function privateAttributeStore(store: Node): boolean {
+  const spelled = setattrStore(store);
+  if (spelled) return spelled.attribute.startsWith('_') && !/^__.*__$/.test(spelled.attribute);
   let target: Node | null | undefined = store.type === 'assignment' ? store.childForFieldName('left') : store.type === 'call' ? store.childForFieldName('function') : undefined;
   // `a._items.append(b)` / `a._items[k] = b`: the attribute that holds the container.
   if (store.type === 'call' && target?.type === 'attribute') target = target.childForFieldName('object');
@@ -265,6 +290,8 @@ export function proxyWouldShow(root: Node, slot: string, context: RuleContext): 
 
 /** The attribute a store writes (`b._prev = a` → `_prev`; `a._items.append(b)` → `_items`). */
 export function storedAttribute(store: Node): string | undefined {
+  const spelled = setattrStore(store);
+  if (spelled) return spelled.attribute;
   let target: Node | null | undefined = store.type === 'assignment' ? store.childForFieldName('left') : store.type === 'call' ? store.childForFieldName('function') : undefined;
   if (store.type === 'call' && target?.type === 'attribute') target = target.childForFieldName('object');
   while (target?.type === 'subscript') target = target.childForFieldName('value');
@@ -383,6 +410,24 @@ function delNote(cls: Node, methods: Map<string, MethodInfo>): string {
 }
 
 /**
+ * The attribute stores of a method, `o.attr = v` and `setattr(o, "attr", v)` /
+ * `object.__setattr__(o, "attr", v)` alike: the store, the object, the attribute's name, how the
+ * target reads (`o.attr`) and the value.
+ */
+function attributeStores(m: MethodStores): Array<{ node: Node; object: Node | null; attrName: string; shown: string; value: Node }> {
+  const out: Array<{ node: Node; object: Node | null; attrName: string; shown: string; value: Node }> = [];
+  for (const s of m.stores) {
+    if (s.kind !== 'attribute') continue;
+    out.push({ node: s.node, object: s.target.childForFieldName('object'), attrName: s.target.childForFieldName('attribute')?.text ?? '', shown: s.target.text, value: s.value });
+  }
+  for (const call of m.calls) {
+    const spelled = setattrStore(call);
+    if (spelled) out.push({ node: call, object: spelled.object, attrName: spelled.attribute, shown: `${spelled.object.text}.${spelled.attribute}`, value: spelled.value });
+  }
+  return out;
+}
+
+/**
  * Every parent back-reference of a class: LL502 reports them, LL501 leaves these cycles to it.
  * Computed once per class and analysis.
  */
@@ -424,12 +469,10 @@ function findBackReferences(cls: Node, context: RuleContext): BackReference[] {
 
   for (const m of all) {
     const self = m.info.selfName!;
-    for (const s of m.stores) {
-      if (s.kind !== 'attribute') continue;
+    for (const s of attributeStores(m)) {
       const value = unparenthesize(s.value);
       if (value.type !== 'identifier') continue;
-      const object = s.target.childForFieldName('object');
-      const attrName = s.target.childForFieldName('attribute')?.text ?? '';
+      const { object, attrName } = s;
       if (object?.type !== 'identifier') continue;
       if (object.text === self && value.text !== self) {
         // Pattern A: `self.parent = parent` + `parent.children.append(self)` (or through `self.parent`).
@@ -450,7 +493,7 @@ function findBackReferences(cls: Node, context: RuleContext): BackReference[] {
           mayBeNone: true,
           forward,
           message:
-            `\`${s.target.text}\` refers back to \`${value.text}\`, which also holds this instance: every parent–child pair is a reference cycle, ` +
+            `\`${s.shown}\` refers back to \`${value.text}\`, which also holds this instance: every parent–child pair is a reference cycle, ` +
             `so a tree that is no longer used stays in memory until the cyclic garbage collector runs, not when its last outside reference goes away; ` +
             `make the back-reference weak (\`weakref.proxy\` or \`weakref.ref\`).${note}`,
         });
@@ -470,7 +513,7 @@ function findBackReferences(cls: Node, context: RuleContext): BackReference[] {
           mayBeNone: false,
           forward,
           message:
-            `\`${s.target.text}\` refers back to \`${self}\`, which also holds \`${child}\`: every parent–child pair is a reference cycle, ` +
+            `\`${s.shown}\` refers back to \`${self}\`, which also holds \`${child}\`: every parent–child pair is a reference cycle, ` +
             `so a tree that is no longer used stays in memory until the cyclic garbage collector runs, not when its last outside reference goes away; ` +
             `make the back-reference weak (\`weakref.proxy\` or \`weakref.ref\`).${note}`,
         });

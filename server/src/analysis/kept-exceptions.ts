@@ -54,8 +54,20 @@ export class FileFacts {
 
   constructor(private readonly context: RuleContext) {}
 
-  /** Does some `raise` of the file raise what `expr` holds (`raise self.error`, `raise errors[0]`)? */
-  raisedLater(expr: string): boolean {
+  /**
+   * Is what `keeper` holds (`expr` is its text) raised again later (`raise self.error`, `raise
+   * errors[0]`, `reraise(*self.exc_info)`)? The semantic model answers for the same variable and
+   * for the same attribute of the class's instances (`SemanticModel.raisedAgain`); a keeper rooted
+   * at a parameter (the caller's object) or at something the model cannot follow is raised when
+   * some raise of the file spells it.
+   */
+  raisedLater(keeper: Node, expr: string): boolean {
+    const answer = this.context.semantic.raisedAgain(keeper);
+    if (answer !== undefined) return answer;
+    return this.spelledInSomeRaise(expr);
+  }
+
+  private spelledInSomeRaise(expr: string): boolean {
     // `statementsAtKeyword` looks for the word in the text and keeps only real `raise` statements.
     this.raiseStatements ??= statementsAtKeyword(this.context.root, this.context.text, 'raise', RAISE);
     if (this.raiseStatements.some((r) => r.namedChildren.some((c) => !!c && c.type !== 'comment' && usesExpression(c, expr)))) return true;

@@ -1,7 +1,7 @@
 // LL303 unbounded-module-cache: a module-level container that functions add to and nothing
 // ever removes from, so it grows for the life of the process.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { CONTAINER_KIND_NAMES, containerUseKind, isTestModule, REMOVING_METHODS, type ContainerKind, type Origin, type SemanticModel } from '../semantic';
+import { boundedByGuard, CONTAINER_KIND_NAMES, isConstantKey, isNewObject, isTestModule, REMOVING_METHODS, type ContainerKind, type Origin, type SemanticModel } from '../semantic';
 import { unparenthesize } from '../syntax';
 import { wordOffsets } from '../text';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
@@ -23,9 +23,6 @@ const ADDERS: Record<Kind, Set<string>> = {
   counter: new Set(['update', 'setdefault']),
 };
 const MUTATORS = new Set(['append', 'appendleft', 'extend', 'extendleft', 'insert', 'add', 'update', 'setdefault']);
-/** Compound statements whose blocks still run at import time. */
-const MODULE_BLOCKS = new Set(['if_statement', 'elif_clause', 'else_clause', 'try_statement', 'except_clause', 'except_group_clause', 'finally_clause', 'with_statement', 'for_statement', 'while_statement', 'block']);
-const CONSTANT_KEYS = new Set(['string', 'concatenated_string', 'integer', 'float', 'true', 'false', 'none']);
 
 interface Binding {
   name: string;
@@ -45,132 +42,6 @@ interface Addition {
 
 /** Function names of registration APIs: what they store is usually code or names, bounded by the program. */
 const REGISTRATION = /^_*(register|add_?|set_?|install|declare|define|load|use|enable)/i;
-
-/**
- * Identifiers spelled `name` in [start, end) that are names (not `x.name` attributes nor keyword
- * names). The text search only finds candidates; each one is checked to be such a node.
- */
-function nameOccurrences(root: Node, text: string, name: string, start = 0, end = text.length): Node[] {
-  const out: Node[] = [];
-  for (const s of wordOffsets(text, name, start, end)) {
-    const e = s + name.length;
-    const id = root.namedDescendantForIndex(s, e);
-    if (!id || id.type !== 'identifier' || id.startIndex !== s || id.endIndex !== e) continue;
-    const p = id.parent;
-    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) continue;
-    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.equals(id)) continue;
-    out.push(id);
-  }
-  return out;
-}
-
-/** Is `fn` a function of the module itself: a def, or `name = lambda …`, whose frame is the module (through module-level blocks)? */
-function isModuleLevelDef(fn: Node, semantic: SemanticModel): boolean {
-  if (fn.type === 'lambda') {
-    // `addflag = lambda *args: …` at module level is a function named addflag.
-    const p = fn.parent;
-    if (p?.type !== 'assignment' || p.childForFieldName('left')?.type !== 'identifier' || p.parent?.type !== 'expression_statement') return false;
-    return semantic.frameNodeOf(p).type === 'module';
-  }
-  return fn.type === 'function_definition' && semantic.frameNodeOf(fn).type === 'module';
-}
-
-/** The name a function is bound to: a def's name, or the target of `name = lambda …`. */
-function boundName(fn: Node): Node | null {
-  if (fn.type === 'function_definition') return fn.childForFieldName('name');
-  const p = fn.parent;
-  if (fn.type === 'lambda' && p?.type === 'assignment' && p.childForFieldName('right')?.equals(fn)) {
-    const left = p.childForFieldName('left');
-    return left?.type === 'identifier' ? left : null;
-  }
-  return null;
-}
-
-/**
- * True when a function only ever runs at import time: a module-level def whose every reference
- * in the module is a call or a decoration made at module level (or a `del` of it), with at least
- * one such call — a set-up helper such as opcode's `def_op`. Calls from other such functions count
- * as import-time calls. A def nested directly in such a
- * function that is only called or returned by it (a decorator factory's decorator) runs then too.
- */
-function runsOnlyAtImport(fn: Node, root: Node, text: string, memo: Map<number, boolean>, semantic: SemanticModel): boolean {
-  const known = memo.get(fn.id);
-  if (known !== undefined) return known;
-  memo.set(fn.id, false);
-  let verdict = false;
-  const name = boundName(fn);
-  if (name && isModuleLevelDef(fn, semantic)) {
-    let calls = 0;
-    let deletions = 0;
-    let other = false;
-    for (const id of nameOccurrences(root, text, name.text)) {
-      if (id.equals(name)) continue;
-      const p = id.parent!;
-      const atImport = semantic.functionRunning(id) === undefined;
-      const called = p.type === 'call' && p.childForFieldName('function')?.equals(id);
-      const decorates = p.type === 'decorator' || (p.type === 'call' && called && p.parent?.type === 'decorator');
-      const deleted = p.type === 'delete_statement' || (p.type === 'expression_list' && p.parent?.type === 'delete_statement');
-      if (atImport && (called || decorates)) calls++;
-      else if (called && !atImport && callerRunsOnlyAtImport(id, root, text, memo, semantic)) continue;
-      else if (atImport && deleted) deletions++;
-      else {
-        other = true;
-        break;
-      }
-    }
-    // A function deleted at module level (`del def_op`) cannot be called once the import is done.
-    verdict = !other && (calls > 0 || deletions > 0);
-  } else if (name && fn.type === 'function_definition') {
-    // A def directly inside an import-time function, used there only by calling or returning it.
-    const outer = semantic.functionRunning(fn);
-    if (outer && outer.type === 'function_definition' && semantic.functionRunning(outer) === undefined && runsOnlyAtImport(outer, root, text, memo, semantic)) {
-      verdict = nameOccurrences(root, text, name.text, outer.startIndex, outer.endIndex).every((id) => {
-        if (id.equals(name)) return true;
-        const p = id.parent!;
-        return (p.type === 'call' && p.childForFieldName('function')?.equals(id)) || p.type === 'return_statement';
-      });
-    }
-  }
-  memo.set(fn.id, verdict);
-  return verdict;
-}
-
-/** True when the call at `id` is made by a function that itself only runs at import time (opcode's `name_op` calling `def_op`). */
-function callerRunsOnlyAtImport(id: Node, root: Node, text: string, memo: Map<number, boolean>, semantic: SemanticModel): boolean {
-  const caller = semantic.functionRunning(id);
-  return !!caller && runsOnlyAtImport(caller, root, text, memo, semantic);
-}
-
-/** Names the container is copied to by `alias = NAME` (or a tuple assignment), with the scope of the alias. */
-function aliasTarget(id: Node): Node | undefined {
-  const n = id;
-  const p = n.parent;
-  if (p?.type === 'expression_list') {
-    // `a, b = x, NAME`: pair up positions.
-    const assign = p.parent;
-    if (assign?.type !== 'assignment' || !assign.childForFieldName('right')?.equals(p)) return undefined;
-    const left = assign.childForFieldName('left');
-    if (left?.type !== 'pattern_list') return undefined;
-    const index = p.namedChildren.findIndex((c) => c?.equals(n));
-    const target = left.namedChildren[index];
-    return target?.type === 'identifier' ? target : undefined;
-  }
-  if (p?.type === 'assignment' && p.childForFieldName('right')?.equals(n)) {
-    const left = p.childForFieldName('left');
-    return left?.type === 'identifier' ? left : undefined;
-  }
-  return undefined;
-}
-
-/** True when the alias is pruned where it is bound: `alias.remove(…)`, `del alias[…]`, `alias[a:b] = …`. */
-function aliasPruned(alias: Node, semantic: SemanticModel): boolean {
-  const binding = semantic.bindingAt(alias);
-  if (!binding) return false;
-  return semantic.readsOf(binding.scope, alias.text).some((id) => {
-    const use = containerUseKind(id);
-    return use === 'remove' || use === 'delete';
-  });
-}
 
 /**
  * A text-only pre-check, one pass for all names: which of them can some line add to
@@ -196,68 +67,11 @@ function namesThatMayGrow(text: string, names: string[]): Set<string> {
   return found;
 }
 
-/** The kind of container a module-level value builds, if it is one this rule tracks. */
-function containerKind(value: Node, context: RuleContext): Kind | undefined {
-  const built = context.semantic.containerBuilt(value);
-  // A deque with a maxlen is bounded.
-  return built && !built.bounded ? built.kind : undefined;
-}
-
-/** Container bindings made at module level, including inside module-level if/try/with/for blocks. */
-function moduleBindings(root: Node, context: RuleContext): Binding[] {
-  const out: Binding[] = [];
-  const seen = new Set<string>();
-  // Depth-first in document order, without recursion (module-level blocks can nest deeply).
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    const nested: Node[] = [];
-    for (const child of node.namedChildren) {
-      if (!child) continue;
-      if (child.type === 'expression_statement') {
-        const a = child.namedChild(0);
-        if (a?.type !== 'assignment') continue;
-        const left = a.childForFieldName('left');
-        const right = a.childForFieldName('right');
-        if (left?.type !== 'identifier' || !right) continue;
-        const name = left.text;
-        if (/^__.*__$/.test(name) || seen.has(name)) continue;
-        const kind = containerKind(right, context);
-        if (!kind) continue;
-        seen.add(name);
-        out.push({ name, kind, target: left, assignment: a });
-      } else if (MODULE_BLOCKS.has(child.type)) {
-        nested.push(child);
-      }
-    }
-    for (let i = nested.length - 1; i >= 0; i--) stack.push(nested[i]);
-  }
-  return out;
-}
-
 function inGlobalStatement(id: Node): 'global' | 'nonlocal' | undefined {
   const p = id.parent;
   if (p?.type === 'global_statement') return 'global';
   if (p?.type === 'nonlocal_statement') return 'nonlocal';
   return undefined;
-}
-
-function isConstantKey(key: Node | null | undefined): boolean {
-  if (!key) return false;
-  const k = unparenthesize(key);
-  if (CONSTANT_KEYS.has(k.type)) return true;
-  if (k.type === 'tuple') return k.namedChildren.every((c) => !c || isConstantKey(c));
-  return false;
-}
-
-/** A container display or a constructor call (`Record(x)`, `{...}`, `[...]`): an object made where it is evaluated. */
-function isNewObject(value: Node): boolean {
-  const v = unparenthesize(value);
-  if (v.type === 'dictionary' || v.type === 'list' || v.type === 'set' || v.type === 'dictionary_comprehension' || v.type === 'list_comprehension') return v.namedChildCount > 0;
-  if (v.type !== 'call') return false;
-  const callee = v.childForFieldName('function');
-  const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
-  return !!name && /^_?[A-Z]/.test(name);
 }
 
 function originText(origin: Origin): string {
@@ -268,58 +82,6 @@ function originText(origin: Origin): string {
 
 function functionName(fn: Node): string {
   return fn.type === 'lambda' ? 'a lambda' : `\`${fn.childForFieldName('name')?.text ?? '?'}\``;
-}
-
-/**
- * A registration decorator: the function stores one of its parameters and returns that same
- * parameter (`def register(fn): _handlers.append(fn); return fn`).
- */
-function isRegistrationDecorator(fn: Node, stored: Node | null | undefined, semantic: SemanticModel): boolean {
-  if (!stored || fn.type !== 'function_definition') return false;
-  let value = unparenthesize(stored);
-  // `_codes.add(fn.__code__)`, `_by_name[cls.__name__] = cls`: an attribute of the parameter counts too.
-  while (value.type === 'attribute') value = unparenthesize(value.childForFieldName('object')!);
-  if (value.type !== 'identifier') return false;
-  const params = fn.childForFieldName('parameters');
-  const isParam = params?.namedChildren.some((p) => {
-    if (!p) return false;
-    if (p.type === 'identifier') return p.text === value.text;
-    const name = p.type === 'typed_parameter' ? p.namedChild(0) : p.childForFieldName('name');
-    return name?.text === value.text;
-  });
-  if (!isParam) return false;
-  const body = fn.childForFieldName('body');
-  return (body?.descendantsOfType('return_statement') ?? []).some((r) => {
-    if (!r || semantic.functionRunning(r)?.equals(fn) !== true) return false;
-    const v = r.namedChild(0);
-    return !!v && unparenthesize(v).type === 'identifier' && unparenthesize(v).text === value.text;
-  });
-}
-
-/**
- * True when the addition only runs under a condition that bounds the container: a size check
- * (`if len(_cache) < 100:`, `if not _loaded:`), or an update of a key already present
- * (`if key in _flags: _flags[key] = True`).
- */
-function isGuarded(node: Node, fn: Node, name: string, key: Node | null | undefined): boolean {
-  for (let n: Node = node, p = node.parent; p && !p.equals(fn); n = p, p = p.parent) {
-    if (p.type !== 'if_statement' && p.type !== 'elif_clause' && p.type !== 'while_statement') continue;
-    if (!p.childForFieldName(p.type === 'while_statement' ? 'body' : 'consequence')?.equals(n)) continue;
-    const condition = p.childForFieldName('condition');
-    if (!condition) continue;
-    const c = unparenthesize(condition);
-    if (c.type === 'not_operator' && unparenthesize(c.childForFieldName('argument')!).text === name) return true;
-    for (const call of condition.descendantsOfType('call')) {
-      const callee = call?.childForFieldName('function');
-      const args = call?.childForFieldName('arguments')?.namedChildren.filter((a) => a && a.type !== 'comment') ?? [];
-      if (callee?.text === 'len' && args.length === 1 && args[0]!.text === name) return true;
-    }
-    if (key && c.type === 'comparison_operator' && c.namedChildCount === 2) {
-      const ops = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text);
-      if (ops.length === 1 && ops[0] === 'in' && c.namedChild(1)?.text === name && c.namedChild(0)?.text === key.text) return true;
-    }
-  }
-  return false;
 }
 
 type Verdict = { kind: 'addition'; addition: Addition } | { kind: 'removal' } | { kind: 'rebinding' } | { kind: 'other' };
@@ -335,8 +97,8 @@ function classify(name: Node, binding: Binding, fn: Node | null, semantic: Seman
   const addition = (node: Node, how: string, stored: Node | null | undefined, key?: Node | null): Verdict => {
     if (!fn) return { kind: 'other' }; // import time
     if (key !== undefined && isConstantKey(key)) return { kind: 'other' }; // a fixed key does not grow
-    if (isRegistrationDecorator(fn, stored, semantic)) return { kind: 'other' };
-    if (isGuarded(node, fn, binding.name, key)) return { kind: 'other' };
+    if (semantic.isRegistrationDecorator(fn, stored)) return { kind: 'other' };
+    if (boundedByGuard(node, fn, binding.name, key)) return { kind: 'other' };
     const what = key !== undefined ? key : stored;
     const method = fn.type === 'function_definition' ? semantic.method(fn) : undefined;
     const origin: Origin = what ? semantic.originOf(what, fn, method?.kind === 'instance' ? method.receiver?.text : undefined) : { kind: 'unknown' };
@@ -419,10 +181,16 @@ export const rule: Rule = {
   check(context: RuleContext, matches: QueryMatch[]) {
     const root = matches[0]?.captures[0]?.node;
     if (!root) return;
-    const bindings = moduleBindings(root, context);
+    // The first tracked container bound to each name (a deque bounded by `maxlen` is not tracked).
+    const seen = new Set<string>();
+    const bindings: Binding[] = [];
+    for (const c of context.semantic.moduleContainers()) {
+      if (seen.has(c.name) || c.built.bounded) continue;
+      seen.add(c.name);
+      bindings.push({ name: c.name, kind: c.built.kind, target: c.target, assignment: c.assignment });
+    }
     if (bindings.length === 0) return;
     const { text } = context;
-    const importTime = new Map<number, boolean>();
     // Cheap text test first: most module-level containers are never added to.
     const growing = namesThatMayGrow(text, bindings.map((b) => b.name));
     for (const binding of bindings) {
@@ -432,7 +200,7 @@ export const rule: Rule = {
       const module = semantic.scopes.module;
       // Each occurrence counts when it is the module's variable (Python's scoping rules: a local
       // of the same name, a class attribute, a comprehension variable are other variables).
-      const occurrences = nameOccurrences(root, text, binding.name).filter((id) => semantic.scopes.resolveScope(binding.name, semantic.scopeOf(id)) === module);
+      const occurrences = semantic.variableOccurrences(module, binding.name);
       const additions: Addition[] = [];
       let pruned = false;
       for (const id of occurrences) {
@@ -446,9 +214,8 @@ export const rule: Rule = {
           pruned = true;
           break;
         }
-        if (verdict.kind === 'addition' && !runsOnlyAtImport(verdict.addition.fn, root, text, importTime, semantic)) additions.push(verdict.addition);
-        const alias = aliasTarget(id);
-        if (alias && aliasPruned(alias, semantic)) {
+        if (verdict.kind === 'addition' && !semantic.runsOnlyAtImport(verdict.addition.fn)) additions.push(verdict.addition);
+        if (semantic.prunedThroughAlias(id)) {
           pruned = true;
           break;
         }

@@ -1,392 +1,12 @@
 // LL401 large-module-object: a module-level or class-body binding to a big object built from
 // constant expressions, which then stays in memory for the life of the process.
 import type { Node, QueryMatch } from 'web-tree-sitter';
+import { argumentsOf, callee, isBuiltin, literalString, loopTargets } from '../semantic';
 import { lineBreakOf, nextLineStart, statementsOf, unparenthesize } from '../syntax';
 import type { FindingSubject, Fix, Rule, RuleContext } from '../types';
 
-/**
- * What a constant expression is estimated to build. `bytes` is a lower bound in bytes for
- * 64-bit CPython (see BYTES below); `kind` says what the value is.
- */
-interface Estimate {
-  elements: number;
-  bytes: number;
-  kind: 'list' | 'tuple' | 'set' | 'dict' | 'str' | 'bytes' | 'array';
-}
-
-/**
- * Bytes per element, measured with tracemalloc on CPython 3.11 (64-bit):
- * a list/tuple slot is one 8-byte pointer; a fresh int (or any small object) made per element
- * takes 28 bytes, rounded to 32 by the allocator; a set entry costs about 32 bytes of hash
- * table, a dict entry about 40 (entry plus index, at the usual fill factor).
- */
-const BYTES = {
-  slot: 8,
-  object: 32,
-  setEntry: 32,
-  dictEntry: 40,
-};
-const MAX_VALUE = 1e15;
-
-const NUMPY_DTYPES: Record<string, number> = {
-  bool: 1, bool_: 1, int8: 1, uint8: 1, byte: 1, ubyte: 1, i1: 1, u1: 1, b1: 1,
-  int16: 2, uint16: 2, float16: 2, half: 2, short: 2, ushort: 2, i2: 2, u2: 2, f2: 2,
-  int32: 4, uint32: 4, float32: 4, single: 4, intc: 4, uintc: 4, i4: 4, u4: 4, f4: 4,
-  int64: 8, uint64: 8, float64: 8, double: 8, int: 8, float: 8, int_: 8, intp: 8, uintp: 8, longlong: 8,
-  i8: 8, u8: 8, f8: 8, complex64: 8, c8: 8,
-  complex128: 16, complex: 16, cdouble: 16, c16: 16, longdouble: 16, float128: 16, complex256: 32,
-};
-
 const SUM_LIKE = new Set(['sum', 'any', 'all', 'min', 'max', 'builtins.sum', 'builtins.any', 'builtins.all', 'builtins.min', 'builtins.max']);
 const LOOP_OR_LAZY = new Set(['for_statement', 'while_statement', 'function_definition', 'lambda', 'class_definition', 'generator_expression', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
-
-/** Per-file state, built only when a candidate needs it. */
-class FileFacts {
-  private constants?: Map<string, Node | null>;
-
-  constructor(private readonly context: RuleContext) {}
-
-  /** Module-level names bound exactly once, at the top level, to an expression (null when bound more than once). */
-  constant(name: string): Node | undefined {
-    if (!this.constants) {
-      this.constants = new Map();
-      for (const stmt of statementsOf(this.context.root)) {
-        if (stmt.type !== 'expression_statement') continue;
-        const assign = stmt.namedChild(0);
-        if (assign?.type !== 'assignment') continue;
-        const left = assign.childForFieldName('left');
-        const right = assign.childForFieldName('right');
-        if (left?.type !== 'identifier' || !right) continue;
-        this.constants.set(left.text, this.constants.has(left.text) ? null : right);
-      }
-    }
-    return this.constants.get(name) ?? undefined;
-  }
-}
-
-function parseIntLiteral(text: string): number | undefined {
-  const t = text.replace(/_/g, '').toLowerCase();
-  if (/^0x[0-9a-f]+$/.test(t)) return parseInt(t.slice(2), 16);
-  if (/^0o[0-7]+$/.test(t)) return parseInt(t.slice(2), 8);
-  if (/^0b[01]+$/.test(t)) return parseInt(t.slice(2), 2);
-  if (/^\d+$/.test(t)) return Number(t);
-  return undefined;
-}
-
-/** The value of a constant integer expression, or undefined. */
-function intValue(node: Node | null, facts: FileFacts, depth = 0): number | undefined {
-  if (!node || depth > 20) return undefined;
-  const n = unparenthesize(node);
-  let v: number | undefined;
-  switch (n.type) {
-    case 'integer':
-      v = parseIntLiteral(n.text);
-      break;
-    case 'unary_operator': {
-      const operand = intValue(n.childForFieldName('argument'), facts, depth + 1);
-      const op = n.childForFieldName('operator')?.text ?? n.child(0)?.text;
-      if (operand === undefined) return undefined;
-      v = op === '-' ? -operand : op === '+' ? operand : undefined;
-      break;
-    }
-    case 'binary_operator': {
-      const a = intValue(n.childForFieldName('left'), facts, depth + 1);
-      const b = intValue(n.childForFieldName('right'), facts, depth + 1);
-      if (a === undefined || b === undefined) return undefined;
-      const op = n.childForFieldName('operator')?.text;
-      if (op === '+') v = a + b;
-      else if (op === '-') v = a - b;
-      else if (op === '*') v = a * b;
-      else if (op === '//' && b !== 0) v = Math.floor(a / b);
-      else if (op === '**' && b >= 0 && b <= 64) v = a ** b;
-      else if (op === '<<' && b >= 0 && b <= 62) v = a * 2 ** b;
-      break;
-    }
-    case 'identifier': {
-      const bound = facts.constant(n.text);
-      if (bound && !bound.equals(n)) v = intValue(bound, facts, depth + 1);
-      break;
-    }
-  }
-  if (v === undefined || !Number.isFinite(v) || Math.abs(v) > MAX_VALUE) return undefined;
-  return v;
-}
-
-function callee(call: Node, context: RuleContext): string | undefined {
-  const fn = call.childForFieldName('function');
-  return fn ? context.qualifiedName(fn) : undefined;
-}
-
-function argumentsOf(call: Node): { positional: Node[]; keywords: Map<string, Node>; other: boolean } {
-  const positional: Node[] = [];
-  const keywords = new Map<string, Node>();
-  let other = false;
-  const args = call.childForFieldName('arguments');
-  if (args?.type !== 'argument_list') return { positional, keywords, other: true };
-  for (const a of args.namedChildren) {
-    if (!a || a.type === 'comment') continue;
-    if (a.type === 'keyword_argument') {
-      const name = a.childForFieldName('name')?.text;
-      const value = a.childForFieldName('value');
-      if (name && value) keywords.set(name, value);
-    } else if (a.type === 'list_splat' || a.type === 'dictionary_splat') other = true;
-    else positional.push(a);
-  }
-  return { positional, keywords, other };
-}
-
-function isBuiltin(name: string | undefined, builtin: string): boolean {
-  return name === builtin || name === `builtins.${builtin}`;
-}
-
-/** Number of items of `range(...)` with constant arguments. */
-function rangeLength(node: Node, facts: FileFacts, context: RuleContext): number | undefined {
-  const n = unparenthesize(node);
-  if (n.type !== 'call' || !isBuiltin(callee(n, context), 'range')) return undefined;
-  const { positional, keywords, other } = argumentsOf(n);
-  if (other || keywords.size > 0 || positional.length < 1 || positional.length > 3) return undefined;
-  const values = positional.map((p) => intValue(p, facts));
-  if (values.some((v) => v === undefined)) return undefined;
-  const [a, b, step] = positional.length === 1 ? [0, values[0]!, 1] : [values[0]!, values[1]!, values[2] ?? 1];
-  if (step === 0) return undefined;
-  return Math.max(0, Math.ceil((b - a) / step));
-}
-
-function loopTargets(clause: Node): Set<string> {
-  const names = new Set<string>();
-  const left = clause.childForFieldName('left');
-  if (!left) return names;
-  if (left.type === 'identifier') names.add(left.text);
-  for (const id of left.descendantsOfType('identifier')) if (id) names.add(id.text);
-  return names;
-}
-
-function mentionsAny(node: Node, names: Set<string>): boolean {
-  if (node.type === 'identifier') return names.has(node.text);
-  return node.descendantsOfType('identifier').some((id) => !!id && names.has(id.text));
-}
-
-/** `[f(i) for i in range(N)]` and its set/dict forms: product of the ranges; no `if` clauses. */
-function comprehensionEstimate(n: Node, facts: FileFacts, context: RuleContext): Estimate | undefined {
-  let iterations = 1;
-  const targets = new Set<string>();
-  for (const child of n.namedChildren) {
-    if (!child || child.type === 'comment') continue;
-    if (child.type === 'if_clause') return undefined;
-    if (child.type !== 'for_in_clause') continue;
-    if (child.children.some((c) => c?.type === 'async')) return undefined;
-    const right = child.childForFieldName('right');
-    const count = right ? rangeLength(right, facts, context) : undefined;
-    if (count === undefined) return undefined;
-    iterations *= count;
-    for (const t of loopTargets(child)) targets.add(t);
-  }
-  const body = n.childForFieldName('body');
-  if (!body) return undefined;
-  if (n.type === 'list_comprehension') {
-    const inner = estimate(body, facts, context);
-    if (inner) {
-      // A container built per item: its slots count as elements, its header as one more object.
-      return { kind: 'list', elements: iterations * (1 + inner.elements), bytes: iterations * (BYTES.slot + BYTES.object + inner.bytes) };
-    }
-    const fresh = mentionsAny(body, targets);
-    return { kind: 'list', elements: iterations, bytes: iterations * (BYTES.slot + (fresh ? BYTES.object : 0)) };
-  }
-  // A set or dict has one entry per distinct key: the key must depend on the loop variables.
-  const key = n.type === 'dictionary_comprehension' ? body.childForFieldName('key') : body;
-  if (!key || !mentionsAny(key, targets)) return undefined;
-  if (n.type === 'set_comprehension') return { kind: 'set', elements: iterations, bytes: iterations * (BYTES.setEntry + BYTES.object) };
-  return { kind: 'dict', elements: iterations, bytes: iterations * (BYTES.dictEntry + BYTES.object) };
-}
-
-/** Length and bytes per character of a plain string or bytes literal (no f-strings). */
-function literalString(n: Node): { length: number; width: number; bytes: boolean } | undefined {
-  if (n.type !== 'string') return undefined;
-  const start = n.child(0);
-  const prefix = (start?.text ?? '').replace(/["']/g, '').toLowerCase();
-  if (prefix.includes('f') || prefix.includes('t')) return undefined;
-  let length = 0;
-  let width = 1;
-  const widen = (cp: number) => (width = Math.max(width, cp > 0xffff ? 4 : cp > 0xff ? 2 : 1));
-  for (const part of n.namedChildren) {
-    if (!part) continue;
-    if (part.type === 'interpolation') return undefined;
-    if (part.type !== 'string_content') continue;
-    let raw = part.text;
-    // Escape sequences are children of the content: each stands for one character.
-    for (const esc of part.namedChildren) {
-      if (esc?.type !== 'escape_sequence') continue;
-      raw = raw.replace(esc.text, '');
-      if (/^\\\r?\n$/.test(esc.text)) continue;
-      length++;
-      const hex = /^\\[xuU]([0-9a-fA-F]+)$/.exec(esc.text);
-      if (hex) widen(parseInt(hex[1], 16));
-      else if (esc.text.startsWith('\\N')) widen(0x100);
-    }
-    for (const ch of raw) {
-      length++;
-      widen(ch.codePointAt(0)!);
-    }
-  }
-  const isBytes = prefix.includes('b');
-  return { length, width: isBytes ? 1 : width, bytes: isBytes };
-}
-
-function dtypeBytes(node: Node | undefined, context: RuleContext): number | undefined {
-  if (!node) return undefined;
-  const n = unparenthesize(node);
-  let name: string | undefined;
-  if (n.type === 'string') name = n.text.replace(/^[a-zA-Z]*["']+|["']+$/g, '').replace(/^[<>=|]/, '');
-  else if (n.type === 'identifier' || n.type === 'attribute') name = (context.qualifiedName(n) ?? n.text).split('.').pop();
-  return name ? NUMPY_DTYPES[name] : undefined;
-}
-
-function shapeSize(node: Node, facts: FileFacts): number | undefined {
-  const n = unparenthesize(node);
-  if (n.type === 'tuple' || n.type === 'list') {
-    let size = 1;
-    for (const item of n.namedChildren) {
-      if (!item || item.type === 'comment') continue;
-      const v = intValue(item, facts);
-      if (v === undefined || v < 0) return undefined;
-      size *= v;
-    }
-    return size;
-  }
-  const v = intValue(n, facts);
-  return v === undefined || v < 0 ? undefined : v;
-}
-
-function numpyEstimate(name: string, call: Node, facts: FileFacts, context: RuleContext): Estimate | undefined {
-  const { positional, keywords, other } = argumentsOf(call);
-  if (other) return undefined;
-  let elements: number | undefined;
-  let itemsize = 8;
-  if (name === 'arange') {
-    const values = positional.slice(0, 3).map((p) => intValue(p, facts));
-    if (positional.length === 0 || positional.length > 4 || values.some((v) => v === undefined)) return undefined;
-    const [a, b, step] = values.length === 1 ? [0, values[0]!, 1] : [values[0]!, values[1]!, values[2] ?? 1];
-    if (step === 0) return undefined;
-    elements = Math.max(0, Math.ceil((b - a) / step));
-  } else {
-    const shape = positional[0] ?? keywords.get('shape');
-    elements = shape ? shapeSize(shape, facts) : undefined;
-    if (name === 'full') {
-      const fill = positional[1] ?? keywords.get('fill_value');
-      const f = fill ? unparenthesize(fill) : undefined;
-      if (f?.type === 'true' || f?.type === 'false') itemsize = 1;
-    }
-  }
-  if (elements === undefined) return undefined;
-  const dtypeArg = keywords.get('dtype') ?? positional[name === 'arange' ? 3 : name === 'full' ? 2 : 1];
-  const dtype = dtypeBytes(dtypeArg, context);
-  if (dtype !== undefined) itemsize = dtype;
-  return { kind: 'array', elements, bytes: elements * itemsize };
-}
-
-/** The size of what a constant expression builds, when it can be told. */
-/** Deeper constant expressions are not estimated (and deep recursion would overflow the stack). */
-const MAX_ESTIMATE_DEPTH = 64;
-
-function estimate(node: Node, facts: FileFacts, context: RuleContext, depth = 0): Estimate | undefined {
-  if (depth > MAX_ESTIMATE_DEPTH) return undefined;
-  const n = unparenthesize(node);
-  switch (n.type) {
-    case 'list_comprehension':
-    case 'set_comprehension':
-    case 'dictionary_comprehension':
-      return comprehensionEstimate(n, facts, context);
-    case 'string': {
-      const s = literalString(n);
-      if (!s) return undefined;
-      return { kind: s.bytes ? 'bytes' : 'str', elements: s.length, bytes: s.length * s.width };
-    }
-    case 'list':
-    case 'tuple': {
-      // A literal: its slots plus whatever its items build.
-      let elements = 0;
-      let bytes = 0;
-      for (const item of n.namedChildren) {
-        if (!item || item.type === 'comment') continue;
-        if (item.type === 'list_splat') return undefined;
-        const inner = estimate(item, facts, context, depth + 1);
-        elements += 1 + (inner?.elements ?? 0);
-        bytes += BYTES.slot + (inner?.bytes ?? 0);
-      }
-      return { kind: n.type, elements, bytes };
-    }
-    case 'binary_operator': {
-      const op = n.childForFieldName('operator')?.text;
-      const left = n.childForFieldName('left');
-      const right = n.childForFieldName('right');
-      if (!left || !right) return undefined;
-      if (op === '+') {
-        const a = estimate(left, facts, context, depth + 1);
-        const b = estimate(right, facts, context, depth + 1);
-        if (!a || !b || a.kind !== b.kind) return undefined;
-        return { kind: a.kind, elements: a.elements + b.elements, bytes: a.bytes + b.bytes };
-      }
-      if (op !== '*') return undefined;
-      // `seq * N` or `N * seq`: N copies of the slots; the items themselves are shared.
-      for (const [seqNode, countNode] of [[left, right], [right, left]]) {
-        const seq = unparenthesize(seqNode);
-        if (!['list', 'tuple', 'string', 'binary_operator'].includes(seq.type)) continue;
-        const times = intValue(countNode, facts);
-        if (times === undefined) continue;
-        const base = estimate(seq, facts, context, depth + 1);
-        if (!base || base.kind === 'set' || base.kind === 'dict' || base.kind === 'array') continue;
-        const count = Math.max(0, times);
-        if (base.kind === 'list' || base.kind === 'tuple') {
-          // Slots are repeated; what the items build exists once.
-          const slots = topLevelSlots(seq);
-          if (slots === undefined) {
-            return { kind: base.kind, elements: base.elements * count, bytes: base.bytes * count };
-          }
-          const shared = base.elements - slots;
-          const sharedBytes = base.bytes - slots * BYTES.slot;
-          return { kind: base.kind, elements: slots * count + shared, bytes: slots * count * BYTES.slot + sharedBytes };
-        }
-        return { kind: base.kind, elements: base.elements * count, bytes: base.bytes * count };
-      }
-      return undefined;
-    }
-    case 'call': {
-      const name = callee(n, context);
-      if (!name) return undefined;
-      const { positional, keywords, other } = argumentsOf(n);
-      if (isBuiltin(name, 'bytearray') || isBuiltin(name, 'bytes')) {
-        if (other || keywords.size > 0 || positional.length !== 1) return undefined;
-        const size = intValue(positional[0], facts);
-        if (size !== undefined) return size >= 0 ? { kind: 'bytes', elements: size, bytes: size } : undefined;
-        const inner = estimate(positional[0], facts, context, depth + 1);
-        return inner?.kind === 'bytes' ? inner : undefined;
-      }
-      for (const container of ['list', 'tuple', 'set', 'frozenset'] as const) {
-        if (!isBuiltin(name, container)) continue;
-        if (other || keywords.size > 0 || positional.length !== 1) return undefined;
-        const count = rangeLength(positional[0], facts, context);
-        if (count === undefined) return undefined;
-        if (container === 'set' || container === 'frozenset') return { kind: 'set', elements: count, bytes: count * (BYTES.setEntry + BYTES.object) };
-        return { kind: container, elements: count, bytes: count * (BYTES.slot + BYTES.object) };
-      }
-      if (name === 'dict.fromkeys' || name === 'builtins.dict.fromkeys') {
-        const count = positional[0] ? rangeLength(positional[0], facts, context) : undefined;
-        if (count === undefined) return undefined;
-        return { kind: 'dict', elements: count, bytes: count * (BYTES.dictEntry + BYTES.object) };
-      }
-      const m = /^numpy\.(zeros|ones|empty|full|arange)$/.exec(name);
-      if (m) return numpyEstimate(m[1], n, facts, context);
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/** Number of items in a list/tuple literal (its own slots), or undefined when not a literal. */
-function topLevelSlots(seq: Node): number | undefined {
-  if (seq.type !== 'list' && seq.type !== 'tuple') return undefined;
-  return seq.namedChildren.filter((c) => c && c.type !== 'comment').length;
-}
 
 function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -404,15 +24,6 @@ function moduleStatementOf(node: Node): Node | undefined {
   let n: Node | null = node;
   while (n && n.parent && n.parent.type !== 'module') n = n.parent;
   return n?.parent?.type === 'module' ? n : undefined;
-}
-
-/** Is the identifier a reference to a variable (not an attribute name or keyword name)? */
-function isReference(id: Node): boolean {
-  const p = id.parent;
-  if (!p) return false;
-  if (p.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) return false;
-  if (p.type === 'keyword_argument' && p.childForFieldName('name')?.equals(id)) return false;
-  return true;
 }
 
 /** Runs at most once, at import time: no function, class body, loop or lazy generator around it. */
@@ -525,12 +136,9 @@ function occurrences(name: string, nameNode: Node, assign: Node, scope: Node, co
   const globalScopes: Node[] = [];
   const searchRoot = scope.type === 'module' ? scope : scope.childForFieldName('body') ?? scope;
   const { semantic } = context;
-  const variable = semantic.scopeFor(scope);
-  const ids = searchRoot.descendantsOfType('identifier');
-  for (const id of ids) {
-    if (!id || id.text !== name || id.equals(nameNode) || !isReference(id)) continue;
-    // The same variable only: a local of the same name in some function is another one.
-    if (semantic.scopes.resolveScope(name, semantic.scopeOf(id)) !== variable) continue;
+  // The same variable only: a local of the same name in some function is another one.
+  for (const id of semantic.variableOccurrences(semantic.scopeFor(scope), name, searchRoot.startIndex, searchRoot.endIndex)) {
+    if (id.equals(nameNode)) continue;
     const p = id.parent!;
     if (p.type === 'global_statement') {
       declaredGlobal = true;
@@ -604,9 +212,9 @@ function lazyFix(name: string, stmt: Node, value: Node, occ: Occurrences, contex
   const n = unparenthesize(value);
   if (n.type === 'call' && occ.uses.length > 0 && occ.uses.every((u) => u.startIndex > stmt.endIndex && iterationUse(u, context))) {
     // `list(range(N))` iterated: `range(N)` gives the same items without storing them, and can be iterated again.
-    const fname = callee(n, context);
+    const fname = callee(n, context.semantic);
     const { positional } = argumentsOf(n);
-    if ((isBuiltin(fname, 'list') || isBuiltin(fname, 'tuple')) && positional.length === 1 && rangeLength(positional[0], new FileFacts(context), context) !== undefined) {
+    if ((isBuiltin(fname, 'list') || isBuiltin(fname, 'tuple')) && positional.length === 1 && context.semantic.rangeLength(positional[0]) !== undefined) {
       return {
         title: `Iterate \`${name}\` lazily with \`range\``,
         safety: 'safe',
@@ -653,7 +261,6 @@ export const rule: Rule = {
     (assignment left: (identifier) @name right: (parenthesized_expression) @value) @assign
   `,
   check(context: RuleContext, matches: QueryMatch[]) {
-    let facts: FileFacts | undefined;
     let exported: Set<string> | undefined;
     for (const match of matches) {
       const value = match.captures.find((c) => c.name === 'value')!.node;
@@ -667,8 +274,7 @@ export const rule: Rule = {
         const op = v.childForFieldName('operator')?.text;
         if (op !== '*' && op !== '+') continue;
       } else if (v.type !== 'list_comprehension' && v.type !== 'set_comprehension' && v.type !== 'dictionary_comprehension') continue;
-      facts ??= new FileFacts(context);
-      const est = estimate(value, facts, context);
+      const est = context.semantic.constantSize(value);
       if (!est || est.elements < context.options.largeObjectThreshold) continue;
       const assign = match.captures.find((c) => c.name === 'assign')!.node;
       const scope = context.semantic.frameNodeOf(assign);

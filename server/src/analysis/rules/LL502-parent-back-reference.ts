@@ -1,7 +1,7 @@
 // LL502 parent-back-reference: instances that point to a parent which also holds them
 // (`self.parent = parent` + `parent.children.append(self)`): every tree is a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { heldNames, parentBackReferences, privateAttributeStore, proxyWouldShow, storedAttribute, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
+import { heldNames, parentBackReferences, privateAttributeStore, proxyWouldShow, setattrStore, storedAttribute, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
 import { inTestCode } from '../cycle-evidence';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
@@ -23,11 +23,18 @@ function backReferenceDoubt(store: Node, cls: Node, context: RuleContext): strin
   return undefined;
 }
 
-/** Does the file set attribute `slot` to None or delete it anywhere (`node.parent = None`, `del self._parent`)? */
+/**
+ * Does the file set attribute `slot` to None or delete it anywhere (`node.parent = None`,
+ * `del self._parent`, `setattr(node, "parent", None)`)?
+ */
 function slotReset(slot: string, context: RuleContext): boolean {
   return context.semantic.memo(`LL502.reset:${slot}`, () =>
-    context.root.descendantsOfType(['assignment', 'delete_statement']).some((n) => {
+    context.root.descendantsOfType(['assignment', 'delete_statement', 'call']).some((n) => {
       if (!n) return false;
+      if (n.type === 'call') {
+        const spelled = setattrStore(n);
+        return spelled?.attribute === slot && unparenthesize(spelled.value).type === 'none';
+      }
       const targets = n.type === 'assignment' ? (unparenthesize(n.childForFieldName('right') ?? n).type === 'none' ? [n.childForFieldName('left')] : []) : n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c]));
       return targets.some((t) => t?.type === 'attribute' && t.childForFieldName('attribute')?.text === slot);
     }),
@@ -45,6 +52,8 @@ export const rule: Rule = {
   query: `
     (assignment left: (attribute object: (identifier) @object attribute: (identifier) @attr) right: (identifier) @value) @back
     (assignment left: (attribute object: (identifier) @object attribute: (identifier) @attr) right: (parenthesized_expression) @value) @back
+    (call function: (identifier) @setattr arguments: (argument_list . (identifier) @object . (string) . (identifier) @value .) (#eq? @setattr "setattr")) @back
+    (call function: (attribute object: (identifier) @setattr_owner attribute: (identifier) @setattr) arguments: (argument_list . (identifier) @object . (string) . (identifier) @value .) (#eq? @setattr_owner "object") (#eq? @setattr "__setattr__")) @back
     (assignment left: (subscript value: (attribute) @container) right: (_) @held) @forward
     (call function: (attribute object: (attribute) @container attribute: (identifier) @method) arguments: (argument_list (_) @held .) (#any-of? @method "append" "add" "insert" "appendleft" "setdefault")) @forward
     (call function: (attribute object: (identifier) @container) arguments: (argument_list . (identifier) @held .) (#eq? @held "self")) @forward
@@ -58,7 +67,9 @@ export const rule: Rule = {
       if (back) {
         const object = get('object')!.text;
         const value = unparenthesize(get('value')!);
-        if (value.type === 'identifier' && value.text !== object) backs.push({ node: back, object, attr: get('attr')!.text, value: value.text });
+        // `setattr(o, "attr", v)` / `object.__setattr__(o, "attr", v)` store like `o.attr = v`.
+        const attr = back.type === 'call' ? setattrStore(back)?.attribute : get('attr')!.text;
+        if (attr && value.type === 'identifier' && value.text !== object) backs.push({ node: back, object, attr, value: value.text });
         continue;
       }
       const container = get('container');
@@ -92,7 +103,7 @@ export const rule: Rule = {
   docs: {
     summary: 'Children that keep a strong reference to the parent that holds them.',
     whatItDoes:
-      'Flags, in a class, a back-reference store that completes a parent–child link: `self.parent = parent` in a method that also adds `self` to a container on `parent` (`parent.children.append(self)`, `parent.children[key] = self`, `.add`, `.insert`, or a method of the class that does so, such as `parent.add_child(self)`), or anywhere in the class through the attribute (`self.parent.children.append(self)`); and `child.parent = self` in a method that also adds `child` to a container on `self`. Reported on the back-reference store, with related information at the forward stores. Back-references that are already weak (`weakref.ref(parent)`, `weakref.proxy(parent)`) and weak containers (`weakref.WeakSet`, `WeakValueDictionary`) are not flagged. The message mentions `__del__` when the class defines one. A finding is confident only when the class defines `__del__` (whose work the cycle delays until the collector runs), outside test code, and no code of the file resets the back-reference (`child.parent = None`, `del self._parent`, as a removal or teardown method does). Everything else is reported with low confidence (shown only with all-findings): a parent–child tree is usually the deliberate design of an owner that keeps it as long as it lives (a widget tree, a schema, an application and its extensions), and test code builds such trees on purpose.',
+      'Flags, in a class, a back-reference store that completes a parent–child link: `self.parent = parent` in a method that also adds `self` to a container on `parent` (`parent.children.append(self)`, `parent.children[key] = self`, `.add`, `.insert`, or a method of the class that does so, such as `parent.add_child(self)`), or anywhere in the class through the attribute (`self.parent.children.append(self)`); and `child.parent = self` in a method that also adds `child` to a container on `self`. A back-reference spelled `setattr(self, "parent", parent)` or `object.__setattr__(self, "_parent", parent)` (a literal attribute name; frozen dataclasses and attrs classes store so) counts as the same store, and `setattr(node, "parent", None)` as a reset. Reported on the back-reference store, with related information at the forward stores. Back-references that are already weak (`weakref.ref(parent)`, `weakref.proxy(parent)`) and weak containers (`weakref.WeakSet`, `WeakValueDictionary`) are not flagged. The message mentions `__del__` when the class defines one. A finding is confident only when the class defines `__del__` (whose work the cycle delays until the collector runs), outside test code, and no code of the file resets the back-reference (`child.parent = None`, `del self._parent`, as a removal or teardown method does). Everything else is reported with low confidence (shown only with all-findings): a parent–child tree is usually the deliberate design of an owner that keeps it as long as it lives (a widget tree, a schema, an application and its extensions), and test code builds such trees on purpose.',
     whyLeak:
       'The parent refers to the child through its container and the child refers back to the parent, so every parent–child pair is a reference cycle and a whole tree is one large cyclic structure. CPython frees ordinary objects as soon as their last reference goes, but objects in a cycle keep each other\'s counts above zero: a tree that the program has dropped stays in memory until the cyclic garbage collector runs — which may be much later for big trees of long-lived objects, and never while `gc.disable()` is in force. Since Python 3.4 the collector frees cycles whose objects define `__del__` as well, but those finalizers then run only at collection time.',
     example:

@@ -19,9 +19,12 @@ function reportKept(report: Report, target: Node, keeper: string, scope: Node, c
 }
 
 function storeTargetText(target: Node, kind: string): string {
-  // `self.errors[key] = e` is kept by `self.errors`; `errors.append(e)` by `errors`.
-  if (kind === 'subscript') return target.childForFieldName('value')?.text ?? target.text;
-  return target.text;
+  return keeperOf(target, kind).text;
+}
+
+/** What keeps the value: `self.errors[key] = e` is kept by `self.errors`; `errors.append(e)` by `errors`. */
+function keeperOf(target: Node, kind: string): Node {
+  return (kind === 'subscript' ? target.childForFieldName('value') : undefined) ?? target;
 }
 
 function withTracebackFix(values: Node[], name: string): Fix {
@@ -68,7 +71,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     // `new.__cause__ = e` chains exceptions, as `raise new from e` does.
     const slot = store.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
     if (slot === '__cause__' || slot === '__context__') continue;
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) continue;
+    if (facts.raisedLater(keeperOf(store.target, store.kind), keeper) || releasedInFinally(scope, keeper, context)) continue;
     // `new.__cause__ = e` … `raise new`: the object that keeps it is raised by this handler.
     const keeperRoot = rootIdentifier(store.target)?.text;
     if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot))) continue;
@@ -92,7 +95,7 @@ function checkHelper(call: Node, name: string, context: RuleContext, facts: File
   for (const { store, target, helper } of helperStores(call, name, context)) {
     const s = storeOf(store)!;
     const keeper = storeTargetText(s.target, s.kind);
-    if (facts.raisedLater(keeper) || releasedInFinally(helper, keeper, context)) continue;
+    if (facts.raisedLater(keeperOf(s.target, s.kind), keeper) || releasedInFinally(helper, keeper, context)) continue;
     const message =
       `\`${call.text.replace(/\s+/g, ' ')}\` keeps the caught exception \`${name}\` in \`${keeper}\` (line ${context.lineRef(store.startIndex)}): ${KEPT_ALIVE}, ` +
       `for as long as \`${keeper}\` lives; pass \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;
@@ -156,7 +159,7 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
     const store = storeOf(holder.parent!);
     if (!store || !store.value.equals(value)) return;
     const keeper = storeTargetText(store.target, store.kind);
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) return;
+    if (facts.raisedLater(keeperOf(store.target, store.kind), keeper) || releasedInFinally(scope, keeper, context)) return;
     const message = `\`${keeper}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${keeper}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
     reportKept({ node: store.node, message }, store.target, keeper, scope, context, facts);
     return;
@@ -166,7 +169,7 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   if (!left) return;
   if (left.type === 'attribute' || left.type === 'subscript') {
     const keeper = storeTargetText(left, left.type);
-    if (facts.raisedLater(keeper) || releasedInFinally(scope, keeper, context)) return;
+    if (facts.raisedLater(keeperOf(left, left.type), keeper) || releasedInFinally(scope, keeper, context)) return;
     const message = `\`${left.text}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${left.text}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
     reportKept({ node: holder, message }, left, keeper, scope, context, facts);
     return;
@@ -242,7 +245,7 @@ export const rule: Rule = {
   docs: {
     summary: 'A caught exception or `sys.exc_info()` kept beyond its handler, with its traceback.',
     whatItDoes:
-      'Flags, on the store, an exception caught with `except … as e` that is kept after the `except` block: stored in an attribute (`self.error = e`), in a container (`errors.append(e)`, `results[key] = e`, also inside a tuple such as `errors.append((path, e))`), through a method of the class that stores its argument (`self._record(e)`), or in a global (a `global` name, or any name bound by a handler at module or class level). Also flags `sys.exc_info()` (also imported as `exc_info`; its value or traceback, or `sys.exception()`) stored in an attribute or container, or bound to local variables or globals that are not deleted afterwards. A finding is confident only when the exception is kept on the instance\'s own attribute (`self.x`, `self.x[k]`, `self.x.append(…)`) by a per-instance object — its class, or a base class in the file, has a `close()`-like method (`close`, `__exit__`, `connection_lost`, `shutdown`, `release` …) — that no other method clears (`self.x = None`, `del self.x`, `.clear()`, `.pop()` outside `__init__`), outside test code, and the function does not return it. Everything else is reported with low confidence (shown only with all-findings): other objects and local containers, globals and module-level names (an import-time error holds only import frames), local variables in a cycle with their own frame, classes without a teardown method, values the class clears itself or the function returns, and test code. Not flagged at all: handlers that re-raise (`raise`, `raise e`, `raise … from e`); stored exceptions that the code raises again later (`raise self.error`, or a helper such as `reraise(*self.errors[0])`); names and containers deleted or cleared in a `finally` block, or deleted after use (`del type, value, tb`); storing `str(e)`, `repr(e)` or attributes of the exception; `sys.exc_info()[0]` (the type alone).',
+      'Flags, on the store, an exception caught with `except … as e` that is kept after the `except` block: stored in an attribute (`self.error = e`), in a container (`errors.append(e)`, `results[key] = e`, also inside a tuple such as `errors.append((path, e))`), through a method of the class that stores its argument (`self._record(e)`), or in a global (a `global` name, or any name bound by a handler at module or class level). Also flags `sys.exc_info()` (also imported as `exc_info`; its value or traceback, or `sys.exception()`) stored in an attribute or container, or bound to local variables or globals that are not deleted afterwards. A finding is confident only when the exception is kept on the instance\'s own attribute (`self.x`, `self.x[k]`, `self.x.append(…)`) by a per-instance object — its class, or a base class in the file, has a `close()`-like method (`close`, `__exit__`, `connection_lost`, `shutdown`, `release` …) — that no other method clears (`self.x = None`, `del self.x`, `.clear()`, `.pop()` outside `__init__`), outside test code, and the function does not return it. Everything else is reported with low confidence (shown only with all-findings): other objects and local containers, globals and module-level names (an import-time error holds only import frames), local variables in a cycle with their own frame, classes without a teardown method, values the class clears itself or the function returns, and test code. Not flagged at all: handlers that re-raise (`raise`, `raise e`, `raise … from e`); stored exceptions that the code raises again later: a `raise` (or a helper such as `reraise(*self.errors[0])`) of the same attribute through any method of the same class (`self.error` stored in one method, `raise self.error` in another), of the same variable (`failures.append(e)` … `raise failures[0]`, also from a nested function), or of a list the function returns to a caller in the file that raises it; a raise of another object spelled alike does not count, and a store into a parameter counts as raised when some raise of the file spells it; names and containers deleted or cleared in a `finally` block, or deleted after use (`del type, value, tb`); storing `str(e)`, `repr(e)` or attributes of the exception; `sys.exc_info()[0]` (the type alone).',
     whyLeak:
       "An exception's `__traceback__` refers to every frame between the handler and the point where it was raised, and each frame keeps all of its local variables: big buffers, open files, request objects. Python deletes the `as e` name at the end of the handler precisely to drop them; storing the exception elsewhere keeps them all alive as long as the store lives. Within a function the traceback also refers to the function's own frame, which holds the stored traceback: a reference cycle, freed only when the cyclic garbage collector runs, not when the function returns.",
     example:

@@ -3,10 +3,14 @@
 // with the analysis, so nothing here outlives the tree it describes; every part is built on the
 // first question that needs it. Rules reach it as `RuleContext.semantic`.
 import type { Node } from 'web-tree-sitter';
+import { ClassAttributes } from './class-attributes';
+import { Reraises } from './reraise';
 import { ClassModel, ClassTable, MethodModel } from './classes';
 import { FlowDomain, FlowOutcome, runFlow } from './flow';
 import { ContainerConstruction, containerConstruction, Origin, originOf } from './growth';
-import { Binding, Scope, ScopeTable } from './scopes';
+import { Binding, nameOccurrences, Scope, ScopeTable } from './scopes';
+import { ConstantSizes, type Estimate } from './sizes';
+import { isRegistrationDecorator, ModuleContainer, moduleContainers, prunedThroughAlias, runsOnlyAtImport } from './containers';
 import { CatalogueLookup, FunctionSummaries, ParameterFate } from './summaries';
 import { ValueClasses } from './values';
 
@@ -20,6 +24,12 @@ export { CONTAINER_KIND_NAMES, isTestModule } from './growth';
 export { allRaising, firstRaising, isAssertion, nodeMayRaise, plainAttributeRead, rarelyRaises } from './raising';
 export type { RaiseContext } from './raising';
 export type { ParameterFate } from './summaries';
+export type { Estimate } from './sizes';
+export type { ModuleContainer } from './containers';
+export type { ClassAttributeAccess, ClassAttributeMethod, WeakVerdict } from './class-attributes';
+export { basesOf, bodyAssigns, instanceKind, isClassKey } from './class-attributes';
+export { boundedByGuard, isConstantKey, isNewObject } from './containers';
+export { argumentsOf, callee, isBuiltin, literalString, loopTargets } from './sizes';
 
 const COMPREHENSION_NODES = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
 
@@ -30,6 +40,10 @@ export class SemanticModel<F = unknown> {
   readonly qualifiedName: (node: Node) => string | undefined;
   private readonly memos = new Map<string, unknown>();
   private valueClasses?: ValueClasses;
+  private constantSizes?: ConstantSizes;
+  private readonly importTime = new Map<number, boolean>();
+  private attributesOfClasses?: ClassAttributes;
+  private reraises?: Reraises;
 
   constructor(
     readonly root: Node,
@@ -123,6 +137,19 @@ export class SemanticModel<F = unknown> {
     return reads(scope);
   }
 
+  /**
+   * The identifiers spelled `name` in [start, end) that are names (bindings, reads, `global` and
+   * `del` targets; not `x.name` attributes nor keyword-argument names), in document order.
+   */
+  nameOccurrences(name: string, start = 0, end = this.text.length): Node[] {
+    return nameOccurrences(this.root, this.text, name, start, end);
+  }
+
+  /** The same, kept to those that are `scope`'s variable `name` (Python's scoping rules). */
+  variableOccurrences(scope: Scope, name: string, start = 0, end = this.text.length): Node[] {
+    return this.nameOccurrences(name, start, end).filter((id) => this.scopes.resolveScope(name, this.scopes.scopeOf(id)) === scope);
+  }
+
   isBinding(id: Node): boolean {
     return this.scopes.isBinding(id);
   }
@@ -202,6 +229,78 @@ export class SemanticModel<F = unknown> {
    */
   containerBuilt(value: Node): ContainerConstruction | undefined {
     return containerConstruction(value, this.qualifiedName);
+  }
+
+  /**
+   * What a constant expression builds (`[0] * N`, `list(range(N))`, a comprehension over ranges,
+   * `numpy.zeros(shape)`, a literal), estimated in elements and bytes; undefined when unknown.
+   */
+  constantSize(expr: Node): Estimate | undefined {
+    return this.sizes().sizeOf(expr);
+  }
+
+  /** The value of a constant integer expression: literals, arithmetic, module-level names bound once. */
+  constantInt(expr: Node): number | undefined {
+    return this.sizes().intValue(expr);
+  }
+
+  /** The number of items of `range(…)` with constant arguments. */
+  rangeLength(expr: Node): number | undefined {
+    return this.sizes().rangeLength(expr);
+  }
+
+  private sizes(): ConstantSizes {
+    return (this.constantSizes ??= new ConstantSizes(this.root, this.qualifiedName));
+  }
+
+  /**
+   * The containers the module binds to plain names (top level and module-level blocks), every
+   * binding in document order, with what each builds (the one table of constructors).
+   */
+  moduleContainers(): ModuleContainer[] {
+    return this.memo('semantic:moduleContainers', () => moduleContainers(this.root, this));
+  }
+
+  /**
+   * Does the def (or `name = lambda …`) `fn` only ever run at import time: a module-level function
+   * whose every use is a call or decoration made at import time (also from other such functions),
+   * or a `del` of it; or a def inside such a function that it only calls or returns?
+   */
+  runsOnlyAtImport(fn: Node): boolean {
+    return runsOnlyAtImport(fn, this.importTime, this);
+  }
+
+  /** Is the container read at `expr` copied to a local alias that takes entries out (`items = _pending; items.pop()`)? */
+  prunedThroughAlias(expr: Node): boolean {
+    return prunedThroughAlias(expr, this);
+  }
+
+  /**
+   * Is `fn` a registration decorator for what it stores (`stored`, or the object of an attribute
+   * chain ending in it): a parameter that the function also returns (`def register(f): _all.append(f); return f`)?
+   */
+  isRegistrationDecorator(fn: Node, stored: Node | null | undefined): boolean {
+    return isRegistrationDecorator(fn, stored, this);
+  }
+
+  /**
+   * Class attributes seen from the whole file: what an `obj.NAME` means for a class binding NAME
+   * (`access`), the method of a class a node sits in (`methodOf`), and whether the class's
+   * instances can be held weakly (`weakVerdict`).
+   */
+  get classAttributes(): ClassAttributes {
+    return (this.attributesOfClasses ??= new ClassAttributes(this));
+  }
+
+  /**
+   * Is the value kept at `keeper` (a name or attribute chain: `errors`, `self.error`) raised again:
+   * by a `raise` or a raise helper reading the same variable (nested functions included; a
+   * function's variable it returns, when a caller binds the result and raises it), or the same
+   * attribute through the receiver of any method of the same class? undefined when the model
+   * cannot say: a parameter (the caller's object), a name it cannot resolve, another expression.
+   */
+  raisedAgain(keeper: Node): boolean | undefined {
+    return (this.reraises ??= new Reraises(this)).raisedAgain(keeper);
   }
 
   /** A value computed once per analysis (for facts several rules share). */

@@ -12,6 +12,7 @@
 // - `del x`, `x += 1`, `for x in`, `with … as x`, `except … as x`, imports, `def`/`class`, match
 //   captures and a bare annotation `x: int` all make `x` local to their scope.
 import type { Node } from 'web-tree-sitter';
+import { wordOffsets } from '../text';
 
 export type ScopeKind = 'module' | 'class' | 'function' | 'lambda' | 'comprehension';
 
@@ -539,3 +540,23 @@ class ScopeBuilder {
 }
 
 export { COMPREHENSIONS };
+
+/**
+ * The identifiers spelled `name` in [start, end) of the file that are names — bindings, reads,
+ * `global`/`nonlocal` and `del` targets, not the attribute of `x.name` nor a keyword argument's
+ * name. A text search finds the candidates (cheap); each is kept only when the tree has an
+ * identifier exactly there.
+ */
+export function nameOccurrences(root: Node, text: string, name: string, start = 0, end = text.length): Node[] {
+  const out: Node[] = [];
+  for (const s of wordOffsets(text, name, start, end)) {
+    const e = s + name.length;
+    const id = root.namedDescendantForIndex(s, e);
+    if (!id || id.type !== 'identifier' || id.startIndex !== s || id.endIndex !== e) continue;
+    const p = id.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(id)) continue;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.equals(id)) continue;
+    out.push(id);
+  }
+  return out;
+}
