@@ -8,7 +8,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CLI, ROOT, runCli } from './helpers/cli';
+import { CLI, ROOT, runCli, withAllRules } from './helpers/cli';
 
 // LL201 with a safe fix, LL101 with fixes too; a clean file; a file with only an unsafe-fix finding is not needed.
 const LEAKY = 'def f(x=[]):\n    x.append(1)\n    return x\n\n\ndef g(p):\n    h = open(p)\n    return h.read()\n';
@@ -228,7 +228,7 @@ describe('leaklens check result cache', () => {
     const expected = check(dir, ['.', '--no-cache', '--format', 'json']).stdout;
     const start = () =>
       new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, [CLI, 'check', '.', '--format', 'json'], { cwd: dir });
+        const child = spawn(process.execPath, [CLI, ...withAllRules(['check', '.', '--format', 'json'])], { cwd: dir });
         let out = '';
         child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
         child.on('close', () => resolve(out));

@@ -7,12 +7,13 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
-import { CLI, ROOT } from './helpers/cli';
+import { CLI, ROOT, withAllRules } from './helpers/cli';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'rules');
 
+/** The CLI on every rule (only LL101 is on by default), unless `args` select rules themselves. */
 function run(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
+  const result = spawnSync(process.execPath, [CLI, ...withAllRules(args)], { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

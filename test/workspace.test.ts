@@ -24,11 +24,12 @@ function tree(files: Record<string, string>): string {
 
 const uri = (path: string) => pathToFileURL(path).toString();
 
-async function withWorkspace<T>(folders: string[], fn: (client: LspClient) => Promise<T>, settings?: LspClient['settings']): Promise<T> {
+/** `initial`: the initialization settings (every rule by default; null: none, so `[tool.leaklens]` decides). */
+async function withWorkspace<T>(folders: string[], fn: (client: LspClient) => Promise<T>, settings?: LspClient['settings'], initial?: Record<string, unknown> | null): Promise<T> {
   const client = LspClient.spawn();
   if (settings) client.settings = settings;
   try {
-    await client.initialize({ folders });
+    await client.initialize({ folders, settings: initial });
     return await fn(client);
   } finally {
     client.kill();
@@ -79,13 +80,28 @@ test('the start-up scan publishes findings for files never opened, skipping what
 
 test('pyproject.toml applies to scanned and open files; editor settings override it', async () => {
   const dir = tree({ 'a.py': LEAKY, 'pyproject.toml': '[tool.leaklens]\nselect = ["LL2"]\n' });
-  await withWorkspace([dir], async (client) => {
-    const scanned = await client.waitForDiagnostics(uri(join(dir, 'a.py')), (p) => p.diagnostics.length > 0);
-    assert.deepEqual(codes(scanned.diagnostics), ['LL201']);
-    const open = uri(join(dir, 'open.py'));
-    await client.open(open, LEAKY);
-    assert.deepEqual(codes((await client.diagnosticsFor(open, 1)).diagnostics), ['LL201']);
-  });
+  await withWorkspace(
+    [dir],
+    async (client) => {
+      const scanned = await client.waitForDiagnostics(uri(join(dir, 'a.py')), (p) => p.diagnostics.length > 0);
+      assert.deepEqual(codes(scanned.diagnostics), ['LL201']);
+      const open = uri(join(dir, 'open.py'));
+      await client.open(open, LEAKY);
+      assert.deepEqual(codes((await client.diagnosticsFor(open, 1)).diagnostics), ['LL201']);
+    },
+    undefined,
+    null,
+  );
+  // Initialization settings override the file as editor settings do.
+  await withWorkspace(
+    [dir],
+    async (client) => {
+      const scanned = await client.waitForDiagnostics(uri(join(dir, 'a.py')), (p) => p.diagnostics.length > 0);
+      assert.deepEqual(codes(scanned.diagnostics), ['LL101']);
+    },
+    undefined,
+    { select: ['LL1'] },
+  );
   await withWorkspace(
     [dir],
     async (client) => {
@@ -183,12 +199,17 @@ test('a broken pyproject.toml is reported with file and line, and the defaults a
 test('multi-root: each folder uses its own configuration', async () => {
   const one = tree({ 'a.py': LEAKY, 'pyproject.toml': '[tool.leaklens]\nselect = ["LL1"]\n' });
   const two = tree({ 'b.py': LEAKY, 'pyproject.toml': '[tool.leaklens]\nselect = ["LL2"]\n' });
-  await withWorkspace([one, two], async (client) => {
-    const a = await client.waitForDiagnostics(uri(join(one, 'a.py')), (p) => p.diagnostics.length > 0);
-    const b = await client.waitForDiagnostics(uri(join(two, 'b.py')), (p) => p.diagnostics.length > 0);
-    assert.deepEqual(codes(a.diagnostics), ['LL101']);
-    assert.deepEqual(codes(b.diagnostics), ['LL201']);
-  });
+  await withWorkspace(
+    [one, two],
+    async (client) => {
+      const a = await client.waitForDiagnostics(uri(join(one, 'a.py')), (p) => p.diagnostics.length > 0);
+      const b = await client.waitForDiagnostics(uri(join(two, 'b.py')), (p) => p.diagnostics.length > 0);
+      assert.deepEqual(codes(a.diagnostics), ['LL101']);
+      assert.deepEqual(codes(b.diagnostics), ['LL201']);
+    },
+    undefined,
+    null,
+  );
 });
 
 test('workspace/executeCommand leaklens.server.scanWorkspace rescans', async () => {
@@ -293,7 +314,7 @@ test('a big scan runs on worker threads: requests are answered before it ends, a
     await client.waitForDiagnostics(scanned, (p) => p.version === undefined && p.diagnostics.length === 2);
 
     // Same findings, same ranges as the CLI checking in-process.
-    const cli = spawnSync(process.execPath, [SERVER, 'check', '--jobs', '1', '--format', 'json', '.'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    const cli = spawnSync(process.execPath, [SERVER, 'check', '--select', 'ALL', '--jobs', '1', '--format', 'json', '.'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     assert.equal(cli.status, 1, cli.stderr);
     const expected = new Map<string, string[]>();
     for (const f of JSON.parse(cli.stdout) as Array<{ path: string; code: string; start: { line: number; column: number }; end: { line: number; column: number } }>) {

@@ -128,8 +128,9 @@ export class Workspace {
   /**
    * Settings given once in `initialize` (`initializationOptions: { settings: { select: ["ALL"] } }`):
    * the `leaklens.*` keys without the prefix, for editors that configure a server that way
-   * (Neovim's `init_options`, Helix, Zed). Values the client returns for workspace/configuration
-   * take precedence over them, key by key.
+   * (Neovim's `init_options`, Helix, Zed). They lie between `[tool.leaklens]` and what the client
+   * answers to workspace/configuration: each layer overrides the one below with the values it does
+   * not leave at their defaults.
    */
   setInitialSettings(options: unknown): void {
     const settings = options && typeof options === 'object' ? (options as { settings?: unknown }).settings : undefined;
@@ -137,14 +138,13 @@ export class Workspace {
   }
 
   private editorValues(scopeUri: string | undefined): Promise<Record<string, unknown> | null> {
-    const initial = this.initialSettings;
-    if (!this.canAskConfiguration()) return Promise.resolve(initial);
+    if (!this.canAskConfiguration()) return Promise.resolve(null);
     const key = scopeUri ?? '';
     let pending = this.editorSettings.get(key);
     if (!pending) {
       pending = this.connection.workspace
         .getConfiguration({ scopeUri, section: 'leaklens' })
-        .then((v) => (v && typeof v === 'object' ? { ...initial, ...(v as Record<string, unknown>) } : initial))
+        .then((v) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : null))
         .catch(() => null);
       this.editorSettings.set(key, pending);
     }
@@ -176,8 +176,9 @@ export class Workspace {
     const loaded = path ? this.fileConfig(path, folder?.path === path) : undefined;
     const base = loaded?.source ? dirname(loaded.source) : (folder?.path ?? (path ? dirname(path) : process.cwd()));
     const values = await this.editorValues(folder?.uri ?? (path ? uri : undefined));
-    const { settings, problems } = applyEditorSettings(loaded?.settings ?? DEFAULT_SETTINGS, values, folder?.uri ?? 'user');
-    for (const p of problems) this.problem(formatProblem(p));
+    const initial = applyEditorSettings(loaded?.settings ?? DEFAULT_SETTINGS, this.initialSettings, 'initializationOptions.settings');
+    const { settings, problems } = applyEditorSettings(initial.settings, values, folder?.uri ?? 'user');
+    for (const p of [...initial.problems, ...problems]) this.problem(formatProblem(p));
     return { settings, base };
   }
 
