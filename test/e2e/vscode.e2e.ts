@@ -907,6 +907,12 @@ if (!ENABLED) {
         await filter.fill('');
         await closePanel();
       }
+      // The previous test's notification would cover the cells in the screenshot.
+      await page.keyboard.press('F1');
+      await quickInput().fill('>Notifications: Clear All Notifications');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Clear All Notifications' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      await waitFor('the notification toasts to go', async () => (await page.locator('.notifications-toasts .notification-toast').count()) === 0, { timeout: TIMEOUTS.ui });
       // Opened in VS Code's notebook editor (no kernel), the cell that opens run.log is squiggled.
       await openFile('analysis.ipynb');
       const cell = page.locator('.notebook-editor .monaco-list-row', { hasText: 'run.log' });

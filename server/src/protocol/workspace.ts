@@ -1,5 +1,5 @@
 // The workspace side of the server: which settings apply to a file (pyproject.toml + the
-// editor's leaklens.* settings, cached per resource), the start-up scan of every Python file
+// editor's leaklens.* settings, cached per resource), the start-up scan of every Python file and notebook
 // of every workspace folder with work-done progress, and results kept current from file
 // watching. Files open in the editor are never analysed from disk: the open document wins.
 import { existsSync, readFileSync, statSync } from 'node:fs';
