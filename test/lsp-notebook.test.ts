@@ -296,6 +296,26 @@ describe('notebooks over LSP notebook sync', () => {
     });
   });
 
+  test('a WebAssembly trap in a notebook: reported once, the runtime recreated, other documents analysed; the notebook again once it changes', async () => {
+    const TRAP = 'leaklens-test-trap-here';
+    const client = LspClient.spawn({ env: { LEAKLENS_TEST_WASM_TRAP: TRAP } });
+    try {
+      await client.initialize();
+      const cell = (n: number, text: string): Cell => ({ kind: CODE, uri: `vscode-notebook-cell:/x/trap.ipynb#t${n}`, text, version: 1, languageId: 'python' });
+      const nb = await Notebook.open(client, [cell(1, `# ${TRAP}`), cell(2, 'h = open("x")')], 'file:///x/trap.ipynb');
+      await client.waitForLog(/the WebAssembly runtime was recreated after a trap/);
+      // Another document is analysed; the trapping notebook is not retried in a loop.
+      await client.open('file:///x/other.py', 'def f(x=[]):\n    x.append(1)\n    return 1 if x else 0\n', 1);
+      assert.deepEqual(codes((await client.diagnosticsFor('file:///x/other.py', 1)).diagnostics), ['LL201']);
+      const traps = client.logs.filter((l) => /not analysed file:\/\/\/x\/trap\.ipynb: WebAssembly trap/.test(l)).length;
+      assert.equal(traps, 1, client.describe());
+      await nb.setText(1, '# fine now');
+      assert.deepEqual(codes(await nb.diagnostics(2)), ['LL101']);
+    } finally {
+      client.kill();
+    }
+  });
+
   test('workspace: a closed notebook is published on its file; opened, its cells take over; closed again, the file', async () => {
     const dir = mkdtempSync(join(scratch, 'ws-'));
     const path = join(dir, 'analysis.ipynb');

@@ -20,6 +20,7 @@ import { applyEdits } from '../analysis/fixes';
 import { withFileLineBreaks } from '../analysis/indentation';
 import { cellAt, CellModule, CellTracker, findingsInCells, joinCells, ModuleCell, notebookMap } from '../analysis/notebook';
 import { AnalysisOptions, Fix, OffsetEdit } from '../analysis/types';
+import { isWasmTrap } from '../parsing/grammar';
 import { Settings } from '../workspace/config';
 import { FIX_ALL_KIND, minimalEdit, toDiagnostic, DiagnosticData } from './convert';
 
@@ -51,6 +52,8 @@ export class NotebookSync {
   private published = new Map<string, Set<string>>();
   /** The open notebooks (the library fires its close event while it still holds the notebook). */
   private open = new Set<string>();
+  /** Notebooks whose text hit a WebAssembly trap, with that version: not analysed again until they change. */
+  private trapped = new Map<string, number>();
 
   constructor(
     private readonly connection: Connection,
@@ -69,6 +72,7 @@ export class NotebookSync {
     this.documents.onDidChange((event) => this.schedule(event.notebookDocument.uri));
     this.documents.onDidClose((nb) => {
       this.open.delete(nb.uri);
+      this.trapped.delete(nb.uri);
       this.clear(nb.uri);
       void this.onClosed(nb.uri).catch((err) => connection.console.error(`after closing ${nb.uri}: ${(err as Error).stack ?? err}`));
     });
@@ -129,6 +133,7 @@ export class NotebookSync {
     const nb = this.documents.getNotebookDocument(uri);
     if (!analyzer || !nb || !this.open.has(uri)) return;
     const version = nb.version;
+    if (this.trapped.get(uri) === version) return; // reported when it trapped
     const { settings } = await this.settingsFor(uri);
     // Changed or closed while settings were fetched: the change scheduled another analysis.
     if (!this.open.has(uri) || this.documents.getNotebookDocument(uri) !== nb || nb.version !== version) return;
@@ -137,7 +142,15 @@ export class NotebookSync {
     if (snap.module.module.length > settings.maxFileSize) {
       this.connection.console.log(`skipped ${uri}: its code cells are larger than max-file-size (${settings.maxFileSize} bytes)`);
     } else if (snap.views.length) {
-      const result = analyzer.analyzeText(snap.module.module, settings.options);
+      let result;
+      try {
+        result = analyzer.analyzeText(snap.module.module, settings.options);
+      } catch (err) {
+        // The server recreates the runtime (and re-schedules every notebook): this text waits for a change.
+        if (isWasmTrap(err)) this.trapped.set(uri, version);
+        throw err;
+      }
+      this.trapped.delete(uri);
       if (result.skipReason) this.connection.console.log(`not analysed ${uri}: ${result.skipReason}`);
       for (const failure of result.ruleFailures ?? []) this.connection.console.error(`rule failed on ${uri}: ${failure}`);
       const moduleDoc = TextDocument.create(uri, 'python', version, snap.module.module);
