@@ -1,7 +1,7 @@
 // The VS Code side: a thin language client that starts the bundled server (dist/leaklens.js)
-// for Python documents, plus the editor surface around it: commands, a status bar item with
-// the number of findings, and `leaklens.enable`. Everything that analyses code lives in the
-// server; analysis settings (`leaklens.*`) are pulled by the server per scope URI with
+// for Python documents and the Python cells of Jupyter notebooks, plus the editor surface
+// around it: commands, a status bar item with the number of findings, and `leaklens.enable`.
+// Everything that analyses code lives in the server; analysis settings (`leaklens.*`) are pulled by the server per scope URI with
 // `workspace/configuration`, so the client never reads them itself.
 import * as vscode from 'vscode';
 import {
@@ -40,7 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   // Created once and handed to every client instance: the client library only listens to
   // them (it does not dispose them), so they live as long as the extension.
-  const watchers = ['**/*.py', '**/*.pyi', '**/pyproject.toml', '**/.gitignore'].map((glob) => vscode.workspace.createFileSystemWatcher(glob));
+  const watchers = ['**/*.py', '**/*.pyi', '**/*.ipynb', '**/pyproject.toml', '**/.gitignore'].map((glob) => vscode.workspace.createFileSystemWatcher(glob));
   // A deleted or renamed folder is one event for the folder, which the globs above never match:
   // created and deleted paths of any kind (no changes) let the server clear or find its files.
   watchers.push(vscode.workspace.createFileSystemWatcher('**/*', false, true, false));
@@ -238,6 +238,10 @@ function createClient(context: vscode.ExtensionContext, outputChannel: vscode.Lo
     documentSelector: [
       { scheme: 'file', language: 'python' },
       { scheme: 'untitled', language: 'python' },
+      // Python cells of Jupyter notebooks: code actions and diagnostics for the cell editors. Their
+      // text reaches the server through notebook document sync (the server's notebookDocumentSync
+      // capability names the same notebooks), never as text documents of their own.
+      { notebook: { notebookType: 'jupyter-notebook' }, language: 'python' },
     ],
     // workspace/didChangeWatchedFiles for sources, stubs and the files that change what is
     // analysed (pyproject.toml's [tool.leaklens], .gitignore).

@@ -217,6 +217,9 @@ def test_adds_up():
 `;
 const WORKSPACE_SETTINGS = JSON.stringify({ 'editor.codeActionsOnSave': { 'source.fixAll.leaklens': 'explicit' } }, null, 2);
 
+/** A Jupyter notebook (nbformat 4, with magics, a %%bash cell and markdown cells): test/fixtures/notebooks/analysis.ipynb. */
+const NOTEBOOK = readFileSync(join(ROOT, 'test', 'fixtures', 'notebooks', 'analysis.ipynb'), 'utf8');
+
 // --- the run ----------------------------------------------------------------------------------
 
 if (!ENABLED) {
@@ -299,6 +302,7 @@ if (!ENABLED) {
       'profile_lines.py': PROFILE,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
       'leaklens-e2e.json': JSON.stringify({ results: join(run.dir, 'host-results.json') }),
+      'analysis.ipynb': NOTEBOOK,
     });
     uiWorkspace = createWorkspace(run, 'ui', {
       'leaky.py': LEAKY,
@@ -309,6 +313,7 @@ if (!ENABLED) {
       'service.py': SERVICE,
       'tree.py': TREE,
       'profile_lines.py': PROFILE,
+      'analysis.ipynb': NOTEBOOK,
       '.vscode/settings.json': WORKSPACE_SETTINGS,
     });
     // The test extension goes in before the .vsix install creates extensions.json.
@@ -472,6 +477,20 @@ if (!ENABLED) {
     e2e('the documentation link opens the rule page shipped in the extension (offline)', {}, async () => {
       const r = observed<{ code: string; target: string; firstLine: string }>('documentationLink');
       assert.equal(r.firstLine, `# ${r.code} mutable-default-argument`);
+    });
+
+    e2e('a Jupyter notebook: scanned on its file, then its cells take over when opened; a quick fix in a cell edits that cell', {}, async () => {
+      const r = observed<{ onFile: string[]; inCells: string[][]; fileAfterOpen: number; offered: string[]; applied: boolean; cellAfter: string; afterFix: number }>('notebook');
+      assert.ok(r.onFile.some((m) => /^LL101 .*bound to `log`.*\(cell 3, line 1\)$/.test(m)), r.onFile.join('\n'));
+      assert.deepEqual(r.inCells[2], ['LL101 1:7 open("run.log", "w")']);
+      assert.deepEqual(r.inCells[4].map((d) => d.split(' ')[0]), ['LL201']);
+      assert.deepEqual(r.inCells[6].map((d) => d.split(' ')[0]), ['LL401']);
+      assert.deepEqual([r.inCells[0], r.inCells[1], r.inCells[5]], [[], [], []], 'markdown, magics and %%bash give nothing');
+      assert.equal(r.fileAfterOpen, 0, 'no duplicates: the file\'s diagnostics went');
+      assert.ok(r.offered.includes('Wrap `log` in `with`'), r.offered.join('; '));
+      assert.equal(r.applied, true);
+      assert.equal(r.cellAfter, 'with open("run.log", "w") as log:\n    log.write("start\\n")');
+      assert.equal(r.afterFix, 0);
     });
 
     e2e('a Python file never opened gets its findings from the workspace scan', {}, async () => {
@@ -866,6 +885,42 @@ if (!ENABLED) {
       await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Clear Memory Profile' }).first().waitFor({ timeout: TIMEOUTS.ui });
       await page.keyboard.press('Enter');
       await waitFor('the annotations to go', async () => ((await page.evaluate<string[]>(read)).length === 0 ? true : undefined), { timeout: TIMEOUTS.ui });
+    });
+
+    e2e('a Jupyter notebook: closed, the Problems panel names its cells; opened, a cell shows the squiggle', { ui: true }, async () => {
+      await page.keyboard.press('F1');
+      await quickInput().fill('>View: Close All Editor Groups');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Close All Editor Groups' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      // The workspace scan published the closed notebook on its file, each finding naming its cell.
+      await page.keyboard.press('Control+Shift+M');
+      const filter = page.getByPlaceholder(/^Filter \(e\.g\. text/);
+      const rows = page.locator('.markers-panel .monaco-list-row');
+      await filter.fill('analysis.ipynb', { timeout: TIMEOUTS.ui });
+      try {
+        const texts = await waitFor('the Problems panel, filtered to analysis.ipynb, to list its findings by cell', async () => {
+          const all = (await rows.allInnerTexts()).join('\n');
+          return all.includes('(cell 3, line 1)') ? all : undefined;
+        }, { timeout: TIMEOUTS.diagnostics });
+        assert.match(texts, /bound to `log` is never released/);
+      } finally {
+        await filter.fill('');
+        await closePanel();
+      }
+      // The previous test's notification would cover the cells in the screenshot.
+      await page.keyboard.press('F1');
+      await quickInput().fill('>Notifications: Clear All Notifications');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Clear All Notifications' }).first().waitFor({ timeout: TIMEOUTS.ui });
+      await page.keyboard.press('Enter');
+      await waitFor('the notification toasts to go', async () => (await page.locator('.notifications-toasts .notification-toast').count()) === 0, { timeout: TIMEOUTS.ui });
+      // Opened in VS Code's notebook editor (no kernel), the cell that opens run.log is squiggled.
+      await openFile('analysis.ipynb');
+      const cell = page.locator('.notebook-editor .monaco-list-row', { hasText: 'run.log' });
+      await cell.first().waitFor({ timeout: TIMEOUTS.ui });
+      const squiggle = cell.locator('.squiggly-warning');
+      await waitFor('a warning squiggle in the notebook cell that opens run.log', async () => (await squiggle.count()) >= 1, { timeout: TIMEOUTS.diagnostics });
+      log(`ui: notebook cell squiggles ${await squiggle.count()}`);
+      await screenshot(run, page, 'notebook');
     });
   });
 }

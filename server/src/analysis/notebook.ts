@@ -13,10 +13,13 @@
 // - Write-back (`replaceSources`) changes only the `source` values of the changed cells in the
 //   file's JSON text, in the file's own style (list of lines or one string, indentation).
 
+import { LineIndex } from './text';
+
 /** Cell magics whose body is Python run in the kernel (its globals are the notebook's globals). */
 const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'capture', 'prun', 'debug']);
 
-export interface NotebookCell {
+/** A code cell's place in the virtual module (a notebook read from disk, or one open in an editor). */
+export interface ModuleCell {
   /** 0-based position in the notebook's `cells` (all kinds). */
   index: number;
   /** 1-based cell number shown in positions (`index + 1`). */
@@ -29,6 +32,33 @@ export interface NotebookCell {
   addedNewline: boolean;
   /** Masked ranges, module offsets [start, end). */
   masked: Array<[number, number]>;
+}
+
+/** Code cells joined into one module, in cell order, IPython syntax masked. */
+export interface CellModule {
+  module: string;
+  cells: ModuleCell[];
+}
+
+/**
+ * Joins code cells (each with its 0-based position among all the notebook's cells) into the
+ * virtual module: the one place where the joining and masking rules above are applied, for the
+ * CLI (readNotebook) and for notebooks open in the editor (protocol/notebooks.ts).
+ */
+export function joinCells(code: ReadonlyArray<{ index: number; source: string }>): CellModule {
+  const cells: ModuleCell[] = [];
+  let module = '';
+  for (const { index, source } of code) {
+    const { text, masked } = maskCell(source);
+    const addedNewline = !/[\r\n]$/.test(text);
+    const start = module.length;
+    module += text + (addedNewline ? '\n' : '');
+    cells.push({ index, number: index + 1, start, source, addedNewline, masked: masked.map(([a, b]) => [a + start, b + start]) });
+  }
+  return { module, cells };
+}
+
+export interface NotebookCell extends ModuleCell {
   /** Where the `source` value is in the JSON text, [start, end). */
   span: [number, number];
   /** The value's layout: one string, or a list of lines. */
@@ -37,9 +67,7 @@ export interface NotebookCell {
 
 export type SourceStyle = { kind: 'string' } | { kind: 'list'; open?: string; sep?: string; close?: string };
 
-export interface Notebook {
-  /** The virtual module: code cells in order, masked. */
-  module: string;
+export interface Notebook extends CellModule {
   cells: NotebookCell[];
   /** The kernel's language ('python' when the notebook does not say). */
   language: string;
@@ -59,7 +87,7 @@ export function isNotebookPath(path: string): boolean {
   return /\.ipynb$/i.test(path);
 }
 
-export function notebookMap(nb: Notebook): NotebookMap {
+export function notebookMap(nb: CellModule): NotebookMap {
   return { starts: nb.cells.map((c) => c.start), numbers: nb.cells.map((c) => c.number) };
 }
 
@@ -368,8 +396,7 @@ export function readNotebook(json: string): NotebookRead {
   const declared = metadata.kernelspec?.language ?? metadata.language_info?.name;
   const language = typeof declared === 'string' && declared.trim() ? declared.trim().toLowerCase() : 'python';
   const spans = new SpanScanner(json).sourceSpans();
-  const cells: NotebookCell[] = [];
-  let module = '';
+  const code: Array<{ index: number; source: string; span: [number, number]; style: SourceStyle }> = [];
   for (let index = 0; index < root.cells.length; index++) {
     const cell = root.cells[index] as Record<string, unknown> | null;
     if (!cell || typeof cell !== 'object') return { ok: false, reason: `not a notebook: cell ${index + 1} is not an object` };
@@ -382,12 +409,10 @@ export function readNotebook(json: string): NotebookRead {
     const span = spans[index];
     if (!span) return { ok: false, reason: `not a notebook: cell ${index + 1} has no source` };
     const style = typeof raw === 'string' ? ({ kind: 'string' } as const) : listStyle(json.slice(span[0], span[1]));
-    const { text, masked } = maskCell(source);
-    const addedNewline = !/[\r\n]$/.test(text);
-    const start = module.length;
-    module += text + (addedNewline ? '\n' : '');
-    cells.push({ index, number: index + 1, start, source, addedNewline, masked: masked.map(([a, b]) => [a + start, b + start]), span, style });
+    code.push({ index, source, span, style });
   }
+  const { module, cells: joined } = joinCells(code);
+  const cells: NotebookCell[] = joined.map((c, k) => ({ ...c, span: code[k].span, style: code[k].style }));
   // eslint-disable-next-line no-control-regex
   const asciiOnly = /^[\x00-\x7f]*$/.test(json) && /\\u(?:00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])[0-9a-fA-F]{2}/.test(json);
   return { ok: true, notebook: { module, cells, language, asciiOnly } };
@@ -414,7 +439,7 @@ export class CellTracker {
   readonly masked: Array<[number, number]>;
   private length: number;
 
-  constructor(readonly notebook: Notebook) {
+  constructor(readonly notebook: CellModule) {
     this.starts = notebook.cells.map((c) => c.start);
     this.masked = notebook.cells.flatMap((c) => c.masked.map(([a, b]): [number, number] => [a, b]));
     this.length = notebook.module.length;
@@ -479,6 +504,27 @@ function jsonString(s: string, asciiOnly: boolean): string {
   return asciiOnly ? out.replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : out;
 }
 
+/**
+ * Where line `line` (0-based) of a cell's source is in the notebook's JSON text: the string of
+ * that line when the source is a list of lines, else the whole `source` value.
+ */
+export function sourceLineSpan(json: string, cell: NotebookCell, line: number): [number, number] {
+  if (cell.style.kind !== 'list') return cell.span;
+  let i = cell.span[0] + 1;
+  let n = 0;
+  while (i < cell.span[1]) {
+    if (json[i] !== '"') {
+      i++;
+      continue;
+    }
+    const start = i++;
+    while (i < cell.span[1] && json[i] !== '"') i += json[i] === '\\' ? 2 : 1;
+    i++;
+    if (n++ === line) return [start, i];
+  }
+  return cell.span;
+}
+
 /** The lines of a source as nbformat stores them: each with its line break, the last one without when the source has none. */
 export function sourceLines(source: string): string[] {
   return source.match(/[^\n]*\n|[^\n]+$/g) ?? [];
@@ -510,4 +556,25 @@ export function replaceSources(json: string, nb: Notebook, sources: ReadonlyMap<
   let out = json;
   for (const e of edits) out = out.slice(0, e.start) + e.value + out.slice(e.end);
   return out;
+}
+
+/**
+ * A module's findings as a notebook shows them: a line a message names is a cell's line
+ * (`line 2 of cell 6`), and fixes that could not be applied cell by cell (an edit across a cell
+ * boundary or over masked IPython syntax) are dropped. Shared by `leaklens check` and the editor.
+ */
+export function findingsInCells<F extends { message: string; messageTemplate?: string; lineRefs?: ReadonlyArray<{ offset: number }>; fixes: ReadonlyArray<{ edits: readonly OffsetEditLike[] }> }>(findings: readonly F[], nb: CellModule): F[] {
+  const tracker = new CellTracker(nb);
+  const map = notebookMap(nb);
+  const lines = new LineIndex(nb.module);
+  const cellLine = (offset: number) => {
+    const p = lines.position(offset);
+    const at = cellPosition(map, offset, p.line, p.character, (o) => lines.lineOf(o));
+    return `${at.line} of cell ${at.cell}`;
+  };
+  return findings.map((f) => ({
+    ...f,
+    ...(f.messageTemplate && f.lineRefs ? { message: f.messageTemplate.replace(/\{(\d+)\}/g, (_, i: string) => cellLine(f.lineRefs![Number(i)].offset)) } : {}),
+    fixes: f.fixes.filter((x) => !tracker.refusal(x.edits)),
+  }));
 }

@@ -56,6 +56,12 @@ export function fixAllEdit(analyzer: Analyzer, doc: TextDocument, options: Analy
   const before = doc.getText();
   const { text: after, applied } = analyzer.fixText(before, options, false);
   if (applied === 0 || after === before) return undefined;
+  return minimalEdit(doc, after);
+}
+
+/** The one edit that turns the document's text into `after`: the span between their common prefix and suffix. */
+export function minimalEdit(doc: TextDocument, after: string): TextEdit {
+  const before = doc.getText();
   let prefix = 0;
   while (prefix < before.length && prefix < after.length && before[prefix] === after[prefix]) prefix++;
   let suffix = 0;

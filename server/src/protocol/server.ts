@@ -34,6 +34,7 @@ import { DEFAULT_MAX_FILE_SIZE, isStub, STUB_REASON } from '../workspace/files';
 import { version } from '../version';
 import { FIX_ALL_KIND, fixAllEdit, toDiagnostic, DiagnosticData } from './convert';
 import { OpenDocument } from './documents';
+import { NOTEBOOK_SELECTOR, NotebookSync } from './notebooks';
 import { attachRuntimeConfirmations } from './runtime';
 import { Workspace } from './workspace';
 
@@ -210,14 +211,28 @@ export function startServer(connection: Connection = stdioConnection()): void {
   // Static findings confirmed by a run-time check (protocol/runtime.ts): every publication below
   // goes through it and gets marked.
   attachRuntimeConfirmations(connection, (uri) => documents.get(uri)?.lsp.getText());
-  const workspace = new Workspace(
+  const workspace: Workspace = new Workspace(
     connection,
     () => analyzer,
-    (uri) => documents.has(uri),
+    // An open notebook is open under its file URI (its cells are published on their own).
+    (uri): boolean => documents.has(uri) || notebooks.isOpen(uri),
     () => !!capabilities?.workspace?.configuration,
     () => !!capabilities?.window?.workDoneProgress,
     // A file from disk trapped on this thread (no worker could start): the same recovery.
     () => recoverFromTrap(undefined, new Error('in a file analysed from disk')),
+  );
+  // Jupyter notebooks through notebook document sync (protocol/notebooks.ts). An opened notebook's
+  // disk diagnostics (on its file URI, from the workspace scan) are cleared: its cells' take over.
+  const notebooks: NotebookSync = new NotebookSync(
+    connection,
+    () => analyzer,
+    (uri) => workspace.settingsFor(uri),
+    (uri) => schedule(uri),
+    (uri) => workspace.clear(uri),
+    (uri) => {
+      pending.delete(uri);
+      return workspace.onClosed(uri);
+    },
   );
 
   async function publish(doc: OpenDocument): Promise<void> {
@@ -324,9 +339,9 @@ export function startServer(connection: Connection = stdioConnection()): void {
       pending.clear();
       for (const u of uris) {
         const doc = documents.get(u);
-        if (!doc) continue;
+        if (!doc && !notebooks.isOpen(u)) continue;
         try {
-          await publish(doc);
+          await (doc ? publish(doc) : notebooks.publish(u));
         } catch (err) {
           if (isWasmTrap(err)) {
             await recoverFromTrap(u, err);
@@ -386,6 +401,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
           return;
         }
       }
+      for (const uri of notebooks.uris()) schedule(uri);
     })();
     return recovering;
   }
@@ -419,6 +435,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        notebookDocumentSync: { notebookSelector: NOTEBOOK_SELECTOR, save: true },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND], resolveProvider: false },
         executeCommandProvider: { commands: [SCAN_COMMAND] },
         workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
@@ -445,7 +462,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
   connection.onDidChangeConfiguration(
     guarded('didChangeConfiguration', undefined, async () => {
       workspace.invalidate();
-      for (const uri of documents.keys()) schedule(uri);
+      for (const uri of [...documents.keys(), ...notebooks.uris()]) schedule(uri);
       // Settings that leave the folders, excludes and base alike cannot change the file set.
       await workspace.scan({ reuseWalk: true });
     }),
@@ -457,7 +474,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
     guarded('executeCommand', undefined, async ({ command }) => {
       if (command === SCAN_COMMAND) {
         workspace.invalidate();
-        for (const uri of documents.keys()) schedule(uri);
+        for (const uri of [...documents.keys(), ...notebooks.uris()]) schedule(uri);
         await workspace.scan();
       }
     }),
@@ -520,11 +537,14 @@ export function startServer(connection: Connection = stdioConnection()): void {
     guarded('codeAction', [] as CodeAction[], async (params: CodeActionParams): Promise<CodeAction[]> => {
       const bad = badRange(params.range, 'range');
       if (bad) throw new ResponseError(ErrorCodes.InvalidParams, `codeAction: ${bad}`);
+      const only = params.context.only;
+      const wants = (kind: string) => !only || only.some((k) => kind === k || kind.startsWith(k + '.'));
+      // A cell of an open notebook: its fixes are edits of the notebook's cells.
+      const inNotebook = await notebooks.codeActions(params, wants);
+      if (inNotebook) return inNotebook;
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !analyzer) return [];
       const actions: CodeAction[] = [];
-      const only = params.context.only;
-      const wants = (kind: string) => !only || only.some((k) => kind === k || kind.startsWith(k + '.'));
       const versioned = (edits: TextEdit[]) => ({
         documentChanges: [{ textDocument: { uri: doc.uri, version: doc.version }, edits }],
       });

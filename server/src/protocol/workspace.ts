@@ -1,13 +1,14 @@
 // The workspace side of the server: which settings apply to a file (pyproject.toml + the
-// editor's leaklens.* settings, cached per resource), the start-up scan of every Python file
+// editor's leaklens.* settings, cached per resource), the start-up scan of every Python file and notebook
 // of every workspace folder with work-done progress, and results kept current from file
 // watching. Files open in the editor are never analysed from disk: the open document wins.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Connection, FileChangeType, FileEvent, MessageType, ShowMessageNotification, WorkspaceFolder } from 'vscode-languageserver/node';
+import { Connection, Diagnostic, FileChangeType, FileEvent, MessageType, ShowMessageNotification, WorkspaceFolder } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { Analyzer } from '../analysis/engine';
+import { AnalyzedFinding, Analyzer } from '../analysis/engine';
+import { cellPosition, NotebookMap, readNotebook, sourceLineSpan } from '../analysis/notebook';
 import { applyEditorSettings, DEFAULT_SETTINGS, findPyproject, formatProblem, LoadedConfig, loadPyproject, Settings } from '../workspace/config';
 import { discoverPythonFiles, discoverySkipReason, excludeMatcher } from '../workspace/files';
 import { FileJob } from '../workers/check-file';
@@ -28,7 +29,8 @@ export function uriToPath(uri: string): string | undefined {
   }
 }
 
-const PYTHON_FILE = /\.pyi?$/;
+/** The files the scan analyses: Python sources, stubs and Jupyter notebooks. */
+const PYTHON_FILE = /\.(pyi?|ipynb)$/;
 
 function isDirectory(path: string): boolean {
   try {
@@ -44,6 +46,34 @@ function isDirectory(path: string): boolean {
  * of file events, short enough not to sit on the memory.
  */
 const WORKER_IDLE_MS = 5_000;
+
+/**
+ * A closed notebook's diagnostics are published on the .ipynb file itself (its cells have no URIs
+ * until an editor opens it): each names its cell and line in the message, and its range is that
+ * source line in the notebook's JSON text (what a text editor of the file shows). Opened, the
+ * notebook's cells are published instead (protocol/notebooks.ts) and these are cleared.
+ */
+function onNotebookFile(path: string, module: TextDocument, map: NotebookMap, findings: readonly AnalyzedFinding[], diagnostics: Diagnostic[]): Diagnostic[] {
+  let json: string | undefined;
+  try {
+    json = readFileSync(path, 'utf8');
+  } catch {
+    json = undefined; // gone since the worker read it: a watch event follows
+  }
+  const read = json === undefined ? undefined : readNotebook(json);
+  const file = json === undefined ? undefined : TextDocument.create(module.uri, 'json', 0, json);
+  const lineOf = (offset: number) => module.positionAt(offset).line;
+  return diagnostics.map((d, i) => {
+    const f = findings[i];
+    const p = module.positionAt(f.start);
+    const at = cellPosition(map, f.start, p.line, p.character, lineOf);
+    const cell = read?.ok ? read.notebook.cells.find((c) => c.number === at.cell) : undefined;
+    const span = cell && json !== undefined ? sourceLineSpan(json, cell, at.line - 1) : undefined;
+    const range = span && file ? { start: file.positionAt(span[0]), end: file.positionAt(span[1]) } : { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+    // Related locations are module positions: meaningless in the JSON, so they go.
+    return { ...d, range, relatedInformation: [], message: `${d.message} (cell ${at.cell}, line ${at.line})` };
+  });
+}
 
 export class Workspace {
   folders: Folder[] = [];
@@ -259,14 +289,16 @@ export class Workspace {
     if (result.generated) this.log(`not analysed ${path}: ${result.generated}; leaklens.includeGenerated (include-generated = true) analyses it`);
     if (result.skipReason) this.log(`not analysed ${path}: ${result.skipReason}`);
     for (const failure of result.ruleFailures ?? []) this.connection.console.error(`rule failed on ${path}: ${failure}`);
+    if (result.notPython) this.log(`not analysed ${path}: ${result.notPython}`);
     const doc = result.text === undefined ? undefined : TextDocument.create(uri, 'python', 0, result.text);
-    const diagnostics = doc
+    let diagnostics = doc
       ? result.findings.map((f) => {
           const d = toDiagnostic(f, doc);
           delete d.data; // quick fixes are offered once the file is open and versioned
           return d;
         })
       : [];
+    if (doc && result.notebook) diagnostics = onNotebookFile(path, doc, result.notebook, result.findings, diagnostics);
     if (diagnostics.length || this.published.has(uri)) void this.connection.sendDiagnostics({ uri, diagnostics });
     this.touch(uri);
     if (diagnostics.length) this.published.add(uri);
@@ -297,7 +329,7 @@ export class Workspace {
     let reused = 0;
     for (const folder of this.folders) {
       const { settings, base } = await this.settingsFor(folder.uri);
-      const request: DiscoveryRequest = { paths: [folder.path], exclude: [...settings.exclude], base };
+      const request: DiscoveryRequest = { paths: [folder.path], exclude: [...settings.exclude], base, notebooks: true };
       const key = JSON.stringify(request);
       let walk = options.reuseWalk ? this.walks.get(key) : undefined;
       if (!walk) {
@@ -414,7 +446,7 @@ export class Workspace {
       return;
     }
     const { settings, base } = await this.settingsFor(folder.uri);
-    const { files } = discoverPythonFiles([path], { exclude: settings.exclude, base, onSkip: (p, reason) => this.log(`skipped ${p}: ${reason}`) });
+    const { files } = discoverPythonFiles([path], { exclude: settings.exclude, base, notebooks: true, onSkip: (p, reason) => this.log(`skipped ${p}: ${reason}`) });
     await Promise.all(
       files.map(async (file) => {
         const uri = pathToFileURL(file).toString();

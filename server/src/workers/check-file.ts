@@ -5,7 +5,7 @@
 // cannot leave a half-written file behind.
 import { Analyzer, AnalyzedFinding } from '../analysis/engine';
 import { describeGenerated, generatedMarker } from '../analysis/generated';
-import { CellTracker, cellPosition, isNotebookPath, notebookMap, NotebookMap, readNotebook, replaceSources } from '../analysis/notebook';
+import { CellTracker, findingsInCells, isNotebookPath, notebookMap, NotebookMap, readNotebook, replaceSources } from '../analysis/notebook';
 import { LineIndex } from '../analysis/text';
 import { AnalysisOptions, Fix } from '../analysis/types';
 import { isWasmTrap } from '../parsing/grammar';
@@ -184,20 +184,9 @@ function checkNotebook(analyzer: Analyzer, job: FileJob, source: { text: string;
     }
     if (job.analyze) {
       analyze(analyzer, job, text, result, map);
-      // Fixes --fix would refuse here (an edit across cells, over a magic) are not offered at all.
-      const tracker = new CellTracker(current);
-      const lines = new LineIndex(text);
-      // A line a message names is a cell's line: `line 2 of cell 6`, not the module's line.
-      const cellLine = (offset: number) => {
-        const p = lines.position(offset);
-        const at = cellPosition(map, offset, p.line, p.character, (o) => lines.lineOf(o));
-        return `${at.line} of cell ${at.cell}`;
-      };
-      result.findings = result.findings.map((f) => ({
-        ...f,
-        ...(f.messageTemplate && f.lineRefs ? { message: f.messageTemplate.replace(/\{(\d+)\}/g, (_, i: string) => cellLine(f.lineRefs![Number(i)].offset)) } : {}),
-        fixes: f.fixes.filter((x) => !tracker.refusal(x.edits)),
-      }));
+      // Fixes --fix would refuse here (an edit across cells, over a magic) are not offered at all;
+      // a line a message names is a cell's line.
+      result.findings = findingsInCells(result.findings, current);
     }
   } catch (err) {
     failed(err, result);

@@ -9,6 +9,8 @@ export interface DiscoveryRequest {
   paths: string[];
   exclude: string[];
   base: string;
+  /** Also find Jupyter notebooks (`.ipynb`). */
+  notebooks?: boolean;
 }
 
 export interface DiscoveryResult {
@@ -41,6 +43,6 @@ export function discoverOffThread(request: DiscoveryRequest, workerFile = join(_
 /** The same walk on the calling thread (the fallback when no thread can be started). */
 export function discoverHere(request: DiscoveryRequest, statSize: (path: string) => number): DiscoveryResult {
   const skipped: Array<[string, string]> = [];
-  const { files } = discoverPythonFiles(request.paths, { exclude: request.exclude, base: request.base, onSkip: (path, reason) => skipped.push([path, reason]) });
+  const { files } = discoverPythonFiles(request.paths, { exclude: request.exclude, base: request.base, notebooks: request.notebooks, onSkip: (path, reason) => skipped.push([path, reason]) });
   return { files: files.map((path) => ({ path, size: statSize(path) })), skipped };
 }

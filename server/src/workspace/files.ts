@@ -46,7 +46,7 @@ export interface DiscoveryOptions {
   gitignore?: boolean;
   /** Called for every file or folder left out, with the reason. */
   onSkip?: (path: string, reason: string) => void;
-  /** Also find Jupyter notebooks (`.ipynb`), under the same rules as `.py` files (the CLI; not yet the server). */
+  /** Also find Jupyter notebooks (`.ipynb`), under the same rules as `.py` files (the CLI, and the server's workspace scan). */
   notebooks?: boolean;
   /** Called for a folder the system refused to list (default: onSkip): a failure, not a choice. */
   onUnreadable?: (path: string, reason: string) => void;

@@ -493,6 +493,34 @@ async function runSuite(folder: vscodeApi.Uri, resultsPath: string): Promise<voi
     return { outcome, shown, view, hidden, again, afterEdit, afterUndo, kept, cleared };
   });
 
+  // A Jupyter notebook (VS Code's built-in ipynb support; no kernel): the workspace scan
+  // published it on its file; opened, its cells get the diagnostics and the file's go; a quick
+  // fix in a cell edits that cell. Last, so that nothing before it sees the notebook open.
+  await observe('notebook', async () => {
+    const fileUri = vscode.Uri.joinPath(folder, 'analysis.ipynb');
+    const onFile = await untilDiagnostics('the scan\'s diagnostics on analysis.ipynb', () => {
+      const ds = leakLens(fileUri);
+      return ds.length ? ds.map((d) => `${codeOf(d)} ${d.message}`) : undefined;
+    });
+    const nb = await vscode.workspace.openNotebookDocument(fileUri);
+    await vscode.window.showNotebookDocument(nb);
+    const cells = nb.getCells().map((c) => c.document);
+    const inCells = await untilDiagnostics('diagnostics in the notebook\'s cells', () => {
+      const byCell = cells.map((doc) => leakLens(doc.uri).map((d) => `${codeOf(d)} ${d.range.start.line + 1}:${d.range.start.character + 1} ${doc.getText(d.range)}`));
+      return byCell.flat().length >= 4 ? byCell : undefined;
+    });
+    const fileAfterOpen = await untilDiagnostics('the file\'s diagnostics to go once its cells have them', () => (leakLens(fileUri).length === 0 ? 0 : undefined));
+    const cell = cells[2];
+    const d = leakLens(cell.uri).find((x) => codeOf(x) === 'LL101');
+    if (!d) throw new Error('no LL101 in cell 3');
+    const actions = await quickFixes(cell, d);
+    const withFix = actions.find((a) => a.title === 'Wrap `log` in `with`');
+    const applied = withFix?.edit ? await vscode.workspace.applyEdit(withFix.edit) : false;
+    const cellAfter = cell.getText();
+    const afterFix = await untilDiagnostics('LL101 to go from cell 3 after its fix', () => (leakLens(cell.uri).length === 0 ? 0 : undefined));
+    return { onFile, inCells, fileAfterOpen, offered: actions.map((a) => a.title), applied, cellAfter, afterFix };
+  });
+
   results.done = true;
   results.observations.total = { ok: true, ms: Date.now() - started };
   write();
