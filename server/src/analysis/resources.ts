@@ -354,7 +354,7 @@ function findFactoryCalls(context: RuleContext): Node[] {
   }
   const all = callsOfNames(context, names);
   const seen = new Set(all.map((c) => c.id));
-  let called: Map<string, number> | undefined;
+  const called = new Map<string, number>();
   let frontier = all;
   const factoryDefs = new Set<number>();
   for (let round = 0; round < 8 && frontier.length > 0; round++) {
@@ -367,8 +367,10 @@ function findFactoryCalls(context: RuleContext): Node[] {
       // Text pre-filter: a function whose name is never followed by `(` except in its own `def`
       // has no callers in this file, so whether it is a factory does not matter here.
       const defName = def.childForFieldName('name')?.text;
-      called ??= calledNameCounts(context.text);
-      if (!defName || (called.get(defName) ?? 0) < 2) continue;
+      if (!defName) continue;
+      let calls = called.get(defName);
+      if (calls === undefined) called.set(defName, (calls = calledCount(context.text, defName)));
+      if (calls < 2) continue;
       if (!context.semantic.returnsFreshResource(def)) continue;
       factoryDefs.add(def.id);
       const name = def.childForFieldName('name')?.text;
@@ -390,12 +392,30 @@ function findFactoryCalls(context: RuleContext): Node[] {
   return inRegion.sort((a, b) => a.startIndex - b.startIndex);
 }
 
-/** How often each name is followed by `(` in the text (a `def name(` counts once). */
-function calledNameCounts(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  const pattern = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/g;
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
-  return counts;
+/**
+ * How often `name` is followed by `(` in the text (a `def name(` counts once): the occurrences
+ * the pattern `([A-Za-z_][A-Za-z0-9_]*)\s*\(`, scanning the text, captures as exactly this name
+ * (a name with other characters is never captured). Counted for one name at a time, from its own
+ * occurrences, rather than for every identifier of the file.
+ */
+function calledCount(text: string, name: string): number {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return 0;
+  const digit = (c: number) => c >= 48 && c <= 57;
+  const start = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  const paren = /\s*\(/y;
+  let count = 0;
+  for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + 1)) {
+    const end = at + name.length;
+    if (end < text.length && (digit(text.charCodeAt(end)) || start(text.charCodeAt(end)))) continue;
+    // The pattern's capture starts at the first letter or underscore of a run of word
+    // characters: here only when nothing but digits precedes the name in its run.
+    let before = at - 1;
+    while (before >= 0 && digit(text.charCodeAt(before))) before--;
+    if (before >= 0 && start(text.charCodeAt(before))) continue;
+    paren.lastIndex = end;
+    if (paren.test(text)) count++;
+  }
+  return count;
 }
 
 function enclosingDef(node: Node): Node | undefined {
@@ -406,11 +426,28 @@ function enclosingDef(node: Node): Node | undefined {
   return undefined;
 }
 
+/**
+ * The pattern of `name(` for a set of names, compiled once per set (the catalogue's names, with
+ * the file's import aliases of factories, are the same set for most files): the last few sets.
+ */
+const patterns = new Map<string, RegExp>();
+function namesPattern(names: Set<string>): RegExp {
+  const alternatives = [...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  let pattern = patterns.get(alternatives);
+  if (!pattern) {
+    if (patterns.size >= 16) patterns.clear();
+    pattern = new RegExp(`\\b(${alternatives})\\s*\\(`, 'g');
+    patterns.set(alternatives, pattern);
+  }
+  return pattern;
+}
+
 /** Calls `name(…)` / `x.name(…)` of the given names, found from their occurrences in the text. */
 function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
   if (names.size === 0) return [];
   const { text, root } = context;
-  const pattern = new RegExp(`\\b(${[...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})\\s*\\(`, 'g');
+  const pattern = namesPattern(names);
+  pattern.lastIndex = 0;
   const calls: Node[] = [];
   for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
     const id = root.descendantForIndex(m.index, m.index + m[1].length);
