@@ -442,15 +442,62 @@ function namesPattern(names: Set<string>): RegExp {
   return pattern;
 }
 
+const ASCII_WORD = /^[A-Za-z0-9_]+$/;
+const SPACE = /\s/;
+
+/** `\s` of a regular expression, at one offset (ASCII tested directly). */
+function isSpace(text: string, at: number): boolean {
+  const c = text.charCodeAt(at);
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return SPACE.test(text[at]);
+}
+
+function isAsciiWord(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/**
+ * The occurrences of `name(` (space allowed before the bracket, a word boundary before the name)
+ * for any of the names, as [offset, name] in text order: what the pattern of `namesPattern`
+ * finds. When every name is made of ASCII letters, digits and underscores (the catalogue's are),
+ * such an occurrence is the whole run of those characters just before some `(` (and its
+ * spaces), so the brackets are looked up instead of trying the names at every offset of the
+ * text: a keystroke in a big file no longer scans it with the names' pattern.
+ */
+function nameCallOffsets(text: string, names: Set<string>): Array<[number, string]> {
+  const found: Array<[number, string]> = [];
+  if (![...names].every((n) => ASCII_WORD.test(n))) {
+    const pattern = namesPattern(names);
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m; m = pattern.exec(text)) found.push([m.index, m[1]]);
+    return found;
+  }
+  let longest = 0;
+  const lastChars = new Set<number>();
+  for (const n of names) {
+    longest = Math.max(longest, n.length);
+    lastChars.add(n.charCodeAt(n.length - 1));
+  }
+  for (let bracket = text.indexOf('('); bracket !== -1; bracket = text.indexOf('(', bracket + 1)) {
+    let end = bracket;
+    while (end > 0 && isSpace(text, end - 1)) end--;
+    if (end === 0 || !lastChars.has(text.charCodeAt(end - 1))) continue;
+    let start = end;
+    while (start > 0 && end - start <= longest && isAsciiWord(text.charCodeAt(start - 1))) start--;
+    if (start === end || end - start > longest) continue;
+    const name = text.slice(start, end);
+    if (names.has(name)) found.push([start, name]);
+  }
+  return found;
+}
+
 /** Calls `name(…)` / `x.name(…)` of the given names, found from their occurrences in the text. */
 function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
   if (names.size === 0) return [];
   const { text, root } = context;
-  const pattern = namesPattern(names);
-  pattern.lastIndex = 0;
   const calls: Node[] = [];
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-    const id = root.descendantForIndex(m.index, m.index + m[1].length);
+  for (const [at, name] of nameCallOffsets(text, names)) {
+    const id = root.descendantForIndex(at, at + name.length);
     if (!id || id.type !== 'identifier') continue;
     let callee: Node = id;
     let parent = id.parent;
