@@ -19,7 +19,8 @@
 // BENCH_SKIP_PARSE, BENCH_SKIP_LATENCY, BENCH_SKIP_SCAN, BENCH_SKIP_SOAK, BENCH_TYPING_EDITS,
 // BENCH_LATENCY_BUDGET_S, BENCH_LATENCY_FILE, BENCH_SOAK_EDITS, BENCH_SOAK_GROUP,
 // BENCH_SOAK_BUDGET_S, BENCH_SOAK_SAMPLE, BENCH_SCAN_IDLE_S, BENCH_SKIP_MANY, BENCH_BURST_CHANGES,
-// BENCH_BURST_ROUNDS, BENCH_SKIP_HUGE_WS, BENCH_HUGE_WS_FILES, BENCH_SKIP_CACHE. Helpers live in scripts/bench/.
+// BENCH_BURST_ROUNDS, BENCH_SKIP_HUGE_WS, BENCH_HUGE_WS_FILES, BENCH_SKIP_CACHE, BENCH_CHECK_ARGS.
+// Helpers live in scripts/bench/.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -37,6 +38,8 @@ const GRAMMAR = join(ROOT, 'grammars', 'tree-sitter-python.wasm');
 const env = process.env;
 const skip = (name) => !!env[`BENCH_SKIP_${name}`] && env[`BENCH_SKIP_${name}`] !== '0';
 const REPEAT = Math.max(1, Number(env.BENCH_REPEAT ?? 1));
+// Extra arguments for the cold `leaklens check` processes of section 2 (e.g. `--select LL101`).
+const CHECK_ARGS = (env.BENCH_CHECK_ARGS ?? '').split(/\s+/).filter(Boolean);
 const TYPING_EDITS = Number(env.BENCH_TYPING_EDITS ?? 500);
 const BURST_CHANGES = Number(env.BENCH_BURST_CHANGES ?? 500);
 const BURST_ROUNDS = Number(env.BENCH_BURST_ROUNDS ?? 5);
@@ -211,10 +214,10 @@ await section('cold processes', async () => {
   const contenders = [];
   if (!skip('CHECK')) {
     if (hasJobs) {
-      contenders.push({ name: 'check --jobs 1', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero', '--jobs', '1']), kind: 'check' });
-      contenders.push({ name: 'check (default jobs)', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero']), kind: 'check' });
+      contenders.push({ name: 'check --jobs 1', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero', '--jobs', '1', ...CHECK_ARGS]), kind: 'check' });
+      contenders.push({ name: 'check (default jobs)', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero', ...CHECK_ARGS]), kind: 'check' });
     } else {
-      contenders.push({ name: 'check', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero']), kind: 'check' });
+      contenders.push({ name: 'check', args: cold([BIN, 'check', CORPUS, '--quiet', '--exit-zero', ...CHECK_ARGS]), kind: 'check' });
     }
   }
   if (!skip('RUFF')) contenders.push({ name: 'ruff-wasm', args: [join(ROOT, 'scripts', 'bench', 'run-ruff.mjs'), listFile], kind: 'json' });

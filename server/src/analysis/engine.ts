@@ -129,20 +129,27 @@ export function ruleEnabled(code: string, options: AnalysisOptions): boolean {
 }
 
 /**
- * Rules' patterns compiled into one query, so a file is traversed once however many rules run
- * (each separate query costs a whole-tree traversal: ≈ 8 ms on a 5 000-line file). Patterns are
- * merged one by one: a pattern written the same way by several rules (LL101 and LL102 track the
- * same allocations; LL501 and LL503 read the same attribute stores) is matched once and its
- * matches handed to each of them. `rulesOfPattern[i]` lists the indices (in the rule list) of the
- * rules that receive pattern i's matches; `included[r]` tells whether rule r is in this query.
+ * The patterns of the rules that run, compiled into one query, so a file is traversed once
+ * however many rules run (each separate query costs a whole-tree traversal: ≈ 8 ms on a 5 000-line
+ * file), and patterns of rules that do not run cost nothing (a traversal grows with the number of
+ * patterns). Patterns are merged one by one: a pattern written the same way by several rules
+ * (LL101 and LL102 track the same allocations; LL501 and LL503 read the same attribute stores) is
+ * matched once and its matches handed to each of them. `rulesOfPattern[i]` lists the indices (in
+ * the rule list) of the rules that receive pattern i's matches; `included[r]` tells whether rule r
+ * is in this query. `moduleOnly`: the only pattern is `(module) @module` (or there is none), whose
+ * one match, the module node, the engine hands over without running the query.
  */
 interface MergedQuery {
   query: Query;
   rulesOfPattern: number[][];
   included: boolean[];
+  moduleOnly: boolean;
 }
 
-function mergeQueries(language: Language, rules: readonly Rule[], include: (rule: Rule) => boolean): MergedQuery {
+/** The pattern of rules that look at the whole module themselves (LL101, LL102, LL103, LL303). */
+const MODULE_PATTERN = '(module) @module';
+
+function mergeQueries(language: Language, rules: readonly Rule[], include: (rule: Rule, index: number) => boolean): MergedQuery {
   const sources: string[] = [];
   const owners: number[][] = [];
   const indexOfSource = new Map<string, number>();
@@ -173,29 +180,34 @@ function mergeQueries(language: Language, rules: readonly Rule[], include: (rule
     }
   });
   // A query needs a pattern; a rule-less one matches the module node and hands it to nobody.
-  const query = new Query(language, sources.length ? sources.join('\n') : '(module) @module');
+  const query = new Query(language, sources.length ? sources.join('\n') : MODULE_PATTERN);
+  const moduleOnly = sources.length === 0 || (sources.length === 1 && sources[0] === MODULE_PATTERN);
   if (sources.length === 0) owners.push([]);
   if (query.patternCount() !== owners.length) {
     query.delete();
     throw new Error(`merged query has ${query.patternCount()} patterns, the rules ${owners.length}`);
   }
-  return { query, rulesOfPattern: owners, included };
+  return { query, rulesOfPattern: owners, included, moduleOnly };
 }
 
 export class Analyzer {
-  /** All rules' patterns as one query (see `MergedQuery`), for whole files. */
-  private readonly whole: MergedQuery;
-  /** The patterns of the rules with `locality: 'function'`, for one function (`analyzeRegion`). */
-  private readonly local: MergedQuery;
+  /**
+   * The merged query (see `MergedQuery`) of each set of rules that has run, compiled the first
+   * time that set runs (compiling every rule's patterns takes about 0.1 s, paid by each worker
+   * thread): key, one character per rule of `rules`, '1' for a rule in the set.
+   */
+  private readonly queries = new Map<string, MergedQuery>();
 
-  private constructor(readonly language: Language, readonly rules: readonly Rule[]) {
-    this.whole = mergeQueries(language, rules, () => true);
-    try {
-      this.local = mergeQueries(language, rules, (rule) => rule.locality === 'function');
-    } catch (err) {
-      this.whole.query.delete();
-      throw err;
+  private constructor(readonly language: Language, readonly rules: readonly Rule[]) {}
+
+  private queryFor(enabled: readonly boolean[]): MergedQuery {
+    const key = enabled.map((on) => (on ? '1' : '0')).join('');
+    let merged = this.queries.get(key);
+    if (!merged) {
+      merged = mergeQueries(this.language, this.rules, (_, index) => enabled[index]);
+      this.queries.set(key, merged);
     }
+    return merged;
   }
 
   static async create(rules: readonly Rule[] = RULES): Promise<Analyzer> {
@@ -243,24 +255,40 @@ export class Analyzer {
       const generated = generatedMarker(text);
       if (generated) return { findings: [], skipped: true, generated, syntaxErrors };
     }
-    if (depthExceeds(scope, MAX_TREE_DEPTH)) {
+    // Each level of indentation is at least two tree levels: the cheap test first. A whole tree
+    // no deeper than that is not deeper than MAX_TREE_DEPTH either, which then needs no walk.
+    const deep = !region && depthExceeds(root, 2 * (MAX_INDENT_LEVELS - 1));
+    if ((region || deep) && depthExceeds(scope, MAX_TREE_DEPTH)) {
       return { findings: [], skipped: true, skipReason: `the code nests deeper than ${MAX_TREE_DEPTH} syntax-tree levels (Python itself refuses such code)`, syntaxErrors };
     }
-    // Each level of indentation is at least two tree levels: the cheap test first.
-    if (!region && depthExceeds(root, 2 * (MAX_INDENT_LEVELS - 1)) && blocksNestDeeper(root, MAX_INDENT_LEVELS - 1)) {
+    if (deep && blocksNestDeeper(root, MAX_INDENT_LEVELS - 1)) {
       return { findings: [], skipped: true, skipReason: `blocks are indented ${MAX_INDENT_LEVELS} levels deep or more (Python refuses such code: "too many levels of indentation")`, syntaxErrors };
     }
-    const merged = region ? this.local : this.whole;
-    const enabled = this.rules.map((rule, i) => merged.included[i] && ruleEnabled(rule.code, options));
+    // A region (one function) is analysed by the rules with `locality: 'function'` only.
+    const enabled = this.rules.map((rule) => (!region || rule.locality === 'function') && ruleEnabled(rule.code, options));
     if (!enabled.some(Boolean)) return { findings: [], skipped: false, syntaxErrors };
+    const merged = this.queryFor(enabled);
     // One traversal; each rule gets its own matches in document order.
     const byRule: QueryMatch[][] = this.rules.map(() => []);
-    const matches = merged.query.matches(scope);
+    const matches: QueryMatch[] = merged.moduleOnly
+      ? merged.rulesOfPattern[0].length > 0 && scope.type === 'module'
+        ? [{ patternIndex: 0, captures: [{ patternIndex: 0, name: 'module', node: scope }] }]
+        : []
+      : merged.query.matches(scope);
     for (const match of matches) {
       for (const owner of merged.rulesOfPattern[match.patternIndex]) if (enabled[owner]) byRule[owner].push(match);
     }
     let imports = knownImports;
     const qualifiedName = (node: Node) => resolveName(node, (imports ??= fileImports(root, text)).map);
+    // The first local name the imports bind to each dotted name (asked for every catalogue entry).
+    let byTarget: Map<string, string> | undefined;
+    const localNames = () => {
+      if (!byTarget) {
+        byTarget = new Map();
+        for (const [local, dotted] of (imports ??= fileImports(root, text)).map) if (!byTarget.has(dotted)) byTarget.set(dotted, local);
+      }
+      return byTarget;
+    };
     // One semantic model per analysis, built on first use, shared by the rules, dropped after.
     let semantic: SemanticModel<FactoryInfo> | undefined;
     const semanticModel = () => (semantic ??= new SemanticModel<FactoryInfo>(root, text, qualifiedName, (call) => catalogueFactory(call, qualifiedName, options, semantic)));
@@ -279,10 +307,7 @@ export class Analyzer {
         get semantic() {
           return semanticModel();
         },
-        localNameFor: (target) => {
-          for (const [local, dotted] of (imports ??= fileImports(root, text)).map) if (dotted === target) return local;
-          return undefined;
-        },
+        localNameFor: (target) => localNames().get(target),
         lineRef: (offset) => `${LINE_REF}${offset}${LINE_REF}`,
         report: (r) => {
           const start = r.node ? r.node.startIndex : (r.start ?? 0);
@@ -372,8 +397,8 @@ export class Analyzer {
   }
 
   dispose(): void {
-    this.whole.query.delete();
-    this.local.query.delete();
+    for (const merged of this.queries.values()) merged.query.delete();
+    this.queries.clear();
   }
 }
 

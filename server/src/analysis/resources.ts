@@ -354,7 +354,7 @@ function findFactoryCalls(context: RuleContext): Node[] {
   }
   const all = callsOfNames(context, names);
   const seen = new Set(all.map((c) => c.id));
-  let called: Map<string, number> | undefined;
+  const called = new Map<string, number>();
   let frontier = all;
   const factoryDefs = new Set<number>();
   for (let round = 0; round < 8 && frontier.length > 0; round++) {
@@ -367,8 +367,10 @@ function findFactoryCalls(context: RuleContext): Node[] {
       // Text pre-filter: a function whose name is never followed by `(` except in its own `def`
       // has no callers in this file, so whether it is a factory does not matter here.
       const defName = def.childForFieldName('name')?.text;
-      called ??= calledNameCounts(context.text);
-      if (!defName || (called.get(defName) ?? 0) < 2) continue;
+      if (!defName) continue;
+      let calls = called.get(defName);
+      if (calls === undefined) called.set(defName, (calls = calledCount(context.text, defName)));
+      if (calls < 2) continue;
       if (!context.semantic.returnsFreshResource(def)) continue;
       factoryDefs.add(def.id);
       const name = def.childForFieldName('name')?.text;
@@ -390,12 +392,30 @@ function findFactoryCalls(context: RuleContext): Node[] {
   return inRegion.sort((a, b) => a.startIndex - b.startIndex);
 }
 
-/** How often each name is followed by `(` in the text (a `def name(` counts once). */
-function calledNameCounts(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  const pattern = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/g;
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
-  return counts;
+/**
+ * How often `name` is followed by `(` in the text (a `def name(` counts once): the occurrences
+ * the pattern `([A-Za-z_][A-Za-z0-9_]*)\s*\(`, scanning the text, captures as exactly this name
+ * (a name with other characters is never captured). Counted for one name at a time, from its own
+ * occurrences, rather than for every identifier of the file.
+ */
+function calledCount(text: string, name: string): number {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return 0;
+  const digit = (c: number) => c >= 48 && c <= 57;
+  const start = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  const paren = /\s*\(/y;
+  let count = 0;
+  for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + 1)) {
+    const end = at + name.length;
+    if (end < text.length && (digit(text.charCodeAt(end)) || start(text.charCodeAt(end)))) continue;
+    // The pattern's capture starts at the first letter or underscore of a run of word
+    // characters: here only when nothing but digits precedes the name in its run.
+    let before = at - 1;
+    while (before >= 0 && digit(text.charCodeAt(before))) before--;
+    if (before >= 0 && start(text.charCodeAt(before))) continue;
+    paren.lastIndex = end;
+    if (paren.test(text)) count++;
+  }
+  return count;
 }
 
 function enclosingDef(node: Node): Node | undefined {
@@ -406,14 +426,78 @@ function enclosingDef(node: Node): Node | undefined {
   return undefined;
 }
 
+/**
+ * The pattern of `name(` for a set of names, compiled once per set (the catalogue's names, with
+ * the file's import aliases of factories, are the same set for most files): the last few sets.
+ */
+const patterns = new Map<string, RegExp>();
+function namesPattern(names: Set<string>): RegExp {
+  const alternatives = [...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  let pattern = patterns.get(alternatives);
+  if (!pattern) {
+    if (patterns.size >= 16) patterns.clear();
+    pattern = new RegExp(`\\b(${alternatives})\\s*\\(`, 'g');
+    patterns.set(alternatives, pattern);
+  }
+  return pattern;
+}
+
+const ASCII_WORD = /^[A-Za-z0-9_]+$/;
+const SPACE = /\s/;
+
+/** `\s` of a regular expression, at one offset (ASCII tested directly). */
+function isSpace(text: string, at: number): boolean {
+  const c = text.charCodeAt(at);
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return SPACE.test(text[at]);
+}
+
+function isAsciiWord(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/**
+ * The occurrences of `name(` (space allowed before the bracket, a word boundary before the name)
+ * for any of the names, as [offset, name] in text order: what the pattern of `namesPattern`
+ * finds. When every name is made of ASCII letters, digits and underscores (the catalogue's are),
+ * such an occurrence is the whole run of those characters just before some `(` (and its
+ * spaces), so the brackets are looked up instead of trying the names at every offset of the
+ * text: a keystroke in a big file no longer scans it with the names' pattern.
+ */
+function nameCallOffsets(text: string, names: Set<string>): Array<[number, string]> {
+  const found: Array<[number, string]> = [];
+  if (![...names].every((n) => ASCII_WORD.test(n))) {
+    const pattern = namesPattern(names);
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m; m = pattern.exec(text)) found.push([m.index, m[1]]);
+    return found;
+  }
+  let longest = 0;
+  const lastChars = new Set<number>();
+  for (const n of names) {
+    longest = Math.max(longest, n.length);
+    lastChars.add(n.charCodeAt(n.length - 1));
+  }
+  for (let bracket = text.indexOf('('); bracket !== -1; bracket = text.indexOf('(', bracket + 1)) {
+    let end = bracket;
+    while (end > 0 && isSpace(text, end - 1)) end--;
+    if (end === 0 || !lastChars.has(text.charCodeAt(end - 1))) continue;
+    let start = end;
+    while (start > 0 && end - start <= longest && isAsciiWord(text.charCodeAt(start - 1))) start--;
+    if (start === end || end - start > longest) continue;
+    const name = text.slice(start, end);
+    if (names.has(name)) found.push([start, name]);
+  }
+  return found;
+}
+
 /** Calls `name(…)` / `x.name(…)` of the given names, found from their occurrences in the text. */
 function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
   if (names.size === 0) return [];
   const { text, root } = context;
-  const pattern = new RegExp(`\\b(${[...names].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})\\s*\\(`, 'g');
   const calls: Node[] = [];
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-    const id = root.descendantForIndex(m.index, m.index + m[1].length);
+  for (const [at, name] of nameCallOffsets(text, names)) {
+    const id = root.descendantForIndex(at, at + name.length);
     if (!id || id.type !== 'identifier') continue;
     let callee: Node = id;
     let parent = id.parent;

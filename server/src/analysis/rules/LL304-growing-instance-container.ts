@@ -98,37 +98,60 @@ function escapes(attr: Node): boolean {
 }
 
 /**
- * Attribute names that some code of the file takes entries out of, resets or deletes outside a
- * set-up method, through any object (`mgr._locks.pop(k)` from another class counts).
+ * Whether some code of the file takes entries out of, resets or deletes an attribute of this name
+ * outside a set-up method, through any object (`mgr._locks.pop(k)` from another class counts).
+ * Asked per name, and answered from the attributes of that name only, found from the name's
+ * occurrences in the text (far fewer than the file's attributes).
  */
-function prunedNames(context: RuleContext): Set<string> {
-  return context.semantic.memo('LL304:pruned', () => {
-    const out = new Set<string>();
-    for (const attr of context.root.descendantsOfType('attribute')) {
-      if (!attr) continue;
-      const name = attr.childForFieldName('attribute')?.text;
-      if (!name || out.has(name)) continue;
-      const fn = context.semantic.functionRunning(attr);
-      // `pending = self._pending` then `while pending: pending.popleft()`: drained through a local alias.
-      const holder = attr.parent;
-      const alias = holder?.type === 'assignment' && holder.childForFieldName('right')?.equals(attr) ? holder.childForFieldName('left') : undefined;
-      if (fn && alias?.type === 'identifier' && fn.childForFieldName('name')?.text !== '__del__') {
-        const reads = context.semantic.readsOf(context.semantic.scopeFor(fn), alias.text);
-        if (reads.some((r) => ['remove', 'delete'].includes(containerUseKind(r) ?? ''))) {
-          out.add(name);
-          continue;
-        }
-      }
-      const use = containerUseKind(attr);
-      if (use !== 'remove' && use !== 'delete' && use !== 'set') continue;
-      const fnName = fn?.type === 'function_definition' ? fn.childForFieldName('name')?.text : undefined;
-      // `__init__` builds it; `__del__` does not run while something else still holds the object.
-      if (use === 'set' && (fnName === undefined || SETUP_METHODS.has(fnName))) continue;
-      if (fnName === '__del__') continue;
-      out.add(name);
-    }
-    return out;
-  });
+function isPruned(context: RuleContext, name: string): boolean {
+  const known = context.semantic.memo('LL304:pruned', () => new Map<string, boolean>());
+  let pruned = known.get(name);
+  if (pruned === undefined) {
+    pruned = attributesNamed(context, name).some((attr) => prunes(context, attr));
+    known.set(name, pruned);
+  }
+  return pruned;
+}
+
+/**
+ * The attribute nodes `x.name` of the file. Every one has its name in the text with no ASCII
+ * identifier character on either side; each such occurrence is checked on the tree (one in a
+ * string, a comment or a longer non-ASCII name is no attribute's name).
+ */
+function attributesNamed(context: RuleContext, name: string): Node[] {
+  const { text, root } = context;
+  const word = (at: number) => {
+    const c = text.charCodeAt(at);
+    return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  };
+  const found: Node[] = [];
+  for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + 1)) {
+    const end = at + name.length;
+    if ((at > 0 && word(at - 1)) || (end < text.length && word(end))) continue;
+    const id = root.descendantForIndex(at, end);
+    if (id?.type !== 'identifier' || id.startIndex !== at || id.endIndex !== end) continue;
+    const attr = id.parent;
+    if (attr?.type === 'attribute' && attr.childForFieldName('attribute')?.equals(id)) found.push(attr);
+  }
+  return found;
+}
+
+/** Does this use of an attribute take entries out of it, reset it or delete it (see isPruned)? */
+function prunes(context: RuleContext, attr: Node): boolean {
+  const fn = context.semantic.functionRunning(attr);
+  // `pending = self._pending` then `while pending: pending.popleft()`: drained through a local alias.
+  const holder = attr.parent;
+  const alias = holder?.type === 'assignment' && holder.childForFieldName('right')?.equals(attr) ? holder.childForFieldName('left') : undefined;
+  if (fn && alias?.type === 'identifier' && fn.childForFieldName('name')?.text !== '__del__') {
+    const reads = context.semantic.readsOf(context.semantic.scopeFor(fn), alias.text);
+    if (reads.some((r) => ['remove', 'delete'].includes(containerUseKind(r) ?? ''))) return true;
+  }
+  const use = containerUseKind(attr);
+  if (use !== 'remove' && use !== 'delete' && use !== 'set') return false;
+  const fnName = fn?.type === 'function_definition' ? fn.childForFieldName('name')?.text : undefined;
+  // `__init__` builds it; `__del__` does not run while something else still holds the object.
+  if (use === 'set' && (fnName === undefined || SETUP_METHODS.has(fnName))) return false;
+  return fnName !== '__del__';
 }
 
 /** A module-level `NAME = Cls(…)` of this class: evidence that one of its objects lives for the process. */
@@ -211,7 +234,7 @@ export const rule: Rule = {
         const value = assignment?.type === 'assignment' ? assignment.childForFieldName('right') : undefined;
         const kind = value ? emptyContainer(value, context) : undefined;
         if (!created || !kind || uses.filter((u) => u.kind === 'set').length > 1) continue;
-        if (prunedNames(context).has(name)) continue;
+        if (isPruned(context, name)) continue;
         const shown = `self.${name}`;
         const growths: Growth[] = [];
         let handedOut: Node | undefined;
