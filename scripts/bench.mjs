@@ -292,7 +292,7 @@ if (hasCache && corpus && !skip('CACHE')) {
     const args = [BIN, 'check', 'tree', '--quiet', '--exit-zero'];
     row('commands', `node bin/leaklens.js check <copy> --quiet --exit-zero (cwd: the copy's parent; cache emptied before each cold run)`);
     for (let rep = 0; rep < REPEAT; rep++) {
-      rmSync(cacheDir, { recursive: true, force: true });
+      rmSync(cacheDir, { recursive: true, force: true, maxRetries: 5 });
       const c = await timedNode(args, { tmpDir: tmp, cwd: copy });
       cacheRuns.cold.push(c);
       row(`cold${REPEAT > 1 ? ` #${rep + 1}` : ''}`, `${secs(c.wall)}, peak RSS ${mb(c.peakRssMB)} MB, exit ${c.code}`);
@@ -317,7 +317,7 @@ if (hasCache && corpus && !skip('CACHE')) {
       const out = (cache) => execFileSync(process.execPath, [BIN, 'check', 'tree', '--format', format, '--exit-zero', ...(cache ? [] : ['--no-cache'])], { cwd: copy, maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
       row(`${format}: warm == --no-cache`, out(true).equals(out(false)) ? 'yes, byte for byte' : 'NO');
     }
-    rmSync(copy, { recursive: true, force: true });
+    rmSync(copy, { recursive: true, force: true, maxRetries: 5 });
   });
 }
 
