@@ -3,7 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
 import { inTestCode } from '../cycle-evidence';
-import { bindingHandler, declaredOutside, deletedLater, FileFacts, handlerBinding, helperStores, keeperDoubt, raisedInScope, raises, releasedInFinally, aliasesOf } from '../kept-exceptions';
+import { bindingHandler, declaredOutside, FileFacts, handlerBinding, helperStores, keeperDoubt, raises, releasedInFinally } from '../kept-exceptions';
 import type { Fix, OffsetEdit, Report, Rule, RuleContext } from '../types';
 
 const KEPT_ALIVE = 'its traceback keeps every frame from there to where it was raised alive, with all their local variables (buffers, files, requests)';
@@ -12,8 +12,8 @@ const KEPT_ALIVE = 'its traceback keeps every frame from there to where it was r
  * Reports a kept exception, confident only without a doubt (`keeperDoubt`); a keeper the function
  * returns is handed to the caller, who may keep it on purpose.
  */
-function reportKept(report: Report, target: Node, keeper: string, scope: Node, context: RuleContext, facts: FileFacts, doubt?: string): void {
-  const why = doubt ?? (facts.returned(keeper, scope) ? `\`${keeper}\` is returned to the caller, who may keep it on purpose` : keeperDoubt(report.node!, target, scope, context));
+function reportKept(report: Report, target: Node, keeper: Node, scope: Node, context: RuleContext, facts: FileFacts, doubt?: string): void {
+  const why = doubt ?? (facts.returned(keeper, scope) ? `\`${keeper.text}\` is returned to the caller, who may keep it on purpose` : keeperDoubt(report.node!, target, scope, context));
   if (why) context.report({ ...report, message: `${report.message} (low confidence: ${why})`, confidence: 'low' });
   else context.report(report);
 }
@@ -41,7 +41,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
   const handlerRaises = binding.block
     .descendantsOfType('raise_statement')
     .filter((r): r is Node => !!r && context.semantic.frameNodeOf(r).equals(scope) && !!bindingHandler(r, name)?.equals(clause));
-  if (handlerRaises.some((r) => raises(r, name))) return;
+  if (handlerRaises.some((r) => raises(r, binding.name, context))) return;
   // Built only when a store to a plain name needs it (it builds the scope).
   let declared: Map<string, string> | undefined;
   const outside = { has: (n: string) => (declared ??= declaredOutside(scope, context)).has(n), get: (n: string) => (declared ??= declaredOutside(scope, context)).get(n) };
@@ -59,7 +59,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
       const right = node.childForFieldName('right');
       if (left?.type !== 'identifier' || !right || left.text === name) continue;
       if (!moduleLike && !outside.has(left.text)) continue;
-      if (moduleLike && deletedLater(scope, left, node, context)) continue;
+      if (moduleLike && context.semantic.deletedAfter(scope, left.text, node.endIndex)) continue;
       store = { node, target: left, value: right, kind: 'attribute' };
       keeper = left.text;
       where = moduleLike ? `${scope.type === 'module' ? 'The module-level name' : 'The class attribute'} \`${left.text}\`` : `The ${outside.get(left.text)} \`${left.text}\``;
@@ -71,10 +71,11 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     // `new.__cause__ = e` chains exceptions, as `raise new from e` does.
     const slot = store.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
     if (slot === '__cause__' || slot === '__context__') continue;
-    if (facts.raisedLater(keeperOf(store.target, store.kind), keeper) || releasedInFinally(scope, keeper, context)) continue;
+    const keeperNode = keeperOf(store.target, store.kind);
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(scope, keeperNode, context)) continue;
     // `new.__cause__ = e` … `raise new`: the object that keeps it is raised by this handler.
-    const keeperRoot = rootIdentifier(store.target)?.text;
-    if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot))) continue;
+    const keeperRoot = rootIdentifier(store.target);
+    if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot, context))) continue;
     const message =
       `${where} keeps the caught exception \`${name}\` beyond its \`except\` block: ${KEPT_ALIVE}, for as long as ${where} lives; ` +
       `store \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;
@@ -82,7 +83,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     // reads it may need the traceback (asyncio's own tests check it), so stripping it is no fix.
     const readBack = slot !== undefined && (attributeReadElsewhere(context.root, slot, store.target) || inheritsFromElsewhere(node, context));
     const plainName = node.type === 'assignment' && store.target.type === 'identifier' ? (moduleLike ? undefined : `a ${outside.get(keeper)} name: LeakLens cannot see how long it keeps the value`) : undefined;
-    reportKept({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] }, store.target, keeper, scope, context, facts, plainName);
+    reportKept({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] }, store.target, keeperNode, scope, context, facts, plainName);
   }
   for (const call of binding.block.descendantsOfType('call')) {
     if (!call || storeOf(call) || !context.semantic.frameNodeOf(call).equals(scope) || !bindingHandler(call, name)?.equals(clause)) continue;
@@ -94,12 +95,13 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
 function checkHelper(call: Node, name: string, context: RuleContext, facts: FileFacts): void {
   for (const { store, target, helper } of helperStores(call, name, context)) {
     const s = storeOf(store)!;
-    const keeper = storeTargetText(s.target, s.kind);
-    if (facts.raisedLater(keeperOf(s.target, s.kind), keeper) || releasedInFinally(helper, keeper, context)) continue;
+    const keeperNode = keeperOf(s.target, s.kind);
+    const keeper = keeperNode.text;
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(helper, keeperNode, context)) continue;
     const message =
       `\`${call.text.replace(/\s+/g, ' ')}\` keeps the caught exception \`${name}\` in \`${keeper}\` (line ${context.lineRef(store.startIndex)}): ${KEPT_ALIVE}, ` +
       `for as long as \`${keeper}\` lives; pass \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;
-    reportKept({ node: call, message, related: [{ start: store.startIndex, end: store.endIndex, message: 'the helper stores it here' }] }, target, keeper, helper, context, facts);
+    reportKept({ node: call, message, related: [{ start: store.startIndex, end: store.endIndex, message: 'the helper stores it here' }] }, target, keeperNode, helper, context, facts);
   }
 }
 
@@ -158,20 +160,22 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   if (holder?.type === 'argument_list') {
     const store = storeOf(holder.parent!);
     if (!store || !store.value.equals(value)) return;
-    const keeper = storeTargetText(store.target, store.kind);
-    if (facts.raisedLater(keeperOf(store.target, store.kind), keeper) || releasedInFinally(scope, keeper, context)) return;
+    const keeperNode = keeperOf(store.target, store.kind);
+    const keeper = keeperNode.text;
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(scope, keeperNode, context)) return;
     const message = `\`${keeper}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${keeper}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
-    reportKept({ node: store.node, message }, store.target, keeper, scope, context, facts);
+    reportKept({ node: store.node, message }, store.target, keeperNode, scope, context, facts);
     return;
   }
   if (holder?.type !== 'assignment' || !holder.childForFieldName('right')?.equals(value)) return;
   const left = holder.childForFieldName('left');
   if (!left) return;
   if (left.type === 'attribute' || left.type === 'subscript') {
-    const keeper = storeTargetText(left, left.type);
-    if (facts.raisedLater(keeperOf(left, left.type), keeper) || releasedInFinally(scope, keeper, context)) return;
+    const keeperNode = keeperOf(left, left.type);
+    const keeper = keeperNode.text;
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(scope, keeperNode, context)) return;
     const message = `\`${left.text}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${left.text}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
-    reportKept({ node: holder, message }, left, keeper, scope, context, facts);
+    reportKept({ node: holder, message }, left, keeperNode, scope, context, facts);
     return;
   }
   // Bound to names: which of them hold the value or the traceback?
@@ -190,11 +194,12 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   // traceback starts in the caller's frame and the local dies with this one.
   const inOwnHandler = insideHandler(holder, scope);
   const kept = names.filter((n) => {
-    if (raisedInScope(scope, n.text, context) || aliasesOf(scope, n.text, context).some((a) => raisedInScope(scope, a, context))) return false;
+    const { semantic } = context;
+    if (semantic.raisedInFrame(scope, n.text) || semantic.aliasesOf(scope, n.text).some((a) => semantic.raisedInFrame(scope, a))) return false;
     // `del type, value, tb` after use (or in `finally`) releases it.
-    if (deletedLater(scope, n, holder, context)) return false;
+    if (semantic.deletedAfter(scope, n.text, holder.endIndex)) return false;
     if (moduleLike || outside.has(n.text)) return true;
-    return inOwnHandler && !releasedInFinally(scope, n.text, context);
+    return inOwnHandler && !releasedInFinally(scope, n, context);
   });
   if (kept.length === 0) return;
   const list = kept.map((n) => `\`${n.text}\``).join(' and ');
