@@ -222,25 +222,23 @@ export function weakProxySpelling(context: RuleContext): { callee: string; edits
 }
 
 /**
- * Is the attribute a store writes private to its class (`_parent`, not `__dunder__`)? Code
- * outside the file reads a public attribute, and a proxy there can break identity (`node.parent is
- * root`), hashing and pickling where this file cannot see it (the behaviour judge: minidom's
- * `parentNode`, pyclbr's `parent`); so the weak-reference fixes are offered for private ones only.
- */
-/**
- * `setattr(obj, "name", value)` or `object.__setattr__(obj, "name", value)` with a literal,
- * plain attribute name: the attribute store it spells. Undefined for anything else (a computed
- * name, keywords, splats, another callee).
+ * `setattr(obj, "name", value)`, `object.__setattr__(obj, "name", value)` or
+ * `obj.__setattr__("name", value)` with a literal, plain attribute name: the attribute store it
+ * spells. Undefined for anything else (a computed name, keywords, splats, another callee).
  */
 export function setattrStore(call: Node): { object: Node; attribute: string; value: Node } | undefined {
   if (call.type !== 'call') return undefined;
   const fn = call.childForFieldName('function');
   const isSetattr = fn?.type === 'identifier' && fn.text === 'setattr';
-  const isObjectSetattr = fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === '__setattr__' && fn.childForFieldName('object')?.text === 'object';
-  if (!isSetattr && !isObjectSetattr) return undefined;
+  const dunder = fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === '__setattr__' ? fn.childForFieldName('object') : undefined;
+  const isObjectSetattr = dunder?.type === 'identifier' && dunder.text === 'object';
+  if (!isSetattr && !dunder) return undefined;
   const args = call.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
-  if (args.length !== 3 || args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) return undefined;
-  const [object, name, value] = args;
+  if (args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) return undefined;
+  // `obj.__setattr__("name", value)`: the object is the call's receiver.
+  const spelled = isSetattr || isObjectSetattr ? args : dunder ? [dunder, ...args] : [];
+  if (spelled.length !== 3) return undefined;
+  const [object, name, value] = spelled;
   if (name.type !== 'string' || name.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
   const prefix = (name.child(0)?.text ?? '').replace(/["']/g, '').toLowerCase();
   if (prefix.includes('f') || prefix.includes('b')) return undefined;
@@ -250,6 +248,12 @@ export function setattrStore(call: Node): { object: Node; attribute: string; val
   return { object: unparenthesize(object), attribute, value };
 }
 
+/**
+ * Is the attribute a store writes private to its class (`_parent`, not `__dunder__`)? Code
+ * outside the file reads a public attribute, and a proxy there can break identity (`node.parent is
+ * root`), hashing and pickling where this file cannot see it (the behaviour judge: minidom's
+ * `parentNode`, pyclbr's `parent`); so the weak-reference fixes are offered for private ones only.
+ */
 export function privateAttributeStore(store: Node): boolean {
   const spelled = setattrStore(store);
   if (spelled) return spelled.attribute.startsWith('_') && !/^__.*__$/.test(spelled.attribute);
