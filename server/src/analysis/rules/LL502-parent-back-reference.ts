@@ -3,6 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { heldNames, parentBackReferences, privateAttributeStore, proxyWouldShow, setattrStore, storedAttribute, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
 import { inTestCode } from '../cycle-evidence';
+import { crossClassBackReferences } from '../cross-class-references';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
 /**
@@ -88,6 +89,7 @@ export const rule: Rule = {
       const cls = fn.type === 'function_definition' ? context.semantic.classOfMethod(fn) : undefined;
       if (cls) classes.set(cls.startIndex, cls);
     }
+    const reported = new Set<number>();
     for (const cls of classes.values()) {
       for (const ref of parentBackReferences(cls, context)) {
         const related: RelatedLocation[] = ref.forward.map((f) => ({ start: f.startIndex, end: f.endIndex, message: 'the parent holds the child here' }));
@@ -97,7 +99,20 @@ export const rule: Rule = {
         const doubt = backReferenceDoubt(ref.store, cls, context);
         if (doubt) context.report({ node: ref.store, message: `${ref.message} (low confidence: ${doubt})`, related, fixes, confidence: 'low' });
         else context.report({ node: ref.store, message: ref.message, related, fixes });
+        reported.add(ref.store.startIndex);
       }
+    }
+    // Across two classes: the holder makes the child with its own instance, the child keeps it.
+    for (const ref of crossClassBackReferences(context)) {
+      if (reported.has(ref.store.startIndex)) continue;
+      reported.add(ref.store.startIndex);
+      const related: RelatedLocation[] = ref.forward.map((f) => ({ start: f.startIndex, end: f.endIndex, message: 'the holder keeps the new instance here' }));
+      const fixes: Fix[] = privateAttributeStore(ref.store) && !proxyWouldShow(context.root, storedAttribute(ref.store) ?? '', context)
+        ? [{ title: 'Make the back-reference a `weakref.proxy`', safety: 'unsafe', edits: weakProxyEdits(context, ref.value, true) }]
+        : [];
+      const doubt = ref.resetBy ? `the holder resets \`self.${ref.resetBy}\` (a removal or teardown method), which breaks the cycle` : backReferenceDoubt(ref.store, ref.child, context);
+      if (doubt) context.report({ node: ref.store, message: `${ref.message} (low confidence: ${doubt})`, related, fixes, confidence: 'low' });
+      else context.report({ node: ref.store, message: ref.message, related, fixes });
     }
   },
   docs: {
