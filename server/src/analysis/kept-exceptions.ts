@@ -97,12 +97,13 @@ const RAISE = new Set(['raise_statement']);
 /**
  * Does a `finally` block in this scope delete, clear or reset the place `keeper` (`del x`,
  * `x = None`, `a = x = None`, `x.clear()`)? The same place as the semantic model sees it: the same
- * variable, or the same attributes of it.
+ * variable, or the same attributes of it; with `onInstance`, also the same attribute reached
+ * through the receiver of another method of the class (a caller of the helper that stores it).
  */
-export function releasedInFinally(scope: Node, keeper: Node, context: RuleContext): boolean {
+export function releasedInFinally(scope: Node, keeper: Node, context: RuleContext, onInstance = false): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return false;
-  const same = (n: Node | null | undefined) => !!n && context.semantic.samePlace(n, keeper);
+  const same = (n: Node | null | undefined) => !!n && (context.semantic.samePlace(n, keeper) || (onInstance && context.semantic.sameInstanceAttribute(n, keeper)));
   for (const fin of body.descendantsOfType('finally_clause')) {
     if (!fin || !context.semantic.frameNodeOf(fin).equals(scope)) continue;
     for (const n of fin.descendantsOfType(['delete_statement', 'assignment', 'call'])) {

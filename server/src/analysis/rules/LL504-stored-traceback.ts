@@ -97,7 +97,9 @@ function checkHelper(call: Node, name: string, context: RuleContext, facts: File
     const s = storeOf(store)!;
     const keeperNode = keeperOf(s.target, s.kind);
     const keeper = keeperNode.text;
-    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(helper, keeperNode, context)) continue;
+    // Released in the helper, or by the method that calls it (`finally: del self.errors` around the work).
+    const caller = context.semantic.frameNodeOf(call);
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(helper, keeperNode, context) || releasedInFinally(caller, keeperNode, context, true)) continue;
     const message =
       `\`${call.text.replace(/\s+/g, ' ')}\` keeps the caught exception \`${name}\` in \`${keeper}\` (line ${context.lineRef(store.startIndex)}): ${KEPT_ALIVE}, ` +
       `for as long as \`${keeper}\` lives; pass \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;

@@ -5,7 +5,7 @@
 import type { Node } from 'web-tree-sitter';
 import { ClassAttributes } from './class-attributes';
 import { Reraises } from './reraise';
-import { aliasesOf, deletedAfter, raisedInFrame, readsOfPlace, returnedFrom, samePlace } from './places';
+import { aliasesOf, deletedAfter, raisedInFrame, readsOfPlace, returnedFrom, sameInstanceAttribute, samePlace } from './places';
 import { ClassModel, ClassTable, MethodModel } from './classes';
 import { FlowDomain, FlowOutcome, runFlow } from './flow';
 import { ContainerConstruction, containerConstruction, Origin, originOf } from './growth';
@@ -310,6 +310,11 @@ export class SemanticModel<F = unknown> {
    */
   samePlace(a: Node, b: Node): boolean {
     return samePlace(a, b, this);
+  }
+
+  /** Are two expressions the same attribute of the same class's instances, each through a method's receiver? */
+  sameInstanceAttribute(a: Node, b: Node): boolean {
+    return sameInstanceAttribute(a, b, this);
   }
 
   /** The reads of the place `keeper` names (its root variable's reads, continued by the same attributes). */

@@ -67,6 +67,27 @@ export function samePlace(a: Node, b: Node, semantic: SemanticModel): boolean {
   return variableScope(pa.root, semantic) === variableScope(pb.root, semantic);
 }
 
+/** The class whose method's receiver (`self`) the identifier `root` is, if it is one. */
+function receiverClass(root: Node, semantic: SemanticModel): Node | undefined {
+  const scope = variableScope(root, semantic);
+  const fn = scope?.node;
+  if (fn?.type !== 'function_definition') return undefined;
+  const m = semantic.method(fn);
+  return m?.kind === 'instance' && m.receiver?.text === root.text ? semantic.classOfMethod(fn) : undefined;
+}
+
+/**
+ * Are `a` and `b` the same attributes of the same class's instances, each reached through the
+ * receiver of a method of that class (`self.errors` in one method, `self.errors` in another)?
+ */
+export function sameInstanceAttribute(a: Node, b: Node, semantic: SemanticModel): boolean {
+  const pa = placeOf(a);
+  const pb = placeOf(b);
+  if (!pa || !pb || pa.path.length === 0 || pa.path.length !== pb.path.length || pa.path.some((p, i) => p !== pb.path[i])) return false;
+  const ca = receiverClass(pa.root, semantic);
+  return !!ca && !!receiverClass(pb.root, semantic)?.equals(ca);
+}
+
 /**
  * Every read of the place `keeper` names: reads of its root variable (in its scope and the scopes
  * nested in it that do not bind the name) continued by the same attributes, as the outermost node
