@@ -5,7 +5,7 @@
 import type { Node } from 'web-tree-sitter';
 import { inFileClassChain } from './cycle-evidence';
 import { isWeakValue, methodInfo, storeOf, WEAK_FACTORIES, stripParens as unparenthesize } from './cycles';
-import { REMOVING_METHODS, type SemanticModel } from './semantic';
+import { isBuiltin, REMOVING_METHODS, type SemanticModel } from './semantic';
 import type { RuleContext } from './types';
 
 export interface Edge {
@@ -126,15 +126,25 @@ export function intoClassContainer(scope: Node, edge: Edge, context: RuleContext
   if (container?.type !== 'attribute') return false;
   const holder = container.childForFieldName('object');
   const chain = inFileClassChain(cls, context);
-  const names = new Set(chain.map((c) => c.childForFieldName('name')?.text));
   const ofClass =
-    (holder?.type === 'identifier' && (holder.text === 'self' || holder.text === 'cls' || names.has(holder.text))) ||
+    (holder?.type === 'identifier' && (isReceiver(holder, scope, context) || namesClassOf(holder, chain, context))) ||
     (holder?.type === 'attribute' && holder.childForFieldName('attribute')?.text === '__class__' && holder.childForFieldName('object')?.type === 'identifier') ||
-    (holder?.type === 'call' && holder.childForFieldName('function')?.text === 'type');
+    (holder?.type === 'call' && isBuiltin(context.qualifiedName(holder.childForFieldName('function') ?? holder) ?? holder.childForFieldName('function')?.text, 'type'));
   if (!ofClass) return false;
   const attribute = container.childForFieldName('attribute')?.text ?? '';
   // Class-level in some class of the chain, and never assigned on instances anywhere in it.
   return chain.some((c) => classLevelAttributes(c, context.semantic).has(attribute)) && chain.every((c) => !assignedOnSelf(c, context.semantic).has(attribute));
+}
+
+/** Is `id` the receiver of the method `fn` (`self`, or `cls` of a class method), as the scope model resolves it? */
+function isReceiver(id: Node, fn: Node, context: RuleContext): boolean {
+  const receiver = context.semantic.method(fn)?.receiver;
+  return !!receiver && id.text === receiver.text && context.semantic.resolve(id).some((b) => b.node.equals(receiver));
+}
+
+/** Does `id` name (by its binding) one of the classes of `chain`? */
+function namesClassOf(id: Node, chain: Node[], context: RuleContext): boolean {
+  return context.semantic.resolve(id).some((b) => b.kind === 'class' && chain.some((c) => c.childForFieldName('name')?.equals(b.node)));
 }
 
 /** `proxy(link)` where `proxy` is a parameter defaulting to a weak factory (`proxy=_proxy`). */

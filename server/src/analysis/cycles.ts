@@ -222,25 +222,23 @@ export function weakProxySpelling(context: RuleContext): { callee: string; edits
 }
 
 /**
- * Is the attribute a store writes private to its class (`_parent`, not `__dunder__`)? Code
- * outside the file reads a public attribute, and a proxy there can break identity (`node.parent is
- * root`), hashing and pickling where this file cannot see it (the behaviour judge: minidom's
- * `parentNode`, pyclbr's `parent`); so the weak-reference fixes are offered for private ones only.
- */
-/**
- * `setattr(obj, "name", value)` or `object.__setattr__(obj, "name", value)` with a literal,
- * plain attribute name: the attribute store it spells. Undefined for anything else (a computed
- * name, keywords, splats, another callee).
+ * `setattr(obj, "name", value)`, `object.__setattr__(obj, "name", value)` or
+ * `obj.__setattr__("name", value)` with a literal, plain attribute name: the attribute store it
+ * spells. Undefined for anything else (a computed name, keywords, splats, another callee).
  */
 export function setattrStore(call: Node): { object: Node; attribute: string; value: Node } | undefined {
   if (call.type !== 'call') return undefined;
   const fn = call.childForFieldName('function');
   const isSetattr = fn?.type === 'identifier' && fn.text === 'setattr';
-  const isObjectSetattr = fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === '__setattr__' && fn.childForFieldName('object')?.text === 'object';
-  if (!isSetattr && !isObjectSetattr) return undefined;
+  const dunder = fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === '__setattr__' ? fn.childForFieldName('object') : undefined;
+  const isObjectSetattr = dunder?.type === 'identifier' && dunder.text === 'object';
+  if (!isSetattr && !dunder) return undefined;
   const args = call.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
-  if (args.length !== 3 || args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) return undefined;
-  const [object, name, value] = args;
+  if (args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) return undefined;
+  // `obj.__setattr__("name", value)`: the object is the call's receiver.
+  const spelled = isSetattr || isObjectSetattr ? args : dunder ? [dunder, ...args] : [];
+  if (spelled.length !== 3) return undefined;
+  const [object, name, value] = spelled;
   if (name.type !== 'string' || name.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
   const prefix = (name.child(0)?.text ?? '').replace(/["']/g, '').toLowerCase();
   if (prefix.includes('f') || prefix.includes('b')) return undefined;
@@ -250,6 +248,12 @@ export function setattrStore(call: Node): { object: Node; attribute: string; val
   return { object: unparenthesize(object), attribute, value };
 }
 
+/**
+ * Is the attribute a store writes private to its class (`_parent`, not `__dunder__`)? Code
+ * outside the file reads a public attribute, and a proxy there can break identity (`node.parent is
+ * root`), hashing and pickling where this file cannot see it (the behaviour judge: minidom's
+ * `parentNode`, pyclbr's `parent`); so the weak-reference fixes are offered for private ones only.
+ */
 export function privateAttributeStore(store: Node): boolean {
   const spelled = setattrStore(store);
   if (spelled) return spelled.attribute.startsWith('_') && !/^__.*__$/.test(spelled.attribute);
@@ -356,17 +360,18 @@ function containerAttribute(store: Store): Node | undefined {
 }
 
 /** Methods of the class that store their first argument into a container on their own instance. */
-function adderMethods(all: MethodStores[]): Set<string> {
+function adderMethods(all: MethodStores[], context: RuleContext): Set<string> {
   const adders = new Set<string>();
   for (const m of all) {
-    const self = m.info.selfName;
+    const receiver = receiverOf(m, context);
     const params = m.info.fn.childForFieldName('parameters')?.namedChildren.filter((c) => c && c.type !== 'comment') ?? [];
     const p = params[1];
-    const param = p?.type === 'identifier' ? p.text : p?.childForFieldName('name')?.text ?? p?.namedChildren.find((c) => c?.type === 'identifier')?.text;
-    if (!self || !param) continue;
+    const param = p?.type === 'identifier' ? p : p?.childForFieldName('name') ?? p?.namedChildren.find((c) => c?.type === 'identifier');
+    if (!receiver || param?.type !== 'identifier') continue;
     const adds = m.stores.some((s) => {
       const attr = containerAttribute(s);
-      return !!attr && rootIdentifier(attr)?.text === self && heldNames(s.value).some((id) => id.text === param);
+      const root = attr ? rootIdentifier(attr) : undefined;
+      return !!root && readsVariable(root, receiver, context) && heldNames(s.value).some((id) => readsVariable(id, param, context));
     });
     if (adds) adders.add(m.info.name);
   }
@@ -386,6 +391,25 @@ function weakAttributes(all: MethodStores[], context: RuleContext): Set<string> 
     }
   }
   return weak;
+}
+
+/** The method's receiver (`self`): the parameter the semantic model names, for instance methods. */
+function receiverOf(m: MethodStores, context: RuleContext): Node | undefined {
+  const model = context.semantic.method(m.info.fn);
+  return model && (model.kind === 'instance' || model.kind === 'property') ? model.receiver : undefined;
+}
+
+/** Is `id` the variable bound at `binding` (a read of it, or the binding itself), as the scope model resolves names? */
+function readsVariable(id: Node | null | undefined, binding: Node, context: RuleContext): boolean {
+  const n = id ? unparenthesize(id) : undefined;
+  if (n?.type !== 'identifier' || n.text !== binding.text) return false;
+  return n.equals(binding) || context.semantic.resolve(n).some((b) => b.node.equals(binding));
+}
+
+/** Are two identifiers the same variable (the scope model's answer, not the spelling)? */
+function sameVariable(a: Node | null | undefined, b: Node, context: RuleContext): boolean {
+  const n = a ? unparenthesize(a) : undefined;
+  return n?.type === 'identifier' && context.semantic.samePlace(n, b);
 }
 
 /** Calls `owner.adder(arg)` of one of the class's own adder methods: the owner stores arg. */
@@ -438,7 +462,7 @@ export function parentBackReferences(cls: Node, context: RuleContext): BackRefer
 function findBackReferences(cls: Node, context: RuleContext): BackReference[] {
   const methods = classMethods(cls, context);
   const all = [...methods.values()].filter((m) => m.kind === 'instance' && m.selfName).map((m) => storesIn(m, context));
-  const adders = adderMethods(all);
+  const adders = adderMethods(all, context);
   const weak = weakAttributes(all, context);
   const note = delNote(cls, methods);
   const found: BackReference[] = [];
@@ -447,20 +471,22 @@ function findBackReferences(cls: Node, context: RuleContext): BackReference[] {
   // Forward stores of the instance into a container reached through `self.<attr>` (any method).
   const throughAttribute = new Map<string, Node[]>();
   for (const m of all) {
-    const self = m.info.selfName!;
+    const receiver = receiverOf(m, context);
+    if (!receiver) continue;
+    const isSelf = (n: Node | null | undefined) => readsVariable(n, receiver, context);
     for (const s of m.stores) {
       const attr = containerAttribute(s);
-      if (!attr || isWeak(attr) || !heldNames(s.value).some((id) => id.text === self)) continue;
+      if (!attr || isWeak(attr) || !heldNames(s.value).some(isSelf)) continue;
       const owner = attr.childForFieldName('object');
-      if (owner?.type === 'attribute' && owner.childForFieldName('object')?.text === self) {
+      if (owner?.type === 'attribute' && isSelf(owner.childForFieldName('object'))) {
         const key = owner.childForFieldName('attribute')?.text ?? '';
         throughAttribute.set(key, [...(throughAttribute.get(key) ?? []), s.node]);
       }
     }
     for (const c of adderCalls(m, adders)) {
-      if (!c.args.some((a) => unparenthesize(a).text === self)) continue;
+      if (!c.args.some(isSelf)) continue;
       const owner = unparenthesize(c.owner);
-      if (owner.type === 'attribute' && owner.childForFieldName('object')?.text === self) {
+      if (owner.type === 'attribute' && isSelf(owner.childForFieldName('object'))) {
         const key = owner.childForFieldName('attribute')?.text ?? '';
         throughAttribute.set(key, [...(throughAttribute.get(key) ?? []), c.node]);
       }
@@ -469,21 +495,24 @@ function findBackReferences(cls: Node, context: RuleContext): BackReference[] {
 
   for (const m of all) {
     const self = m.info.selfName!;
+    const receiver = receiverOf(m, context);
+    if (!receiver) continue;
+    const isSelf = (n: Node | null | undefined) => readsVariable(n, receiver, context);
     for (const s of attributeStores(m)) {
       const value = unparenthesize(s.value);
       if (value.type !== 'identifier') continue;
       const { object, attrName } = s;
       if (object?.type !== 'identifier') continue;
-      if (object.text === self && value.text !== self) {
+      if (isSelf(object) && !isSelf(value)) {
         // Pattern A: `self.parent = parent` + `parent.children.append(self)` (or through `self.parent`).
         const forward: Node[] = [];
         for (const f of m.stores) {
           const attr = containerAttribute(f);
-          if (!attr || isWeak(attr) || !heldNames(f.value).some((id) => id.text === self)) continue;
-          if (rootIdentifier(attr)?.text === value.text) forward.push(f.node);
+          if (!attr || isWeak(attr) || !heldNames(f.value).some(isSelf)) continue;
+          if (sameVariable(rootIdentifier(attr), value, context)) forward.push(f.node);
         }
         for (const c of adderCalls(m, adders)) {
-          if (unparenthesize(c.owner).text === value.text && c.args.some((a) => unparenthesize(a).text === self)) forward.push(c.node);
+          if (sameVariable(c.owner, value, context) && c.args.some(isSelf)) forward.push(c.node);
         }
         forward.push(...(throughAttribute.get(attrName) ?? []));
         if (forward.length === 0) continue;
@@ -497,14 +526,14 @@ function findBackReferences(cls: Node, context: RuleContext): BackReference[] {
             `so a tree that is no longer used stays in memory until the cyclic garbage collector runs, not when its last outside reference goes away; ` +
             `make the back-reference weak (\`weakref.proxy\` or \`weakref.ref\`).${note}`,
         });
-      } else if (object.text !== self && value.text === self) {
+      } else if (!isSelf(object) && isSelf(value)) {
         // Pattern B: `child.parent = self` + `self.children.append(child)`.
         const child = object.text;
         const forward: Node[] = [];
         for (const f of m.stores) {
           const attr = containerAttribute(f);
-          if (!attr || isWeak(attr) || rootIdentifier(attr)?.text !== self) continue;
-          if (heldNames(f.value).some((id) => id.text === child)) forward.push(f.node);
+          if (!attr || isWeak(attr) || !isSelf(rootIdentifier(attr))) continue;
+          if (heldNames(f.value).some((id) => sameVariable(id, object, context))) forward.push(f.node);
         }
         if (forward.length === 0) continue;
         found.push({

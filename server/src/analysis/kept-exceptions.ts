@@ -39,12 +39,14 @@ export function bindingHandler(node: Node, name: string): Node | undefined {
   return undefined;
 }
 
-/** Does a `raise` statement raise (or chain from) `name`? A bare `raise` re-raises the handler's exception. */
-export function raises(stmt: Node, name: string): boolean {
+/**
+ * Does a `raise` statement raise (or chain from) the variable `name` (an identifier that binds or
+ * reads it)? A bare `raise` re-raises the handler's exception. Reads as the scope model resolves them.
+ */
+export function raises(stmt: Node, name: Node, context: RuleContext): boolean {
   const value = stmt.namedChildren.find((c) => c && c.type !== 'comment');
   if (!value) return true; // bare `raise`
-  const cause = stmt.childForFieldName('cause');
-  return usesExpression(value, name) || (!!cause && usesExpression(cause, name));
+  return context.semantic.readsOfPlace(name).some((r) => r.startIndex >= stmt.startIndex && r.endIndex <= stmt.endIndex);
 }
 
 /** The `raise` statements of the file, found once per analysis. */
@@ -80,22 +82,28 @@ export class FileFacts {
     return this.raiseCalls.some((c) => usesExpression(c.childForFieldName('arguments') ?? c, expr));
   }
 
-  /** Does a `return` of the file hand out what `expr` holds (`return errors`, `return self.error`)? */
-  returned(expr: string, scope: Node): boolean {
-    const body = scope.type === 'module' ? undefined : scope.childForFieldName('body');
-    return (body?.descendantsOfType('return_statement') ?? []).some((r) => !!r && usesExpression(r, expr));
+  /**
+   * Does a `return` of `scope` (or of a function nested in it) hand out what `keeper` holds
+   * (`return errors`, `return self.error`)? The semantic model follows the keeper's variable.
+   */
+  returned(keeper: Node, scope: Node): boolean {
+    return this.context.semantic.returnedFrom(keeper, scope);
   }
 }
 
 const RAISE = new Set(['raise_statement']);
 
 
-/** Does a `finally` block in this scope delete, clear or reset `expr` (`del x`, `x = None`, `a = x = None`, `x.clear()`)? */
-export function releasedInFinally(scope: Node, expr: string, context: RuleContext): boolean {
+/**
+ * Does a `finally` block in this scope delete, clear or reset the place `keeper` (`del x`,
+ * `x = None`, `a = x = None`, `x.clear()`)? The same place as the semantic model sees it: the same
+ * variable, or the same attributes of it; with `onInstance`, also the same attribute reached
+ * through the receiver of another method of the class (a caller of the helper that stores it).
+ */
+export function releasedInFinally(scope: Node, keeper: Node, context: RuleContext, onInstance = false): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return false;
-  const wanted = expr.replace(/\s+/g, '');
-  const same = (n: Node | null | undefined) => !!n && unparenthesize(n).text.replace(/\s+/g, '') === wanted;
+  const same = (n: Node | null | undefined) => !!n && (context.semantic.samePlace(n, keeper) || (onInstance && context.semantic.sameInstanceAttribute(n, keeper)));
   for (const fin of body.descendantsOfType('finally_clause')) {
     if (!fin || !context.semantic.frameNodeOf(fin).equals(scope)) continue;
     for (const n of fin.descendantsOfType(['delete_statement', 'assignment', 'call'])) {
@@ -112,43 +120,6 @@ export function releasedInFinally(scope: Node, expr: string, context: RuleContex
         if (fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'clear' && same(fn.childForFieldName('object'))) return true;
       }
     }
-  }
-  return false;
-}
-
-
-/** Names assigned from `name` in this scope (`details = exc_details`). */
-export function aliasesOf(scope: Node, name: string, context: RuleContext): string[] {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return [];
-  const out: string[] = [];
-  for (const a of body.descendantsOfType('assignment')) {
-    const left = a?.childForFieldName('left');
-    const right = a?.childForFieldName('right');
-    if (left?.type === 'identifier' && right?.type === 'identifier' && right.text === name && context.semantic.frameNodeOf(a!).equals(scope)) out.push(left.text);
-  }
-  return out;
-}
-
-export function raisedInScope(scope: Node, name: string, context: RuleContext): boolean {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return false;
-  return body.descendantsOfType('raise_statement').some((r) => !!r && context.semantic.frameNodeOf(r).equals(scope) && raises(r, name) && r.namedChildCount > 0);
-}
-
-/** A later `del name` at the same level of a module or class body. */
-export function deletedLater(scope: Node, name: Node, assign: Node, context: RuleContext): boolean {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return false;
-  // A textual pre-filter first (it only decides whether to look): walking every `del` of a module
-  // per handler is what made this rule slow. A `del` may span lines inside brackets: allow some
-  // distance between it and the name.
-  const later = context.text.slice(assign.endIndex, body.endIndex);
-  if (!new RegExp(`\\bdel\\b[\\s\\S]{0,300}?${name.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(later)) return false;
-  for (const del of body.descendantsOfType('delete_statement')) {
-    if (!del || del.startIndex < assign.endIndex || !del.text.includes(name.text)) continue;
-    if (!del.descendantsOfType('identifier').some((id) => id?.text === name.text)) continue;
-    if (context.semantic.frameNodeOf(del).equals(scope)) return true;
   }
   return false;
 }

@@ -3,7 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { inTestCode } from '../cycle-evidence';
 import { addWeakAliases, boundToBuiltinValue, Edge, exclusive, hashableNotNeeded, intoClassContainer, knownWeakReferenceable, overwritten, reboundBetween, removedElsewhere, throughWeak, weakSlots } from '../cycle-graph';
-import { heldNames, methodInfo, parentBackReferences, privateAttributeStore, proxyWouldShow, storedAttribute, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
+import { heldNames, methodInfo, parentBackReferences, privateAttributeStore, proxyWouldShow, setattrStore, storedAttribute, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
 import { probeContext } from '../syntax';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
@@ -177,7 +177,7 @@ function cycleDoubt(scope: Node, cycle: Edge[], context: RuleContext): string | 
     const store = storeOf(e.node);
     const container = store?.kind === 'subscript' ? store.target.childForFieldName('value') : store?.kind === 'call' ? store.target : undefined;
     if (store && store.kind !== 'attribute' && container?.type !== 'attribute') return `\`${describe(e)}\` stores into the object itself, which may copy rather than keep a reference`;
-    const slot = store?.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
+    const slot = store?.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : setattrStore(e.node)?.attribute;
     if (slot && resetSlots(context).has(slot)) return `the file resets \`.${slot}\` somewhere, which may break the cycle`;
   }
   return undefined;
@@ -195,12 +195,20 @@ function constructed(id: Node, context: RuleContext): boolean {
   return !!last && /^_?[A-Z][a-z]/.test(last);
 }
 
-/** Attribute names the file sets to None or deletes anywhere (`node.next = None`, `del node.prev`). */
+/**
+ * Attribute names the file sets to None or deletes anywhere (`node.next = None`, `del node.prev`,
+ * `setattr(node, "next", None)`).
+ */
 function resetSlots(context: RuleContext): Set<string> {
   return context.semantic.memo('LL501.resetSlots', () => {
     const out = new Set<string>();
-    for (const n of context.root.descendantsOfType(['assignment', 'delete_statement'])) {
+    for (const n of context.root.descendantsOfType(['assignment', 'delete_statement', 'call'])) {
       if (!n) continue;
+      if (n.type === 'call') {
+        const spelled = setattrStore(n);
+        if (spelled && unparenthesize(spelled.value).type === 'none') out.add(spelled.attribute);
+        continue;
+      }
       const targets = n.type === 'assignment' ? (unparenthesize(n.childForFieldName('right') ?? n).type === 'none' ? [n.childForFieldName('left')] : []) : n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c]));
       for (const t of targets) if (t?.type === 'attribute') out.add(t.childForFieldName('attribute')?.text ?? '');
     }
@@ -217,6 +225,8 @@ export const rule: Rule = {
     (assignment left: (attribute) @target right: (_) @value) @store
     (assignment left: (subscript) @target right: (_) @value) @store
     (call function: (attribute object: (_) @target attribute: (identifier) @method) arguments: (argument_list) @value (#any-of? @method "append" "add" "insert" "appendleft" "setdefault")) @store
+    (call function: (identifier) @setattr (#eq? @setattr "setattr")) @spelled
+    (call function: (attribute attribute: (identifier) @setattr) (#eq? @setattr "__setattr__")) @spelled
   `,
   check(context: RuleContext, matches: QueryMatch[]) {
     // A textual pre-filter over each store first (it only decides which stores to look at): its
@@ -224,11 +234,13 @@ export const rule: Rule = {
     // and one of its value's names is stored into somewhere.
     const rough: Array<{ node: Node; root: string; words: string[] }> = [];
     for (const match of matches) {
-      const node = match.captures.find((c) => c.name === 'store')!.node;
-      const target = match.captures.find((c) => c.name === 'target')!.node;
-      const value = match.captures.find((c) => c.name === 'value')!.node;
-      const targetText = target.text;
-      const valueText = value.text;
+      const spelledCall = match.captures.find((c) => c.name === 'spelled')?.node;
+      // `setattr(o, "name", v)`, `o.__setattr__("name", v)`: the attribute store `o.name = v`.
+      const spelled = spelledCall ? setattrStore(spelledCall) : undefined;
+      if (spelledCall && !spelled) continue;
+      const node = spelledCall ?? match.captures.find((c) => c.name === 'store')!.node;
+      const targetText = spelled ? `${spelled.object.text}.${spelled.attribute}` : match.captures.find((c) => c.name === 'target')!.node.text;
+      const valueText = spelled ? spelled.value.text : match.captures.find((c) => c.name === 'value')!.node.text;
       const ascii = ASCII.test(targetText) && ASCII.test(valueText);
       const root = (ascii ? ROOT_ASCII : ROOT).exec(targetText)?.[1];
       if (!root) continue;
@@ -241,6 +253,13 @@ export const rule: Rule = {
     const candidates: Edge[] = [];
     for (const r of rough) {
       if (!stored.has(r.root) || !r.words.some((w) => roots.has(w))) continue;
+      const spelled = setattrStore(r.node);
+      if (spelled) {
+        const root = rootIdentifier(spelled.object);
+        if (!root) continue;
+        for (const id of heldNames(spelled.value)) candidates.push({ from: root.text, to: id.text, node: r.node, value: id, slot: `${spelled.object.text}.${spelled.attribute}` });
+        continue;
+      }
       const store = storeOf(r.node);
       if (!store) continue;
       const root = rootIdentifier(store.target);
@@ -273,7 +292,7 @@ export const rule: Rule = {
   docs: {
     summary: 'Stores in one scope that make objects refer to each other in a cycle.',
     whatItDoes:
-      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`) — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports. A finding is confident only for a cycle among objects the function itself creates on each call (every name of the cycle bound only to a constructor call: a class of the file or a capitalised name), linked through attributes (`a.next = b`, `a.items.append(b)`), outside test code, where no code of the file resets the linking attribute (`x.next = None`, `del x.next`). Everything else is reported with low confidence (shown only with all-findings): cycles in test code (a test module, `test…` functions, `TestCase` classes), at module or class level, through parameters, `self` or values from elsewhere (whose lifetime LeakLens cannot see: often a process-lifetime owner), through stores into a name itself (`x[...] = x` copies into an array; `idx.append(other)` on an index returns a new one), and through attributes the file resets.',
+      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`), and `setattr(a, "next", b)`, `object.__setattr__(a, "next", b)` and `a.__setattr__("next", b)` with a literal name as `a.next = b` — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports. A finding is confident only for a cycle among objects the function itself creates on each call (every name of the cycle bound only to a constructor call: a class of the file or a capitalised name), linked through attributes (`a.next = b`, `a.items.append(b)`), outside test code, where no code of the file resets the linking attribute (`x.next = None`, `del x.next`). Everything else is reported with low confidence (shown only with all-findings): cycles in test code (a test module, `test…` functions, `TestCase` classes), at module or class level, through parameters, `self` or values from elsewhere (whose lifetime LeakLens cannot see: often a process-lifetime owner), through stores into a name itself (`x[...] = x` copies into an array; `idx.append(other)` on an index returns a new one), and through attributes the file resets.',
     whyLeak:
       'CPython frees an object the moment its reference count drops to zero. Objects in a cycle keep each other\'s counts above zero, so when the program drops its last outside reference to them they are not freed: they wait, with everything they refer to, for the cyclic garbage collector. Since Python 3.4 the collector frees every such cycle, including objects with `__del__`, but only when it runs — after enough new allocations in the youngest generation, and much later for objects that survived into older generations — and never while `gc.disable()` is in force. Big object graphs, buffers and frames built into cycles therefore stay resident far longer than their code suggests.',
     example: 'class Node:\n    pass\n\n\ndef pair():\n    a = Node()\n    b = Node()\n    a.next = b\n    b.prev = a\n    return a\n',

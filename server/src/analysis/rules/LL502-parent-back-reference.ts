@@ -3,6 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { heldNames, parentBackReferences, privateAttributeStore, proxyWouldShow, setattrStore, storedAttribute, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
 import { inTestCode } from '../cycle-evidence';
+import { crossClassBackReferences } from '../cross-class-references';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
 /**
@@ -88,6 +89,7 @@ export const rule: Rule = {
       const cls = fn.type === 'function_definition' ? context.semantic.classOfMethod(fn) : undefined;
       if (cls) classes.set(cls.startIndex, cls);
     }
+    const reported = new Set<number>();
     for (const cls of classes.values()) {
       for (const ref of parentBackReferences(cls, context)) {
         const related: RelatedLocation[] = ref.forward.map((f) => ({ start: f.startIndex, end: f.endIndex, message: 'the parent holds the child here' }));
@@ -97,13 +99,26 @@ export const rule: Rule = {
         const doubt = backReferenceDoubt(ref.store, cls, context);
         if (doubt) context.report({ node: ref.store, message: `${ref.message} (low confidence: ${doubt})`, related, fixes, confidence: 'low' });
         else context.report({ node: ref.store, message: ref.message, related, fixes });
+        reported.add(ref.store.startIndex);
       }
+    }
+    // Across two classes: the holder makes the child with its own instance, the child keeps it.
+    for (const ref of crossClassBackReferences(context)) {
+      if (reported.has(ref.store.startIndex)) continue;
+      reported.add(ref.store.startIndex);
+      const related: RelatedLocation[] = ref.forward.map((f) => ({ start: f.startIndex, end: f.endIndex, message: 'the holder keeps the new instance here' }));
+      const fixes: Fix[] = privateAttributeStore(ref.store) && !proxyWouldShow(context.root, storedAttribute(ref.store) ?? '', context)
+        ? [{ title: 'Make the back-reference a `weakref.proxy`', safety: 'unsafe', edits: weakProxyEdits(context, ref.value, true) }]
+        : [];
+      const doubt = ref.resetBy ? `the holder resets \`self.${ref.resetBy}\` (a removal or teardown method), which breaks the cycle` : backReferenceDoubt(ref.store, ref.child, context);
+      if (doubt) context.report({ node: ref.store, message: `${ref.message} (low confidence: ${doubt})`, related, fixes, confidence: 'low' });
+      else context.report({ node: ref.store, message: ref.message, related, fixes });
     }
   },
   docs: {
     summary: 'Children that keep a strong reference to the parent that holds them.',
     whatItDoes:
-      'Flags, in a class, a back-reference store that completes a parent–child link: `self.parent = parent` in a method that also adds `self` to a container on `parent` (`parent.children.append(self)`, `parent.children[key] = self`, `.add`, `.insert`, or a method of the class that does so, such as `parent.add_child(self)`), or anywhere in the class through the attribute (`self.parent.children.append(self)`); and `child.parent = self` in a method that also adds `child` to a container on `self`. A back-reference spelled `setattr(self, "parent", parent)` or `object.__setattr__(self, "_parent", parent)` (a literal attribute name; frozen dataclasses and attrs classes store so) counts as the same store, and `setattr(node, "parent", None)` as a reset. Reported on the back-reference store, with related information at the forward stores. Back-references that are already weak (`weakref.ref(parent)`, `weakref.proxy(parent)`) and weak containers (`weakref.WeakSet`, `WeakValueDictionary`) are not flagged. The message mentions `__del__` when the class defines one. A finding is confident only when the class defines `__del__` (whose work the cycle delays until the collector runs), outside test code, and no code of the file resets the back-reference (`child.parent = None`, `del self._parent`, as a removal or teardown method does). Everything else is reported with low confidence (shown only with all-findings): a parent–child tree is usually the deliberate design of an owner that keeps it as long as it lives (a widget tree, a schema, an application and its extensions), and test code builds such trees on purpose.',
+      'Flags, in a class, a back-reference store that completes a parent–child link: `self.parent = parent` in a method that also adds `self` to a container on `parent` (`parent.children.append(self)`, `parent.children[key] = self`, `.add`, `.insert`, or a method of the class that does so, such as `parent.add_child(self)`), or anywhere in the class through the attribute (`self.parent.children.append(self)`); and `child.parent = self` in a method that also adds `child` to a container on `self`. A back-reference spelled `setattr(self, "parent", parent)` or `object.__setattr__(self, "_parent", parent)` (a literal attribute name; frozen dataclasses and attrs classes store so) counts as the same store, and `setattr(node, "parent", None)` as a reset. Back-references across two classes of the file count too: a method of the holder makes `Child(self, …)` (a class of the file), `Child.__init__` keeps that parameter on its instance (`self._manager = manager`), and the holder keeps the new instance (`self._defs.setdefault(name, []).append(d)`, `self.writer = Child(self)`); reported at the store in `__init__`, of low confidence when another method of the holder resets or takes entries out of the attribute that keeps the child (the link is broken there). Reported on the back-reference store, with related information at the forward stores. Back-references that are already weak (`weakref.ref(parent)`, `weakref.proxy(parent)`) and weak containers (`weakref.WeakSet`, `WeakValueDictionary`) are not flagged. The message mentions `__del__` when the class defines one. A finding is confident only when the class defines `__del__` (whose work the cycle delays until the collector runs), outside test code, and no code of the file resets the back-reference (`child.parent = None`, `del self._parent`, as a removal or teardown method does). Everything else is reported with low confidence (shown only with all-findings): a parent–child tree is usually the deliberate design of an owner that keeps it as long as it lives (a widget tree, a schema, an application and its extensions), and test code builds such trees on purpose.',
     whyLeak:
       'The parent refers to the child through its container and the child refers back to the parent, so every parent–child pair is a reference cycle and a whole tree is one large cyclic structure. CPython frees ordinary objects as soon as their last reference goes, but objects in a cycle keep each other\'s counts above zero: a tree that the program has dropped stays in memory until the cyclic garbage collector runs — which may be much later for big trees of long-lived objects, and never while `gc.disable()` is in force. Since Python 3.4 the collector frees cycles whose objects define `__del__` as well, but those finalizers then run only at collection time.',
     example:

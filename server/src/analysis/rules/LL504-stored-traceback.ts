@@ -3,7 +3,7 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize } from '../cycles';
 import { inTestCode } from '../cycle-evidence';
-import { bindingHandler, declaredOutside, deletedLater, FileFacts, handlerBinding, helperStores, keeperDoubt, raisedInScope, raises, releasedInFinally, aliasesOf } from '../kept-exceptions';
+import { bindingHandler, declaredOutside, FileFacts, handlerBinding, helperStores, keeperDoubt, raises, releasedInFinally } from '../kept-exceptions';
 import type { Fix, OffsetEdit, Report, Rule, RuleContext } from '../types';
 
 const KEPT_ALIVE = 'its traceback keeps every frame from there to where it was raised alive, with all their local variables (buffers, files, requests)';
@@ -12,8 +12,8 @@ const KEPT_ALIVE = 'its traceback keeps every frame from there to where it was r
  * Reports a kept exception, confident only without a doubt (`keeperDoubt`); a keeper the function
  * returns is handed to the caller, who may keep it on purpose.
  */
-function reportKept(report: Report, target: Node, keeper: string, scope: Node, context: RuleContext, facts: FileFacts, doubt?: string): void {
-  const why = doubt ?? (facts.returned(keeper, scope) ? `\`${keeper}\` is returned to the caller, who may keep it on purpose` : keeperDoubt(report.node!, target, scope, context));
+function reportKept(report: Report, target: Node, keeper: Node, scope: Node, context: RuleContext, facts: FileFacts, doubt?: string): void {
+  const why = doubt ?? (facts.returned(keeper, scope) ? `\`${keeper.text}\` is returned to the caller, who may keep it on purpose` : keeperDoubt(report.node!, target, scope, context));
   if (why) context.report({ ...report, message: `${report.message} (low confidence: ${why})`, confidence: 'low' });
   else context.report(report);
 }
@@ -41,7 +41,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
   const handlerRaises = binding.block
     .descendantsOfType('raise_statement')
     .filter((r): r is Node => !!r && context.semantic.frameNodeOf(r).equals(scope) && !!bindingHandler(r, name)?.equals(clause));
-  if (handlerRaises.some((r) => raises(r, name))) return;
+  if (handlerRaises.some((r) => raises(r, binding.name, context))) return;
   // Built only when a store to a plain name needs it (it builds the scope).
   let declared: Map<string, string> | undefined;
   const outside = { has: (n: string) => (declared ??= declaredOutside(scope, context)).has(n), get: (n: string) => (declared ??= declaredOutside(scope, context)).get(n) };
@@ -59,7 +59,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
       const right = node.childForFieldName('right');
       if (left?.type !== 'identifier' || !right || left.text === name) continue;
       if (!moduleLike && !outside.has(left.text)) continue;
-      if (moduleLike && deletedLater(scope, left, node, context)) continue;
+      if (moduleLike && context.semantic.deletedAfter(scope, left.text, node.endIndex)) continue;
       store = { node, target: left, value: right, kind: 'attribute' };
       keeper = left.text;
       where = moduleLike ? `${scope.type === 'module' ? 'The module-level name' : 'The class attribute'} \`${left.text}\`` : `The ${outside.get(left.text)} \`${left.text}\``;
@@ -71,10 +71,11 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     // `new.__cause__ = e` chains exceptions, as `raise new from e` does.
     const slot = store.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
     if (slot === '__cause__' || slot === '__context__') continue;
-    if (facts.raisedLater(keeperOf(store.target, store.kind), keeper) || releasedInFinally(scope, keeper, context)) continue;
+    const keeperNode = keeperOf(store.target, store.kind);
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(scope, keeperNode, context)) continue;
     // `new.__cause__ = e` … `raise new`: the object that keeps it is raised by this handler.
-    const keeperRoot = rootIdentifier(store.target)?.text;
-    if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot))) continue;
+    const keeperRoot = rootIdentifier(store.target);
+    if (keeperRoot && handlerRaises.some((r) => raises(r, keeperRoot, context))) continue;
     const message =
       `${where} keeps the caught exception \`${name}\` beyond its \`except\` block: ${KEPT_ALIVE}, for as long as ${where} lives; ` +
       `store \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;
@@ -82,7 +83,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     // reads it may need the traceback (asyncio's own tests check it), so stripping it is no fix.
     const readBack = slot !== undefined && (attributeReadElsewhere(context.root, slot, store.target) || inheritsFromElsewhere(node, context));
     const plainName = node.type === 'assignment' && store.target.type === 'identifier' ? (moduleLike ? undefined : `a ${outside.get(keeper)} name: LeakLens cannot see how long it keeps the value`) : undefined;
-    reportKept({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] }, store.target, keeper, scope, context, facts, plainName);
+    reportKept({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] }, store.target, keeperNode, scope, context, facts, plainName);
   }
   for (const call of binding.block.descendantsOfType('call')) {
     if (!call || storeOf(call) || !context.semantic.frameNodeOf(call).equals(scope) || !bindingHandler(call, name)?.equals(clause)) continue;
@@ -94,12 +95,15 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
 function checkHelper(call: Node, name: string, context: RuleContext, facts: FileFacts): void {
   for (const { store, target, helper } of helperStores(call, name, context)) {
     const s = storeOf(store)!;
-    const keeper = storeTargetText(s.target, s.kind);
-    if (facts.raisedLater(keeperOf(s.target, s.kind), keeper) || releasedInFinally(helper, keeper, context)) continue;
+    const keeperNode = keeperOf(s.target, s.kind);
+    const keeper = keeperNode.text;
+    // Released in the helper, or by the method that calls it (`finally: del self.errors` around the work).
+    const caller = context.semantic.frameNodeOf(call);
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(helper, keeperNode, context) || releasedInFinally(caller, keeperNode, context, true)) continue;
     const message =
       `\`${call.text.replace(/\s+/g, ' ')}\` keeps the caught exception \`${name}\` in \`${keeper}\` (line ${context.lineRef(store.startIndex)}): ${KEPT_ALIVE}, ` +
       `for as long as \`${keeper}\` lives; pass \`${name}.with_traceback(None)\` or \`repr(${name})\` instead, or clear it when it has been used`;
-    reportKept({ node: call, message, related: [{ start: store.startIndex, end: store.endIndex, message: 'the helper stores it here' }] }, target, keeper, helper, context, facts);
+    reportKept({ node: call, message, related: [{ start: store.startIndex, end: store.endIndex, message: 'the helper stores it here' }] }, target, keeperNode, helper, context, facts);
   }
 }
 
@@ -158,20 +162,22 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   if (holder?.type === 'argument_list') {
     const store = storeOf(holder.parent!);
     if (!store || !store.value.equals(value)) return;
-    const keeper = storeTargetText(store.target, store.kind);
-    if (facts.raisedLater(keeperOf(store.target, store.kind), keeper) || releasedInFinally(scope, keeper, context)) return;
+    const keeperNode = keeperOf(store.target, store.kind);
+    const keeper = keeperNode.text;
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(scope, keeperNode, context)) return;
     const message = `\`${keeper}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${keeper}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
-    reportKept({ node: store.node, message }, store.target, keeper, scope, context, facts);
+    reportKept({ node: store.node, message }, store.target, keeperNode, scope, context, facts);
     return;
   }
   if (holder?.type !== 'assignment' || !holder.childForFieldName('right')?.equals(value)) return;
   const left = holder.childForFieldName('left');
   if (!left) return;
   if (left.type === 'attribute' || left.type === 'subscript') {
-    const keeper = storeTargetText(left, left.type);
-    if (facts.raisedLater(keeperOf(left, left.type), keeper) || releasedInFinally(scope, keeper, context)) return;
+    const keeperNode = keeperOf(left, left.type);
+    const keeper = keeperNode.text;
+    if (facts.raisedLater(keeperNode, keeper) || releasedInFinally(scope, keeperNode, context)) return;
     const message = `\`${left.text}\` keeps \`${shown}\`: ${KEPT_ALIVE}, for as long as \`${left.text}\` lives; store what you need from it (the type, \`repr()\` of the value, formatted lines) instead`;
-    reportKept({ node: holder, message }, left, keeper, scope, context, facts);
+    reportKept({ node: holder, message }, left, keeperNode, scope, context, facts);
     return;
   }
   // Bound to names: which of them hold the value or the traceback?
@@ -190,11 +196,12 @@ function checkExcInfo(call: Node, context: RuleContext, facts: FileFacts): void 
   // traceback starts in the caller's frame and the local dies with this one.
   const inOwnHandler = insideHandler(holder, scope);
   const kept = names.filter((n) => {
-    if (raisedInScope(scope, n.text, context) || aliasesOf(scope, n.text, context).some((a) => raisedInScope(scope, a, context))) return false;
+    const { semantic } = context;
+    if (semantic.raisedInFrame(scope, n.text) || semantic.aliasesOf(scope, n.text).some((a) => semantic.raisedInFrame(scope, a))) return false;
     // `del type, value, tb` after use (or in `finally`) releases it.
-    if (deletedLater(scope, n, holder, context)) return false;
+    if (semantic.deletedAfter(scope, n.text, holder.endIndex)) return false;
     if (moduleLike || outside.has(n.text)) return true;
-    return inOwnHandler && !releasedInFinally(scope, n.text, context);
+    return inOwnHandler && !releasedInFinally(scope, n, context);
   });
   if (kept.length === 0) return;
   const list = kept.map((n) => `\`${n.text}\``).join(' and ');
@@ -245,7 +252,7 @@ export const rule: Rule = {
   docs: {
     summary: 'A caught exception or `sys.exc_info()` kept beyond its handler, with its traceback.',
     whatItDoes:
-      'Flags, on the store, an exception caught with `except … as e` that is kept after the `except` block: stored in an attribute (`self.error = e`), in a container (`errors.append(e)`, `results[key] = e`, also inside a tuple such as `errors.append((path, e))`), through a method of the class that stores its argument (`self._record(e)`), or in a global (a `global` name, or any name bound by a handler at module or class level). Also flags `sys.exc_info()` (also imported as `exc_info`; its value or traceback, or `sys.exception()`) stored in an attribute or container, or bound to local variables or globals that are not deleted afterwards. A finding is confident only when the exception is kept on the instance\'s own attribute (`self.x`, `self.x[k]`, `self.x.append(…)`) by a per-instance object — its class, or a base class in the file, has a `close()`-like method (`close`, `__exit__`, `connection_lost`, `shutdown`, `release` …) — that no other method clears (`self.x = None`, `del self.x`, `.clear()`, `.pop()` outside `__init__`), outside test code, and the function does not return it. Everything else is reported with low confidence (shown only with all-findings): other objects and local containers, globals and module-level names (an import-time error holds only import frames), local variables in a cycle with their own frame, classes without a teardown method, values the class clears itself or the function returns, and test code. Not flagged at all: handlers that re-raise (`raise`, `raise e`, `raise … from e`); stored exceptions that the code raises again later: a `raise` (or a helper such as `reraise(*self.errors[0])`) of the same attribute through any method of the same class (`self.error` stored in one method, `raise self.error` in another), of the same variable (`failures.append(e)` … `raise failures[0]`, also from a nested function), or of a list the function returns to a caller in the file that raises it; a raise of another object spelled alike does not count, and a store into a parameter counts as raised when some raise of the file spells it; names and containers deleted or cleared in a `finally` block, or deleted after use (`del type, value, tb`); storing `str(e)`, `repr(e)` or attributes of the exception; `sys.exc_info()[0]` (the type alone).',
+      'Flags, on the store, an exception caught with `except … as e` that is kept after the `except` block: stored in an attribute (`self.error = e`), in a container (`errors.append(e)`, `results[key] = e`, also inside a tuple such as `errors.append((path, e))`), through a method of the class that stores its argument (`self._record(e)`), or in a global (a `global` name, or any name bound by a handler at module or class level). Also flags `sys.exc_info()` (also imported as `exc_info`; its value or traceback, or `sys.exception()`) stored in an attribute or container, or bound to local variables or globals that are not deleted afterwards. A finding is confident only when the exception is kept on the instance\'s own attribute (`self.x`, `self.x[k]`, `self.x.append(…)`) by a per-instance object — its class, or a base class in the file, has a `close()`-like method (`close`, `__exit__`, `connection_lost`, `shutdown`, `release` …) — that no other method clears (`self.x = None`, `del self.x`, `.clear()`, `.pop()` outside `__init__`), outside test code, and the function does not return it. Everything else is reported with low confidence (shown only with all-findings): other objects and local containers, globals and module-level names (an import-time error holds only import frames), local variables in a cycle with their own frame, classes without a teardown method, values the class clears itself or the function returns, and test code. Not flagged at all: handlers that re-raise (`raise`, `raise e`, `raise … from e`); stored exceptions that the code raises again later: a `raise` (or a helper such as `reraise(*self.errors[0])`) of the same attribute through any method of the same class (`self.error` stored in one method, `raise self.error` in another), of the same variable (`failures.append(e)` … `raise failures[0]`, also from a nested function), or of a list the function returns to a caller in the file that raises it; a raise of another object spelled alike does not count, and a store into a parameter counts as raised when some raise of the file spells it; names and containers deleted or cleared in a `finally` block (for a helper method\'s store, also a `finally` of the method that calls it: `finally: del self.errors`), or deleted after use (`del type, value, tb`; the same variable as the scope model resolves it — `del obj.tb` is not `del tb`); storing `str(e)`, `repr(e)` or attributes of the exception; `sys.exc_info()[0]` (the type alone).',
     whyLeak:
       "An exception's `__traceback__` refers to every frame between the handler and the point where it was raised, and each frame keeps all of its local variables: big buffers, open files, request objects. Python deletes the `as e` name at the end of the handler precisely to drop them; storing the exception elsewhere keeps them all alive as long as the store lives. Within a function the traceback also refers to the function's own frame, which holds the stored traceback: a reference cycle, freed only when the cyclic garbage collector runs, not when the function returns.",
     example:

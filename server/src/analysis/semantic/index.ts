@@ -5,6 +5,7 @@
 import type { Node } from 'web-tree-sitter';
 import { ClassAttributes } from './class-attributes';
 import { Reraises } from './reraise';
+import { aliasesOf, deletedAfter, raisedInFrame, readsOfPlace, returnedFrom, sameInstanceAttribute, samePlace } from './places';
 import { ClassModel, ClassTable, MethodModel } from './classes';
 import { FlowDomain, FlowOutcome, runFlow } from './flow';
 import { ContainerConstruction, containerConstruction, Origin, originOf } from './growth';
@@ -301,6 +302,44 @@ export class SemanticModel<F = unknown> {
    */
   raisedAgain(keeper: Node): boolean | undefined {
     return (this.reraises ??= new Reraises(this)).raisedAgain(keeper);
+  }
+
+  /**
+   * Are two expressions the same place (`errors`, `self.error`): roots that resolve to the same
+   * variable, the same attribute names after them? (semantic/places.ts)
+   */
+  samePlace(a: Node, b: Node): boolean {
+    return samePlace(a, b, this);
+  }
+
+  /** Are two expressions the same attribute of the same class's instances, each through a method's receiver? */
+  sameInstanceAttribute(a: Node, b: Node): boolean {
+    return sameInstanceAttribute(a, b, this);
+  }
+
+  /** The reads of the place `keeper` names (its root variable's reads, continued by the same attributes). */
+  readsOfPlace(keeper: Node): Node[] {
+    return readsOfPlace(keeper, this);
+  }
+
+  /** Does a `return` inside `fn` (nested functions included) hand out the value at `keeper`, or one built on it? */
+  returnedFrom(keeper: Node, fn: Node): boolean {
+    return returnedFrom(keeper, fn, this);
+  }
+
+  /** Does a `raise` of `frame`'s own code raise (or chain from) `frame`'s variable `name`? */
+  raisedInFrame(frame: Node, name: string): boolean {
+    return raisedInFrame(frame, name, this);
+  }
+
+  /** The plain names `frame`'s own code binds to the value of its variable `name` (`alias = name`). */
+  aliasesOf(frame: Node, name: string): string[] {
+    return aliasesOf(frame, name, this);
+  }
+
+  /** Is `frame`'s variable `name` deleted (`del name`) by `frame`'s own code at or after offset `after`? */
+  deletedAfter(frame: Node, name: string, after: number): boolean {
+    return deletedAfter(frame, name, after, this);
   }
 
   /** A value computed once per analysis (for facts several rules share). */
