@@ -21,6 +21,8 @@ vim.api.nvim_create_autocmd('FileType', {
       name = 'leaklens',
       cmd = { node, server, 'server', '--stdio' },
       root_dir = vim.fn.getcwd(),
+      -- Settings the way Neovim users give them: every rule (only LL101 is on by default).
+      init_options = { settings = { select = { 'ALL' } } },
       handlers = {
         ['textDocument/publishDiagnostics'] = function(err, res, ctx, config)
           vim.lsp.diagnostic.on_publish_diagnostics(err, res, ctx, config)
