@@ -11,36 +11,12 @@
 import type { Node } from 'web-tree-sitter';
 import { statementsAtKeyword, unparenthesize } from '../syntax';
 import type { SemanticModel } from './index';
+import { chainFrom, placeOf } from './places';
 import type { Scope } from './scopes';
 
 const RAISE = new Set(['raise_statement']);
 /** A call whose callee's name says it raises: `reraise(...)`, `six.raise_from(...)`, `raise_exc_info(exc)`. */
 const RAISING_CALLEE = /raise/i;
-
-/** `a.b.c` as its root identifier and the attribute names after it; undefined for anything else. */
-function attributeChain(expr: Node): { root: Node; path: string[] } | undefined {
-  const path: string[] = [];
-  let n = unparenthesize(expr);
-  while (n.type === 'attribute') {
-    const name = n.childForFieldName('attribute');
-    const object = n.childForFieldName('object');
-    if (!name || !object) return undefined;
-    path.unshift(name.text);
-    n = unparenthesize(object);
-  }
-  return n.type === 'identifier' ? { root: n, path } : undefined;
-}
-
-/** Does the identifier `id` start the chain `id.path[0].path[1]…` in the tree? */
-function startsChain(id: Node, path: string[]): boolean {
-  let n = id;
-  for (const name of path) {
-    const p = n.parent;
-    if (p?.type !== 'attribute' || !p.childForFieldName('object')?.equals(n) || p.childForFieldName('attribute')?.text !== name) return false;
-    n = p;
-  }
-  return true;
-}
 
 export class Reraises {
   private raised?: Node[];
@@ -73,7 +49,7 @@ export class Reraises {
    * `state.last`) raised again? undefined when the model cannot say (a parameter, an unresolved name).
    */
   raisedAgain(keeper: Node, depth = 0): boolean | undefined {
-    const chain = attributeChain(keeper);
+    const chain = placeOf(keeper);
     if (!chain) return undefined;
     const { semantic } = this;
     const bindings = semantic.resolve(chain.root);
@@ -100,7 +76,7 @@ export class Reraises {
         if (e.startIndex < m.node.startIndex || e.endIndex > m.node.endIndex) continue;
         const ids = e.type === 'identifier' ? [e] : e.descendantsOfType('identifier');
         for (const id of ids) {
-          if (!id || id.text !== receiver.text || !startsChain(id, path)) continue;
+          if (!id || id.text !== receiver.text || !chainFrom(id, path)) continue;
           if (semantic.resolve(id).some((b) => b.node.equals(receiver))) return true;
         }
       }
@@ -110,7 +86,7 @@ export class Reraises {
 
   /** Does a read of `scope`'s variable `name`, continued by `path`, stand in a raised expression? */
   private variableRaised(scope: Scope, name: string, path: string[]): boolean {
-    return this.semantic.readsOf(scope, name).some((id) => startsChain(id, path) && this.insideRaised(id));
+    return this.semantic.readsOf(scope, name).some((id) => chainFrom(id, path) !== undefined && this.insideRaised(id));
   }
 
   /**
