@@ -1322,9 +1322,10 @@ function loopVariableUse(ref: Node, name: string, assign: Node): boolean {
   return false;
 }
 
-function inHandler(node: Node, scope: Node): boolean {
+/** Is `node` inside an `except` (or `except*`) handler of its own function, below `scope`? */
+export function inHandler(node: Node, scope: Node): boolean {
   for (let n = node.parent; n && !n.equals(scope); n = n.parent) {
-    if (n.type === 'except_clause') return true;
+    if (n.type === 'except_clause' || n.type === 'except_group_clause') return true;
     if (n.type === 'function_definition' || n.type === 'lambda') return false;
   }
   return false;

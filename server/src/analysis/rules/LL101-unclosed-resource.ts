@@ -1,5 +1,6 @@
 // LL101 unclosed-resource: a resource bound to a name and not released on some path of its scope.
-import { Allocation, ALLOCATION_QUERY, allocationCandidates, calleeName, exitEquivalent, lineNo, trackAllocation, Use, withIsClose, withoutPipes, wrapFix } from '../resource-flow';
+import { Allocation, ALLOCATION_QUERY, allocationCandidates, calleeName, exitEquivalent, inHandler, lineNo, trackAllocation, Use, withIsClose, withoutPipes, wrapFix } from '../resource-flow';
+import { unparenthesize } from '../syntax';
 import type { FactoryInfo } from '../resources';
 import type { Node } from 'web-tree-sitter';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
@@ -81,25 +82,22 @@ function imageLoaded(a: Allocation, context: RuleContext): boolean {
   });
 }
 
-function unparenthesized(n: Node | null | undefined): Node | undefined {
-  while (n?.type === 'parenthesized_expression') n = n.namedChildren[0];
-  return n ?? undefined;
-}
-
 /** The names a loop condition needs to be false to go on: `not n`, `n is None`, `n == None`, in an `and`. */
 function namesRequiredFalse(cond: Node | null | undefined): Node[] {
-  const c = unparenthesized(cond);
+  const c = cond ? unparenthesize(cond) : undefined;
   if (!c) return [];
   if (c.type === 'boolean_operator' && c.childForFieldName('operator')?.text === 'and') {
     return [...namesRequiredFalse(c.childForFieldName('left')), ...namesRequiredFalse(c.childForFieldName('right'))];
   }
   if (c.type === 'not_operator') {
-    const arg = unparenthesized(c.childForFieldName('argument'));
+    const argument = c.childForFieldName('argument');
+    const arg = argument ? unparenthesize(argument) : undefined;
     return arg?.type === 'identifier' ? [arg] : [];
   }
   if (c.type === 'comparison_operator' && c.namedChildCount === 2) {
     const op = c.children.filter((x) => x && !x.isNamed).map((x) => x!.text).join(' ');
-    const left = unparenthesized(c.namedChild(0));
+    const first = c.namedChild(0);
+    const left = first ? unparenthesize(first) : undefined;
     if ((op === 'is' || op === '==') && c.namedChild(1)?.type === 'none' && left?.type === 'identifier') return [left];
   }
   return [];
@@ -115,11 +113,6 @@ function falseLiteral(v: Node): boolean {
 
 function within(n: Node, outer: Node): boolean {
   return n.startIndex >= outer.startIndex && n.endIndex <= outer.endIndex;
-}
-
-function inHandler(n: Node, stop: Node): boolean {
-  for (let p = n.parent; p && !p.equals(stop); p = p.parent) if (p.type === 'except_clause' || p.type === 'except_group_clause') return true;
-  return false;
 }
 
 /**
