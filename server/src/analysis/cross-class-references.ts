@@ -12,8 +12,6 @@ import type { RuleContext } from './types';
 export interface CrossClassReference {
   /** The back-reference store in the other class's `__init__`. */
   store: Node;
-  /** The stored parameter (the value a fix would make weak). */
-  value: Node;
   /** The class whose instances keep the back-reference. */
   child: Node;
   /** The holder's stores that keep the new instance. */
@@ -27,7 +25,7 @@ const ARG_SKIP = new Set(['comment', 'keyword_argument', 'list_splat', 'dictiona
 
 /** Is `id` a read of the variable bound at `binding` (the same variable, as the scope model resolves it)? */
 function readsBinding(id: Node, binding: Node, context: RuleContext): boolean {
-  return id.type === 'identifier' && context.semantic.resolve(id).some((b) => b.node.equals(binding));
+  return context.semantic.refersTo(id, binding);
 }
 
 /**
@@ -60,8 +58,8 @@ function constructedClass(call: Node, context: RuleContext): Node | undefined {
 }
 
 /** The stores of `__init__` (own code) that keep parameter `param` on its instance, as `self.attr = param`. */
-function keptParameter(init: Node, receiver: Node, param: Node, context: RuleContext): Array<{ store: Node; value: Node; shown: string }> {
-  const out: Array<{ store: Node; value: Node; shown: string }> = [];
+function keptParameter(init: Node, receiver: Node, param: Node, context: RuleContext): Array<{ store: Node; shown: string }> {
+  const out: Array<{ store: Node; shown: string }> = [];
   for (const n of init.childForFieldName('body')?.descendantsOfType(['assignment', 'call']) ?? []) {
     if (!n || !context.semantic.frameNodeOf(n).equals(init)) continue;
     const spelled = setattrStore(n);
@@ -80,7 +78,7 @@ function keptParameter(init: Node, receiver: Node, param: Node, context: RuleCon
     } else continue;
     const v = value ? stripParens(value) : undefined;
     if (!object || !v || object.type !== 'identifier' || !readsBinding(object, receiver, context)) continue;
-    if (readsBinding(v, param, context)) out.push({ store: n, value: v, shown });
+    if (readsBinding(v, param, context)) out.push({ store: n, shown });
   }
   return out;
 }
@@ -124,7 +122,7 @@ export function crossClassBackReferences(context: RuleContext): CrossClassRefere
         for (const call of m.node.childForFieldName('body')?.descendantsOfType('call') ?? []) {
           if (!call || !context.semantic.frameNodeOf(call).equals(m.node)) continue;
           const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && !ARG_SKIP.has(a.type));
-          const index = args.findIndex((a) => a.type === 'identifier' && a.text === receiver.text && readsBinding(a, receiver, context));
+          const index = args.findIndex((a) => readsBinding(a, receiver, context));
           if (index < 0) continue;
           const child = constructedClass(call, context);
           if (!child || child.equals(cls)) continue;
@@ -140,13 +138,12 @@ export function crossClassBackReferences(context: RuleContext): CrossClassRefere
           const forward = keptByHolder(call, m.node, receiver, context);
           if (forward.length === 0) continue;
           const childName = context.semantic.classModel(child).name;
-          const slots = forward.map((f) => storeOf(f)).map((f) => (f ? firstAttribute(f.target, receiver.text) : undefined));
+          const slots = forward.map((f) => storeOf(f)).map((f) => (f ? firstAttribute(f.target, m.node, context) : undefined));
           const resetBy = slots.find((a): a is string => !!a && resetElsewhere(cls, a, m.node, context));
           const first = forward[0];
           for (const s of stores) {
             found.push({
               store: s.store,
-              value: s.value,
               child,
               forward,
               resetBy,

@@ -106,11 +106,10 @@ export function attributesResetOnTeardown(cls: Node, context: RuleContext): Set<
       seen.add(fn.id);
       const m = context.semantic.method(fn);
       if (!m?.receiver) return;
-      const self = m.receiver.text;
       for (const [name, uses] of m.attributes) {
         for (const u of uses) {
           if (u.kind === 'delete' || u.kind === 'remove') out.add(name);
-          else if (u.kind === 'set' && !holdsOwnMethod(u.node, self)) out.add(name);
+          else if (u.kind === 'set' && !holdsOwnMethod(u.node, fn, context)) out.add(name);
           else if (u.kind === 'read' && name === '__dict__') out.add('*');
           const call = u.node.parent?.type === 'call' ? u.node.parent : undefined;
           // `self._cleanup()`: a method of the class that the teardown runs.
@@ -126,23 +125,23 @@ export function attributesResetOnTeardown(cls: Node, context: RuleContext): Set<
   });
 }
 
-/** Is the value assigned at attribute `attr` (`self.x = <value>`) a method of the same receiver? */
-function holdsOwnMethod(attr: Node, self: string): boolean {
+/** Is the value assigned at attribute `attr` (`self.x = <value>`) an attribute of `method`'s receiver (one of its methods)? */
+function holdsOwnMethod(attr: Node, method: Node, context: RuleContext): boolean {
   const assign = attr.parent;
   const value = assign?.type === 'assignment' ? assign.childForFieldName('right') : undefined;
   const v = value ? stripParens(value) : undefined;
-  return v?.type === 'attribute' && v.childForFieldName('object')?.text === self;
+  return v?.type === 'attribute' && context.semantic.isReceiverOf(v.childForFieldName('object'), method);
 }
 
-/** `self.a.b[k]` → `a` (the instance attribute a store through `self` starts with). */
-export function firstAttribute(target: Node, self: string): string | undefined {
+/** `self.a.b[k]` → `a`: the instance attribute a store through `method`'s receiver starts with. */
+export function firstAttribute(target: Node, method: Node, context: RuleContext): string | undefined {
   let n: Node | null = stripParens(target);
   let last: string | undefined;
   while (n) {
     if (n.type === 'attribute') {
       last = n.childForFieldName('attribute')?.text;
       const object: Node | null = n.childForFieldName('object');
-      if (object?.type === 'identifier') return object.text === self ? last : undefined;
+      if (object?.type === 'identifier') return context.semantic.isReceiverOf(object, method) ? last : undefined;
       n = object;
     } else if (n.type === 'subscript') n = n.childForFieldName('value');
     else return undefined;
@@ -154,17 +153,17 @@ export function firstAttribute(target: Node, self: string): string | undefined {
  * Is `self.<attr>` deleted or reset in a `finally` block of the method that stores it, after the
  * store (`try: self.x = self.m … finally: del self.x`)?
  */
-export function resetInFinally(store: Node, method: Node, self: string, attr: string): boolean {
+export function resetInFinally(store: Node, method: Node, attr: string, context: RuleContext): boolean {
   // A `try` around the store, or one that starts after it (`self.x = self.m` then `try: … finally: del self.x`).
   for (const n of method.childForFieldName('body')?.descendantsOfType('try_statement') ?? []) {
     if (!n || !(n.startIndex >= store.endIndex || (n.startIndex <= store.startIndex && n.endIndex >= store.endIndex))) continue;
     const fin = n.namedChildren.find((c) => c?.type === 'finally_clause');
     if (!fin) continue;
     for (const a of fin.descendantsOfType('attribute')) {
-      if (!a || a.childForFieldName('object')?.text !== self || a.childForFieldName('attribute')?.text !== attr) continue;
+      if (!a || a.childForFieldName('attribute')?.text !== attr || !context.semantic.isReceiverOf(a.childForFieldName('object'), method)) continue;
       const p = a.parent;
       if (p?.type === 'delete_statement' || p?.parent?.type === 'delete_statement') return true;
-      if (p?.type === 'assignment' && p.childForFieldName('left')?.equals(a) && !holdsOwnMethod(a, self)) return true;
+      if (p?.type === 'assignment' && p.childForFieldName('left')?.equals(a) && !holdsOwnMethod(a, method, context)) return true;
     }
   }
   return false;
@@ -177,11 +176,14 @@ export function attributeDeleted(cls: Node, attr: string, context: RuleContext):
   );
 }
 
-/** Is the store's target the instance's own attribute (`self.x`, `self.x[k]`, `self.x.append(…)`), not one of another object? */
-export function ownSlot(target: Node, self: string): boolean {
+/**
+ * Is the store's target an attribute of `method`'s own instance (`self.x`, `self.x[k]`,
+ * `self.x.append(…)`), not one of another object?
+ */
+export function ownSlot(target: Node, method: Node, context: RuleContext): boolean {
   let t = stripParens(target);
   if (t.type === 'subscript') t = stripParens(t.childForFieldName('value') ?? t);
-  return t.type === 'attribute' && t.childForFieldName('object')?.type === 'identifier' && t.childForFieldName('object')?.text === self;
+  return t.type === 'attribute' && context.semantic.isReceiverOf(t.childForFieldName('object'), method);
 }
 
 /**

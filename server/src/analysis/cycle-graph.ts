@@ -4,8 +4,8 @@
 // its `weakref.proxy` fix needs to know (can the value be weakly referenced, need it be hashed).
 import type { Node } from 'web-tree-sitter';
 import { inFileClassChain } from './cycle-evidence';
-import { isWeakValue, methodInfo, storeOf, WEAK_FACTORIES, stripParens as unparenthesize } from './cycles';
-import { isBuiltin, REMOVING_METHODS, type SemanticModel } from './semantic';
+import { isWeakValue, storeOf, WEAK_FACTORIES, stripParens as unparenthesize } from './cycles';
+import { isBuiltin, placeOf, REMOVING_METHODS, type SemanticModel } from './semantic';
 import type { RuleContext } from './types';
 
 export interface Edge {
@@ -15,7 +15,10 @@ export interface Edge {
   node: Node;
   /** The identifier in the stored value that refers to `to`. */
   value: Node;
-  /** The attribute or subscript written, for attribute stores (`a.next`). */
+  /**
+   * For attribute stores (`a.next = b`, `setattr(a, "next", b)`): the semantic model's key of the
+   * place written (`placeKey`), or '' when the target is no place the model names (`a[0].next`).
+   */
   slot?: string;
 }
 
@@ -82,30 +85,35 @@ export function overwritten(scope: Node, edge: Edge, closing: Edge, semantic: Se
     if (!n || n.startIndex <= edge.node.endIndex || n.startIndex >= closing.node.startIndex) continue;
     if (!semantic.frameNodeOf(n).equals(scope)) continue;
     const target = n.type === 'assignment' ? n.childForFieldName('left') : n.namedChild(0);
-    if (target?.text === edge.slot) return true;
+    if (target && semantic.placeKey(target) === edge.slot) return true;
   }
   return false;
 }
 
 /**
  * Does the edge go through something held weakly? `self.children.add(c)` into a WeakSet, or
- * `self.master.children[k] = self` where `self.master` is a weak proxy.
+ * `self.master.children[k] = self` where `self.master` is a weak proxy. `weak` holds place keys
+ * (`weakTargets`, `addWeakAliases`).
  */
-export function throughWeak(edge: Edge, weak: Set<string>): boolean {
+export function throughWeak(edge: Edge, weak: Set<string>, semantic: SemanticModel): boolean {
   if (weak.size === 0) return false;
+  const isWeak = (n: Node) => {
+    const key = semantic.placeKey(n);
+    return key !== undefined && weak.has(key);
+  };
   // A name bound to a proxy or weak reference: storing it stores a weak reference.
-  if (weak.has(edge.to)) return true;
+  if (isWeak(edge.value)) return true;
   const store = storeOf(edge.node);
   if (!store) return false;
   const container = store.kind === 'call' ? store.target : store.target.childForFieldName(store.kind === 'attribute' ? 'object' : 'value');
   const next = (n: Node): Node | null =>
     n.type === 'attribute' ? n.childForFieldName('object') : n.type === 'subscript' ? n.childForFieldName('value') : null;
   // The container itself may be weak (a WeakSet); any link of the chain before it may be a proxy.
-  if (store.kind !== 'attribute' && container && weak.has(container.text)) return true;
+  if (store.kind !== 'attribute' && container && isWeak(container)) return true;
   for (let n = container ? next(container) ?? null : null; n && n.type !== 'identifier'; n = next(n)) {
-    if (weak.has(n.text)) return true;
+    if (isWeak(n)) return true;
   }
-  if (store.kind === 'attribute' && container && container.type !== 'identifier' && weak.has(container.text)) return true;
+  if (store.kind === 'attribute' && container && container.type !== 'identifier' && isWeak(container)) return true;
   return false;
 }
 
@@ -147,22 +155,20 @@ function namesClassOf(id: Node, chain: Node[], context: RuleContext): boolean {
   return context.semantic.resolve(id).some((b) => b.kind === 'class' && chain.some((c) => c.childForFieldName('name')?.equals(b.node)));
 }
 
-/** `proxy(link)` where `proxy` is a parameter defaulting to a weak factory (`proxy=_proxy`). */
+/**
+ * `proxy(link)` where `proxy` is (as the scope model resolves it) a parameter defaulting to a
+ * weak factory (`proxy=_proxy`).
+ */
 export function weakThroughParameter(value: Node, context: RuleContext): boolean {
   const v = unparenthesize(value);
   const fn = v.type === 'call' ? v.childForFieldName('function') : null;
   if (fn?.type !== 'identifier') return false;
-  for (let n = v.parent; n; n = n.parent) {
-    if (n.type !== 'function_definition') continue;
-    for (const p of n.childForFieldName('parameters')?.namedChildren ?? []) {
-      if (p?.type !== 'default_parameter' || p.childForFieldName('name')?.text !== fn.text) continue;
-      const d = p.childForFieldName('value');
-      const q = d ? context.qualifiedName(d) : undefined;
-      return !!q && WEAK_FACTORIES.has(q);
-    }
-    return false;
-  }
-  return false;
+  const bindings = context.semantic.resolve(fn);
+  if (bindings.length !== 1 || bindings[0].kind !== 'parameter') return false;
+  const p = bindings[0].node.parent;
+  const d = p?.type === 'default_parameter' && p.childForFieldName('name')?.equals(bindings[0].node) ? p.childForFieldName('value') : undefined;
+  const q = d ? context.qualifiedName(d) : undefined;
+  return !!q && WEAK_FACTORIES.has(q);
 }
 
 /** Attribute names that some store in the module gives a weak value (`root.prev = proxy(link)`); one file-wide walk per analysis. */
@@ -181,8 +187,9 @@ export function weakSlots(context: RuleContext): Set<string> {
 }
 
 /**
- * Names of the scope bound from something weak: `root = self.__root` where `self.__root` holds a
- * proxy, `link_prev = link.prev` where `.prev` attributes are given proxies in this module.
+ * Names of the scope bound from something weak (added to `weak` as place keys): `root =
+ * self.__root` where `self.__root` holds a proxy, `link_prev = link.prev` where `.prev`
+ * attributes are given proxies in this module (`slots`: attribute names, file-wide).
  */
 export function addWeakAliases(scope: Node, weak: Set<string>, slots: Set<string>, semantic: SemanticModel): void {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
@@ -192,7 +199,10 @@ export function addWeakAliases(scope: Node, weak: Set<string>, slots: Set<string
     const right = a.childForFieldName('right');
     if (left?.type !== 'identifier' || !right) continue;
     const r = unparenthesize(right);
-    if (weak.has(r.text) || (r.type === 'attribute' && slots.has(r.childForFieldName('attribute')?.text ?? ''))) weak.add(left.text);
+    const key = semantic.placeKey(r);
+    const fromWeak = (key !== undefined && weak.has(key)) || (r.type === 'attribute' && slots.has(r.childForFieldName('attribute')?.text ?? ''));
+    const alias = fromWeak ? semantic.placeKey(left) : undefined;
+    if (alias) weak.add(alias);
   }
 }
 
@@ -208,25 +218,45 @@ export function removedElsewhere(scope: Node, edge: Edge, context: RuleContext):
   // Only containers reached through an attribute (`self._cache`) are the same object elsewhere.
   if (container?.type !== 'attribute') return false;
   const where = (scope.type === 'function_definition' ? context.semantic.classOfMethod(scope) : undefined) ?? context.root;
-  const spelled = container.text.replace(/\s+/g, '');
-  return context.semantic.memo(`LL501.removals:${where.id}`, () => removedContainers(where)).has(spelled);
+  const removed = context.semantic.memo(`LL501.removals:${where.id}`, () => removedContainers(where, context.semantic));
+  return containerKeys(container, context.semantic).some((k) => removed.has(k));
 }
 
-/** The containers a subtree removes from (`x.y.pop(…)`, `del x.y[k]`), spelled without spaces. */
-export function removedContainers(where: Node): Set<string> {
+/**
+ * The keys a container is known by: its place (`placeKey`: `self._cache` through any method's
+ * receiver of one class is one place, a variable's attribute is that variable's), and, for an
+ * attribute of a function's local or parameter (`dts.waiters`), its attribute path among such
+ * objects: the objects one class's (or module's) functions pass around under the same attribute
+ * are taken to be of one kind, so `dts.waiters.discard(ts)` in one transition breaks the links
+ * `ts.waiters.add(dts)` makes in another, whatever the locals are called.
+ */
+function containerKeys(container: Node, semantic: SemanticModel): string[] {
+  const key = semantic.placeKey(container);
+  if (key === undefined) return [];
+  const place = placeOf(container);
+  const bindings = place && place.path.length > 0 ? semantic.resolve(place.root) : [];
+  const local = bindings.length > 0 && bindings.every((b) => b.scope.kind === 'function' && !semantic.isReceiverOf(b.node, b.scope.node));
+  return local ? [key, `local-attribute:${place!.path.join('.')}`] : [key];
+}
+
+/** The containers a subtree removes from (`x.y.pop(…)`, `del x.y[k]`), by their keys (`containerKeys`). */
+function removedContainers(where: Node, semantic: SemanticModel): Set<string> {
   const out = new Set<string>();
+  const add = (n: Node) => {
+    for (const k of containerKeys(n, semantic)) out.add(k);
+  };
   for (const n of where.descendantsOfType(['call', 'delete_statement'])) {
     if (!n) continue;
     if (n.type === 'call') {
       const fn = n.childForFieldName('function');
       const object = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
-      if (object && REMOVING_METHODS.has(fn!.childForFieldName('attribute')?.text ?? '')) out.add(unparenthesize(object).text.replace(/\s+/g, ''));
+      if (object && REMOVING_METHODS.has(fn!.childForFieldName('attribute')?.text ?? '')) add(object);
       continue;
     }
     for (const target of n.namedChildren.flatMap((c) => (c?.type === 'expression_list' ? c.namedChildren : [c]))) {
       const t = target ? unparenthesize(target) : undefined;
       const value = t?.type === 'subscript' ? t.childForFieldName('value') : undefined;
-      if (value) out.add(unparenthesize(value).text.replace(/\s+/g, ''));
+      if (value) add(value);
     }
   }
   return out;
@@ -240,13 +270,11 @@ const NO_WEAKREF_LITERALS = new Set(['list', 'dictionary', 'set', 'tuple', 'list
  * cannot be weakly referenced: `weakref.proxy` would raise TypeError, so no fix is offered.
  */
 export function boundToBuiltinValue(scope: Node, name: string, at: Node, semantic: SemanticModel): boolean {
-  const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
-  if (!body) return false;
+  // The scope's own `name = …` bindings before `at` (the scope model's), the last one.
   let last: Node | undefined;
-  for (const a of body.descendantsOfType('assignment')) {
-    if (!a || a.startIndex >= at.startIndex || !semantic.frameNodeOf(a).equals(scope)) continue;
-    const left = a.childForFieldName('left');
-    if (left?.type === 'identifier' && left.text === name) last = a;
+  for (const b of semantic.scopeFor(scope).bindingsOf(name)) {
+    const a = b.node.parent;
+    if ((b.kind === 'assignment' || b.kind === 'annotation') && a?.type === 'assignment' && a.childForFieldName('left')?.equals(b.node) && a.startIndex < at.startIndex) last = a;
   }
   let value = last?.childForFieldName('right');
   while (value?.type === 'assignment') value = value.childForFieldName('right');
@@ -268,7 +296,7 @@ export function boundToBuiltinValue(scope: Node, name: string, at: Node, semanti
 export function knownWeakReferenceable(value: Node, scope: Node, context: RuleContext): boolean {
   const v = unparenthesize(value);
   if (v.type !== 'identifier') return false;
-  if (scope.type === 'function_definition' && v.text === methodInfo(scope, context)?.selfName) return true;
+  if (scope.type === 'function_definition' && context.semantic.isReceiverOf(v, scope)) return true;
   // `a.next = b`, `a.items[k]`, `a.queue.append(b)`: `a` has data attributes (not only methods),
   // which lists, dicts, tuples, strings and numbers do not — an object with a `__dict__`, weakly
   // referenceable unless its class has `__slots__` without `__weakref__`.
@@ -279,7 +307,8 @@ export function knownWeakReferenceable(value: Node, scope: Node, context: RuleCo
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   const dataAttribute = (body?.descendantsOfType('attribute') ?? []).some((a) => {
     const object = a?.childForFieldName('object');
-    if (object?.type !== 'identifier' || object.text !== v.text) return false;
+    // The name compared first only as a cheap filter; the same variable is the model's answer.
+    if (object?.type !== 'identifier' || object.text !== v.text || !context.semantic.samePlace(object, v)) return false;
     const holder = a!.parent;
     return !(holder?.type === 'call' && holder.childForFieldName('function')?.equals(a!));
   });

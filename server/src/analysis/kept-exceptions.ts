@@ -3,7 +3,7 @@
 // to the caller, or releases it (`del` in `finally` or right after use, reset to None).
 import type { Node } from 'web-tree-sitter';
 import { firstAttribute, inTestCode, ownSlot, resetElsewhere, resourceTeardown } from './cycle-evidence';
-import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize, usesExpression } from './cycles';
+import { heldNames, rootIdentifier, storeOf, stripParens as unparenthesize } from './cycles';
 import { statementsAtKeyword } from './syntax';
 import type { RuleContext } from './types';
 
@@ -136,8 +136,8 @@ export function keeperDoubt(node: Node, target: Node, scope: Node, context: Rule
   const m = context.semantic.method(scope);
   const self = m?.kind === 'instance' ? m.receiver?.text : undefined;
   const cls = context.semantic.classOfMethod(scope);
-  if (!self || !cls || !ownSlot(target, self)) return 'LeakLens cannot see how long the object that keeps it lives';
-  const attr = firstAttribute(target, self);
+  if (!self || !cls || !ownSlot(target, scope, context)) return 'LeakLens cannot see how long the object that keeps it lives';
+  const attr = firstAttribute(target, scope, context);
   if (attr && resetElsewhere(cls, attr, scope, context)) return `the class clears \`${self}.${attr}\` itself, so it is kept until then`;
   if (!resourceTeardown(cls, context)) return `\`${context.semantic.classModel(cls).name}\` has no \`close()\`-like method: LeakLens cannot tell whether its instances are many or live for the whole run`;
   return undefined;
@@ -147,25 +147,41 @@ export function keeperDoubt(node: Node, target: Node, scope: Node, context: Rule
  * `self._record(e)` in a handler, where the method `_record` of the class stores its parameter on
  * the instance (`self.errors.append(exc)`): the stores in the helper that keep the argument.
  */
-export function helperStores(call: Node, name: string, context: RuleContext): Array<{ store: Node; target: Node; helper: Node }> {
+export function helperStores(call: Node, caught: Node, context: RuleContext): Array<{ store: Node; target: Node; helper: Node }> {
   const args = call.childForFieldName('arguments')?.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') ?? [];
-  const index = args.findIndex((a) => a.type === 'identifier' && a.text === name);
+  const index = args.findIndex((a) => a.type === 'identifier' && context.semantic.refersTo(a, caught));
   if (index < 0) return [];
   const helper = context.semantic.calleeDefinition(call);
-  if (helper?.type !== 'function_definition') return [];
-  const m = context.semantic.method(helper);
-  const self = m?.kind === 'instance' ? m.receiver?.text : undefined;
-  if (!self) return [];
+  if (helper?.type !== 'function_definition' || context.semantic.method(helper)?.kind !== 'instance') return [];
   const params = (helper.childForFieldName('parameters')?.namedChildren ?? []).filter((p): p is Node => !!p && p.type !== 'comment');
-  const param = params[index + 1];
-  const paramName = param?.type === 'identifier' ? param.text : param?.childForFieldName('name')?.text;
-  if (!paramName) return [];
+  const p = params[index + 1];
+  const param = p?.type === 'identifier' ? p : p?.childForFieldName('name');
+  if (param?.type !== 'identifier') return [];
   const out: Array<{ store: Node; target: Node; helper: Node }> = [];
   for (const node of helper.childForFieldName('body')?.descendantsOfType(['assignment', 'call']) ?? []) {
     if (!node || !context.semantic.frameNodeOf(node).equals(helper)) continue;
     const store = storeOf(node);
-    if (!store || rootIdentifier(store.target)?.text !== self) continue;
-    if (heldNames(store.value).some((id) => id.text === paramName)) out.push({ store: node, target: store.target, helper });
+    if (!store || !context.semantic.isReceiverOf(rootIdentifier(store.target), helper)) continue;
+    if (heldNames(store.value).some((id) => context.semantic.refersTo(id, param))) out.push({ store: node, target: store.target, helper });
   }
   return out;
+}
+
+/**
+ * Does the code of `node` use the expression `expr` (a name, or a dotted chain such as
+ * `self.errors`) as a value or as the start of a longer chain (`self.errors[0]`,
+ * `self.errors.pop()`)? Attribute names (`x.errors`), keyword names and text in strings do not count.
+ */
+function usesExpression(node: Node, expr: string): boolean {
+  const wanted = expr.replace(/\s+/g, '');
+  const dotted = wanted.includes('.');
+  const candidates = dotted ? (node.type === 'attribute' ? [node, ...node.descendantsOfType('attribute')] : node.descendantsOfType('attribute')) : node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
+  for (const c of candidates) {
+    if (!c || c.text.replace(/\s+/g, '') !== wanted) continue;
+    const p = c.parent;
+    if (!dotted && p?.type === 'attribute' && p.childForFieldName('attribute')?.equals(c)) continue;
+    if (!dotted && p?.type === 'keyword_argument' && p.childForFieldName('name')?.equals(c)) continue;
+    return true;
+  }
+  return false;
 }

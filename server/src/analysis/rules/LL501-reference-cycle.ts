@@ -3,7 +3,8 @@
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { inTestCode } from '../cycle-evidence';
 import { addWeakAliases, boundToBuiltinValue, Edge, exclusive, hashableNotNeeded, intoClassContainer, knownWeakReferenceable, overwritten, reboundBetween, removedElsewhere, throughWeak, weakSlots } from '../cycle-graph';
-import { heldNames, methodInfo, parentBackReferences, privateAttributeStore, proxyWouldShow, setattrStore, storedAttribute, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
+import { parentBackReferences } from '../back-references';
+import { heldNames, methodInfo, privateAttributeStore, proxyWouldShow, setattrStore, storedAttribute, rootIdentifier, Store, storeOf, weakProxyEdits, weakTargets, stripParens as unparenthesize } from '../cycles';
 import { probeContext } from '../syntax';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';
 
@@ -99,7 +100,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
       weak = weakTargets(scope, context);
       addWeakAliases(scope, weak, (slots ??= weakSlots(context)), context.semantic);
     }
-    if (cycle.some((e) => throughWeak(e, weak!))) continue;
+    if (cycle.some((e) => throughWeak(e, weak!, context.semantic))) continue;
     // A store made to see it fail (`with self.assertRaises(…)`) makes no cycle.
     if (probeContext(closing.node).expectsError) continue;
     if (cycle.some((e) => removedElsewhere(scope, e, context))) continue;
@@ -146,7 +147,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
         safety: 'unsafe',
         // Any name but the method's own instance may be None on some path (a parameter that
         // defaults to None, an optional child): `weakref.proxy(None)` raises TypeError.
-        edits: weakProxyEdits(context, closing.value, closing.to !== (scope.type === 'function_definition' ? methodInfo(scope, context)?.selfName : undefined)),
+        edits: weakProxyEdits(context, closing.value, !context.semantic.isReceiverOf(closing.value, scope)),
       });
     }
     const doubt = cycleDoubt(scope, cycle, context);
@@ -257,7 +258,7 @@ export const rule: Rule = {
       if (spelled) {
         const root = rootIdentifier(spelled.object);
         if (!root) continue;
-        for (const id of heldNames(spelled.value)) candidates.push({ from: root.text, to: id.text, node: r.node, value: id, slot: `${spelled.object.text}.${spelled.attribute}` });
+        for (const id of heldNames(spelled.value)) candidates.push({ from: root.text, to: id.text, node: r.node, value: id, slot: context.semantic.attributeKey(spelled.object, spelled.attribute) ?? '' });
         continue;
       }
       const store = storeOf(r.node);
@@ -265,7 +266,7 @@ export const rule: Rule = {
       const root = rootIdentifier(store.target);
       if (!root) continue;
       for (const id of storedNames(store)) {
-        candidates.push({ from: root.text, to: id.text, node: r.node, value: id, slot: store.kind === 'attribute' ? store.target.text : undefined });
+        candidates.push({ from: root.text, to: id.text, node: r.node, value: id, slot: store.kind === 'attribute' ? context.semantic.placeKey(store.target) ?? '' : undefined });
       }
     }
     const froms = new Set(candidates.map((e) => e.from));
@@ -292,7 +293,7 @@ export const rule: Rule = {
   docs: {
     summary: 'Stores in one scope that make objects refer to each other in a cycle.',
     whatItDoes:
-      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`), and `setattr(a, "next", b)`, `object.__setattr__(a, "next", b)` and `a.__setattr__("next", b)` with a literal name as `a.next = b` — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports. A finding is confident only for a cycle among objects the function itself creates on each call (every name of the cycle bound only to a constructor call: a class of the file or a capitalised name), linked through attributes (`a.next = b`, `a.items.append(b)`), outside test code, where no code of the file resets the linking attribute (`x.next = None`, `del x.next`). Everything else is reported with low confidence (shown only with all-findings): cycles in test code (a test module, `test…` functions, `TestCase` classes), at module or class level, through parameters, `self` or values from elsewhere (whose lifetime LeakLens cannot see: often a process-lifetime owner), through stores into a name itself (`x[...] = x` copies into an array; `idx.append(other)` on an index returns a new one), and through attributes the file resets.',
+      'Follows, within one function, class body or module, the stores that make one named object refer to another — attributes (`a.next = b`), subscripts (`a.items[k] = b`) and container methods (`a.items.append(b)`, `.add`, `.insert`, `.appendleft`, `.setdefault`), also through tuples, lists, sets and dicts built in place (`a.pair = (b, c)`), and `setattr(a, "next", b)`, `object.__setattr__(a, "next", b)` and `a.__setattr__("next", b)` with a literal name as `a.next = b` — and flags the store that closes a cycle: `a.next = b` … `b.prev = a`, `a.me = a`, or longer chains `a → b → c → a`. Related information points at the other stores of the cycle. Not flagged: references made through `weakref.ref`/`weakref.proxy` (or any call), names re-bound between the stores (each binding is a different object), stores in branches that exclude each other (`if`/`else`, different `except` clauses, `match` cases), an attribute overwritten before the cycle closes, stores into a container whose entries the code takes out again (`self._cache` of any method of the class; or, for an attribute of a function\'s local or parameter, the same attribute of any local or parameter of the class\'s methods or the module\'s functions: `dep.waiters.discard(t)` in one method breaks `dts.waiters.add(ts)` in another), cycles through classes, functions and class methods\' `cls` (classes are cyclic and long-lived anyway), and parent/child back-references, which LL502 reports. A finding is confident only for a cycle among objects the function itself creates on each call (every name of the cycle bound only to a constructor call: a class of the file or a capitalised name), linked through attributes (`a.next = b`, `a.items.append(b)`), outside test code, where no code of the file resets the linking attribute (`x.next = None`, `del x.next`). Everything else is reported with low confidence (shown only with all-findings): cycles in test code (a test module, `test…` functions, `TestCase` classes), at module or class level, through parameters, `self` or values from elsewhere (whose lifetime LeakLens cannot see: often a process-lifetime owner), through stores into a name itself (`x[...] = x` copies into an array; `idx.append(other)` on an index returns a new one), and through attributes the file resets.',
     whyLeak:
       'CPython frees an object the moment its reference count drops to zero. Objects in a cycle keep each other\'s counts above zero, so when the program drops its last outside reference to them they are not freed: they wait, with everything they refer to, for the cyclic garbage collector. Since Python 3.4 the collector frees every such cycle, including objects with `__del__`, but only when it runs — after enough new allocations in the youngest generation, and much later for objects that survived into older generations — and never while `gc.disable()` is in force. Big object graphs, buffers and frames built into cycles therefore stay resident far longer than their code suggests.',
     example: 'class Node:\n    pass\n\n\ndef pair():\n    a = Node()\n    b = Node()\n    a.next = b\n    b.prev = a\n    return a\n',

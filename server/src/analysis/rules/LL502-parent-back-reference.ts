@@ -1,7 +1,8 @@
 // LL502 parent-back-reference: instances that point to a parent which also holds them
 // (`self.parent = parent` + `parent.children.append(self)`): every tree is a reference cycle.
 import type { Node, QueryMatch } from 'web-tree-sitter';
-import { heldNames, parentBackReferences, privateAttributeStore, proxyWouldShow, setattrStore, storedAttribute, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
+import { parentBackReferences } from '../back-references';
+import { heldNames, privateAttributeStore, proxyWouldShow, setattrStore, storedAttribute, weakProxyEdits, stripParens as unparenthesize } from '../cycles';
 import { inTestCode } from '../cycle-evidence';
 import { crossClassBackReferences } from '../cross-class-references';
 import type { Fix, RelatedLocation, Rule, RuleContext } from '../types';

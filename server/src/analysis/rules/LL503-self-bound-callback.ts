@@ -8,14 +8,14 @@ import type { Rule, RuleContext } from '../types';
 const METACLASS_SELF = new Set(['cls', 'mcs', 'mcls', 'metacls']);
 const BINDERS = new Set(['functools.partial', 'functools.partialmethod', 'types.MethodType']);
 
-/** Does a lambda or def hold `selfName` of the enclosing method strongly, in a default or its closure? */
-function closesOver(fn: Node, selfName: string, context: RuleContext): boolean {
+/** Does a lambda or def hold the receiver of `method` strongly, in a default or its closure? */
+function closesOver(fn: Node, method: Node, selfName: string, context: RuleContext): boolean {
   const params = fn.childForFieldName('parameters');
   if (params) {
     for (const p of params.namedChildren) {
       const value = p?.childForFieldName('value');
       // `s=self` or `m=self.method` holds self; `selfref=weakref.ref(self)` does not.
-      if (value && rootIdentifier(value)?.text === selfName) return true;
+      if (value && context.semantic.isReceiverOf(rootIdentifier(value), method)) return true;
     }
   }
   // The closure holds `self` when the function's code (or code nested in it) reads the method's
@@ -47,26 +47,26 @@ const TRANSIENT_HOLDERS = new Set(['threading.Thread', 'threading.Timer', 'multi
 const METHOD_ADVICE = 'store a `weakref.WeakMethod` or look the method up when it is needed';
 const CLOSURE_ADVICE = 'pass the instance as an argument when calling it, or capture a `weakref.ref` to it instead';
 
-function isOwnMethod(value: Node, selfName: string, methods: Map<string, MethodInfo>): string | undefined {
+/** `self.name` where `self` is `method`'s receiver and `name` an instance method of the class: the method's name. */
+function isOwnMethod(value: Node, method: Node, methods: Map<string, MethodInfo>, context: RuleContext): string | undefined {
   const v = unparenthesize(value);
   if (v.type !== 'attribute') return undefined;
-  const object = v.childForFieldName('object');
   const attr = v.childForFieldName('attribute')?.text;
-  if (object?.type !== 'identifier' || object.text !== selfName || !attr) return undefined;
+  if (!attr || !context.semantic.isReceiverOf(v.childForFieldName('object'), method)) return undefined;
   const m = methods.get(attr);
   return m && m.kind === 'instance' ? attr : undefined;
 }
 
 function judge(value: Node, method: Node, selfName: string, methods: Map<string, MethodInfo>, context: RuleContext): Verdict | undefined {
   const v = unparenthesize(value);
-  const own = isOwnMethod(v, selfName, methods);
+  const own = isOwnMethod(v, method, methods, context);
   if (own) return { what: `the bound method \`${selfName}.${own}\`, which refers back to \`${selfName}\``, advice: METHOD_ADVICE, kind: 'method' };
   if (v.type === 'lambda') {
-    return closesOver(v, selfName, context) ? { what: `a lambda that uses \`${selfName}\``, advice: CLOSURE_ADVICE, kind: 'closure' } : undefined;
+    return closesOver(v, method, selfName, context) ? { what: `a lambda that uses \`${selfName}\``, advice: CLOSURE_ADVICE, kind: 'closure' } : undefined;
   }
   if (v.type === 'identifier') {
     const def = nestedFunction(method, v.text, context);
-    return def && closesOver(def, selfName, context) ? { what: `the nested function \`${v.text}\`, which refers to \`${selfName}\``, advice: CLOSURE_ADVICE, kind: 'closure' } : undefined;
+    return def && closesOver(def, method, selfName, context) ? { what: `the nested function \`${v.text}\`, which refers to \`${selfName}\``, advice: CLOSURE_ADVICE, kind: 'closure' } : undefined;
   }
   if (v.type === 'call') {
     const fn = v.childForFieldName('function');
@@ -83,8 +83,8 @@ function judge(value: Node, method: Node, selfName: string, methods: Map<string,
       const arg = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
       if (!arg) continue;
       const inner = unparenthesize(arg);
-      const ownArg = isOwnMethod(inner, selfName, methods);
-      if (binder && ((inner.type === 'identifier' && inner.text === selfName) || ownArg)) {
+      const ownArg = isOwnMethod(inner, method, methods, context);
+      if (binder && (context.semantic.isReceiverOf(inner, method) || ownArg)) {
         return { what: `\`${fn.text}(…)\` bound to \`${selfName}\``, advice: METHOD_ADVICE, kind: 'method' };
       }
       if (!binder && ownArg) {
@@ -112,17 +112,17 @@ function stateMachine(cls: Node, attr: string, context: RuleContext): boolean {
   let methods = 0;
   for (const c of inFileClassChain(cls, context)) {
     for (const m of context.semantic.classModel(c).methods.values()) {
-      const self = m.receiver?.text;
       const uses = m.attributes.get(attr) ?? [];
-      if (self && uses.some((u) => u.kind === 'set' && isSelfAttribute(u.node.parent?.childForFieldName('right'), self))) methods++;
+      if (m.receiver && uses.some((u) => u.kind === 'set' && isSelfAttribute(u.node.parent?.childForFieldName('right'), m.node, context))) methods++;
     }
   }
   return methods >= 2;
 }
 
-function isSelfAttribute(value: Node | null | undefined, self: string): boolean {
+/** Is the value an attribute of `method`'s own receiver (`self.state_mail`)? */
+function isSelfAttribute(value: Node | null | undefined, method: Node, context: RuleContext): boolean {
   const v = value ? unparenthesize(value) : undefined;
-  return v?.type === 'attribute' && v.childForFieldName('object')?.text === self;
+  return v?.type === 'attribute' && context.semantic.isReceiverOf(v.childForFieldName('object'), method);
 }
 
 /** Why a store is not a confident finding, if it is not. */
@@ -131,8 +131,9 @@ function lowConfidence(target: Node, node: Node, verdict: Verdict, attr: string 
   if (verdict.kind === 'closure') return 'a closure stored on the instance is often a deliberate callback; LeakLens cannot tell whether instances are many';
   if (verdict.kind === 'wrapped') return 'LeakLens cannot see whether the object keeps the method for its whole life';
   if (inTestCode(node, context)) return 'test code: the object lives for one test';
-  const self = context.semantic.method(context.semantic.frameNodeOf(node))?.receiver?.text ?? 'self';
-  if (!ownSlot(target, self)) return 'the method is stored on another object, whose lifetime LeakLens cannot see';
+  const method = context.semantic.frameNodeOf(node);
+  const self = context.semantic.method(method)?.receiver?.text ?? 'self';
+  if (!ownSlot(target, method, context)) return 'the method is stored on another object, whose lifetime LeakLens cannot see';
   if (attr && attributeDeleted(cls, attr, context)) return `the class deletes \`${attr}\` itself (\`del ${self}.${attr}\`), which breaks the cycle`;
   if (attr && (reset.has(attr) || reset.has('*'))) return `the class's teardown resets \`${attr}\`, which breaks the cycle when it runs`;
   if (!teardown) return `\`${className}\` has no \`close()\`-like method: LeakLens cannot tell whether its instances are many and short-lived`;
@@ -188,16 +189,16 @@ export const rule: Rule = {
       const scope = context.semantic.frameNodeOf(node);
       if (scope.type !== 'function_definition') continue;
       const info = methodInfo(scope, context);
-      if (!info || info.kind !== 'instance' || !info.selfName || root.text !== info.selfName) continue;
+      if (!info || info.kind !== 'instance' || !info.selfName || !context.semantic.isReceiverOf(root, scope)) continue;
       // In a metaclass the instance is a class: classes refer to themselves anyway.
       if (METACLASS_SELF.has(info.selfName)) continue;
       let methods = methodsByClass.get(info.cls.startIndex);
       if (!methods) methodsByClass.set(info.cls.startIndex, (methods = classMethods(info.cls, context)));
       const verdict = judge(store.value, scope, info.selfName, methods, context);
       if (!verdict) continue;
-      const attr = firstAttribute(store.target, info.selfName);
+      const attr = firstAttribute(store.target, scope, context);
       // `try: self.x = self.m … finally: del self.x`: the cycle lasts for the call only.
-      if (attr && resetInFinally(node, scope, info.selfName, attr)) continue;
+      if (attr && resetInFinally(node, scope, attr, context)) continue;
       reportStore(store.target, node, verdict, attr, info.cls, context);
     }
   },

@@ -57,17 +57,17 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     } else if (node.type === 'assignment') {
       const left = node.childForFieldName('left');
       const right = node.childForFieldName('right');
-      if (left?.type !== 'identifier' || !right || left.text === name) continue;
+      if (left?.type !== 'identifier' || !right || context.semantic.refersTo(left, binding.name)) continue;
       if (!moduleLike && !outside.has(left.text)) continue;
       if (moduleLike && context.semantic.deletedAfter(scope, left.text, node.endIndex)) continue;
       store = { node, target: left, value: right, kind: 'attribute' };
       keeper = left.text;
       where = moduleLike ? `${scope.type === 'module' ? 'The module-level name' : 'The class attribute'} \`${left.text}\`` : `The ${outside.get(left.text)} \`${left.text}\``;
     } else continue;
-    const held = heldNames(store.value).filter((id) => id.text === name);
+    const held = heldNames(store.value).filter((id) => context.semantic.refersTo(id, binding.name));
     if (held.length === 0) continue;
     const root = rootIdentifier(store.target);
-    if (root?.text === name) continue; // `e.args = …`: a store into the exception itself
+    if (context.semantic.refersTo(root, binding.name)) continue; // `e.args = …`: a store into the exception itself
     // `new.__cause__ = e` chains exceptions, as `raise new from e` does.
     const slot = store.kind === 'attribute' ? store.target.childForFieldName('attribute')?.text : undefined;
     if (slot === '__cause__' || slot === '__context__') continue;
@@ -87,13 +87,14 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
   }
   for (const call of binding.block.descendantsOfType('call')) {
     if (!call || storeOf(call) || !context.semantic.frameNodeOf(call).equals(scope) || !bindingHandler(call, name)?.equals(clause)) continue;
-    checkHelper(call, name, context, facts);
+    checkHelper(call, binding.name, context, facts);
   }
 }
 
 /** `self._record(e)` in a handler, where `_record` stores its argument on the instance. */
-function checkHelper(call: Node, name: string, context: RuleContext, facts: FileFacts): void {
-  for (const { store, target, helper } of helperStores(call, name, context)) {
+function checkHelper(call: Node, caught: Node, context: RuleContext, facts: FileFacts): void {
+  const name = caught.text;
+  for (const { store, target, helper } of helperStores(call, caught, context)) {
     const s = storeOf(store)!;
     const keeperNode = keeperOf(s.target, s.kind);
     const keeper = keeperNode.text;

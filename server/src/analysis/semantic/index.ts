@@ -5,7 +5,7 @@
 import type { Node } from 'web-tree-sitter';
 import { ClassAttributes } from './class-attributes';
 import { Reraises } from './reraise';
-import { aliasesOf, deletedAfter, raisedInFrame, readsOfPlace, returnedFrom, sameInstanceAttribute, samePlace } from './places';
+import { aliasesOf, deletedAfter, isReceiverOf, keyOfPlace, placeKey, placeOf, raisedInFrame, readsOfPlace, refersTo, returnedFrom, sameInstanceAttribute, samePlace } from './places';
 import { ClassModel, ClassTable, MethodModel } from './classes';
 import { FlowDomain, FlowOutcome, runFlow } from './flow';
 import { ContainerConstruction, containerConstruction, Origin, originOf } from './growth';
@@ -31,6 +31,8 @@ export type { ClassAttributeAccess, ClassAttributeMethod, WeakVerdict } from './
 export { basesOf, bodyAssigns, instanceKind, isClassKey } from './class-attributes';
 export { boundedByGuard, isConstantKey, isNewObject } from './containers';
 export { argumentsOf, callee, isBuiltin, literalString, loopTargets } from './sizes';
+export { placeOf } from './places';
+export type { Place } from './places';
 
 const COMPREHENSION_NODES = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
 
@@ -340,6 +342,30 @@ export class SemanticModel<F = unknown> {
   /** Is `frame`'s variable `name` deleted (`del name`) by `frame`'s own code at or after offset `after`? */
   deletedAfter(frame: Node, name: string, after: number): boolean {
     return deletedAfter(frame, name, after, this);
+  }
+
+  /** Is `id` the variable bound at `binding` (the binding itself, or a read resolving to it)? (semantic/places.ts) */
+  refersTo(id: Node | null | undefined, binding: Node): boolean {
+    return refersTo(id, binding, this);
+  }
+
+  /** Is `id` the receiver (`self`) of the instance method or property `fn`? */
+  isReceiverOf(id: Node | null | undefined, fn: Node): boolean {
+    return isReceiverOf(id, fn, this);
+  }
+
+  /**
+   * A key naming the place `expr` is (a variable, or attributes of it; an attribute through a
+   * method's receiver keyed by its class), for sets of places; undefined for other expressions.
+   */
+  placeKey(expr: Node): string | undefined {
+    return placeKey(expr, this);
+  }
+
+  /** The key (as `placeKey`) of attribute `name` of the place `object`, for stores spelled without that chain (`setattr(o, "name", v)`). */
+  attributeKey(object: Node, name: string): string | undefined {
+    const place = placeOf(object);
+    return place ? keyOfPlace({ root: place.root, path: [...place.path, name] }, this) : undefined;
   }
 
   /** A value computed once per analysis (for facts several rules share). */

@@ -154,3 +154,44 @@ export function deletedAfter(frame: Node, name: string, after: number, semantic:
     .bindingsOf(name)
     .some((b) => b.kind === 'delete' && b.node.startIndex >= after && semantic.frameNodeOf(b.node).equals(frame));
 }
+
+/**
+ * Is `id` the variable bound at `binding` (that identifier itself, or a read the scope model
+ * resolves to it)? The name is compared first only as a cheap filter.
+ */
+export function refersTo(id: Node | null | undefined, binding: Node, semantic: SemanticModel): boolean {
+  const n = id ? unparenthesize(id) : undefined;
+  if (n?.type !== 'identifier' || n.text !== binding.text) return false;
+  return n.equals(binding) || semantic.resolve(n).some((b) => b.node.equals(binding));
+}
+
+/** Is `id` the receiver (`self`) of the instance method or property `fn`, as the scope model resolves it? */
+export function isReceiverOf(id: Node | null | undefined, fn: Node, semantic: SemanticModel): boolean {
+  const m = fn.type === 'function_definition' ? semantic.method(fn) : undefined;
+  return !!m?.receiver && (m.kind === 'instance' || m.kind === 'property') && refersTo(id, m.receiver, semantic);
+}
+
+/**
+ * A key that names the place `expr` is, for sets of places: equal keys for the same variable
+ * (or the same attributes of it, as `samePlace` sees them), and — for a chain through the
+ * receiver of an instance method or property — equal keys for that attribute through the
+ * receiver of any method of the same class (`self.parent` in `__init__` and in `close`).
+ * Undefined for anything that is not a name or an attribute chain (`x[k]`, calls).
+ */
+export function placeKey(expr: Node, semantic: SemanticModel): string | undefined {
+  const place = placeOf(expr);
+  return place ? keyOfPlace(place, semantic) : undefined;
+}
+
+/** The key of a place given as its root and attribute names (`setattr(o, "name", v)` → `o` and ['name']). */
+export function keyOfPlace(place: Place, semantic: SemanticModel): string | undefined {
+  const path = place.path.map((p) => '.' + p).join('');
+  const scope = variableScope(place.root, semantic);
+  const fn = scope?.node;
+  if (place.path.length > 0 && fn?.type === 'function_definition') {
+    const m = semantic.method(fn);
+    const cls = m && (m.kind === 'instance' || m.kind === 'property') && m.receiver?.text === place.root.text ? semantic.classOfMethod(fn) : undefined;
+    if (cls) return `instance#${cls.id}${path}`;
+  }
+  return `${scope ? scope.node.id : '?'}:${place.root.text}${path}`;
+}
