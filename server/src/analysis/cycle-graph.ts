@@ -9,8 +9,12 @@ import { isBuiltin, placeOf, REMOVING_METHODS, type SemanticModel } from './sema
 import type { RuleContext } from './types';
 
 export interface Edge {
+  /** The names of the two objects (as the scope spells them: messages, the scope's bindings). */
   from: string;
   to: string;
+  /** The variables they are, as the semantic model's place keys: the graph's nodes. */
+  fromKey: string;
+  toKey: string;
   /** The store (assignment or call). */
   node: Node;
   /** The identifier in the stored value that refers to `to`. */
@@ -51,7 +55,7 @@ export function exclusive(a: Node, b: Node, scope: Node): boolean {
   return pa.some((x) => pb.some((y) => x.stmt === y.stmt && x.part !== y.part));
 }
 
-/** Is any name of the cycle re-bound between two of its edges? */
+/** Is any variable of the cycle re-bound (by the scope's own code) between two of its edges? */
 export function reboundBetween(scope: Node, cycle: Edge[], semantic: SemanticModel): boolean {
   const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
   if (!body) return true;
@@ -63,15 +67,15 @@ export function reboundBetween(scope: Node, cycle: Edge[], semantic: SemanticMod
       spans.set(name, span ? [Math.min(span[0], at), Math.max(span[1], at)] : [at, at]);
     }
   }
-  for (const id of body.descendantsOfType('identifier')) {
-    if (!id) continue;
-    const span = spans.get(id.text);
-    if (!span || id.startIndex <= span[0] || id.startIndex >= span[1]) continue;
-    // A binding of the name in this very scope (a comprehension's own loop variable is another
-    // variable). `a += b` is left out on purpose: it updates the object in place for the
-    // containers and nodes this rule sees, so the stores before and after reach the same object.
-    const binding = semantic.bindingAt(id);
-    if (binding && binding.kind !== 'augmented' && binding.scope.node.equals(scope)) return true;
+  // The scope model's bindings of each name in this very scope (a comprehension's own loop
+  // variable is another variable). `a += b` is left out on purpose: it updates the object in
+  // place for the containers and nodes this rule sees, so the stores before and after reach the
+  // same object.
+  const own = semantic.scopeFor(scope);
+  for (const [name, [from, to]] of spans) {
+    for (const b of own.bindingsOf(name)) {
+      if (b.kind !== 'augmented' && b.scope.node.equals(scope) && b.node.startIndex > from && b.node.startIndex < to) return true;
+    }
   }
   return false;
 }
@@ -147,7 +151,7 @@ export function intoClassContainer(scope: Node, edge: Edge, context: RuleContext
 /** Is `id` the receiver of the method `fn` (`self`, or `cls` of a class method), as the scope model resolves it? */
 function isReceiver(id: Node, fn: Node, context: RuleContext): boolean {
   const receiver = context.semantic.method(fn)?.receiver;
-  return !!receiver && id.text === receiver.text && context.semantic.resolve(id).some((b) => b.node.equals(receiver));
+  return !!receiver && context.semantic.refersTo(id, receiver);
 }
 
 /** Does `id` name (by its binding) one of the classes of `chain`? */

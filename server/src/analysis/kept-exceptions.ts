@@ -30,10 +30,11 @@ export function declaredOutside(scope: Node, context: RuleContext): Map<string, 
   return names;
 }
 
-/** The nearest handler around node that binds `name`. */
-export function bindingHandler(node: Node, name: string): Node | undefined {
+/** The nearest handler around node (in its frame) that binds the variable `caught` binds. */
+export function bindingHandler(node: Node, caught: Node, context: RuleContext): Node | undefined {
   for (let n = node.parent; n; n = n.parent) {
-    if (n.type === 'except_clause' && handlerBinding(n)?.name.text === name) return n;
+    const bound = n.type === 'except_clause' ? handlerBinding(n)?.name : undefined;
+    if (bound && context.semantic.samePlace(bound, caught)) return n;
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return undefined;
   }
   return undefined;

@@ -47,8 +47,8 @@ function storedNames(store: Store): Node[] {
   return heldNames(store.value);
 }
 
+/** A path of edges from the variable `from` to the variable `to` (place keys), breadth-first. */
 function findPath(edges: Edge[], from: string, to: string): Edge[] | undefined {
-  // Breadth-first over earlier edges: a path from `from` to `to`.
   const previous = new Map<string, Edge>();
   const queue = [from];
   const seen = new Set([from]);
@@ -59,15 +59,15 @@ function findPath(edges: Edge[], from: string, to: string): Edge[] | undefined {
       for (let n = to; n !== from; ) {
         const e = previous.get(n)!;
         path.unshift(e);
-        n = e.from;
+        n = e.fromKey;
       }
       return path;
     }
     for (const e of edges) {
-      if (e.from !== at || seen.has(e.to)) continue;
-      seen.add(e.to);
-      previous.set(e.to, e);
-      queue.push(e.to);
+      if (e.fromKey !== at || seen.has(e.toKey)) continue;
+      seen.add(e.toKey);
+      previous.set(e.toKey, e);
+      queue.push(e.toKey);
     }
   }
   return undefined;
@@ -88,7 +88,7 @@ function checkScope(scope: Node, edges: Edge[], context: RuleContext): void {
   for (let i = 0; i < edges.length; i++) {
     const closing = edges[i];
     const earlier = edges.slice(0, i).filter((e) => e.node.startIndex < closing.node.startIndex || e.node.equals(closing.node));
-    const path = closing.from === closing.to ? [] : findPath(earlier.filter((e) => !e.node.equals(closing.node)), closing.to, closing.from);
+    const path = closing.fromKey === closing.toKey ? [] : findPath(earlier.filter((e) => !e.node.equals(closing.node)), closing.toKey, closing.fromKey);
     if (!path) continue;
     const cycle = [...path, closing];
     longLived ??= longLivedNames(scope, context);
@@ -252,13 +252,16 @@ export const rule: Rule = {
     const roots = new Set(rough.map((r) => r.root));
     const stored = new Set(rough.flatMap((r) => r.words));
     const candidates: Edge[] = [];
+    // An edge's ends: the names as spelled, and the variables they are (the model's place keys).
+    const ends = (from: Node, to: Node) => ({ from: from.text, to: to.text, fromKey: context.semantic.placeKey(from) ?? from.text, toKey: context.semantic.placeKey(to) ?? to.text });
     for (const r of rough) {
       if (!stored.has(r.root) || !r.words.some((w) => roots.has(w))) continue;
       const spelled = setattrStore(r.node);
       if (spelled) {
         const root = rootIdentifier(spelled.object);
         if (!root) continue;
-        for (const id of heldNames(spelled.value)) candidates.push({ from: root.text, to: id.text, node: r.node, value: id, slot: context.semantic.attributeKey(spelled.object, spelled.attribute) ?? '' });
+        const slot = context.semantic.attributeKey(spelled.object, spelled.attribute) ?? '';
+        for (const id of heldNames(spelled.value)) candidates.push({ ...ends(root, id), node: r.node, value: id, slot });
         continue;
       }
       const store = storeOf(r.node);
@@ -266,12 +269,12 @@ export const rule: Rule = {
       const root = rootIdentifier(store.target);
       if (!root) continue;
       for (const id of storedNames(store)) {
-        candidates.push({ from: root.text, to: id.text, node: r.node, value: id, slot: store.kind === 'attribute' ? context.semantic.placeKey(store.target) ?? '' : undefined });
+        candidates.push({ ...ends(root, id), node: r.node, value: id, slot: store.kind === 'attribute' ? context.semantic.placeKey(store.target) ?? '' : undefined });
       }
     }
-    const froms = new Set(candidates.map((e) => e.from));
-    const tos = new Set(candidates.map((e) => e.to));
-    const linked = candidates.filter((e) => froms.has(e.to) && tos.has(e.from));
+    const froms = new Set(candidates.map((e) => e.fromKey));
+    const tos = new Set(candidates.map((e) => e.toKey));
+    const linked = candidates.filter((e) => froms.has(e.toKey) && tos.has(e.fromKey));
     if (linked.length === 0) return;
     // Edges are grouped by the frame that runs them (a store inside a comprehension runs in the
     // function around it).
@@ -285,8 +288,8 @@ export const rule: Rule = {
     }
     for (const { scope, edges } of byScope.values()) {
       // Only scopes where some name is both a source and a target can hold a cycle.
-      const sources = new Set(edges.map((e) => e.from));
-      if (!edges.some((e) => sources.has(e.to))) continue;
+      const sources = new Set(edges.map((e) => e.fromKey));
+      if (!edges.some((e) => sources.has(e.toKey))) continue;
       checkScope(scope, edges, context);
     }
   },

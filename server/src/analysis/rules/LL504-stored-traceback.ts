@@ -40,14 +40,14 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
   // A handler that re-raises hands the exception (and its traceback) on anyway.
   const handlerRaises = binding.block
     .descendantsOfType('raise_statement')
-    .filter((r): r is Node => !!r && context.semantic.frameNodeOf(r).equals(scope) && !!bindingHandler(r, name)?.equals(clause));
+    .filter((r): r is Node => !!r && context.semantic.frameNodeOf(r).equals(scope) && !!bindingHandler(r, binding.name, context)?.equals(clause));
   if (handlerRaises.some((r) => raises(r, binding.name, context))) return;
   // Built only when a store to a plain name needs it (it builds the scope).
   let declared: Map<string, string> | undefined;
   const outside = { has: (n: string) => (declared ??= declaredOutside(scope, context)).has(n), get: (n: string) => (declared ??= declaredOutside(scope, context)).get(n) };
   const moduleLike = scope.type === 'module' || scope.type === 'class_definition';
   for (const node of binding.block.descendantsOfType(['assignment', 'call'])) {
-    if (!node || !context.semantic.frameNodeOf(node).equals(scope) || !bindingHandler(node, name)?.equals(clause)) continue;
+    if (!node || !context.semantic.frameNodeOf(node).equals(scope) || !bindingHandler(node, binding.name, context)?.equals(clause)) continue;
     let store = storeOf(node);
     let where: string;
     let keeper: string;
@@ -86,7 +86,7 @@ function checkHandler(clause: Node, context: RuleContext, facts: FileFacts): voi
     reportKept({ node, message, fixes: readBack ? [] : [withTracebackFix(held, name)] }, store.target, keeperNode, scope, context, facts, plainName);
   }
   for (const call of binding.block.descendantsOfType('call')) {
-    if (!call || storeOf(call) || !context.semantic.frameNodeOf(call).equals(scope) || !bindingHandler(call, name)?.equals(clause)) continue;
+    if (!call || storeOf(call) || !context.semantic.frameNodeOf(call).equals(scope) || !bindingHandler(call, binding.name, context)?.equals(clause)) continue;
     checkHelper(call, binding.name, context, facts);
   }
 }
