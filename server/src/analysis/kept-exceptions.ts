@@ -63,6 +63,12 @@ export class FileFacts {
    * for the same attribute of the class's instances (`SemanticModel.raisedAgain`); a keeper rooted
    * at a parameter (the caller's object) or at something the model cannot follow is raised when
    * some raise of the file spells it.
+   *
+   * That spelled fallback is kept on purpose (issue 15): the caller's object reaches such a
+   * parameter through calls the model does not follow (`threading.Thread(target=f, args=(d,
+   * exc))` in the stdlib's test_weakref, then `raise exc[0]` in the enclosing function; callers in
+   * other files). Following only the file's direct calls (`calleeDefinition`) answers neither, so
+   * it would turn those kept-and-raised lists back into findings (raised_later.py).
    */
   raisedLater(keeper: Node, expr: string): boolean {
     const answer = this.context.semantic.raisedAgain(keeper);
@@ -172,6 +178,7 @@ export function helperStores(call: Node, caught: Node, context: RuleContext): Ar
  * Does the code of `node` use the expression `expr` (a name, or a dotted chain such as
  * `self.errors`) as a value or as the start of a longer chain (`self.errors[0]`,
  * `self.errors.pop()`)? Attribute names (`x.errors`), keyword names and text in strings do not count.
+ * Spelling only: the fallback of `FileFacts.raisedLater` for keepers the model leaves undecided.
  */
 function usesExpression(node: Node, expr: string): boolean {
   const wanted = expr.replace(/\s+/g, '');
