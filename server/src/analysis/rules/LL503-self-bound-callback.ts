@@ -100,7 +100,7 @@ function mayHold(value: Node, name: string): boolean {
   const text = value.text;
   const v = unparenthesize(value);
   if (v.type === 'identifier') return true; // a nested def: checked against the method later
-  if (v.type === 'attribute') return v.text.startsWith(name + '.') || v.text.startsWith(name + ' ');
+  if (v.type === 'attribute') return v.text.replace(/[\s()]/g, '').startsWith(name + '.'); // `self.m`, `(self).m`
   return text.includes(name);
 }
 
