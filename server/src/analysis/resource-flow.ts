@@ -570,6 +570,11 @@ interface Owned {
   owned: boolean;
   /** The first statement that raised while the name owned the resource (the path went through a handler). */
   raisedAt?: Node;
+  /**
+   * The latest raise on a path that had already raised once and gone on past a handler: when the
+   * path then leaves by an exception, this raise, not the handled one, is what loses the resource.
+   */
+  lastRaise?: Node;
   /** The first `return`/`break`/`continue` passed while owned. */
   jump?: Node;
   /** Flags set since the allocation (`close = True`): name → value, known in later conditions. */
@@ -973,7 +978,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   // The node each raise was found in (`raises` looks at one statement or condition at a time).
   const raisingUnits = new Map<number, Node>();
   const domain: FlowDomain<Owned> = {
-    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
+    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.lastRaise?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
     evaluate(node, s) {
       if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
         if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
@@ -1025,7 +1030,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       if (found) raisingUnits.set(found.id, evaluated);
       return found;
     },
-    onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
+    onRaise: (s, at) => (!s.owned ? s : !s.raisedAt ? { ...s, raisedAt: at } : withinHandlerOf(at, s.raisedAt) ? s : { ...s, lastRaise: at }),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
     condition: (cond, s) => (s.owned ? (conditionForOpen(cond, name) ?? knownCondition(cond, guards, s.flags)) : undefined),
     // `if status is not None:` after `status = p.poll()`: on that branch the child has been reaped.
@@ -1041,8 +1046,14 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const reachedReleases = onPath(releases, releaseOccurrences);
   const reachedEscapes = onPath(escapes, escapeOccurrences);
   const named = reachedReleases.length + reachedEscapes.length > 0 ? { releases: reachedReleases, escapes: reachedEscapes } : { releases, escapes };
-  const verdict = judge(events, releases, escapes, assign, body, named);
+  let verdict = judge(events, releases, escapes, assign, body, named);
   const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
+  // A confident finding names a raise that makes it confident, not a rare one that comes first.
+  if (verdict.kind === 'exceptional' && !rareRaisesOnly) {
+    const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context);
+    const telling = events.map(lossRaise).find((at) => !!at && !rareRaise(at, raisingUnits, ctx, context));
+    if (telling && !telling.equals(verdict.raising)) verdict = exceptionalVerdict(telling, named);
+  }
   const failureEndsProcess = verdict.kind === 'exceptional' && caughtByExitingHandlers(events, scope, context);
   return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly, failureEndsProcess };
 }
@@ -1177,16 +1188,21 @@ function opensLocally(call: Node, context: RuleContext): boolean {
 /** Does every raise that leaves the resource owned on some path practically not happen (`rarelyRaises`)? */
 function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: string, context: RuleContext): boolean {
   const raised = new Map<number, Node>();
-  for (const e of events) if (e.state.raisedAt) raised.set(e.state.raisedAt.id, e.state.raisedAt);
+  for (const e of events) {
+    const at = lossRaise(e);
+    if (at) raised.set(at.id, at);
+  }
   if (raised.size === 0) return false;
   const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context);
-  for (const at of raised.values()) {
-    const unit = units.get(at.id);
-    // A `raise`, a `with` entered, a loop's iterable: not a set-up call.
-    if (!unit || unit.type === 'with_item' || unit.type === 'raise_statement' || isLoopIterable(unit)) return false;
-    if (!allRaising(unit, undefined, (n) => isAssertion(n) || quietCall(n, context)).every((n) => rarelyRaises(n, ctx))) return false;
-  }
-  return true;
+  return [...raised.values()].every((at) => rareRaise(at, units, ctx, context));
+}
+
+/** Is this raise (found in the statement or condition `units` records for it) one that practically does not happen? */
+function rareRaise(at: Node, units: Map<number, Node>, ctx: ReturnType<typeof raiseContext>, context: RuleContext): boolean {
+  const unit = units.get(at.id);
+  // A `raise`, a `with` entered, a loop's iterable: not a set-up call.
+  if (!unit || unit.type === 'with_item' || unit.type === 'raise_statement' || isLoopIterable(unit)) return false;
+  return allRaising(unit, undefined, (n) => isAssertion(n) || quietCall(n, context)).every((n) => rarelyRaises(n, ctx));
 }
 
 /**
@@ -1353,14 +1369,38 @@ function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: N
     return { kind: 'conditional' };
   }
   const exceptional = events.find((e) => e.state.raisedAt) ?? events.find((e) => e.kind === 'raise-exit');
-  if (exceptional) {
-    const raising = exceptional.state.raisedAt ?? exceptional.at ?? assign;
-    // The release or hand-over the raise skips: one after it (a release before it, in a handler, is another path's).
-    const release = named.releases.find((r) => r.startIndex > raising.startIndex);
-    const escape = named.escapes.find((e) => e.startIndex > raising.startIndex);
-    return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : named.releases[0]), escape: escape ?? named.escapes[0] };
-  }
+  if (exceptional) return exceptionalVerdict(lossRaise(exceptional) ?? exceptional.at ?? assign, named);
   return { kind: 'released' };
+}
+
+function exceptionalVerdict(raising: Node, named: { releases: Node[]; escapes: Node[] }): Verdict {
+  // The release or hand-over the raise skips: one after it (a release before it, in a handler, is another path's).
+  const release = named.releases.find((r) => r.startIndex > raising.startIndex);
+  const escape = named.escapes.find((e) => e.startIndex > raising.startIndex);
+  return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : named.releases[0]), escape: escape ?? named.escapes[0] };
+}
+
+/**
+ * The raise that loses the resource on an event's path: for a path that leaves by an exception,
+ * the latest raise after a handled one (the handled failure was over); otherwise the first raise
+ * (the path went through a handler and left from there).
+ */
+function lossRaise(e: PathEvent): Node | undefined {
+  return e.kind === 'raise-exit' ? (e.state.lastRaise ?? e.state.raisedAt) : e.state.raisedAt;
+}
+
+/**
+ * A raise inside a handler of the `try` whose body raised first (`raise` again, or a call of the
+ * clean-up that fails): the failure being handled goes on, the path has not gone past it.
+ */
+function withinHandlerOf(at: Node, first: Node): boolean {
+  for (let n = at.parent; n; n = n.parent) {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'except_clause' && n.type !== 'except_group_clause') continue;
+    const body = n.parent?.type === 'try_statement' ? n.parent.childForFieldName('body') : null;
+    if (body && first.startIndex >= body.startIndex && first.endIndex <= body.endIndex) return true;
+  }
+  return false;
 }
 
 function enclosingLoop(node: Node, stop: Node): Node | undefined {
@@ -1563,12 +1603,14 @@ function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: st
   if (lost.length === 0) return undefined;
   const target = `${receiver}.${attribute}`;
   const ctx = raiseContext((expr) => expr.text === target, context);
-  const rare = lost.every((s) => {
+  const rareState = (s: S): boolean => {
     const all = raisingSets.get(s.raisedAt!.id);
     // A `raise` or `assert` is meant to happen.
     return !!all && all.every((n) => n.type === 'call' && rarelyRaises(n, ctx) && callParts(n).every((p) => rarelyRaises(p, ctx)));
-  });
-  return { raising: lost[0].raisedAt!, rare };
+  };
+  const telling = lost.find((s) => !rareState(s));
+  // A confident finding names a raise that makes it confident, not a rare one that comes first.
+  return { raising: (telling ?? lost[0]).raisedAt!, rare: !telling };
 }
 
 /** The calls and field reads inside a call's arguments and callee that may raise too (`os.fstat(self.f.fileno())`). */
