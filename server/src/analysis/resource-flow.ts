@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises } from './semantic';
+import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises, type RaiseContext } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -1198,7 +1198,7 @@ function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: str
 }
 
 /** Is this raise (found in the statement or condition `units` records for it) one that practically does not happen? */
-function rareRaise(at: Node, units: Map<number, Node>, ctx: ReturnType<typeof raiseContext>, context: RuleContext): boolean {
+function rareRaise(at: Node, units: Map<number, Node>, ctx: RaiseContext, context: RuleContext): boolean {
   const unit = units.get(at.id);
   // A `raise`, a `with` entered, a loop's iterable: not a set-up call.
   if (!unit || unit.type === 'with_item' || unit.type === 'raise_statement' || isLoopIterable(unit)) return false;
@@ -1236,11 +1236,21 @@ function caughtByExitingHandlers(events: PathEvent[], scope: Node, context: Rule
 const CONTAINER_DISPLAYS = new Set(['list', 'set', 'dictionary', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 
 /** What `rarelyRaises` asks, for the resource `isSubject` tells. */
-function raiseContext(isSubject: (expr: Node) => boolean, context: RuleContext) {
+function raiseContext(isSubject: (expr: Node) => boolean, context: RuleContext): RaiseContext {
   return {
     isSubject,
     qualifiedName: (n: Node) => context.qualifiedName(n),
     opensResource: (c: Node) => opensLocally(c, context),
+    calleeDefinition: (c: Node) => context.semantic.calleeDefinition(c),
+    moduleFunction: (callee: Node) => {
+      let root: Node | null = callee;
+      while (root?.type === 'attribute') root = root.childForFieldName('object');
+      if (root?.type !== 'identifier') return false;
+      const bindings = context.semantic.resolve(root);
+      return bindings.length > 0 && bindings.every((b) => b.kind === 'import');
+    },
+    transparent: (n: Node) => isAssertion(n) || quietCall(n, context),
+    memo: <T>(key: string, compute: () => T) => context.semantic.memo(key, compute),
     isPlainContainer: (expr: Node) => {
       if (expr.type !== 'identifier') return false;
       const bindings = context.semantic.resolve(expr);

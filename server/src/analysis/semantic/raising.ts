@@ -178,6 +178,14 @@ export interface RaiseContext {
   opensResource(call: Node): boolean;
   /** A local the code bound only to a list, set or dict display (`ports = []`). */
   isPlainContainer(expr: Node): boolean;
+  /** The def of this file a call runs (`helper(x)`, `self._reset()`), when the model knows it. */
+  calleeDefinition?(call: Node): Node | undefined;
+  /** Is the dotted callee a function of an imported module (`zlib.decompressobj`), not a method of a value? */
+  moduleFunction?(callee: Node): boolean;
+  /** Calls taken as not raising at all where the caller looks (`print`, logging): passed over in a callee's body too. */
+  transparent?(n: Node): boolean;
+  /** The analysis's memo (`SemanticModel.memo`): the summaries of callees live there. */
+  memo?<T>(key: string, compute: () => T): T;
 }
 
 /** Growing a list, set or dict the code made itself. */
@@ -203,8 +211,18 @@ const SETUP_METHODS = new Set([
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '']);
 const CONSTANT_TYPES = new Set(['string', 'concatenated_string', 'integer', 'float', 'true', 'false', 'none']);
 
+/** Arithmetic that does not fail on numbers (no division, modulo or matrix product). */
+const CONSTANT_ARITHMETIC = new Set(['+', '-', '*', '**', '|', '&', '^', '<<', '>>']);
+
 function constantValue(n: Node): boolean {
   if (n.type === 'string') return !n.namedChildren.some((c) => c?.type === 'interpolation');
+  // `32 + zlib.MAX_WBITS`, `2 ** 16`: arithmetic of constants is a constant.
+  if (n.type === 'binary_operator') {
+    const op = n.childForFieldName('operator')?.text ?? '';
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    return CONSTANT_ARITHMETIC.has(op) && !!left && !!right && constantValue(left) && constantValue(right);
+  }
   if (n.type === 'concatenated_string') return n.namedChildren.every((c) => !c || constantValue(c));
   if (CONSTANT_TYPES.has(n.type)) return true;
   if (n.type === 'unary_operator') return !!n.childForFieldName('argument') && constantValue(n.childForFieldName('argument')!);
@@ -287,10 +305,46 @@ export function rarelyRaises(n: Node, ctx: RaiseContext): boolean {
   const q = ctx.qualifiedName(fn);
   if (q && DESCRIPTOR_CALLS.has(q)) return true;
   if (ctx.opensResource(n)) return true;
+  if (quietCallee(n, ctx)) return true;
   // Constants given to code that meets the system (a command, the file system, the network) still
   // meet what is there.
   if (q && SYSTEM_MODULES.some((m) => q.startsWith(m))) return false;
-  return args.length > 0 && args.every(constantValue) && fn.type === 'identifier';
+  // A function (by its name, or through its module: `zlib.decompressobj(47)`) given only constants
+  // fails every time or never.
+  return args.length > 0 && args.every(constantValue) && (fn.type === 'identifier' || (fn.type === 'attribute' && !!ctx.moduleFunction?.(fn)));
+}
+
+/**
+ * Does a call of a function of this file rarely raise because its body does only what rarely
+ * raises (`rarelyRaises`, with no resource of the caller's in view): attribute stores of literals
+ * and names, constructions with constant arguments, calls of other such functions? A summary per
+ * def, memoised in the analysis: a def reached again while its own summary is being worked out
+ * (recursion) is taken as raising, which is the least fixed point — a cycle of calls is never
+ * rare (it can exhaust the stack), nor is anything that depends on one. Generators, coroutines
+ * and decorated defs are left out (a call does not run the body as written).
+ */
+function quietCallee(call: Node, ctx: RaiseContext): boolean {
+  const def = ctx.calleeDefinition?.(call);
+  if (!def || !ctx.memo || def.type !== 'function_definition') return false;
+  const known = ctx.memo('raising:quiet-functions', () => new Map<number, boolean>());
+  const cached = known.get(def.id);
+  if (cached !== undefined) return cached;
+  known.set(def.id, false);
+  const result = quietBody(def, ctx);
+  known.set(def.id, result);
+  return result;
+}
+
+function quietBody(def: Node, ctx: RaiseContext): boolean {
+  if (def.parent?.type === 'decorated_definition') return false;
+  if (def.children.some((c) => c?.type === 'async')) return false;
+  const body = def.childForFieldName('body');
+  if (!body) return false;
+  // A generator's body runs when it is iterated, not at the call.
+  if (firstRaising(body, (n) => n.type === 'lambda', (n) => n.type !== 'yield')) return false;
+  const inner: RaiseContext = { ...ctx, isSubject: () => false, opensResource: () => false };
+  const transparent = ctx.transparent ?? (() => false);
+  return allRaising(body, undefined, transparent).every((n) => rarelyRaises(n, inner));
 }
 
 const SYSTEM_MODULES = ['subprocess.', 'os.', 'shutil.', 'socket.', 'ssl.', 'urllib.', 'http.', 'requests.', 'ftplib.', 'smtplib.', 'sqlite3.', 'glob.', 'pathlib.', 'tempfile.', 'multiprocessing.', 'asyncio.'];
