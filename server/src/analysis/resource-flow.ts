@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises, type RaiseContext } from './semantic';
+import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises, type OpenedFile, type RaiseContext } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -1047,10 +1047,10 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const reachedEscapes = onPath(escapes, escapeOccurrences);
   const named = reachedReleases.length + reachedEscapes.length > 0 ? { releases: reachedReleases, escapes: reachedEscapes } : { releases, escapes };
   let verdict = judge(events, releases, escapes, assign, body, named);
-  const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
+  const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context, { call, factory, body });
   // A confident finding names a raise that makes it confident, not a rare one that comes first.
   if (verdict.kind === 'exceptional' && !rareRaisesOnly) {
-    const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context);
+    const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context, { call, factory, body });
     const telling = events.map(lossRaise).find((at) => !!at && !rareRaise(at, raisingUnits, ctx, context));
     if (telling && !telling.equals(verdict.raising)) verdict = exceptionalVerdict(telling, named);
   }
@@ -1186,14 +1186,14 @@ function opensLocally(call: Node, context: RuleContext): boolean {
 }
 
 /** Does every raise that leaves the resource owned on some path practically not happen (`rarelyRaises`)? */
-function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: string, context: RuleContext): boolean {
+function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: string, context: RuleContext, subject: SubjectAllocation): boolean {
   const raised = new Map<number, Node>();
   for (const e of events) {
     const at = lossRaise(e);
     if (at) raised.set(at.id, at);
   }
   if (raised.size === 0) return false;
-  const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context);
+  const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context, subject);
   return [...raised.values()].every((at) => rareRaise(at, units, ctx, context));
 }
 
@@ -1235,10 +1235,102 @@ function caughtByExitingHandlers(events: PathEvent[], scope: Node, context: Rule
 
 const CONTAINER_DISPLAYS = new Set(['list', 'set', 'dictionary', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 
+/** The allocation a `rarelyRaises` question is about: its call, the catalogue entry and the body that holds it. */
+interface SubjectAllocation {
+  call: Node;
+  factory: FactoryInfo;
+  body: Node;
+}
+
+/** Files opened from a name or a descriptor through `io.open`: where the mode and the buffering are among the arguments. */
+const OPENED_FILES: Record<string, { mode: number; buffering: number; defaultMode: string }> = {
+  open: { mode: 1, buffering: 2, defaultMode: 'r' },
+  'builtins.open': { mode: 1, buffering: 2, defaultMode: 'r' },
+  'io.open': { mode: 1, buffering: 2, defaultMode: 'r' },
+  '_io.open': { mode: 1, buffering: 2, defaultMode: 'r' },
+  'os.fdopen': { mode: 1, buffering: 2, defaultMode: 'r' },
+  'tempfile.TemporaryFile': { mode: 0, buffering: 1, defaultMode: 'w+b' },
+  'tempfile.NamedTemporaryFile': { mode: 0, buffering: 1, defaultMode: 'w+b' },
+};
+
+/** The mode and buffering an `open(…)`-like call asks for, when its arguments say them with literals (or leave the defaults). */
+function openedFile(call: Node, factory: FactoryInfo): OpenedFile | undefined {
+  const where = OPENED_FILES[factory.name];
+  if (!where) return undefined;
+  const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  if (args.some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat')) return undefined;
+  const positional = args.filter((a) => a.type !== 'keyword_argument');
+  const keyword = (name: string) => args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name)?.childForFieldName('value') ?? undefined;
+  const modeNode = positional[where.mode] ?? keyword('mode');
+  const bufferingNode = positional[where.buffering] ?? keyword('buffering');
+  let mode = where.defaultMode;
+  if (modeNode) {
+    if (modeNode.type !== 'string' || modeNode.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+    mode = modeNode.namedChildren.filter((c) => c?.type === 'string_content').map((c) => c!.text).join('');
+  }
+  let buffering = -1;
+  if (bufferingNode) {
+    const text = bufferingNode.text.replace(/\s+/g, '');
+    if (!/^-?\d+$/.test(text)) return undefined;
+    buffering = Number(text);
+  }
+  return { writable: /[wax+]/.test(mode), text: !mode.includes('b'), buffering };
+}
+
+/** Attributes of a file read without writing to it or flushing. */
+const FILE_READS = new Set(['name', 'mode', 'closed', 'fileno', 'tell']);
+
+/**
+ * The subject's `write(…)` calls between its allocation and `call` (text order), each run once:
+ * undefined when a loop between them may repeat one, or the subject is used there otherwise than
+ * by `write(…)` and reads of its own state (a call it is passed to may write anything).
+ */
+function subjectWritesBefore(call: Node, subject: SubjectAllocation, isSubject: (expr: Node) => boolean): Node[] | undefined {
+  const start = subject.call.endIndex;
+  if (call.startIndex < start) return undefined;
+  const repeats = (n: Node): boolean => {
+    for (let p = n.parent; p && !p.equals(subject.body); p = p.parent) {
+      if ((p.type === 'for_statement' || p.type === 'while_statement') && !(subject.call.startIndex >= p.startIndex && subject.call.endIndex <= p.endIndex)) return true;
+      if (p.type === 'function_definition' || p.type === 'lambda') return true;
+    }
+    return false;
+  };
+  if (repeats(call)) return undefined;
+  const writes: Node[] = [];
+  for (const o of subject.body.descendantsOfType(['identifier', 'attribute'])) {
+    if (!o || o.startIndex < start || o.endIndex > call.startIndex || !isSubject(o)) continue;
+    // `self.f` is an attribute whose object is `self`: only the outermost match counts.
+    if (o.parent && isSubject(o.parent)) continue;
+    const attr = o.parent;
+    const name = attr?.type === 'attribute' && attr.childForFieldName('object')?.equals(o) ? attr.childForFieldName('attribute')?.text : undefined;
+    if (name === 'write' && attr!.parent?.type === 'call' && attr!.parent.childForFieldName('function')?.equals(attr!)) {
+      if (repeats(attr!.parent)) return undefined;
+      writes.push(attr!.parent);
+      continue;
+    }
+    if (name && FILE_READS.has(name)) continue;
+    return undefined;
+  }
+  return writes;
+}
+
 /** What `rarelyRaises` asks, for the resource `isSubject` tells. */
-function raiseContext(isSubject: (expr: Node) => boolean, context: RuleContext): RaiseContext {
+function raiseContext(isSubject: (expr: Node) => boolean, context: RuleContext, subject?: SubjectAllocation): RaiseContext {
   return {
     isSubject,
+    openedFile: () => (subject ? openedFile(subject.call, subject.factory) : undefined),
+    writesBefore: (call: Node) => (subject ? subjectWritesBefore(call, subject, isSubject) : undefined),
+    assignedValues: (id: Node) => {
+      const bindings = context.semantic.resolve(id);
+      const values: Node[] = [];
+      for (const b of bindings) {
+        const assign = b.node.parent;
+        const right = b.kind === 'assignment' && assign?.type === 'assignment' && assign.childForFieldName('left')?.equals(b.node) ? assign.childForFieldName('right') : null;
+        if (!right) return undefined;
+        values.push(right);
+      }
+      return values;
+    },
     qualifiedName: (n: Node) => context.qualifiedName(n),
     opensResource: (c: Node) => opensLocally(c, context),
     calleeDefinition: (c: Node) => context.semantic.calleeDefinition(c),
@@ -1513,7 +1605,7 @@ export function initAttributeLeaks(context: RuleContext): InitLeak[] {
     if (opensLater(call, factory)) continue;
     const body = scope.node.childForFieldName('body');
     if (!body) continue;
-    const found = initRaisingPath(body, stmt, object.text, attribute, factory, context);
+    const found = initRaisingPath(body, stmt, call, object.text, attribute, factory, context);
     if (found) out.push({ call, factory, attribute, raising: found.raising, rareRaisesOnly: found.rare });
   }
   return out;
@@ -1554,7 +1646,7 @@ function initRaising(node: Node, receiver: string, attribute: string, all?: Node
   return visit(node) ?? all?.[0];
 }
 
-function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: string, factory: FactoryInfo, context: RuleContext): { raising: Node; rare: boolean } | undefined {
+function initRaisingPath(body: Node, stmt: Node, call: Node, receiver: string, attribute: string, factory: FactoryInfo, context: RuleContext): { raising: Node; rare: boolean } | undefined {
   // The occurrences of `self.attr` and of `self.m(…)` after the store.
   const uses = body.descendantsOfType('attribute').filter((a): a is Node => !!a && a.startIndex > stmt.endIndex && a.childForFieldName('object')?.type === 'identifier' && a.childForFieldName('object')!.text === receiver);
   // `registry.append(self)`, `weakref.finalize(self, …)`: the instance itself is kept elsewhere.
@@ -1612,7 +1704,7 @@ function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: st
   const lost = outcome.raises.filter((s) => s.owned && s.raisedAt);
   if (lost.length === 0) return undefined;
   const target = `${receiver}.${attribute}`;
-  const ctx = raiseContext((expr) => expr.text === target, context);
+  const ctx = raiseContext((expr) => expr.text === target, context, { call, factory, body });
   const rareState = (s: S): boolean => {
     const all = raisingSets.get(s.raisedAt!.id);
     // A `raise` or `assert` is meant to happen.
