@@ -571,10 +571,12 @@ interface Owned {
   /** The first statement that raised while the name owned the resource (the path went through a handler). */
   raisedAt?: Node;
   /**
-   * The latest raise on a path that had already raised once and gone on past a handler: when the
-   * path then leaves by an exception, this raise, not the handled one, is what loses the resource.
+   * The path raised again after its first (handled) raise: `rare` when one of those later raises
+   * practically never happens (`rarelyRaises`) — the path needs it, so it is as unlikely as that
+   * raise: a failure that a handler caught and the code went past does not make a later loss
+   * likely —, `raised` otherwise.
    */
-  lastRaise?: Node;
+  later?: 'raised' | 'rare';
   /** The first `return`/`break`/`continue` passed while owned. */
   jump?: Node;
   /** Flags set since the allocation (`close = True`): name → value, known in later conditions. */
@@ -977,8 +979,19 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const fixtureDriven = scope.type === 'function_definition' && drivenByPytest(scope, context);
   // The node each raise was found in (`raises` looks at one statement or condition at a time).
   const raisingUnits = new Map<number, Node>();
+  const subject: SubjectAllocation = { call, factory, body };
+  let rareContext: RaiseContext | undefined;
+  const rareKnown = new Map<number, boolean>();
+  const isRare = (at: Node): boolean => {
+    let known = rareKnown.get(at.id);
+    if (known === undefined) {
+      rareContext ??= raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context, subject);
+      rareKnown.set(at.id, (known = rareRaise(at, raisingUnits, rareContext, context)));
+    }
+    return known;
+  };
   const domain: FlowDomain<Owned> = {
-    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.lastRaise?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
+    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}${s.later ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
     evaluate(node, s) {
       if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
         if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
@@ -1030,7 +1043,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       if (found) raisingUnits.set(found.id, evaluated);
       return found;
     },
-    onRaise: (s, at) => (!s.owned ? s : !s.raisedAt ? { ...s, raisedAt: at } : withinHandlerOf(at, s.raisedAt) ? s : { ...s, lastRaise: at }),
+    onRaise: (s, at) => (!s.owned ? s : !s.raisedAt ? { ...s, raisedAt: at } : s.later === 'rare' ? s : isRare(at) ? { ...s, later: 'rare' } : s.later ? s : { ...s, later: 'raised' }),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
     condition: (cond, s) => (s.owned ? (conditionForOpen(cond, name) ?? knownCondition(cond, guards, s.flags)) : undefined),
     // `if status is not None:` after `status = p.poll()`: on that branch the child has been reaped.
@@ -1047,11 +1060,16 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const reachedEscapes = onPath(escapes, escapeOccurrences);
   const named = reachedReleases.length + reachedEscapes.length > 0 ? { releases: reachedReleases, escapes: reachedEscapes } : { releases, escapes };
   let verdict = judge(events, releases, escapes, assign, body, named);
-  const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context, { call, factory, body });
-  // A confident finding names a raise that makes it confident, not a rare one that comes first.
-  if (verdict.kind === 'exceptional' && !rareRaisesOnly) {
-    const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context, { call, factory, body });
-    const telling = events.map(lossRaise).find((at) => !!at && !rareRaise(at, raisingUnits, ctx, context));
+  // A path is practically impossible when a raise it needs practically never happens.
+  const rarePath = (e: PathEvent) => !!e.state.raisedAt && (e.state.later === 'rare' || isRare(e.state.raisedAt));
+  const exceptionalPaths = events.filter((e) => e.state.raisedAt);
+  const rareRaisesOnly = verdict.kind === 'exceptional' && exceptionalPaths.length > 0 && exceptionalPaths.every(rarePath);
+  if (verdict.kind === 'exceptional') {
+    // A confident finding names a raise that makes it confident, not a rare one that comes first;
+    // and a path whose first raise was handled before a later one lost the resource is named by
+    // another path when there is one (the later raise is the first raise of a path of its own).
+    const pool = rareRaisesOnly ? exceptionalPaths : exceptionalPaths.filter((e) => !rarePath(e));
+    const telling = (pool.find((e) => !(e.kind === 'raise-exit' && e.state.later)) ?? pool[0])?.state.raisedAt;
     if (telling && !telling.equals(verdict.raising)) verdict = exceptionalVerdict(telling, named);
   }
   const failureEndsProcess = verdict.kind === 'exceptional' && caughtByExitingHandlers(events, scope, context);
@@ -1183,18 +1201,6 @@ function opensLocally(call: Node, context: RuleContext): boolean {
     return first?.type === 'call' && opensLocally(first, context);
   }
   return ['open', 'builtins.open', 'io.open', 'codecs.open', 'os.fdopen', 'socket.socket'].includes(f.name) || f.name.startsWith('tempfile.') || f.name.startsWith('selectors.');
-}
-
-/** Does every raise that leaves the resource owned on some path practically not happen (`rarelyRaises`)? */
-function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: string, context: RuleContext, subject: SubjectAllocation): boolean {
-  const raised = new Map<number, Node>();
-  for (const e of events) {
-    const at = lossRaise(e);
-    if (at) raised.set(at.id, at);
-  }
-  if (raised.size === 0) return false;
-  const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context, subject);
-  return [...raised.values()].every((at) => rareRaise(at, units, ctx, context));
 }
 
 /** Is this raise (found in the statement or condition `units` records for it) one that practically does not happen? */
@@ -1471,7 +1477,7 @@ function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: N
     return { kind: 'conditional' };
   }
   const exceptional = events.find((e) => e.state.raisedAt) ?? events.find((e) => e.kind === 'raise-exit');
-  if (exceptional) return exceptionalVerdict(lossRaise(exceptional) ?? exceptional.at ?? assign, named);
+  if (exceptional) return exceptionalVerdict(exceptional.state.raisedAt ?? exceptional.at ?? assign, named);
   return { kind: 'released' };
 }
 
@@ -1480,29 +1486,6 @@ function exceptionalVerdict(raising: Node, named: { releases: Node[]; escapes: N
   const release = named.releases.find((r) => r.startIndex > raising.startIndex);
   const escape = named.escapes.find((e) => e.startIndex > raising.startIndex);
   return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : named.releases[0]), escape: escape ?? named.escapes[0] };
-}
-
-/**
- * The raise that loses the resource on an event's path: for a path that leaves by an exception,
- * the latest raise after a handled one (the handled failure was over); otherwise the first raise
- * (the path went through a handler and left from there).
- */
-function lossRaise(e: PathEvent): Node | undefined {
-  return e.kind === 'raise-exit' ? (e.state.lastRaise ?? e.state.raisedAt) : e.state.raisedAt;
-}
-
-/**
- * A raise inside a handler of the `try` whose body raised first (`raise` again, or a call of the
- * clean-up that fails): the failure being handled goes on, the path has not gone past it.
- */
-function withinHandlerOf(at: Node, first: Node): boolean {
-  for (let n = at.parent; n; n = n.parent) {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type !== 'except_clause' && n.type !== 'except_group_clause') continue;
-    const body = n.parent?.type === 'try_statement' ? n.parent.childForFieldName('body') : null;
-    if (body && first.startIndex >= body.startIndex && first.endIndex <= body.endIndex) return true;
-  }
-  return false;
 }
 
 function enclosingLoop(node: Node, stop: Node): Node | undefined {
