@@ -387,7 +387,8 @@ function inspectionCall(call: Node): boolean {
  * opened just before (not `buffering=0`, not line-buffered), the writes so far together a few
  * constant bytes: `BufferedWriter.write` only appends to its buffer until it holds more than the
  * buffer size, and `TextIOWrapper.write` of ASCII text likewise only encodes and buffers it, so
- * such a write does not reach the system and cannot fail on it.
+ * such a write does not reach the system and cannot fail on it. (A path naming a terminal is
+ * opened line-buffered, `isatty()`, which the file does not show; that is taken as not the case.)
  */
 function bufferedConstantWrite(call: Node, ctx: RaiseContext): boolean {
   const file = ctx.openedFile?.();
