@@ -374,7 +374,11 @@ function quietBody(def: Node, ctx: RaiseContext): boolean {
   return allRaising(body, undefined, transparent).every((n) => rarelyRaises(n, inner));
 }
 
-const SYSTEM_MODULES = ['subprocess.', 'os.', 'shutil.', 'socket.', 'ssl.', 'urllib.', 'http.', 'requests.', 'ftplib.', 'smtplib.', 'sqlite3.', 'glob.', 'pathlib.', 'tempfile.', 'multiprocessing.', 'asyncio.'];
+const SYSTEM_MODULES = [
+  'subprocess.', 'os.', 'shutil.', 'socket.', 'ssl.', 'urllib.', 'http.', 'requests.', 'ftplib.', 'smtplib.', 'sqlite3.', 'glob.', 'pathlib.', 'tempfile.', 'multiprocessing.', 'asyncio.',
+  // Modules whose functions open the file or module they are named (`zipfile.ZipFile("a.zip")`, `importlib.import_module("x")`).
+  'builtins.', 'io.', 'codecs.', 'gzip.', 'bz2.', 'lzma.', 'zipfile.', 'tarfile.', 'shelve.', 'dbm.', 'fileinput.', 'mmap.', 'importlib.', 'ctypes.',
+];
 
 
 function inspectionCall(call: Node): boolean {
