@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises } from './semantic';
+import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises, type OpenedFile, type RaiseContext } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -570,6 +570,13 @@ interface Owned {
   owned: boolean;
   /** The first statement that raised while the name owned the resource (the path went through a handler). */
   raisedAt?: Node;
+  /**
+   * The path raised again after its first (handled) raise: `rare` when one of those later raises
+   * practically never happens (`rarelyRaises`) — the path needs it, so it is as unlikely as that
+   * raise: a failure that a handler caught and the code went past does not make a later loss
+   * likely —, `raised` otherwise.
+   */
+  later?: 'raised' | 'rare';
   /** The first `return`/`break`/`continue` passed while owned. */
   jump?: Node;
   /** Flags set since the allocation (`close = True`): name → value, known in later conditions. */
@@ -972,8 +979,19 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const fixtureDriven = scope.type === 'function_definition' && drivenByPytest(scope, context);
   // The node each raise was found in (`raises` looks at one statement or condition at a time).
   const raisingUnits = new Map<number, Node>();
+  const subject: SubjectAllocation = { call, factory, body };
+  let rareContext: RaiseContext | undefined;
+  const rareKnown = new Map<number, boolean>();
+  const isRare = (at: Node): boolean => {
+    let known = rareKnown.get(at.id);
+    if (known === undefined) {
+      rareContext ??= raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context, subject);
+      rareKnown.set(at.id, (known = rareRaise(at, raisingUnits, rareContext, context)));
+    }
+    return known;
+  };
   const domain: FlowDomain<Owned> = {
-    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
+    key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}${s.later ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
     evaluate(node, s) {
       if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
         if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
@@ -1025,7 +1043,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       if (found) raisingUnits.set(found.id, evaluated);
       return found;
     },
-    onRaise: (s, at) => (s.owned && !s.raisedAt ? { ...s, raisedAt: at } : s),
+    onRaise: (s, at) => (!s.owned ? s : !s.raisedAt ? { ...s, raisedAt: at } : s.later === 'rare' ? s : isRare(at) ? { ...s, later: 'rare' } : s.later ? s : { ...s, later: 'raised' }),
     onJump: (s, jump) => (s.owned && !s.jump ? { ...s, jump } : s),
     condition: (cond, s) => (s.owned ? (conditionForOpen(cond, name) ?? knownCondition(cond, guards, s.flags)) : undefined),
     // `if status is not None:` after `status = p.poll()`: on that branch the child has been reaped.
@@ -1041,8 +1059,19 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   const reachedReleases = onPath(releases, releaseOccurrences);
   const reachedEscapes = onPath(escapes, escapeOccurrences);
   const named = reachedReleases.length + reachedEscapes.length > 0 ? { releases: reachedReleases, escapes: reachedEscapes } : { releases, escapes };
-  const verdict = judge(events, releases, escapes, assign, body, named);
-  const rareRaisesOnly = verdict.kind === 'exceptional' && onlyRareRaises(events, raisingUnits, name, context);
+  let verdict = judge(events, releases, escapes, assign, body, named);
+  // A path is practically impossible when a raise it needs practically never happens.
+  const rarePath = (e: PathEvent) => !!e.state.raisedAt && (e.state.later === 'rare' || isRare(e.state.raisedAt));
+  const exceptionalPaths = events.filter((e) => e.state.raisedAt);
+  const rareRaisesOnly = verdict.kind === 'exceptional' && exceptionalPaths.length > 0 && exceptionalPaths.every(rarePath);
+  if (verdict.kind === 'exceptional') {
+    // A confident finding names a raise that makes it confident, not a rare one that comes first;
+    // and a path whose first raise was handled before a later one lost the resource is named by
+    // another path when there is one (the later raise is the first raise of a path of its own).
+    const pool = rareRaisesOnly ? exceptionalPaths : exceptionalPaths.filter((e) => !rarePath(e));
+    const telling = (pool.find((e) => !(e.kind === 'raise-exit' && e.state.later)) ?? pool[0])?.state.raisedAt;
+    if (telling && !telling.equals(verdict.raising)) verdict = exceptionalVerdict(telling, named);
+  }
   const failureEndsProcess = verdict.kind === 'exceptional' && caughtByExitingHandlers(events, scope, context);
   return { assign, stmt, call, factory, scope, body, name, uses, rebinding, releases, escapes, verdict, rareRaisesOnly, failureEndsProcess };
 }
@@ -1174,19 +1203,12 @@ function opensLocally(call: Node, context: RuleContext): boolean {
   return ['open', 'builtins.open', 'io.open', 'codecs.open', 'os.fdopen', 'socket.socket'].includes(f.name) || f.name.startsWith('tempfile.') || f.name.startsWith('selectors.');
 }
 
-/** Does every raise that leaves the resource owned on some path practically not happen (`rarelyRaises`)? */
-function onlyRareRaises(events: PathEvent[], units: Map<number, Node>, name: string, context: RuleContext): boolean {
-  const raised = new Map<number, Node>();
-  for (const e of events) if (e.state.raisedAt) raised.set(e.state.raisedAt.id, e.state.raisedAt);
-  if (raised.size === 0) return false;
-  const ctx = raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context);
-  for (const at of raised.values()) {
-    const unit = units.get(at.id);
-    // A `raise`, a `with` entered, a loop's iterable: not a set-up call.
-    if (!unit || unit.type === 'with_item' || unit.type === 'raise_statement' || isLoopIterable(unit)) return false;
-    if (!allRaising(unit, undefined, (n) => isAssertion(n) || quietCall(n, context)).every((n) => rarelyRaises(n, ctx))) return false;
-  }
-  return true;
+/** Is this raise (found in the statement or condition `units` records for it) one that practically does not happen? */
+function rareRaise(at: Node, units: Map<number, Node>, ctx: RaiseContext, context: RuleContext): boolean {
+  const unit = units.get(at.id);
+  // A `raise`, a `with` entered, a loop's iterable: not a set-up call.
+  if (!unit || unit.type === 'with_item' || unit.type === 'raise_statement' || isLoopIterable(unit)) return false;
+  return allRaising(unit, undefined, (n) => isAssertion(n) || quietCall(n, context)).every((n) => rarelyRaises(n, ctx));
 }
 
 /**
@@ -1219,12 +1241,114 @@ function caughtByExitingHandlers(events: PathEvent[], scope: Node, context: Rule
 
 const CONTAINER_DISPLAYS = new Set(['list', 'set', 'dictionary', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 
+/** The allocation a `rarelyRaises` question is about: its call, the catalogue entry and the body that holds it. */
+interface SubjectAllocation {
+  call: Node;
+  factory: FactoryInfo;
+  body: Node;
+}
+
+/** Files opened from a name or a descriptor through `io.open`: where the mode and the buffering are among the arguments. */
+const OPENED_FILES: Record<string, { mode: number; buffering: number; defaultMode: string }> = {
+  open: { mode: 1, buffering: 2, defaultMode: 'r' },
+  'builtins.open': { mode: 1, buffering: 2, defaultMode: 'r' },
+  'io.open': { mode: 1, buffering: 2, defaultMode: 'r' },
+  '_io.open': { mode: 1, buffering: 2, defaultMode: 'r' },
+  'os.fdopen': { mode: 1, buffering: 2, defaultMode: 'r' },
+  'tempfile.TemporaryFile': { mode: 0, buffering: 1, defaultMode: 'w+b' },
+  'tempfile.NamedTemporaryFile': { mode: 0, buffering: 1, defaultMode: 'w+b' },
+};
+
+/** The mode and buffering an `open(…)`-like call asks for, when its arguments say them with literals (or leave the defaults). */
+function openedFile(call: Node, factory: FactoryInfo): OpenedFile | undefined {
+  const where = OPENED_FILES[factory.name];
+  if (!where) return undefined;
+  const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  if (args.some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat')) return undefined;
+  const positional = args.filter((a) => a.type !== 'keyword_argument');
+  const keyword = (name: string) => args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name)?.childForFieldName('value') ?? undefined;
+  const modeNode = positional[where.mode] ?? keyword('mode');
+  const bufferingNode = positional[where.buffering] ?? keyword('buffering');
+  let mode = where.defaultMode;
+  if (modeNode) {
+    if (modeNode.type !== 'string' || modeNode.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+    mode = modeNode.namedChildren.filter((c) => c?.type === 'string_content').map((c) => c!.text).join('');
+  }
+  let buffering = -1;
+  if (bufferingNode) {
+    const text = bufferingNode.text.replace(/\s+/g, '');
+    if (!/^-?\d+$/.test(text)) return undefined;
+    buffering = Number(text);
+  }
+  return { writable: /[wax+]/.test(mode), text: !mode.includes('b'), buffering };
+}
+
+/** Attributes of a file read without writing to it or flushing. */
+const FILE_READS = new Set(['name', 'mode', 'closed', 'fileno', 'tell']);
+
+/**
+ * The subject's `write(…)` calls between its allocation and `call` (text order), each run once:
+ * undefined when a loop between them may repeat one, or the subject is used there otherwise than
+ * by `write(…)` and reads of its own state (a call it is passed to may write anything).
+ */
+function subjectWritesBefore(call: Node, subject: SubjectAllocation, isSubject: (expr: Node) => boolean): Node[] | undefined {
+  const start = subject.call.endIndex;
+  if (call.startIndex < start) return undefined;
+  const repeats = (n: Node): boolean => {
+    for (let p = n.parent; p && !p.equals(subject.body); p = p.parent) {
+      if ((p.type === 'for_statement' || p.type === 'while_statement') && !(subject.call.startIndex >= p.startIndex && subject.call.endIndex <= p.endIndex)) return true;
+      if (p.type === 'function_definition' || p.type === 'lambda') return true;
+    }
+    return false;
+  };
+  if (repeats(call)) return undefined;
+  const writes: Node[] = [];
+  for (const o of subject.body.descendantsOfType(['identifier', 'attribute'])) {
+    if (!o || o.startIndex < start || o.endIndex > call.startIndex || !isSubject(o)) continue;
+    // `self.f` is an attribute whose object is `self`: only the outermost match counts.
+    if (o.parent && isSubject(o.parent)) continue;
+    const attr = o.parent;
+    const name = attr?.type === 'attribute' && attr.childForFieldName('object')?.equals(o) ? attr.childForFieldName('attribute')?.text : undefined;
+    if (name === 'write' && attr!.parent?.type === 'call' && attr!.parent.childForFieldName('function')?.equals(attr!)) {
+      if (repeats(attr!.parent)) return undefined;
+      writes.push(attr!.parent);
+      continue;
+    }
+    if (name && FILE_READS.has(name)) continue;
+    return undefined;
+  }
+  return writes;
+}
+
 /** What `rarelyRaises` asks, for the resource `isSubject` tells. */
-function raiseContext(isSubject: (expr: Node) => boolean, context: RuleContext) {
+function raiseContext(isSubject: (expr: Node) => boolean, context: RuleContext, subject?: SubjectAllocation): RaiseContext {
   return {
     isSubject,
+    openedFile: () => (subject ? openedFile(subject.call, subject.factory) : undefined),
+    writesBefore: (call: Node) => (subject ? subjectWritesBefore(call, subject, isSubject) : undefined),
+    assignedValues: (id: Node) => {
+      const bindings = context.semantic.resolve(id);
+      const values: Node[] = [];
+      for (const b of bindings) {
+        const assign = b.node.parent;
+        const right = b.kind === 'assignment' && assign?.type === 'assignment' && assign.childForFieldName('left')?.equals(b.node) ? assign.childForFieldName('right') : null;
+        if (!right) return undefined;
+        values.push(right);
+      }
+      return values;
+    },
     qualifiedName: (n: Node) => context.qualifiedName(n),
     opensResource: (c: Node) => opensLocally(c, context),
+    calleeDefinition: (c: Node) => context.semantic.calleeDefinition(c),
+    moduleFunction: (callee: Node) => {
+      let root: Node | null = callee;
+      while (root?.type === 'attribute') root = root.childForFieldName('object');
+      if (root?.type !== 'identifier') return false;
+      const bindings = context.semantic.resolve(root);
+      return bindings.length > 0 && bindings.every((b) => b.kind === 'import');
+    },
+    transparent: (n: Node) => isAssertion(n) || quietCall(n, context),
+    memo: <T>(key: string, compute: () => T) => context.semantic.memo(key, compute),
     isPlainContainer: (expr: Node) => {
       if (expr.type !== 'identifier') return false;
       const bindings = context.semantic.resolve(expr);
@@ -1353,14 +1477,15 @@ function judge(events: PathEvent[], releases: Node[], escapes: Node[], assign: N
     return { kind: 'conditional' };
   }
   const exceptional = events.find((e) => e.state.raisedAt) ?? events.find((e) => e.kind === 'raise-exit');
-  if (exceptional) {
-    const raising = exceptional.state.raisedAt ?? exceptional.at ?? assign;
-    // The release or hand-over the raise skips: one after it (a release before it, in a handler, is another path's).
-    const release = named.releases.find((r) => r.startIndex > raising.startIndex);
-    const escape = named.escapes.find((e) => e.startIndex > raising.startIndex);
-    return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : named.releases[0]), escape: escape ?? named.escapes[0] };
-  }
+  if (exceptional) return exceptionalVerdict(exceptional.state.raisedAt ?? exceptional.at ?? assign, named);
   return { kind: 'released' };
+}
+
+function exceptionalVerdict(raising: Node, named: { releases: Node[]; escapes: Node[] }): Verdict {
+  // The release or hand-over the raise skips: one after it (a release before it, in a handler, is another path's).
+  const release = named.releases.find((r) => r.startIndex > raising.startIndex);
+  const escape = named.escapes.find((e) => e.startIndex > raising.startIndex);
+  return { kind: 'exceptional', raising, release: release ?? (escape ? undefined : named.releases[0]), escape: escape ?? named.escapes[0] };
 }
 
 function enclosingLoop(node: Node, stop: Node): Node | undefined {
@@ -1463,7 +1588,7 @@ export function initAttributeLeaks(context: RuleContext): InitLeak[] {
     if (opensLater(call, factory)) continue;
     const body = scope.node.childForFieldName('body');
     if (!body) continue;
-    const found = initRaisingPath(body, stmt, object.text, attribute, factory, context);
+    const found = initRaisingPath(body, stmt, call, object.text, attribute, factory, context);
     if (found) out.push({ call, factory, attribute, raising: found.raising, rareRaisesOnly: found.rare });
   }
   return out;
@@ -1504,7 +1629,7 @@ function initRaising(node: Node, receiver: string, attribute: string, all?: Node
   return visit(node) ?? all?.[0];
 }
 
-function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: string, factory: FactoryInfo, context: RuleContext): { raising: Node; rare: boolean } | undefined {
+function initRaisingPath(body: Node, stmt: Node, call: Node, receiver: string, attribute: string, factory: FactoryInfo, context: RuleContext): { raising: Node; rare: boolean } | undefined {
   // The occurrences of `self.attr` and of `self.m(…)` after the store.
   const uses = body.descendantsOfType('attribute').filter((a): a is Node => !!a && a.startIndex > stmt.endIndex && a.childForFieldName('object')?.type === 'identifier' && a.childForFieldName('object')!.text === receiver);
   // `registry.append(self)`, `weakref.finalize(self, …)`: the instance itself is kept elsewhere.
@@ -1562,13 +1687,15 @@ function initRaisingPath(body: Node, stmt: Node, receiver: string, attribute: st
   const lost = outcome.raises.filter((s) => s.owned && s.raisedAt);
   if (lost.length === 0) return undefined;
   const target = `${receiver}.${attribute}`;
-  const ctx = raiseContext((expr) => expr.text === target, context);
-  const rare = lost.every((s) => {
+  const ctx = raiseContext((expr) => expr.text === target, context, { call, factory, body });
+  const rareState = (s: S): boolean => {
     const all = raisingSets.get(s.raisedAt!.id);
     // A `raise` or `assert` is meant to happen.
     return !!all && all.every((n) => n.type === 'call' && rarelyRaises(n, ctx) && callParts(n).every((p) => rarelyRaises(p, ctx)));
-  });
-  return { raising: lost[0].raisedAt!, rare };
+  };
+  const telling = lost.find((s) => !rareState(s));
+  // A confident finding names a raise that makes it confident, not a rare one that comes first.
+  return { raising: (telling ?? lost[0]).raisedAt!, rare: !telling };
 }
 
 /** The calls and field reads inside a call's arguments and callee that may raise too (`os.fstat(self.f.fileno())`). */

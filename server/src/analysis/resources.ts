@@ -217,31 +217,64 @@ function memoryStream(value: Node, model: CatalogueModel, qualifiedName: (node: 
 }
 
 /**
- * A catalogue call that holds no operating-system resource, so that not closing it releases
- * nothing late: a compressed, archive or image file over a file object it is given (`fileobj=`,
- * an in-memory stream, or a fresh resource that is tracked on its own), an anonymous `mmap`
- * (descriptor -1), an in-memory SQLite database, a `data:` URL.
+ * Catalogue calls that, with these arguments, hold no operating-system resource, so that not
+ * closing them releases nothing late (LL101–LL103 pass over them). Data, each with its reason;
+ * `holds` says whether the call's arguments are of that kind.
  */
+interface NoResourceCase {
+  names: readonly string[];
+  reason: string;
+  holds(call: CallArguments, model: CatalogueModel): boolean;
+}
+
+interface CallArguments {
+  first: Node | undefined;
+  keyword(name: string): Node | undefined;
+}
+
+const NO_OS_RESOURCE: NoResourceCase[] = [
+  {
+    names: [...OVER_FILE_OBJECTS],
+    reason:
+      'A compressed, archive or image file over a file object it is given (`fileobj=`, an in-memory `io.BytesIO`/`io.StringIO` passed directly or a local bound only to one, or a fresh resource tracked on its own) opens nothing itself, and its close() does not close what it was given.',
+    holds: ({ first, keyword }, model) => {
+      const fileobj = keyword('fileobj');
+      if (fileobj && fileobj.type !== 'none') return true;
+      const target = first ?? keyword('file') ?? keyword('fp') ?? keyword('filename');
+      return !!target && (memoryStream(target, model, (n) => model.qualifiedName(n)) || freshResource(target, model));
+    },
+  },
+  {
+    names: ['mmap.mmap'],
+    reason: 'An anonymous map (descriptor -1) is memory, not a file.',
+    holds: ({ first }) => !!first && first.text.replace(/\s+/g, '') === '-1',
+  },
+  {
+    names: ['sqlite3.connect'],
+    reason: 'An in-memory SQLite database (`":memory:"`, `file::memory:`, `mode=memory`) opens no file.',
+    holds: ({ first, keyword }) => {
+      const db = stringLiteral(first ?? keyword('database'));
+      return db !== undefined && (db === ':memory:' || /^file::memory:/.test(db) || /[?&]mode=memory\b/.test(db));
+    },
+  },
+  {
+    names: ['urllib.request.urlopen'],
+    reason: 'A `data:` URL is answered from the URL itself, with no connection.',
+    holds: ({ first, keyword }) => /^data:/i.test(stringLiteral(first ?? keyword('url')) ?? ''),
+  },
+];
+
+const NO_OS_RESOURCE_BY_NAME = new Map<string, NoResourceCase>(NO_OS_RESOURCE.flatMap((c) => c.names.map((n) => [n, c] as [string, NoResourceCase])));
+
+/** Does this catalogue call hold no operating-system resource (`NO_OS_RESOURCE`)? */
 function holdsNoOsResource(call: Node, factory: FactoryInfo, model: CatalogueModel | undefined): boolean {
   if (!model) return false;
+  const found = NO_OS_RESOURCE_BY_NAME.get(factory.name);
+  if (!found) return false;
   const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
   const first = args[0] && args[0].type !== 'keyword_argument' && args[0].type !== 'list_splat' && args[0].type !== 'dictionary_splat' ? args[0] : undefined;
   const keyword = (name: string) => args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name)?.childForFieldName('value') ?? undefined;
-  const qn = (n: Node) => model.qualifiedName(n);
-  if (OVER_FILE_OBJECTS.has(factory.name)) {
-    const fileobj = keyword('fileobj');
-    if (fileobj && fileobj.type !== 'none') return true;
-    const target = first ?? keyword('file') ?? keyword('fp') ?? keyword('filename');
-    if (target && (memoryStream(target, model, qn) || freshResource(target, model))) return true;
-    return false;
-  }
-  if (factory.name === 'mmap.mmap') return !!first && first.text.replace(/\s+/g, '') === '-1';
-  if (factory.name === 'sqlite3.connect') {
-    const db = stringLiteral(first ?? keyword('database'));
-    return db !== undefined && (db === ':memory:' || /^file::memory:/.test(db) || /[?&]mode=memory\b/.test(db));
-  }
-  if (factory.name === 'urllib.request.urlopen') return /^data:/i.test(stringLiteral(first ?? keyword('url')) ?? '');
-  return false;
+  return found.holds({ first, keyword }, model);
 }
 
 /** The catalogue's factory a call invokes, if any (resolved through imports; user factories included). */

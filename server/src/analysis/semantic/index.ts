@@ -23,7 +23,7 @@ export { catchesAll } from './flow';
 export type { ContainerConstruction, ContainerKind, Origin } from './growth';
 export { CONTAINER_KIND_NAMES, isTestModule } from './growth';
 export { allRaising, firstRaising, isAssertion, nodeMayRaise, plainAttributeRead, rarelyRaises } from './raising';
-export type { RaiseContext } from './raising';
+export type { OpenedFile, RaiseContext } from './raising';
 export type { ParameterFate } from './summaries';
 export type { Estimate } from './sizes';
 export type { ModuleContainer } from './containers';

@@ -178,7 +178,40 @@ export interface RaiseContext {
   opensResource(call: Node): boolean;
   /** A local the code bound only to a list, set or dict display (`ports = []`). */
   isPlainContainer(expr: Node): boolean;
+  /** The def of this file a call runs (`helper(x)`, `self._reset()`), when the model knows it. */
+  calleeDefinition?(call: Node): Node | undefined;
+  /** Is the dotted callee a function of an imported module (`zlib.decompressobj`), not a method of a value? */
+  moduleFunction?(callee: Node): boolean;
+  /** Calls taken as not raising at all where the caller looks (`print`, logging): passed over in a callee's body too. */
+  transparent?(n: Node): boolean;
+  /** The analysis's memo (`SemanticModel.memo`): the summaries of callees live there. */
+  memo?<T>(key: string, compute: () => T): T;
+  /** How the subject was opened, when it is a file opened from a name or a descriptor (`open(p, "wb")`). */
+  openedFile?(): OpenedFile | undefined;
+  /**
+   * The subject's `write(…)` calls between its allocation and `call`, in text order; undefined
+   * when anything else uses the subject there, or a loop may repeat them.
+   */
+  writesBefore?(call: Node): Node[] | undefined;
+  /** The values a local is given, when every binding of it is a plain assignment (`v = …`). */
+  assignedValues?(id: Node): Node[] | undefined;
 }
+
+/** What the allocation of a file says of it: writable, text or binary, its buffer (0: unbuffered). */
+export interface OpenedFile {
+  writable: boolean;
+  text: boolean;
+  /** The buffer size the call asks for: -1 for the default, 0 for none, 1 for line buffering. */
+  buffering: number;
+}
+
+/**
+ * The most a run of first writes may put into a fresh buffered file and still be taken as only
+ * filling its buffer. `io.open` sizes the buffer from the file system's block size (`st_blksize`)
+ * when it reports one and from `io.DEFAULT_BUFFER_SIZE` (8 KiB) otherwise, and `BufferedWriter.write`
+ * calls the system only once the buffer holds more than that; 512 bytes is below any disk's block.
+ */
+const SMALL_WRITE_LIMIT = 512;
 
 /** Growing a list, set or dict the code made itself. */
 const CONTAINER_METHODS = new Set(['append', 'add', 'extend', 'insert', 'update', 'setdefault']);
@@ -203,12 +236,23 @@ const SETUP_METHODS = new Set([
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '']);
 const CONSTANT_TYPES = new Set(['string', 'concatenated_string', 'integer', 'float', 'true', 'false', 'none']);
 
+/** Arithmetic that does not fail on numbers (no division, modulo or matrix product). */
+const CONSTANT_ARITHMETIC = new Set(['+', '-', '*', '**', '|', '&', '^', '<<', '>>']);
+
 function constantValue(n: Node): boolean {
   if (n.type === 'string') return !n.namedChildren.some((c) => c?.type === 'interpolation');
+  // `32 + zlib.MAX_WBITS`, `2 ** 16`: arithmetic of constants is a constant.
+  if (n.type === 'binary_operator') {
+    const op = n.childForFieldName('operator')?.text ?? '';
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    return CONSTANT_ARITHMETIC.has(op) && !!left && !!right && constantValue(left) && constantValue(right);
+  }
   if (n.type === 'concatenated_string') return n.namedChildren.every((c) => !c || constantValue(c));
   if (CONSTANT_TYPES.has(n.type)) return true;
   if (n.type === 'unary_operator') return !!n.childForFieldName('argument') && constantValue(n.childForFieldName('argument')!);
-  // `socket.SOL_SOCKET`, `subprocess.PIPE`: a module's constant, named in capitals by convention.
+  // `socket.SOL_SOCKET`, `subprocess.PIPE`, `VERSION`: a constant, named in capitals by convention.
+  if (n.type === 'identifier') return /^[A-Z][A-Z0-9_]*$/.test(n.text);
   if (n.type === 'attribute') return plainAttributeRead(n) && /^[A-Z][A-Z0-9_]*$/.test(n.childForFieldName('attribute')?.text ?? '');
   if (n.type === 'parenthesized_expression' || n.type === 'tuple') return n.namedChildren.every((c) => !c || c.type === 'comment' || constantValue(c));
   if (n.type === 'keyword_argument') return !!n.childForFieldName('value') && constantValue(n.childForFieldName('value')!);
@@ -275,6 +319,7 @@ export function rarelyRaises(n: Node, ctx: RaiseContext): boolean {
     const method = fn.childForFieldName('attribute')?.text ?? '';
     // Binding or connecting to this machine's own address, whatever the socket.
     if ((method === 'bind' || method === 'connect' || method === 'connect_ex') && args.length === 1 && loopbackAddress(args[0])) return true;
+    if (method === 'write' && object && ctx.isSubject(object) && bufferedConstantWrite(n, ctx)) return true;
     if (object && ctx.isSubject(object) && SETUP_METHODS.has(method)) {
       // Connecting meets the network unless the address is this machine's.
       if (method === 'connect' || method === 'connect_ex' || method === 'bind') {
@@ -287,16 +332,154 @@ export function rarelyRaises(n: Node, ctx: RaiseContext): boolean {
   const q = ctx.qualifiedName(fn);
   if (q && DESCRIPTOR_CALLS.has(q)) return true;
   if (ctx.opensResource(n)) return true;
+  if (quietCallee(n, ctx)) return true;
   // Constants given to code that meets the system (a command, the file system, the network) still
   // meet what is there.
   if (q && SYSTEM_MODULES.some((m) => q.startsWith(m))) return false;
-  return args.length > 0 && args.every(constantValue) && fn.type === 'identifier';
+  // A function (by its name, or through its module: `zlib.decompressobj(47)`) given only constants
+  // fails every time or never.
+  return args.length > 0 && args.every(constantValue) && (fn.type === 'identifier' || (fn.type === 'attribute' && !!ctx.moduleFunction?.(fn)));
 }
 
-const SYSTEM_MODULES = ['subprocess.', 'os.', 'shutil.', 'socket.', 'ssl.', 'urllib.', 'http.', 'requests.', 'ftplib.', 'smtplib.', 'sqlite3.', 'glob.', 'pathlib.', 'tempfile.', 'multiprocessing.', 'asyncio.'];
+/**
+ * Does a call of a function of this file rarely raise because its body does only what rarely
+ * raises (`rarelyRaises`, with no resource of the caller's in view): attribute stores of literals
+ * and names, constructions with constant arguments, calls of other such functions? A summary per
+ * def, memoised in the analysis: a def reached again while its own summary is being worked out
+ * (recursion) is taken as raising, which is the least fixed point — a cycle of calls is never
+ * rare (it can exhaust the stack), nor is anything that depends on one. Generators, coroutines
+ * and decorated defs are left out (a call does not run the body as written).
+ */
+function quietCallee(call: Node, ctx: RaiseContext): boolean {
+  const def = ctx.calleeDefinition?.(call);
+  if (!def || !ctx.memo || def.type !== 'function_definition') return false;
+  const known = ctx.memo('raising:quiet-functions', () => new Map<number, boolean>());
+  const cached = known.get(def.id);
+  if (cached !== undefined) return cached;
+  known.set(def.id, false);
+  const result = quietBody(def, ctx);
+  known.set(def.id, result);
+  return result;
+}
+
+function quietBody(def: Node, ctx: RaiseContext): boolean {
+  if (def.parent?.type === 'decorated_definition') return false;
+  if (def.children.some((c) => c?.type === 'async')) return false;
+  const body = def.childForFieldName('body');
+  if (!body) return false;
+  // A generator's body runs when it is iterated, not at the call.
+  if (firstRaising(body, (n) => n.type === 'lambda', (n) => n.type !== 'yield')) return false;
+  const inner: RaiseContext = { ...ctx, isSubject: () => false, opensResource: () => false };
+  const transparent = ctx.transparent ?? (() => false);
+  return allRaising(body, undefined, transparent).every((n) => rarelyRaises(n, inner));
+}
+
+const SYSTEM_MODULES = [
+  'subprocess.', 'os.', 'shutil.', 'socket.', 'ssl.', 'urllib.', 'http.', 'requests.', 'ftplib.', 'smtplib.', 'sqlite3.', 'glob.', 'pathlib.', 'tempfile.', 'multiprocessing.', 'asyncio.',
+  // Modules whose functions open the file or module they are named (`zipfile.ZipFile("a.zip")`, `importlib.import_module("x")`).
+  'builtins.', 'io.', 'codecs.', 'gzip.', 'bz2.', 'lzma.', 'zipfile.', 'tarfile.', 'shelve.', 'dbm.', 'fileinput.', 'mmap.', 'importlib.', 'ctypes.',
+];
 
 
 function inspectionCall(call: Node): boolean {
   const fn = call.childForFieldName('function');
   return fn?.type === 'attribute' && INSPECTION_METHODS.has(fn.childForFieldName('attribute')?.text ?? '') && callArguments(call).length === 0;
+}
+
+/**
+ * `f.write(b"…")` / `f.write(struct.pack("!B", 1))` as one of the first writes to a buffered file
+ * opened just before (not `buffering=0`, not line-buffered), the writes so far together a few
+ * constant bytes: `BufferedWriter.write` only appends to its buffer until it holds more than the
+ * buffer size, and `TextIOWrapper.write` of ASCII text likewise only encodes and buffers it, so
+ * such a write does not reach the system and cannot fail on it. (A path naming a terminal is
+ * opened line-buffered, `isatty()`, which the file does not show; that is taken as not the case.)
+ */
+function bufferedConstantWrite(call: Node, ctx: RaiseContext): boolean {
+  const file = ctx.openedFile?.();
+  if (!file || !file.writable || file.buffering === 0 || file.buffering === 1) return false;
+  const before = ctx.writesBefore?.(call);
+  if (!before) return false;
+  let total = 0;
+  for (const w of [...before, call]) {
+    const args = callArguments(w);
+    if (args.length !== 1 || args[0].type === 'keyword_argument') return false;
+    const size = constantBytes(args[0], file.text, ctx, 0);
+    if (size === undefined) return false;
+    total += size;
+  }
+  const limit = file.buffering > 1 ? Math.min(file.buffering, SMALL_WRITE_LIMIT) : SMALL_WRITE_LIMIT;
+  return total <= limit;
+}
+
+/** At most how many bytes a constant written to a file of that kind puts in its buffer; undefined when it is not such a constant. */
+function constantBytes(n: Node, text: boolean, ctx: RaiseContext, depth: number): number | undefined {
+  if (n.type === 'parenthesized_expression' && n.namedChild(0)) return constantBytes(n.namedChild(0)!, text, ctx, depth);
+  if (n.type === 'string') {
+    if (n.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+    const prefix = (n.namedChildren.find((c) => c?.type === 'string_start')?.text ?? n.text).replace(/['"].*$/s, '').toLowerCase();
+    // Bytes go to a binary file, text to a text file (the other way round is a TypeError every time).
+    if (prefix.includes('b') === text) return undefined;
+    const content = n.namedChildren.filter((c) => c?.type === 'string_content' || c?.type === 'escape_sequence').map((c) => c!.text).join('');
+    // Text: ASCII only, which every encoding writes; a newline may become two characters.
+    if (text && /[^\x00-\x7f]/.test(content)) return undefined;
+    return text ? content.length * 2 : content.length;
+  }
+  if (n.type === 'concatenated_string') {
+    let total = 0;
+    for (const part of n.namedChildren) {
+      if (!part || part.type === 'comment') continue;
+      const size = constantBytes(part, text, ctx, depth);
+      if (size === undefined) return undefined;
+      total += size;
+    }
+    return total;
+  }
+  if (n.type === 'call' && !text) {
+    const fn = n.childForFieldName('function');
+    if (!fn || ctx.qualifiedName(fn) !== 'struct.pack') return undefined;
+    const [format, ...values] = callArguments(n);
+    if (!format || format.type !== 'string' || !values.every(constantValue)) return undefined;
+    const content = format.namedChildren.filter((c) => c?.type === 'string_content').map((c) => c!.text).join('');
+    return structSizeBound(content);
+  }
+  if (n.type === 'identifier' && depth < 3) {
+    const values = ctx.assignedValues?.(n);
+    if (!values || values.length === 0) return undefined;
+    let most = 0;
+    for (const v of values) {
+      const size = constantBytes(v, text, ctx, depth + 1);
+      if (size === undefined) return undefined;
+      most = Math.max(most, size);
+    }
+    return most;
+  }
+  return undefined;
+}
+
+/** Bytes per item of a `struct` format character, at most (native sizes and alignment included). */
+const STRUCT_ITEM_BYTES: Record<string, number> = {
+  x: 1, c: 1, b: 1, B: 1, '?': 1, h: 2, H: 2, e: 2, i: 4, I: 4, f: 4, l: 8, L: 8, q: 8, Q: 8, d: 8, n: 8, N: 8, P: 8,
+};
+
+/** At most how many bytes `struct.pack(format, …)` gives (`struct.calcsize`, bounded from above); undefined for a format it does not know. */
+function structSizeBound(format: string): number | undefined {
+  let at = 0;
+  if ('@=<>!'.includes(format[0] ?? '')) at = 1;
+  let total = 0;
+  while (at < format.length) {
+    const c = format[at];
+    if (/\s/.test(c)) {
+      at++;
+      continue;
+    }
+    let count = '';
+    while (at < format.length && /[0-9]/.test(format[at])) count += format[at++];
+    const kind = format[at++];
+    if (kind === undefined) return undefined;
+    const n = count === '' ? 1 : Number(count);
+    if (kind === 's' || kind === 'p') total += n + 8;
+    else if (STRUCT_ITEM_BYTES[kind] !== undefined) total += n * (STRUCT_ITEM_BYTES[kind] + 8);
+    else return undefined;
+  }
+  return total;
 }
