@@ -4,7 +4,8 @@
 // hold better than wall time on a busy machine.
 //   node scripts/bench/profile-rules.mjs [folder] [--select CODES] [--all-findings]
 // folder: default the standard library of `python3`. --select: comma-separated codes or ALL
-// (default: the default rule set). Prints a table: reading and decoding, parsing, the merged query,
+// (default: the default rule set). Prints a table: reading and decoding, the rules' text
+// pre-filters (a file they rule out is not parsed, as in `leaklens check`), parsing, the merged query,
 // each rule (a rule that first asks for the shared semantic model pays for building it), the
 // rest of the engine (suppressions, depth guards, sorting) and the total.
 import { execFileSync } from 'node:child_process';
@@ -78,6 +79,7 @@ if (queryFor) {
 const options = { ...DEFAULT_OPTIONS, select, allFindings };
 const { files } = discoverPythonFiles([folder], {});
 let analysed = 0;
+let unparsed = 0;
 let findings = 0;
 const begin = cpu();
 for (const path of files) {
@@ -85,6 +87,15 @@ for (const path of files) {
   const source = readSource(path);
   add('read', cpu() - start);
   if (!source.ok) continue;
+  analysed++;
+  // As workers/check-file.ts does: a file no selected rule can report on is not parsed.
+  start = cpu();
+  const mayReport = analyzer.mayReport ? analyzer.mayReport(source.text, options) : true;
+  add('prefilter', cpu() - start);
+  if (!mayReport) {
+    unparsed++;
+    continue;
+  }
   start = cpu();
   withTree(analyzer.language, source.text, (tree, text) => {
     add('parse', cpu() - start);
@@ -94,18 +105,18 @@ for (const path of files) {
     add('analysis', cpu() - at);
     findings += result.findings.length;
   });
-  analysed++;
 }
 const total = cpu() - begin;
 const rulesMs = RULES.reduce((sum, r) => sum + (spent.get(r.code) ?? 0), 0);
 const rows = [
   ['read and decode', spent.get('read') ?? 0],
+  ['text pre-filters', spent.get('prefilter') ?? 0],
   ['parse (and delete the tree)', spent.get('parse') ?? 0],
   ['merged query', spent.get('query') ?? 0],
   ...RULES.filter((r) => spent.has(r.code)).map((r) => [r.code, spent.get(r.code)]).sort((a, b) => b[1] - a[1]),
   ['engine, the rest', (spent.get('analysis') ?? 0) - (spent.get('query') ?? 0) - rulesMs],
 ];
-console.log(`${folder}: ${analysed} files analysed, ${findings} findings; select ${select.length ? select.join(',') : '(default)'}${allFindings ? ', all findings' : ''}`);
+console.log(`${folder}: ${analysed} files read, ${unparsed} of them not parsed (no selected rule can report on them), ${findings} findings; select ${select.length ? select.join(',') : '(default)'}${allFindings ? ', all findings' : ''}`);
 console.log(`${'part'.padEnd(30)} ${'CPU s'.padStart(8)} ${'share'.padStart(7)} ${'× parse'.padStart(8)}`);
 const parse = spent.get('parse') ?? 1;
 for (const [name, ms] of rows) console.log(`${name.padEnd(30)} ${(ms / 1000).toFixed(2).padStart(8)} ${((100 * ms) / total).toFixed(1).padStart(6)}% ${(ms / parse).toFixed(2).padStart(8)}`);

@@ -229,6 +229,26 @@ export class Analyzer {
     return Analyzer.create(this.rules);
   }
 
+  /**
+   * Could some selected rule report anything in this text? False only when every selected rule
+   * has a text pre-filter (`Rule.mayApply`) and each says no (or no rule is selected): then the
+   * analysis of the file is known to be empty without parsing it. Whole files read from disk use
+   * it (`workers/check-file.ts`: `leaklens check`, the server's scan of files that are not open);
+   * open documents are always parsed, since their trees serve the keystroke analysis.
+   */
+  mayReport(text: string, options: AnalysisOptions = DEFAULT_OPTIONS): boolean {
+    // Rules sharing one pre-filter (the resource rules) ask it once.
+    const asked = new Map<NonNullable<Rule['mayApply']>, boolean>();
+    for (const rule of this.rules) {
+      if (!ruleEnabled(rule.code, options)) continue;
+      if (!rule.mayApply) return true;
+      let answer = asked.get(rule.mayApply);
+      if (answer === undefined) asked.set(rule.mayApply, (answer = rule.mayApply(text, options)));
+      if (answer) return true;
+    }
+    return false;
+  }
+
   analyzeTree(tree: Tree, text: string, options: AnalysisOptions = DEFAULT_OPTIONS): AnalysisResult {
     return this.run(tree.rootNode, text, options);
   }

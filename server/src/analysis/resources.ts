@@ -543,3 +543,151 @@ function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
   }
   return calls;
 }
+
+
+
+/**
+ * The resource rules' text pre-filter (`Rule.mayApply` of LL101–LL104): false only when no
+ * resource rule can report anything in the text, so that the file need not be parsed. Every
+ * finding of these rules rests on a call that makes a resource: a catalogue factory (resolved
+ * through imports), a `resource-factories` name, a method factory (`.open(`, `wrap_socket(`), an
+ * owning wrapper over one, or a function of the file that returns one — which needs a catalogue
+ * call in its own code, so a text without catalogue calls has no local factories either. The
+ * callee of such a call ends with the last segment of a factory name (`factoryAttributeNames`),
+ * or is a name an import binds to one with `as` (`from socket import socket as S` → `S(`). So
+ * the test: one of those names, or a name after `NAME as`, followed by `(`, with only gaps
+ * between — spaces, line breaks, `\` continuations and comments, as the grammar allows inside
+ * brackets, and the characters that begin no Python token (`$`, `?`, `!`, a backquote, control
+ * characters), which tree-sitter's error recovery skips and around which it can still build a
+ * call (`open $ (p)`). A name in a string or a comment only makes the answer yes: a superset
+ * test, not a semantic answer; the rules decide on the tree. (What error recovery might build
+ * across other tokens, in text Python refuses, is not looked for.)
+ */
+export function mayCallFactory(text: string, options: AnalysisOptions): boolean {
+  const names = prefilterNames(options);
+  for (const n of names.other) if (text.includes(n)) return true;
+  if (callsAnyOf(text, names.ascii, names.longest)) return true;
+  // Aliases only through `import` statements (`as` elsewhere binds no name a call resolves through).
+  if (!text.includes('import')) return false;
+  const aliases = aliasesOf(text, names.ascii, names.longest);
+  if (aliases === 'any') return true;
+  return aliases.size > 0 && callsAnyOf(text, aliases, Math.max(...[...aliases].map((a) => a.length)));
+}
+
+interface PrefilterNames {
+  /** The names of ASCII letters, digits and underscores (all the catalogue's), and the longest one's length. */
+  ascii: Set<string>;
+  longest: number;
+  /** Names with other characters (a user's): any occurrence counts. */
+  other: string[];
+}
+
+let prefilterKey: string | undefined;
+let prefilterCache: PrefilterNames | undefined;
+function prefilterNames(options: AnalysisOptions): PrefilterNames {
+  // Keyed by the user's names, not the options object: a worker thread gets a copy per file.
+  const key = options.resourceFactories.join('\n');
+  if (prefilterCache && key === prefilterKey) return prefilterCache;
+  const all = [...factoryAttributeNames(options)].filter((n) => n.length > 0);
+  const ascii = new Set(all.filter((n) => ASCII_WORD.test(n)));
+  prefilterKey = key;
+  prefilterCache = { ascii, longest: Math.max(0, ...[...ascii].map((n) => n.length)), other: all.filter((n) => !ASCII_WORD.test(n)) };
+  return prefilterCache;
+}
+
+/** Line breaks as the analysis sees them (`\r` alone is one). */
+function isLineBreak(c: number): boolean {
+  return c === 10 || c === 13;
+}
+
+/**
+ * What may stand between two tokens that error recovery still joins, comments aside: spaces and
+ * line breaks, `\`, and characters that begin no token — `!` (as in `!=`, harmlessly), `$`, `?`,
+ * the backquote, control characters and DEL.
+ */
+function isGap(text: string, at: number): boolean {
+  const c = text.charCodeAt(at);
+  return c === 92 || c === 33 || c === 36 || c === 63 || c === 96 || c < 32 || c === 127 || isSpace(text, at);
+}
+
+/** The run of ASCII word characters ending at `end` (exclusive), if no longer than `longest`. */
+function wordBefore(text: string, end: number, longest: number): string | undefined {
+  let start = end;
+  while (start > 0 && end - start <= longest && isAsciiWord(text.charCodeAt(start - 1))) start--;
+  return start === end || end - start > longest ? undefined : text.slice(start, end);
+}
+
+/**
+ * Does a token ending just before `end` read as one of `names`, past gaps and, across line breaks,
+ * comments? Across a line break the line before may end in a comment: each `#` of that line may
+ * start it, so the text before each one is tried too (a `#` inside a string only adds a try).
+ * `depth` bounds the tries over a run of comment lines; past it the answer is yes.
+ */
+function nameEndsBefore(text: string, end: number, names: Set<string>, longest: number, depth: number): boolean {
+  let at = end;
+  let crossed = false;
+  while (at > 0 && isGap(text, at - 1)) {
+    if (isLineBreak(text.charCodeAt(at - 1))) crossed = true;
+    at--;
+  }
+  if (at > 0 && isAsciiWord(text.charCodeAt(at - 1))) {
+    const word = wordBefore(text, at, longest);
+    if (word !== undefined && names.has(word)) return true;
+  }
+  if (!crossed || at === 0) return false;
+  if (depth >= 100) return true;
+  let lineStart = at;
+  while (lineStart > 0 && !isLineBreak(text.charCodeAt(lineStart - 1))) lineStart--;
+  for (let hash = lineStart; hash < at; hash++) {
+    if (text.charCodeAt(hash) === 35 && nameEndsBefore(text, hash, names, longest, depth + 1)) return true;
+  }
+  return false;
+}
+
+/** Is some name of `names` followed by `(`: the token before some `(` (see nameEndsBefore)? */
+function callsAnyOf(text: string, names: Set<string>, longest: number): boolean {
+  if (names.size === 0) return false;
+  const lastChars = new Set<number>();
+  for (const n of names) lastChars.add(n.charCodeAt(n.length - 1));
+  for (let bracket = text.indexOf('('); bracket !== -1; bracket = text.indexOf('(', bracket + 1)) {
+    // The common case first: the name right before the bracket, or after spaces on its line.
+    let end = bracket;
+    while (end > 0 && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+    if (end === 0) continue;
+    const c = text.charCodeAt(end - 1);
+    if (isAsciiWord(c)) {
+      if (!lastChars.has(c)) continue;
+      const word = wordBefore(text, end, longest);
+      if (word !== undefined && names.has(word)) return true;
+      continue;
+    }
+    if (isGap(text, end - 1) && nameEndsBefore(text, end, names, longest, 0)) return true;
+  }
+  return false;
+}
+
+/**
+ * The names `as` binds after one of `names` (`socket as S`; `NamedTemporaryFile as NTF` in a
+ * parenthesised import over several lines): every word `as` whose token before is one of the
+ * names (as nameEndsBefore reads it), with the word after it past gaps and comment lines. Over
+ * the whole text, strings and comments included: a superset of the import aliases of factories.
+ * 'any' for an alias spelled with letters beyond ASCII (the bracket scan reads ASCII names only).
+ */
+function aliasesOf(text: string, names: Set<string>, longest: number): Set<string> | 'any' {
+  const aliases = new Set<string>();
+  for (let at = text.indexOf('as'); at !== -1; at = text.indexOf('as', at + 2)) {
+    if ((at > 0 && isAsciiWord(text.charCodeAt(at - 1))) || (at + 2 < text.length && isAsciiWord(text.charCodeAt(at + 2)))) continue;
+    if (at === 0 || !isGap(text, at - 1) || !nameEndsBefore(text, at, names, longest, 0)) continue;
+    let start = at + 2;
+    for (;;) {
+      while (start < text.length && isGap(text, start)) start++;
+      if (text.charCodeAt(start) !== 35) break;
+      while (start < text.length && !isLineBreak(text.charCodeAt(start))) start++;
+    }
+    let end = start;
+    while (end < text.length && isAsciiWord(text.charCodeAt(end))) end++;
+    if (text.charCodeAt(end) >= 128 || (end === start && text.charCodeAt(start) >= 128)) return 'any';
+    if (end > start) aliases.add(text.slice(start, end));
+  }
+  return aliases;
+}

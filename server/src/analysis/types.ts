@@ -177,5 +177,14 @@ export interface Rule {
    * rules that look at whole classes or the whole file) re-runs once typing pauses.
    */
   locality?: 'function' | 'module';
+  /**
+   * A text pre-filter, never a semantic answer: false only when this rule provably cannot report
+   * anything in a file with this text under these options (a conservative superset test, cheap
+   * enough to run on every file before it is parsed). True says nothing: the rule still decides
+   * on the tree. When every selected rule of a file's analysis says false, `leaklens check` and
+   * the server's scan of files that are not open do not parse the file at all
+   * (`Analyzer.mayReport`). Rules without one are always run.
+   */
+  mayApply?(text: string, options: AnalysisOptions): boolean;
   check(context: RuleContext, matches: QueryMatch[]): void;
 }

@@ -295,6 +295,8 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
   /** Files that could not be read, checked or written: the run says so and exits 2. */
   const failures: FileFailure[] = [];
   const failedPaths = new Set<string>();
+  /** Files not parsed because no selected rule could report anything in their text (said with --verbose). */
+  let unparsed = 0;
   const pendingDiffs: Array<{ path: string; shown: string; diff: NonNullable<FileResult['diff']> }> = [];
   const pendingWrites: Array<{ path: string; shown: string; fix: NonNullable<FileResult['fix']> }> = [];
   const fail = (path: string, reason: string, message = `failed on ${displayPath(path)}: ${reason}`) => {
@@ -315,6 +317,7 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
       return;
     }
     const r = outcome.result;
+    if (r.unparsed) unparsed++;
     if (r.generated) {
       if (opts.verbose) warn(`skipped ${shown}: ${r.generated}; include-generated = true analyses it`);
       if (stdin && fixing) process.stdout.write(input!);
@@ -389,6 +392,11 @@ async function check(paths: string[], opts: CheckOptions): Promise<number> {
           });
       }),
     );
+    if (opts.verbose && unparsed > 0) {
+      // Of the files analysed in this run (a result from the cache says nothing about parsing).
+      const analysed = hits.filter((h) => !h).length;
+      warn(`${unparsed} of ${analysed} file${analysed === 1 ? '' : 's'} not parsed: no selected rule can report anything in their text`);
+    }
     for (const [dir, cache] of caches) {
       cache.prune();
       if (opts.verbose) {

@@ -45,6 +45,8 @@ export interface FileResult {
   findings: AnalyzedFinding[];
   /** Not analysed nor fixed because it is a generated file (`includeGenerated` off): the marker, described. */
   generated?: string;
+  /** Not parsed: no selected rule can report anything in the text (the rules' pre-filters); nothing else was decided. */
+  unparsed?: boolean;
   /** Not analysed: the engine's reason (e.g. nesting deeper than Python allows). */
   skipReason?: string;
   ruleFailures?: string[];
@@ -74,6 +76,7 @@ export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
     result.generated = describeGenerated(generated);
     return result;
   }
+  if (notParsed(analyzer, job, text, result)) return result;
   try {
     if (job.mode === 'diff') {
       const fixed = analyzer.fixText(text, job.options, !!job.unsafe);
@@ -97,6 +100,17 @@ export function checkFile(analyzer: Analyzer, job: FileJob): FileResult {
     failed(err, result);
   }
   return result;
+}
+
+/**
+ * No selected rule can report anything in this text (their pre-filters, `Analyzer.mayReport`):
+ * the file is not parsed, so it has no findings, no fixes, no syntax-error position and no skip
+ * reason — nothing was checked. Marked `unparsed` for `--verbose`.
+ */
+function notParsed(analyzer: Analyzer, job: FileJob, text: string, result: FileResult): boolean {
+  if (analyzer.mayReport(text, job.options)) return false;
+  result.unparsed = true;
+  return true;
 }
 
 function failed(err: unknown, result: FileResult): void {
@@ -151,6 +165,7 @@ function checkNotebook(analyzer: Analyzer, job: FileJob, source: { text: string;
     result.generated = describeGenerated(generated);
     return result;
   }
+  if (notParsed(analyzer, job, text, result)) return result;
   try {
     if (job.mode !== 'check') {
       const tracker = new CellTracker(nb);

@@ -1,7 +1,7 @@
 // LL101 unclosed-resource: a resource bound to a name and not released on some path of its scope.
 import { Allocation, ALLOCATION_QUERY, allocationCandidates, calleeName, exitEquivalent, inHandler, lineNo, trackAllocation, Use, withIsClose, withoutPipes, wrapFix } from '../resource-flow';
 import { unparenthesize } from '../syntax';
-import type { FactoryInfo } from '../resources';
+import { mayCallFactory, type FactoryInfo } from '../resources';
 import type { Node } from 'web-tree-sitter';
 import type { RelatedLocation, Rule, RuleContext } from '../types';
 
@@ -165,6 +165,8 @@ export const rule: Rule = {
   defaultSeverity: 'warning',
   locality: 'function',
   query: ALLOCATION_QUERY,
+  // Text pre-filter only (no factory call in the text: nothing to report); see resources.ts.
+  mayApply: mayCallFactory,
   check(context: RuleContext) {
     for (const site of allocationCandidates(context)) {
       const a = trackAllocation(site, context);

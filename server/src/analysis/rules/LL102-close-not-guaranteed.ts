@@ -2,7 +2,7 @@
 // path, but not when something raises between the allocation and the release.
 import type { Node } from 'web-tree-sitter';
 import { Allocation, ALLOCATION_QUERY, allocationCandidates, exitEquivalent, initAttributeLeaks, lineNo, trackAllocation, wrapFix } from '../resource-flow';
-import type { FactoryInfo } from '../resources';
+import { mayCallFactory, type FactoryInfo } from '../resources';
 import type { Fix, Rule, RuleContext } from '../types';
 
 const NO_WITH = new Set([
@@ -55,6 +55,8 @@ export const rule: Rule = {
   category: 'resources',
   defaultSeverity: 'warning',
   query: ALLOCATION_QUERY,
+  // Text pre-filter only (no factory call in the text: nothing to report); see resources.ts.
+  mayApply: mayCallFactory,
   check(context: RuleContext) {
     for (const site of allocationCandidates(context)) {
       const a = trackAllocation(site, context);

@@ -3,7 +3,7 @@
 import type { Node } from 'web-tree-sitter';
 import { addImportEdit } from '../imports';
 import { inMainBlock, isFullRead, loopBreaks, opensLater, withoutPipes, indentLines, managedExpression, probeContext, shadowedFactory, statementOf, unitOf, withIsClose } from '../resource-flow';
-import { factoryCallCandidates, factoryOf, FactoryInfo, NON_OWNING_CALLS } from '../resources';
+import { factoryCallCandidates, factoryOf, FactoryInfo, mayCallFactory, NON_OWNING_CALLS } from '../resources';
 import { enclosingScope, endsLine, indentOfLine, isAsync, lineBreakOf, lineStartOf, nextLineStart, startsLine } from '../syntax';
 import type { Fix, OffsetEdit, Rule, RuleContext } from '../types';
 
@@ -440,6 +440,8 @@ export const rule: Rule = {
   // (`factoryCallCandidates`); matching every call of a file was most of this rule's cost.
   // `(module) @module` is LL303's pattern too, so it costs the engine nothing.
   query: '(module) @module',
+  // Text pre-filter only (no factory call in the text: nothing to report); see resources.ts.
+  mayApply: mayCallFactory,
   check(context: RuleContext) {
     const seen = new Set<string>();
     for (const call of factoryCallCandidates(context)) {

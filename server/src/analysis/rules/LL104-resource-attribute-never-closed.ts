@@ -2,7 +2,7 @@
 // `self.x` and has no `close()`, `__exit__`, `__del__` or `weakref.finalize` to do it.
 import type { Node, QueryMatch } from 'web-tree-sitter';
 import { opensLater, shadowedFactory } from '../resource-flow';
-import { factoryAttributeNames, factoryOf, NON_OWNING_CALLS } from '../resources';
+import { factoryAttributeNames, factoryOf, mayCallFactory, NON_OWNING_CALLS } from '../resources';
 import { decoratorsOf, decoratorTarget, enclosingScope } from '../syntax';
 import type { Rule, RuleContext } from '../types';
 
@@ -218,6 +218,8 @@ export const rule: Rule = {
     '(assignment left: (attribute object: (identifier) @object attribute: (identifier) @attribute) right: (call function: (identifier)) @call) @assign',
     '(assignment left: (attribute object: (identifier) @object attribute: (identifier) @attribute) right: (call function: (attribute attribute: (identifier) @name)) @call) @assign',
   ].join('\n'),
+  // Text pre-filter only (no factory call in the text: nothing to report); see resources.ts.
+  mayApply: mayCallFactory,
   check(context: RuleContext, matches: QueryMatch[]) {
     let facts: FileFacts | undefined;
     const names = factoryAttributeNames(context.options);
