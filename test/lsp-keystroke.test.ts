@@ -176,3 +176,58 @@ test('a suppression comment, a factory name elsewhere in the file or LL201 selec
     assert.equal(howPublished(c, uri, 3), 'parsed');
   });
 });
+
+test('code pasted into a function too deep to analyse: carried until the pause, then the file is reported as not analysed', async () => {
+  await withKeystrokeServer(['ALL'], async (c) => {
+    const uri = freshUri('keystroke-deep');
+    await c.open(uri, BASE, 1);
+    await c.diagnosticsFor(uri, 1);
+    const pos = { line: 8, character: 13 };
+    await c.change(uri, 2, [{ range: { start: pos, end: pos }, text: '\n    y = ' + '('.repeat(5000) + ')'.repeat(5000) }]);
+    const settled = await c.waitForDiagnostics(uri, (p) => p.version === 2 && !provisional(p));
+    assert.deepEqual(settled.diagnostics, []);
+    await c.waitForLog(new RegExp(`not analysed ${uri}: the code nests deeper than 4000 syntax-tree levels`));
+  });
+});
+
+test('the parse left to the pause still meets its budget and WebAssembly traps: both reported for the document, which is analysed again once its text is reasonable', async () => {
+  const TRAP = 'zzz-trap-zzz'; // no "leaklens" in it: a typed suppression marker would make the keystroke parse
+  const client = LspClient.spawn({ env: { LEAKLENS_TEST_KEYSTROKE: 'log', LEAKLENS_TEST_WASM_TRAP: TRAP } });
+  try {
+    await client.initialize({ settings: { select: SELECT } });
+    const c = client;
+    const end = positionAt(BASE, BASE.length);
+    // 2 000 lines of long comments pasted at the end: published without a parse, then the parse at
+    // the pause is over the comment-scan budget.
+    const budget = freshUri('keystroke-budget');
+    await c.open(budget, BASE, 1);
+    await c.diagnosticsFor(budget, 1);
+    await c.change(budget, 2, [{ range: { start: end, end }, text: ('#' + 'x'.repeat(99) + '\n').repeat(2000) }]);
+    assert.deepEqual(summary((await c.diagnosticsFor(budget, 2)).diagnostics), ['LL303@0:0']);
+    assert.equal(howPublished(c, budget, 2), 'moved');
+    await c.waitForLog(new RegExp(`^\\[error\\] not analysed ${budget}: the parse ran out of its work budget \\(its runs of comment lines`));
+    await c.change(budget, 3, [{ text: BASE }]);
+    assert.deepEqual(summary((await c.diagnosticsFor(budget, 3)).diagnostics), ['LL303@0:0']);
+
+    // A comment that makes the parser trap, typed in one change.
+    const trapped = freshUri('keystroke-trap');
+    await c.open(trapped, BASE, 1);
+    await c.diagnosticsFor(trapped, 1);
+    const pos = { line: 8, character: 13 };
+    await c.change(trapped, 2, [{ range: { start: pos, end: pos }, text: `  # ${TRAP}` }]);
+    await c.diagnosticsFor(trapped, 2);
+    assert.equal(howPublished(c, trapped, 2), 'moved');
+    await c.waitForLog(new RegExp(`^\\[error\\] not analysed ${trapped}: WebAssembly trap`));
+    await c.waitForLog(/the WebAssembly runtime was recreated after a trap/);
+    assert.deepEqual((await c.waitForDiagnostics(trapped, (p) => p.version === 2 && p.diagnostics.length === 0)).diagnostics, []);
+    // The other document is analysed after the recovery, and the trapped one once its text changes.
+    await c.change(budget, 4, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '\n' }]);
+    assert.deepEqual(summary((await c.waitForDiagnostics(budget, (p) => p.version === 4 && !provisional(p))).diagnostics), ['LL303@1:0']);
+    await c.change(trapped, 3, [{ text: BASE }]);
+    assert.deepEqual(summary((await c.diagnosticsFor(trapped, 3)).diagnostics), ['LL303@0:0']);
+    assert.ok(c.alive, c.describe());
+    await c.shutdown();
+  } finally {
+    client.kill();
+  }
+});
