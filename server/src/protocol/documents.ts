@@ -93,6 +93,7 @@ export class OpenDocument {
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleTimer = undefined;
     this.previous = undefined;
+    this.quiet = undefined;
     this.parsed?.dispose();
     this.parsed = undefined;
   }
@@ -121,6 +122,7 @@ export class OpenDocument {
 
   reparse(): void {
     this.previous = undefined;
+    this.quiet = undefined;
     this.parsed?.dispose();
     this.parsed = this.tooLarge ? undefined : new ParsedDocument(this.language, this.lsp.getText());
   }
