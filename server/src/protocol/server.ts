@@ -283,14 +283,14 @@ export function startServer(connection: Connection = stdioConnection()): void {
     // still unparsed (takeChanges returns them all later), so no edit moves a finding twice.
     if (parsed?.parsePending && parsed.parsedText.length >= INCREMENTAL_MIN_CHARS && (doc.unsettledSince === undefined || now - doc.unsettledSince <= MAX_UNSETTLED_MS)) {
       const moved = movedWithoutParse(analyzer, parsed.parsedText, options, doc.previous, parsed.pendingChanges, doc.quiet);
-      if (moved) {
-        doc.quiet = moved.quiet;
+      doc.quiet = moved.quiet;
+      if (moved.findings) {
         if (KEYSTROKE_TEST) keystrokeTest(doc, moved.findings, options);
         doc.settled = false;
         doc.unsettledSince ??= now;
         if (doc.settleTimer) clearTimeout(doc.settleTimer);
         doc.settleTimer = setTimeout(() => settle(doc), SETTLE_DELAY_MS);
-        void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: moved.findings.map((f) => toDiagnostic(f, doc.lsp, true)) });
+        void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: moved.findings!.map((f) => toDiagnostic(f, doc.lsp, true)) });
         return;
       }
     }
@@ -301,6 +301,11 @@ export function startServer(connection: Connection = stdioConnection()): void {
       return;
     }
     const changes = parsed!.takeChanges();
+    // A factory name just found in this very text stays where it is for the next record of changes.
+    const quiet = doc.quiet;
+    if (changes && quiet?.witness !== undefined && quiet.changes === changes && quiet.checked === changes.edits.length) {
+      doc.quiet = parsed!.pendingChanges && { ...quiet, changes: parsed!.pendingChanges, checked: 0 };
+    }
     // While typing, only the edited function is analysed again (or nothing, when the change
     // reaches further); the whole file is analysed once typing pauses (settle), or when typing
     // has gone on for MAX_UNSETTLED_MS without one.
