@@ -14,6 +14,11 @@
 // scripts); a failure prints the seed, the base text and the batch, and saves the whole script
 // (base text included) under test-output/. The bases are drawn from test/fixtures/rules, so a seed
 // replays the same script only while that set of files is the same: keep the saved script.
+// One more seed runs with every rule but LL201 (the one function-level rule without a pre-filter
+// for keystrokes) on long bases without a resource-factory name,
+// where keystrokes are published without a parse (analysis/incremental.ts movedWithoutParse), the
+// server started with LEAKLENS_TEST_KEYSTROKE=verify (each such publish checked against the
+// incremental step on the parsed tree; a difference is an internal error in the log).
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +27,8 @@ import type { Diagnostic, PublishDiagnosticsParams, TextDocumentContentChangeEve
 import { runCli } from './helpers/cli';
 import { freshUri, LspClient, offsetAt, positionAt, withServer } from './helpers/lsp-client';
 import { hashString, hex, Random, seedsFromEnv } from './helpers/random';
+import { factoryNameEnds } from '../server/src/analysis/resources';
+import { DEFAULT_OPTIONS } from '../server/src/analysis/types';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'rules');
@@ -85,13 +92,35 @@ function basesFor(rng: Random, all: Base[]): Base[] {
   return bases;
 }
 
+/** Does a text hold a resource-factory name (then no keystroke of it is published without a parse)? */
+const hasFactoryName = (text: string) => factoryNameEnds(DEFAULT_OPTIONS)!.test(text);
+/** The keystroke seed's fragments: none with a factory name, but for one, drawn rarely. */
+const QUIET_FRAGMENTS = FRAGMENTS.filter((f) => !hasFactoryName(f));
+
+/** Two long bases (for the incremental keystroke path) of fixtures without a factory name. */
+function quietBasesFor(rng: Random, all: Base[]): Base[] {
+  const quiet = all.filter((b) => !hasFactoryName(b.text));
+  return ['\n', '\r\n'].map((ending) => {
+    const parts: Base[] = [];
+    let length = 0;
+    while (length < INCREMENTAL_MIN_CHARS * 1.3) {
+      const part = rng.pick(quiet);
+      parts.push(part);
+      length += part.text.length + 2;
+    }
+    const name = `${parts.length} fixtures without factory names${ending === '\n' ? '' : ' (CRLF)'}: ${parts.slice(0, 3).map((p) => p.name).join(' + ')} + …`;
+    return { name, text: parts.map((p) => p.text).join('\n\n').replace(/\n/g, ending) };
+  });
+}
+
 /** Moves an offset off the middle of a CRLF pair (an editor never addresses it). */
 function snap(text: string, offset: number): number {
   return offset > 0 && text[offset - 1] === '\r' && text[offset] === '\n' ? offset - 1 : offset;
 }
 
 /** One random change against `text`, as an LSP range change. */
-function randomChange(rng: Random, text: string): TextDocumentContentChangeEvent {
+function randomChange(rng: Random, text: string, quiet = false): TextDocumentContentChangeEvent {
+  const fragment = () => (!quiet ? rng.pick(FRAGMENTS) : rng.chance(0.03) ? 'f = open(p)\n' : rng.pick(QUIET_FRAGMENTS));
   // Favour places where people type: just after a line break, or next to an existing character.
   const lineStarts: number[] = [];
   for (let i = 0; i < text.length; i++) if (text[i] === '\n' || (text[i] === '\r' && text[i + 1] !== '\n')) lineStarts.push(i + 1);
@@ -102,15 +131,15 @@ function randomChange(rng: Random, text: string): TextDocumentContentChangeEvent
   let insert = '';
   if (kind <= 4) {
     start = end = at(); // insertion
-    insert = rng.pick(FRAGMENTS);
-    if (rng.chance(0.2)) insert += rng.pick(FRAGMENTS);
+    insert = fragment();
+    if (rng.chance(0.2)) insert += fragment();
   } else if (kind <= 6) {
     end = at(); // backspaces
     start = snap(text, Math.max(0, end - rng.int(1, 3)));
   } else if (kind <= 8) {
     start = at(); // a selection deleted or replaced
     end = snap(text, Math.min(text.length, start + rng.int(1, rng.chance(0.2) ? 300 : 25)));
-    if (rng.chance(0.5)) insert = rng.pick(FRAGMENTS);
+    if (rng.chance(0.5)) insert = fragment();
   } else {
     // A line duplicated or cut (copy and paste).
     const a = at();
@@ -190,7 +219,7 @@ async function freshDiagnostics(c: LspClient, text: string): Promise<string[]> {
   return comparableAll(p);
 }
 
-const totals = { scripts: 0, batches: 0, notifications: 0, changes: 0, bursts: 0, compared: 0, findings: 0, cli: 0, provisional: 0, longBatches: 0 };
+const totals = { scripts: 0, quietScripts: 0, moved: 0, batches: 0, notifications: 0, changes: 0, bursts: 0, compared: 0, findings: 0, cli: 0, provisional: 0, longBatches: 0 };
 
 /** Every range of a publish is a valid position of the text it claims to describe. */
 function rangesValid(p: PublishDiagnosticsParams, text: string): string | undefined {
@@ -207,7 +236,8 @@ function rangesValid(p: PublishDiagnosticsParams, text: string): string | undefi
 
 const isProvisional = (p: PublishDiagnosticsParams) => p.diagnostics.some((d) => (d.data as { provisional?: boolean } | undefined)?.provisional === true);
 
-async function runScript(c: LspClient, seed: number, base: Base): Promise<void> {
+/** `cliRules`: the CLI's arguments for the rules the server was given (default ALL); `quiet`: the keystroke seed's fragments. */
+async function runScript(c: LspClient, seed: number, base: Base, cliRules?: string[], quiet = false): Promise<void> {
   const rng = new Random((seed ^ hashString(base.name)) >>> 0);
   const script: Script = { seed: hex(seed), base: base.name, baseText: base.text, batches: [] };
   const uri = freshUri('edited');
@@ -237,7 +267,7 @@ async function runScript(c: LspClient, seed: number, base: Base): Promise<void> 
       const changes: TextDocumentContentChangeEvent[] = [];
       const count = rng.chance(0.2) ? rng.int(2, 4) : 1;
       for (let k = 0; k < count; k++) {
-        const change = randomChange(rng, text);
+        const change = randomChange(rng, text, quiet);
         changes.push(change);
         text = apply(text, change); // the next change refers to the text this one leaves
       }
@@ -292,7 +322,7 @@ async function runScript(c: LspClient, seed: number, base: Base): Promise<void> 
     totals.findings += expected.length;
   }
   // The CLI on the same final text: same codes at the same places (1-based lines, UTF-16 columns).
-  const cli = runCli(['check', '--stdin-filename', 'edited.py', '--format', 'json', '--exit-zero'], { input: text });
+  const cli = runCli(['check', '--stdin-filename', 'edited.py', '--format', 'json', '--exit-zero', ...(cliRules ?? [])], { input: text });
   assert.equal(cli.status, 0, `CLI failed: ${cli.stderr}`);
   const cliKeys = (JSON.parse(cli.stdout) as Array<{ code: string; start: { line: number; column: number }; end: { line: number; column: number } }>)
     .map((f) => `${f.code}@${f.start.line}:${f.start.column}-${f.end.line}:${f.end.column}`)
@@ -306,7 +336,8 @@ async function runScript(c: LspClient, seed: number, base: Base): Promise<void> 
   }
   totals.cli++;
   await c.close(uri);
-  totals.scripts++;
+  if (quiet) totals.quietScripts++;
+  else totals.scripts++;
 }
 
 const all = fixtureFiles();
@@ -325,14 +356,39 @@ for (const seed of SEEDS) {
   });
 }
 
+const KEYSTROKE_SEED = 0x15a1e004;
+const KEYSTROKE_RULES = { select: ['ALL'], ignore: ['LL201'] };
+if (process.env.LEAKLENS_LSP_SEEDS === undefined || SEEDS.includes(KEYSTROKE_SEED)) {
+  test(`random edit scripts over LSP without resource-factory names, every rule but LL201: keystrokes published without a parse equal the incremental step, settled ones a fresh analysis (seed ${hex(KEYSTROKE_SEED)})`, async (t) => {
+    const rng = new Random(KEYSTROKE_SEED);
+    const c = LspClient.spawn({ env: { LEAKLENS_TEST_KEYSTROKE: 'verify' } });
+    try {
+      await c.initialize({ settings: KEYSTROKE_RULES });
+      for (const base of quietBasesFor(rng, all)) {
+        await t.test(base.name, () => runScript(c, KEYSTROKE_SEED, base, ['--select', 'ALL', '--ignore', 'LL201'], true));
+      }
+      assert.ok(c.alive, c.describe());
+      const errors = c.logs.filter((l) => l.startsWith('[error]'));
+      assert.deepEqual(errors, [], 'the server logged internal errors (a publish without a parse that differs from the incremental step?)');
+      totals.moved += c.logs.filter((l) => l.endsWith('moved without a parse')).length;
+      await c.shutdown();
+    } finally {
+      c.kill();
+    }
+  });
+}
+
 test('summary', (t) => {
   t.diagnostic(
     `${totals.scripts} scripts, ${totals.batches} batches (${totals.bursts} bursts), ${totals.notifications} didChange, ` +
       `${totals.changes} changes, ${totals.compared} comparisons with a fresh analysis (${totals.findings} findings), ${totals.cli} with the CLI; ` +
-      `${totals.longBatches} batches on documents long enough for incremental analysis, ${totals.provisional} provisional publishes`,
+      `${totals.longBatches} batches on documents long enough for incremental analysis, ${totals.provisional} provisional publishes; ` +
+      `${totals.quietScripts} scripts without factory names, ${totals.moved} publishes without a parse`,
   );
   if (process.env.LEAKLENS_LSP_SEEDS === undefined && process.env.LEAKLENS_LSP_BATCHES === undefined) {
     assert.equal(totals.scripts, SEEDS.length * BASES_PER_SEED, 'every script ran');
     assert.ok(totals.provisional > 0, 'no provisional publish: the incremental keystroke path was not exercised');
+    assert.equal(totals.quietScripts, 2, 'every script of the keystroke seed ran');
+    assert.ok(totals.moved >= 10, `${totals.moved} publishes without a parse: the keystroke shortcut was hardly exercised`);
   }
 });

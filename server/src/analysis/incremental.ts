@@ -5,8 +5,9 @@
 // typing pauses ("settles"), which is the authoritative result.
 import type { Node, Tree } from 'web-tree-sitter';
 import type { AppliedEdit, ChangeSummary, OffsetRange } from '../parsing/document';
-import { renderMessage, type AnalysisResult, type AnalyzedFinding, type Analyzer } from './engine';
+import { renderMessage, ruleEnabled, type AnalysisResult, type AnalyzedFinding, type Analyzer } from './engine';
 import type { FileImports } from './imports';
+import { factoryNameEnds, longestFactoryName } from './resources';
 import type { AnalysisOptions, LineRef, OffsetEdit, RelatedLocation } from './types';
 
 const DEFINITIONS = new Set(['function_definition', 'class_definition', 'decorated_definition']);
@@ -200,7 +201,119 @@ export function analyzeIncrementally(
     if (imports) imports = { map: imports.map, spans };
   } else imports = undefined;
   const fresh = analyzer.analyzeRegion(tree, text, options, region, imports);
-  if (fresh.skipped) return undefined;
+  // Too deep to analyse (the only reason a region is skipped): left, like any change this step
+  // cannot take, to the whole-file analysis at the pause, which skips the file if it is too deep.
+  if (fresh.skipped) return carriedAll();
   const findings = [...carried, ...fresh.findings].sort((a, b) => a.start - b.start || a.code.localeCompare(b.code));
   return { ...fresh, findings, analysed: 'function', imports: fresh.imports ?? imports };
+}
+
+/**
+ * The rules with `locality: 'function'` whose findings lie only at the calls
+ * `factoryCallCandidates` returns (resources.ts): the rules `movedWithoutParse` has a pre-filter
+ * for. Any other function-level rule selected (LL201, a new one) means a keystroke is parsed.
+ */
+const AT_FACTORY_CALLS = new Set(['LL101', 'LL103']);
+
+/** Suppression comments: typed, they change what the next analysis reports. */
+const MARKERS = /noqa|leaklens|skip-file/i;
+
+/**
+ * What `movedWithoutParse` has read of the text, after the first `checked` edits of `changes`
+ * (the document's record since its last analysis): with no `witness`, the text then held no
+ * factory name; with one, a factory name ended at that offset (and the character after it).
+ */
+export interface QuietText {
+  changes: Readonly<ChangeSummary>;
+  checked: number;
+  /** The configured resource factories it was read for (they add names). */
+  factories: string;
+  witness?: number;
+}
+
+/** A range of the text after `edit` for a range of the text before it, widened over the edit when they meet. */
+function through(range: OffsetRange, edit: AppliedEdit): OffsetRange {
+  const delta = edit.newEnd - edit.oldEnd;
+  if (range.end < edit.start) return range;
+  if (range.start > edit.oldEnd) return { start: range.start + delta, end: range.end + delta };
+  return { start: Math.min(range.start, edit.start), end: Math.max(range.end + delta, edit.newEnd) };
+}
+
+/**
+ * The result of a keystroke when no parse is needed to know it (`findings`), and what was read
+ * of the text for the next call (`quiet`). The findings are then exactly what the parse and
+ * `analyzeIncrementally` would give: the previous findings moved by the edits. That step
+ * re-analyses at most one function, with the function-level rules only, and returns undefined (a
+ * whole-file analysis) only for the reasons checked here or by the caller (no previous analysis,
+ * other options, unknown changes, `skip-file` in the function; the caller checks the document's
+ * length and MAX_UNSETTLED_MS). So the parse can wait (for the pause, or the next reader of the
+ * tree) when, for ANY function the parse could find around the edits:
+ *  - every selected function-level rule reports only at factory call candidates, and the whole
+ *    text has none (`factoryNameEnds`: no factory name, read from the text alone, in code,
+ *    strings or comments, so no syntax the parse finds can make one);
+ *  - no moved finding of a function-level rule is left to be dropped;
+ *  - the edited text holds no suppression comment, and the text no `skip-file`.
+ * The whole text is scanned once per record of changes; later calls with the same record read
+ * only around the edits made since: a name that was not in the text and is now must meet an
+ * edit. A name found is kept as a witness: while no edit meets it, the text still has it. Reads
+ * the text only, never a tree.
+ */
+export function movedWithoutParse(
+  analyzer: Analyzer,
+  text: string,
+  options: AnalysisOptions,
+  previous: PreviousAnalysis | undefined,
+  changes: Readonly<ChangeSummary> | undefined,
+  quiet: QuietText | undefined,
+): { findings?: AnalyzedFinding[]; quiet?: QuietText } {
+  if (!previous || !changes || !sameOptions(previous.options, options)) return { quiet };
+  const local = new Set<string>();
+  for (const rule of analyzer.rules) {
+    if (rule.locality !== 'function') continue;
+    local.add(rule.code);
+    if (ruleEnabled(rule.code, options) && !AT_FACTORY_CALLS.has(rule.code)) return { quiet };
+  }
+  const names = factoryNameEnds(options);
+  if (!names) return { quiet };
+  const factories = options.resourceFactories.join('\n');
+  const { edits } = changes;
+  const m = margin(options);
+  const known = quiet && quiet.changes === changes && quiet.factories === factories && quiet.checked <= edits.length ? quiet : undefined;
+  const refuse = (witness: number) => ({ quiet: { changes, checked: edits.length, factories, witness } });
+  // The edits whose surroundings are still to be read; undefined: the whole text is.
+  let from: number | undefined;
+  if (known?.witness !== undefined) {
+    // Where the name found last time is now, unless an edit met it: still a name there?
+    let at: OffsetRange | undefined = { start: known.witness, end: known.witness + 1 };
+    for (let i = known.checked; i < edits.length && at; i++) at = moved(at.start, at.end, edits[i]);
+    const found = at && names.exec(text.slice(at.start, at.start + 2 * m));
+    if (at && found) return refuse(at.start + found.index);
+  } else if (known) from = known.checked;
+  if (from === undefined) {
+    const found = names.exec(text);
+    if (found) return refuse(found.index);
+    if (/skip-file/i.test(text)) return {};
+    from = 0;
+  }
+  // Around every edit not read yet (all of them after a whole-text scan: the markers are looked
+  // for in edited text only), in today's offsets: far enough either side to hold any name or
+  // marker that meets the edit, and the character after it.
+  for (let i = from; i < edits.length; i++) {
+    let span: OffsetRange = { start: edits[i].start, end: edits[i].newEnd };
+    for (let j = i + 1; j < edits.length; j++) span = through(span, edits[j]);
+    const lo = Math.max(0, span.start - m);
+    const around = text.slice(lo, Math.min(text.length, span.end + m));
+    const found = names.exec(around);
+    if (found) return refuse(lo + found.index);
+    if (MARKERS.test(around)) return {};
+  }
+  const findings = shiftFindings(previous.findings, edits);
+  const next: QuietText = { changes, checked: edits.length, factories };
+  if (findings.some((f) => local.has(f.code))) return { quiet: next };
+  return { findings, quiet: next };
+}
+
+/** How far either side of an edit a factory name or a marker that meets it can reach. */
+function margin(options: AnalysisOptions): number {
+  return Math.max(longestFactoryName(options), 'skip-file'.length) + 1;
 }

@@ -361,6 +361,38 @@ export function factoryAttributeNames(options: AnalysisOptions): Set<string> {
   return cachedNames;
 }
 
+const endsPatterns = new Map<string, RegExp | null>();
+/**
+ * A text pre-filter for `factoryCallCandidates`, needing no syntax tree: a pattern matching
+ * wherever a factory name (`factoryAttributeNames`) ends a run of ASCII word characters, in code,
+ * strings and comments alike. A text it does not match has no factory call candidate in any
+ * region, whatever its tree: a candidate's callee ends with such a name as a whole token; an
+ * import alias of a factory (`from socket import socket as S`) is made by an import that spells
+ * the factory's dotted name, so its last segment is there too; and the file's own functions
+ * join the candidates only through the catalogue calls they make. Undefined (no pre-filter) when
+ * a configured `resource-factories` name is not ASCII.
+ */
+export function factoryNameEnds(options: AnalysisOptions): RegExp | undefined {
+  const key = options.resourceFactories.join('\n');
+  let pattern = endsPatterns.get(key);
+  if (pattern === undefined) {
+    const names = [...factoryAttributeNames(options)];
+    pattern = names.every((n) => ASCII_WORD.test(n))
+      ? new RegExp(`(?:${names.sort((a, b) => b.length - a.length).join('|')})(?![A-Za-z0-9_])`)
+      : null;
+    if (endsPatterns.size >= 16) endsPatterns.clear();
+    endsPatterns.set(key, pattern);
+  }
+  return pattern ?? undefined;
+}
+
+/** The length of the longest factory name (see `factoryNameEnds`). */
+export function longestFactoryName(options: AnalysisOptions): number {
+  let n = 0;
+  for (const name of factoryAttributeNames(options)) n = Math.max(n, name.length);
+  return n;
+}
+
 /**
  * The calls of the file whose callee can be a resource factory: a name or an attribute whose last
  * segment is a factory's (`open(…)`, `sqlite3.connect(…)`, `x.wrap_socket(…)`), or a name an

@@ -305,6 +305,16 @@ export class ParsedDocument {
     return taken;
   }
 
+  /**
+   * The record `takeChanges()` would return, read without parsing and without starting a new
+   * record (undefined when the changes are not known). While a parse is pending, its `dirty`
+   * ranges are the edits only (tree-sitter's changed ranges come with the parse); the object is
+   * the same until the next `takeChanges()`, and its lists grow with each update.
+   */
+  get pendingChanges(): Readonly<ChangeSummary> | undefined {
+    return this.changes;
+  }
+
   /** Replaces the whole text (a full-sync change) with a fresh parse. */
   replace(text: string): void {
     this.stale = false;

@@ -2,13 +2,15 @@
 import { Language } from 'web-tree-sitter';
 import { TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { PreviousAnalysis } from '../analysis/incremental';
+import type { PreviousAnalysis, QuietText } from '../analysis/incremental';
 import { ParsedDocument, TextChange } from '../parsing/document';
 
 export class OpenDocument {
   private parsed: ParsedDocument | undefined;
   /** The last analysis published, the base of the next incremental one. */
   previous: PreviousAnalysis | undefined;
+  /** What the last keystroke published without a parse read of the text (analysis/incremental.ts movedWithoutParse). */
+  quiet: QuietText | undefined;
   /** False while the published findings come from an incremental analysis (see analysis/incremental.ts). */
   settled = true;
   /** When the first incremental result since the last whole-file analysis was published (performance.now()). */
@@ -91,6 +93,7 @@ export class OpenDocument {
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleTimer = undefined;
     this.previous = undefined;
+    this.quiet = undefined;
     this.parsed?.dispose();
     this.parsed = undefined;
   }
@@ -119,6 +122,7 @@ export class OpenDocument {
 
   reparse(): void {
     this.previous = undefined;
+    this.quiet = undefined;
     this.parsed?.dispose();
     this.parsed = this.tooLarge ? undefined : new ParsedDocument(this.language, this.lsp.getText());
   }

@@ -26,8 +26,9 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AnalysisResult, Analyzer, AnalyzedFinding } from '../analysis/engine';
+import type { AnalysisOptions } from '../analysis/types';
 import { isWasmTrap } from '../parsing/grammar';
-import { analyzeIncrementally } from '../analysis/incremental';
+import { analyzeIncrementally, movedWithoutParse } from '../analysis/incremental';
 import { withFileLineBreaks } from '../analysis/indentation';
 import { describeGenerated } from '../analysis/generated';
 import { DEFAULT_MAX_FILE_SIZE, isStub, STUB_REASON } from '../workspace/files';
@@ -49,6 +50,14 @@ export const INCREMENTAL_MIN_CHARS = 20_000;
 export const MAX_UNSETTLED_MS = 2000;
 
 let shutdownRequested = false;
+
+/**
+ * TEST ONLY: LEAKLENS_TEST_KEYSTROKE=log says in the log, for each publish of a document long
+ * enough for incremental analysis, whether it parsed (`… version N parsed`) or was published
+ * without a parse (`… version N moved without a parse`); `verify` also parses after each of the
+ * latter and logs an error unless the incremental step on that tree gives the same findings.
+ */
+const KEYSTROKE_TEST = process.env.LEAKLENS_TEST_KEYSTROKE;
 
 /**
  * The largest message body the server reads (bytes). A Content-Length over it is taken as a
@@ -235,6 +244,19 @@ export function startServer(connection: Connection = stdioConnection()): void {
     },
   );
 
+  /** The LEAKLENS_TEST_KEYSTROKE hook for a publish without a parse (see above). */
+  function keystrokeTest(doc: OpenDocument, findings: AnalyzedFinding[], options: AnalysisOptions): void {
+    log(`keystroke test: ${doc.uri} version ${doc.version} moved without a parse`);
+    if (KEYSTROKE_TEST !== 'verify' || !analyzer) return;
+    const parsed = doc.parsedDocument!;
+    const tree = parsed.tree;
+    if (!tree) return void connection.console.error(`keystroke test: ${doc.uri} version ${doc.version}: the parse ran out of its budget`);
+    const step = analyzeIncrementally(analyzer, tree, parsed.parsedText, options, doc.previous, parsed.pendingChanges);
+    if (!step) return void connection.console.error(`keystroke test: ${doc.uri} version ${doc.version}: the incremental step would analyse the whole file`);
+    const want = JSON.stringify(step.findings);
+    if (JSON.stringify(findings) !== want) connection.console.error(`keystroke test: ${doc.uri} version ${doc.version}: published ${JSON.stringify(findings)}, the incremental step gives ${want}`);
+  }
+
   async function publish(doc: OpenDocument): Promise<void> {
     if (!analyzer) return;
     const { settings } = await workspace.settingsFor(doc.uri);
@@ -242,7 +264,6 @@ export function startServer(connection: Connection = stdioConnection()): void {
     if (documents.get(doc.uri) !== doc) return;
     doc.setMaxFileSize(settings.maxFileSize);
     const parsed = doc.parsedDocument;
-    const tree = parsed?.tree;
     if (isStub(doc.uri)) {
       logNotAnalysed(doc.uri, STUB_REASON);
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
@@ -254,18 +275,42 @@ export function startServer(connection: Connection = stdioConnection()): void {
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
       return;
     }
+    const options = settings.options;
+    const now = performance.now();
+    // A keystroke whose result is known without parsing (analysis/incremental.ts
+    // movedWithoutParse): the previous findings moved by the edits, published now; the parse waits
+    // for the pause or the next reader of the tree. doc.previous stays the base of the edits
+    // still unparsed (takeChanges returns them all later), so no edit moves a finding twice.
+    if (parsed?.parsePending && parsed.parsedText.length >= INCREMENTAL_MIN_CHARS && (doc.unsettledSince === undefined || now - doc.unsettledSince <= MAX_UNSETTLED_MS)) {
+      const moved = movedWithoutParse(analyzer, parsed.parsedText, options, doc.previous, parsed.pendingChanges, doc.quiet);
+      doc.quiet = moved.quiet;
+      if (moved.findings) {
+        if (KEYSTROKE_TEST) keystrokeTest(doc, moved.findings, options);
+        doc.settled = false;
+        doc.unsettledSince ??= now;
+        if (doc.settleTimer) clearTimeout(doc.settleTimer);
+        doc.settleTimer = setTimeout(() => settle(doc), SETTLE_DELAY_MS);
+        void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: moved.findings!.map((f) => toDiagnostic(f, doc.lsp, true)) });
+        return;
+      }
+    }
+    const tree = parsed?.tree;
+    if (KEYSTROKE_TEST && tree) log(`keystroke test: ${doc.uri} version ${doc.version} parsed`);
     if (!tree) {
       connection.console.error(`not analysed ${doc.uri}: the parse ran out of its work budget (${parsed?.budgetExceeded ?? 'unknown'}); previous diagnostics kept`);
       return;
     }
-    const options = settings.options;
     const changes = parsed!.takeChanges();
+    // A factory name just found in this very text stays where it is for the next record of changes.
+    const quiet = doc.quiet;
+    if (changes && quiet?.witness !== undefined && quiet.changes === changes && quiet.checked === changes.edits.length) {
+      doc.quiet = parsed!.pendingChanges && { ...quiet, changes: parsed!.pendingChanges, checked: 0 };
+    }
     // While typing, only the edited function is analysed again (or nothing, when the change
     // reaches further); the whole file is analysed once typing pauses (settle), or when typing
     // has gone on for MAX_UNSETTLED_MS without one.
     // Small documents get a whole-file analysis on every change: it costs a few milliseconds.
     let step = parsed!.parsedText.length < INCREMENTAL_MIN_CHARS ? undefined : analyzeIncrementally(analyzer, tree, parsed!.parsedText, options, doc.previous, changes);
-    const now = performance.now();
     if (step && doc.unsettledSince !== undefined && now - doc.unsettledSince > MAX_UNSETTLED_MS) step = undefined;
     const settled = !step;
     const result: AnalysisResult = step ?? analyzer.analyzeTree(tree, parsed!.parsedText, options);
@@ -295,10 +340,14 @@ export function startServer(connection: Connection = stdioConnection()): void {
     const options = doc.previous?.options;
     try {
       // Reading the tree parses edits not parsed yet (and may trap, as any parse may).
+      const unparsed = parsed?.parsePending;
       const tree = parsed?.tree;
+      // A keystroke published without parsing (movedWithoutParse) leaves this parse to here.
+      if (unparsed && !tree) connection.console.error(`not analysed ${doc.uri}: the parse ran out of its work budget (${parsed.budgetExceeded ?? 'unknown'}); previous diagnostics kept`);
       if (!tree || !options) return undefined;
       parsed!.takeChanges();
       const result = analyzer.analyzeTree(tree, parsed!.parsedText, options);
+      if (result.skipReason) log(`not analysed ${doc.uri}: ${result.skipReason}`);
       for (const failure of result.ruleFailures ?? []) connection.console.error(`rule failed on ${doc.uri}: ${failure}`);
       doc.previous = result.skipped ? undefined : { findings: result.findings, options, topLevelCount: tree.rootNode.namedChildCount, imports: result.imports };
       doc.settled = true;
