@@ -120,6 +120,10 @@ for (const code of ruleDirs) {
           if (e.fragment && !f.message.includes(e.fragment)) problems.push(`${f.code} at line ${line + 1}: message "${f.message}" lacks "${e.fragment}"`);
         }
         for (const e of unmatched) problems.push(`expected ${e.code} at line ${e.line + 1}, not reported`);
+        // A rule's text pre-filter (Rule.mayApply) may say no only where the rule reports nothing.
+        for (const reported of new Set(findings.map((f) => f.code))) {
+          if (!analyzer.mayReport(text, { ...options, select: [reported] })) problems.push(`the pre-filter of ${reported} says no, yet it reports here`);
+        }
         assert.deepEqual(problems, [], `${relative(ROOT, path)}:\n  ${problems.join('\n  ')}`);
 
         const snapshot = path + '.fixed';

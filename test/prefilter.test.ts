@@ -117,6 +117,63 @@ describe('the text pre-filter of the rules', () => {
     assert.match(plain.stderr, /^leaklens: 3 of 7 files not parsed: /m, plain.stderr);
   });
 
+  test('a text whose every factory call is the whole context of a `with` item is not parsed; any other use of the call is', () => {
+    // Closed by the with statement whatever happens in its body: nothing for LL101–LL104 to say.
+    const managed = [
+      `# ${TRAP}`,
+      'import os',
+      'import tempfile',
+      '',
+      '',
+      'def f(p, q, fd):',
+      '    with open(p) as a, open(q, ")"):',
+      '        pass',
+      '    with tempfile.TemporaryDirectory()as d :',
+      '        pass',
+      '    async_ok = 1',
+      '    with os.fdopen(',
+      '        fd,  # ) a bracket in a comment',
+      '        "rb",',
+      '    ) as b, \\',
+      '            open(d):',
+      '        return a, b, async_ok',
+      '',
+      '',
+      'async def g(p):',
+      '    async with open(p) as h:',
+      '        return h',
+      '',
+    ].join('\n');
+    // The call is not the with item's whole context, or its target is not a plain name, or the
+    // call is outside any with: parsed (the hook makes each of these traps).
+    const parsed: Record<string, string> = {
+      'read.py': 'def f(p):\n    with open(p).read() as x:\n        return x\n',
+      'attr.py': 'class C:\n    def start(self, p):\n        with open(p) as self.f:\n            pass\n',
+      'cond.py': 'import contextlib\n\n\ndef f(p, c):\n    with open(p) if c else contextlib.nullcontext() as f:\n        return f\n',
+      'walrus.py': 'def f(p):\n    with (g := open(p)):\n        pass\n    return g\n',
+      'paren.py': 'def f(p, q):\n    with (open(p) as a, open(q) as b):\n        return a, b\n',
+      'second.py': 'def f(p, q):\n    with open(p) as a:\n        b = open(q)\n        return a.read() + b.read()\n',
+      'nested.py': 'import contextlib\n\n\ndef f(p):\n    with contextlib.closing(open(p)) as a:\n        return a.read()\n',
+      'call_receiver.py': 'def f(make):\n    with make().open() as a:\n        return a.read()\n',
+      'unfinished_string.py': 'def f(p):\n    with open(p, "r\n") as a:\n        return a\n',
+      'with_word.py': 'def f(p):\n    forwith open(p) as a:\n        return a\n',
+      'comment_with.py': 'def f(p):\n    x = 1  # with\n    open(p).read()\n',
+    };
+    const dir = folder({ 'managed.py': managed, ...Object.fromEntries(Object.entries(parsed).map(([name, text]) => [name, `# ${TRAP}\n${text}`])) });
+    const r = check(dir, ['--jobs', '1', '--select', 'LL1', '--verbose']);
+    assert.doesNotMatch(r.stderr, /cannot check managed\.py/, r.stderr);
+    for (const name of Object.keys(parsed)) assert.match(r.stderr, new RegExp(`^leaklens: cannot check ${name.replace('.', '\\.')}: WebAssembly trap`, 'm'), `${name}\n${r.stderr}`);
+    assert.match(r.stderr, /^leaklens: 1 of 12 files not parsed: /m, r.stderr);
+    // Without the hook, the resource rules find what they find when
+    // every file is parsed (LL201 has no pre-filter).
+    const plain = folder({ 'managed.py': managed, ...parsed });
+    const some = spawnSync(process.execPath, [CLI, 'check', '--no-cache', '--format', 'json', '--select', 'LL1', '.'], { cwd: plain, encoding: 'utf8' });
+    const every = spawnSync(process.execPath, [CLI, 'check', '--no-cache', '--format', 'json', '--select', 'LL1,LL201', '.'], { cwd: plain, encoding: 'utf8' });
+    const lines = (out: string) => (JSON.parse(out) as Array<{ path: string; code: string; start: { line: number } }>).filter((f) => f.code.startsWith('LL1')).map((f) => `${f.path}:${f.start.line}:${f.code}`).sort();
+    assert.deepEqual(lines(some.stdout), lines(every.stdout));
+    assert.deepEqual(lines(some.stdout), ['comment_with.py:3:LL103', 'read.py:2:LL103', 'second.py:3:LL101'], some.stderr);
+  });
+
   test('notebooks: findings in cells as before; a notebook with no factory call is not parsed', () => {
     const dir = folder({
       'leaky.ipynb': notebook('import os\n', '%matplotlib inline\nlog = open("x.log", "w")\nlog.write("a")\n'),

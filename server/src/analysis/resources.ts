@@ -591,7 +591,10 @@ function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
  * between — spaces, line breaks, `\` continuations and comments, as the grammar allows inside
  * brackets, and the characters that begin no Python token (`$`, `?`, `!`, a backquote, control
  * characters), which tree-sitter's error recovery skips and around which it can still build a
- * call (`open $ (p)`). A name in a string or a comment only makes the answer yes: a superset
+ * call (`open $ (p)`). Not counted: a call that is the whole context of a `with` item, bound to a
+ * plain name or to nothing (`with open(p) as f:`; see wholeWithItem), which the statement closes
+ * whatever happens — a text whose every factory call is such an item has nothing for these rules
+ * either. A name in a string or a comment only makes the answer yes: a superset
  * test, not a semantic answer; the rules decide on the tree. (What error recovery might build
  * across other tokens, in text Python refuses, is not looked for.)
  */
@@ -676,11 +679,127 @@ function nameEndsBefore(text: string, end: number, names: Set<string>, longest: 
   return false;
 }
 
+/**
+ * Is the call whose callee ends with the name starting at `nameStart` (its `(` at `bracket`) the
+ * whole context expression of the first item of a `with` statement, bound to a plain name or to
+ * nothing: `with NAME(…) as f:`, `with a.b.NAME(…):`, `with NAME(…) as f, …`? The with statement
+ * closes what such a call makes whatever its body does, so the call gives the resource rules
+ * nothing to report. The items after it that are such calls of `names` too are added to
+ * `later` (their brackets), so that they count as closed when the scan reaches them. Read
+ * strictly, a no whenever unsure: the callee a dotted run of plain names after `with` and spaces
+ * on the same line (the parenthesised form `with (…):` is not read); the call's brackets matched
+ * past comments and strings on one line (a triple-quoted string, a string across a line break or
+ * a call longer than 10 000 characters: unsure); after the `)`, `:` or `,`, or `as`, one plain
+ * name and `:` or `,`; a later item after the `,`, past spaces and `\` continuations.
+ */
+function wholeWithItem(text: string, nameStart: number, bracket: number, names: Set<string>, later: Set<number>): boolean {
+  let at = nameStart;
+  while (at >= 2 && text.charCodeAt(at - 1) === 46 && isAsciiWord(text.charCodeAt(at - 2))) {
+    at--;
+    while (at > 0 && isAsciiWord(text.charCodeAt(at - 1))) at--;
+  }
+  let keywordEnd = at;
+  while (keywordEnd > 0 && isBlank(text.charCodeAt(keywordEnd - 1))) keywordEnd--;
+  if (keywordEnd === at || keywordEnd < 4 || !text.startsWith('with', keywordEnd - 4)) return false;
+  if (keywordEnd > 4) {
+    const c = text.charCodeAt(keywordEnd - 5);
+    if (isAsciiWord(c) || c === 46 || c >= 128) return false;
+  }
+  let end = itemEnd(text, bracket);
+  if (end === undefined) return false;
+  // The items after a `,`: each a call of one of the names that is a whole item too.
+  while (end.comma) {
+    let next = end.after;
+    for (;;) {
+      while (isBlank(text.charCodeAt(next))) next++;
+      if (text.charCodeAt(next) !== 92) break;
+      next++;
+      if (text.charCodeAt(next) === 13 && text.charCodeAt(next + 1) === 10) next += 2;
+      else if (isLineBreak(text.charCodeAt(next))) next++;
+      else return true;
+    }
+    let nameEnd = next;
+    for (;;) {
+      const wordStart = nameEnd;
+      while (isAsciiWord(text.charCodeAt(nameEnd))) nameEnd++;
+      if (nameEnd === wordStart) return true;
+      if (text.charCodeAt(nameEnd) !== 46) break;
+      nameEnd++;
+    }
+    let open = nameEnd;
+    while (isBlank(text.charCodeAt(open))) open++;
+    let lastStart = nameEnd;
+    while (lastStart > next && isAsciiWord(text.charCodeAt(lastStart - 1))) lastStart--;
+    if (text.charCodeAt(open) !== 40 || !names.has(text.slice(lastStart, nameEnd))) return true;
+    end = itemEnd(text, open);
+    if (end === undefined) return true;
+    later.add(open);
+  }
+  return true;
+}
+
+/**
+ * Where the with item whose call opens at `bracket` ends: after the `)`, `:` or `,`, or `as`, a
+ * plain name and `:` or `,` (`comma` says which, `after` is the offset past it); undefined
+ * otherwise.
+ */
+function itemEnd(text: string, bracket: number): { comma: boolean; after: number } | undefined {
+  const close = closingBracket(text, bracket);
+  if (close < 0) return undefined;
+  let after = close + 1;
+  while (isBlank(text.charCodeAt(after))) after++;
+  if (text.startsWith('as', after) && !isAsciiWord(text.charCodeAt(after + 2)) && text.charCodeAt(after + 2) < 128) {
+    after += 2;
+    while (isBlank(text.charCodeAt(after))) after++;
+    const target = after;
+    while (isAsciiWord(text.charCodeAt(after))) after++;
+    if (after === target || text.charCodeAt(after) >= 128) return undefined;
+    while (isBlank(text.charCodeAt(after))) after++;
+  }
+  const c = text.charCodeAt(after);
+  // `:` and not `:=` (no with item is followed by one, but the test costs nothing).
+  if (c === 58 && text.charCodeAt(after + 1) !== 61) return { comma: false, after: after + 1 };
+  if (c === 44) return { comma: true, after: after + 1 };
+  return undefined;
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** The offset of the `)` that closes the `(` at `open`, or -1 when unsure (see wholeWithItem). */
+function closingBracket(text: string, open: number): number {
+  let depth = 0;
+  const limit = Math.min(text.length, open + 10_000);
+  for (let at = open; at < limit; at++) {
+    const c = text.charCodeAt(at);
+    if (c === 40 || c === 91 || c === 123) depth++;
+    else if (c === 41 || c === 93 || c === 125) {
+      depth--;
+      if (depth === 0) return c === 41 ? at : -1;
+    } else if (c === 35) {
+      while (at + 1 < limit && !isLineBreak(text.charCodeAt(at + 1))) at++;
+    } else if (c === 92) at++;
+    else if (c === 34 || c === 39) {
+      if (text.charCodeAt(at + 1) === c && text.charCodeAt(at + 2) === c) return -1;
+      for (at++; ; at++) {
+        if (at >= limit || isLineBreak(text.charCodeAt(at))) return -1;
+        const d = text.charCodeAt(at);
+        if (d === 92) at++;
+        else if (d === c) break;
+      }
+    }
+  }
+  return -1;
+}
+
 /** Is some name of `names` followed by `(`: the token before some `(` (see nameEndsBefore)? */
 function callsAnyOf(text: string, names: Set<string>, longest: number): boolean {
   if (names.size === 0) return false;
   const lastChars = new Set<number>();
   for (const n of names) lastChars.add(n.charCodeAt(n.length - 1));
+  /** The brackets of the calls that are later items of a with statement (see wholeWithItem). */
+  const later = new Set<number>();
   for (let bracket = text.indexOf('('); bracket !== -1; bracket = text.indexOf('(', bracket + 1)) {
     // The common case first: the name right before the bracket, or after spaces on its line.
     let end = bracket;
@@ -690,7 +809,7 @@ function callsAnyOf(text: string, names: Set<string>, longest: number): boolean 
     if (isAsciiWord(c)) {
       if (!lastChars.has(c)) continue;
       const word = wordBefore(text, end, longest);
-      if (word !== undefined && names.has(word)) return true;
+      if (word !== undefined && names.has(word) && !later.has(bracket) && !wholeWithItem(text, end - word.length, bracket, names, later)) return true;
       continue;
     }
     if (isGap(text, end - 1) && nameEndsBefore(text, end, names, longest, 0)) return true;
