@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { allRaising, catchesAll, firstRaising, isAssertion, rarelyRaises, type OpenedFile, type RaiseContext } from './semantic';
+import { allRaising, catchesAll, firstRaising, handlerTypes, isAssertion, rarelyRaises, type OpenedFile, type RaiseContext } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -986,7 +986,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
     let known = rareKnown.get(at.id);
     if (known === undefined) {
       rareContext ??= raiseContext((expr) => expr.type === 'identifier' && expr.text === name, context, subject);
-      rareKnown.set(at.id, (known = rareRaise(at, raisingUnits, rareContext, context)));
+      rareKnown.set(at.id, (known = rareRaise(at, raisingUnits, rareContext, context) || osFailureReleased(at, raisingUnits.get(at.id), name, releases, scope, context)));
     }
     return known;
   };
@@ -1209,6 +1209,41 @@ function rareRaise(at: Node, units: Map<number, Node>, ctx: RaiseContext, contex
   // A `raise`, a `with` entered, a loop's iterable: not a set-up call.
   if (!unit || unit.type === 'with_item' || unit.type === 'raise_statement' || isLoopIterable(unit)) return false;
   return allRaising(unit, undefined, (n) => isAssertion(n) || quietCall(n, context)).every((n) => rarelyRaises(n, ctx));
+}
+
+/** The names of OSError (its aliases since Python 3.3 included). */
+const OS_ERRORS = new Set(['OSError', 'IOError', 'EnvironmentError', 'builtins.OSError', 'builtins.IOError', 'builtins.EnvironmentError', 'socket.error', 'os.error', 'select.error']);
+
+/**
+ * A raise at `at` that in practice only an operating-system failure causes — a call of one of the
+ * resource's own methods (`sock.connect(address)`) or of an `os` function given it (`os.write(fd,
+ * data)`), nothing else in its statement raising — made inside the body of a `try` whose handlers
+ * (the nearest `try` that has any) catch OSError in one that releases the resource. The path that
+ * still keeps the resource is another exception out of that call (a wrong argument's TypeError),
+ * which practically does not happen.
+ */
+function osFailureReleased(at: Node, unit: Node | undefined, name: string, releases: Node[], scope: Node, context: RuleContext): boolean {
+  if (at.type !== 'call' || !unit) return false;
+  const fn = at.childForFieldName('function');
+  if (fn?.type !== 'attribute') return false;
+  const isSubject = (e: Node | null | undefined) => e?.type === 'identifier' && e.text === name;
+  const args = (at.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  const onSubject = isSubject(fn.childForFieldName('object'));
+  if (!onSubject && !(context.qualifiedName(fn)?.startsWith('os.') && args.some(isSubject))) return false;
+  // The callee's own chain (`sock.connect`) is part of the call; anything else raising is not.
+  const inCallee = (n: Node) => n.type === 'attribute' && n.startIndex >= fn.startIndex && n.endIndex <= fn.endIndex;
+  if (allRaising(unit).some((n) => !n.equals(at) && !inCallee(n))) return false;
+  for (let n = at.parent; n && !n.equals(scope); n = n.parent) {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const body = n.type === 'try_statement' ? n.childForFieldName('body') : null;
+    if (!body || at.startIndex < body.startIndex || at.endIndex > body.endIndex) continue;
+    const handlers = n.namedChildren.filter((c): c is Node => !!c && (c.type === 'except_clause' || c.type === 'except_group_clause'));
+    if (handlers.length === 0) continue;
+    return handlers.some(
+      (h) => handlerTypes(h).some((t) => OS_ERRORS.has(context.qualifiedName(t) ?? t.text)) && releases.some((r) => r.startIndex >= h.startIndex && r.endIndex <= h.endIndex),
+    );
+  }
+  return false;
 }
 
 /**

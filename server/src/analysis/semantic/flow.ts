@@ -64,14 +64,24 @@ class StateSet<S> {
   }
 }
 
+/**
+ * The exception types an `except` clause names (`except (OSError, ValueError) as e:` → the two
+ * expressions); none for a bare `except:`.
+ */
+export function handlerTypes(handler: Node): Node[] {
+  const value = handler.namedChildren.find((c) => c && c.type !== 'block' && c.type !== 'comment');
+  if (!value) return [];
+  const types = value.type === 'as_pattern' ? value.namedChild(0) : value;
+  const names = types?.type === 'tuple' || types?.type === 'parenthesized_expression' ? types.namedChildren : [types];
+  return names.filter((n): n is Node => !!n && n.type !== 'comment');
+}
+
 /** Handlers that catch every exception a program means to handle (`except:`, `Exception`, `BaseException`). */
 export function catchesAll(handler: Node): boolean {
   if (handler.type !== 'except_clause') return false;
-  const value = handler.namedChildren.find((c) => c && c.type !== 'block' && c.type !== 'comment');
-  if (!value) return true;
-  const types = value.type === 'as_pattern' ? value.namedChild(0) : value;
-  const names = types?.type === 'tuple' || types?.type === 'parenthesized_expression' ? types.namedChildren : [types];
-  return names.some((n) => !!n && /^(builtins\.)?(Exception|BaseException)$/.test(n.text));
+  const names = handlerTypes(handler);
+  if (names.length === 0) return !handler.namedChildren.some((c) => c && c.type !== 'block' && c.type !== 'comment');
+  return names.some((n) => /^(builtins\.)?(Exception|BaseException)$/.test(n.text));
 }
 
 const MAX_LOOP_PASSES = 64;

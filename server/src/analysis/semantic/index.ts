@@ -19,7 +19,7 @@ export type { Binding, BindingKind, Scope, ScopeKind } from './scopes';
 export type { AttributeUse, ClassModel, MethodKind, MethodModel } from './classes';
 export { GROWING_METHODS, REMOVING_METHODS, attributeUseKind, containerUseKind } from './classes';
 export type { FlowDomain, FlowOutcome } from './flow';
-export { catchesAll } from './flow';
+export { catchesAll, handlerTypes } from './flow';
 export type { ContainerConstruction, ContainerKind, Origin } from './growth';
 export { CONTAINER_KIND_NAMES, isTestModule } from './growth';
 export { allRaising, firstRaising, isAssertion, nodeMayRaise, plainAttributeRead, rarelyRaises } from './raising';

@@ -45,6 +45,8 @@ function operandsSimple(node: Node): boolean {
   for (const c of node.namedChildren) {
     if (!c || c.type === 'comment') continue;
     if (c.type === 'attribute' && plainAttributeRead(c)) continue;
+    // `count // 10 * 2`: an operand that is itself arithmetic that does not raise.
+    if ((c.type === 'binary_operator' || c.type === 'unary_operator') && !operatorRaises(c)) continue;
     if (!SIMPLE_OPERANDS.has(c.type)) return false;
     if (c.type === 'parenthesized_expression' && !operandsSimple(c)) return false;
     if (c.type === 'string' && c.namedChildren.some((p) => p?.type === 'interpolation')) return false;
@@ -64,11 +66,28 @@ function literalDisplayMembership(node: Node): boolean {
   return right.namedChildren.every((c) => !c || c.type === 'comment' || (LITERAL_ITEMS.has(c.type) && !(c.type === 'string' && c.namedChildren.some((p) => p?.type === 'interpolation'))));
 }
 
+function isStringNode(node: Node | null | undefined): boolean {
+  return node?.type === 'string' || node?.type === 'concatenated_string';
+}
+
+/** A number literal other than zero (`10`, `0.5`, `1e3`; not `0`, `0.0`, `0x0`). */
+function nonZeroNumber(node: Node | null | undefined): boolean {
+  if (node?.type !== 'integer' && node?.type !== 'float') return false;
+  const text = node.text.replace(/_/g, '').toLowerCase().replace(/j$/, '');
+  const value = /^0[box]/.test(text) ? Number(text) : Number.parseFloat(text);
+  return Number.isFinite(value) && value !== 0;
+}
+
+const DIVISIONS = new Set(['/', '//', '%', '/=', '//=', '%=']);
+
 function operatorRaises(node: Node): boolean {
   if (literalDisplayMembership(node)) return false;
   const simple = operandsSimple(node);
   for (const c of node.children) {
     if (!c || c.isNamed || !RAISING_OPERATORS.has(c.type)) continue;
+    // `size // 10`, `n % 7`: dividing a number by a literal other than zero does not fail (`%` of
+    // a string literal formats, which can).
+    if (DIVISIONS.has(c.type) && nonZeroNumber(node.childForFieldName('right')) && !isStringNode(node.childForFieldName('left'))) continue;
     // `"b" in mode` of a literal in a name: a membership test of ordinary values does not fail.
     if ((c.type === 'in' || c.type === 'not in') && simple && node.namedChildren.some((o) => o?.type === 'string')) continue;
     // `name in ["zip", "tar"]`: compared with each literal of the display, which does not fail.
