@@ -117,7 +117,7 @@ describe('the text pre-filter of the rules', () => {
     assert.match(plain.stderr, /^leaklens: 3 of 7 files not parsed: /m, plain.stderr);
   });
 
-  test('a text whose every factory call is the whole context of a `with` item is not parsed; any other use of the call is', () => {
+  test('a text whose every factory call is the whole context of a `with` item, or whose factory names are only defined, is not parsed; any other use of the call is', () => {
     // Closed by the with statement whatever happens in its body: nothing for LL101–LL104 to say.
     const managed = [
       `# ${TRAP}`,
@@ -143,6 +143,12 @@ describe('the text pre-filter of the rules', () => {
       '    async with open(p) as h:',
       '        return h',
       '',
+      '',
+      '# A definition is no call: its brackets hold parameters or bases.',
+      'class Popen(object):',
+      '    def open(self, mode):',
+      '        return mode',
+      '',
     ].join('\n');
     // The call is not the with item's whole context, or its target is not a plain name, or the
     // call is outside any with: parsed (the hook makes each of these traps).
@@ -158,12 +164,14 @@ describe('the text pre-filter of the rules', () => {
       'unfinished_string.py': 'def f(p):\n    with open(p, "r\n") as a:\n        return a\n',
       'with_word.py': 'def f(p):\n    forwith open(p) as a:\n        return a\n',
       'comment_with.py': 'def f(p):\n    x = 1  # with\n    open(p).read()\n',
+      'defined_and_called.py': 'def connect(a):\n    return a\n\n\nconn = connect(1)\n',
+      'undefined_word.py': 'undef open(p):\n    return p\n',
     };
     const dir = folder({ 'managed.py': managed, ...Object.fromEntries(Object.entries(parsed).map(([name, text]) => [name, `# ${TRAP}\n${text}`])) });
     const r = check(dir, ['--jobs', '1', '--select', 'LL1', '--verbose']);
     assert.doesNotMatch(r.stderr, /cannot check managed\.py/, r.stderr);
     for (const name of Object.keys(parsed)) assert.match(r.stderr, new RegExp(`^leaklens: cannot check ${name.replace('.', '\\.')}: WebAssembly trap`, 'm'), `${name}\n${r.stderr}`);
-    assert.match(r.stderr, /^leaklens: 1 of 12 files not parsed: /m, r.stderr);
+    assert.match(r.stderr, /^leaklens: 1 of 14 files not parsed: /m, r.stderr);
     // Without the hook, the resource rules find what they find when
     // every file is parsed (LL201 has no pre-filter).
     const plain = folder({ 'managed.py': managed, ...parsed });

@@ -591,7 +591,8 @@ function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
  * between — spaces, line breaks, `\` continuations and comments, as the grammar allows inside
  * brackets, and the characters that begin no Python token (`$`, `?`, `!`, a backquote, control
  * characters), which tree-sitter's error recovery skips and around which it can still build a
- * call (`open $ (p)`). Not counted: a call that is the whole context of a `with` item, bound to a
+ * call (`open $ (p)`). Not counted: the name a `def` or `class` defines (`def open(self):`), and a
+ * call that is the whole context of a `with` item, bound to a
  * plain name or to nothing (`with open(p) as f:`; see wholeWithItem), which the statement closes
  * whatever happens — a text whose every factory call is such an item has nothing for these rules
  * either. A name in a string or a comment only makes the answer yes: a superset
@@ -763,6 +764,23 @@ function itemEnd(text: string, bracket: number): { comma: boolean; after: number
   return undefined;
 }
 
+/**
+ * Is the name starting at `nameStart` the one a `def` or `class` statement defines (`def open(self,
+ * mode):`, `class Popen(Base):`)? Those brackets hold parameters or bases, not a call's arguments;
+ * the calls of such a function or class are other occurrences of its name.
+ */
+function definedName(text: string, nameStart: number): boolean {
+  let keywordEnd = nameStart;
+  while (keywordEnd > 0 && isBlank(text.charCodeAt(keywordEnd - 1))) keywordEnd--;
+  if (keywordEnd === nameStart) return false;
+  const keyword = text.startsWith('def', keywordEnd - 3) ? 3 : text.startsWith('class', keywordEnd - 5) ? 5 : 0;
+  if (keyword === 0 || keywordEnd - keyword < 0) return false;
+  const before = keywordEnd - keyword - 1;
+  if (before < 0) return true;
+  const c = text.charCodeAt(before);
+  return !isAsciiWord(c) && c !== 46 && c < 128;
+}
+
 function isBlank(c: number): boolean {
   return c === 32 || c === 9;
 }
@@ -809,7 +827,7 @@ function callsAnyOf(text: string, names: Set<string>, longest: number): boolean 
     if (isAsciiWord(c)) {
       if (!lastChars.has(c)) continue;
       const word = wordBefore(text, end, longest);
-      if (word !== undefined && names.has(word) && !later.has(bracket) && !wholeWithItem(text, end - word.length, bracket, names, later)) return true;
+      if (word !== undefined && names.has(word) && !later.has(bracket) && !definedName(text, end - word.length) && !wholeWithItem(text, end - word.length, bracket, names, later)) return true;
       continue;
     }
     if (isGap(text, end - 1) && nameEndsBefore(text, end, names, longest, 0)) return true;
