@@ -172,6 +172,19 @@ test('10 000-deep nesting is skipped with the reason; deep but legal code and br
   assertGoodChecked(run);
 });
 
+// Error recovery can make a badly broken file one flat ERROR node with a child per token: 100 000
+// lines of `with open(` (1.1 MB) once took minutes, because finding each `open` from the root,
+// and asking for its parent, scanned that node's children every time. In-process (`--jobs 1`),
+// where no per-file time limit applies, it must finish like any file of its size.
+test('a file error recovery leaves one flat ERROR node of is checked, not hung on', () => {
+  const run = checkBeside({ 'flat.py': 'with open(\n'.repeat(100_000) }, ['--jobs', '1', '--no-cache']);
+  assert.equal(run.status, 1, run.stderr.slice(-2000));
+  assert.match(run.stderr, /flat\.py:\d+:\d+: syntax error: checked only as far as the parser could recover/);
+  assert.doesNotMatch(run.stderr, /could not be checked|timed out|failed on/, run.stderr.slice(-2000));
+  assert.deepEqual(run.findings.filter((f) => f.path.endsWith('flat.py')), []);
+  assertGoodChecked(run);
+});
+
 test('lone CR line ends: findings at the right lines, a comment does not swallow the rest', () => {
   const run = checkBeside({ 'lonecr.py': 'def g(y={}):  # note\r    return y\r\rdef h(z=[]):\r    return z\r' });
   assert.deepEqual(

@@ -556,22 +556,76 @@ function nameCallOffsets(text: string, names: Set<string>): Array<[number, strin
   return found;
 }
 
-/** Calls `name(…)` / `x.name(…)` of the given names, found from their occurrences in the text. */
+/**
+ * Calls `name(…)` / `x.name(…)` of the given names, found from their occurrences in the text: the
+ * identifier at each occurrence (the smallest node spanning it, as `descendantForIndex` finds
+ * it), when its parent (or, through an attribute, its grandparent) is a call of it. The nodes are
+ * found by one walk of a tree cursor in document order, which moves on from one occurrence to the
+ * next and reads parents from its own path: `descendantForIndex` from the root and `parent` both
+ * scan the children of every level from the root, which in the flat ERROR node error recovery
+ * makes of a badly broken file (`with open(` a thousand times) costs its whole width for every
+ * occurrence.
+ */
 function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
   if (names.size === 0) return [];
   const { text, root } = context;
+  const occurrences = nameCallOffsets(text, names);
+  if (occurrences.length === 0) return [];
   const calls: Node[] = [];
-  for (const [at, name] of nameCallOffsets(text, names)) {
-    const id = root.descendantForIndex(at, at + name.length);
-    if (!id || id.type !== 'identifier') continue;
-    let callee: Node = id;
-    let parent = id.parent;
-    if (parent?.type === 'attribute') {
-      if (!parent.childForFieldName('attribute')?.equals(id)) continue;
-      callee = parent;
-      parent = parent.parent;
+  const cursor = root.walk();
+  // The ancestors of the cursor's node, kept as the cursor moves (a cursor cannot be copied
+  // safely, and asking a node for its parent is the scan this walk avoids).
+  const ancestors: Node[] = [];
+  const down = (): boolean => {
+    const node = cursor.currentNode;
+    if (!cursor.gotoFirstChild()) return false;
+    ancestors.push(node);
+    return true;
+  };
+  const up = (): boolean => {
+    if (!cursor.gotoParent()) return false;
+    ancestors.pop();
+    return true;
+  };
+  try {
+    for (const [at, name] of occurrences) {
+      const end = at + name.length;
+      // On to the first node, in document order from here, that ends at or after the occurrence.
+      let exhausted = false;
+      while (cursor.endIndex < end) {
+        while (!cursor.gotoNextSibling()) {
+          if (!up()) {
+            exhausted = true;
+            break;
+          }
+        }
+        if (exhausted) break;
+      }
+      if (exhausted) break;
+      // It starts after the occurrence: no node there is an identifier spanning it.
+      if (cursor.startIndex > at) continue;
+      // Down to the smallest node spanning it: the first child that does, level by level.
+      let leaf = true;
+      while (down()) {
+        while (cursor.endIndex < end && cursor.gotoNextSibling());
+        if (cursor.endIndex >= end && cursor.startIndex <= at) continue;
+        up();
+        leaf = false;
+        break;
+      }
+      if (!leaf || cursor.nodeType !== 'identifier') continue;
+      const id = cursor.currentNode;
+      let parent: Node | undefined = ancestors[ancestors.length - 1];
+      let callee: Node = id;
+      if (parent?.type === 'attribute') {
+        if (!parent.childForFieldName('attribute')?.equals(id)) continue;
+        callee = parent;
+        parent = ancestors[ancestors.length - 2];
+      }
+      if (parent?.type === 'call' && parent.childForFieldName('function')?.equals(callee)) calls.push(parent);
     }
-    if (parent?.type === 'call' && parent.childForFieldName('function')?.equals(callee)) calls.push(parent);
+  } finally {
+    cursor.delete();
   }
   return calls;
 }
