@@ -78,6 +78,28 @@ describe('leaklens check result cache', () => {
     assert.equal(entries(join(dir, '.leaklens_cache')).length, 6);
   });
 
+  test('a warm run warns of syntax errors as the cold run does', () => {
+    const dir = project({
+      'broken.py': 'def f(:\n    pass\n\n\n' + LEAKY,
+      'cell.ipynb': JSON.stringify({ cells: [{ cell_type: 'code', source: ['h = open("p")\n', 'x = (\n'], metadata: {}, outputs: [], execution_count: 1 }], metadata: {}, nbformat: 4, nbformat_minor: 5 }),
+      'quiet.py': 'x = 1\n',
+    });
+    // (A warm --verbose run also says it skipped the cache folder itself; the count of files not
+    // parsed is of the files analysed in the run, so it is said by the cold run only.)
+    const said = (stderr: string) => stderr.split('\n').filter((l) => l && !/from the cache|skipped \.leaklens_cache|files not parsed/.test(l)).sort();
+    // LL101 alone (the default set), so that quiet.py is not parsed.
+    const cold = check(dir, ['.', '--verbose', '--select', 'LL101']);
+    const warm = check(dir, ['.', '--verbose', '--select', 'LL101']);
+    assert.equal(cold.status, 1, cold.stderr);
+    assert.deepEqual(fromCache(warm.stderr), [3, 3]);
+    assert.equal(warm.stdout, cold.stdout);
+    assert.deepEqual(said(warm.stderr), said(cold.stderr));
+    assert.ok(said(cold.stderr).some((l) => /broken\.py:1:7: syntax error: checked only as far as the parser could recover/.test(l)), cold.stderr);
+    assert.ok(said(cold.stderr).some((l) => /cell\.ipynb:cell 1:2:\d+: syntax error/.test(l)), cold.stderr);
+    assert.match(cold.stderr, /^leaklens: 1 of 3 files not parsed/m);
+    assert.doesNotMatch(warm.stderr, /files not parsed/);
+  });
+
   test('the first run writes entries; the next one reads them (the verbose count), and git ignores the folder', () => {
     const dir = project(FILES);
     const cold = check(dir, ['pkg', '--verbose']);

@@ -46,6 +46,8 @@ interface Stored {
   unreadable?: string;
   skipReason?: string;
   notPython?: string;
+  /** Where the parse first failed, for the warning a warm run prints as the cold one did. */
+  syntaxError?: { line: number; column: number; cell?: number };
 }
 
 /** JSON with object keys sorted at every level: the same settings always hash the same way. */
@@ -114,8 +116,16 @@ function isStored(value: unknown): value is Stored {
     optionalString('generated') &&
     optionalString('unreadable') &&
     optionalString('skipReason') &&
-    optionalString('notPython')
+    optionalString('notPython') &&
+    (v.syntaxError === undefined || validPosition(v.syntaxError))
   );
+}
+
+function validPosition(value: unknown): boolean {
+  if (!value || typeof value !== 'object') return false;
+  const p = value as Record<string, unknown>;
+  const whole = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  return whole(p.line) && whole(p.column) && (p.cell === undefined || whole(p.cell));
 }
 
 /** A file as read for a look-up: its bytes and their digest, or nothing when it is not read here (too large, not a file, unreadable). */
@@ -187,6 +197,7 @@ export class ResultCache {
     if (stored.unreadable !== undefined) result.unreadable = stored.unreadable;
     if (stored.notPython !== undefined) result.notPython = stored.notPython;
     if (stored.skipReason !== undefined && job.analyze) result.skipReason = stored.skipReason;
+    if (stored.syntaxError !== undefined && job.analyze) result.syntaxError = stored.syntaxError;
     if (result.findings.length) {
       const decoded = decodeSource(probe.bytes, settings.maxFileSize);
       if (!decoded.ok) return undefined;
@@ -231,6 +242,7 @@ export class ResultCache {
     if (result.unreadable !== undefined) stored.unreadable = result.unreadable;
     if (result.notPython !== undefined) stored.notPython = result.notPython;
     if (result.skipReason !== undefined) stored.skipReason = result.skipReason;
+    if (result.syntaxError !== undefined) stored.syntaxError = result.syntaxError;
     const key = this.keyOf(result.digest, settings);
     this.used.add(key);
     const body = JSON.stringify({ key, result: stored });
