@@ -419,7 +419,7 @@ function findFactoryCalls(context: RuleContext): Node[] {
   }
   const all = callsOfNames(context, names);
   const seen = new Set(all.map((c) => c.id));
-  const called = new Map<string, number>();
+  const called = new CallCounts(context.text);
   let frontier = all;
   const factoryDefs = new Set<number>();
   for (let round = 0; round < 8 && frontier.length > 0; round++) {
@@ -433,9 +433,7 @@ function findFactoryCalls(context: RuleContext): Node[] {
       // has no callers in this file, so whether it is a factory does not matter here.
       const defName = def.childForFieldName('name')?.text;
       if (!defName) continue;
-      let calls = called.get(defName);
-      if (calls === undefined) called.set(defName, (calls = calledCount(context.text, defName)));
-      if (calls < 2) continue;
+      if (called.of(defName) < 2) continue;
       if (!context.semantic.returnsFreshResource(def)) continue;
       factoryDefs.add(def.id);
       const name = def.childForFieldName('name')?.text;
@@ -455,6 +453,31 @@ function findFactoryCalls(context: RuleContext): Node[] {
   const { region } = context;
   const inRegion = region ? all.filter((c) => c.startIndex >= region.start && c.startIndex < region.end) : all;
   return inRegion.sort((a, b) => a.startIndex - b.startIndex);
+}
+
+/**
+ * `calledCount` for the defs of one analysis: name by name for the first few (a file has few
+ * functions that make a resource), then from one count of every `name(` of the text, so that a
+ * file of thousands of small factories is not scanned once per function.
+ */
+class CallCounts {
+  private readonly byName = new Map<string, number>();
+  private all: Map<string, number> | undefined;
+  constructor(private readonly text: string) {}
+  of(name: string): number {
+    if (this.all) return this.all.get(name) ?? 0;
+    const known = this.byName.get(name);
+    if (known !== undefined) return known;
+    if (this.byName.size >= 16) {
+      this.all = new Map();
+      // The pattern calledCount reads (a name with other characters is never captured).
+      for (const m of this.text.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) this.all.set(m[1], (this.all.get(m[1]) ?? 0) + 1);
+      return this.all.get(name) ?? 0;
+    }
+    const count = calledCount(this.text, name);
+    this.byName.set(name, count);
+    return count;
+  }
 }
 
 /**
