@@ -29,7 +29,7 @@ import {
 } from './syntax';
 import { addImportEdit } from './imports';
 import type { FlowDomain } from './semantic';
-import { allRaising, catchesAll, firstRaising, handlerTypes, isAssertion, rarelyRaises, type OpenedFile, type RaiseContext } from './semantic';
+import { allRaising, callArguments, catchesAll, firstRaising, handlerTypes, isAssertion, rarelyRaises, type OpenedFile, type RaiseContext } from './semantic';
 import type { Fix, OffsetEdit, RuleContext } from './types';
 
 export { probeContext };
@@ -1227,23 +1227,14 @@ function osFailureReleased(at: Node, unit: Node | undefined, name: string, relea
   const fn = at.childForFieldName('function');
   if (fn?.type !== 'attribute') return false;
   const isSubject = (e: Node | null | undefined) => e?.type === 'identifier' && e.text === name;
-  const args = (at.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
   const onSubject = isSubject(fn.childForFieldName('object'));
-  if (!onSubject && !(context.qualifiedName(fn)?.startsWith('os.') && args.some(isSubject))) return false;
+  if (!onSubject && !(context.qualifiedName(fn)?.startsWith('os.') && callArguments(at).some(isSubject))) return false;
   // The callee's own chain (`sock.connect`) is part of the call; anything else raising is not.
   const inCallee = (n: Node) => n.type === 'attribute' && n.startIndex >= fn.startIndex && n.endIndex <= fn.endIndex;
   if (allRaising(unit).some((n) => !n.equals(at) && !inCallee(n))) return false;
-  for (let n = at.parent; n && !n.equals(scope); n = n.parent) {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    const body = n.type === 'try_statement' ? n.childForFieldName('body') : null;
-    if (!body || at.startIndex < body.startIndex || at.endIndex > body.endIndex) continue;
-    const handlers = n.namedChildren.filter((c): c is Node => !!c && (c.type === 'except_clause' || c.type === 'except_group_clause'));
-    if (handlers.length === 0) continue;
-    return handlers.some(
-      (h) => handlerTypes(h).some((t) => OS_ERRORS.has(context.qualifiedName(t) ?? t.text)) && releases.some((r) => r.startIndex >= h.startIndex && r.endIndex <= h.endIndex),
-    );
-  }
-  return false;
+  const releasesIn = (h: Node) => releases.some((r) => r.startIndex >= h.startIndex && r.endIndex <= h.endIndex);
+  const catchesOSError = (h: Node) => !!handlerTypes(h)?.some((t) => OS_ERRORS.has(context.qualifiedName(t) ?? t.text));
+  return !!handlersAround(at, scope)?.some((h) => catchesOSError(h) && releasesIn(h));
 }
 
 /**
@@ -1262,16 +1253,25 @@ function caughtByExitingHandlers(events: PathEvent[], scope: Node, context: Rule
     return stmts.length > 0 && terminatingCall(stmts[stmts.length - 1], context);
   };
   return [...raised.values()].every((at) => {
-    for (let n = at.parent; n && !n.equals(scope); n = n.parent) {
-      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-      if (n.type !== 'try_statement' || !n.childForFieldName('body') || !(at.startIndex >= n.childForFieldName('body')!.startIndex && at.endIndex <= n.childForFieldName('body')!.endIndex)) continue;
-      const handlers = n.namedChildren.filter((c): c is Node => !!c && (c.type === 'except_clause' || c.type === 'except_group_clause'));
-      // The nearest `try` that handles anything decides: its handlers catch it or let it through.
-      if (handlers.length === 0) continue;
-      return handlers.some((h) => catchesAll(h)) && handlers.every(endsProcess);
-    }
-    return false;
+    const handlers = handlersAround(at, scope);
+    return !!handlers && handlers.some((h) => catchesAll(h)) && handlers.every(endsProcess);
   });
+}
+
+/**
+ * The handlers of the nearest `try` in `scope` whose body holds `at` and that has any (`except`
+ * clauses): they catch what `at` raises or let it through. Undefined when there is none, inside
+ * the function `at` runs in.
+ */
+function handlersAround(at: Node, scope: Node): Node[] | undefined {
+  for (let n = at.parent; n && !n.equals(scope); n = n.parent) {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return undefined;
+    const body = n.type === 'try_statement' ? n.childForFieldName('body') : null;
+    if (!body || at.startIndex < body.startIndex || at.endIndex > body.endIndex) continue;
+    const handlers = n.namedChildren.filter((c): c is Node => !!c && (c.type === 'except_clause' || c.type === 'except_group_clause'));
+    if (handlers.length > 0) return handlers;
+  }
+  return undefined;
 }
 
 const CONTAINER_DISPLAYS = new Set(['list', 'set', 'dictionary', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);

@@ -610,21 +610,17 @@ function callsOfNames(context: RuleContext, names: Set<string>): Node[] {
     ancestors.pop();
     return true;
   };
+  /** On to the first node, in document order from here, that ends at or after `end`; false past the tree's end. */
+  const reach = (end: number): boolean => {
+    while (cursor.endIndex < end) {
+      while (!cursor.gotoNextSibling()) if (!up()) return false;
+    }
+    return true;
+  };
   try {
     for (const [at, name] of occurrences) {
       const end = at + name.length;
-      // On to the first node, in document order from here, that ends at or after the occurrence.
-      let exhausted = false;
-      while (cursor.endIndex < end) {
-        while (!cursor.gotoNextSibling()) {
-          if (!up()) {
-            exhausted = true;
-            break;
-          }
-        }
-        if (exhausted) break;
-      }
-      if (exhausted) break;
+      if (!reach(end)) break;
       // It starts after the occurrence: no node there is an identifier spanning it.
       if (cursor.startIndex > at) continue;
       // Down to the smallest node spanning it: the first child that does, level by level.
@@ -776,13 +772,7 @@ function wholeWithItem(text: string, nameStart: number, bracket: number, names: 
     at--;
     while (at > 0 && isAsciiWord(text.charCodeAt(at - 1))) at--;
   }
-  let keywordEnd = at;
-  while (keywordEnd > 0 && isBlank(text.charCodeAt(keywordEnd - 1))) keywordEnd--;
-  if (keywordEnd === at || keywordEnd < 4 || !text.startsWith('with', keywordEnd - 4)) return false;
-  if (keywordEnd > 4) {
-    const c = text.charCodeAt(keywordEnd - 5);
-    if (isAsciiWord(c) || c === 46 || c >= 128) return false;
-  }
+  if (!keywordBefore(text, at, 'with')) return false;
   let end = itemEnd(text, bracket);
   if (end === undefined) return false;
   // The items after a `,`: each a call of one of the names that is a whole item too.
@@ -847,14 +837,20 @@ function itemEnd(text: string, bracket: number): { comma: boolean; after: number
  * the calls of such a function or class are other occurrences of its name.
  */
 function definedName(text: string, nameStart: number): boolean {
-  let keywordEnd = nameStart;
-  while (keywordEnd > 0 && isBlank(text.charCodeAt(keywordEnd - 1))) keywordEnd--;
-  if (keywordEnd === nameStart) return false;
-  const keyword = text.startsWith('def', keywordEnd - 3) ? 3 : text.startsWith('class', keywordEnd - 5) ? 5 : 0;
-  if (keyword === 0 || keywordEnd - keyword < 0) return false;
-  const before = keywordEnd - keyword - 1;
-  if (before < 0) return true;
-  const c = text.charCodeAt(before);
+  return keywordBefore(text, nameStart, 'def') || keywordBefore(text, nameStart, 'class');
+}
+
+/**
+ * Does `keyword` stand just before `at` as a word of its own, past one or more spaces or tabs on
+ * the same line (`with open(`, `def open(`), not as the end of a longer name or an attribute?
+ */
+function keywordBefore(text: string, at: number, keyword: string): boolean {
+  let end = at;
+  while (end > 0 && isBlank(text.charCodeAt(end - 1))) end--;
+  const start = end - keyword.length;
+  if (end === at || start < 0 || !text.startsWith(keyword, start)) return false;
+  if (start === 0) return true;
+  const c = text.charCodeAt(start - 1);
   return !isAsciiWord(c) && c !== 46 && c < 128;
 }
 

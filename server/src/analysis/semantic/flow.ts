@@ -66,11 +66,11 @@ class StateSet<S> {
 
 /**
  * The exception types an `except` clause names (`except (OSError, ValueError) as e:` → the two
- * expressions); none for a bare `except:`.
+ * expressions); undefined for a bare `except:`, which catches everything.
  */
-export function handlerTypes(handler: Node): Node[] {
+export function handlerTypes(handler: Node): Node[] | undefined {
   const value = handler.namedChildren.find((c) => c && c.type !== 'block' && c.type !== 'comment');
-  if (!value) return [];
+  if (!value) return undefined;
   const types = value.type === 'as_pattern' ? value.namedChild(0) : value;
   const names = types?.type === 'tuple' || types?.type === 'parenthesized_expression' ? types.namedChildren : [types];
   return names.filter((n): n is Node => !!n && n.type !== 'comment');
@@ -80,8 +80,7 @@ export function handlerTypes(handler: Node): Node[] {
 export function catchesAll(handler: Node): boolean {
   if (handler.type !== 'except_clause') return false;
   const names = handlerTypes(handler);
-  if (names.length === 0) return !handler.namedChildren.some((c) => c && c.type !== 'block' && c.type !== 'comment');
-  return names.some((n) => /^(builtins\.)?(Exception|BaseException)$/.test(n.text));
+  return names === undefined || names.some((n) => /^(builtins\.)?(Exception|BaseException)$/.test(n.text));
 }
 
 const MAX_LOOP_PASSES = 64;

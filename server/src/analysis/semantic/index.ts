@@ -22,7 +22,7 @@ export type { FlowDomain, FlowOutcome } from './flow';
 export { catchesAll, handlerTypes } from './flow';
 export type { ContainerConstruction, ContainerKind, Origin } from './growth';
 export { CONTAINER_KIND_NAMES, isTestModule } from './growth';
-export { allRaising, firstRaising, isAssertion, nodeMayRaise, plainAttributeRead, rarelyRaises } from './raising';
+export { allRaising, callArguments, firstRaising, isAssertion, nodeMayRaise, plainAttributeRead, rarelyRaises } from './raising';
 export type { OpenedFile, RaiseContext } from './raising';
 export type { ParameterFate } from './summaries';
 export type { Estimate } from './sizes';

@@ -286,7 +286,8 @@ function loopbackAddress(n: Node): boolean {
   return LOOPBACK.has(host.namedChildren.filter((c) => c?.type === 'string_content').map((c) => c!.text).join(''));
 }
 
-function callArguments(call: Node): Node[] {
+/** A call's arguments, comments left out. */
+export function callArguments(call: Node): Node[] {
   return (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
 }
 
