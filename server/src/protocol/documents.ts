@@ -3,7 +3,8 @@ import { Language } from 'web-tree-sitter';
 import { TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { PreviousAnalysis, QuietText } from '../analysis/incremental';
-import { ParsedDocument, TextChange } from '../parsing/document';
+import { ParsedDocument } from '../parsing/document';
+import { PendingText } from './pending-text';
 
 export class OpenDocument {
   private parsed: ParsedDocument | undefined;
@@ -21,12 +22,30 @@ export class OpenDocument {
   /** Set when parsing or analysing this text hit a WebAssembly trap: not parsed again until it changes. */
   trapped: string | undefined;
 
+  /**
+   * Changes not yet given to the text and the tree (a burst is gathered here and rebuilt once, on
+   * the next read of `lsp` or `parsedDocument`), and the version of the last of them.
+   */
+  private pending: PendingText | undefined;
+  private pendingVersion: number | undefined;
+
   /** Call reparse() next: the first parse may trap, and the document must exist by then. */
   constructor(
     private language: Language,
-    public lsp: TextDocument,
+    private committed: TextDocument,
     private maxSize: number,
   ) {}
+
+  /** The LSP document of the current text (queued changes applied first). */
+  get lsp(): TextDocument {
+    this.commit();
+    return this.committed;
+  }
+
+  /** The current text's lines and offsets, queued changes included, without rebuilding the text. */
+  view(): PendingText {
+    return (this.pending ??= new PendingText(this.committed));
+  }
 
   /** The max-file-size in force for this document (its settings are known only after it opened). */
   get maxFileSize(): number {
@@ -42,15 +61,17 @@ export class OpenDocument {
   }
 
   get uri(): string {
-    return this.lsp.uri;
+    return this.committed.uri;
   }
 
+  /** The version of the last change received (queued or not). */
   get version(): number {
-    return this.lsp.version;
+    return this.pendingVersion ?? this.committed.version;
   }
 
   /** Undefined when the document is too large to analyse or its parse ran out of time. */
   get parsedDocument(): ParsedDocument | undefined {
+    this.commit();
     return this.parsed;
   }
 
@@ -63,33 +84,46 @@ export class OpenDocument {
     return Buffer.byteLength(text, 'utf8') > this.maxSize;
   }
 
-  /** Applies one notification's changes in order: each range refers to the text the previous change left. */
+  /**
+   * Queues one notification's changes, in order: each range refers to the text the previous change
+   * left. The text and the tree follow on the next read (commit).
+   */
   applyChanges(changes: readonly TextDocumentContentChangeEvent[], version: number): void {
-    const edits: TextChange[] = [];
-    let full = false;
-    for (const change of changes) {
-      if ('range' in change) {
-        // A reversed range is taken as its well-formed counterpart, as TextDocument does.
-        const a = this.lsp.offsetAt(change.range.start);
-        const b = this.lsp.offsetAt(change.range.end);
-        edits.push({ start: Math.min(a, b), end: Math.max(a, b), text: change.text });
-      } else {
-        full = true;
-        edits.length = 0;
-      }
-      this.lsp = TextDocument.update(this.lsp, [change], version);
+    const pending = this.view();
+    for (const change of changes) pending.apply(change);
+    this.pendingVersion = version;
+  }
+
+  /** Gives the queued changes to the LSP document and the parsed one: one copy of the text, one `tree.edit`. */
+  private commit(): void {
+    const pending = this.pending;
+    if (!pending || pending.size === 0 || this.pendingVersion === undefined) return;
+    const version = this.pendingVersion;
+    this.pending = undefined;
+    this.pendingVersion = undefined;
+    const result = pending.result();
+    const doc = this.committed;
+    if (result.kind === 'full' || result.freshLines) {
+      this.committed = TextDocument.create(doc.uri, doc.languageId, version, result.kind === 'full' ? result.text : pending.text());
+    } else if (result.kind === 'single') {
+      this.committed = TextDocument.update(doc, [result.change], version);
+    } else {
+      const { start, end, text } = result.edit;
+      this.committed = TextDocument.update(doc, [{ range: { start: doc.positionAt(start), end: doc.positionAt(end) }, text }], version);
     }
     if (this.trapped) {
       this.trapped = undefined; // a new text: worth another try
       this.reparse();
-    } else if (full || !this.parsed || this.tooLarge) {
+    } else if (result.kind === 'full' || !this.parsed || this.tooLarge) {
       this.reparse();
     } else {
-      this.parsed.update(edits);
+      this.parsed.update([result.edit]);
     }
   }
 
   dispose(): void {
+    this.pending = undefined;
+    this.pendingVersion = undefined;
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleTimer = undefined;
     this.previous = undefined;

@@ -35,6 +35,7 @@ import { DEFAULT_MAX_FILE_SIZE, isStub, STUB_REASON } from '../workspace/files';
 import { version } from '../version';
 import { FIX_ALL_KIND, fixAllEdit, toDiagnostic, DiagnosticData } from './convert';
 import { OpenDocument } from './documents';
+import type { PendingText } from './pending-text';
 import { NOTEBOOK_SELECTOR, NotebookSync } from './notebooks';
 import { attachRuntimeConfirmations } from './runtime';
 import { Workspace } from './workspace';
@@ -184,12 +185,11 @@ function badPosition(p: unknown, where: string): string | undefined {
 }
 
 /** Where a (whole-number) range reaches outside the document's text, or undefined. */
-function outsideText(doc: TextDocument, range: { start: { line: number; character: number }; end: { line: number; character: number } }, where: string): string | undefined {
+function outsideText(view: PendingText, range: { start: { line: number; character: number }; end: { line: number; character: number } }, where: string): string | undefined {
   for (const [name, p] of [['start', range.start], ['end', range.end]] as const) {
     if (p.line < 0 || p.character < 0) return `${where}.${name} is negative (${p.line}:${p.character})`;
-    if (p.line >= doc.lineCount) return `${where}.${name} is on line ${p.line}, past the last line (${doc.lineCount - 1})`;
-    const lineEnd = p.line + 1 < doc.lineCount ? doc.offsetAt({ line: p.line + 1, character: 0 }) : doc.getText().length;
-    const length = doc.getText().slice(doc.offsetAt({ line: p.line, character: 0 }), lineEnd).replace(/\r?\n$|\r$/, '').length;
+    if (p.line >= view.lineCount) return `${where}.${name} is on line ${p.line}, past the last line (${view.lineCount - 1})`;
+    const length = view.lineLength(p.line);
     if (p.character > length) return `${where}.${name} is at character ${p.character} of a line of ${length}`;
   }
   return undefined;
@@ -559,7 +559,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
         return;
       }
       // Whole numbers past the text (or negative) are clamped, as LSP says; the log says so.
-      const outside = contentChanges.map((c, i) => ('range' in c ? outsideText(doc.lsp, c.range, `contentChanges[${i}].range`) : undefined)).find(Boolean);
+      const outside = contentChanges.map((c, i) => ('range' in c ? outsideText(doc.view(), c.range, `contentChanges[${i}].range`) : undefined)).find(Boolean);
       if (outside) log(`a change to ${textDocument.uri}: ${outside}; clamped to the text as LSP specifies`);
       if (textDocument.version !== null && textDocument.version <= doc.version) {
         log(`ignored an out-of-order change to ${textDocument.uri} (version ${textDocument.version} after ${doc.version})`);
