@@ -50,7 +50,7 @@ function tempDir(files: Record<string, string | Buffer> = {}): string {
 
 /** Like runCli, with bytes in and out (for sources that are not UTF-8). */
 function runCliBytes(args: string[], options: { cwd?: string; input?: Buffer } = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...withAllFindings(args)], { cwd: options.cwd ?? ROOT, input: options.input, timeout: 120_000 });
+  const result = spawnSync(process.execPath, [CLI, ...withAllFindings(args)], { cwd: options.cwd ?? ROOT, input: options.input, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString('utf8') };
 }
 

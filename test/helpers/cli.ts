@@ -32,6 +32,8 @@ export function runCli(args: string[], options: { cwd?: string; input?: string; 
     input: options.input,
     encoding: 'utf8',
     timeout: 120_000,
+    // The JSON of every rule on every fixture is over the default 1 MiB.
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -678,36 +678,70 @@ function otherBranch(alloc: Node, later: Node, scope: Node): boolean {
 }
 
 /**
- * Names the code gives a literal before the allocation on its path (`tmp = None`, `mode = "w"`),
- * with no binding in between and none after it that could run on a path through the allocation:
- * their value is known there, so a later `if tmp:` is too. Bindings come from the scope model.
+ * The nearest binding of each name on the allocation's path before it, found by reading back from
+ * the allocation's statement through the blocks around it: a simple assignment of a literal
+ * (`tmp = None`, chained `err = sock = None`) gives the literal, any other binding null (unknown).
+ * What runs before the allocation without being a statement read back counts as a binding too: the
+ * header of a compound statement around it (an `if` condition, a `with … as name`, an earlier
+ * branch, the `try` body before a handler), and anything a loop around it binds (an earlier
+ * iteration ran it). Bindings come from the scope model.
  */
-function literalsBefore(assign: Node, scope: Node, context: RuleContext, out: Map<string, boolean>): void {
-  const scopeInfo = context.semantic.scopeFor(scope);
+function literalScan(assign: Node, scope: Node, context: RuleContext): Map<string, Node | null> {
   const decided = new Map<string, Node | null>();
+  const unknown = (id: Node | null) => {
+    if (id && !decided.has(id.text) && context.semantic.isBinding(id)) decided.set(id.text, null);
+  };
   let child: Node = statementOf(assign);
   for (let n = child.parent; n; child = n, n = n.parent) {
     if (n.type === 'block' || n.type === 'module') {
       const stmts = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
       for (let i = stmts.indexOf(stmts.find((c) => c.equals(child))!) - 1; i >= 0; i--) {
         const st = stmts[i];
-        const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
-        const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
-        const right = a?.type === 'assignment' ? a.childForFieldName('right') : null;
-        if (left?.type === 'identifier' && right && LITERALS.has(right.type) && !decided.has(left.text)) {
-          decided.set(left.text, right);
+        const literal = literalAssignment(st, LITERALS);
+        if (literal) {
+          for (const name of literal.names) if (!decided.has(name)) decided.set(name, literal.value);
           continue;
         }
         // A definition binds its name only (its body is another scope).
         const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
-        for (const id of def?.type === 'function_definition' || def?.type === 'class_definition' ? [def.childForFieldName('name')] : st.descendantsOfType('identifier')) {
-          if (id && !decided.has(id.text) && context.semantic.isBinding(id)) decided.set(id.text, null);
-        }
+        for (const id of def?.type === 'function_definition' || def?.type === 'class_definition' ? [def.childForFieldName('name')] : st.descendantsOfType('identifier')) unknown(id);
       }
+    } else if (n.type === 'if_statement') {
+      // Of the branches before this one only their conditions ran.
+      const conditions = [n.childForFieldName('condition'), ...n.childrenForFieldName('alternative').filter((c) => c && c.endIndex <= child.startIndex).map((c) => c!.childForFieldName('condition'))];
+      for (const c of conditions) for (const id of c?.descendantsOfType('identifier') ?? []) unknown(id);
+    } else if (n.type !== 'expression_statement' && n.type !== 'decorated_definition') {
+      const loop = LOOPS.has(n.type);
+      for (const id of n.descendantsOfType('identifier')) if (id && (loop || id.endIndex <= child.startIndex)) unknown(id);
     }
     if (n.equals(scope)) break;
   }
-  for (const [name, literal] of decided) {
+  return decided;
+}
+
+/** `a = None`, `a = b = False`: the names a simple statement gives one literal of `kinds`, and the literal. */
+function literalAssignment(stmt: Node, kinds: ReadonlySet<string>): { names: string[]; value: Node } | undefined {
+  let a = stmt.type === 'expression_statement' && stmt.namedChildCount === 1 ? stmt.namedChild(0) : null;
+  const names: string[] = [];
+  while (a?.type === 'assignment') {
+    const left = a.childForFieldName('left');
+    const right = a.childForFieldName('right');
+    if (left?.type !== 'identifier' || !right) return undefined;
+    names.push(left.text);
+    if (right.type !== 'assignment') return kinds.has(right.type) ? { names, value: right } : undefined;
+    a = right;
+  }
+  return undefined;
+}
+
+/**
+ * Names the code gives a literal before the allocation on its path (`tmp = None`, `mode = "w"`),
+ * with no binding in between and none after it that could run on a path through the allocation:
+ * their value is known there, so a later `if tmp:` is too.
+ */
+function literalsBefore(assign: Node, scope: Node, context: RuleContext, out: Map<string, boolean>): void {
+  const scopeInfo = context.semantic.scopeFor(scope);
+  for (const [name, literal] of literalScan(assign, scope, context)) {
     if (!literal || scopeInfo.globals.has(name) || scopeInfo.nonlocals.has(name)) continue;
     if (scopeInfo.bindingsOf(name).some((b) => b.node.startIndex > assign.startIndex && !otherBranch(assign, b.node, scope))) continue;
     const truth = literalTruthValue(literal);
@@ -718,6 +752,50 @@ function literalsBefore(assign: Node, scope: Node, context: RuleContext, out: Ma
       out.set(`${name} is not None`, false);
     } else if (literal.type === 'string' || literal.type === 'integer') out.set(`${name} == ${literal.text.replace(/'/g, '"')}`, true);
   }
+}
+
+const FLAG_LITERALS = new Set(['true', 'false', 'none']);
+
+/** What a name holding `True`, `False` or `None` makes known: the name's truth, and for None its tests against None. */
+function flagEntries(name: string, literal: Node): [string, boolean][] {
+  if (literal.type !== 'none') return [[name, literal.type === 'true']];
+  return [[name, false], [`${name} is None`, true], [`${name} is not None`, false], [`${name} == None`, true], [`${name} != None`, false]];
+}
+
+/**
+ * The flags known where the allocation runs, on its own path: names the path gave True, False or
+ * None before it and did not bind again (`err = sock = None` at the top of a loop's iteration). A
+ * later binding on the path forgets them (`withFlags`), so unlike `literalsBefore` a binding
+ * elsewhere after the allocation does not matter.
+ */
+function pathFlags(assign: Node, scope: Node, context: RuleContext): ReadonlyMap<string, boolean> | undefined {
+  const scopeInfo = context.semantic.scopeFor(scope);
+  const out = new Map<string, boolean>();
+  for (const [name, literal] of literalScan(assign, scope, context)) {
+    if (!literal || !FLAG_LITERALS.has(literal.type) || scopeInfo.globals.has(name) || scopeInfo.nonlocals.has(name)) continue;
+    if (context.semantic.scopes.capturedInside(scopeInfo, name)) continue;
+    for (const [k, v] of flagEntries(name, literal)) out.set(k, v);
+  }
+  return out.size ? out : undefined;
+}
+
+/**
+ * The flags after `node` runs: a name it binds is forgotten, then a name it gives True, False or
+ * None is known again (`close = True`, `err = None`).
+ */
+function withFlags(s: Owned, node: Node, context: RuleContext): Owned {
+  let flags = s.flags;
+  if (flags?.size) {
+    const names = new Set([...flags.keys()].map((k) => k.split(' ')[0]));
+    const def = node.type === 'decorated_definition' ? node.childForFieldName('definition') : node;
+    const ids = def?.type === 'function_definition' || def?.type === 'class_definition' ? [def.childForFieldName('name')] : node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
+    const bound = new Set(ids.filter((id): id is Node => !!id && names.has(id.text) && context.semantic.isBinding(id)).map((id) => id.text));
+    if (bound.size) flags = new Map([...flags].filter(([k]) => !bound.has(k.split(' ')[0])));
+  }
+  const literal = literalAssignment(node, FLAG_LITERALS);
+  if (literal) flags = new Map([...(flags ?? []), ...literal.names.flatMap((n) => flagEntries(n, literal.value))]);
+  if (flags === s.flags) return s;
+  return { ...s, flags: flags?.size ? flags : undefined };
 }
 
 /**
@@ -755,23 +833,13 @@ function knownCondition(cond: Node, guards: Map<string, boolean>, flags: Readonl
   if (guards.has(key)) return guards.get(key);
   const derived = fromEqualities(c, guards);
   if (derived !== undefined) return derived;
-  if (c.type === 'identifier' && flags?.has(c.text)) return flags.get(c.text);
+  if (flags?.has(key)) return flags.get(key);
   if (c.type === 'not_operator') {
     const inner = c.childForFieldName('argument');
     const v = inner ? knownCondition(inner, guards, flags) : undefined;
     return v === undefined ? undefined : !v;
   }
   return undefined;
-}
-
-/** `flag = True` / `flag = False`: the name and the value. */
-function flagAssignment(node: Node): [string, boolean] | undefined {
-  const assign = node.type === 'expression_statement' ? node.namedChild(0) : node;
-  if (assign?.type !== 'assignment') return undefined;
-  const left = assign.childForFieldName('left');
-  const right = assign.childForFieldName('right');
-  if (left?.type !== 'identifier' || (right?.type !== 'true' && right?.type !== 'false')) return undefined;
-  return [left.text, right.type === 'true'];
 }
 
 type OccurrenceKind = UseKind | 'rebind' | 'escape-arg';
@@ -990,17 +1058,19 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
     }
     return known;
   };
+  // The flags known at the allocation on its path (computed when the flow first reaches it).
+  let seeded: ReadonlyMap<string, boolean> | null | undefined;
   const domain: FlowDomain<Owned> = {
     key: (s) => (s.owned ? `o${s.raisedAt?.id ?? ''}${s.later ?? ''}:${s.jump?.id ?? ''}:${s.flags ? [...s.flags].map(([k, v]) => `${k}=${v}`).join(',') : ''}:${s.polled?.join(',') ?? ''}` : 'f'),
     evaluate(node, s) {
       if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
         if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
-        return { owned: true };
+        seeded ??= pathFlags(assign, scope, context) ?? null;
+        return seeded ? { owned: true, flags: seeded } : { owned: true };
       }
       if (!s.owned) return s;
       if (pollable) s = trackPolled(node, name, s, context);
-      const flag = flagAssignment(node);
-      if (flag) return { ...s, flags: new Map([...(s.flags ?? []), flag]) };
+      s = withFlags(s, node, context);
       const inNode = occurrencesIn(occurrences, node.startIndex, node.endIndex);
       // `c = wrap(c)`: the statement that re-binds the name hands the old object over first.
       const rebinds = inNode.some((o) => o.kind === 'rebind');
