@@ -1,7 +1,8 @@
 // Keystrokes published without a parse (analysis/incremental.ts movedWithoutParse): in a large
-// document whose text holds no resource-factory name, with only rules selected that report at
-// factory calls (LL101, LL103) among the function-level ones, a keystroke's result is the previous
-// findings moved by the edits, published at once; the parse waits for the pause. The server runs
+// document whose text holds no resource-factory name — or, when it does, for an edit of one
+// identifier or of a comment in a function with no factory call candidate —, with only rules
+// selected that report at factory calls (LL101, LL103) among the function-level ones, a keystroke's
+// result is the previous findings moved by the edits, published at once; the parse waits for the pause. The server runs
 // with LEAKLENS_TEST_KEYSTROKE=verify: it logs which publishes parsed, and after each publish
 // without a parse it parses anyway and logs an error unless the incremental step gives the same
 // findings. Once typing pauses, the whole-file publish equals the CLI.
@@ -150,6 +151,42 @@ test('a finding of a function-level rule left to drop (a call of a function that
   });
 });
 
+test('with a factory name elsewhere in the file, an identifier edit in a function that makes no resource is published without a parse', async () => {
+  await withKeystrokeServer(SELECT, async (c) => {
+    const uri = freshUri('keystroke-function');
+    const base = WITH_OPEN.replace('def work(items):', 'def leaky(path):\n    f = open(path)\n    return f.readline()\n\n\ndef work(items):').replace('    total = 0', '    total = len(items)');
+    await c.open(uri, base, 1);
+    const first = await c.diagnosticsFor(uri, 1);
+    const leakLine = base.split('\n').indexOf('    f = open(path)');
+    assert.deepEqual(summary(first.diagnostics), [`LL101@${leakLine}:8`, 'LL303@0:0']);
+    const line = base.split('\n').indexOf('    total = len(items)');
+    // `total` → `totals` → `totalsx` in work(): no factory name, no call of a function that may make one.
+    let r = await type(c, uri, base, 1, offsetAt(base, { line, character: 9 }), 'sx');
+    assert.deepEqual([howPublished(c, uri, 2), howPublished(c, uri, 3)], ['moved', 'moved']);
+    // After the pause (a new record of changes: until then the edits reach two functions, and the
+    // incremental step would carry every finding), an edit in the function that opens: parsed.
+    await c.waitForDiagnostics(uri, (p) => p.version === r.version && !provisional(p));
+    r = await type(c, uri, r.text, r.version, offsetAt(r.text, { line: leakLine + 1, character: 19 }), 'x');
+    assert.equal(howPublished(c, uri, r.version), 'parsed');
+    // The called name edited: `leaky(items)` calls a function that opens (parsed); `lent(items)`
+    // calls nothing of the file (published without a parse). Then `totalsx` becomes `def`, a
+    // keyword: the structure changes (parsed).
+    let text = r.text;
+    let version = r.version;
+    for (const [at, word, how] of [[14, 'leaky', 'parsed'], [14, 'lent', 'moved'], [4, 'def', 'parsed']] as const) {
+      const w = offsetAt(text, { line, character: at });
+      const old = /^\w+/.exec(text.slice(w))![0];
+      version++;
+      await c.change(uri, version, [{ range: { start: positionAt(text, w), end: positionAt(text, w + old.length) }, text: word }]);
+      await c.diagnosticsFor(uri, version);
+      assert.equal(howPublished(c, uri, version), how, word);
+      text = text.slice(0, w) + word + text.slice(w + old.length);
+    }
+    const settled = await c.waitForDiagnostics(uri, (p) => p.version === version && !provisional(p));
+    assert.deepEqual(summary(settled.diagnostics), cliSummary(text, SELECT));
+  });
+});
+
 test('a suppression comment, a factory name elsewhere in the file or LL201 selected: every keystroke parses', async () => {
   await withKeystrokeServer(SELECT, async (c) => {
     const uri = freshUri('keystroke-noqa');
@@ -160,11 +197,12 @@ test('a suppression comment, a factory name elsewhere in the file or LL201 selec
     // "noqa" complete (the last keystroke): parsed, and the next analysis sees it.
     assert.deepEqual(how, [...Array(7).fill('moved'), 'parsed'], how.join(' '));
 
+    // In the function that opens a file, a comment typed parses at every keystroke.
     const other = freshUri('keystroke-elsewhere');
     await c.open(other, WITH_OPEN, 1);
     await c.diagnosticsFor(other, 1);
-    const line = WITH_OPEN.split('\n').indexOf('    total = 0');
-    const r2 = await type(c, other, WITH_OPEN, 1, offsetAt(WITH_OPEN, { line, character: 13 }), ' # x');
+    const line = WITH_OPEN.split('\n').indexOf('        return f.read()');
+    const r2 = await type(c, other, WITH_OPEN, 1, offsetAt(WITH_OPEN, { line, character: 23 }), ' # x');
     for (let v = 2; v <= r2.version; v++) assert.equal(howPublished(c, other, v), 'parsed', `version ${v}`);
   });
   await withKeystrokeServer(['ALL'], async (c) => {

@@ -3,11 +3,11 @@
 // function is analysed again, by the rules whose findings there depend on it alone
 // (`Rule.locality === 'function'`); every other finding is carried over, moved by the edits. The caller runs a whole-file analysis once
 // typing pauses ("settles"), which is the authoritative result.
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Language, Node, Tree } from 'web-tree-sitter';
 import type { AppliedEdit, ChangeSummary, OffsetRange } from '../parsing/document';
 import { renderMessage, ruleEnabled, type AnalysisResult, type AnalyzedFinding, type Analyzer } from './engine';
-import type { FileImports } from './imports';
-import { factoryNameEnds, longestFactoryName } from './resources';
+import { fileImports, type FileImports } from './imports';
+import { factoryAttributeNames, factoryNameEnds, longestFactoryName } from './resources';
 import type { AnalysisOptions, LineRef, OffsetEdit, RelatedLocation } from './types';
 
 const DEFINITIONS = new Set(['function_definition', 'class_definition', 'decorated_definition']);
@@ -122,14 +122,19 @@ export function localRegion(root: Node, text: string, dirty: readonly OffsetRang
   return undefined;
 }
 
+/** The name node of the definition whose statement is the region. */
+function regionName(root: Node, region: OffsetRange): Node | undefined {
+  let statement: Node | null = root.descendantForIndex(region.start);
+  while (statement && !(statement.startIndex === region.start && statement.endIndex === region.end && DEFINITIONS.has(statement.type))) statement = statement.parent;
+  return (statement && definitionOf(statement)?.childForFieldName('name')) ?? undefined;
+}
+
 /**
  * Is the function of the region called outside it (`name(` or `.name(` in the text — a textual
  * pre-filter: a mention in a string or a comment only costs the incremental step)?
  */
 function calledElsewhere(root: Node, text: string, region: OffsetRange): boolean {
-  let statement: Node | null = root.descendantForIndex(region.start);
-  while (statement && !(statement.startIndex === region.start && statement.endIndex === region.end && DEFINITIONS.has(statement.type))) statement = statement.parent;
-  const name = statement ? definitionOf(statement)?.childForFieldName('name')?.text : undefined;
+  const name = regionName(root, region)?.text;
   if (!name) return false;
   for (const m of text.matchAll(new RegExp(`(?<!\\w)${name}\\s*\\(`, 'g'))) {
     const at = m.index ?? 0;
@@ -229,6 +234,12 @@ export interface QuietText {
   /** The configured resource factories it was read for (they add names). */
   factories: string;
   witness?: number;
+  /**
+   * Every edit of the record checked so far changed one identifier into another, or the text of a
+   * comment, and nothing else (`identifierEdit`, `commentEdit`): the tree of the last parse,
+   * edited, still has the text's structure.
+   */
+  sameStructure?: boolean;
 }
 
 /** A range of the text after `edit` for a range of the text before it, widened over the edit when they meet. */
@@ -255,8 +266,16 @@ function through(range: OffsetRange, edit: AppliedEdit): OffsetRange {
  *  - the edited text holds no suppression comment, and the text no `skip-file`.
  * The whole text is scanned once per record of changes; later calls with the same record read
  * only around the edits made since: a name that was not in the text and is now must meet an
- * edit. A name found is kept as a witness: while no edit meets it, the text still has it. Reads
- * the text only, never a tree.
+ * edit. A name found is kept as a witness: while no edit meets it, the text still has it.
+ *
+ * When the text has a factory name, a keystroke is still published without a parse when every
+ * edit of the record made one identifier another, or changed a comment's text, and nothing else
+ * (`identifierEdit`, `commentEdit`), so that
+ * the edited tree of the last parse (`editedTree`) has the structure the parse would find, and
+ * the function that tree puts around the edit (the incremental step's region) has no factory
+ * call candidate after it: no factory name, no call of a function of the file that may make one
+ * or of a name an import binds to a factory, and no finding of a function-level rule (`quietFunction`). The incremental
+ * step then finds nothing in the region, or analyses no region at all, and carries the rest.
  */
 export function movedWithoutParse(
   analyzer: Analyzer,
@@ -265,6 +284,7 @@ export function movedWithoutParse(
   previous: PreviousAnalysis | undefined,
   changes: Readonly<ChangeSummary> | undefined,
   quiet: QuietText | undefined,
+  editedTree?: Tree,
 ): { findings?: AnalyzedFinding[]; quiet?: QuietText } {
   if (!previous || !changes || !sameOptions(previous.options, options)) return { quiet };
   const local = new Set<string>();
@@ -280,6 +300,21 @@ export function movedWithoutParse(
   const m = margin(options);
   const known = quiet && quiet.changes === changes && quiet.factories === factories && quiet.checked <= edits.length ? quiet : undefined;
   const refuse = (witness: number) => ({ quiet: { changes, checked: edits.length, factories, witness } });
+  // The text has a factory name: the edited function may still be known to have none.
+  const inFunction = (witness: number, unchecked: number) => {
+    const edit = edits[edits.length - 1];
+    const quietEdit =
+      editedTree &&
+      !editedTree.rootNode.hasError &&
+      unchecked === 1 &&
+      (unchecked === edits.length || known?.sameStructure) &&
+      ((identifierEdit(text, edit, keywordsOf(analyzer.language)) && !inImport(editedTree, edit.start)) || commentEdit(editedTree, text, edit)) &&
+      !MARKERS.test(text.slice(Math.max(0, edit.start - m), edit.newEnd + m));
+    if (!quietEdit) return refuse(witness);
+    const findings = shiftFindings(previous.findings, edits);
+    if (!quietFunction(editedTree, text, changes.dirty, findings, local, names, previous)) return refuse(witness);
+    return { findings, quiet: { changes, checked: edits.length, factories, witness, sameStructure: true as const } };
+  };
   // The edits whose surroundings are still to be read; undefined: the whole text is.
   let from: number | undefined;
   if (known?.witness !== undefined) {
@@ -287,11 +322,11 @@ export function movedWithoutParse(
     let at: OffsetRange | undefined = { start: known.witness, end: known.witness + 1 };
     for (let i = known.checked; i < edits.length && at; i++) at = moved(at.start, at.end, edits[i]);
     const found = at && names.exec(text.slice(at.start, at.start + 2 * m));
-    if (at && found) return refuse(at.start + found.index);
+    if (at && found) return inFunction(at.start + found.index, edits.length - known.checked);
   } else if (known) from = known.checked;
   if (from === undefined) {
     const found = names.exec(text);
-    if (found) return refuse(found.index);
+    if (found) return inFunction(found.index, edits.length);
     if (/skip-file/i.test(text)) return {};
     from = 0;
   }
@@ -316,4 +351,159 @@ export function movedWithoutParse(
 /** How far either side of an edit a factory name or a marker that meets it can reach. */
 function margin(options: AnalysisOptions): number {
   return Math.max(longestFactoryName(options), 'skip-file'.length) + 1;
+}
+
+const keywordSets = new WeakMap<Language, ReadonlySet<string>>();
+
+/** The grammar's words that are not identifiers (`def`, `match`, `print`, …): its anonymous node types spelt like one. */
+function keywordsOf(language: Language): ReadonlySet<string> {
+  let set = keywordSets.get(language);
+  if (!set) {
+    const words = new Set<string>();
+    for (let id = 0; id < language.nodeTypeCount; id++) {
+      const type = language.nodeTypeForId(id);
+      if (type && !language.nodeTypeIsNamed(id) && /^[A-Za-z_]\w*$/.test(type)) words.add(type);
+    }
+    keywordSets.set(language, (set = words));
+  }
+  return set;
+}
+
+const WORD = /^[A-Za-z0-9_]*$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const isWordChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/**
+ * Did `edit` (of the text before it; `text` is the text after it) change one identifier into
+ * another and nothing else? Only ASCII word characters typed or removed, inside a run of them that
+ * is an identifier before and after, neither a word of the grammar (`def`, `match`, `print`), nor a
+ * string's prefix (a quote right after it), nor part of a number (`1.e5`), nor after a backslash,
+ * nor the name a `def` or `class` line gives (an import's names: `inImport`): the tokens are the same but for that
+ * identifier's text, so a parse finds the same structure (the last parse had no syntax error).
+ */
+function identifierEdit(text: string, edit: AppliedEdit, keywords: ReadonlySet<string>): boolean {
+  const removed = edit.removed;
+  if (removed === undefined) return false;
+  const typed = text.slice(edit.start, edit.newEnd);
+  if (!WORD.test(typed) || !WORD.test(removed) || (typed === '' && removed === '')) return false;
+  let from = edit.start;
+  while (from > 0 && isWordChar(text.charCodeAt(from - 1))) from--;
+  let to = edit.newEnd;
+  while (to < text.length && isWordChar(text.charCodeAt(to))) to++;
+  const after = text.slice(from, to);
+  const before = text.slice(from, edit.start) + removed + text.slice(edit.newEnd, to);
+  if (!IDENTIFIER.test(after) || !IDENTIFIER.test(before) || keywords.has(after) || keywords.has(before)) return false;
+  const prev = from > 0 ? text.charCodeAt(from - 1) : -1;
+  const next = to < text.length ? text.charCodeAt(to) : -1;
+  if (prev > 127 || next > 127 || next === 34 || next === 39 || prev === 92) return false;
+  if (prev === 46 && from > 1 && isWordChar(text.charCodeAt(from - 2))) {
+    // `x.attr` is fine; `1.e5` is a number.
+    let i = from - 2;
+    while (i > 0 && isWordChar(text.charCodeAt(i - 1))) i--;
+    if (!IDENTIFIER.test(text.slice(i, from - 1))) return false;
+  }
+  const lineStart = text.lastIndexOf('\n', from - 1) + 1;
+  return !/\b(def|class)\s+$/.test(text.slice(lineStart, from));
+}
+
+const IMPORTS = new Set(['import_statement', 'import_from_statement', 'future_import_statement']);
+
+/** Is `offset` inside an import statement of the tree (whose names the edit would change)? */
+function inImport(tree: Tree, offset: number): boolean {
+  for (let n: Node | null = tree.rootNode.descendantForIndex(Math.max(0, offset - 1)); n; n = n.parent) if (IMPORTS.has(n.type)) return true;
+  return false;
+}
+
+/**
+ * Did `edit` change only the text of one comment? It starts after a comment's `#` (the edited
+ * tree's comment holds the character before it) and neither types nor removes a line break: a
+ * comment runs to the end of its line, so the rest of the line stays in it and the tokens are the
+ * same. (Suppression markers typed are looked for by the caller.)
+ */
+function commentEdit(tree: Tree, text: string, edit: AppliedEdit): boolean {
+  if (edit.removed === undefined || edit.start === 0) return false;
+  const typed = text.slice(edit.start, edit.newEnd);
+  if (/[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/.test(typed + edit.removed)) return false;
+  const node = tree.rootNode.descendantForIndex(edit.start - 1);
+  return node?.type === 'comment' && node.startIndex < edit.start;
+}
+
+/**
+ * With the structure of `tree` (the last parse, edited), does the incremental step find nothing
+ * new for the function-level rules around the edits? True when the region it would analyse is no
+ * function (it analyses nothing then), or a function whose text has no factory call candidate and
+ * no moved finding of a function-level rule: no factory name (`names`), no call (`name(`) of a
+ * function of the file that may be a factory (`possibleFactories`) or of a local name an import
+ * binds to a factory (the imports are the same: an edit of an import line is no identifier edit),
+ * no `skip-file`. Text tests only decide whether to wait for the parse.
+ */
+function quietFunction(
+  tree: Tree,
+  text: string,
+  dirty: readonly OffsetRange[],
+  moved: readonly AnalyzedFinding[],
+  local: ReadonlySet<string>,
+  names: RegExp,
+  previous: PreviousAnalysis,
+): boolean {
+  const region = localRegion(tree.rootNode, text, dirty);
+  if (!region || region.start === region.end) return true;
+  const inside = text.slice(region.start, region.end);
+  if (names.test(inside) || /skip-file/.test(inside)) return false;
+  if (moved.some((f) => local.has(f.code) && f.start < region.end && f.end > region.start)) return false;
+  const aliases = factoryAliases(previous.options, previous.imports ?? fileImports(tree.rootNode, text));
+  const defined = possibleFactories(tree, text, names, aliases, previous);
+  // A candidate is a call: a name (or an attribute's) followed by `(`. The function's own name in
+  // its `def` line is none, and a call of it in its body makes no resource unless the body does.
+  const own = regionName(tree.rootNode, region);
+  for (const w of inside.matchAll(CALLED)) {
+    if (region.start + (w.index ?? 0) === own?.startIndex) continue;
+    if (defined.has(w[1]) || aliases.has(w[1])) return false;
+  }
+  return true;
+}
+
+const possibleFactoriesOf = new WeakMap<PreviousAnalysis, ReadonlySet<string>>();
+const CALLED = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/g;
+
+/**
+ * The names of the file's functions that may return a fresh resource (a superset of the local
+ * factories `factoryCallCandidates` finds): a function whose body has a factory name or calls a
+ * name an import binds to a factory, then one whose body calls such a function's name, to a fixed
+ * point. Read once per previous analysis from the edited tree: an edit the keystroke path takes
+ * makes no function a possible factory (its region would then have a candidate, and it parses).
+ */
+function possibleFactories(tree: Tree, text: string, names: RegExp, aliases: ReadonlySet<string>, previous: PreviousAnalysis): ReadonlySet<string> {
+  let set = possibleFactoriesOf.get(previous);
+  if (set) return set;
+  const possible = new Set<string>();
+  const pending: Array<{ name: string; calls: Set<string> }> = [];
+  for (const def of tree.rootNode.descendantsOfType('function_definition')) {
+    const name = def?.childForFieldName('name');
+    const body = def?.childForFieldName('body');
+    if (!name || !body) continue;
+    const bodyText = text.slice(body.startIndex, body.endIndex);
+    const calls = new Set([...bodyText.matchAll(CALLED)].map((m) => m[1]));
+    const own = text.slice(name.startIndex, name.endIndex);
+    if (names.test(bodyText) || [...calls].some((c) => aliases.has(c))) possible.add(own);
+    else pending.push({ name: own, calls });
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const d of pending) {
+      if (possible.has(d.name) || ![...d.calls].some((c) => possible.has(c))) continue;
+      possible.add(d.name);
+      grew = true;
+    }
+  }
+  possibleFactoriesOf.set(previous, (set = possible));
+  return set;
+}
+
+/** Local names the file's imports bind to something whose last segment is a factory's name (a superset of `localNameFor`'s). */
+function factoryAliases(options: AnalysisOptions, imports: FileImports): ReadonlySet<string> {
+  const names = factoryAttributeNames(options);
+  const out = new Set<string>();
+  for (const [local, target] of imports.map) if (names.has(target.slice(target.lastIndexOf('.') + 1))) out.add(local);
+  return out;
 }

@@ -26,6 +26,8 @@ export interface AppliedEdit {
   newEnd: number;
   /** Line breaks inserted minus line breaks removed. */
   lineDelta: number;
+  /** The text it replaced (of the parsed text: lone CRs read as LF). */
+  removed?: string;
 }
 
 /** A half-open offset range. */
@@ -205,6 +207,15 @@ export class ParsedDocument {
     return this.currentTree;
   }
 
+  /**
+   * The tree of the last parse with the edits since applied by `tree.edit`, without parsing: its
+   * nodes' offsets are those of the current text, its structure the last parse's. For reading
+   * only, within the caller's turn (the next update or read of `tree` replaces it).
+   */
+  get editedTree(): Tree | undefined {
+    return this.currentTree;
+  }
+
   /** True while updates wait for their parse (the next `tree`). */
   get parsePending(): boolean {
     return this.stale;
@@ -212,9 +223,10 @@ export class ParsedDocument {
 
   /**
    * Applies the changes in order: the text, and `tree.edit` on the current tree for each. The parse
-   * waits for the next `tree`, so a burst of updates is parsed once.
+   * waits for the next `tree`, so a burst of updates is parsed once. `after`, with one change: the
+   * text it leaves, which the caller already holds (one copy of a large document instead of two).
    */
-  update(changes: readonly TextChange[]): void {
+  update(changes: readonly TextChange[], after?: string): void {
     if (this.disposed) throw new Error('document disposed');
     let text = this.currentText;
     let normalized = this.normalized;
@@ -225,7 +237,8 @@ export class ParsedDocument {
       const b = Math.max(0, Math.min(change.end, text.length));
       const start = Math.min(a, b);
       const end = Math.max(a, b);
-      text = text.slice(0, start) + change.text + text.slice(end);
+      // `after`: the caller's copy of the text the one change leaves (shared, not built again).
+      text = after !== undefined && changes.length === 1 ? after : text.slice(0, start) + change.text + text.slice(end);
       // A '\r' just before the change may turn from lone into half of '\r\n' (or back), so the
       // edit given to the tree starts there.
       const editStart = start > 0 && text.charCodeAt(start - 1) === 13 ? start - 1 : start;
@@ -247,7 +260,7 @@ export class ParsedDocument {
       }
       if (summary) {
         const newEnd = start + change.text.length;
-        const applied = { start: editStart, oldEnd: end, newEnd, lineDelta: lineBreaks(next, editStart, newEnd) - lineBreaks(normalized, editStart, end) };
+        const applied = { start: editStart, oldEnd: end, newEnd, lineDelta: lineBreaks(next, editStart, newEnd) - lineBreaks(normalized, editStart, end), removed: normalized.slice(editStart, end) };
         summary.edits.push(applied);
         summary.dirty = summary.dirty.map((r) => mapRange(r, applied));
         summary.dirty.push({ start: applied.start, end: applied.newEnd });

@@ -117,7 +117,7 @@ export class OpenDocument {
     } else if (result.kind === 'full' || !this.parsed || this.tooLarge) {
       this.reparse();
     } else {
-      this.parsed.update([result.edit]);
+      this.parsed.update([result.edit], this.committed.getText());
     }
   }
 

@@ -282,7 +282,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
     // for the pause or the next reader of the tree. doc.previous stays the base of the edits
     // still unparsed (takeChanges returns them all later), so no edit moves a finding twice.
     if (parsed?.parsePending && parsed.parsedText.length >= INCREMENTAL_MIN_CHARS && (doc.unsettledSince === undefined || now - doc.unsettledSince <= MAX_UNSETTLED_MS)) {
-      const moved = movedWithoutParse(analyzer, parsed.parsedText, options, doc.previous, parsed.pendingChanges, doc.quiet);
+      const moved = movedWithoutParse(analyzer, parsed.parsedText, options, doc.previous, parsed.pendingChanges, doc.quiet, parsed.editedTree);
       doc.quiet = moved.quiet;
       if (moved.findings) {
         if (KEYSTROKE_TEST) keystrokeTest(doc, moved.findings, options);
