@@ -684,13 +684,15 @@ function otherBranch(alloc: Node, later: Node, scope: Node): boolean {
  * What runs before the allocation without being a statement read back counts as a binding too: the
  * header of a compound statement around it (an `if` condition, a `with … as name`, an earlier
  * branch, the `try` body before a handler), and anything a loop around it binds (an earlier
- * iteration ran it). Bindings come from the scope model.
+ * iteration ran it) — asked of the scope's bindings of the names given a literal.
  */
 function literalScan(assign: Node, scope: Node, context: RuleContext): Map<string, Node | null> {
   const decided = new Map<string, Node | null>();
   const unknown = (id: Node | null) => {
     if (id && !decided.has(id.text) && context.semantic.isBinding(id)) decided.set(id.text, null);
   };
+  // The compound statements passed on the way up, with the part of each the path came from.
+  const passed: Array<{ node: Node; child: Node }> = [];
   let child: Node = statementOf(assign);
   for (let n = child.parent; n; child = n, n = n.parent) {
     if (n.type === 'block' || n.type === 'module') {
@@ -699,24 +701,43 @@ function literalScan(assign: Node, scope: Node, context: RuleContext): Map<strin
         const st = stmts[i];
         const literal = literalAssignment(st, LITERALS);
         if (literal) {
-          for (const name of literal.names) if (!decided.has(name)) decided.set(name, literal.value);
+          for (const name of literal.names) {
+            if (decided.has(name)) continue;
+            decided.set(name, boundOnTheWay(context.semantic.scopeFor(scope).bindingsOf(name), passed) ? null : literal.value);
+          }
           continue;
         }
         // A definition binds its name only (its body is another scope).
         const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
         for (const id of def?.type === 'function_definition' || def?.type === 'class_definition' ? [def.childForFieldName('name')] : st.descendantsOfType('identifier')) unknown(id);
       }
-    } else if (n.type === 'if_statement') {
-      // Of the branches before this one only their conditions ran.
-      const conditions = [n.childForFieldName('condition'), ...n.childrenForFieldName('alternative').filter((c) => c && c.endIndex <= child.startIndex).map((c) => c!.childForFieldName('condition'))];
-      for (const c of conditions) for (const id of c?.descendantsOfType('identifier') ?? []) unknown(id);
     } else if (n.type !== 'expression_statement' && n.type !== 'decorated_definition') {
-      const loop = LOOPS.has(n.type);
-      for (const id of n.descendantsOfType('identifier')) if (id && (loop || id.endIndex <= child.startIndex)) unknown(id);
+      passed.push({ node: n, child });
     }
     if (n.equals(scope)) break;
   }
   return decided;
+}
+
+/**
+ * Does a compound statement the path passed between a literal and the allocation bind the name
+ * (`bindings`: the scope's bindings of it) where that runs before the allocation: anywhere in a loop, in an `if`'s conditions before the branch
+ * taken, before the part taken of any other (a `with` item, the `try` body before a handler)?
+ */
+function boundOnTheWay(bindings: readonly { node: Node }[], passed: ReadonlyArray<{ node: Node; child: Node }>): boolean {
+  const inside = (x: Node, n: Node) => x.startIndex >= n.startIndex && x.endIndex <= n.endIndex;
+  for (const { node, child } of passed) {
+    if (node.type === 'function_definition' || node.type === 'lambda' || node.type === 'class_definition') continue;
+    for (const b of bindings) {
+      if (!inside(b.node, node)) continue;
+      if (LOOPS.has(node.type)) return true;
+      if (b.node.endIndex > child.startIndex) continue;
+      if (node.type !== 'if_statement') return true;
+      const conditions = [node.childForFieldName('condition'), ...node.childrenForFieldName('alternative').map((c) => c?.childForFieldName('condition') ?? null)];
+      if (conditions.some((c) => c && inside(b.node, c))) return true;
+    }
+  }
+  return false;
 }
 
 /** `a = None`, `a = b = False`: the names a simple statement gives one literal of `kinds`, and the literal. */
@@ -780,16 +801,18 @@ function pathFlags(assign: Node, scope: Node, context: RuleContext): ReadonlyMap
 }
 
 /**
- * The flags after `node` runs: a name it binds is forgotten, then a name it gives True, False or
- * None is known again (`close = True`, `err = None`).
+ * The flags after `node` runs: a name it binds is forgotten (asked of the scope's bindings: a
+ * binding inside `node`, not in a nested scope), then a name it gives True, False or None is known
+ * again (`close = True`, `err = None`).
  */
-function withFlags(s: Owned, node: Node, context: RuleContext): Owned {
+function withFlags(s: Owned, node: Node, bindingsOf: (name: string) => readonly { node: Node }[]): Owned {
   let flags = s.flags;
   if (flags?.size) {
-    const names = new Set([...flags.keys()].map((k) => k.split(' ')[0]));
-    const def = node.type === 'decorated_definition' ? node.childForFieldName('definition') : node;
-    const ids = def?.type === 'function_definition' || def?.type === 'class_definition' ? [def.childForFieldName('name')] : node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
-    const bound = new Set(ids.filter((id): id is Node => !!id && names.has(id.text) && context.semantic.isBinding(id)).map((id) => id.text));
+    const bound = new Set<string>();
+    for (const key of flags.keys()) {
+      const name = key.split(' ')[0];
+      if (!bound.has(name) && bindingsOf(name).some((b) => b.node.startIndex >= node.startIndex && b.node.endIndex <= node.endIndex)) bound.add(name);
+    }
     if (bound.size) flags = new Map([...flags].filter(([k]) => !bound.has(k.split(' ')[0])));
   }
   const literal = literalAssignment(node, FLAG_LITERALS);
@@ -1070,7 +1093,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
       }
       if (!s.owned) return s;
       if (pollable) s = trackPolled(node, name, s, context);
-      s = withFlags(s, node, context);
+      s = withFlags(s, node, (n) => scopeInfo.bindingsOf(n));
       const inNode = occurrencesIn(occurrences, node.startIndex, node.endIndex);
       // `c = wrap(c)`: the statement that re-binds the name hands the old object over first.
       const rebinds = inNode.some((o) => o.kind === 'rebind');
