@@ -464,7 +464,9 @@ function quietFunction(
 }
 
 const possibleFactoriesOf = new WeakMap<PreviousAnalysis, ReadonlySet<string>>();
-const CALLED = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/g;
+// A name called: `(` after it, past blanks, line breaks, comments and backslash continuations
+// (inside brackets a call may span lines).
+const CALLED = /([A-Za-z_][A-Za-z0-9_]*)(?:\s|#[^\n]*|\\\r?\n)*\(/g;
 
 /**
  * The names of the file's functions that may return a fresh resource (a superset of the local
