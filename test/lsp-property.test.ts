@@ -22,7 +22,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { Diagnostic, PublishDiagnosticsParams, TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import { runCli } from './helpers/cli';
 import { freshUri, LspClient, offsetAt, positionAt, withServer } from './helpers/lsp-client';
@@ -392,49 +392,45 @@ for (const seed of SEEDS) {
   });
 }
 
-const KEYSTROKE_SEED = 0x15a1e004;
 const KEYSTROKE_RULES = { select: ['ALL'], ignore: ['LL201'] };
+
+/**
+ * One seed's scripts on a server started with LEAKLENS_TEST_KEYSTROKE=verify (each publish
+ * without a parse checked against the incremental step on the parsed tree); returns how many
+ * keystrokes were published without a parse.
+ */
+async function verifiedKeystrokes(t: TestContext, seed: number, bases: Base[], quiet: true | 'identifiers'): Promise<number> {
+  const c = LspClient.spawn({ env: { LEAKLENS_TEST_KEYSTROKE: 'verify' } });
+  try {
+    await c.initialize({ settings: KEYSTROKE_RULES });
+    for (const base of bases) {
+      await t.test(base.name, () => runScript(c, seed, base, ['--select', 'ALL', '--ignore', 'LL201'], quiet));
+    }
+    assert.ok(c.alive, c.describe());
+    const errors = c.logs.filter((l) => l.startsWith('[error]'));
+    assert.deepEqual(errors, [], 'the server logged internal errors (a publish without a parse that differs from the incremental step?)');
+    const moved = c.logs.filter((l) => l.endsWith('moved without a parse')).length;
+    await c.shutdown();
+    return moved;
+  } finally {
+    c.kill();
+  }
+}
+
+const KEYSTROKE_SEED = 0x15a1e004;
 if (process.env.LEAKLENS_LSP_SEEDS === undefined || SEEDS.includes(KEYSTROKE_SEED)) {
   test(`random edit scripts over LSP without resource-factory names, every rule but LL201: keystrokes published without a parse equal the incremental step, settled ones a fresh analysis (seed ${hex(KEYSTROKE_SEED)})`, async (t) => {
-    const rng = new Random(KEYSTROKE_SEED);
-    const c = LspClient.spawn({ env: { LEAKLENS_TEST_KEYSTROKE: 'verify' } });
-    try {
-      await c.initialize({ settings: KEYSTROKE_RULES });
-      for (const base of quietBasesFor(rng, all)) {
-        await t.test(base.name, () => runScript(c, KEYSTROKE_SEED, base, ['--select', 'ALL', '--ignore', 'LL201'], true));
-      }
-      assert.ok(c.alive, c.describe());
-      const errors = c.logs.filter((l) => l.startsWith('[error]'));
-      assert.deepEqual(errors, [], 'the server logged internal errors (a publish without a parse that differs from the incremental step?)');
-      totals.moved += c.logs.filter((l) => l.endsWith('moved without a parse')).length;
-      await c.shutdown();
-    } finally {
-      c.kill();
-    }
+    totals.moved += await verifiedKeystrokes(t, KEYSTROKE_SEED, quietBasesFor(new Random(KEYSTROKE_SEED), all), true);
   });
 }
 
 // Identifier edits in long bases that hold factory names: a keystroke is published without a parse
 // when it only changes one identifier, in a function with no factory call candidate (see
-// movedWithoutParse); each such publish is checked against the incremental step (verify).
+// movedWithoutParse).
 const FUNCTION_SEED = 0x15a1e005;
 if (process.env.LEAKLENS_LSP_SEEDS === undefined || SEEDS.includes(FUNCTION_SEED)) {
   test(`random identifier edits over LSP in bases with factory names, every rule but LL201: keystrokes published without a parse equal the incremental step, settled ones a fresh analysis (seed ${hex(FUNCTION_SEED)})`, async (t) => {
-    const rng = new Random(FUNCTION_SEED);
-    const c = LspClient.spawn({ env: { LEAKLENS_TEST_KEYSTROKE: 'verify' } });
-    try {
-      await c.initialize({ settings: KEYSTROKE_RULES });
-      for (const base of quietBasesFor(rng, all, true)) {
-        await t.test(base.name, () => runScript(c, FUNCTION_SEED, base, ['--select', 'ALL', '--ignore', 'LL201'], 'identifiers'));
-      }
-      assert.ok(c.alive, c.describe());
-      const errors = c.logs.filter((l) => l.startsWith('[error]'));
-      assert.deepEqual(errors, [], 'the server logged internal errors (a publish without a parse that differs from the incremental step?)');
-      totals.movedInFunction += c.logs.filter((l) => l.endsWith('moved without a parse')).length;
-      await c.shutdown();
-    } finally {
-      c.kill();
-    }
+    totals.movedInFunction += await verifiedKeystrokes(t, FUNCTION_SEED, quietBasesFor(new Random(FUNCTION_SEED), all, true), 'identifiers');
   });
 }
 
