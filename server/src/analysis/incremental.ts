@@ -433,7 +433,7 @@ function commentEdit(tree: Tree, text: string, edit: AppliedEdit): boolean {
  * new for the function-level rules around the edits? True when the region it would analyse is no
  * function (it analyses nothing then), or a function whose text has no factory call candidate and
  * no moved finding of a function-level rule: no factory name (`names`), no call (`name(`) of a
- * function of the file that may be a factory (`possibleFactories`) or of a local name an import
+ * function of the file that may be a factory (`callableFactories`) or of a local name an import
  * binds to a factory (the imports are the same: an edit of an import line is no identifier edit),
  * no `skip-file`. Text tests only decide whether to wait for the parse.
  */
@@ -451,8 +451,7 @@ function quietFunction(
   const inside = text.slice(region.start, region.end);
   if (names.test(inside) || /skip-file/.test(inside)) return false;
   if (moved.some((f) => local.has(f.code) && f.start < region.end && f.end > region.start)) return false;
-  const aliases = factoryAliases(previous.options, previous.imports ?? fileImports(tree.rootNode, text));
-  const defined = possibleFactories(tree, text, names, aliases, previous);
+  const { aliases, defined } = callableFactories(tree, text, names, previous);
   // A candidate is a call: a name (or an attribute's) followed by `(`. The function's own name in
   // its `def` line is none, and a call of it in its body makes no resource unless the body does.
   const own = regionName(tree.rootNode, region);
@@ -463,21 +462,24 @@ function quietFunction(
   return true;
 }
 
-const possibleFactoriesOf = new WeakMap<PreviousAnalysis, ReadonlySet<string>>();
+const callableFactoriesOf = new WeakMap<PreviousAnalysis, { aliases: ReadonlySet<string>; defined: ReadonlySet<string> }>();
 // A name called: `(` after it, past blanks, line breaks, comments and backslash continuations
 // (inside brackets a call may span lines).
 const CALLED = /([A-Za-z_][A-Za-z0-9_]*)(?:\s|#[^\n]*|\\\r?\n)*\(/g;
 
 /**
- * The names of the file's functions that may return a fresh resource (a superset of the local
- * factories `factoryCallCandidates` finds): a function whose body has a factory name or calls a
- * name an import binds to a factory, then one whose body calls such a function's name, to a fixed
- * point. Read once per previous analysis from the edited tree: an edit the keystroke path takes
- * makes no function a possible factory (its region would then have a candidate, and it parses).
+ * The names whose call may make a resource besides the factory names: `aliases`, local names the
+ * file's imports bind to a factory (`factoryAliases`), and `defined`, the file's functions that may
+ * return a fresh resource (a superset of the local factories `factoryCallCandidates` finds): a
+ * function whose body has a factory name or calls an alias, then one whose body calls such a
+ * function's name, to a fixed point. Read once per previous analysis from the edited tree: an edit
+ * the keystroke path takes changes no import and makes no function a possible factory (its region
+ * would then have a candidate, and it parses).
  */
-function possibleFactories(tree: Tree, text: string, names: RegExp, aliases: ReadonlySet<string>, previous: PreviousAnalysis): ReadonlySet<string> {
-  let set = possibleFactoriesOf.get(previous);
-  if (set) return set;
+function callableFactories(tree: Tree, text: string, names: RegExp, previous: PreviousAnalysis): { aliases: ReadonlySet<string>; defined: ReadonlySet<string> } {
+  const known = callableFactoriesOf.get(previous);
+  if (known) return known;
+  const aliases = factoryAliases(previous.options, previous.imports ?? fileImports(tree.rootNode, text));
   const possible = new Set<string>();
   const pending: Array<{ name: string; calls: Set<string> }> = [];
   for (const def of tree.rootNode.descendantsOfType('function_definition')) {
@@ -498,8 +500,9 @@ function possibleFactories(tree: Tree, text: string, names: RegExp, aliases: Rea
       grew = true;
     }
   }
-  possibleFactoriesOf.set(previous, (set = possible));
-  return set;
+  const found = { aliases, defined: possible };
+  callableFactoriesOf.set(previous, found);
+  return found;
 }
 
 /** Local names the file's imports bind to something whose last segment is a factory's name (a superset of `localNameFor`'s). */

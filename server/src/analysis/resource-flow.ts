@@ -595,13 +595,13 @@ function normalized(node: Node): string {
 }
 
 /**
- * The conditions known where the allocation runs: those of the `if`/`elif`/`else` branches around
+ * The conditions known where the allocation runs (`literals`: `literalScan`'s): those of the `if`/`elif`/`else` branches around
  * it in its scope, when they are made only of names the scope does not re-bind after the
  * allocation, literals and comparisons (`if output:`, `if fmt == "svgz":`). A later test of the
  * same condition has the same value, so `if output: f = open(output)` … `if output: f.close()`
  * is one path, not two.
  */
-function allocationGuards(assign: Node, scope: Node, context: RuleContext): Map<string, boolean> {
+function allocationGuards(assign: Node, scope: Node, context: RuleContext, literals: ReadonlyMap<string, Node | null>): Map<string, boolean> {
   const out = new Map<string, boolean>();
   const scopeInfo = context.semantic.scopeFor(scope);
   const stable = (cond: Node): boolean => {
@@ -616,7 +616,7 @@ function allocationGuards(assign: Node, scope: Node, context: RuleContext): Map<
     };
     return ok(cond);
   };
-  literalsBefore(assign, scope, context, out);
+  literalsBefore(literals, assign, scope, context, out);
   let child: Node = assign;
   for (let n = assign.parent; n && !n.equals(scope); child = n, n = n.parent) {
     if (n.type === 'if_statement') {
@@ -760,9 +760,9 @@ function literalAssignment(stmt: Node, kinds: ReadonlySet<string>): { names: str
  * with no binding in between and none after it that could run on a path through the allocation:
  * their value is known there, so a later `if tmp:` is too.
  */
-function literalsBefore(assign: Node, scope: Node, context: RuleContext, out: Map<string, boolean>): void {
+function literalsBefore(literals: ReadonlyMap<string, Node | null>, assign: Node, scope: Node, context: RuleContext, out: Map<string, boolean>): void {
   const scopeInfo = context.semantic.scopeFor(scope);
-  for (const [name, literal] of literalScan(assign, scope, context)) {
+  for (const [name, literal] of literals) {
     if (!literal || scopeInfo.globals.has(name) || scopeInfo.nonlocals.has(name)) continue;
     if (scopeInfo.bindingsOf(name).some((b) => b.node.startIndex > assign.startIndex && !otherBranch(assign, b.node, scope))) continue;
     const truth = literalTruthValue(literal);
@@ -789,10 +789,10 @@ function flagEntries(name: string, literal: Node): [string, boolean][] {
  * later binding on the path forgets them (`withFlags`), so unlike `literalsBefore` a binding
  * elsewhere after the allocation does not matter.
  */
-function pathFlags(assign: Node, scope: Node, context: RuleContext): ReadonlyMap<string, boolean> | undefined {
+function pathFlags(literals: ReadonlyMap<string, Node | null>, scope: Node, context: RuleContext): ReadonlyMap<string, boolean> | undefined {
   const scopeInfo = context.semantic.scopeFor(scope);
   const out = new Map<string, boolean>();
-  for (const [name, literal] of literalScan(assign, scope, context)) {
+  for (const [name, literal] of literals) {
     if (!literal || !FLAG_LITERALS.has(literal.type) || scopeInfo.globals.has(name) || scopeInfo.nonlocals.has(name)) continue;
     if (context.semantic.scopes.capturedInside(scopeInfo, name)) continue;
     for (const [k, v] of flagEntries(name, literal)) out.set(k, v);
@@ -1052,7 +1052,9 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
   if (factory.name === 'subprocess.Popen' && releases.length === 0 && escapes.length === 0 && fireAndForget(call, uses, context)) return undefined;
 
   const events: PathEvent[] = [];
-  const guards = allocationGuards(assign, scope, context);
+  // The nearest binding of each name before the allocation: the guards and the path's flags read it.
+  const literals = literalScan(assign, scope, context);
+  const guards = allocationGuards(assign, scope, context, literals);
   // A process whose pipes need nothing more on any path (none, or each closed in a `finally`):
   // once its own `poll()` has returned a status, nothing of it is left to release.
   const pollable = factory.name === 'subprocess.Popen' && pipesClosedInFinally(call, occurrences, scope, context);
@@ -1088,7 +1090,7 @@ function followAllocation(site: AllocationSite, context: RuleContext): Allocatio
     evaluate(node, s) {
       if (assign.startIndex >= node.startIndex && assign.endIndex <= node.endIndex && node.type !== 'function_definition' && node.type !== 'class_definition') {
         if (s.owned) events.push({ kind: 'reallocated', state: s, at: stmt });
-        seeded ??= pathFlags(assign, scope, context) ?? null;
+        seeded ??= pathFlags(literals, scope, context) ?? null;
         return seeded ? { owned: true, flags: seeded } : { owned: true };
       }
       if (!s.owned) return s;

@@ -36,9 +36,10 @@ export type PendingResult =
   | { kind: 'full'; text: string };
 
 /**
- * True when the edit brings a CR and an LF together at one of its edges (or the text it removes
- * held half of such a pair). The library's update splices its line table and miscounts that
- * line break; the document's lines must then be made afresh (`freshLines`).
+ * True when the edit brings a CR and an LF together at one of its edges. The library's update
+ * splices its line table and miscounts that line break; the document's lines must then be made
+ * afresh (`freshLines`). (An edit never starts or ends inside a CR LF: offsetAt backs out of one,
+ * and `result` widens the region over it.)
  */
 export function joinsLineBreak(old: string, edit: BaseEdit): boolean {
   const { start, end, text } = edit;
@@ -46,11 +47,11 @@ export function joinsLineBreak(old: string, edit: BaseEdit): boolean {
   const after = end < old.length ? old.charCodeAt(end) : -1;
   const first = text.length ? text.charCodeAt(0) : after;
   const last = text.length ? text.charCodeAt(text.length - 1) : before;
-  return (before === CR && first === LF) || (last === CR && after === LF) || (before === CR && old.charCodeAt(start) === LF) || (after === LF && end > 0 && old.charCodeAt(end - 1) === CR);
+  return (before === CR && first === LF) || (last === CR && after === LF);
 }
 
 export class PendingText {
-  /** The region of the base replaced so far (undefined: none yet, the text is the base). */
+  /** The region of the base replaced so far, `middle` in its place (`active` false: none yet, the text is the base). */
   private start = 0;
   private end = 0;
   private middle = '';
